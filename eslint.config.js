@@ -1,0 +1,33 @@
+// The lint that matters most here: src/core stays pure (bytes and keys in, results out).
+import tseslint from 'typescript-eslint';
+
+const ioModules = [
+  'fs', 'fs/promises', 'child_process', 'net', 'http', 'https', 'http2', 'dgram', 'dns', 'tls',
+  'process', 'worker_threads', 'cluster', 'readline', 'os',
+].flatMap((name) => [name, `node:${name}`]);
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.bench/**', 'coverage/**'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parser: tseslint.parser },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'off',
+      'no-debugger': 'error',
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ioModules.map((name) => ({ name, message: 'src/core is pure: do I/O at the edge and pass bytes in.' })),
+        patterns: [
+          { group: ['pino', 'pino/*', 'probot', 'probot/*', '@octokit/*', '@gitbeaker/*', 'node-cron', 'better-sqlite3', 'pg', 'isomorphic-git', 'isomorphic-git/*'], message: 'src/core is pure: no logger, forge client, store or git I/O.' },
+          { group: ['../git/*', '../keys/*', '../cli/*', '../hook/*', '../app/*', '../gitlab/*', '../jobs/*', '../store/*', '../forge/*', '../sign/*', '../../*'], message: 'src/core must not depend on outer layers.' },
+        ],
+      }],
+      'no-restricted-globals': ['error', { name: 'process', message: 'src/core is pure: take what you need as an argument.' }, { name: 'fetch', message: 'src/core does no network I/O.' }, { name: 'console', message: 'src/core does not log; return data.' }],
+    },
+  },
+);

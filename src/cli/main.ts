@@ -1,0 +1,48 @@
+import { SignetError } from '../core/errors.ts';
+import type { CliIO, CommandRunner } from './io.ts';
+import { EXIT_USAGE } from './io.ts';
+
+/**
+ * One table of commands, each loaded only when called so that `signet verify` does not pay
+ * for the signing pipelines' imports (start-up time is part of the hook's budget).
+ */
+const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+  verify: {
+    summary: 'verify commit and tag signatures in a revision range',
+    load: async () => (await import('./commands/verify.ts')).runVerify,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: signet <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'signet <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version') {
+    io.stdout.write(`signet ${SIGNET_VERSION}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr.write(`signet: unknown command '${name}' (see 'signet --help')\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    const run = await command.load();
+    return await run(rest, io);
+  } catch (error) {
+    // Last line of defence: one clear line, never a stack trace with key material in it.
+    const message = error instanceof SignetError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
+    io.stderr.write(`signet ${name}: ${message}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+declare const SIGNET_VERSION: string;
