@@ -35,6 +35,11 @@ export interface SignatureVerdict {
   signer?: string;
   /** Lower-cased e-mail addresses the key is bound to (OpenPGP UIDs, SSH principals that are e-mails). */
   identities?: string[];
+  /**
+   * Whether the e-mail the caller asked about (the committer's or tagger's) is one of the key's
+   * identities (OpenPGP: a UID's address; SSH: matches a principal pattern). Absent when not asked.
+   */
+  emailMatches?: boolean;
   /** Signature creation time (seconds since the epoch) where the signature carries one. */
   signedAt?: number;
   /** When the key stopped being valid (seconds), for Y verdicts. */
