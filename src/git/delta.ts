@@ -1,0 +1,46 @@
+import { SignetError } from '../core/errors.ts';
+
+/** Applies a git pack delta (copy/insert instructions) to its base. */
+export function applyDelta(base: Buffer, delta: Buffer, where: string): Buffer {
+  let position = 0;
+  const readSize = (): number => {
+    let size = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      if (position >= delta.length) throw new SignetError('OBJECT_CORRUPT', `${where}: truncated delta header`);
+      byte = delta[position++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return size;
+  };
+  const baseSize = readSize();
+  if (baseSize !== base.length) throw new SignetError('OBJECT_CORRUPT', `${where}: delta base size mismatch`);
+  const resultSize = readSize();
+  const result = Buffer.allocUnsafe(resultSize);
+  let written = 0;
+  while (position < delta.length) {
+    const op = delta[position++]!;
+    if (op & 0x80) {
+      let offset = 0;
+      let size = 0;
+      for (let bit = 0; bit < 4; bit++) if (op & (1 << bit)) offset |= delta[position++]! << (bit * 8);
+      for (let bit = 0; bit < 3; bit++) if (op & (0x10 << bit)) size |= delta[position++]! << (bit * 8);
+      offset >>>= 0;
+      if (size === 0) size = 0x10000;
+      if (offset + size > base.length || written + size > resultSize) throw new SignetError('OBJECT_CORRUPT', `${where}: delta copy out of range`);
+      base.copy(result, written, offset, offset + size);
+      written += size;
+    } else if (op !== 0) {
+      if (position + op > delta.length || written + op > resultSize) throw new SignetError('OBJECT_CORRUPT', `${where}: delta insert out of range`);
+      delta.copy(result, written, position, position + op);
+      position += op;
+      written += op;
+    } else {
+      throw new SignetError('OBJECT_CORRUPT', `${where}: invalid delta opcode 0`);
+    }
+  }
+  if (written !== resultSize) throw new SignetError('OBJECT_CORRUPT', `${where}: delta result size mismatch`);
+  return result;
+}

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { SignetError } from '../core/errors.ts';
+import type { GitObject, ObjectType } from './git-object.ts';
+import { hashLength, type HashAlgorithm } from './hash-algorithm.ts';
+import { PackFile } from './pack-file.ts';
+
+const objectTypes = new Set<ObjectType>(['commit', 'tree', 'blob', 'tag']);
+
+/**
+ * Reads objects from a list of object directories (loose objects and packs), for SHA-1 and
+ * SHA-256 repositories. Every object read is hashed and compared with its id, as git's
+ * parse_object does: a store that hands out content under the wrong id would let a signature
+ * be checked over bytes other than the ones the ref points at.
+ */
+export class ObjectStore {
+  private packs: PackFile[] | undefined;
+  private readonly idLength: number;
+
+  constructor(
+    readonly directories: string[],
+    readonly hashAlgorithm: HashAlgorithm,
+  ) {
+    this.idLength = hashLength(hashAlgorithm);
+  }
+
+  read(oid: string): GitObject {
+    const object = this.tryRead(oid);
+    if (!object) throw new SignetError('OBJECT_MISSING', `object ${oid} is missing from ${this.directories[0]}`);
+    return object;
+  }
+
+  tryRead(oid: string): GitObject | undefined {
+    if (oid.length !== this.idLength * 2 || !/^[0-9a-f]+$/.test(oid)) {
+      throw new SignetError('OBJECT_MALFORMED', `'${oid}' is not a ${this.hashAlgorithm} object id`);
+    }
+    const object = this.readUnchecked(Buffer.from(oid, 'hex'), true);
+    if (object) this.checkHash(oid, object);
+    return object;
+  }
+
+  has(oid: string): boolean {
+    const id = Buffer.from(oid, 'hex');
+    if (this.packList().some((pack) => pack.has(id))) return true;
+    return this.directories.some((directory) => this.readLooseBytes(directory, oid) !== undefined);
+  }
+
+  /** Full ids that start with the given hex prefix (at most `limit`). */
+  findByPrefix(prefix: string, limit = 2): string[] {
+    const found = new Set<string>();
+    for (const pack of this.packList()) for (const oid of pack.index.findPrefix(prefix, limit)) found.add(oid);
+    if (prefix.length >= 2) {
+      for (const directory of this.directories) {
+        let names: string[] = [];
+        try {
+          names = readdirSync(join(directory, prefix.slice(0, 2)));
+        } catch {
+          continue;
+        }
+        for (const name of names) if ((prefix.slice(0, 2) + name).startsWith(prefix)) found.add(prefix.slice(0, 2) + name);
+      }
+    }
+    return [...found].slice(0, limit);
+  }
+
+  close(): void {
+    for (const pack of this.packs ?? []) pack.close();
+    this.packs = undefined;
+  }
+
+  private readUnchecked(id: Buffer, rescanPacks: boolean): GitObject | undefined {
+    const resolveBase = (baseId: Buffer): GitObject | undefined => this.readUnchecked(baseId, false);
+    for (const pack of this.packList()) {
+      const object = pack.read(id, resolveBase);
+      if (object) return object;
+    }
+    const oid = id.toString('hex');
+    for (const directory of this.directories) {
+      const bytes = this.readLooseBytes(directory, oid);
+      if (bytes) return parseLoose(bytes, join(directory, oid.slice(0, 2), oid.slice(2)));
+    }
+    if (rescanPacks) {
+      // A repack may have moved loose objects into a new pack since we listed them.
+      const before = this.packs?.length ?? 0;
+      this.close();
+      if (this.packList().length !== before) return this.readUnchecked(id, false);
+    }
+    return undefined;
+  }
+
+  private readLooseBytes(directory: string, oid: string): Buffer | undefined {
+    try {
+      return readFileSync(join(directory, oid.slice(0, 2), oid.slice(2)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw new SignetError('OBJECT_CORRUPT', `cannot read object ${oid} in ${directory}: ${(error as Error).message}`);
+    }
+  }
+
+  private packList(): PackFile[] {
+    if (!this.packs) {
+      this.packs = [];
+      for (const directory of this.directories) {
+        let names: string[];
+        try {
+          names = readdirSync(join(directory, 'pack'));
+        } catch {
+          continue;
+        }
+        const indexes = new Set(names.filter((name) => name.endsWith('.idx')));
+        for (const name of names.sort()) {
+          if (name.endsWith('.pack') && indexes.has(name.replace(/\.pack$/, '.idx'))) {
+            this.packs.push(new PackFile(join(directory, 'pack', name), this.idLength));
+          }
+        }
+      }
+    }
+    return this.packs;
+  }
+
+  private checkHash(oid: string, object: GitObject): void {
+    const hash = createHash(this.hashAlgorithm);
+    hash.update(`${object.type} ${object.data.length}\0`);
+    hash.update(object.data);
+    if (hash.digest('hex') !== oid) throw new SignetError('OBJECT_CORRUPT', `object ${oid} is corrupt: its content hashes to another id`);
+  }
+}
+
+function parseLoose(compressed: Buffer, path: string): GitObject {
+  let raw: Buffer;
+  try {
+    raw = inflateSync(compressed);
+  } catch (error) {
+    throw new SignetError('OBJECT_CORRUPT', `${path}: cannot inflate loose object (${(error as Error).message})`);
+  }
+  const space = raw.indexOf(0x20);
+  const nul = raw.indexOf(0, space + 1);
+  const type = raw.toString('latin1', 0, space) as ObjectType;
+  const size = Number(raw.toString('latin1', space + 1, nul));
+  if (space < 0 || nul < 0 || !objectTypes.has(type) || !Number.isSafeInteger(size) || size !== raw.length - nul - 1) {
+    throw new SignetError('OBJECT_CORRUPT', `${path}: malformed loose object header`);
+  }
+  return { type, data: raw.subarray(nul + 1) };
+}

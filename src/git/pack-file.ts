@@ -1,0 +1,139 @@
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { SignetError } from '../core/errors.ts';
+import { applyDelta } from './delta.ts';
+import { packTypeNames, type GitObject } from './git-object.ts';
+import { PackIndex } from './pack-index.ts';
+
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+const MAX_DELTA_DEPTH = 4096;
+
+/** Resolves a REF_DELTA base, which may live in another pack or be loose. */
+export type BaseResolver = (id: Buffer) => GitObject | undefined;
+
+/**
+ * One pack and its index. Entries are read with positioned reads (no whole-pack load), so
+ * memory stays flat however large the pack is; recently used delta bases are kept.
+ */
+export class PackFile {
+  readonly index: PackIndex;
+  private fd: number | undefined;
+  private size = 0;
+  private readonly bases = new Map<number, GitObject>();
+
+  constructor(
+    readonly packPath: string,
+    readonly hashLength: number,
+  ) {
+    const idxPath = packPath.replace(/\.pack$/, '.idx');
+    this.index = new PackIndex(readFileSync(idxPath), hashLength, idxPath);
+  }
+
+  has(id: Buffer): boolean {
+    return this.index.find(id) >= 0;
+  }
+
+  read(id: Buffer, resolveBase: BaseResolver): GitObject | undefined {
+    const offset = this.index.find(id);
+    return offset < 0 ? undefined : this.readAt(offset, resolveBase, 0);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private open(): number {
+    if (this.fd === undefined) {
+      this.fd = openSync(this.packPath, 'r');
+      this.size = fstatSync(this.fd).size;
+    }
+    return this.fd;
+  }
+
+  private readAt(offset: number, resolveBase: BaseResolver, depth: number): GitObject {
+    if (depth > MAX_DELTA_DEPTH) throw this.corrupt(offset, 'delta chain too deep');
+    const cached = this.bases.get(offset);
+    if (cached) return cached;
+    const fd = this.open();
+    const end = this.size - this.hashLength;
+    if (offset < 12 || offset >= end) throw this.corrupt(offset, 'entry offset out of range');
+
+    const head = Buffer.allocUnsafe(Math.min(32 + this.hashLength, end - offset));
+    readSync(fd, head, 0, head.length, offset);
+    let position = 0;
+    let byte = head[position++]!;
+    const typeCode = (byte >> 4) & 7;
+    let size = byte & 15;
+    let shift = 4;
+    while (byte & 0x80) {
+      if (position >= head.length) throw this.corrupt(offset, 'truncated entry header');
+      byte = head[position++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    }
+
+    let baseOffset = -1;
+    let baseId: Buffer | undefined;
+    if (typeCode === OFS_DELTA) {
+      byte = head[position++]!;
+      let distance = byte & 0x7f;
+      while (byte & 0x80) {
+        if (position >= head.length) throw this.corrupt(offset, 'truncated delta offset');
+        byte = head[position++]!;
+        distance = (distance + 1) * 128 + (byte & 0x7f);
+      }
+      baseOffset = offset - distance;
+    } else if (typeCode === REF_DELTA) {
+      baseId = Buffer.from(head.subarray(position, position + this.hashLength));
+      position += this.hashLength;
+    } else if (!packTypeNames[typeCode]) {
+      throw this.corrupt(offset, `unknown entry type ${typeCode}`);
+    }
+
+    const data = this.inflateAt(offset + position, size, end);
+    let object: GitObject;
+    if (typeCode === OFS_DELTA || typeCode === REF_DELTA) {
+      const base = baseId ? this.resolveRefBase(baseId, resolveBase, depth) : this.readAt(baseOffset, resolveBase, depth + 1);
+      object = { type: base.type, data: applyDelta(base.data, data, `${this.packPath}@${offset}`) };
+    } else {
+      object = { type: packTypeNames[typeCode]!, data };
+    }
+    if (depth > 0 || typeCode === OFS_DELTA || typeCode === REF_DELTA) this.remember(offset, object);
+    return object;
+  }
+
+  private resolveRefBase(baseId: Buffer, resolveBase: BaseResolver, depth: number): GitObject {
+    const local = this.index.find(baseId);
+    if (local >= 0) return this.readAt(local, resolveBase, depth + 1);
+    const base = resolveBase(baseId);
+    if (!base) throw new SignetError('OBJECT_MISSING', `${this.packPath}: delta base ${baseId.toString('hex')} is missing`);
+    return base;
+  }
+
+  private inflateAt(start: number, size: number, end: number): Buffer {
+    // Deflate never grows data by more than a few bytes per 16 KiB block: read that much once.
+    const estimate = Math.min(end - start, size + 64 + Math.ceil(size / 1024) * 8);
+    const compressed = Buffer.allocUnsafe(estimate);
+    readSync(this.fd!, compressed, 0, estimate, start);
+    let inflated: Buffer;
+    try {
+      inflated = inflateSync(compressed, { maxOutputLength: Math.max(size, 1) });
+    } catch (error) {
+      throw this.corrupt(start, `cannot inflate entry (${(error as Error).message})`);
+    }
+    if (inflated.length !== size) throw this.corrupt(start, `entry size ${inflated.length}, header says ${size}`);
+    return inflated;
+  }
+
+  private remember(offset: number, object: GitObject): void {
+    if (object.data.length > 4 * 1024 * 1024) return;
+    if (this.bases.size >= 256) this.bases.delete(this.bases.keys().next().value!);
+    this.bases.set(offset, object);
+  }
+
+  private corrupt(offset: number, what: string): SignetError {
+    return new SignetError('OBJECT_CORRUPT', `${this.packPath}: ${what} at offset ${offset}`);
+  }
+}

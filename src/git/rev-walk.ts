@@ -1,0 +1,188 @@
+import { SignetError } from '../core/errors.ts';
+import { readCommitLinks } from '../core/git/signed-object.ts';
+import type { ObjectStore } from './object-store.ts';
+
+const SEEN = 1;
+const UNINTERESTING = 2;
+const QUEUED = 4;
+/** git's SLOP: keep walking this many extra commits once everything left looks uninteresting. */
+const SLOP = 5;
+
+interface WalkNode {
+  oid: string;
+  time: number;
+  parents: WalkNode[] | undefined;
+  flags: number;
+  sequence: number;
+}
+
+/**
+ * The commits reachable from `include` and not from `exclude`, newest first, the way
+ * `git rev-list` finds them (revision.c limit_list): a walk in committer-date order that marks
+ * what the exclusions reach and stops once only uninteresting commits are left (with git's
+ * slop against clock skew). Only ids, times and parent links are kept per commit, so a
+ * 100,000-commit range costs a few tens of megabytes.
+ */
+export function listCommits(store: ObjectStore, include: string[], exclude: string[]): string[] {
+  const nodes = new Map<string, WalkNode>();
+  let sequence = 0;
+  const node = (oid: string): WalkNode => {
+    let found = nodes.get(oid);
+    if (!found) {
+      found = { oid, time: 0, parents: undefined, flags: 0, sequence: 0 };
+      nodes.set(oid, found);
+    }
+    return found;
+  };
+  const parse = (commit: WalkNode): WalkNode[] => {
+    if (!commit.parents) {
+      const object = store.read(commit.oid);
+      if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${commit.oid} is a ${object.type}, not a commit`);
+      const links = readCommitLinks(object.data, `commit ${commit.oid}`);
+      commit.time = links.time;
+      commit.parents = links.parents.map(node);
+    }
+    return commit.parents;
+  };
+  const queue = new CommitQueue();
+  const enqueue = (commit: WalkNode): void => {
+    parse(commit);
+    commit.sequence = sequence++;
+    queue.push(commit);
+  };
+
+  for (const oid of exclude) {
+    const commit = node(oid);
+    commit.flags |= UNINTERESTING;
+    if (!(commit.flags & SEEN)) {
+      commit.flags |= SEEN;
+      enqueue(commit);
+    }
+  }
+  for (const oid of include) {
+    const commit = node(oid);
+    if (!(commit.flags & SEEN)) {
+      commit.flags |= SEEN;
+      enqueue(commit);
+    }
+  }
+
+  const interesting: WalkNode[] = [];
+  let slop = SLOP;
+  let lastAddedTime = Number.POSITIVE_INFINITY;
+  while (queue.size > 0) {
+    const commit = queue.pop()!;
+    const parents = parse(commit);
+    if (commit.flags & UNINTERESTING) {
+      markParentsUninteresting(commit, queue);
+      for (const parent of parents) {
+        if (!(parent.flags & SEEN)) {
+          parent.flags |= SEEN;
+          enqueue(parent);
+        }
+      }
+      slop = stillInteresting(queue, lastAddedTime, slop);
+      if (slop > 0) continue;
+      break;
+    }
+    for (const parent of parents) {
+      if (!(parent.flags & SEEN)) {
+        parent.flags |= SEEN;
+        enqueue(parent);
+      }
+    }
+    lastAddedTime = commit.time;
+    interesting.push(commit);
+  }
+  return interesting.filter((commit) => !(commit.flags & UNINTERESTING)).map((commit) => commit.oid);
+}
+
+/** Marks every already-parsed ancestor uninteresting (revision.c mark_parents_uninteresting). */
+function markParentsUninteresting(commit: WalkNode, queue: CommitQueue): void {
+  const stack = [...(commit.parents ?? [])];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    if (current.flags & UNINTERESTING) continue;
+    queue.markUninteresting(current);
+    if (current.parents) stack.push(...current.parents);
+  }
+}
+
+function stillInteresting(queue: CommitQueue, lastAddedTime: number, slop: number): number {
+  const newest = queue.peek();
+  if (!newest) return 0;
+  if (lastAddedTime <= newest.time) return SLOP;
+  if (!queue.everyUninteresting()) return SLOP;
+  return slop - 1;
+}
+
+/**
+ * A binary max-heap on committer time; equal times come out in insertion order, as in git.
+ * It counts the interesting commits it holds, so "is everything left uninteresting?" is O(1)
+ * even when a push is checked against thousands of existing refs.
+ */
+class CommitQueue {
+  private readonly heap: WalkNode[] = [];
+  private interesting = 0;
+
+  markUninteresting(commit: WalkNode): void {
+    if (commit.flags & UNINTERESTING) return;
+    commit.flags |= UNINTERESTING;
+    if (commit.flags & QUEUED) this.interesting--;
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  peek(): WalkNode | undefined {
+    return this.heap[0];
+  }
+
+  everyUninteresting(): boolean {
+    return this.interesting === 0;
+  }
+
+  push(commit: WalkNode): void {
+    const heap = this.heap;
+    commit.flags |= QUEUED;
+    if (!(commit.flags & UNINTERESTING)) this.interesting++;
+    heap.push(commit);
+    let index = heap.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!before(heap[index]!, heap[parent]!)) break;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
+      index = parent;
+    }
+  }
+
+  pop(): WalkNode | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    if (top) {
+      top.flags &= ~QUEUED;
+      if (!(top.flags & UNINTERESTING)) this.interesting--;
+    }
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      let index = 0;
+      for (;;) {
+        const left = index * 2 + 1;
+        const right = left + 1;
+        let best = index;
+        if (left < heap.length && before(heap[left]!, heap[best]!)) best = left;
+        if (right < heap.length && before(heap[right]!, heap[best]!)) best = right;
+        if (best === index) break;
+        [heap[index], heap[best]] = [heap[best]!, heap[index]!];
+        index = best;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: WalkNode, b: WalkNode): boolean {
+  return a.time !== b.time ? a.time > b.time : a.sequence < b.sequence;
+}
