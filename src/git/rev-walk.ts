@@ -74,13 +74,18 @@ export function listCommits(store: ObjectStore, include: string[], exclude: stri
     const commit = queue.pop()!;
     const parents = parse(commit);
     if (commit.flags & UNINTERESTING) {
-      markParentsUninteresting(commit, queue);
+      // As revision.c process_parents: each parent is marked and parsed at once, and the mark
+      // reaches its own parents now, not when it is popped (which may never happen).
       for (const parent of parents) {
+        queue.markUninteresting(parent);
+        parse(parent);
+        markParentsUninteresting(parent, queue);
         if (!(parent.flags & SEEN)) {
           parent.flags |= SEEN;
           enqueue(parent);
         }
       }
+      markParentsUninteresting(commit, queue);
       slop = stillInteresting(queue, lastAddedTime, slop);
       if (slop > 0) continue;
       break;
