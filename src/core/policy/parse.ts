@@ -309,7 +309,8 @@ function readGroups(reader: Reader, at: Located | undefined): Groups {
       if (member.entry.kind !== 'group' || !defs.has(member.entry.group)) continue;
       const target = member.entry.group;
       if (state.get(target) === 'visiting') {
-        const cycle = [...stack.slice(stack.indexOf(target)), name, target].filter((n, i, all) => i === 0 || n !== all[i - 1]);
+        const path = [...stack, name];
+        const cycle = [...path.slice(path.indexOf(target)), target];
         reader.report(member.at, `group cycle: ${cycle.join(' → ')}`);
         cyclic.add(member);
       } else if (!state.has(target)) visit(target, [...stack, name]);
@@ -372,9 +373,9 @@ function readSigners(reader: Reader, at: Located, groups: Groups): { written: st
 }
 
 function readRule(reader: Reader, at: Located, index: number, groups: Groups): PolicyRule | undefined {
+  const before = reader.problems.length;
   const fields = reader.fields(at, RULE_FIELDS);
   if (!fields) return undefined;
-  const before = reader.problems.length;
   const rule: PolicyRule = {
     index,
     line: reader.position(at.node).line,
@@ -472,9 +473,9 @@ function canMatchTags(pattern: string): boolean {
 }
 
 function readPathRule(reader: Reader, at: Located, rule: PolicyRule, groups: Groups): PathRule | undefined {
+  const before = reader.problems.length;
   const fields = reader.fields(at, PATH_FIELDS);
   if (!fields) return undefined;
-  const before = reader.problems.length;
   const pathRule: PathRule = { match: [], threshold: 1 };
   const matchAt = fields.get('match');
   if (!matchAt) reader.report(at, "missing field 'match' (path patterns such as '.github/workflows/**')");

@@ -35,14 +35,19 @@ export function parseSignerEntry(text: string): { entry: ParsedEntry } | { probl
   if (/^md5:/i.test(raw)) return { problem: `MD5 SSH fingerprints are not supported; use the SHA256 fingerprint (ssh-keygen -l -f KEY)` };
   const prefixed = /^0x/i.test(raw);
   const hex = raw.replace(/^0x/i, '').replace(/\s+/g, '').toUpperCase();
-  // Bare hex counts as a key only with a digit in it, so a principal such as 'deadbeef' stays one.
-  if (/^[0-9A-F]+$/.test(hex) && (prefixed || (/^[0-9A-Fa-f\s]+$/.test(raw) && /[0-9]/.test(raw) && hex.length >= 8))) {
-    if (hex.length === 40 || hex.length === 64) return { entry: { kind: 'fingerprint', fingerprint: hex } };
-    if (hex.length === 16) return { entry: { kind: 'keyid', keyId: hex } };
-    if (hex.length === 8) return { problem: `'${raw}' is a short key id, which anyone can forge; use the full fingerprint (gpg --fingerprint)` };
-    return { problem: `'${raw}' is neither a fingerprint (40 or 64 hex digits) nor a long key id (16 hex digits)` };
+  const notAKey = `'${raw}' is neither a fingerprint (40 or 64 hex digits) nor a long key id (16 hex digits)`;
+  if (prefixed || /^[0-9A-Fa-f\s]+$/.test(raw)) {
+    if (/^[0-9A-F]+$/.test(hex)) {
+      if (hex.length === 40 || hex.length === 64) return { entry: { kind: 'fingerprint', fingerprint: hex } };
+      if (hex.length === 16) return { entry: { kind: 'keyid', keyId: hex } };
+    }
+    // Bare hex of another length is a broken key only with a digit in it, so that a principal
+    // such as 'deadbeef' stays a principal.
+    if (prefixed || (/[0-9]/.test(raw) && hex.length >= 8)) {
+      if (hex.length === 8) return { problem: `'${raw}' is a short key id, which anyone can forge; use the full fingerprint (gpg --fingerprint)` };
+      return { problem: notAKey };
+    }
   }
-  if (prefixed) return { problem: `'${raw}' is neither a fingerprint (40 or 64 hex digits) nor a long key id (16 hex digits)` };
   if (/\s/.test(raw)) {
     const email = /<([^<>\s]+@[^<>\s]+)>/.exec(raw)?.[1];
     return { problem: email ? `write just the e-mail address: '${email}'` : `'${raw}' contains white space; entries are e-mails, fingerprints, principals or group:NAME` };
