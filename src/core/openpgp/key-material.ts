@@ -1,0 +1,104 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { CurveOid, isRsa, nodeEcdsaCurves, PublicKeyAlgorithm } from './algorithms.ts';
+
+/**
+ * node:crypto key material for one OpenPGP (sub)key, built once when the registry is loaded so
+ * that a verification costs one native call. Keys node cannot take (DSA, Brainpool, …) are
+ * `openpgpjs`: their signatures are checked by openpgp.js instead.
+ */
+export type NativeKey =
+  | { kind: 'rsa'; key: KeyObject; modulusBytes: number }
+  | { kind: 'ed25519'; key: KeyObject }
+  | { kind: 'ecdsa'; key: KeyObject; scalarBytes: number }
+  | { kind: 'openpgpjs' }
+  | { kind: 'unsupported'; detail: string };
+
+/** Builds the node:crypto key from a v4 public key packet body (RFC 4880 §5.5.2). */
+export function nativeKeyFromPacketBody(body: Uint8Array): NativeKey {
+  try {
+    return readNativeKey(body);
+  } catch {
+    // node:crypto refuses malformed points or moduli; openpgp.js will then say what it thinks.
+    return { kind: 'openpgpjs' };
+  }
+}
+
+/**
+ * The shortest hash gpg 2.2 accepts with this key (g10/seskey.c, encode_md_value): DSA and
+ * ECDSA need a digest at least as long as the group order (ECDSA capped at 512 bits for P-521);
+ * an order under 160 bits or not a whole number of bytes is refused outright (Infinity).
+ */
+export function minimumHashBits(body: Uint8Array): number {
+  const algorithm = body[5] ?? 0;
+  let offset = 6;
+  const mpiBits = (): number => {
+    const bits = ((body[offset] ?? 0) << 8) | (body[offset + 1] ?? 0);
+    offset += 2 + ((bits + 7) >> 3);
+    return bits;
+  };
+  if (algorithm === PublicKeyAlgorithm.dsa) {
+    mpiBits(); // p
+    const qBits = mpiBits();
+    return qBits % 8 !== 0 || qBits < 160 ? Infinity : qBits;
+  }
+  if (algorithm === PublicKeyAlgorithm.ecdsa) {
+    const oidLength = body[offset] ?? 0;
+    offset += 1 + oidLength;
+    const pointBits = mpiBits();
+    if (pointBits % 8 > 3) return Infinity;
+    const qBits = (pointBits - (pointBits % 8)) / 2;
+    if (qBits % 8 !== 0 || qBits < 160) return Infinity;
+    return Math.min(qBits, 512);
+  }
+  return 0;
+}
+
+function readNativeKey(body: Uint8Array): NativeKey {
+  const algorithm = body[5] ?? 0;
+  let offset = 6;
+  const mpi = (): Uint8Array => {
+    const bits = ((body[offset] ?? 0) << 8) | (body[offset + 1] ?? 0);
+    const size = (bits + 7) >> 3;
+    const value = body.subarray(offset + 2, offset + 2 + size);
+    if (value.length !== size) throw new Error('truncated MPI');
+    offset += 2 + size;
+    return value;
+  };
+  if (isRsa(algorithm)) {
+    const n = stripZeros(mpi());
+    const e = stripZeros(mpi());
+    const key = createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e) }, format: 'jwk' });
+    return { kind: 'rsa', key, modulusBytes: n.length };
+  }
+  if (algorithm === PublicKeyAlgorithm.eddsaLegacy || algorithm === PublicKeyAlgorithm.ecdsa) {
+    const oidLength = body[offset] ?? 0;
+    const oid = Buffer.from(body.subarray(offset + 1, offset + 1 + oidLength)).toString('hex');
+    offset += 1 + oidLength;
+    const point = mpi();
+    if (algorithm === PublicKeyAlgorithm.eddsaLegacy) {
+      if (oid !== CurveOid.ed25519) return { kind: 'unsupported', detail: `EdDSA curve ${oid}` };
+      if (point.length !== 33 || point[0] !== 0x40) return { kind: 'openpgpjs' };
+      const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(point.subarray(1)) }, format: 'jwk' });
+      return { kind: 'ed25519', key };
+    }
+    const curve = nodeEcdsaCurves.get(oid);
+    if (!curve) return { kind: 'openpgpjs' };
+    if (point.length !== 1 + 2 * curve.bytes || point[0] !== 0x04) return { kind: 'openpgpjs' };
+    const x = point.subarray(1, 1 + curve.bytes);
+    const y = point.subarray(1 + curve.bytes);
+    const key = createPublicKey({ key: { kty: 'EC', crv: curve.jwk, x: b64url(x), y: b64url(y) }, format: 'jwk' });
+    return { kind: 'ecdsa', key, scalarBytes: curve.bytes };
+  }
+  if (algorithm === PublicKeyAlgorithm.dsa) return { kind: 'openpgpjs' };
+  return { kind: 'unsupported', detail: `public-key algorithm ${algorithm}` };
+}
+
+function stripZeros(bytes: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start += 1;
+  return bytes.subarray(start);
+}
+
+function b64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}

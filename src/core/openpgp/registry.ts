@@ -1,0 +1,206 @@
+import * as openpgp from 'openpgp';
+import { SignetError } from '../errors.ts';
+import { gpgLikeConfig, primaryKeyFacts, subkeyFacts, type PrimaryKeyFacts } from './key-facts.ts';
+import { minimumHashBits, nativeKeyFromPacketBody, type NativeKey } from './key-material.ts';
+
+/** The contents of one keyring file: armored (one or more blocks) or binary read as latin1. */
+export interface KeySourceText {
+  name: string;
+  text: string;
+}
+
+export interface OpenPgpKeyInfo {
+  /** Primary key fingerprint, upper-case hex. */
+  fingerprint: string;
+  /** User IDs with a valid self-signature that are not revoked. */
+  userIds: string[];
+  /** Their e-mail addresses, lower-cased. */
+  emails: string[];
+  /** Key expiry, seconds since the epoch. */
+  expiresAt?: number;
+  /** Time of the first valid key revocation, seconds since the epoch. */
+  revokedAt?: number;
+}
+
+export interface OpenPgpRegistry {
+  readonly keys: ReadonlyArray<OpenPgpKeyInfo>;
+}
+
+/**
+ * One (sub)key that can appear as the issuer of a data signature, with everything a
+ * verification needs precomputed: status at time T is `expiresAt < T` and `revokedAt !== undefined`.
+ */
+export interface SigningKeyRecord {
+  fingerprint: string;
+  keyId: string;
+  isPrimary: boolean;
+  algorithm: number;
+  createdAt: number;
+  /** Effective expiry: the earlier of the (sub)key's own and the primary key's. */
+  expiresAt?: number;
+  /** Revoked itself, or its primary key is: gpg reports either as REVKEYSIG. */
+  revokedAt?: number;
+  canSign: boolean;
+  crossCertification: 'good' | 'missing' | 'bad' | 'not-needed';
+  native: NativeKey;
+  /** The shortest digest (bits) gpg accepts with this key: DSA and ECDSA need one as long as their group order. */
+  minimumHashBits: number;
+  packet: openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket;
+  owner: PrimaryKeyFacts;
+}
+
+/** The loaded registry: the public `keys` list plus lookup indexes for the verifier. */
+export class LoadedOpenPgpRegistry implements OpenPgpRegistry {
+  readonly keys: ReadonlyArray<OpenPgpKeyInfo>;
+  private readonly byFingerprint = new Map<string, SigningKeyRecord>();
+  private readonly byKeyId = new Map<string, SigningKeyRecord[]>();
+
+  constructor(keys: OpenPgpKeyInfo[], records: SigningKeyRecord[]) {
+    this.keys = Object.freeze(keys);
+    for (const record of records) {
+      this.byFingerprint.set(record.fingerprint, record);
+      const list = this.byKeyId.get(record.keyId);
+      if (list) list.push(record);
+      else this.byKeyId.set(record.keyId, [record]);
+    }
+  }
+
+  /**
+   * gpg looks the issuer up by fingerprint first and falls back to the key ID
+   * (getkey.c, get_pubkey_for_sig). Returns the candidates in that order.
+   */
+  candidates(issuerFingerprint: string | undefined, issuerKeyId: string | undefined): SigningKeyRecord[] {
+    if (issuerFingerprint) {
+      const record = this.byFingerprint.get(issuerFingerprint);
+      if (record) return [record];
+    }
+    const keyId = issuerKeyId ?? issuerFingerprint?.slice(-16);
+    return keyId ? this.byKeyId.get(keyId) ?? [] : [];
+  }
+}
+
+export function asLoadedRegistry(registry: OpenPgpRegistry): LoadedOpenPgpRegistry {
+  if (registry instanceof LoadedOpenPgpRegistry) return registry;
+  throw new SignetError('INTERNAL', 'OpenPGP registry was not made by loadOpenPgpRegistry');
+}
+
+const keyBlock = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/g;
+
+async function readSource(source: KeySourceText): Promise<openpgp.Key[]> {
+  const fail = (what: string): never => {
+    throw new SignetError('KEYRING_INVALID', `${source.name}: ${what}`);
+  };
+  const blocks = source.text.match(keyBlock) ?? [];
+  const keys: openpgp.Key[] = [];
+  try {
+    if (blocks.length > 0) {
+      for (const block of blocks) {
+        if (block.startsWith('-----BEGIN PGP PRIVATE')) fail('holds a private key block; a keyring for verification must hold public keys only');
+        keys.push(...await openpgp.readKeys({ armoredKeys: block, config: gpgLikeConfig }));
+      }
+    } else if (/-----BEGIN PGP /.test(source.text)) {
+      fail('holds no "-----BEGIN PGP PUBLIC KEY BLOCK-----" (complete with its END line)');
+    } else if (source.text.length > 0 && (source.text.charCodeAt(0) & 0x80) !== 0) {
+      keys.push(...await openpgp.readKeys({ binaryKeys: new Uint8Array(Buffer.from(source.text, 'latin1')), config: gpgLikeConfig }));
+    } else {
+      fail('is neither an armored OpenPGP public key block nor a binary keyring');
+    }
+  } catch (error) {
+    if (error instanceof SignetError) throw error;
+    fail(`cannot read the OpenPGP keys: ${oneLine(error)}`);
+  }
+  for (const key of keys) if (key.isPrivate()) fail(`key ${key.getFingerprint().toUpperCase()} is a private key; give its public key only`);
+  if (keys.length === 0) fail('holds no OpenPGP key');
+  return keys;
+}
+
+function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}
+
+export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<OpenPgpRegistry> {
+  // The same key in several files is merged, as `gpg --import` does.
+  const merged = new Map<string, { key: openpgp.Key; source: string }>();
+  for (const source of sources) {
+    for (const key of await readSource(source)) {
+      const version = (key.keyPacket as { version: number }).version;
+      if (version !== 4) {
+        throw new SignetError('KEYRING_INVALID', `${source.name}: key ${key.getFingerprint().toUpperCase()} is a version ${version} key; gpg 2.2 and git's default verifier read version 4 keys only`);
+      }
+      const fingerprint = key.getFingerprint().toUpperCase();
+      const seen = merged.get(fingerprint);
+      if (seen) {
+        try {
+          seen.key = await seen.key.update(key as openpgp.PublicKey, null as unknown as Date, { ...openpgp.config, ...gpgLikeConfig } as openpgp.Config);
+        } catch (error) {
+          throw new SignetError('KEYRING_INVALID', `${source.name}: key ${fingerprint} cannot be merged with its copy in ${seen.source}: ${oneLine(error)}`);
+        }
+      } else {
+        merged.set(fingerprint, { key, source: source.name });
+      }
+    }
+  }
+
+  const infos: OpenPgpKeyInfo[] = [];
+  const records: SigningKeyRecord[] = [];
+  for (const [fingerprint, { key, source }] of merged) {
+    const facts = await primaryKeyFacts(key);
+    if (facts.userIds.length === 0) {
+      // gpg refuses to import such a key ("no valid user IDs"), so nothing it signed could be G.
+      throw new SignetError('KEYRING_INVALID', `${source}: key ${fingerprint} has no user ID with a valid self-signature`);
+    }
+    const live = facts.userIds.filter((uid) => !uid.revoked);
+    infos.push({
+      fingerprint,
+      userIds: live.map((uid) => uid.userId),
+      emails: [...new Set(live.flatMap((uid) => (uid.email ? [uid.email] : [])))],
+      ...(facts.expiresAt !== undefined ? { expiresAt: facts.expiresAt } : {}),
+      ...(facts.revokedAt !== undefined ? { revokedAt: facts.revokedAt } : {}),
+    });
+    const primaryPacket = key.keyPacket as openpgp.PublicKeyPacket;
+    records.push({
+      fingerprint,
+      keyId: fingerprint.slice(-16),
+      isPrimary: true,
+      algorithm: primaryPacket.algorithm as number,
+      createdAt: facts.createdAt,
+      ...(facts.expiresAt !== undefined ? { expiresAt: facts.expiresAt } : {}),
+      ...(facts.revokedAt !== undefined ? { revokedAt: facts.revokedAt } : {}),
+      canSign: facts.canSign,
+      crossCertification: 'not-needed',
+      native: nativeKeyFromPacketBody(primaryPacket.write()),
+      minimumHashBits: minimumHashBits(primaryPacket.write()),
+      packet: primaryPacket,
+      owner: facts,
+    });
+    for (const subkey of key.subkeys) {
+      const sub = await subkeyFacts(key, subkey);
+      if (!sub) continue;
+      const expiresAt = earliest(sub.expiresAt, facts.expiresAt);
+      const revokedAt = earliest(sub.revokedAt, facts.revokedAt);
+      records.push({
+        fingerprint: sub.fingerprint,
+        keyId: sub.fingerprint.slice(-16),
+        isPrimary: false,
+        algorithm: sub.packet.algorithm as number,
+        createdAt: sub.createdAt,
+        ...(expiresAt !== undefined ? { expiresAt } : {}),
+        ...(revokedAt !== undefined ? { revokedAt } : {}),
+        canSign: sub.canSign,
+        crossCertification: sub.canSign ? sub.crossCertification : 'not-needed',
+        native: nativeKeyFromPacketBody(sub.packet.write()),
+        minimumHashBits: minimumHashBits(sub.packet.write()),
+        packet: sub.packet,
+        owner: facts,
+      });
+    }
+  }
+  return new LoadedOpenPgpRegistry(infos, records);
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

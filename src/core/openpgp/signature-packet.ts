@@ -1,0 +1,192 @@
+/**
+ * Reads the packets of a detached signature and the fields of a v4 signature packet
+ * (RFC 4880 §4.2, §5.2.3) without openpgp.js: this is the hot path of every verification.
+ * Anything unusual comes back as `fallback` so openpgp.js, not this parser, decides it.
+ */
+
+export interface SignatureSubpacketFacts {
+  /** Signature creation time, seconds (hashed area only, as gpg reads it). */
+  createdAt?: number;
+  /** Seconds after creation at which the signature expires; 0 or absent: never (hashed only). */
+  expiresAfter?: number;
+  /** Issuer key ID, 16 upper-case hex digits (hashed, else unhashed area). */
+  issuerKeyId?: string;
+  /** Issuer fingerprint for v4 keys, 40 upper-case hex digits (hashed, else unhashed). */
+  issuerFingerprint?: string;
+  /** The first critical subpacket gpg 2.2 does not understand, if any. */
+  unknownCritical?: string;
+}
+
+export interface ParsedSignature extends SignatureSubpacketFacts {
+  version: number;
+  signatureType: number;
+  publicKeyAlgorithm: number;
+  hashAlgorithm: number;
+  /** Bytes hashed after the data: version … end of hashed subpackets (the v4 trailer is added by the hasher). */
+  hashedPart: Uint8Array;
+  /** The two leftmost bytes of the digest, stored in the packet. */
+  left16: number;
+  /** The algorithm-specific signature MPIs, leading zeros as stored. */
+  mpis: Uint8Array[];
+}
+
+export type PacketReadResult =
+  | { kind: 'signature'; signature: ParsedSignature }
+  | { kind: 'malformed'; detail: string }
+  | { kind: 'several'; count: number }
+  | { kind: 'fallback'; detail: string };
+
+const tagSignature = 2;
+const tagMarker = 10;
+
+/**
+ * Reads the packet sequence of a detached signature. gpg checks every signature packet it
+ * finds and git then refuses the lot (two exclusive status lines make `%G?` say E), so more than
+ * one signature packet is reported as `several`.
+ */
+export function readDetachedSignature(bytes: Uint8Array): PacketReadResult {
+  let offset = 0;
+  let found: ParsedSignature | undefined;
+  let count = 0;
+  while (offset < bytes.length) {
+    const header = readPacketHeader(bytes, offset);
+    if (header.kind !== 'ok') return header;
+    const { tag, bodyStart, bodyEnd } = header;
+    if (tag === tagSignature) {
+      count += 1;
+      const parsed = parseSignatureBody(bytes.subarray(bodyStart, bodyEnd));
+      if (parsed.kind !== 'signature') return parsed;
+      found = parsed.signature;
+    } else if (tag !== tagMarker) {
+      return { kind: 'malformed', detail: `packet type ${tag} does not belong in a detached signature` };
+    }
+    offset = bodyEnd;
+  }
+  if (count > 1) return { kind: 'several', count };
+  if (!found) return { kind: 'malformed', detail: 'no signature packet' };
+  return { kind: 'signature', signature: found };
+}
+
+type HeaderResult =
+  | { kind: 'ok'; tag: number; bodyStart: number; bodyEnd: number }
+  | { kind: 'malformed'; detail: string }
+  | { kind: 'fallback'; detail: string };
+
+function readPacketHeader(bytes: Uint8Array, offset: number): HeaderResult {
+  const first = bytes[offset] ?? 0;
+  if ((first & 0x80) === 0) return { kind: 'malformed', detail: 'not an OpenPGP packet (bit 7 of the packet tag is clear)' };
+  let tag: number;
+  let length: number;
+  let position = offset + 1;
+  if (first & 0x40) {
+    tag = first & 0x3f;
+    const l0 = bytes[position];
+    if (l0 === undefined) return { kind: 'malformed', detail: 'truncated packet header' };
+    if (l0 < 192) { length = l0; position += 1; }
+    else if (l0 < 224) {
+      const l1 = bytes[position + 1];
+      if (l1 === undefined) return { kind: 'malformed', detail: 'truncated packet header' };
+      length = ((l0 - 192) << 8) + l1 + 192; position += 2;
+    } else if (l0 === 255) {
+      if (position + 5 > bytes.length) return { kind: 'malformed', detail: 'truncated packet header' };
+      length = readUint32(bytes, position + 1); position += 5;
+    } else {
+      // Partial body lengths are for data packets only; leave such oddities to openpgp.js.
+      return { kind: 'fallback', detail: 'partial body length' };
+    }
+  } else {
+    tag = (first >> 2) & 0x0f;
+    const lengthType = first & 0x03;
+    if (lengthType === 3) return { kind: 'fallback', detail: 'indeterminate packet length' };
+    const size = lengthType === 0 ? 1 : lengthType === 1 ? 2 : 4;
+    if (position + size > bytes.length) return { kind: 'malformed', detail: 'truncated packet header' };
+    length = 0;
+    for (let index = 0; index < size; index += 1) length = length * 256 + (bytes[position + index] ?? 0);
+    position += size;
+  }
+  if (position + length > bytes.length) return { kind: 'malformed', detail: `packet ${tag} is longer than the data` };
+  return { kind: 'ok', tag, bodyStart: position, bodyEnd: position + length };
+}
+
+function parseSignatureBody(body: Uint8Array): { kind: 'signature'; signature: ParsedSignature } | { kind: 'malformed'; detail: string } | { kind: 'fallback'; detail: string } {
+  const version = body[0];
+  if (version === 3) return { kind: 'fallback', detail: 'version 3 signature' };
+  if (version !== 4) return { kind: 'malformed', detail: `signature packet version ${version ?? 'missing'} (gpg 2.2 reads versions 3 and 4)` };
+  if (body.length < 6) return { kind: 'malformed', detail: 'truncated signature packet' };
+  const signatureType = body[1] ?? 0;
+  const publicKeyAlgorithm = body[2] ?? 0;
+  const hashAlgorithm = body[3] ?? 0;
+  const hashedLength = ((body[4] ?? 0) << 8) | (body[5] ?? 0);
+  const hashedEnd = 6 + hashedLength;
+  if (hashedEnd + 2 > body.length) return { kind: 'malformed', detail: 'truncated hashed subpackets' };
+  const unhashedLength = ((body[hashedEnd] ?? 0) << 8) | (body[hashedEnd + 1] ?? 0);
+  const unhashedEnd = hashedEnd + 2 + unhashedLength;
+  if (unhashedEnd + 2 > body.length) return { kind: 'malformed', detail: 'truncated unhashed subpackets' };
+  const facts: SignatureSubpacketFacts = {};
+  const hashedProblem = readSubpackets(body, 6, hashedEnd, true, facts);
+  if (hashedProblem) return { kind: 'malformed', detail: hashedProblem };
+  const unhashedProblem = readSubpackets(body, hashedEnd + 2, unhashedEnd, false, facts);
+  if (unhashedProblem) return { kind: 'malformed', detail: unhashedProblem };
+  const left16 = ((body[unhashedEnd] ?? 0) << 8) | (body[unhashedEnd + 1] ?? 0);
+  const mpis: Uint8Array[] = [];
+  let offset = unhashedEnd + 2;
+  while (offset < body.length) {
+    if (offset + 2 > body.length) return { kind: 'malformed', detail: 'truncated MPI' };
+    const bits = ((body[offset] ?? 0) << 8) | (body[offset + 1] ?? 0);
+    const size = (bits + 7) >> 3;
+    if (offset + 2 + size > body.length) return { kind: 'malformed', detail: 'truncated MPI' };
+    mpis.push(body.subarray(offset + 2, offset + 2 + size));
+    offset += 2 + size;
+  }
+  return {
+    kind: 'signature',
+    signature: { version, signatureType, publicKeyAlgorithm, hashAlgorithm, hashedPart: body.subarray(0, hashedEnd), left16, mpis, ...facts },
+  };
+}
+
+/**
+ * Critical subpacket types gpg 2.2 handles (parse-packet.c, can_handle_critical); a critical
+ * subpacket of any other type makes gpg assume a bad signature. Critical notations are
+ * reported as unknown: gpg knows none that a data signature would carry.
+ */
+const criticalUnderstood = new Set([2, 3, 4, 5, 6, 7, 9, 11, 12, 16, 21, 22, 23, 25, 27, 30, 33]);
+
+function readSubpackets(body: Uint8Array, start: number, end: number, hashed: boolean, facts: SignatureSubpacketFacts): string | undefined {
+  let offset = start;
+  while (offset < end) {
+    const l0 = body[offset] ?? 0;
+    let length: number;
+    if (l0 < 192) { length = l0; offset += 1; }
+    else if (l0 < 255) { length = ((l0 - 192) << 8) + (body[offset + 1] ?? 0) + 192; offset += 2; }
+    else { length = readUint32(body, offset + 1); offset += 5; }
+    if (length === 0 || offset + length > end) return 'subpacket length runs past its area';
+    const typeByte = body[offset] ?? 0;
+    const type = typeByte & 0x7f;
+    const dataStart = offset + 1;
+    const dataLength = length - 1;
+    if (typeByte & 0x80 && !criticalUnderstood.has(type) && facts.unknownCritical === undefined) {
+      facts.unknownCritical = type === 20 ? 'critical notation' : `critical subpacket type ${type}`;
+    }
+    if (hashed && type === 2 && dataLength === 4 && facts.createdAt === undefined) facts.createdAt = readUint32(body, dataStart);
+    else if (hashed && type === 3 && dataLength === 4 && facts.expiresAfter === undefined) facts.expiresAfter = readUint32(body, dataStart);
+    else if (type === 16 && dataLength === 8 && facts.issuerKeyId === undefined) facts.issuerKeyId = toHex(body, dataStart, 8);
+    else if (type === 33 && dataLength === 21 && body[dataStart] === 4 && facts.issuerFingerprint === undefined) facts.issuerFingerprint = toHex(body, dataStart + 1, 20);
+    offset += length;
+  }
+  return undefined;
+}
+
+function readUint32(bytes: Uint8Array, offset: number): number {
+  return (((bytes[offset] ?? 0) << 24) >>> 0) + ((bytes[offset + 1] ?? 0) << 16) + ((bytes[offset + 2] ?? 0) << 8) + (bytes[offset + 3] ?? 0);
+}
+
+const hexDigits = '0123456789ABCDEF';
+
+function toHex(bytes: Uint8Array, start: number, length: number): string {
+  let out = '';
+  for (let index = start; index < start + length; index += 1) {
+    const byte = bytes[index] ?? 0;
+    out += (hexDigits[byte >> 4] ?? '') + (hexDigits[byte & 15] ?? '');
+  }
+  return out;
+}
