@@ -7,12 +7,18 @@ import { EXIT_USAGE } from './io.ts';
  * for the signing pipelines' imports (start-up time is part of the hook's budget).
  */
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+  'sign-package': { summary: 'sign release packages: .asc + .sigstore.json each, Helm charts .prov', load: async () => (await import('./commands/sign-package.ts')).runSignPackage },
+  checksums: { summary: 'write checksums.txt (sha256sum format) and its OpenPGP signature checksums.txt.asc', load: async () => (await import('./commands/checksums.ts')).runChecksums },
   'generate-key-pair': { summary: 'write a cosign-compatible encrypted key pair (cosign.key, cosign.pub)', load: async () => (await import('./commands/generate-key-pair.ts')).runGenerateKeyPair },
   'sign-blob': { summary: 'sign a file as cosign sign-blob does (base64 signature, sigstore bundle)', load: async () => (await import('./commands/sign-blob.ts')).runSignBlob },
   'verify-blob': { summary: 'verify a blob signature or sigstore bundle with a public key', load: async () => (await import('./commands/verify-blob.ts')).runVerifyBlob },
   verify: {
     summary: 'verify commit and tag signatures in a revision range',
     load: async () => (await import('./commands/verify.ts')).runVerify,
+  },
+  hook: {
+    summary: 'run (pre-receive), install or uninstall the server-side hook',
+    load: async () => (await import('./commands/hook.ts')).runHook,
   },
 };
 
