@@ -16,6 +16,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'verify commit and tag signatures in a revision range',
     load: async () => (await import('./commands/verify.ts')).runVerify,
   },
+  hook: {
+    summary: 'run (pre-receive), install or uninstall the server-side hook',
+    load: async () => (await import('./commands/hook.ts')).runHook,
+  },
 };
 
 function usage(): string {

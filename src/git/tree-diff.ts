@@ -1,0 +1,53 @@
+import { SignetError } from '../core/errors.ts';
+import type { ObjectStore } from './object-store.ts';
+
+interface TreeEntry {
+  mode: string;
+  oid: string;
+}
+
+const TREE_MODE = '40000';
+
+function readTree(store: ObjectStore, oid: string): Map<string, TreeEntry> {
+  const object = store.read(oid);
+  if (object.type !== 'tree') throw new SignetError('OBJECT_MALFORMED', `${oid} is a ${object.type}, not a tree`);
+  const data = object.data;
+  const idLength = store.hashAlgorithm === 'sha1' ? 20 : 32;
+  const entries = new Map<string, TreeEntry>();
+  let position = 0;
+  while (position < data.length) {
+    const space = data.indexOf(0x20, position);
+    const nul = data.indexOf(0, space + 1);
+    if (space < 0 || nul < 0 || nul + 1 + idLength > data.length) throw new SignetError('OBJECT_MALFORMED', `tree ${oid} is truncated`);
+    const mode = data.toString('latin1', position, space);
+    const name = data.toString('utf8', space + 1, nul);
+    entries.set(name, { mode, oid: data.toString('hex', nul + 1, nul + 1 + idLength) });
+    position = nul + 1 + idLength;
+  }
+  return entries;
+}
+
+/**
+ * Paths whose content or mode differs between two trees (added, removed, modified), as
+ * `git diff-tree -r --name-only` lists them. Unchanged subtrees are skipped by id, so a
+ * commit touching one file reads only the trees on that file's path.
+ */
+export function changedPaths(store: ObjectStore, fromTree: string | undefined, toTree: string | undefined, prefix = ''): string[] {
+  if (fromTree === toTree) return [];
+  const before = fromTree ? readTree(store, fromTree) : new Map<string, TreeEntry>();
+  const after = toTree ? readTree(store, toTree) : new Map<string, TreeEntry>();
+  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
+  const changed: string[] = [];
+  for (const name of names) {
+    const a = before.get(name);
+    const b = after.get(name);
+    if (a && b && a.oid === b.oid && a.mode === b.mode) continue;
+    const path = `${prefix}${name}`;
+    const aTree = a?.mode === TREE_MODE ? a.oid : undefined;
+    const bTree = b?.mode === TREE_MODE ? b.oid : undefined;
+    if (aTree || bTree) changed.push(...changedPaths(store, aTree, bTree, `${path}/`));
+    // A file, symlink or submodule on either side is itself a changed path.
+    if ((a && a.mode !== TREE_MODE) || (b && b.mode !== TREE_MODE)) changed.push(path);
+  }
+  return changed.sort();
+}

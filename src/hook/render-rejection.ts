@@ -1,0 +1,48 @@
+import type { RefDecision } from '../core/policy/index.ts';
+import type { CommitResult, TagResult } from '../core/verify-object.ts';
+import type { PushEvaluation } from '../git/evaluate-push.ts';
+
+function short(oid: string): string {
+  return oid.slice(0, 10);
+}
+
+function clip(text: string, width: number): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+/**
+ * The text a rejected pusher reads: per refused ref, each offending commit with short id,
+ * letter, subject and why, then what to do about it (each distinct fix once).
+ */
+export function renderRejection(evaluation: PushEvaluation): string[] {
+  const lines: string[] = [];
+  const fixes = new Set<string>();
+  for (const decision of evaluation.decisions.filter((d) => !d.allowed)) {
+    lines.push(`signet: push to ${decision.ref} rejected (${decision.violations.length} problem${decision.violations.length === 1 ? '' : 's'})`);
+    for (const violation of decision.violations) {
+      const subject = describeObject(violation.commit, evaluation.commits, evaluation.tags);
+      lines.push(`  ${subject}${violation.message}`);
+      if (violation.fix) fixes.add(violation.fix);
+    }
+  }
+  if (fixes.size > 0) {
+    lines.push('', 'To fix:');
+    for (const fix of fixes) lines.push(`  - ${fix}`);
+  }
+  lines.push('', 'No ref was updated.');
+  return lines;
+}
+
+function describeObject(oid: string | undefined, commits: Map<string, CommitResult>, tags: Map<string, TagResult>): string {
+  if (!oid) return '';
+  const commit = commits.get(oid);
+  if (commit) return `${short(oid)} ${commit.verdict.status} "${clip(commit.subject, 50)}": `;
+  const tag = tags.get(oid);
+  if (tag) return `tag ${tag.name} ${tag.verdict.status}: `;
+  return `${short(oid)}: `;
+}
+
+export function summarizeAccepted(decisions: RefDecision[]): string[] {
+  return decisions.filter((d) => !d.noPolicy).map((d) => `signet: ${d.ref}: ${d.commits.length} new commit${d.commits.length === 1 ? '' : 's'} verified`);
+}
