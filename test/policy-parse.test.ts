@@ -423,3 +423,13 @@ rules:
     ]);
   });
 });
+
+describe('parsed policies are immutable', () => {
+  it('freezes the policy deeply, so no caller can loosen a shared policy by mutation', () => {
+    const policy = parsePolicy(FULL, 'p.yml');
+    expect(Object.isFrozen(policy)).toBe(true);
+    expect(Object.isFrozen(policy.rules[0]!.refs)).toBe(true);
+    expect(Object.isFrozen(policy.rules[0]!.allowedSigners![0])).toBe(true);
+    expect(() => (policy.rules[0]!.refs as string[]).push('refs/heads/x')).toThrow(TypeError);
+  });
+});

@@ -4,15 +4,15 @@
  * everywhere. All rules whose `refs` match apply, and all must pass: the strictest wins.
  */
 import type { SignatureVerdict } from '../verdict.ts';
-import { globMatches } from './glob.ts';
-import { describeEntry, describeSigner, matchingEntry, verdictEmails } from './signers.ts';
+import { anyGlobMatches } from './glob.ts';
+import { describeEntry, describeSigner, hasEmail, matchingEntry, verdictEmails } from './signers.ts';
 import type {
   CommitInput, Policy, PolicyRule, RefDecision, RefUpdateInput, SignerEntry, Violation, ViolationCode,
 } from './types.ts';
 
 /** Every rule whose `refs` patterns match `ref`, in policy order. */
 export function rulesForRef(policy: Policy, ref: string): PolicyRule[] {
-  return policy.rules.filter((rule) => rule.refs.some((pattern) => globMatches(pattern, 'ref', ref)));
+  return policy.rules.filter((rule) => anyGlobMatches(rule.refs, 'ref', ref));
 }
 
 type Subject = 'commit' | 'tag' | 'push';
@@ -55,11 +55,17 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
     seen.add(key);
     violations.push({ ...violation, rule: rule.index });
   };
-  const commitReasons = new Map<string, string[]>(input.commits.map((commit) => [commit.oid, []]));
-  const rejectCommit = (rule: PolicyRule, commit: CommitInput, finding: Finding): void => {
-    const reasons = commitReasons.get(commit.oid);
-    if (reasons && !reasons.includes(finding.reason)) reasons.push(finding.reason);
+  // Per-commit state lives in arrays by input position: pushes can bring 100 000 commits.
+  const commitReasons: Array<string[] | undefined> = [];
+  const violationPosition = new Map<Violation, number>();
+  const rejectCommit = (rule: PolicyRule, index: number, finding: Finding): void => {
+    const commit = input.commits[index] as CommitInput;
+    const reasons = (commitReasons[index] ??= []);
+    if (!reasons.includes(finding.reason)) reasons.push(finding.reason);
+    const before = violations.length;
     add(rule, { code: finding.code, commit: commit.oid, message: `commit ${describeCommit(commit)}: ${finding.reason}`, ...(finding.fix ? { fix: finding.fix } : {}) });
+    const added = violations[before];
+    if (added) violationPosition.set(added, index);
   };
 
   const isTag = ref.startsWith('refs/tags/');
@@ -68,14 +74,14 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
 
   for (const rule of rules) {
     if (newOid === null) {
-      if (rule.forbidDeletion) add(rule, { code: 'DELETION_FORBIDDEN', message: `deleting ${ref} is forbidden by the policy (rules[${rule.index}])`, fix: `ask an admin to delete ${ref} if it really must go` });
+      if (rule.forbidDeletion) add(rule, { code: 'DELETION_FORBIDDEN', message: `deleting ${ref} is forbidden by the policy`, fix: `ask an admin to delete ${ref} if it really must go` });
       continue;
     }
     // Moving an existing tag rewrites history as much as a forced branch update does.
     if (rule.forbidForcePush && oldOid !== null && (input.isForcePush || (isTag && oldOid !== newOid))) {
       add(rule, {
         code: 'FORCE_PUSH_FORBIDDEN',
-        message: isTag && !input.isForcePush ? `moving the existing tag ${ref} is forbidden by the policy (rules[${rule.index}])` : `force-pushing ${ref} is forbidden by the policy (rules[${rule.index}])`,
+        message: isTag && !input.isForcePush ? `moving the existing tag ${ref} is forbidden by the policy` : `force-pushing ${ref} is forbidden by the policy`,
         fix: isTag ? `create a new tag instead of moving ${tagName}` : `fetch, then merge or rebase onto the current ${ref} instead of force-pushing`,
       });
     }
@@ -84,17 +90,17 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
       for (const finding of checkPushCertificate(policy, rule, input)) add(rule, { code: finding.code, message: finding.reason, ...(finding.fix ? { fix: finding.fix } : {}) });
     }
 
-    const failedHere = new Set<string>();
+    const failedHere: boolean[] = [];
     if (rule.requireSignedCommits) {
-      for (const commit of input.commits) {
+      input.commits.forEach((commit, index) => {
         const findings = checkSignature(policy, rule, commit.verdict, commit.committerEmail, 'commit', resign);
         // A merged tag whose signature no longer verifies was altered: never let it in.
         if ((commit.mergetags ?? []).some((mergetag) => mergetag.status === 'B')) {
           findings.push({ code: 'MERGETAG_BAD_SIGNATURE', reason: 'it merges a signed tag whose signature does not verify (the tag was altered)', fix: 'merge the tag again from a trusted copy (git merge <tag>)' });
         }
-        for (const finding of findings) rejectCommit(rule, commit, finding);
-        if (findings.length > 0) failedHere.add(commit.oid);
-      }
+        for (const finding of findings) rejectCommit(rule, index, finding);
+        if (findings.length > 0) failedHere[index] = true;
+      });
       checkPathRules(policy, rule, input.commits, failedHere, rejectCommit, add);
     }
 
@@ -102,7 +108,7 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
       if (!input.tag) {
         add(rule, {
           code: 'TAG_NOT_ANNOTATED',
-          message: `${ref} is a lightweight tag; the policy (rules[${rule.index}]) requires signed annotated tags`,
+          message: `${ref} is a lightweight tag; the policy requires signed annotated tags`,
           fix: `git tag -s -f ${tagName} ${tagName}^{} && git push origin ${ref}`,
         });
       } else {
@@ -115,15 +121,17 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
     }
   }
 
+  // Ref-level violations first, then the commits' in input order: one block per commit to read.
+  violations.sort((a, b) => (violationPosition.get(a) ?? -1) - (violationPosition.get(b) ?? -1));
   const signedCommitsRequired = newOid !== null && rules.some((rule) => rule.requireSignedCommits);
   return {
     ref,
     allowed: violations.length === 0,
     noPolicy: false,
     violations,
-    commits: input.commits.map((commit) => {
-      const reasons = commitReasons.get(commit.oid) ?? [];
-      if (reasons.length > 0) return { oid: commit.oid, accepted: false, reasons };
+    commits: input.commits.map((commit, index) => {
+      const reasons = commitReasons[index];
+      if (reasons) return { oid: commit.oid, accepted: false, reasons };
       const why = signedCommitsRequired
         ? `${commit.verdict.status} signature by ${describeSigner(commit.verdict)}`
         : newOid === null ? `${ref} is deleted` : `no rule requires signed commits on ${ref}`;
@@ -136,7 +144,7 @@ function checkSignature(policy: Policy, rule: PolicyRule, verdict: SignatureVerd
   const codes = CODES[subject];
   const status = verdict.status;
   if (status === 'N') {
-    return [{ code: codes.unsigned, reason: `not signed; the policy (rules[${rule.index}]) requires signed ${subject === 'push' ? 'pushes' : `${subject}s`}`, fix: subject === 'push' ? 'git push --signed' : resign }];
+    return [{ code: codes.unsigned, reason: `not signed; the policy requires signed ${subject === 'push' ? 'pushes' : `${subject}s`}`, fix: subject === 'push' ? 'git push --signed' : resign }];
   }
   // A push is signed now, so an expired key or signature is never acceptable for it.
   const accepted: readonly string[] = subject === 'push' ? ['G'] : rule.accept;
@@ -157,7 +165,6 @@ function checkSignature(policy: Policy, rule: PolicyRule, verdict: SignatureVerd
     }
   }
   const findings: Finding[] = [];
-  const emails = verdictEmails(verdict);
   if (rule.allowedSigners && !matchingEntry(rule.allowedSigners, verdict)) {
     findings.push({
       code: codes.signer,
@@ -166,8 +173,9 @@ function checkSignature(policy: Policy, rule: PolicyRule, verdict: SignatureVerd
     });
   }
   if (rule.requireEmailMatch && codes.email && email !== undefined) {
-    const matches = verdict.emailMatches ?? emails.has(email.toLowerCase());
+    const matches = verdict.emailMatches ?? hasEmail(verdict, email.toLowerCase());
     if (!matches) {
+      const emails = verdictEmails(verdict);
       const who = subject === 'tag' ? 'tagger' : 'committer';
       findings.push({
         code: codes.email,
@@ -228,7 +236,7 @@ function registerKeyFix(policy: Policy, verdict: SignatureVerdict): string {
 function checkPushCertificate(policy: Policy, rule: PolicyRule, input: RefUpdateInput): Finding[] {
   const cert = input.pushCertificate;
   if (!cert || cert.status === 'N') {
-    return [{ code: 'PUSH_NOT_SIGNED', reason: `the push is not signed; the policy (rules[${rule.index}]) requires git push --signed for ${input.ref}`, fix: 'git push --signed' }];
+    return [{ code: 'PUSH_NOT_SIGNED', reason: `the push is not signed; the policy requires git push --signed for ${input.ref}`, fix: 'git push --signed' }];
   }
   const verdict: SignatureVerdict = {
     status: cert.status,
@@ -253,8 +261,8 @@ function checkPathRules(
   policy: Policy,
   rule: PolicyRule,
   commits: CommitInput[],
-  failed: Set<string>,
-  rejectCommit: (rule: PolicyRule, commit: CommitInput, finding: Finding) => void,
+  failed: boolean[],
+  rejectCommit: (rule: PolicyRule, index: number, finding: Finding) => void,
   add: (rule: PolicyRule, violation: Omit<Violation, 'rule'>) => void,
 ): void {
   rule.paths.forEach((pathRule, pathIndex) => {
@@ -262,22 +270,22 @@ function checkPathRules(
     const patterns = pathRule.match.join(', ');
     const counted: SignatureVerdict[] = [];
     let touched = false;
-    for (const commit of commits) {
-      const hit = commit.changedPaths.find((path) => pathRule.match.some((pattern) => globMatches(pattern, 'path', path)));
-      if (hit === undefined) continue;
+    commits.forEach((commit, index) => {
+      const hit = commit.changedPaths.find((path) => anyGlobMatches(pathRule.match, 'path', path));
+      if (hit === undefined) return;
       touched = true;
-      if (failed.has(commit.oid)) continue; // already refused; its signature cannot count
+      if (failed[index]) return; // already refused; its signature cannot count
       if (allowed && !matchingEntry(allowed, commit.verdict)) {
         const names = pathRule.signers ?? rule.signers ?? [];
-        rejectCommit(rule, commit, {
+        rejectCommit(rule, index, {
           code: 'PATH_SIGNER_NOT_ALLOWED',
           reason: `it changes ${hit}, which only ${names.join(', ')} may sign (rules[${rule.index}].paths[${pathIndex}]); it is signed by ${describeSigner(commit.verdict)}`,
           fix: `have one of ${names.join(', ')} make (and sign) this change, or ask an admin to add you in ${policy.source}`,
         });
-        continue;
+        return;
       }
       counted.push(commit.verdict);
-    }
+    });
     if (!touched || pathRule.threshold <= 1) return;
     const distinct = distinctSigners(counted);
     if (distinct.length < pathRule.threshold) {

@@ -36,6 +36,28 @@ export function globMatches(pattern: string, kind: GlobKind, subject: string): b
   return re.test(subject);
 }
 
+const compiledLists = new WeakMap<readonly string[], Partial<Record<GlobKind, RegExp>>>();
+
+/**
+ * Whether `subject` matches any of `patterns` (a policy's own, validated array). The patterns
+ * are joined into one expression and cached per array: a push of 100 000 commits tests every
+ * changed path against it, so the per-call cost is one `RegExp.test`. (Parsed policies are
+ * frozen, so a cached array cannot change under its expression.)
+ */
+export function anyGlobMatches(patterns: readonly string[], kind: GlobKind, subject: string): boolean {
+  let byKind = compiledLists.get(patterns);
+  if (!byKind) {
+    byKind = {};
+    compiledLists.set(patterns, byKind);
+  }
+  let re = byKind[kind];
+  if (!re) {
+    re = new RegExp(patterns.map((pattern) => `(?:${toRegExpSource(pattern, kind)})`).join('|'), 'u');
+    byKind[kind] = re;
+  }
+  return re.test(subject);
+}
+
 /** The part before the first glob character: used to tell whether a ref pattern can reach a namespace. */
 export function literalPrefix(pattern: string): string {
   const index = pattern.search(/[*?[\\]/);

@@ -52,7 +52,16 @@ export function checkPolicy(text: string, sourceName: string): { policy?: Policy
   }
   const policy = readPolicy(reader, sourceName);
   const problems = reader.sorted();
-  return problems.length > 0 || !policy ? { problems } : { policy, problems };
+  // Frozen: a policy is shared by every evaluation, and compiled matchers are cached per array.
+  return problems.length > 0 || !policy ? { problems } : { policy: deepFreeze(policy), problems };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 interface Located {

@@ -64,19 +64,34 @@ export function parseSignerEntry(text: string): { entry: ParsedEntry } | { probl
 /** Lower-cased e-mail addresses a verdict's key is bound to (identities, plus the signer's UID address). */
 export function verdictEmails(verdict: SignatureVerdict): Set<string> {
   const emails = new Set<string>((verdict.identities ?? []).map((identity) => identity.toLowerCase()));
-  const signer = verdict.signer;
-  if (signer) {
-    const uidEmail = /<([^<>]+)>\s*$/.exec(signer)?.[1];
-    if (uidEmail) emails.add(uidEmail.toLowerCase());
-    else if (signer.includes('@') && !/\s/.test(signer)) emails.add(signer.toLowerCase());
-  }
+  const uidEmail = signerEmail(verdict.signer);
+  if (uidEmail) emails.add(uidEmail);
   return emails;
 }
 
-export function entryMatches(entry: SignerEntry, verdict: SignatureVerdict, emails: Set<string> = verdictEmails(verdict)): boolean {
+/**
+ * Whether the key is bound to `email` (lower case). Allocation-free on the common path, since
+ * it runs for every commit of a push.
+ */
+export function hasEmail(verdict: SignatureVerdict, email: string): boolean {
+  for (const identity of verdict.identities ?? []) {
+    if (identity === email || identity.toLowerCase() === email) return true;
+  }
+  return signerEmail(verdict.signer) === email;
+}
+
+/** The address of a `Name <address>` UID, or a principal that is itself an address. */
+function signerEmail(signer: string | undefined): string | undefined {
+  if (!signer) return undefined;
+  const uidEmail = /<([^<>]+)>\s*$/.exec(signer)?.[1];
+  if (uidEmail) return uidEmail.toLowerCase();
+  return signer.includes('@') && !/\s/.test(signer) ? signer.toLowerCase() : undefined;
+}
+
+export function entryMatches(entry: SignerEntry, verdict: SignatureVerdict): boolean {
   switch (entry.kind) {
     case 'email':
-      return emails.has(entry.email);
+      return hasEmail(verdict, entry.email);
     case 'principal':
       return verdict.format === 'ssh' && verdict.signer === entry.principal;
     case 'ssh':
@@ -94,8 +109,7 @@ export function entryMatches(entry: SignerEntry, verdict: SignatureVerdict, emai
 
 /** The first matching entry, or undefined. */
 export function matchingEntry(entries: SignerEntry[], verdict: SignatureVerdict): SignerEntry | undefined {
-  const emails = verdictEmails(verdict);
-  return entries.find((entry) => entryMatches(entry, verdict, emails));
+  return entries.find((entry) => entryMatches(entry, verdict));
 }
 
 export function describeEntry(entry: SignerEntry): string {
