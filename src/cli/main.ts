@@ -20,6 +20,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'run (pre-receive), install or uninstall the server-side hook',
     load: async () => (await import('./commands/hook.ts')).runHook,
   },
+  policy: { summary: 'check a policy file: policy check FILE', load: async () => (await import('./commands/policy-check.ts')).runPolicy },
 };
 
 function usage(): string {
