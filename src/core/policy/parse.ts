@@ -452,6 +452,13 @@ function readRule(reader: Reader, at: Located, index: number, groups: Groups): P
   // whoever wrote them expected them to be enforced.
   const signing = rule.requireSignedCommits || rule.requireSignedTags || rule.requireSignedPush;
   const inert = 'has no effect unless require_signed_commits, require_signed_tags or require_signed_push is true';
+  // A requirement flag that is itself malformed was already reported; do not pile consequences on it.
+  const flagBroken = (['require_signed_commits', 'require_signed_tags', 'require_signed_push', 'forbid_force_push', 'forbid_deletion'] as const)
+    .some((name) => {
+      const field = fields.get(name);
+      return field !== undefined && !(isScalar(field.node) && typeof field.node.value === 'boolean');
+    });
+  if (flagBroken) return finishRule(rule);
   if (!signing) {
     for (const name of ['accept', 'signers'] as const) {
       const field = fields.get(name);
@@ -471,6 +478,10 @@ function readRule(reader: Reader, at: Located, index: number, groups: Groups): P
   if (!enforces && reader.problems.length === before) {
     reader.report(at, 'this rule requires nothing: set require_signed_commits, require_signed_tags, require_signed_push, forbid_force_push or forbid_deletion');
   }
+  return finishRule(rule);
+}
+
+function finishRule(rule: PolicyRule): PolicyRule {
   if (rule.signers === undefined) delete rule.signers;
   if (rule.allowedSigners === undefined) delete rule.allowedSigners;
   return rule;
