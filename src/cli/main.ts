@@ -7,6 +7,8 @@ import { EXIT_USAGE } from './io.ts';
  * for the signing pipelines' imports (start-up time is part of the hook's budget).
  */
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+  'sign-image': { summary: 'sign a container image in an OCI registry (cosign legacy .sig or v3 bundle referrer)', load: async () => (await import('./commands/sign-image.ts')).runSignImage },
+  'verify-image': { summary: 'verify cosign-format signatures on a container image with a public key', load: async () => (await import('./commands/verify-image.ts')).runVerifyImage },
   'sign-package': { summary: 'sign release packages: .asc + .sigstore.json each, Helm charts .prov', load: async () => (await import('./commands/sign-package.ts')).runSignPackage },
   checksums: { summary: 'write checksums.txt (sha256sum format) and its OpenPGP signature checksums.txt.asc', load: async () => (await import('./commands/checksums.ts')).runChecksums },
   'generate-key-pair': { summary: 'write a cosign-compatible encrypted key pair (cosign.key, cosign.pub)', load: async () => (await import('./commands/generate-key-pair.ts')).runGenerateKeyPair },

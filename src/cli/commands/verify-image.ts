@@ -1,0 +1,39 @@
+import { SignetError } from '../../core/errors.ts';
+import { parseAnnotations, parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
+import { loadPublicKey } from '../../sign/cosign-signer.ts';
+import { openImage } from '../../sign/oci/image-cli.ts';
+import { verifyImageSignatures } from '../../sign/oci/image-signing.ts';
+import type { CommandRunner } from '../io.ts';
+import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
+
+const USAGE = 'usage: signet verify-image --key cosign.pub [-a key=value]… [--allow-http-registry] REF';
+
+/**
+ * Exit 0 when at least one signature (legacy or bundle) verifies with the key and carries every
+ * `-a` annotation; prints the verified payloads as a JSON array (as cosign verify does). Else 1.
+ */
+export const runVerifyImage: CommandRunner = (argv, io) => runCommand('verify-image', io, async () => {
+  const { values, positionals } = parseCommandArgs(argv, {
+    key: { type: 'string' },
+    annotations: { type: 'string', short: 'a', multiple: true },
+    'allow-http-registry': { type: 'boolean', default: false },
+  }, USAGE);
+  if (values.help) {
+    io.stdout.write(`${USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one image REF is required\n${USAGE}`);
+  const annotations = parseAnnotations(values.annotations as string[] | undefined);
+  const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
+  const { client, image } = await openImage(positionals[0] ?? '', io.env, { plainHttp: values['allow-http-registry'] === true });
+  const checks = await verifyImageSignatures(client, image, publicKey, annotations);
+  const good = checks.filter((check) => check.ok);
+  if (good.length === 0) {
+    const why = checks.length === 0 ? 'no signatures found' : checks.map((check) => `${check.format} ${check.reason}: ${check.detail}`).join('; ');
+    io.stderr.write(`signet verify-image: ${image.descriptor.digest}: ${why}\n`);
+    return EXIT_POLICY_FAILED;
+  }
+  io.stderr.write(`Verified ${good.length} signature(s) on ${image.descriptor.digest} (${[...new Set(good.map((check) => check.format))].join(', ')})\n`);
+  io.stdout.write(`${JSON.stringify(good.map((check) => check.payload))}\n`);
+  return EXIT_OK;
+});
