@@ -2,7 +2,7 @@
  * Real-git signature fixtures (fixtures/make-fixtures.sh) and the git side of the differential
  * tests: what git itself says about each commit and tag, and what `signet verify` says.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -123,9 +123,27 @@ export function gitRevList(fx: Fixtures, repo: FixtureRepo, revisions: string[])
   return git(fx, repo, ['rev-list', ...revisions]).split('\n').filter((line) => line !== '');
 }
 
+export interface RefInfo {
+  name: string;
+  /** The object the ref names directly: `tag` for annotated tags. */
+  type: string;
+  id: string;
+}
+
+/** Every ref of the repository (branches and tags) with the type of object it names. */
+export function refsOf(fx: Fixtures, repo: FixtureRepo): RefInfo[] {
+  return git(fx, repo, ['for-each-ref', '--format=%(refname) %(objecttype) %(objectname)'])
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [name = '', type = '', id = ''] = line.split(' ');
+      return { name, type, id };
+    });
+}
+
 /** Every ref of the repository (branches and tags), as full ref names. */
 export function allRefs(fx: Fixtures, repo: FixtureRepo): string[] {
-  return git(fx, repo, ['for-each-ref', '--format=%(refname)']).split('\n').filter((line) => line !== '');
+  return refsOf(fx, repo).map((ref) => ref.name);
 }
 
 export interface GitTagCheck {
@@ -170,29 +188,77 @@ export interface SignetRun {
   stderr: string;
 }
 
-/** `signet verify --format jsonl` over the fixture's registry, exactly as a user runs it. */
-export function signetVerify(fx: Fixtures, repo: FixtureRepo, revisions: string[]): SignetRun {
-  const run = spawnSync(
-    process.execPath,
-    [
-      signetBin, 'verify',
-      '--repo', fx.repoDir(repo),
-      '--keyring', fx.keyring,
-      '--allowed-signers', fx.allowedSigners,
-      '--revoked-keys', fx.revokedKeys,
-      '--format', 'jsonl',
-      ...revisions,
-    ],
-    { env: gitEnv(fx), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  const lines = run.stdout.split('\n').filter((line) => line.trim() !== '');
+function signetArgs(fx: Fixtures, repo: FixtureRepo, revisions: string[]): string[] {
+  return [
+    signetBin, 'verify',
+    '--repo', fx.repoDir(repo),
+    '--keyring', fx.keyring,
+    '--allowed-signers', fx.allowedSigners,
+    '--revoked-keys', fx.revokedKeys,
+    '--format', 'jsonl',
+    ...revisions,
+  ];
+}
+
+function parseSignetRun(exitCode: number | null, stdout: string, stderr: string): SignetRun {
+  const lines = stdout.split('\n').filter((line) => line.trim() !== '');
   let records: SignetRecord[];
   try {
     records = lines.map((line) => JSON.parse(line) as SignetRecord);
   } catch {
-    throw new Error(`signet verify printed something that is not JSON lines (exit ${run.status}): ${run.stdout.slice(0, 300)}${run.stderr.slice(0, 300)}`);
+    throw new Error(`signet verify printed something that is not JSON lines (exit ${exitCode}): ${stdout.slice(0, 300)}${stderr.slice(0, 300)}`);
   }
-  return { exitCode: run.status, records, stdout: run.stdout, stderr: run.stderr };
+  return { exitCode, records, stdout, stderr };
+}
+
+/** `signet verify --format jsonl` over the fixture's registry, exactly as a user runs it. */
+export function signetVerify(fx: Fixtures, repo: FixtureRepo, revisions: string[]): SignetRun {
+  const run = spawnSync(process.execPath, signetArgs(fx, repo, revisions), {
+    env: gitEnv(fx),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return parseSignetRun(run.status, run.stdout, run.stderr);
+}
+
+/** The same, without blocking: lets a test file run several signet processes side by side. */
+export function signetVerifyAsync(fx: Fixtures, repo: FixtureRepo, revisions: string[]): Promise<SignetRun> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, signetArgs(fx, repo, revisions), { env: gitEnv(fx) });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolvePromise(parseSignetRun(code, Buffer.concat(stdout).toString('utf8'), Buffer.concat(stderr).toString('utf8')));
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  });
+}
+
+/** Raw bytes of many objects through one `git cat-file --batch`, keyed by object id. */
+export function catFileBatch(fx: Fixtures, repo: FixtureRepo, ids: string[]): Map<string, { type: string; body: Buffer }> {
+  const out = execFileSync('git', ['cat-file', '--batch'], {
+    cwd: fx.repoDir(repo),
+    env: gitEnv(fx),
+    input: `${ids.join('\n')}\n`,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const objects = new Map<string, { type: string; body: Buffer }>();
+  let at = 0;
+  for (const id of ids) {
+    const headerEnd = out.indexOf(0x0a, at);
+    const [objectId = '', type = '', size = ''] = out.subarray(at, headerEnd).toString('utf8').split(' ');
+    if (type === 'missing' || objectId !== id) throw new Error(`git cat-file --batch: ${id} is missing`);
+    const bodyStart = headerEnd + 1;
+    objects.set(id, { type, body: out.subarray(bodyStart, bodyStart + Number(size)) });
+    at = bodyStart + Number(size) + 1;
+  }
+  return objects;
 }
 
 /**
