@@ -103,7 +103,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
   } catch (error) {
     const message = error instanceof SignetError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
     audit?.error({ event: 'push-error', pusher: context.pusher, host: context.host, updates, error: message }, 'push rejected: internal error');
-    io.stderr.write(forPusher(context.host, [`signet: push rejected: ${message}`, 'signet fails closed: nothing was updated. Ask the server admin to check the hook configuration.']));
+    io.stderr.write(forPusher(context.host, [`signet: push rejected: ${message}`, 'signet fails closed on errors: No ref was updated. Ask the server admin to check the hook configuration.']));
     return 1;
   }
 }
