@@ -378,7 +378,7 @@ describe('several rules and no rule', () => {
 });
 
 describe('speed', () => {
-  it('decides a 100 000-commit push in well under a second per 100k', () => {
+  it('decides a 100 000-commit push in under 5 s on a loaded 2-core machine (prints the time)', () => {
     const big = policy(`  - refs: [refs/heads/main]
     require_signed_commits: true
     signers: [group:release, "${BOB_KEY}"]

@@ -138,7 +138,7 @@ describe('agrees with git', () => {
         const theirs = output.split('\0').filter(Boolean).sort();
         expect(ours, pattern).toEqual(theirs);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
@@ -153,7 +153,7 @@ describe('agrees with git', () => {
         const theirs = git('for-each-ref', '--format=%(refname)', pattern).split('\n').filter((ref) => refs.includes(ref)).sort();
         expect(ours, pattern).toEqual(theirs);
       }),
-      { numRuns: 120 },
+      { numRuns: 80 },
     );
   });
 });

@@ -433,3 +433,15 @@ describe('parsed policies are immutable', () => {
     expect(() => (policy.rules[0]!.refs as string[]).push('refs/heads/x')).toThrow(TypeError);
   });
 });
+
+describe('docs/policy.md', () => {
+  it('shows an example that parses', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../docs/policy.md', import.meta.url), 'utf8');
+    const example = /## Example\n\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const policy = parsePolicy(example!, 'docs/policy.md');
+    expect(policy.rules.map((rule) => rule.refs)).toEqual([['refs/heads/main', 'refs/heads/release/*'], ['refs/tags/v*']]);
+    expect(policy.rules[0]!.allowedSigners!.map((entry) => entry.kind)).toEqual(['email', 'ssh', 'keyid', 'principal']);
+  });
+});
