@@ -148,6 +148,26 @@ describe('pre-receive hook, real pushes', () => {
     git(work, ['reset', '-q', '--hard', before!]);
   });
 
+  it('gives the same verdict as `signet verify --policy` on the same update', () => {
+    const cases: Array<[string, () => void]> = [
+      ['alice', () => commitFile(work, 'x1.txt', '1\n', 'same verdict: alice', { email: alice.email, sign: signAs(alice), env: gpg.env() })],
+      ['unsigned', () => commitFile(work, 'x2.txt', '2\n', 'same verdict: unsigned', { email: alice.email })],
+      ['bob', () => commitFile(work, 'x3.txt', '3\n', 'same verdict: bob', { email: bob.email, sign: signAs(bob), env: gpg.env() })],
+      ['carol on workflows', () => commitFile(work, '.github/workflows/x.yml', 'x\n', 'same verdict: carol ci', { email: carol.email, sign: sshSigningConfig(carol) })],
+    ];
+    for (const [name, make] of cases) {
+      git(work, ['fetch', '-q', 'origin']);
+      git(work, ['reset', '-q', '--hard', 'origin/main']);
+      make();
+      const cli = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', work, '--policy', join(conf, 'policy.yml'), '--ref', 'refs/heads/main', 'origin/main..HEAD'], { encoding: 'utf8' });
+      expect([0, 1], `${name}: ${cli.stderr}`).toContain(cli.status);
+      const pushed = push(['origin', 'HEAD:main']);
+      expect(pushed.code === 0, `${name}: cli exit ${cli.status}, push ${pushed.stderr}`).toBe(cli.status === 0);
+    }
+    git(work, ['fetch', '-q', 'origin']);
+    git(work, ['reset', '-q', '--hard', 'origin/main']);
+  });
+
   it('enforces path rules: an SSH signer allowed on main may not touch workflows', () => {
     const before = serverRef('main');
     commitFile(work, '.github/workflows/ci.yml', 'on: push\n', 'carol edits CI', { email: carol.email, sign: sshSigningConfig(carol) });
