@@ -7,6 +7,8 @@ import { EXIT_USAGE } from './io.ts';
  * for the signing pipelines' imports (start-up time is part of the hook's budget).
  */
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
+  attest: { summary: 'sign an in-toto attestation (SPDX SBOM, SLSA provenance) about files or an image', load: async () => (await import('./commands/attest.ts')).runAttest },
+  'verify-attestation': { summary: 'verify an in-toto attestation bundle about files or an image', load: async () => (await import('./commands/verify-attestation.ts')).runVerifyAttestation },
   'sign-image': { summary: 'sign a container image in an OCI registry (cosign legacy .sig or v3 bundle referrer)', load: async () => (await import('./commands/sign-image.ts')).runSignImage },
   'verify-image': { summary: 'verify cosign-format signatures on a container image with a public key', load: async () => (await import('./commands/verify-image.ts')).runVerifyImage },
   'sign-package': { summary: 'sign release packages: .asc + .sigstore.json each, Helm charts .prov', load: async () => (await import('./commands/sign-package.ts')).runSignPackage },
@@ -22,7 +24,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'run (pre-receive), install or uninstall the server-side hook',
     load: async () => (await import('./commands/hook.ts')).runHook,
   },
-  policy: { summary: 'check a policy file: policy check FILE', load: async () => (await import('./commands/policy-check.ts')).runPolicy },
+  policy: { summary: 'check a policy file: policy check FILE', load: async () => (await import('./commands/policy-check.ts')).makeRunPolicy({ checkKeyFile: (await import('../keys/check-key-file.ts')).checkKeyFileContents }) },
 };
 
 function usage(): string {
