@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { SignetError } from '../../core/errors.ts';
+import { parseSigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
+import { predicateTypeFor, verifyFileAttestation } from '../../sign/attest.ts';
+import { parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
+import { loadPublicKey } from '../../sign/cosign-signer.ts';
+import { openImage } from '../../sign/oci/image-cli.ts';
+import { verifyImageAttestations } from '../../sign/oci/image-signing.ts';
+import type { CommandRunner } from '../io.ts';
+import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
+
+const USAGE = 'usage: signet verify-attestation --key cosign.pub [--type spdx|slsaprovenance|URI] (--image REF | --bundle BUNDLE FILE…)';
+
+/** Exit 0 and the verified statements (JSON array) on stdout; 1 when none verifies; 2 on usage errors. */
+export const runVerifyAttestation: CommandRunner = (argv, io) => runCommand('verify-attestation', io, async () => {
+  const { values, positionals } = parseCommandArgs(argv, {
+    key: { type: 'string' },
+    type: { type: 'string' },
+    image: { type: 'string' },
+    bundle: { type: 'string' },
+    'allow-http-registry': { type: 'boolean', default: false },
+  }, USAGE);
+  if (values.help) {
+    io.stdout.write(`${USAGE}\n`);
+    return EXIT_OK;
+  }
+  const predicateType = typeof values.type === 'string' ? predicateTypeFor(values.type) : undefined;
+  const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
+  if (typeof values.image === 'string') {
+    if (positionals.length > 0) throw new SignetError('USAGE', 'give --image REF or --bundle with FILEs, not both');
+    const { client, image } = await openImage(values.image, io.env, { plainHttp: values['allow-http-registry'] === true });
+    const checks = await verifyImageAttestations(client, image, publicKey, predicateType);
+    const good = checks.filter((check) => check.ok);
+    if (good.length === 0) {
+      const why = checks.length === 0 ? 'no attestations found' : checks.map((check) => `${check.format} ${check.reason}: ${check.detail}`).join('; ');
+      io.stderr.write(`signet verify-attestation: ${image.descriptor.digest}: ${why}\n`);
+      return EXIT_POLICY_FAILED;
+    }
+    io.stderr.write(`Verified ${good.length} attestation(s) on ${image.descriptor.digest}\n`);
+    io.stdout.write(`${JSON.stringify(good.map((check) => check.payload))}\n`);
+    return EXIT_OK;
+  }
+  if (typeof values.bundle !== 'string' || positionals.length === 0) throw new SignetError('USAGE', `give --image REF, or --bundle BUNDLE and the FILEs it is about\n${USAGE}`);
+  let text: Buffer;
+  try {
+    text = await readFile(resolve(io.cwd, values.bundle));
+  } catch {
+    throw new SignetError('USAGE', `cannot read bundle ${values.bundle}`);
+  }
+  const bundle = parseSigstoreBundle(text, values.bundle);
+  const result = await verifyFileAttestation(bundle, publicKey, positionals.map((file) => resolve(io.cwd, file)), predicateType, { progressTo: io.stderr });
+  if (!result.ok) {
+    io.stderr.write(`signet verify-attestation: ${values.bundle}: ${result.reason}: ${result.detail}\n`);
+    return EXIT_POLICY_FAILED;
+  }
+  io.stderr.write('Verified OK\n');
+  io.stdout.write(`${JSON.stringify([result.statement])}\n`);
+  return EXIT_OK;
+});
