@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys, verifySshSignature } from '../src/core/ssh/index.ts';
-import { SshKeygen, type GitAnswer } from './helpers/ssh-keygen.ts';
+import { inPool, SshKeygen, type GitAnswer } from './helpers/ssh-keygen.ts';
 
 const AT = Date.UTC(2025, 5, 1, 12, 0, 0) / 1000;
 const PAYLOAD = 'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1748779200 +0000\ncommitter A <alice@example.com> 1748779200 +0000\n\nsigned commit\n';
@@ -37,8 +37,9 @@ interface Made {
 let keygen: SshKeygen;
 const made = new Map<string, Made>();
 let otherKey: string;
+const gitAnswers = new Map<string, GitAnswer>();
 
-beforeAll(() => {
+beforeAll(async () => {
   keygen = new SshKeygen('ssh-diff');
   for (const key of KEYS) {
     const { privatePath, publicLine } = keygen.keygen(key.name, key.type, key.bits);
@@ -50,6 +51,10 @@ beforeAll(() => {
     });
   }
   otherKey = keygen.keygen('other', 'ed25519').publicLine;
+  // git's answers for every key and scenario, computed up front with a few ssh-keygen at a time.
+  const pairs = KEYS.flatMap((key) => SCENARIOS.map((scenario) => ({ key, scenario })));
+  const answers = await inPool(4, pairs.map(({ key, scenario }) => () => theirs(scenario, made.get(key.name) as Made)));
+  pairs.forEach(({ key, scenario }, i) => gitAnswers.set(`${key.name}/${scenario.name}`, answers[i] as GitAnswer));
 });
 
 afterAll(() => keygen?.remove());
@@ -109,7 +114,7 @@ function ours(scenario: Scenario, made: Made) {
   });
 }
 
-function theirs(scenario: Scenario, made: Made): GitAnswer {
+function theirs(scenario: Scenario, made: Made): Promise<GitAnswer> {
   return keygen.gitVerdict({
     payload: scenario.payload ?? PAYLOAD,
     signature: made[scenario.signature ?? 'git'],
@@ -123,7 +128,7 @@ describe.each(KEYS)('$name keys made by ssh-keygen', (key) => {
   it.each(SCENARIOS)('$name: our letter is git\'s', (scenario) => {
     const m = made.get(key.name) as Made;
     const verdict = ours(scenario, m);
-    const git = theirs(scenario, m);
+    const git = gitAnswers.get(`${key.name}/${scenario.name}`) as GitAnswer;
     switch (scenario.expect) {
       case 'same':
         expect(verdict.status, verdict.detail).toBe(git.letter);

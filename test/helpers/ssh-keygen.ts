@@ -2,7 +2,7 @@
  * Real ssh-keygen in a temporary directory: make keys, sign, and answer as git does
  * (gpg-interface.c: find-principals, then verify -I each principal, else check-novalidate).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,19 +65,30 @@ export class SshKeygen {
     return readFileSync(`${file}.sig`, 'utf8');
   }
 
+  /** ssh-keygen without blocking, so a test can keep both cores busy. */
+  runAsync(args: string[], input?: Uint8Array | string): Promise<{ status: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = execFile('ssh-keygen', args, { cwd: this.dir, encoding: 'utf8' }, (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ status, stdout, stderr });
+      });
+      child.stdin?.end(input);
+    });
+  }
+
   /** What git would say (letter and principal) for this signature, allowed signers and time. */
-  gitVerdict(options: { payload: Uint8Array | string; signature: string; allowedSigners: string; at: number; revoked?: string | Uint8Array }): GitAnswer {
+  async gitVerdict(options: { payload: Uint8Array | string; signature: string; allowedSigners: string; at: number; revoked?: string | Uint8Array }): Promise<GitAnswer> {
     const sig = this.write(this.unique('sig'), options.signature);
     const allowed = this.write(this.unique('allowed'), options.allowedSigners);
     const revoked = options.revoked === undefined ? [] : ['-r', this.write(this.unique('revoked'), options.revoked)];
     const time = `-Overify-time=${sshTime(options.at)}`;
-    const find = this.run(['-Y', 'find-principals', '-f', allowed, '-s', sig, time]);
+    const find = await this.runAsync(['-Y', 'find-principals', '-f', allowed, '-s', sig, time]);
     if (find.status !== 0 || find.stdout.length === 0) {
-      const check = this.run(['-Y', 'check-novalidate', '-n', 'git', '-s', sig, time], options.payload);
+      const check = await this.runAsync(['-Y', 'check-novalidate', '-n', 'git', '-s', sig, time], options.payload);
       return { letter: check.status === 0 && check.stdout.startsWith('Good "git" signature with ') ? 'U' : 'B' };
     }
     for (const principal of find.stdout.split('\n').map((line) => line.replace(/\r$/, '')).filter((line) => line !== '')) {
-      const verify = this.run(['-Y', 'verify', '-n', 'git', '-f', allowed, '-I', principal, '-s', sig, time, ...revoked], options.payload);
+      const verify = await this.runAsync(['-Y', 'verify', '-n', 'git', '-f', allowed, '-I', principal, '-s', sig, time, ...revoked], options.payload);
       if (verify.status === 0 && verify.stdout.startsWith('Good')) return { letter: 'G', principal };
     }
     return { letter: 'B' };
@@ -89,4 +100,18 @@ export class SshKeygen {
     const result = this.run(['-Y', 'check-novalidate', '-n', namespace, '-s', sig], payload);
     return result.status === 0 && result.stdout.startsWith('Good');
   }
+}
+
+/** Runs `tasks` with at most `limit` under way at once; results in order. */
+export async function inPool<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const results: T[] = new Array<T>(tasks.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await (tasks[index] as () => Promise<T>)();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
 }

@@ -18,11 +18,14 @@ import { byteKey, type RegistryIndex, type SignerEntry } from './registry.ts';
 
 /** The lines whose key is the signing key, or that certify it as its CA, in file order. */
 export function candidateLines(index: RegistryIndex, key: SshPublicKey): SignerEntry[] {
-  const exact = index.byKey.get(byteKey(key.blob)) ?? [];
-  if (!key.certificate) return exact;
-  const byCa = index.byCaKey.get(byteKey(key.certificate.signatureKey.plainBlob)) ?? [];
-  if (exact.length === 0) return byCa;
-  return [...exact, ...byCa].sort((a, b) => a.order - b.order);
+  let lines = index.candidates.get(key);
+  if (!lines) {
+    const exact = index.byKey.get(byteKey(key.blob)) ?? [];
+    const byCa = key.certificate ? index.byCaKey.get(byteKey(key.certificate.signatureKey.plainBlob)) ?? [] : [];
+    lines = byCa.length === 0 ? exact : [...exact, ...byCa].sort((a, b) => a.order - b.order);
+    index.candidates.set(key, lines);
+  }
+  return lines;
 }
 
 export function lineValidAt(entry: SignerEntry, at: number): boolean {

@@ -36,6 +36,8 @@ export interface RegistryIndex {
   byKey: Map<string, SignerEntry[]>;
   /** cert-authority lines, by their plain key blob. */
   byCaKey: Map<string, SignerEntry[]>;
+  /** The lines that concern a signing key, found once per (cached) parsed key. */
+  candidates: WeakMap<SshPublicKey, SignerEntry[]>;
 }
 
 const indexes = new WeakMap<SshRegistry, RegistryIndex>();
@@ -52,7 +54,7 @@ function add(map: Map<string, SignerEntry[]>, key: string, entry: SignerEntry): 
 }
 
 function buildIndex(signers: readonly AllowedSigner[]): RegistryIndex {
-  const index: RegistryIndex = { byKey: new Map(), byCaKey: new Map() };
+  const index: RegistryIndex = { byKey: new Map(), byCaKey: new Map(), candidates: new WeakMap() };
   signers.forEach((signer, order) => {
     const key = parsedKeys.get(signer) ?? parsePublicKeyBlob(signer.keyBlob, `${signer.source}:${signer.line} key`);
     const entry: SignerEntry = { signer, order, principalList: signer.principals.join(','), key };

@@ -38,7 +38,9 @@ export function dearmor(armored: string): Uint8Array {
 }
 
 export function parseSshsigBlob(blob: Uint8Array): SshsigBlob {
-  if (blob.length < MAGIC.length || !MAGIC.equals(blob.subarray(0, MAGIC.length))) throw new WireFormatError('SSH signature: no SSHSIG magic');
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (blob[i] !== MAGIC[i]) throw new WireFormatError('SSH signature: no SSHSIG magic');
+  }
   const reader = new WireReader(blob.subarray(MAGIC.length), 'SSH signature');
   const version = reader.u32();
   if (version > MAX_VERSION) throw new WireFormatError(`SSH signature: version ${version} (only ${MAX_VERSION} is known)`);

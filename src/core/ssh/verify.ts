@@ -2,17 +2,18 @@
  * SSHSIG verification with git's verdicts. git runs
  *   ssh-keygen -Y find-principals -Overify-time=T, then -Y verify -I principal -n git (→ G),
  *   or, when no principal is found, -Y check-novalidate -n git (→ U if the signature is good);
- * anything else is B. We reach the same letters without the processes, with three deliberate
+ * anything else is B. We reach the same letters without the processes, with deliberate
  * differences, each more informative than git and never more lenient:
  *   - Y (expired_key) where the key is in allowed_signers but not valid at T (git: U);
  *   - R (revoked_key) for a revoked key, found or not (git: B, or U when no principal is found,
  *     since check-novalidate never reads the revocation file);
- *   - E for what cannot be checked at all (unreadable armor, unknown key or hash algorithms;
- *     git: B), and FIDO signatures without user presence are B (git: accepted), see registry.ts.
+ *   - E for what cannot be checked at all (unreadable armor, unknown key or hash algorithms,
+ *     SHA-1 RSA signatures; git: B);
+ *   - B for FIDO signatures made without user presence (git: accepted; see registry.ts).
  */
 import { hash as oneShotHash } from 'node:crypto';
 import type { SignatureVerdict, StatusLetter, VerdictReason } from '../verdict.ts';
-import { candidateLines, findPrincipals, lineForPrincipal, lineAllowsNamespace, lineValidAt, certificateProblem, type FoundPrincipals } from './allowed-check.ts';
+import { candidateLines, certificateProblem, findPrincipals, lineAllowsNamespace, lineForPrincipal, lineValidAt, type FoundPrincipals } from './allowed-check.ts';
 import { fingerprintOfPlainBlob } from './fingerprint.ts';
 import { parsePublicKeyBlob, UnsupportedKeyError, type SshPublicKey } from './public-key.ts';
 import { byteKey, registryIndex, type SignerEntry, type SshRegistry } from './registry.ts';
@@ -36,6 +37,8 @@ interface SigningKey {
   fingerprint: string;
   /** The CA's signature on a certificate, checked once. */
   certificateCheck?: SignatureCheck;
+  /** For certificates: how the verdict's detail names it. */
+  certificateNote: string;
 }
 
 type CachedKey = SigningKey | { error: Error };
@@ -45,51 +48,81 @@ type CachedKey = SigningKey | { error: Error };
 const MAX_CACHED_KEYS = 4096;
 const keyCache = new Map<string, CachedKey>();
 
+function readSigningKey(blob: Uint8Array): CachedKey {
+  try {
+    const key = parsePublicKeyBlob(blob, 'signing key');
+    const signing: SigningKey = { key, fingerprint: fingerprintOfPlainBlob(key.plainBlob), certificateNote: '' };
+    const certificate = key.certificate;
+    if (certificate) {
+      signing.certificateCheck = checkSignature(certificate.signatureKey, certificate.signature, certificate.signedBytes);
+      const ca = fingerprintOfPlainBlob(certificate.signatureKey.plainBlob);
+      signing.certificateNote = `certificate ${JSON.stringify(certificate.keyId)} (serial ${certificate.serial}) issued by CA ${ca}`;
+    }
+    return signing;
+  } catch (error) {
+    return { error: error as Error };
+  }
+}
+
 function signingKeyFor(blob: Uint8Array): CachedKey {
   const cacheKey = byteKey(blob);
   let cached = keyCache.get(cacheKey);
   if (!cached) {
-    try {
-      const key = parsePublicKeyBlob(blob, 'signing key');
-      const signing: SigningKey = { key, fingerprint: fingerprintOfPlainBlob(key.plainBlob) };
-      if (key.certificate) signing.certificateCheck = checkSignature(key.certificate.signatureKey, key.certificate.signature, key.certificate.signedBytes);
-      cached = signing;
-    } catch (error) {
-      cached = { error: error as Error };
-    }
+    cached = readSigningKey(blob);
     if (keyCache.size >= MAX_CACHED_KEYS) keyCache.clear();
     keyCache.set(cacheKey, cached);
   }
   return cached;
 }
 
-const E_REASON: Record<(SignatureCheck & { valid: false })['problem'], VerdictReason> = {
+const REASON_OF_PROBLEM: Record<(SignatureCheck & { valid: false })['problem'], VerdictReason> = {
   invalid: 'invalid',
   malformed: 'malformed_signature',
   unsupported: 'unsupported_algorithm',
   weak_hash: 'weak_hash',
 };
 
-function verdict(status: StatusLetter, reason: VerdictReason, fields: Partial<SignatureVerdict> = {}): SignatureVerdict {
-  return { status, format: 'ssh', reason, ...fields };
-}
-
 function formatTime(seconds: number | bigint): string {
   const value = Number(seconds);
-  return Number.isFinite(value) && Math.abs(value) < 8.64e12 ? new Date(value * 1000).toISOString().replace('.000Z', 'Z') : String(seconds);
+  return Math.abs(value) < 8.64e12 ? new Date(value * 1000).toISOString().replace('.000Z', 'Z') : String(seconds);
 }
 
 function where(entry: SignerEntry): string {
   return `${entry.signer.source}:${entry.signer.line}`;
 }
 
-function describeCertificate(key: SshPublicKey, caFingerprint: string): string {
-  const certificate = key.certificate;
-  if (!certificate) return '';
-  return `certificate ${JSON.stringify(certificate.keyId)} (serial ${certificate.serial}) issued by CA ${caFingerprint}`;
+const LITERAL_EMAIL = /^[^\s@*?!,]+@[^\s@*?!,]+$/;
+
+/** What every verdict about an identified key carries. */
+interface KeyFacts {
+  key: string;
+  hashAlgorithm: string;
 }
 
-const LITERAL_EMAIL = /^[^\s@*?!,]+@[^\s@*?!,]+$/;
+class VerdictBuilder {
+  constructor(
+    private readonly facts: KeyFacts,
+    private readonly signing: SigningKey,
+    private readonly candidates: SignerEntry[],
+    private readonly namespace: string,
+    private readonly at: number,
+    private readonly email: string | undefined,
+  ) {}
+
+  /** The verdict, with `emailMatches` when an e-mail was asked about, and the certificate named. */
+  make(status: StatusLetter, reason: VerdictReason, detail: string | undefined, extra?: Partial<SignatureVerdict>, emailIgnoresTime = false): SignatureVerdict {
+    const verdict: SignatureVerdict = { status, format: 'ssh', reason, key: this.facts.key, hashAlgorithm: this.facts.hashAlgorithm };
+    if (extra) Object.assign(verdict, extra);
+    if (this.email !== undefined) {
+      const line = lineForPrincipal(this.candidates, this.signing.key, this.email, this.namespace, this.at, { caseInsensitive: true, ignoreTime: emailIgnoresTime });
+      verdict.emailMatches = line !== undefined;
+    }
+    const note = this.signing.certificateNote;
+    const text = detail && note ? `${detail}; ${note}` : detail || note;
+    if (text) verdict.detail = text;
+    return verdict;
+  }
+}
 
 /** Never throws for anything in the signature: every outcome is a verdict. */
 export function verifySshSignature(registry: SshRegistry, payload: Uint8Array, armoredSignature: string, options: SshVerifyOptions): SignatureVerdict {
@@ -98,129 +131,113 @@ export function verifySshSignature(registry: SshRegistry, payload: Uint8Array, a
   try {
     blob = parseSshsigBlob(dearmor(armoredSignature));
   } catch (error) {
-    if (error instanceof WireFormatError) return verdict('E', 'malformed_signature', { detail: error.message });
+    if (error instanceof WireFormatError) return { status: 'E', format: 'ssh', reason: 'malformed_signature', detail: error.message };
     throw error;
   }
 
   const signing = signingKeyFor(blob.publicKey);
   if ('error' in signing) {
-    if (signing.error instanceof UnsupportedKeyError) return verdict('E', 'unsupported_algorithm', { detail: signing.error.message });
-    if (signing.error instanceof WireFormatError) return verdict('E', 'malformed_signature', { detail: signing.error.message });
-    return verdict('E', 'malformed_signature', { detail: `unreadable signing key: ${signing.error.message}` });
+    const error = signing.error;
+    const reason = error instanceof UnsupportedKeyError ? 'unsupported_algorithm' : 'malformed_signature';
+    return { status: 'E', format: 'ssh', reason, detail: error instanceof WireFormatError || error instanceof UnsupportedKeyError ? error.message : `unreadable signing key: ${error.message}` };
   }
-  const { key, fingerprint } = signing;
-  const known = { key: fingerprint, hashAlgorithm: blob.hashAlgorithm };
+  const key = signing.key;
+  const facts: KeyFacts = { key: signing.fingerprint, hashAlgorithm: blob.hashAlgorithm };
+  const plain = (status: StatusLetter, reason: VerdictReason, detail: string): SignatureVerdict =>
+    ({ status, format: 'ssh', reason, key: facts.key, hashAlgorithm: facts.hashAlgorithm, detail: signing.certificateNote ? `${detail}; ${signing.certificateNote}` : detail });
 
   if (!(SSHSIG_HASH_ALGORITHMS as readonly string[]).includes(blob.hashAlgorithm)) {
-    return verdict('E', 'unsupported_algorithm', { key: fingerprint, detail: `SSHSIG hash algorithm ${JSON.stringify(blob.hashAlgorithm.slice(0, 40))} (ssh-keygen accepts sha256 and sha512)` });
+    return { status: 'E', format: 'ssh', reason: 'unsupported_algorithm', key: facts.key, detail: `SSHSIG hash algorithm ${JSON.stringify(blob.hashAlgorithm.slice(0, 40))} (ssh-keygen accepts sha256 and sha512)` };
   }
   if (blob.namespace !== namespace) {
-    return verdict('B', 'wrong_namespace', { ...known, detail: `signature made for namespace ${JSON.stringify(blob.namespace.slice(0, 64))}, not ${JSON.stringify(namespace)}` });
+    return plain('B', 'wrong_namespace', `signature made for namespace ${JSON.stringify(blob.namespace.slice(0, 64))}, not ${JSON.stringify(namespace)}`);
   }
-
-  let certificateNote = '';
-  if (key.certificate) {
-    const caCheck = signing.certificateCheck as SignatureCheck;
-    const caFingerprint = fingerprintOfPlainBlob(key.certificate.signatureKey.plainBlob);
-    certificateNote = describeCertificate(key, caFingerprint);
-    if (!caCheck.valid) {
-      const status = caCheck.problem === 'invalid' ? 'B' : 'E';
-      return verdict(status, E_REASON[caCheck.problem], { ...known, detail: `${certificateNote}: the CA's signature on the certificate: ${caCheck.detail}` });
-    }
+  const caCheck = signing.certificateCheck;
+  if (caCheck && !caCheck.valid) {
+    return plain(caCheck.problem === 'invalid' ? 'B' : 'E', REASON_OF_PROBLEM[caCheck.problem], `the CA's signature on the certificate: ${caCheck.detail}`);
   }
 
   const messageHash = oneShotHash(blob.hashAlgorithm, payload, 'buffer');
   const check = checkSignature(key, blob.signature, signedData(namespace, blob.hashAlgorithm, messageHash));
-  if (!check.valid) {
-    return verdict(check.problem === 'invalid' ? 'B' : 'E', E_REASON[check.problem], { ...known, detail: check.detail });
-  }
+  if (!check.valid) return plain(check.problem === 'invalid' ? 'B' : 'E', REASON_OF_PROBLEM[check.problem], check.detail);
   if (check.skFlags !== undefined && registry.requireUserPresence && (check.skFlags & SK_USER_PRESENCE) === 0) {
     // ssh-keygen accepts this; sshd would not. A signature nobody touched the key for could
     // come from malware on the signer's machine, which is what a FIDO key exists to rule out.
-    return verdict('B', 'invalid', { ...known, detail: `FIDO signature made without user presence (flags 0x${check.skFlags.toString(16).padStart(2, '0')}): the security key was not touched` });
+    return plain('B', 'invalid', `FIDO signature made without user presence (flags 0x${check.skFlags.toString(16).padStart(2, '0')}): the security key was not touched`);
   }
 
   const at = Math.max(0, Math.floor(options.at.getTime() / 1000));
   const candidates = candidateLines(registryIndex(registry), key);
-  const email = options.committerEmail;
-  const emailIn = (lines: SignerEntry[], ignoreTime: boolean): boolean =>
-    email !== undefined && lineForPrincipal(lines, key, email, namespace, at, { caseInsensitive: true, ignoreTime }) !== undefined;
-  const withEmail = (ignoreTime: boolean): Partial<SignatureVerdict> => (email === undefined ? {} : { emailMatches: emailIn(candidates, ignoreTime) });
-  const note = (text: string): string => (certificateNote ? `${text}; ${certificateNote}` : text);
+  const build = new VerdictBuilder(facts, signing, candidates, namespace, at, options.committerEmail);
 
   // git consults the revocation file only on the find-principals path; a revoked key is R for us either way.
   const revocation = registry.revoked ? revocationOf(registry.revoked, key) : undefined;
-  if (revocation) return verdict('R', 'revoked_key', { ...known, ...withEmail(true), detail: note(`good signature by a revoked key: ${revocation}`) });
+  if (revocation) return build.make('R', 'revoked_key', `good signature by a revoked key: ${revocation}`, undefined, true);
 
   const found = findPrincipals(candidates, key, at);
-  if (found && found.principals.length > 0) return principalVerdict(found, candidates, key, namespace, at, known, withEmail(false), note);
-
-  // git: check-novalidate → U. If only the time is wrong, the key is known but expired (Y).
-  const expired = findPrincipals(candidates.filter((entry) => lineAllowsNamespace(entry, namespace)), key, at, true);
-  if (expired && !found) {
-    const { entry } = expired;
-    const { validAfter, validBefore } = entry.signer;
-    const certificate = entry.signer.certAuthority ? key.certificate : undefined;
-    let keyExpiredAt: number | undefined;
-    let why: string;
-    if (!lineValidAt(entry, at)) {
-      if (validBefore !== undefined && at > validBefore) {
-        keyExpiredAt = validBefore;
-        why = `${where(entry)} allows this key until ${formatTime(validBefore)} (valid-before)`;
-      } else {
-        why = `${where(entry)} allows this key from ${formatTime(validAfter ?? 0)} (valid-after)`;
-      }
-    } else if (certificate && BigInt(at) >= certificate.validBefore) {
-      keyExpiredAt = Number(certificate.validBefore);
-      why = `the certificate expired at ${formatTime(certificate.validBefore)}`;
-    } else {
-      why = `the certificate is valid from ${formatTime(certificate?.validAfter ?? 0n)}`;
-    }
-    return verdict('Y', 'expired_key', {
-      ...known,
-      ...(keyExpiredAt !== undefined ? { keyExpiredAt } : {}),
-      ...withEmail(true),
-      detail: note(`good signature, but not by a key valid at ${formatTime(at)}: ${why}`),
-    });
+  if (found && found.principals.length > 0) return principalVerdict(build, found, candidates, key, namespace, at);
+  if (!found) {
+    const expired = expiredVerdict(build, candidates, key, namespace, at);
+    if (expired) return expired;
   }
-  let unknownWhy = `key ${fingerprint} is not in the allowed signers`;
-  if (found) unknownWhy = `${where(found.entry)} lists this key without principals`;
-  else if (key.certificate && candidates.some((entry) => entry.signer.certAuthority)) {
-    const problem = certificateProblem(key.certificate, at, undefined, true);
-    unknownWhy = problem ? `the certificate's CA is trusted, but ${problem}` : `the certificate's CA is trusted, but none of its principals (${key.certificate.principals.join(', ')}) is allowed`;
-  } else if (candidates.length > 0) {
-    unknownWhy = `the allowed signers list this key only for other namespaces (${candidates.map((entry) => `${where(entry)}: ${entry.namespaceList ?? ''}`).join('; ')})`;
-  }
-  return verdict('U', 'unknown_key', { ...known, ...withEmail(false), detail: note(`good signature, but ${unknownWhy}`) });
+  return build.make('U', 'unknown_key', `good signature, but ${whyUnknown(found, candidates, key, signing.fingerprint, at)}`);
 }
 
-function principalVerdict(
-  found: FoundPrincipals,
-  candidates: SignerEntry[],
-  key: SshPublicKey,
-  namespace: string,
-  at: number,
-  known: { key: string; hashAlgorithm: string },
-  emailField: Partial<SignatureVerdict>,
-  note: (text: string) => string,
-): SignatureVerdict {
-  const verified = found.principals.filter((principal) => lineForPrincipal(candidates, key, principal, namespace, at) !== undefined);
-  const signer = verified[0];
-  if (signer !== undefined) {
-    const identities = [...new Set(verified.filter((p) => LITERAL_EMAIL.test(p)).map((p) => p.toLowerCase()))];
-    return verdict('G', 'valid', { ...known, signer, identities, ...emailField, ...(key.certificate ? { detail: note('good signature') } : {}) });
+function principalVerdict(build: VerdictBuilder, found: FoundPrincipals, candidates: SignerEntry[], key: SshPublicKey, namespace: string, at: number): SignatureVerdict {
+  let signer: string | undefined;
+  const identities: string[] = [];
+  for (const principal of found.principals) {
+    if (lineForPrincipal(candidates, key, principal, namespace, at) === undefined) continue;
+    signer ??= principal;
+    const email = principal.toLowerCase();
+    if (LITERAL_EMAIL.test(email) && !identities.includes(email)) identities.push(email);
   }
+  if (signer !== undefined) return build.make('G', 'valid', undefined, { signer, identities });
   // find-principals named the key, but `verify -I` fails for every principal it printed.
   if (!lineAllowsNamespace(found.entry, namespace)) {
-    return verdict('B', 'wrong_namespace', {
-      ...known,
-      detail: note(`${where(found.entry)} allows this key only in namespaces ${JSON.stringify(found.entry.namespaceList)}, not ${JSON.stringify(namespace)}`),
-    });
+    return build.make('B', 'wrong_namespace', `${where(found.entry)} allows this key only in namespaces ${JSON.stringify(found.entry.namespaceList)}, not ${JSON.stringify(namespace)}`);
   }
-  return verdict('B', 'not_signing_key', {
-    ...known,
-    detail: note(`${where(found.entry)} lists this key, but none of its principals (${found.principals.join(', ')}) is allowed to sign (ssh-keygen -Y verify -I fails for each)`),
-  });
+  return build.make('B', 'not_signing_key', `${where(found.entry)} lists this key, but none of its principals (${found.principals.join(', ')}) is allowed to sign (ssh-keygen -Y verify -I fails for each)`);
+}
+
+/** Y when some line would allow the key but for the time (git says U: find-principals skips it). */
+function expiredVerdict(build: VerdictBuilder, candidates: SignerEntry[], key: SshPublicKey, namespace: string, at: number): SignatureVerdict | undefined {
+  const expired = findPrincipals(candidates.filter((entry) => lineAllowsNamespace(entry, namespace)), key, at, true);
+  if (!expired) return undefined;
+  const { entry } = expired;
+  const { validAfter, validBefore } = entry.signer;
+  const certificate = entry.signer.certAuthority ? key.certificate : undefined;
+  let keyExpiredAt: number | undefined;
+  let why: string;
+  if (!lineValidAt(entry, at)) {
+    if (validBefore !== undefined && at > validBefore) {
+      keyExpiredAt = validBefore;
+      why = `${where(entry)} allows this key until ${formatTime(validBefore)} (valid-before)`;
+    } else {
+      why = `${where(entry)} allows this key from ${formatTime(validAfter ?? 0)} (valid-after)`;
+    }
+  } else if (certificate && BigInt(at) >= certificate.validBefore) {
+    keyExpiredAt = Number(certificate.validBefore);
+    why = `the certificate expired at ${formatTime(certificate.validBefore)}`;
+  } else {
+    why = `the certificate is valid from ${formatTime(certificate?.validAfter ?? 0n)}`;
+  }
+  const detail = `good signature, but not by a key valid at ${formatTime(at)}: ${why}`;
+  return build.make('Y', 'expired_key', detail, keyExpiredAt === undefined ? undefined : { keyExpiredAt }, true);
+}
+
+function whyUnknown(found: FoundPrincipals | undefined, candidates: SignerEntry[], key: SshPublicKey, fingerprint: string, at: number): string {
+  if (found) return `${where(found.entry)} lists this key without principals`;
+  if (key.certificate && candidates.some((entry) => entry.signer.certAuthority)) {
+    const problem = certificateProblem(key.certificate, at, undefined, true);
+    return problem
+      ? `the certificate's CA is trusted, but ${problem}`
+      : `the certificate's CA is trusted, but none of its principals (${key.certificate.principals.join(', ')}) is allowed`;
+  }
+  if (candidates.length > 0) {
+    return `the allowed signers list this key only for other namespaces (${candidates.map((entry) => `${where(entry)}: ${entry.namespaceList ?? ''}`).join('; ')})`;
+  }
+  return `key ${fingerprint} is not in the allowed signers`;
 }
 
 /** Exposed for tests and benchmarks: forget cached signing keys. */

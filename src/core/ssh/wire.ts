@@ -66,13 +66,29 @@ export class WireReader {
    * byte (and is then dropped); anything else with a NUL is malformed.
    */
   text(): string {
-    let raw = this.bytesString();
-    const nul = raw.indexOf(0);
-    if (nul !== -1) {
-      if (nul !== raw.length - 1) throw new WireFormatError(`${this.what}: string with an embedded NUL`);
-      raw = raw.subarray(0, nul);
+    const length = this.u32();
+    this.need(length);
+    const b = this.bytes;
+    const start = this.offset;
+    this.offset += length;
+    let end = start + length;
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      const byte = b[i] as number;
+      if (byte === 0) {
+        if (i !== end - 1) throw new WireFormatError(`${this.what}: string with an embedded NUL`);
+        end = i;
+      } else if (byte >= 0x80) {
+        ascii = false;
+      }
     }
-    return utf8.decode(raw);
+    // Short ASCII strings (namespaces, algorithm names) skip TextDecoder, which costs more here.
+    if (ascii && end - start <= 64) {
+      let out = '';
+      for (let i = start; i < end; i++) out += String.fromCharCode(b[i] as number);
+      return out;
+    }
+    return utf8.decode(b.subarray(start, end));
   }
 
   /**
