@@ -53,7 +53,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return await run(rest, io);
   } catch (error) {
     // Last line of defence: one clear line, never a stack trace with key material in it.
-    const message = error instanceof SignetError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
+    const code = (error as { code?: unknown })?.code;
+    const isUsage = typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+    const message = error instanceof SignetError || isUsage ? (error as Error).message : `internal error: ${(error as Error)?.message ?? String(error)}`;
     io.stderr.write(`signet ${name}: ${message}\n`);
     return EXIT_USAGE;
   }

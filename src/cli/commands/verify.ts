@@ -36,9 +36,13 @@ Exit status: 0 every commit is G (with --policy: the policy allows the update); 
 2 usage or configuration error.
 `;
 
+/** Revision options git takes among revisions; kept in place because --not flips what follows. */
+const REVISION_FLAGS = new Set(['--all', '--branches', '--tags', '--remotes', '--not']);
+const FLAG_MARK = '\u0000';
+
 export async function runVerify(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
+  const parsed = parseArgs({
+    args: argv.map((arg) => (REVISION_FLAGS.has(arg) ? `${FLAG_MARK}${arg}` : arg)),
     allowPositionals: true,
     options: {
       repo: { type: 'string' },
@@ -54,6 +58,8 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     strict: true,
     tokens: false,
   });
+  const values = parsed.values;
+  const positionals = parsed.positionals.map((arg) => (arg.startsWith(FLAG_MARK) ? arg.slice(1) : arg));
   if (values.help) {
     io.stdout.write(HELP);
     return EXIT_OK;
@@ -145,7 +151,9 @@ async function runPolicyVerification(
   } else {
     for (const result of ordered) io.stdout.write(`${commitRow(result)}\n`);
     if (decision.noPolicy) io.stdout.write(`no rule of ${policyPath} applies to ${ref}: nothing is required\n`);
-    for (const violation of decision.violations) io.stdout.write(`✗ ${violation.message}${violation.fix ? `\n    fix: ${violation.fix}` : ''}\n`);
+    for (const violation of decision.violations) io.stdout.write(`✗ ${violation.message}\n`);
+    const fixes = [...new Set(decision.violations.flatMap((violation) => (violation.fix ? [violation.fix] : [])))];
+    if (fixes.length > 0) io.stdout.write(`to fix:\n${fixes.map((fix) => `  - ${fix}`).join('\n')}\n`);
     io.stdout.write(`${ordered.length} commit${ordered.length === 1 ? '' : 's'} for ${ref}: ${decision.allowed ? 'the policy allows this update' : 'the policy rejects this update'}\n`);
   }
   return decision.allowed ? EXIT_OK : EXIT_POLICY_FAILED;

@@ -41,7 +41,7 @@ export function commitRow(result: CommitResult): string {
 export function tagRow(result: TagResult & { ref?: string }): string {
   const verdict = result.verdict;
   const signer = verdict.signer ?? verdict.key ?? '-';
-  return `tag ${fit(result.name, 6)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(result.subject, 48)}  ${verdict.reason}`;
+  return `${fit(result.name, 10)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(`(tag) ${result.subject}`, 48)}  ${verdict.reason}`;
 }
 
 export function summaryLine(counts: Map<StatusLetter, number>, total: number, what = 'commit'): string {
