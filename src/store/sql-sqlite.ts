@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { SignatureVerdict } from '../core/verdict.ts';
+import {
+  APPEND_AUDIT_SQL, CLAIM_SQL, COMPLETE_SQL, LIST_AUDIT_SQL, RECORD_VERDICT_SQL, RELEASE_SQL,
+  auditFromRow, schemaStatements, sqliteParameters, toSqliteParameters, type AuditRow,
+} from './sql-schema.ts';
+import type { AuditEntry, CheckClaim, SignetStore, VerificationRecord } from './store.ts';
+
+/**
+ * The default store: one SQLite file, WAL mode so readers never wait for the writer. One
+ * process owns the file; several app instances need the PostgreSQL store.
+ */
+export function openSqliteStore(path: string): SignetStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  for (const statement of schemaStatements('sqlite')) db.exec(statement);
+  const sql = (text: string) => db.prepare(toSqliteParameters(text));
+  const claim = sql(CLAIM_SQL);
+  const complete = sql(COMPLETE_SQL);
+  const release = sql(RELEASE_SQL);
+  const record = sql(RECORD_VERDICT_SQL);
+  const audit = sql(APPEND_AUDIT_SQL);
+  const listAudit = sql(LIST_AUDIT_SQL);
+  const recordAll = db.transaction((records: VerificationRecord[]) => {
+    for (const r of records) record.run(sqliteParameters(r.repository, r.commit, JSON.stringify(r.verdict), r.recordedAt, r.ref, r.delivery));
+  });
+
+  return {
+    kind: 'sqlite',
+    async lookupVerdicts(repository: string, commits: string[]): Promise<Map<string, SignatureVerdict>> {
+      const found = new Map<string, SignatureVerdict>();
+      // SQLite allows 32 766 parameters a statement; stay far below.
+      for (let start = 0; start < commits.length; start += 500) {
+        const chunk = commits.slice(start, start + 500);
+        const rows = db
+          .prepare(`SELECT commit_id, verdict FROM signet_verdicts WHERE repository = ? AND commit_id IN (${chunk.map(() => '?').join(',')})`)
+          .all(repository, ...chunk) as Array<{ commit_id: string; verdict: string }>;
+        for (const row of rows) found.set(row.commit_id, JSON.parse(row.verdict) as SignatureVerdict);
+      }
+      return found;
+    },
+    async recordFirstVerdicts(records: VerificationRecord[]): Promise<void> {
+      recordAll(records);
+    },
+    async appendAudit(entry: AuditEntry): Promise<void> {
+      audit.run(sqliteParameters(entry.at, entry.forge, entry.repository, entry.event, entry.delivery, entry.headSha ?? null, entry.outcome, entry.detail ? JSON.stringify(entry.detail) : null));
+    },
+    async listAudit(repository: string, limit: number): Promise<AuditEntry[]> {
+      return (listAudit.all(sqliteParameters(repository, limit)) as AuditRow[]).map(auditFromRow);
+    },
+    async claimCheck(c: CheckClaim): Promise<boolean> {
+      const now = c.now.getTime();
+      return claim.get(sqliteParameters(c.repository, c.headSha, c.trigger, c.owner, now, now - c.leaseMs)) !== undefined;
+    },
+    async completeCheck(repository, headSha, trigger, result): Promise<void> {
+      complete.run(sqliteParameters(repository, headSha, trigger, result.checkRunId ?? null, result.conclusion));
+    },
+    async releaseCheck(repository, headSha, trigger): Promise<void> {
+      release.run(sqliteParameters(repository, headSha, trigger));
+    },
+    async close(): Promise<void> {
+      db.close();
+    },
+  };
+}
