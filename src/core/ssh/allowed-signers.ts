@@ -150,13 +150,13 @@ function parseLine(text: string, source: string, line: number): AllowedSigner | 
     if (firstWord === '') fail('missing key');
     const word = optionsWord(cursor);
     if ('problem' in word) return fail(word.problem);
-    if (word.rest === '') {
-      return fail(/^[a-z0-9-]+(@[a-z0-9.-]+)?$/i.test(word.options) && !word.options.includes('=') && word.options !== 'cert-authority'
-        ? `unknown key type ${JSON.stringify(word.options)} or missing key`
-        : 'missing key after the options');
-    }
+    if (word.rest === '') return fail(`missing key after ${JSON.stringify(word.options.slice(0, 40))}`);
     const parsed = parseOptions(word.options);
-    if ('problem' in parsed) return fail(`bad options: ${parsed.problem}`);
+    if ('problem' in parsed) {
+      // A word that is no option and looks like a key type name most likely is one we do not know.
+      const looksLikeType = /^[a-z0-9-]+(@[a-z0-9.-]+)?$/i.test(word.options) && !/^cert-authority$/i.test(word.options);
+      return fail(looksLikeType ? `unknown key type or option ${JSON.stringify(word.options)}` : `bad options: ${parsed.problem}`);
+    }
     options = parsed;
     cursor = word.rest;
   }
