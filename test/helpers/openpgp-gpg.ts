@@ -18,6 +18,8 @@ export function run(command: string, args: string[], options: { input?: Uint8Arr
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', reject);
+    // A command that exits without reading its input (gpg --verify) closes the pipe early.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? -1 }));
     child.stdin.end(options.input ?? '');
   });

@@ -8,52 +8,73 @@
 
 export type ArmorResult = { ok: true; bytes: Uint8Array } | { ok: false; detail: string };
 
-const beginLines = new Set(['-----BEGIN PGP SIGNATURE-----', '-----BEGIN PGP MESSAGE-----']);
+const beginMarkers = ['-----BEGIN PGP SIGNATURE-----', '-----BEGIN PGP MESSAGE-----'];
+const endMarker = '-----END PGP ';
+const headerLine = /^[A-Za-z][A-Za-z0-9-]*: /;
 
 export function decodeArmor(text: string): ArmorResult {
-  const lines = text.split('\n');
-  let index = 0;
-  while (index < lines.length && !beginLines.has(trimEnd(lines[index] ?? ''))) index += 1;
-  if (index >= lines.length) return { ok: false, detail: 'no "-----BEGIN PGP SIGNATURE-----" line' };
-  index += 1;
+  const begin = findBeginLine(text);
+  if (begin < 0) return { ok: false, detail: 'no "-----BEGIN PGP SIGNATURE-----" line' };
   // Armor headers ("Key: value") run up to the first blank line. gpg accepts a block without
   // headers whose body starts right away, so a line that is not a header starts the body.
-  let sawBlank = false;
-  const headerStart = index;
-  while (index < lines.length) {
-    const line = trimEnd(lines[index] ?? '');
-    if (line === '') { sawBlank = true; index += 1; break; }
-    if (!/^[A-Za-z][A-Za-z0-9-]*: /.test(line)) break;
-    index += 1;
+  let bodyStart = begin;
+  for (let position = begin; position < text.length;) {
+    const newline = text.indexOf('\n', position);
+    const lineEnd = newline < 0 ? text.length : newline;
+    const line = text.slice(position, lineEnd).trim();
+    if (line === '') { bodyStart = lineEnd + 1; break; }
+    if (!headerLine.test(line)) break;
+    position = lineEnd + 1;
   }
-  if (!sawBlank) index = headerStart;
-  let body = '';
+  // gpg reads a block whose END line is missing up to the end of the text.
+  const endLine = findLineStarting(text, endMarker, bodyStart);
+  let body = text.slice(bodyStart, endLine < 0 ? text.length : endLine).trimEnd();
+  // The optional checksum line "=XXXX" ends the body.
+  const lastNewline = body.lastIndexOf('\n');
+  const lastLine = body.slice(lastNewline + 1).trim();
   let crc: string | undefined;
-  let ended = false;
-  for (; index < lines.length; index += 1) {
-    const line = trimEnd(lines[index] ?? '');
-    if (line.startsWith('-----END PGP ')) { ended = true; break; }
-    if (line.startsWith('=') && line.length === 5) { crc = line.slice(1); continue; }
-    body += line;
+  if (lastLine.length === 5 && lastLine.charCodeAt(0) === 61 /* = */) {
+    crc = lastLine.slice(1);
+    body = body.slice(0, lastNewline + 1);
   }
-  if (!ended) return { ok: false, detail: 'no "-----END PGP SIGNATURE-----" line' };
-  const bytes = new Uint8Array(Buffer.from(body, 'base64'));
+  // Buffer's base64 decoder skips line breaks and, like gpg, characters outside the alphabet.
+  const bytes: Uint8Array = Buffer.from(body, 'base64');
   if (bytes.length === 0) return { ok: false, detail: 'the armor holds no data' };
   if (crc !== undefined) {
     const expected = Buffer.from(crc, 'base64');
     if (expected.length !== 3) return { ok: false, detail: 'the armor checksum line is unreadable' };
-    const actual = crc24(bytes);
-    if (((expected[0] ?? 0) << 16 | (expected[1] ?? 0) << 8 | (expected[2] ?? 0)) !== actual) {
+    if ((((expected[0] ?? 0) << 16) | ((expected[1] ?? 0) << 8) | (expected[2] ?? 0)) !== crc24(bytes)) {
       return { ok: false, detail: 'the armor checksum (CRC-24) does not match' };
     }
   }
   return { ok: true, bytes };
 }
 
-function trimEnd(line: string): string {
-  // Cheap path for the usual case: no trailing whitespace or carriage return.
-  const last = line.charCodeAt(line.length - 1);
-  return last === 13 || last === 32 || last === 9 ? line.replace(/[ \t\r]+$/, '') : line;
+/** Index just past the BEGIN line (a whole line, trailing whitespace allowed), or -1. */
+function findBeginLine(text: string): number {
+  for (const marker of beginMarkers) {
+    let from = 0;
+    for (;;) {
+      const at = text.indexOf(marker, from);
+      if (at < 0) break;
+      from = at + marker.length;
+      if (at > 0 && text.charCodeAt(at - 1) !== 10) continue;
+      const newline = text.indexOf('\n', from);
+      const rest = text.slice(from, newline < 0 ? text.length : newline);
+      if (rest.trim() === '') return newline < 0 ? text.length : newline + 1;
+    }
+  }
+  return -1;
+}
+
+function findLineStarting(text: string, prefix: string, from: number): number {
+  let position = from;
+  for (;;) {
+    const at = text.indexOf(prefix, position);
+    if (at < 0) return -1;
+    if (at === 0 || text.charCodeAt(at - 1) === 10) return at;
+    position = at + prefix.length;
+  }
 }
 
 const crcTable = (() => {

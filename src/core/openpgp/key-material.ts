@@ -7,7 +7,7 @@ import { CurveOid, isRsa, nodeEcdsaCurves, PublicKeyAlgorithm } from './algorith
  * `openpgpjs`: their signatures are checked by openpgp.js instead.
  */
 export type NativeKey =
-  | { kind: 'rsa'; key: KeyObject; modulusBytes: number }
+  | { kind: 'rsa'; key: KeyObject; modulus: Buffer; modulusBytes: number }
   | { kind: 'ed25519'; key: KeyObject }
   | { kind: 'ecdsa'; key: KeyObject; scalarBytes: number }
   | { kind: 'openpgpjs' }
@@ -68,7 +68,7 @@ function readNativeKey(body: Uint8Array): NativeKey {
     const n = stripZeros(mpi());
     const e = stripZeros(mpi());
     const key = createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e) }, format: 'jwk' });
-    return { kind: 'rsa', key, modulusBytes: n.length };
+    return { kind: 'rsa', key, modulus: Buffer.from(n), modulusBytes: n.length };
   }
   if (algorithm === PublicKeyAlgorithm.eddsaLegacy || algorithm === PublicKeyAlgorithm.ecdsa) {
     const oidLength = body[offset] ?? 0;

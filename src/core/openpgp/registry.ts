@@ -47,6 +47,10 @@ export interface SigningKeyRecord {
   minimumHashBits: number;
   packet: openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket;
   owner: PrimaryKeyFacts;
+  /** E-mails of the owner's live user IDs, ready for verdicts. */
+  identities: string[];
+  /** Whether some user-ID self-signature expires, so identities depend on the time. */
+  identitiesExpire: boolean;
 }
 
 /** The loaded registry: the public `keys` list plus lookup indexes for the verifier. */
@@ -158,6 +162,8 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
       ...(facts.expiresAt !== undefined ? { expiresAt: facts.expiresAt } : {}),
       ...(facts.revokedAt !== undefined ? { revokedAt: facts.revokedAt } : {}),
     });
+    const identities = [...new Set(live.flatMap((uid) => (uid.email ? [uid.email] : [])))];
+    const identitiesExpire = live.some((uid) => uid.certificationExpiresAt !== undefined);
     const primaryPacket = key.keyPacket as openpgp.PublicKeyPacket;
     records.push({
       fingerprint,
@@ -173,6 +179,8 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
       minimumHashBits: minimumHashBits(primaryPacket.write()),
       packet: primaryPacket,
       owner: facts,
+      identities,
+      identitiesExpire,
     });
     for (const subkey of key.subkeys) {
       const sub = await subkeyFacts(key, subkey);
@@ -193,6 +201,8 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
         minimumHashBits: minimumHashBits(sub.packet.write()),
         packet: sub.packet,
         owner: facts,
+        identities,
+        identitiesExpire,
       });
     }
   }

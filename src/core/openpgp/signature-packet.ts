@@ -9,9 +9,9 @@ export interface SignatureSubpacketFacts {
   createdAt?: number;
   /** Seconds after creation at which the signature expires; 0 or absent: never (hashed only). */
   expiresAfter?: number;
-  /** Issuer key ID, 16 upper-case hex digits (hashed, else unhashed area). */
+  /** Issuer key ID, 16 upper-case hex digits, chosen as gpg does (see SubpacketCollector.facts). */
   issuerKeyId?: string;
-  /** Issuer fingerprint for v4 keys, 40 upper-case hex digits (hashed, else unhashed). */
+  /** Issuer fingerprint for v4 keys, 40 upper-case hex digits (hashed area only, as gpg reads it). */
   issuerFingerprint?: string;
   /** The first critical subpacket gpg 2.2 does not understand, if any. */
   unknownCritical?: string;
@@ -24,9 +24,9 @@ export interface ParsedSignature extends SignatureSubpacketFacts {
   hashAlgorithm: number;
   /** Bytes hashed after the data: version … end of hashed subpackets (the v4 trailer is added by the hasher). */
   hashedPart: Uint8Array;
-  /** The two leftmost bytes of the digest, stored in the packet. */
+  /** The two leftmost bytes of the digest, stored in the packet (unsigned; gpg 2.2 ignores them). */
   left16: number;
-  /** The algorithm-specific signature MPIs, leading zeros as stored. */
+  /** The signature MPIs, as many as the signature's algorithm has, leading zeros as stored. */
   mpis: Uint8Array[];
 }
 
@@ -40,9 +40,10 @@ const tagSignature = 2;
 const tagMarker = 10;
 
 /**
- * Reads the packet sequence of a detached signature. gpg checks every signature packet it
- * finds and git then refuses the lot (two exclusive status lines make `%G?` say E), so more than
- * one signature packet is reported as `several`.
+ * Reads the packet sequence of a detached signature as gpg 2.2 does: marker packets are
+ * skipped; after the signature, further signature packets count (gpg checks each, and two
+ * verdict lines make git say E, reported here as `several`), while anything else after it,
+ * even bytes that are no packet at all, is ignored (gpg still reports the signature).
  */
 export function readDetachedSignature(bytes: Uint8Array): PacketReadResult {
   let offset = 0;
@@ -50,14 +51,19 @@ export function readDetachedSignature(bytes: Uint8Array): PacketReadResult {
   let count = 0;
   while (offset < bytes.length) {
     const header = readPacketHeader(bytes, offset);
-    if (header.kind !== 'ok') return header;
+    if (header.kind !== 'ok') {
+      if (found) break;
+      return header;
+    }
     const { tag, bodyStart, bodyEnd } = header;
     if (tag === tagSignature) {
       count += 1;
-      const parsed = parseSignatureBody(bytes.subarray(bodyStart, bodyEnd));
-      if (parsed.kind !== 'signature') return parsed;
-      found = parsed.signature;
-    } else if (tag !== tagMarker) {
+      if (!found) {
+        const parsed = parseSignatureBody(bytes.subarray(bodyStart, bodyEnd));
+        if (parsed.kind !== 'signature') return parsed;
+        found = parsed.signature;
+      }
+    } else if (!found && tag !== tagMarker) {
       return { kind: 'malformed', detail: `packet type ${tag} does not belong in a detached signature` };
     }
     offset = bodyEnd;
@@ -108,6 +114,13 @@ function readPacketHeader(bytes: Uint8Array, offset: number): HeaderResult {
   return { kind: 'ok', tag, bodyStart: position, bodyEnd: position + length };
 }
 
+/** How many MPIs a signature of this public-key algorithm carries (0: an algorithm gpg does not know). */
+export function signatureMpiCount(algorithm: number): number {
+  if (algorithm === 1 || algorithm === 2 || algorithm === 3) return 1;
+  if (algorithm === 16 || algorithm === 17 || algorithm === 19 || algorithm === 20 || algorithm === 22) return 2;
+  return 0;
+}
+
 function parseSignatureBody(body: Uint8Array): { kind: 'signature'; signature: ParsedSignature } | { kind: 'malformed'; detail: string } | { kind: 'fallback'; detail: string } {
   const version = body[0];
   if (version === 3) return { kind: 'fallback', detail: 'version 3 signature' };
@@ -122,36 +135,80 @@ function parseSignatureBody(body: Uint8Array): { kind: 'signature'; signature: P
   const unhashedLength = ((body[hashedEnd] ?? 0) << 8) | (body[hashedEnd + 1] ?? 0);
   const unhashedEnd = hashedEnd + 2 + unhashedLength;
   if (unhashedEnd + 2 > body.length) return { kind: 'malformed', detail: 'truncated unhashed subpackets' };
-  const facts: SignatureSubpacketFacts = {};
-  const hashedProblem = readSubpackets(body, 6, hashedEnd, true, facts);
+  const collected = new SubpacketCollector();
+  const hashedProblem = scanSubpackets(body, 6, hashedEnd, true, collected);
   if (hashedProblem) return { kind: 'malformed', detail: hashedProblem };
-  const unhashedProblem = readSubpackets(body, hashedEnd + 2, unhashedEnd, false, facts);
+  const unhashedProblem = scanSubpackets(body, hashedEnd + 2, unhashedEnd, false, collected);
   if (unhashedProblem) return { kind: 'malformed', detail: unhashedProblem };
   const left16 = ((body[unhashedEnd] ?? 0) << 8) | (body[unhashedEnd + 1] ?? 0);
+  // gpg reads as many MPIs as the signature's own algorithm has and ignores any bytes after them.
   const mpis: Uint8Array[] = [];
   let offset = unhashedEnd + 2;
-  while (offset < body.length) {
-    if (offset + 2 > body.length) return { kind: 'malformed', detail: 'truncated MPI' };
+  for (let count = signatureMpiCount(publicKeyAlgorithm); count > 0; count -= 1) {
+    if (offset + 2 > body.length) return { kind: 'malformed', detail: 'the signature values are missing' };
     const bits = ((body[offset] ?? 0) << 8) | (body[offset + 1] ?? 0);
     const size = (bits + 7) >> 3;
-    if (offset + 2 + size > body.length) return { kind: 'malformed', detail: 'truncated MPI' };
+    if (offset + 2 + size > body.length) return { kind: 'malformed', detail: 'truncated signature value' };
     mpis.push(body.subarray(offset + 2, offset + 2 + size));
     offset += 2 + size;
   }
   return {
     kind: 'signature',
-    signature: { version, signatureType, publicKeyAlgorithm, hashAlgorithm, hashedPart: body.subarray(0, hashedEnd), left16, mpis, ...facts },
+    signature: { version, signatureType, publicKeyAlgorithm, hashAlgorithm, hashedPart: body.subarray(0, hashedEnd), left16, mpis, ...collected.facts() },
   };
 }
 
 /**
- * Critical subpacket types gpg 2.2 handles (parse-packet.c, can_handle_critical); a critical
- * subpacket of any other type makes gpg assume a bad signature. Critical notations are
- * reported as unknown: gpg knows none that a data signature would carry.
+ * Critical subpacket types gpg 2.2.40 accepts on a data signature (found by asking it, see
+ * test/openpgp-crafted.test.ts); a critical subpacket of any other type, in either area, makes
+ * gpg "assume bad signature". Critical notations count as unknown: gpg knows none that a data
+ * signature would carry.
  */
-const criticalUnderstood = new Set([2, 3, 4, 5, 6, 7, 9, 11, 12, 16, 21, 22, 23, 25, 27, 30, 33]);
+const criticalUnderstood = new Set([2, 3, 4, 5, 6, 7, 9, 11, 12, 16, 21, 22, 24, 25, 26, 27, 29, 30, 32, 33]);
 
-function readSubpackets(body: Uint8Array, start: number, end: number, hashed: boolean, facts: SignatureSubpacketFacts): string | undefined {
+/** Gathers what gpg reads from the subpacket areas, hashed area first. */
+export class SubpacketCollector {
+  private createdAt: number | undefined;
+  private expiresAfter: number | undefined;
+  private hashedKeyId: string | undefined;
+  private hashedFingerprint: string | undefined;
+  private unhashedKeyId: string | undefined;
+  private unknownCritical: string | undefined;
+
+  note(type: number, critical: boolean, data: Uint8Array, hashed: boolean): void {
+    if (critical && !criticalUnderstood.has(type) && this.unknownCritical === undefined) {
+      this.unknownCritical = type === 20 ? 'critical notation' : `critical subpacket type ${type}`;
+    }
+    if (type === 16 && data.length === 8) {
+      if (hashed) this.hashedKeyId ??= toHex(data, 0, 8);
+      else this.unhashedKeyId ??= toHex(data, 0, 8);
+    }
+    // Creation time, expiry and the issuer fingerprint count only where they are signed.
+    if (!hashed) return;
+    if (type === 2 && data.length === 4) this.createdAt ??= readUint32(data, 0);
+    else if (type === 3 && data.length === 4) this.expiresAfter ??= readUint32(data, 0);
+    else if (type === 33 && data.length === 21 && data[0] === 4) this.hashedFingerprint ??= toHex(data, 1, 20);
+  }
+
+  /**
+   * gpg's issuer: the key ID from the issuer subpacket (hashed area first, then unhashed), else
+   * from the hashed issuer fingerprint; the fingerprint, looked up first, from the hashed area
+   * only (an issuer fingerprint in the unhashed area is ignored).
+   */
+  facts(): SignatureSubpacketFacts {
+    const facts: SignatureSubpacketFacts = {};
+    if (this.createdAt !== undefined) facts.createdAt = this.createdAt;
+    if (this.expiresAfter !== undefined) facts.expiresAfter = this.expiresAfter;
+    const keyId = this.hashedKeyId ?? this.unhashedKeyId ?? this.hashedFingerprint?.slice(-16);
+    if (keyId !== undefined) facts.issuerKeyId = keyId;
+    if (this.hashedFingerprint !== undefined) facts.issuerFingerprint = this.hashedFingerprint;
+    if (this.unknownCritical !== undefined) facts.unknownCritical = this.unknownCritical;
+    return facts;
+  }
+}
+
+/** Walks one subpacket area of `body` from `start` to `end`; returns what is wrong, if anything. */
+export function scanSubpackets(body: Uint8Array, start: number, end: number, hashed: boolean, collector: SubpacketCollector): string | undefined {
   let offset = start;
   while (offset < end) {
     const l0 = body[offset] ?? 0;
@@ -161,16 +218,7 @@ function readSubpackets(body: Uint8Array, start: number, end: number, hashed: bo
     else { length = readUint32(body, offset + 1); offset += 5; }
     if (length === 0 || offset + length > end) return 'subpacket length runs past its area';
     const typeByte = body[offset] ?? 0;
-    const type = typeByte & 0x7f;
-    const dataStart = offset + 1;
-    const dataLength = length - 1;
-    if (typeByte & 0x80 && !criticalUnderstood.has(type) && facts.unknownCritical === undefined) {
-      facts.unknownCritical = type === 20 ? 'critical notation' : `critical subpacket type ${type}`;
-    }
-    if (hashed && type === 2 && dataLength === 4 && facts.createdAt === undefined) facts.createdAt = readUint32(body, dataStart);
-    else if (hashed && type === 3 && dataLength === 4 && facts.expiresAfter === undefined) facts.expiresAfter = readUint32(body, dataStart);
-    else if (type === 16 && dataLength === 8 && facts.issuerKeyId === undefined) facts.issuerKeyId = toHex(body, dataStart, 8);
-    else if (type === 33 && dataLength === 21 && body[dataStart] === 4 && facts.issuerFingerprint === undefined) facts.issuerFingerprint = toHex(body, dataStart + 1, 20);
+    collector.note(typeByte & 0x7f, (typeByte & 0x80) !== 0, body.subarray(offset + 1, offset + length), hashed);
     offset += length;
   }
   return undefined;

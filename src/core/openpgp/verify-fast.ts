@@ -6,7 +6,7 @@ import { canonicalText } from './canonical-text.ts';
 import { errorVerdict, postCheck, preCheck, type VerifyOptions } from './decide.ts';
 import type { NativeKey } from './key-material.ts';
 import type { LoadedOpenPgpRegistry } from './registry.ts';
-import { readDetachedSignature, type ParsedSignature } from './signature-packet.ts';
+import { readDetachedSignature, signatureMpiCount, type ParsedSignature } from './signature-packet.ts';
 
 /** The fast path hands a signature to openpgp.js when it meets something it does not cover. */
 export const FALLBACK = Symbol('fallback to openpgp.js');
@@ -38,41 +38,55 @@ export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array,
   const native = record.native;
   if (native.kind === 'openpgpjs') return FALLBACK;
   if (native.kind === 'unsupported') return errorVerdict('unsupported_algorithm', `key ${record.fingerprint}: ${native.detail}`);
-  if (record.algorithm !== signature.publicKeyAlgorithm) {
-    return postCheck(record, signature, false, options, 'the signature is of another public-key algorithm than its issuer key');
+  // gpg verifies with the key's algorithm whatever the signature packet claims, as long as the
+  // packet carries enough values for it (an EdDSA signature labelled ECDSA still verifies).
+  const needed = signatureMpiCount(record.algorithm);
+  if (signature.mpis.length < needed) {
+    return errorVerdict('malformed_signature', `the signature carries ${signature.mpis.length} value(s); key ${record.fingerprint} needs ${needed}`, { key: record.fingerprint });
   }
   return postCheck(record, signature, checkCryptography(native, signature, payload), options);
 }
+
+const ed25519Order = 2n ** 252n + 27742317777372353535851937790883648493n;
 
 function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { kind: 'unsupported' }>, signature: ParsedSignature, payload: Uint8Array): boolean {
   const hash = supportedHash(signature.hashAlgorithm);
   if (!hash) return false;
   const data = signature.signatureType === 0x01 ? canonicalText(payload) : payload;
   const trailer = v4Trailer(signature.hashedPart.length);
-  const digest = createHash(hash.name).update(data).update(signature.hashedPart).update(trailer).digest();
-  // The two digest bytes stored in the packet are not signed; gpg and openpgp.js both refuse a
-  // signature whose stored bytes disagree with the digest.
-  if (((digest[0] ?? 0) << 8 | (digest[1] ?? 0)) !== signature.left16) return false;
+  // The two digest bytes stored in the packet are not signed and gpg 2.2 does not look at them
+  // (a signature with altered bytes is GOODSIG there), so neither do we. openpgp.js refuses such
+  // a signature: its path is stricter here.
   try {
     switch (native.kind) {
       case 'ed25519': {
+        const digest = createHash(hash.name).update(data).update(signature.hashedPart).update(trailer).digest();
+        // EdDSA MPIs hold the native encodings of R and S (RFC 4880bis §5.2.3.3): Ed25519's
+        // 64-byte signature is the two, each padded back to 32 bytes.
         const value = joinScalars(signature.mpis, 32);
-        return value !== undefined && nativeVerify(null, digest, native.key, value);
+        if (value === undefined) return false;
+        // libgcrypt accepts S ≥ L (the group order): S + kL passes its check [S]B = R + [h]A just
+        // as S does. OpenSSL insists on S < L, so reduce such an S first. S is little-endian.
+        if ((value[63] ?? 0) >= 0x10) reduceScalar(value);
+        return nativeVerify(null, digest, native.key, value);
       }
       case 'ecdsa': {
         const value = joinScalars(signature.mpis, native.scalarBytes);
         if (value === undefined) return false;
-        // node:crypto has no ECDSA over a ready digest, so it hashes the same bytes once more.
+        // node:crypto has no ECDSA over a ready digest, so it hashes the message itself.
         const message = Buffer.concat([data, signature.hashedPart, trailer]);
         return nativeVerify(hash.name, message, { key: native.key, dsaEncoding: 'ieee-p1363' }, value);
       }
       case 'rsa': {
-        if (signature.mpis.length !== 1) return false;
-        const value = leftPad(stripLeadingZeros(signature.mpis[0] ?? new Uint8Array()), native.modulusBytes);
-        if (value === undefined || native.modulusBytes < hash.digestInfo.length + digest.length + 11) return false;
-        // Raw RSA, then an exact comparison with the PKCS#1 v1.5 encoding, as libgcrypt does;
-        // node:crypto refuses a value not below the modulus.
-        const encoded = publicDecrypt({ key: native.key, padding: constants.RSA_NO_PADDING }, value);
+        const digest = createHash(hash.name).update(data).update(signature.hashedPart).update(trailer).digest();
+        let value = stripLeadingZeros(signature.mpis[0] ?? new Uint8Array());
+        // libgcrypt takes a signature value not below the modulus as it is (modulo n); node:crypto refuses it.
+        if (value.length > native.modulusBytes || (value.length === native.modulusBytes && Buffer.compare(value, native.modulus) >= 0)) {
+          value = bigToBytes(bytesToBig(value) % bytesToBig(native.modulus));
+        }
+        if (native.modulusBytes < hash.digestInfo.length + digest.length + 11) return false;
+        // Raw RSA, then an exact comparison with the PKCS#1 v1.5 encoding, as libgcrypt does.
+        const encoded = publicDecrypt({ key: native.key, padding: constants.RSA_NO_PADDING }, leftPadded(value, native.modulusBytes));
         return encoded.equals(pkcs1Encoding(native.modulusBytes, hash.digestInfo, digest));
       }
       default:
@@ -83,6 +97,26 @@ function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { 
   }
 }
 
+function reduceScalar(signature: Buffer): void {
+  const s = bytesToBig(Buffer.from(signature.subarray(32)).reverse()) % ed25519Order;
+  signature.set(leftPadded(bigToBytes(s), 32).reverse(), 32);
+}
+
+function bytesToBig(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
+}
+
+function bigToBytes(value: bigint): Uint8Array {
+  const hex = value.toString(16);
+  return stripLeadingZeros(Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex'));
+}
+
+function leftPadded(bytes: Uint8Array, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  out.set(bytes, size - bytes.length);
+  return out;
+}
+
 function v4Trailer(hashedLength: number): Uint8Array {
   return new Uint8Array([0x04, 0xff, (hashedLength >>> 24) & 0xff, (hashedLength >>> 16) & 0xff, (hashedLength >>> 8) & 0xff, hashedLength & 0xff]);
 }
@@ -91,13 +125,6 @@ function stripLeadingZeros(bytes: Uint8Array): Uint8Array {
   let start = 0;
   while (start < bytes.length && bytes[start] === 0) start += 1;
   return bytes.subarray(start);
-}
-
-function leftPad(bytes: Uint8Array, size: number): Buffer | undefined {
-  if (bytes.length > size) return undefined;
-  const out = Buffer.alloc(size);
-  out.set(bytes, size - bytes.length);
-  return out;
 }
 
 function joinScalars(mpis: Uint8Array[], size: number): Buffer | undefined {

@@ -4,6 +4,7 @@ import { decodeArmor } from './armor.ts';
 import { errorVerdict, postCheck, preCheck, type SignatureFacts, type VerifyOptions } from './decide.ts';
 import { gpgLikeConfig } from './key-facts.ts';
 import type { LoadedOpenPgpRegistry } from './registry.ts';
+import { scanSubpackets, SubpacketCollector } from './signature-packet.ts';
 
 const config = { ...openpgp.config, ...gpgLikeConfig } as openpgp.Config;
 
@@ -16,8 +17,10 @@ const config = { ...openpgp.config, ...gpgLikeConfig } as openpgp.Config;
  *
  * Known differences from gpg 2.2 that only this path has: openpgp.js refuses EdDSA signatures
  * over a hash shorter than 256 bits (gpg accepts SHA-1, reported here as E
- * unsupported_algorithm); for canonical-text signatures it decodes the data as UTF-8 and also
- * turns a lone CR into CRLF; it does not flag critical subpackets that it knows and gpg does not.
+ * unsupported_algorithm); it checks the two stored digest bytes that gpg ignores; it refuses a
+ * signature whose algorithm field differs from its key's; for canonical-text signatures it
+ * decodes the data as UTF-8 and turns a lone CR into CRLF. Each makes this path stricter, never
+ * more lenient, than gpg.
  */
 export async function verifyWithOpenPgpJs(registry: LoadedOpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): Promise<SignatureVerdict> {
   const armor = decodeArmor(armoredSignature);
@@ -55,24 +58,26 @@ export async function verifyWithOpenPgpJs(registry: LoadedOpenPgpRegistry, paylo
 }
 
 function factsOf(packet: openpgp.SignaturePacket): SignatureFacts {
-  const created = packet.created ? Math.floor(packet.created.getTime() / 1000) : undefined;
-  const keyIdHex = packet.issuerKeyID.toHex().toUpperCase();
-  const issuerKeyId = /^[0-9A-F]{16}$/.test(keyIdHex) && !/^0+$/.test(keyIdHex) ? keyIdHex : undefined;
-  const issuerFingerprint = packet.issuerKeyVersion === 4 && packet.issuerFingerprint
-    ? Buffer.from(packet.issuerFingerprint).toString('hex').toUpperCase()
-    : undefined;
-  const criticalUnknown = packet.unknownSubpackets.find((subpacket) => subpacket.critical);
-  const criticalNotation = packet.rawNotations.find((notation) => notation.critical);
-  const unknownCritical = criticalUnknown ? `critical subpacket type ${criticalUnknown.type}` : criticalNotation ? 'critical notation' : undefined;
-  return {
+  const base = {
     signatureType: packet.signatureType ?? -1,
     publicKeyAlgorithm: packet.publicKeyAlgorithm ?? -1,
     hashAlgorithm: packet.hashAlgorithm ?? -1,
+  };
+  if (packet.version === 4 && packet.signatureData) {
+    // Which subpackets count, and where, is gpg's rule rather than a parsing matter: apply it to
+    // the areas openpgp.js read (its own fields take the issuer fingerprint from either area).
+    const collector = new SubpacketCollector();
+    const hashed = packet.signatureData;
+    scanSubpackets(hashed, 6, hashed.length, true, collector);
+    for (const raw of packet.unhashedSubpackets) collector.note(raw.type, raw.critical, raw.body, false);
+    return { ...base, ...collector.facts() };
+  }
+  const created = packet.created ? Math.floor(packet.created.getTime() / 1000) : undefined;
+  const keyIdHex = packet.issuerKeyID.toHex().toUpperCase();
+  return {
+    ...base,
     ...(created !== undefined ? { createdAt: created } : {}),
-    ...(packet.signatureExpirationTime ? { expiresAfter: packet.signatureExpirationTime } : {}),
-    ...(issuerKeyId ? { issuerKeyId } : {}),
-    ...(issuerFingerprint ? { issuerFingerprint } : {}),
-    ...(unknownCritical ? { unknownCritical } : {}),
+    ...(/^[0-9A-F]{16}$/.test(keyIdHex) && !/^0+$/.test(keyIdHex) ? { issuerKeyId: keyIdHex } : {}),
   };
 }
 
