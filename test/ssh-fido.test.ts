@@ -65,8 +65,8 @@ describe.each(['ed25519', 'ecdsa'] as const)('sk-%s', (kind) => {
     // The signature is the last field of the blob: ... flags(1) ‖ counter(4).
     const variants = {
       'flag (user verification) set': mutate(good, (blob) => { blob[blob.length - 5] = 0x05; }),
-      'counter changed': mutate(good, (blob) => { blob[blob.length - 1] ^= 0x01; }),
-      'counter high byte changed': mutate(good, (blob) => { blob[blob.length - 4] ^= 0x80; }),
+      'counter changed': mutate(good, (blob) => { blob.writeUInt8(blob.readUInt8(blob.length - 1) ^ 0x01, blob.length - 1); }),
+      'counter high byte changed': mutate(good, (blob) => { blob.writeUInt8(blob.readUInt8(blob.length - 4) ^ 0x80, blob.length - 4); }),
       'signed for another application': fidoSshsig(key, Buffer.from(PAYLOAD), { signedApplication: 'ssh:other' }),
       'tampered payload': fidoSshsig(key, Buffer.from(PAYLOAD + 'x')),
     };
