@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { access, writeFile } from 'node:fs/promises';
+import { access, chmod, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SignetError } from '../../core/errors.ts';
 import { encryptCosignPrivateKey, publicKeyPem } from '../../core/sign/cosign-key.ts';
@@ -42,6 +42,7 @@ export const runGenerateKeyPair: CommandRunner = (argv, io) => runCommand('gener
   }
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   await writeFile(keyPath, await encryptCosignPrivateKey(privateKey, password), { mode: 0o600 });
+  await chmod(keyPath, 0o600); // `mode` applies only when the file is created; --force may overwrite
   await writeFile(pubPath, publicKeyPem(privateKey), { mode: 0o644 });
   io.stderr.write(`Private key written to ${prefix}.key\nPublic key written to ${prefix}.pub\n`);
   return EXIT_OK;
