@@ -8,6 +8,8 @@ import { PackIndex } from './pack-index.ts';
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
 const MAX_DELTA_DEPTH = 4096;
+/** Packs up to this size are read into memory once; larger ones are read entry by entry. */
+const WHOLE_PACK_LIMIT = 256 * 1024 * 1024;
 
 /** Resolves a REF_DELTA base, which may live in another pack or be loose. */
 export type BaseResolver = (id: Buffer) => GitObject | undefined;
@@ -20,6 +22,7 @@ export class PackFile {
   readonly index: PackIndex;
   private fd: number | undefined;
   private size = 0;
+  private whole: Buffer | undefined;
   private readonly bases = new Map<number, GitObject>();
 
   constructor(
@@ -42,26 +45,40 @@ export class PackFile {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    this.whole = undefined;
   }
 
   private open(): number {
     if (this.fd === undefined) {
       this.fd = openSync(this.packPath, 'r');
       this.size = fstatSync(this.fd).size;
+      if (this.size <= WHOLE_PACK_LIMIT) {
+        // One read instead of two system calls per object: walks touch thousands of entries.
+        this.whole = Buffer.allocUnsafe(this.size);
+        let done = 0;
+        while (done < this.size) done += readSync(this.fd, this.whole, done, this.size - done, done);
+      }
     }
     return this.fd;
+  }
+
+  /** Bytes [start, start + length) of the pack: a view of the loaded pack, or a positioned read. */
+  private bytesAt(start: number, length: number): Buffer {
+    if (this.whole) return this.whole.subarray(start, start + length);
+    const buffer = Buffer.allocUnsafe(length);
+    readSync(this.fd!, buffer, 0, length, start);
+    return buffer;
   }
 
   private readAt(offset: number, resolveBase: BaseResolver, depth: number): GitObject {
     if (depth > MAX_DELTA_DEPTH) throw this.corrupt(offset, 'delta chain too deep');
     const cached = this.bases.get(offset);
     if (cached) return cached;
-    const fd = this.open();
+    this.open();
     const end = this.size - this.hashLength;
     if (offset < 12 || offset >= end) throw this.corrupt(offset, 'entry offset out of range');
 
-    const head = Buffer.allocUnsafe(Math.min(32 + this.hashLength, end - offset));
-    readSync(fd, head, 0, head.length, offset);
+    const head = this.bytesAt(offset, Math.min(32 + this.hashLength, end - offset));
     let position = 0;
     let byte = head[position++]!;
     const typeCode = (byte >> 4) & 7;
@@ -115,8 +132,7 @@ export class PackFile {
   private inflateAt(start: number, size: number, end: number): Buffer {
     // Deflate never grows data by more than a few bytes per 16 KiB block: read that much once.
     const estimate = Math.min(end - start, size + 64 + Math.ceil(size / 1024) * 8);
-    const compressed = Buffer.allocUnsafe(estimate);
-    readSync(this.fd!, compressed, 0, estimate, start);
+    const compressed = this.bytesAt(start, estimate);
     let inflated: Buffer;
     try {
       inflated = inflateSync(compressed, { maxOutputLength: Math.max(size, 1) });

@@ -10,6 +10,16 @@ export interface RegistryFiles {
   revokedKeys?: string | undefined;
 }
 
+/**
+ * The key material itself, read once: plain data, so it can be handed to worker threads
+ * (structured clone) and built into registries there without touching the files again.
+ */
+export interface RegistrySources {
+  keyrings: Array<{ name: string; text: string }>;
+  allowedSigners?: { name: string; text: string };
+  revokedKeys?: { name: string; bytes: Uint8Array };
+}
+
 function readKeyFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
@@ -20,13 +30,25 @@ function readKeyFile(path: string, what: string): Buffer {
   }
 }
 
-/** Reads the key files a verification trusts; any unreadable or malformed file is an error. */
-export async function loadRegistries(files: RegistryFiles): Promise<KeyRegistries> {
-  const keyrings = files.keyrings.map((path) => ({ name: path, text: readKeyFile(path, 'OpenPGP keyring').toString('latin1') }));
-  const allowed = files.allowedSigners ? parseAllowedSigners(readKeyFile(files.allowedSigners, 'allowed signers file').toString('utf8'), files.allowedSigners) : [];
-  const revoked = files.revokedKeys ? parseRevokedKeys(readKeyFile(files.revokedKeys, 'revoked keys file'), files.revokedKeys) : undefined;
+export function readRegistrySources(files: RegistryFiles): RegistrySources {
   return {
-    openpgp: await loadOpenPgpRegistry(keyrings),
+    keyrings: files.keyrings.map((path) => ({ name: path, text: readKeyFile(path, 'OpenPGP keyring').toString('latin1') })),
+    ...(files.allowedSigners ? { allowedSigners: { name: files.allowedSigners, text: readKeyFile(files.allowedSigners, 'allowed signers file').toString('utf8') } } : {}),
+    ...(files.revokedKeys ? { revokedKeys: { name: files.revokedKeys, bytes: new Uint8Array(readKeyFile(files.revokedKeys, 'revoked keys file')) } } : {}),
+  };
+}
+
+/** Builds registries from key material; any malformed file is an error that names it. */
+export async function buildRegistries(sources: RegistrySources): Promise<KeyRegistries> {
+  const allowed = sources.allowedSigners ? parseAllowedSigners(sources.allowedSigners.text, sources.allowedSigners.name) : [];
+  const revoked = sources.revokedKeys ? parseRevokedKeys(sources.revokedKeys.bytes, sources.revokedKeys.name) : undefined;
+  return {
+    openpgp: await loadOpenPgpRegistry(sources.keyrings),
     ssh: createSshRegistry(allowed, revoked),
   };
+}
+
+/** Reads the key files a verification trusts; any unreadable or malformed file is an error. */
+export async function loadRegistries(files: RegistryFiles): Promise<KeyRegistries> {
+  return buildRegistries(readRegistrySources(files));
 }

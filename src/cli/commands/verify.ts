@@ -10,7 +10,7 @@ import type { CommitResult } from '../../core/verify-object.ts';
 import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
-import { loadRegistries } from '../../keys/load-registries.ts';
+import { buildRegistries, loadRegistries, readRegistrySources } from '../../keys/load-registries.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitRow, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
 
@@ -30,6 +30,7 @@ Verifies the signature of every commit in the revisions (as git takes them: A..B
                          join the registries), exactly as the hook and the app do
   --ref REF              the ref the range would update (default: the branch or tag named
                          by the revision, e.g. main in origin/main..main)
+  --jobs N               verify on N threads (default: every core; 1 = this thread only)
   --now TIME             judge key and signature expiry at TIME (ISO 8601) instead of now
 
 Exit status: 0 every commit is G (with --policy: the policy allows the update); 1 not;
@@ -51,6 +52,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
       'revoked-keys': { type: 'string' },
       format: { type: 'string', default: 'text' },
       now: { type: 'string' },
+      jobs: { type: 'string' },
       policy: { type: 'string' },
       ref: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -73,7 +75,8 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   if (values.policy) {
     return runPolicyVerification(repo, { ...values, policy: values.policy, format }, revisionArgs, now, io);
   }
-  const registries = await loadRegistries({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] });
+  const sources = readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] });
+  const registries = await buildRegistries(sources);
   const revisions = parseRevisions(repo, revisionArgs);
 
   const progress = io.stderr.isTTY && format !== 'text' ? (done: number, total: number) => {
@@ -89,7 +92,10 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   if (format === 'jsonl') for (const tag of tags) io.stdout.write(`${JSON.stringify(tagJson(tag))}\n`);
   if (format === 'text') for (const tag of tags) io.stdout.write(`${tagRow(tag)}\n`);
 
-  for await (const result of verifyCommits(repo, revisions, registries, { now, ...(progress ? { onProgress: progress } : {}) })) {
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
+  const parallel = io.verifyWorkerUrl && jobs !== 1 ? { parallel: { workerUrl: io.verifyWorkerUrl, sources, ...(jobs ? { threads: jobs } : {}) } } : {};
+  for await (const result of verifyCommits(repo, revisions, registries, { now, ...parallel, ...(progress ? { onProgress: progress } : {}) })) {
     total++;
     counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
     if (result.verdict.status !== 'G') allGood = false;

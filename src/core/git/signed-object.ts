@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { SignetError } from '../errors.ts';
 
 /**
@@ -66,9 +67,7 @@ export function signatureKind(armored: string): Exclude<SignatureKind, 'unknown'
 }
 
 function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  let out = '';
-  for (let i = start; i < end; i += 8192) out += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 8192)));
-  return out;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }
 
 function startsWithAscii(bytes: Uint8Array, at: number, text: string): boolean {

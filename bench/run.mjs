@@ -1,0 +1,159 @@
+// `npm run bench`: signet side by side with the peer it replaces, on the same data, as ratios.
+// Repositories are generated once into .bench/ (gitignored) and reused.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const benchDir = join(root, '.bench');
+const only = process.argv.slice(2);
+const want = (name) => only.length === 0 || only.includes(name);
+const results = { machine: machine(), date: new Date().toISOString(), figures: {} };
+
+function machine() {
+  return `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${execFileSync('git', ['--version'], { encoding: 'utf8' }).trim()}, ${execFileSync('gpg', ['--version'], { encoding: 'utf8' }).split('\n')[0]}`;
+}
+
+function wall(command, args, options = {}) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { maxBuffer: 512 * 1024 * 1024, ...options });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0 && !options.allowFailure) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr?.toString().slice(0, 500)}`);
+  }
+  return { ms, stdout: result.stdout?.toString() ?? '', status: result.status };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function fmt(ms) {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+}
+
+function row(label, ours, theirs, note = '') {
+  const ratio = theirs ? `${(theirs / ours).toFixed(1)}×` : '';
+  console.log(`  ${label.padEnd(44)} ${fmt(ours).padStart(10)}  ${theirs ? fmt(theirs).padStart(10) : ''.padStart(10)}  ${ratio.padStart(7)}  ${note}`);
+}
+
+function ensureRepo(name, generator, nOpenpgp, nSsh) {
+  const dir = join(benchDir, name);
+  const args = generator === 'git' ? ['bash', [join(root, 'bench/make-bench-repo.sh'), dir, String(nOpenpgp), String(nSsh)]] : [process.execPath, [join(root, 'bench/make-bench-repo-fast.mjs'), dir, String(nOpenpgp), String(nSsh)]];
+  execFileSync(args[0], args[1], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return dir;
+}
+
+function signetVerifyArgs(dir) {
+  return ['verify', '--repo', join(dir, 'repo'), '--keyring', join(dir, 'keys/registry.asc'), '--allowed-signers', join(dir, 'keys/allowed_signers'), '--format', 'jsonl', 'main'];
+}
+
+function gitEnvFor(dir) {
+  return { ...process.env, GNUPGHOME: join(dir, 'gnupg-verify'), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+}
+
+function countLetters(lines, pick) {
+  const counts = {};
+  for (const line of lines) {
+    if (!line) continue;
+    const letter = pick(line);
+    counts[letter] = (counts[letter] ?? 0) + 1;
+  }
+  return counts;
+}
+
+execFileSync(process.execPath, [join(root, 'scripts/bundle.mjs')], { stdio: 'inherit' });
+const signetBin = join(root, 'bin/signet.js');
+console.log(`signet benchmarks — ${results.machine}\n`);
+console.log(`  ${'what'.padEnd(44)} ${'signet'.padStart(10)}  ${'peer'.padStart(10)}  ${'ratio'.padStart(7)}`);
+
+if (want('verify')) {
+  const dir = ensureRepo('repo-2k', 'git', 1000, 1000);
+  const runs = [];
+  let ours;
+  for (let i = 0; i < 5; i++) {
+    const run = wall(process.execPath, [signetBin, ...signetVerifyArgs(dir)]);
+    runs.push(run.ms);
+    ours = run.stdout;
+  }
+  const theirs = wall('git', ['-C', join(dir, 'repo'), '-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys/allowed_signers')}`, 'log', '--pretty=%H %G?', 'main'], { env: gitEnvFor(dir) });
+  const ourCounts = countLetters(ours.split('\n'), (line) => JSON.parse(line).status);
+  const theirCounts = countLetters(theirs.stdout.split('\n'), (line) => line.split(' ')[1]);
+  if (JSON.stringify(ourCounts) !== JSON.stringify(theirCounts)) throw new Error(`verdicts differ: signet ${JSON.stringify(ourCounts)} git ${JSON.stringify(theirCounts)}`);
+  const ms = median(runs);
+  row('verify 2,000 commits (1k OpenPGP + 1k SSH)', ms, theirs.ms, `start-up included; same letters ${JSON.stringify(ourCounts)}`);
+  results.figures.verify2k = { signetMs: ms, gitMs: theirs.ms, ratio: theirs.ms / ms, gitCommitsPerSecond: 2000 / (theirs.ms / 1000) };
+}
+
+if (want('throughput')) {
+  const dir = ensureRepo('repo-20k', 'fast', 10000, 10000);
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(wall(process.execPath, [signetBin, ...signetVerifyArgs(dir)]).ms);
+  const ms = median(runs);
+  row('verify 20,000 commits', ms, undefined, `${Math.round(20000 / (ms / 1000)).toLocaleString('en-US')} commits/s, start-up included`);
+  results.figures.verify20k = { signetMs: ms, commitsPerSecond: 20000 / (ms / 1000) };
+}
+
+if (want('hook')) {
+  const dir = ensureRepo('repo-2k', 'git', 1000, 1000);
+  execFileSync(process.execPath, [join(root, 'scripts/build-sea.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const source = join(dir, 'repo');
+  const commits = execFileSync('git', ['-C', source, 'rev-list', '--reverse', 'main'], { encoding: 'utf8' }).trim().split('\n');
+  const hookDir = join(benchDir, 'hook');
+  rmSync(hookDir, { recursive: true, force: true });
+  mkdirSync(hookDir, { recursive: true });
+  writeFileSync(join(hookDir, 'policy.yml'), `version: 1\nkeys:\n  openpgp: [${join(dir, 'keys/registry.asc')}]\n  ssh_allowed_signers: ${join(dir, 'keys/allowed_signers')}\nrules:\n  - refs: ["refs/heads/*"]\n    require_signed_commits: true\n`);
+  const makeServer = (name, hookBody) => {
+    const server = join(hookDir, `${name}.git`);
+    execFileSync('git', ['init', '-q', '--bare', server]);
+    const times = join(hookDir, `${name}.times`);
+    writeFileSync(join(server, 'hooks', 'pre-receive'), `#!/bin/sh\nstart=$(date +%s%N)\n${hookBody}\nrc=$?\necho $(( ($(date +%s%N) - start) / 1000 )) >> '${times}'\nexit $rc\n`);
+    chmodSync(join(server, 'hooks', 'pre-receive'), 0o755);
+    return { server, times };
+  };
+  copyFileSync(join(root, 'dist/signet'), join(hookDir, 'signet'));
+  const signet = makeServer('signet', `SIGNET_POLICY='${join(hookDir, 'policy.yml')}' '${join(hookDir, 'signet')}' hook pre-receive`);
+  const loop = makeServer('verify-commit-loop', `export GNUPGHOME='${join(dir, 'gnupg-verify')}'\nfail=0\nwhile read old new ref; do\n  for c in $(git rev-list "$new" --not --all); do git -c gpg.ssh.allowedSignersFile='${join(dir, 'keys/allowed_signers')}' verify-commit "$c" >/dev/null 2>&1 || fail=1; done\ndone\n[ $fail -eq 0 ]`);
+  const pushTo = (target, commit) => {
+    const result = spawnSync('git', ['-C', source, 'push', '-q', target.server, `${commit}:refs/heads/main`], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`push to ${target.server} failed: ${result.stderr}`);
+  };
+  const timesOf = (target) => readFileSync(target.times, 'utf8').trim().split('\n').map((line) => Number(line) / 1000);
+  // 1-commit pushes: seed with the history up to commit 1,950, then push one commit at a time.
+  for (const target of [signet, loop]) {
+    pushTo(target, commits[1949]);
+    rmSync(target.times, { force: true });
+    for (let i = 1950; i < 1970; i++) pushTo(target, commits[i]);
+  }
+  const oneOurs = median(timesOf(signet));
+  const oneTheirs = median(timesOf(loop));
+  row('hook, 1-commit push (median of 20)', oneOurs, oneTheirs, 'hook wall time, start-up included');
+  // A 2,000-commit push into empty repositories.
+  for (const target of [signet, loop]) {
+    rmSync(target.server, { recursive: true, force: true });
+  }
+  const signet2 = makeServer('signet', `SIGNET_POLICY='${join(hookDir, 'policy.yml')}' '${join(hookDir, 'signet')}' hook pre-receive`);
+  const loop2 = makeServer('verify-commit-loop', `export GNUPGHOME='${join(dir, 'gnupg-verify')}'\nfail=0\nwhile read old new ref; do\n  for c in $(git rev-list "$new" --not --all); do git -c gpg.ssh.allowedSignersFile='${join(dir, 'keys/allowed_signers')}' verify-commit "$c" >/dev/null 2>&1 || fail=1; done\ndone\n[ $fail -eq 0 ]`);
+  rmSync(signet2.times, { force: true });
+  rmSync(loop2.times, { force: true });
+  pushTo(signet2, commits[commits.length - 1]);
+  pushTo(loop2, commits[commits.length - 1]);
+  const allOurs = timesOf(signet2)[0];
+  const allTheirs = timesOf(loop2)[0];
+  row('hook, 2,000-commit push', allOurs, allTheirs, 'hook wall time');
+  results.figures.hook = { oneCommitMs: oneOurs, oneCommitLoopMs: oneTheirs, twoThousandMs: allOurs, twoThousandLoopMs: allTheirs };
+}
+
+for (const [name, script] of [['micro', 'bench/openpgp-micro.mjs'], ['micro', 'bench/ssh-micro.mjs'], ['sign', 'bench/sign-blob.mjs'], ['app', 'bench/app-check.mjs']]) {
+  if (!want(name) || !existsSync(join(root, script))) continue;
+  console.log(`\n${script}:`);
+  const run = spawnSync(process.execPath, [join(root, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 900_000 });
+  process.stdout.write(run.stdout.split('\n').map((line) => `  ${line}`).join('\n'));
+  results.figures[script] = run.stdout.trim();
+}
+
+mkdirSync(benchDir, { recursive: true });
+writeFileSync(join(benchDir, 'results.json'), JSON.stringify(results, null, 2));
+console.log(`\nfigures saved to .bench/results.json`);
