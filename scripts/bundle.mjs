@@ -1,15 +1,16 @@
-// Bundles the CLI into one ESM file: one file to load starts faster than hundreds of modules,
-// and start-up is part of every hook invocation's budget.
+// Bundles the CLI into dist/: one entry file plus lazily loaded chunks, so start-up parses
+// only what a command uses (start-up is part of every hook invocation's budget).
+// Files are written chunks first, entries last, each by rename, and stale chunks removed at
+// the end: a signet process running while the bundle is rebuilt never sees half a build.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-rmSync(new URL('../dist/chunks', import.meta.url), { recursive: true, force: true });
-
-await build({
-  // Split so each command loads only what it uses: `verify` does not parse the signing
-  // pipelines, and openpgp.js loads only when there are OpenPGP keys to read.
+const result = await build({
+  absWorkingDir: root,
   entryPoints: { signet: 'src/cli/entry.ts', 'verify-worker': 'src/git/verify-worker.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
@@ -21,8 +22,21 @@ await build({
   target: 'node20',
   sourcemap: false,
   legalComments: 'none',
+  write: false,
   define: { SIGNET_VERSION: JSON.stringify(version) },
-  // Bundled CommonJS dependencies call require(); give the ESM bundle one.
+  // Bundled CommonJS dependencies call require(); give every ESM file one.
   banner: { js: "import { createRequire as __signetCreateRequire } from 'node:module'; const require = __signetCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+const chunksDir = join(root, 'dist', 'chunks');
+mkdirSync(chunksDir, { recursive: true });
+const isChunk = (file) => dirname(file.path) === chunksDir;
+const written = new Set();
+for (const file of [...result.outputFiles.filter(isChunk), ...result.outputFiles.filter((f) => !isChunk(f))]) {
+  const temporary = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(temporary, file.contents);
+  renameSync(temporary, file.path);
+  written.add(basename(file.path));
+}
+for (const name of readdirSync(chunksDir)) if (!written.has(name) && !name.endsWith('.tmp')) rmSync(join(chunksDir, name), { force: true });
