@@ -11,6 +11,7 @@ import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, loadRegistries, readRegistrySources } from '../../keys/load-registries.ts';
+import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitRow, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
 
@@ -79,7 +80,8 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const registries = await buildRegistries(sources);
   const revisions = parseRevisions(repo, revisionArgs);
 
-  const progress = io.stderr.isTTY && format !== 'text' ? (done: number, total: number) => {
+  // Progress goes to a terminal's stderr, unless the table is being drawn on that terminal too.
+  const progress = io.stderr.isTTY && !(format === 'text' && io.stdout.isTTY) ? (done: number, total: number) => {
     if (total >= 1000) io.stderr.write(done === total ? `\r\x1b[K` : `\rverifying ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} commits`);
   } : undefined;
 
@@ -89,8 +91,9 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   let allGood = tags.every((tag) => tag.verdict.status === 'G');
   const collected: CommitResult[] = [];
 
-  if (format === 'jsonl') for (const tag of tags) io.stdout.write(`${JSON.stringify(tagJson(tag))}\n`);
-  if (format === 'text') for (const tag of tags) io.stdout.write(`${tagRow(tag)}\n`);
+  const out = new LineWriter(io.stdout);
+  if (format === 'jsonl') for (const tag of tags) await out.line(JSON.stringify(tagJson(tag)));
+  if (format === 'text') for (const tag of tags) await out.line(tagRow(tag));
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
@@ -99,11 +102,12 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     total++;
     counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
     if (result.verdict.status !== 'G') allGood = false;
-    if (format === 'jsonl') io.stdout.write(`${JSON.stringify(commitJson(result))}\n`);
-    else if (format === 'text') io.stdout.write(`${commitRow(result)}\n`);
+    if (format === 'jsonl') await out.line(JSON.stringify(commitJson(result)));
+    else if (format === 'text') await out.line(commitRow(result));
     else collected.push(result);
   }
   repo.objects.close();
+  await out.flush();
 
   if (format === 'json') {
     io.stdout.write(`${JSON.stringify({ commits: collected.map(commitJson), tags: tags.map(tagJson), summary: { total, statuses: Object.fromEntries(counts), ok: allGood } }, null, 2)}\n`);
