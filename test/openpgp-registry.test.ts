@@ -129,6 +129,12 @@ describe('loading OpenPGP keyrings', () => {
     const { publicKey: v6 } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ email: 'v6@example.com' }], config: { v6Keys: true }, format: 'armored' });
     expect(await loadError([{ name: 'v6.asc', text: v6 }])).toMatchObject({ code: 'KEYRING_INVALID', message: expect.stringMatching(/^v6\.asc: key [0-9A-F]{64} is a version 6 key/) });
 
+    const curves = await GpgHome.create();
+    const brainpool = await curves.generate('Brainpool <bp@example.com>', 'brainpoolP256r1', 'sign', '0');
+    const brainpoolKey = await curves.exportPublic(brainpool);
+    await curves.dispose();
+    expect(await loadError([{ name: 'bp.asc', text: brainpoolKey }])).toMatchObject({ code: 'KEYRING_INVALID', message: `bp.asc: key ${brainpool} cannot be used: it is on the elliptic curve brainpoolP256r1, which signet cannot check yet (gpg can)` });
+
     // Alice's key with every user-ID signature (certifications and revocations) dropped: gpg refuses to import it.
     const binary = new Uint8Array((await home.gpg(['--export', alice])).stdout);
     const userIdSignature = (body: Uint8Array): boolean => ((body[1] ?? 0) >= 0x10 && (body[1] ?? 0) <= 0x13) || body[1] === 0x30;

@@ -69,6 +69,9 @@ export async function buildScenarios(now: number): Promise<Scenario[]> {
     single('p384', 'nistp384'),
     single('p521', 'nistp521'),
     single('rsasha1', 'rsa2048', { digest: 'SHA1' }),
+    // DSA keys node:crypto cannot load from JWK: their signatures take the openpgp.js path.
+    single('dsa2048', 'dsa2048'),
+    single('dsa3072', 'dsa3072'),
     single('edsha1', 'ed25519', { digest: 'SHA1', differs: 'openpgp.js refuses EdDSA over a hash shorter than 256 bits; gpg 2.2 accepts SHA-1' }),
     certOnlyWithSigningSubkey,
     expiringKey,

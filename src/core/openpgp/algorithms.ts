@@ -69,6 +69,7 @@ export function hashName(algorithm: number): string {
 /** Curve OIDs (DER body, without tag and length) gpg 2.2 knows for ECDSA / EdDSA. */
 export const CurveOid = {
   ed25519: '2b06010401da470f01',
+  curve25519: '2b060104019755010501',
   p256: '2a8648ce3d030107',
   p384: '2b81040022',
   p521: '2b81040023',

@@ -82,7 +82,9 @@ function readNativeKey(body: Uint8Array): NativeKey {
       return { kind: 'ed25519', key };
     }
     const curve = nodeEcdsaCurves.get(oid);
-    if (!curve) return { kind: 'openpgpjs' };
+    // openpgp.js cannot check other curves (Brainpool, secp256k1) on Node without a module it
+    // loads at run time; gpg 2.2 can, so this is a known gap.
+    if (!curve) return { kind: 'unsupported', detail: `ECDSA curve ${curveName(oid)}` };
     if (point.length !== 1 + 2 * curve.bytes || point[0] !== 0x04) return { kind: 'openpgpjs' };
     const x = point.subarray(1, 1 + curve.bytes);
     const y = point.subarray(1 + curve.bytes);
@@ -91,6 +93,29 @@ function readNativeKey(body: Uint8Array): NativeKey {
   }
   if (algorithm === PublicKeyAlgorithm.dsa) return { kind: 'openpgpjs' };
   return { kind: 'unsupported', detail: `public-key algorithm ${algorithm}` };
+}
+
+const curveNames = new Map([
+  ['2b2403030208010107', 'brainpoolP256r1'], ['2b240303020801010b', 'brainpoolP384r1'], ['2b240303020801010d', 'brainpoolP512r1'],
+  ['2b8104000a', 'secp256k1'],
+]);
+
+/** A readable name for a curve OID (hex of the DER body). */
+export function curveName(oidHex: string): string {
+  return curveNames.get(oidHex) ?? `with OID ${oidHex}`;
+}
+
+/**
+ * Why openpgp.js cannot check signatures made by this key, if it cannot: keys on curves other
+ * than NIST P-256/384/521, Ed25519 and Curve25519.
+ */
+export function uncheckableKey(body: Uint8Array): string | undefined {
+  const algorithm = body[5] ?? 0;
+  if (algorithm !== PublicKeyAlgorithm.ecdsa && algorithm !== PublicKeyAlgorithm.eddsaLegacy && algorithm !== PublicKeyAlgorithm.ecdh) return undefined;
+  const oidLength = body[6] ?? 0;
+  const oid = Buffer.from(body.subarray(7, 7 + oidLength)).toString('hex');
+  if (nodeEcdsaCurves.has(oid) || oid === CurveOid.ed25519 || oid === CurveOid.curve25519) return undefined;
+  return `it is on the elliptic curve ${curveName(oid)}, which signet cannot check yet (gpg can)`;
 }
 
 function stripZeros(bytes: Uint8Array): Uint8Array {

@@ -1,7 +1,7 @@
 import * as openpgp from 'openpgp';
 import { SignetError } from '../errors.ts';
 import { gpgLikeConfig, primaryKeyFacts, subkeyFacts, type PrimaryKeyFacts } from './key-facts.ts';
-import { minimumHashBits, nativeKeyFromPacketBody, type NativeKey } from './key-material.ts';
+import { minimumHashBits, nativeKeyFromPacketBody, uncheckableKey, type NativeKey } from './key-material.ts';
 
 /** The contents of one keyring file: armored (one or more blocks) or binary read as latin1. */
 export interface KeySourceText {
@@ -149,6 +149,8 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
   const infos: OpenPgpKeyInfo[] = [];
   const records: SigningKeyRecord[] = [];
   for (const [fingerprint, { key, source }] of merged) {
+    const uncheckable = uncheckableKey(key.keyPacket.write());
+    if (uncheckable) throw new SignetError('KEYRING_INVALID', `${source}: key ${fingerprint} cannot be used: ${uncheckable}`);
     const facts = await primaryKeyFacts(key);
     if (facts.userIds.length === 0) {
       // gpg refuses to import such a key ("no valid user IDs"), so nothing it signed could be G.
