@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHelmProvenanceBody } from '../src/core/sign/helm-provenance.ts';
-import { makeTempDir, mustRun, runSignet, tool } from './helpers/sign-cli.ts';
+import { makeTempDir, mustRun, projectRoot, runSignet, tool } from './helpers/sign-cli.ts';
 import { gpgVerify, makeGpgKey, sqVerify, type GpgKey } from './helpers/sign-gpg.ts';
 import { sigstoreVerify } from './helpers/sign-sigstore.ts';
 
@@ -134,6 +134,20 @@ describe('sign-package', () => {
     // A changed body no longer verifies.
     writeFileSync(join(pkgDir, 'tampered.prov'), prov.replace('name: mychart', 'name: evilchart'));
     expect(gpgVerify(ed, ['tampered.prov'], pkgDir).status).not.toBe(0);
+  });
+
+  it('signs a large package in constant memory (the built CLI under /usr/bin/time)', () => {
+    const big = join(pkgDir, 'big-1.0.0.tar.gz');
+    const block = Buffer.alloc(1 << 20);
+    for (let i = 0; i < 96; i += 1) appendFileSync(big, block.fill(i));
+    const result = tool('/usr/bin/time', ['-f', 'peak-kb=%M', process.execPath, join(projectRoot, 'bin', 'signet.js'), 'sign-package', '--openpgp-key', ed.secretKeyPath,
+      '--key', join(dir, 'cosign.key'), big], { cwd: pkgDir, env: { PATH: process.env.PATH, COSIGN_PASSWORD: cosignPassword, SIGNET_OPENPGP_PASSPHRASE: ed.passphrase } });
+    expect(result.status, result.stderr).toBe(0);
+    const peakMB = Number(/peak-kb=(\d+)/.exec(result.stderr)?.[1] ?? 'NaN') / 1024;
+    // Buffering the input would add ~2× its 96 MiB on top of the ~100 MB the CLI itself takes.
+    expect(peakMB).toBeLessThan(150);
+    expect(gpgVerify(ed, [`${big}.asc`, big], pkgDir).validsig).toBe(ed.fingerprint);
+    expect(sqVerify(ed, ['--detached', `${big}.asc`, big], pkgDir).status).toBe(0);
   });
 
   it('a Helm chart without an OpenPGP key is a usage error', async () => {
