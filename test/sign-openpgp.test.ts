@@ -51,6 +51,16 @@ describe('checksums', () => {
     });
   }
 
+  it('escapes names the way sha256sum does (backslash, newline), and --check reads them back', async () => {
+    writeFileSync(join(dir, 'back\\slash.bin'), 'b');
+    writeFileSync(join(dir, 'new\nline.bin'), 'n');
+    const names = ['back\\slash.bin', 'new\nline.bin'];
+    const result = await runSignet(['checksums', '--key', ed.secretKeyPath, '--output', 'odd.txt', ...names], { cwd: dir, env: { SIGNET_OPENPGP_PASSPHRASE: ed.passphrase } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'odd.txt'), 'utf8')).toBe(mustRun('sha256sum', names, { cwd: dir }));
+    expect(tool('sha256sum', ['--check', '--strict', 'odd.txt'], { cwd: dir }).status).toBe(0);
+  });
+
   it('a tampered file fails sha256sum --check', async () => {
     writeFileSync(join(dir, 'x.bin'), 'one');
     expect((await runSignet(['checksums', '--key', ed.secretKeyPath, '--output', 'x.sums', 'x.bin'], { cwd: dir, env: { SIGNET_OPENPGP_PASSPHRASE: ed.passphrase } })).code).toBe(0);
