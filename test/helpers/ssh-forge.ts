@@ -102,3 +102,41 @@ export function fidoSshsig(key: FidoKey, payload: Uint8Array, options: FidoSignO
 export function dearmorLoosely(armored: string): Buffer {
   return Buffer.from(armored.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
 }
+
+export interface PlainKey {
+  type: string;
+  blob: Buffer;
+  publicLine: string;
+  privateKey: KeyObject;
+}
+
+/** A plain Ed25519, ECDSA or RSA key as an SSH public key blob, with its node:crypto private key. */
+export function makePlainKey(kind: 'ed25519' | 'ecdsa-p256' | 'rsa', rsaBits = 2048): PlainKey {
+  if (kind === 'ed25519') {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url'))]);
+    return { type: 'ssh-ed25519', blob, publicLine: `ssh-ed25519 ${blob.toString('base64')}`, privateKey };
+  }
+  if (kind === 'ecdsa-p256') {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const point = Buffer.concat([Buffer.of(4), Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
+    const blob = Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp256'), sshString(point)]);
+    return { type: 'ecdsa-sha2-nistp256', blob, publicLine: `ecdsa-sha2-nistp256 ${blob.toString('base64')}`, privateKey };
+  }
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: rsaBits });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const blob = Buffer.concat([sshString('ssh-rsa'), sshMpint(Buffer.from(jwk.e as string, 'base64url')), sshMpint(Buffer.from(jwk.n as string, 'base64url'))]);
+  return { type: 'ssh-rsa', blob, publicLine: `ssh-rsa ${blob.toString('base64')}`, privateKey };
+}
+
+/** The SSH signature encoding of a signature by `key` over `data` (RSA: `rsaAlgorithm`). */
+export function plainSignature(key: PlainKey, data: Uint8Array, rsaAlgorithm: 'rsa-sha2-512' | 'rsa-sha2-256' | 'ssh-rsa' = 'rsa-sha2-512'): Buffer {
+  if (key.type === 'ssh-ed25519') return Buffer.concat([sshString(key.type), sshString(sign(null, data, key.privateKey))]);
+  if (key.type === 'ecdsa-sha2-nistp256') {
+    const rs = sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    return Buffer.concat([sshString(key.type), sshString(Buffer.concat([sshMpint(rs.subarray(0, 32)), sshMpint(rs.subarray(32))]))]);
+  }
+  const hash = { 'rsa-sha2-512': 'sha512', 'rsa-sha2-256': 'sha256', 'ssh-rsa': 'sha1' }[rsaAlgorithm];
+  return Buffer.concat([sshString(rsaAlgorithm), sshString(sign(hash, data, key.privateKey))]);
+}

@@ -12,6 +12,7 @@
  *   - B for FIDO signatures made without user presence (git: accepted; see registry.ts).
  */
 import { hash as oneShotHash } from 'node:crypto';
+import { SignetError } from '../errors.ts';
 import type { SignatureVerdict, StatusLetter, VerdictReason } from '../verdict.ts';
 import { candidateLines, certificateProblem, findPrincipals, lineAllowsNamespace, lineForPrincipal, lineValidAt, type FoundPrincipals } from './allowed-check.ts';
 import { fingerprintOfPlainBlob } from './fingerprint.ts';
@@ -166,7 +167,9 @@ export function verifySshSignature(registry: SshRegistry, payload: Uint8Array, a
     return plain('B', 'invalid', `FIDO signature made without user presence (flags 0x${check.skFlags.toString(16).padStart(2, '0')}): the security key was not touched`);
   }
 
-  const at = Math.max(0, Math.floor(options.at.getTime() / 1000));
+  const millis = options.at.getTime();
+  if (!Number.isFinite(millis)) throw new SignetError('INTERNAL', 'verifySshSignature: options.at is not a valid date');
+  const at = Math.max(0, Math.floor(millis / 1000));
   const candidates = candidateLines(registryIndex(registry), key);
   const build = new VerdictBuilder(facts, signing, candidates, namespace, at, options.committerEmail);
 
