@@ -1,4 +1,4 @@
-import { constants, createHash, publicDecrypt, verify as nativeVerify } from 'node:crypto';
+import { constants, hash as oneShotHash, publicDecrypt, verify as nativeVerify } from 'node:crypto';
 import type { SignatureVerdict } from '../verdict.ts';
 import { supportedHash } from './algorithms.ts';
 import { decodeArmor } from './armor.ts';
@@ -53,14 +53,16 @@ function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { 
   const hash = supportedHash(signature.hashAlgorithm);
   if (!hash) return false;
   const data = signature.signatureType === 0x01 ? canonicalText(payload) : payload;
-  const trailer = v4Trailer(signature.hashedPart.length);
+  // What the signature covers (RFC 4880 §5.2.4): the data, the hashed part of the packet and
+  // the v4 trailer. One buffer and a one-shot hash cost less than a streaming hash here.
+  const message = Buffer.concat([data, signature.hashedPart, v4Trailer(signature.hashedPart.length)]);
   // The two digest bytes stored in the packet are not signed and gpg 2.2 does not look at them
   // (a signature with altered bytes is GOODSIG there), so neither do we. openpgp.js refuses such
   // a signature: its path is stricter here.
   try {
     switch (native.kind) {
       case 'ed25519': {
-        const digest = createHash(hash.name).update(data).update(signature.hashedPart).update(trailer).digest();
+        const digest = oneShotHash(hash.name, message, 'buffer');
         // EdDSA MPIs hold the native encodings of R and S (RFC 4880bis §5.2.3.3): Ed25519's
         // 64-byte signature is the two, each padded back to 32 bytes.
         const value = joinScalars(signature.mpis, 32);
@@ -73,12 +75,11 @@ function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { 
       case 'ecdsa': {
         const value = joinScalars(signature.mpis, native.scalarBytes);
         if (value === undefined) return false;
-        // node:crypto has no ECDSA over a ready digest, so it hashes the message itself.
-        const message = Buffer.concat([data, signature.hashedPart, trailer]);
+        // node:crypto has no ECDSA over a ready digest: it hashes the message itself.
         return nativeVerify(hash.name, message, { key: native.key, dsaEncoding: 'ieee-p1363' }, value);
       }
       case 'rsa': {
-        const digest = createHash(hash.name).update(data).update(signature.hashedPart).update(trailer).digest();
+        const digest = oneShotHash(hash.name, message, 'buffer');
         let value = stripLeadingZeros(signature.mpis[0] ?? new Uint8Array());
         // libgcrypt takes a signature value not below the modulus as it is (modulo n); node:crypto refuses it.
         if (value.length > native.modulusBytes || (value.length === native.modulusBytes && Buffer.compare(value, native.modulus) >= 0)) {
