@@ -87,6 +87,21 @@ describe('loading OpenPGP keyrings', () => {
     expect(notAsked.emailMatches).toBeUndefined();
   });
 
+  it('accepts a key that names a designated revoker, as gpg does', async () => {
+    const other = await GpgHome.create();
+    const carol = await other.generate('Carol <carol@example.com>', 'ed25519', 'sign', '0', now - day);
+    const revoker = await other.generate('Revoker <revoker@example.com>', 'ed25519', 'sign', '0', now - day);
+    await other.editKey(carol, ['addrevoker', revoker, 'y', 'save']);
+    const exported = await other.exportPublic(carol);
+    const signature = await other.sign(carol, commitPayload, { at: now - 60 });
+    const gpg = await other.verify(signature, commitPayload);
+    await other.dispose();
+    const registry = await loadOpenPgpRegistry([{ name: 'carol.asc', text: exported }]);
+    const verdict = await verifyOpenPgpSignature(registry, commitPayload, signature, { now: new Date() });
+    expect(verdict.status).toBe(gpg.letter);
+    expect(verdict.status).toBe('G');
+  });
+
   it('merges copies of one key from several files, as gpg --import does', async () => {
     const registry = await loadOpenPgpRegistry([
       { name: 'old.asc', text: bobBeforeRevocation },

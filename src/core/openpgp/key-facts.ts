@@ -65,8 +65,10 @@ async function verifies(signature: SignaturePacket, key: AnyKeyPacket, type: ope
     // `null` date: check the cryptography only; time is judged by the caller, as gpg does.
     await signature.verify(key, type, data, null as unknown as Date, false, fullConfig);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // openpgp.js refuses self-signatures naming a designated revoker after checking their
+    // cryptography; gpg accepts them (and so does a keyring that uses the feature).
+    return error instanceof Error && /revoked with an authorized key/.test(error.message);
   }
 }
 
