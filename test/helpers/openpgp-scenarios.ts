@@ -82,6 +82,7 @@ export async function buildScenarios(now: number): Promise<Scenario[]> {
     textMode,
     twoSignatures,
     expiredSubkey,
+    changedExpiry,
   ];
   return Promise.all(builders.map((build) => build(now)));
 }
@@ -236,6 +237,28 @@ async function expiredSubkey(now: number): Promise<Scenario> {
       { name: 'expired signing subkey', signature, payload: commitPayload, at: now },
       { name: 'signing subkey while valid', signature, payload: commitPayload, at: created + 2 * day },
       { name: 'unexpiring subkey of an expired primary key', signature: byLongSubkey, payload: commitPayload, at: now },
+    ],
+  };
+}
+
+async function changedExpiry(now: number): Promise<Scenario> {
+  const home = await GpgHome.create();
+  const created = now - 10 * day;
+  // Expired after 2 days, then (while expired) given a new self-signature without expiry.
+  const extended = await home.generate('Extended <extended@example.com>', 'ed25519', 'sign', '2d', created);
+  const byExtended = await home.sign(extended, commitPayload, { at: created + day });
+  await home.gpg(['--quick-set-expire', extended, '0'], { at: created + 5 * day });
+  // Made without expiry, later shortened so that it has expired by now.
+  const shortened = await home.generate('Shortened <shortened@example.com>', 'ed25519', 'cert', '0', created);
+  const subkey = await home.addSubkey(shortened, 'ed25519', 'sign', '0', created);
+  const bySubkey = await home.sign(`${subkey}!`, commitPayload, { at: created + day });
+  await home.gpg(['--quick-set-expire', shortened, '1d', subkey], { at: created + 2 * day });
+  return {
+    publicKeys: [await home.exportPublic(extended), await home.exportPublic(shortened)], fingerprints: [extended, shortened], homes: [home],
+    cases: [
+      { name: 'expired key whose expiry was later removed', signature: byExtended, payload: commitPayload, at: now },
+      { name: 'same key checked while it was expired', signature: byExtended, payload: commitPayload, at: created + 3 * day },
+      { name: 'subkey whose expiry was later shortened into the past', signature: bySubkey, payload: commitPayload, at: now },
     ],
   };
 }
