@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSshRegistry, parseAllowedSigners, verifySshSignature } from '../src/core/ssh/index.ts';
-import { armor, dearmorLoosely, fidoSshsig, makeFidoKey, type FidoKey } from './helpers/ssh-forge.ts';
+import { readFileSync } from 'node:fs';
+import { armor, dearmorLoosely, fidoSignature, fidoSshsig, makeFidoKey, sshsigBlob, sshsigSignedData, type FidoKey } from './helpers/ssh-forge.ts';
 import { SshKeygen } from './helpers/ssh-keygen.ts';
 
 const PAYLOAD = 'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <fido@example.com> 1748779200 +0000\ncommitter A <fido@example.com> 1748779200 +0000\n\nsigned with a security key\n';
@@ -93,6 +94,24 @@ describe.each(['ed25519', 'ecdsa'] as const)('sk-%s', (kind) => {
     const verified = fidoSshsig(key, Buffer.from(PAYLOAD), { flags: 0x05 });
     expect(peerAccepts(key, verified)).toBe(true);
     expect(ours(key, verified).status).toBe('G');
+  });
+
+  it('a certificate for the FIDO key, issued by ssh-keygen -s, verifies for both through cert-authority', () => {
+    const key = makeFidoKey(kind);
+    const ca = keygen.keygen(keygen.unique('ca'), 'ed25519');
+    const pub = keygen.write(`${keygen.unique('fido-user')}.pub`, `${key.publicLine}\n`);
+    expect(keygen.run(['-q', '-s', ca.privatePath, '-I', 'fido-cert', '-n', 'fido@example.com', pub]).status).toBe(0);
+    const certLine = readFileSync(pub.replace(/\.pub$/, '-cert.pub'), 'utf8');
+    const certBlob = Buffer.from(certLine.split(' ')[1] as string, 'base64');
+    expect(certLine.split(' ')[0]).toBe(key.type.replace('@openssh.com', '-cert-v01@openssh.com'));
+    const signature = armor(sshsigBlob(certBlob, 'git', 'sha512', fidoSignature(key, sshsigSignedData(Buffer.from(PAYLOAD), 'git', 'sha512'))));
+    const allowed = `fido@example.com cert-authority ${ca.publicLine}\n`;
+    const allowedFile = keygen.write(keygen.unique('allowed'), allowed);
+    const sig = keygen.write(keygen.unique('sig'), signature);
+    expect(keygen.run(['-Y', 'verify', '-n', 'git', '-f', allowedFile, '-I', 'fido@example.com', '-s', sig], PAYLOAD).status).toBe(0);
+    const verdict = verifySshSignature(createSshRegistry(parseAllowedSigners(allowed, 'as')), Buffer.from(PAYLOAD), signature, { at: AT });
+    expect(verdict, verdict.detail).toMatchObject({ status: 'G', signer: 'fido@example.com' });
+    expect(verdict.detail).toMatch(/certificate "fido-cert"/);
   });
 
   it('a key with another application is another key: U, as ssh-keygen finds no principal', () => {

@@ -51,10 +51,6 @@ export function isKnownKeyType(name: string): boolean {
   return KEY_TYPES.has(name);
 }
 
-export function keyTypeInfo(name: string): KeyTypeInfo | undefined {
-  return KEY_TYPES.get(name);
-}
-
 /** Bytes of one coordinate / scalar per curve. */
 export const CURVE_BYTES: Record<EcdsaCurve, number> = { nistp256: 32, nistp384: 48, nistp521: 66 };
 
