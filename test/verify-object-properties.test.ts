@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignetError } from '../src/core/errors.ts';
+import { parseCommit } from '../src/core/git/signed-object.ts';
+import { verifyCommitObject, type KeyRegistries } from '../src/core/verify-object.ts';
+import { buildRegistries } from '../src/keys/load-registries.ts';
+import { git, gitBytes, tempDir } from './helpers/git.ts';
+import { commitFile, createSshKey, GpgHome, sshSigningConfig } from './helpers/signing-keys.ts';
+
+/**
+ * Whole commit objects signed by real gpg and ssh-keygen, then mutated one byte at a time:
+ * the verifier never crashes (a malformed object is a SignetError, nothing else) and a changed
+ * object is never G.
+ */
+describe('mutated signed commits', () => {
+  const dir = tempDir('mutations');
+  const objects: Array<{ name: string; oid: string; raw: Buffer }> = [];
+  let registries: KeyRegistries;
+  let gpg: GpgHome;
+  let allowedSignersFile: string;
+  beforeAll(async () => {
+    gpg = new GpgHome(join(dir.path, 'gnupg'));
+    const alice = gpg.createKey('Alice', 'alice@example.com');
+    const carol = createSshKey(join(dir.path, 'ssh'), 'carol', 'carol@example.com');
+    const repo = join(dir.path, 'repo');
+    git(dir.path, ['init', '-q', '-b', 'main', repo]);
+    const openpgp = commitFile(repo, 'a', 'a\n', 'openpgp signed\n\nwith a body', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    const ssh = commitFile(repo, 'b', 'b\n', 'ssh signed', { email: carol.email, sign: sshSigningConfig(carol) });
+    for (const [name, oid] of [['openpgp', openpgp], ['ssh', ssh]] as const) objects.push({ name, oid, raw: gitBytes(repo, ['cat-file', 'commit', oid]) });
+    allowedSignersFile = join(dir.path, 'allowed_signers');
+    writeFileSync(allowedSignersFile, `carol@example.com ${carol.publicKeyLine}\n`);
+    registries = await buildRegistries({
+      keyrings: [{ name: 'registry.asc', text: alice.armoredPublicKey }],
+      allowedSigners: { name: 'allowed_signers', text: `carol@example.com ${carol.publicKeyLine}\n` },
+    });
+  }, 60_000);
+  afterAll(() => dir.remove());
+
+  const options = { hash: 'sha1' as const, now: new Date() };
+  /** The verdict letter, or 'error' when the object is malformed (only SignetError is allowed). */
+  const statusOf = async (oid: string, raw: Buffer): Promise<string> => {
+    try {
+      return (await verifyCommitObject(oid, raw, registries, options)).verdict.status;
+    } catch (error) {
+      if (error instanceof SignetError) return 'error';
+      throw error;
+    }
+  };
+
+  it('the unmutated objects are G', async () => {
+    for (const object of objects) {
+      expect((await verifyCommitObject(object.oid, object.raw, registries, options)).verdict.status, object.name).toBe('G');
+    }
+  });
+
+  /**
+   * gpg itself (2.2) still says GOODSIG when only the armor's frame changes: a damaged END
+   * line, a missing blank line, a removed checksum line, an added header, a stray byte its
+   * radix-64 decoder skips. So the property is: a changed object is never G unless it means the
+   * same (same payload, same signature body) or the real peer, run on the same bytes, says good.
+   */
+  const meaning = (raw: Buffer): string => {
+    const parsed = parseCommit(raw, 'sha1');
+    const body = (parsed.signature?.armored ?? '')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('-----') && !line.startsWith('=') && !/^[A-Za-z-]+: /.test(line))
+      .join('');
+    return `${Buffer.from(parsed.payload).toString('latin1')}\0${body}`;
+  };
+  /**
+   * The peer's word on the same bytes: gpg's GOODSIG, or ssh-keygen -Y verify as git runs it.
+   * Asked only when signet says G for a changed object: then the peer must agree.
+   */
+  const peerSaysGood = (raw: Buffer): boolean => {
+    const parsed = parseCommit(raw, 'sha1');
+    if (!parsed.signature) return false;
+    const signatureFile = join(dir.path, 'mutated.sig');
+    writeFileSync(signatureFile, parsed.signature.armored, 'latin1');
+    if (parsed.signature.kind === 'ssh') {
+      const result = spawnSync('ssh-keygen', ['-Y', 'verify', '-f', allowedSignersFile, '-I', 'carol@example.com', '-n', 'git', '-s', signatureFile], { input: parsed.payload });
+      return result.status === 0;
+    }
+    const result = spawnSync('gpg', ['--status-fd', '1', '--verify', signatureFile, '-'], { input: parsed.payload, env: { ...process.env, ...gpg.env() }, encoding: 'utf8' });
+    return /^\[GNUPG:\] GOODSIG /m.test(result.stdout);
+  };
+  const sameMeaning = (a: Buffer, b: Buffer): boolean => {
+    try {
+      return meaning(a) === meaning(b) || peerSaysGood(a);
+    } catch {
+      return false;
+    }
+  };
+
+  it('a changed armor checksum is not G (gpg refuses it too)', async () => {
+    const object = objects.find((o) => o.name === 'openpgp')!;
+    const text = object.raw.toString('latin1');
+    const mutated = Buffer.from(text.replace(/\n =[A-Za-z0-9+/]{4}\n/, '\n =AAAA\n'), 'latin1');
+    expect(mutated.equals(object.raw)).toBe(false);
+    expect(await statusOf(object.oid, mutated)).not.toBe('G');
+  });
+
+  it('a one-byte change to what is signed, or to the signature, is never G; nothing crashes', async () => {
+    for (const object of objects) {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: object.raw.length - 1 }), fc.integer({ min: 0, max: 255 }), async (at, value) => {
+          fc.pre(object.raw[at] !== value);
+          const mutated = Buffer.from(object.raw);
+          mutated[at] = value;
+          const status = await statusOf(object.oid, mutated);
+          if (status === 'G') expect(sameMeaning(mutated, object.raw), `${object.name} byte ${at} (${JSON.stringify(String.fromCharCode(object.raw[at]!))}) → ${value}`).toBe(true);
+        }),
+        { numRuns: 400 },
+      );
+    }
+  });
+
+  it('a dropped or duplicated line of what is signed, or of the signature, is never G', async () => {
+    for (const object of objects) {
+      const lines = object.raw.toString('latin1').split('\n');
+      for (let i = 0; i < lines.length; i++) {
+        for (const variant of [[...lines.slice(0, i), ...lines.slice(i + 1)], [...lines.slice(0, i + 1), ...lines.slice(i)]]) {
+          const mutated = Buffer.from(variant.join('\n'), 'latin1');
+          const status = await statusOf(object.oid, mutated);
+          if (status === 'G') expect(sameMeaning(mutated, object.raw), `${object.name} line ${i}: ${JSON.stringify(lines[i])}`).toBe(true);
+        }
+      }
+    }
+  });
+});
