@@ -12,7 +12,7 @@ export interface GpgKey {
   passphrase: string;
 }
 
-export function makeGpgKey(dir: string, algorithm: 'ed25519' | 'rsa3072', email: string): GpgKey {
+export function makeGpgKey(dir: string, algorithm: 'ed25519' | 'rsa2048', email: string): GpgKey {
   const home = join(dir, `gnupg-${algorithm}`);
   mustRun('mkdir', ['-m', '700', '-p', home]);
   const env = { ...process.env, GNUPGHOME: home };
