@@ -1,0 +1,86 @@
+/**
+ * The Probot app: subscribes to the events that ask for a signature check and wires each to
+ * the plain functions (plan → run the check → check run). Handlers never throw: every valid
+ * delivery gets a 2xx, and what went wrong is in the check run, the log and the audit trail.
+ */
+import type { ApplicationFunction, Context, Probot } from 'probot';
+import { planGitHubEvent, type GitHubPlan } from './plan.ts';
+import { audit, recheckPull, runCheck, type CheckDependencies, type CheckOutcome, type GitHubInstallation } from './run-check.ts';
+import type { GitHubRequest } from '../forge/github-api.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A handler on Probot's HTTP server: true when it answered the request. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
+
+export const GITHUB_EVENTS = [
+  'push',
+  'pull_request.opened',
+  'pull_request.synchronize',
+  'pull_request.reopened',
+  'check_suite.requested',
+  'check_suite.rerequested',
+  'check_run.rerequested',
+  'merge_group.checks_requested',
+  'issue_comment.created',
+  'installation',
+] as const;
+
+export interface SignetAppOptions {
+  deps: CheckDependencies;
+  /** More HTTP handlers on the same server (the GitLab webhook, health). */
+  handlers?: HttpHandler[];
+  /** Called with every outcome (tests and the benchmark wait on it). */
+  onOutcome?: (delivery: string, plan: GitHubPlan, outcome: CheckOutcome | undefined) => void;
+}
+
+function installationOf(context: Context): GitHubInstallation {
+  const octokit = context.octokit as unknown as { request: GitHubRequest; auth: (options: { type: 'installation' }) => Promise<unknown> };
+  return {
+    request: (route, parameters) => octokit.request(route, parameters),
+    token: async () => {
+      const auth = (await octokit.auth({ type: 'installation' })) as { token?: string };
+      if (!auth.token) throw new Error('the installation has no token');
+      return auth.token;
+    },
+  };
+}
+
+export function signetApp(options: SignetAppOptions): ApplicationFunction {
+  const { deps } = options;
+  return (app: Probot, { addHandler }) => {
+    for (const handler of options.handlers ?? []) addHandler(handler);
+    app.on([...GITHUB_EVENTS], async (context) => {
+      let plan: GitHubPlan = { kind: 'ignore', reason: 'not planned' };
+      let outcome: CheckOutcome | undefined;
+      try {
+        plan = planGitHubEvent(context.name, context.payload, context.id);
+        outcome = await execute(plan, context, deps);
+      } catch (error) {
+        // Last line of defence; runCheck already turns its own failures into check runs.
+        deps.log.error({ err: error, delivery: context.id, event: context.name }, 'unexpected error handling a delivery');
+      } finally {
+        options.onOutcome?.(context.id, plan, outcome);
+      }
+    });
+  };
+}
+
+async function execute(plan: GitHubPlan, context: Context, deps: CheckDependencies): Promise<CheckOutcome | undefined> {
+  switch (plan.kind) {
+    case 'check':
+      return runCheck(installationOf(context), deps, plan.target, context.id);
+    case 'recheck-pull':
+      return recheckPull(installationOf(context), deps, plan.repository, plan.number, plan.trigger, plan.event, context.id, plan.commentId);
+    case 'installation':
+      deps.log.info({ action: plan.action, installation: plan.installationId, repositories: plan.repositories }, 'installation event');
+      for (const fullName of plan.repositories) {
+        if (plan.action === 'deleted') await deps.gitCache.forget(`github:${fullName}`);
+        await deps.store.appendAudit({ at: deps.now().toISOString(), forge: 'github', repository: `github:${fullName}`, event: `installation.${plan.action}`, delivery: context.id, outcome: 'recorded' });
+      }
+      return undefined;
+    case 'ignore':
+      deps.log.debug({ delivery: context.id, reason: plan.reason }, 'delivery ignored');
+      if (plan.repository) await audit(deps, plan.repository, context.name, context.id, undefined, 'skipped', { reason: plan.reason });
+      return undefined;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The server's settings from the environment (DESIGN.md "Running the app"): Probot's usual
+ * variables plus signet's own. Missing or malformed settings are one clear error each.
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { getPrivateKey } from '@probot/get-private-key';
+import { SignetError } from '../core/errors.ts';
+
+export interface GitLabConfig {
+  /** e.g. https://gitlab.example.com (the API is under /api/v4). */
+  url: string;
+  token: string;
+  webhookSecret: string;
+}
+
+export interface ServerConfig {
+  appId: number;
+  privateKey: string;
+  webhookSecret: string;
+  /** GitHub REST base URL: https://api.github.com, or GHE_PROTOCOL://GHE_HOST/api/v3. */
+  baseUrl: string;
+  port: number;
+  host: string;
+  webhookPath: string;
+  logLevel: string;
+  cacheDir: string;
+  databaseUrl?: string;
+  sqlitePath: string;
+  instanceId: string;
+  checkTimeoutMs: number;
+  fetchTimeoutMs: number;
+  keyCacheTtlMs: number;
+  leaseMs: number;
+  /** Spacing of GitHub write requests (GitHub asks for one second; 0 for local test servers). */
+  writeIntervalMs: number;
+  gitlab?: GitLabConfig;
+}
+
+function number(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new SignetError('CONFIG_INVALID', `${name} must be a non-negative number, not '${raw}'`);
+  return value;
+}
+
+export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
+  const appId = Number(env.APP_ID);
+  if (!env.APP_ID || !Number.isInteger(appId) || appId <= 0) throw new SignetError('CONFIG_INVALID', 'APP_ID must be set to the GitHub App id (a positive number)');
+  let privateKey: string | null = null;
+  try {
+    privateKey = getPrivateKey({ env: env as Record<string, string> });
+  } catch (error) {
+    throw new SignetError('CONFIG_INVALID', `cannot read the GitHub App private key: ${(error as Error).message}`);
+  }
+  if (!privateKey) throw new SignetError('CONFIG_INVALID', 'set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (the .pem file GitHub issued)');
+  if (!env.WEBHOOK_SECRET) throw new SignetError('CONFIG_INVALID', 'WEBHOOK_SECRET must be set to the GitHub App webhook secret');
+  const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com';
+  let gitlab: GitLabConfig | undefined;
+  if (env.GITLAB_URL || env.GITLAB_TOKEN || env.GITLAB_WEBHOOK_SECRET) {
+    if (!env.GITLAB_URL || !env.GITLAB_TOKEN || !env.GITLAB_WEBHOOK_SECRET) {
+      throw new SignetError('CONFIG_INVALID', 'the GitLab bot needs all of GITLAB_URL, GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET');
+    }
+    gitlab = { url: env.GITLAB_URL.replace(/\/+$/, ''), token: env.GITLAB_TOKEN, webhookSecret: env.GITLAB_WEBHOOK_SECRET };
+  }
+  return {
+    appId,
+    privateKey,
+    webhookSecret: env.WEBHOOK_SECRET,
+    baseUrl,
+    port: number(env, 'PORT', 3000),
+    host: env.HOST || 'localhost',
+    webhookPath: env.WEBHOOK_PATH || '/api/github/webhooks',
+    logLevel: env.LOG_LEVEL || 'info',
+    cacheDir: resolve(cwd, env.SIGNET_CACHE_DIR || '.data/repos'),
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    sqlitePath: resolve(cwd, env.SIGNET_SQLITE_PATH || '.data/signet.sqlite'),
+    instanceId: env.SIGNET_INSTANCE_ID || randomUUID(),
+    checkTimeoutMs: number(env, 'SIGNET_CHECK_TIMEOUT_MS', 300_000),
+    fetchTimeoutMs: number(env, 'SIGNET_FETCH_TIMEOUT_MS', 120_000),
+    keyCacheTtlMs: number(env, 'SIGNET_KEY_CACHE_TTL_MS', 600_000),
+    leaseMs: number(env, 'SIGNET_CLAIM_LEASE_MS', 600_000),
+    writeIntervalMs: number(env, 'SIGNET_GITHUB_WRITE_INTERVAL_MS', 1000),
+    ...(gitlab ? { gitlab } : {}),
+  };
+}

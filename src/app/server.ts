@@ -1,0 +1,88 @@
+/**
+ * Starts the one HTTP server behind `npm start`: Probot's Server with the signet app at
+ * Probot's webhook path, the GitLab webhook at /gitlab/webhook when configured, and /healthz.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Bottleneck from 'bottleneck';
+import pino from 'pino';
+import { Probot, ProbotOctokit, Server, type Logger as ProbotLogger } from 'probot';
+import { GitCache } from '../forge/git-cache.ts';
+import { createGitHubCaches } from '../forge/github-api.ts';
+import { openStore, type SignetStore } from '../store/store.ts';
+import { signetApp, type HttpHandler, type SignetAppOptions } from './app.ts';
+import type { ServerConfig } from './config.ts';
+import type { CheckDependencies } from './run-check.ts';
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  store: SignetStore;
+  deps: CheckDependencies;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Use this store instead of opening one from the configuration. */
+  store?: SignetStore;
+  log?: pino.Logger;
+  onOutcome?: SignetAppOptions['onOutcome'];
+  /** Extra handlers built with the running dependencies (the GitLab bot). */
+  extraHandlers?: (deps: CheckDependencies) => HttpHandler[] | Promise<HttpHandler[]>;
+}
+
+export async function startSignetServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? pino({ level: config.logLevel, base: { name: 'signet' } });
+  const store = options.store ?? (await openStore({ DATABASE_URL: config.databaseUrl, SIGNET_SQLITE_PATH: config.sqlitePath }, process.cwd()));
+  const deps: CheckDependencies = {
+    store,
+    gitCache: new GitCache({ root: config.cacheDir, timeoutMs: config.fetchTimeoutMs }),
+    caches: createGitHubCaches(config.keyCacheTtlMs),
+    log,
+    instanceId: config.instanceId,
+    leaseMs: config.leaseMs,
+    checkTimeoutMs: config.checkTimeoutMs,
+    now: () => new Date(),
+  };
+
+  // Probot's throttling spaces write requests by one second across the process (GitHub's
+  // advice against secondary rate limits); the spacing is configurable, the rest is Probot's.
+  const writes = new Bottleneck.Group({ maxConcurrent: 1, minTime: config.writeIntervalMs });
+  const withWriteSpacing = (instanceOptions: Record<string, unknown>) => ({
+    ...instanceOptions,
+    throttle: { ...(instanceOptions.throttle as object | undefined), write: writes },
+  });
+  const Octokit = (ProbotOctokit as unknown as { defaults: (f: typeof withWriteSpacing) => typeof ProbotOctokit }).defaults(withWriteSpacing);
+
+  const probotLog = log as unknown as ProbotLogger;
+  const server = new Server({
+    Probot: Probot.defaults({ appId: config.appId, privateKey: config.privateKey, secret: config.webhookSecret, baseUrl: config.baseUrl, Octokit, log: probotLog }),
+    port: config.port,
+    host: config.host,
+    webhookPath: config.webhookPath,
+    log: probotLog,
+    enableStaticFiles: false,
+  });
+  const handlers: HttpHandler[] = [healthHandler(store), ...((await options.extraHandlers?.(deps)) ?? [])];
+  await server.load(signetApp({ deps, handlers, ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}) }));
+  const http = await server.start();
+  const address = http.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    port,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    store,
+    deps,
+    async stop() {
+      await server.stop();
+      if (!options.store) await store.close();
+    },
+  };
+}
+
+function healthHandler(store: SignetStore): HttpHandler {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/healthz') return false;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', store: store.kind }));
+    return true;
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The app's and the bot's decision, without HTTP: given the fetched repository, the policy
+ * from the default branch, the registries and the ref updates an event stands for, run the
+ * one push evaluation every face shares (evaluatePush) and turn it into a report.
+ */
+import { parseCommit, parseTag } from '../core/git/signed-object.ts';
+import type { Policy } from '../core/policy/index.ts';
+import type { SignatureVerdict } from '../core/verdict.ts';
+import { verifyCommitObject } from '../core/verify-object.ts';
+import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
+import { isZeroId } from '../git/hash-algorithm.ts';
+import type { Repository } from '../git/repository.ts';
+import { listCommits } from '../git/rev-walk.ts';
+import { applyForgeEmailRule, type CheckRegistries } from './forge-keys.ts';
+import { buildReport, type SignatureReport } from './report.ts';
+
+export interface CheckScope {
+  /** The ref updates this event stands for (a push, or "merge head into base" for a PR). */
+  updates: RefUpdate[];
+  /** Commits reachable from these are already checked (base of a PR, `before` of a push). */
+  existingTips: string[];
+}
+
+/** The commits a scope brings, newest first, with their committer e-mails (for account lookups). */
+export function commitsInScope(repo: Repository, scope: CheckScope): Array<{ oid: string; committerEmail: string }> {
+  const heads = scope.updates.map((u) => u.newOid).filter((oid): oid is string => !!oid && !isZeroId(oid)).map((oid) => peelToCommit(repo, oid)).filter((oid): oid is string => !!oid);
+  const exclude = scope.existingTips.filter((oid) => repo.objects.has(oid));
+  return listCommits(repo.objects, heads, exclude).map((oid) => {
+    const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
+    return { oid, committerEmail: commit.committer?.email.toLowerCase() ?? '' };
+  });
+}
+
+export interface DecideInput {
+  repo: Repository;
+  policy: Policy;
+  checkRegistries: CheckRegistries;
+  scope: CheckScope;
+  now: Date;
+  /** First verdicts recorded for these commits earlier (the store). */
+  recorded?: Map<string, SignatureVerdict>;
+  /** The forge account a committer e-mail is linked to; used for forge keys only. */
+  accountOfEmail?: (email: string) => string | undefined;
+}
+
+export interface Decision {
+  evaluation: PushEvaluation;
+  report: SignatureReport;
+}
+
+export async function decideSignatures(input: DecideInput): Promise<Decision> {
+  const { repo, policy, checkRegistries, scope, now } = input;
+  const recorded = new Map(input.recorded ?? []);
+  if (checkRegistries.keyOwners.size > 0) {
+    // evaluatePush has no hook between verifying and deciding, so the forge e-mail rule is
+    // applied ahead: verify once here and hand the adjusted verdicts in as recorded ones.
+    const accountOf = input.accountOfEmail ?? (() => undefined);
+    for (const { oid, committerEmail } of commitsInScope(repo, scope)) {
+      if (recorded.has(oid)) continue;
+      const result = await verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, { hash: repo.hashAlgorithm, now, sshVerifyTime: now });
+      const adjusted = applyForgeEmailRule(result.verdict, committerEmail, checkRegistries.keyOwners, accountOf);
+      if (adjusted !== result.verdict) recorded.set(oid, adjusted);
+    }
+  }
+  const evaluation = await evaluatePush(repo, checkRegistries.registries, policy, scope.updates, {
+    now,
+    // The forge tells us when the event happened, not the committer: judge SSH keys now.
+    sshVerifyTime: now,
+    existingTips: scope.existingTips.filter((oid) => repo.objects.has(oid)),
+    recordedVerdict: (oid) => recorded.get(oid),
+  });
+  return { evaluation, report: buildReport(evaluation, policy, checkRegistries.skipped) };
+}
+
+function peelToCommit(repo: Repository, oid: string): string | undefined {
+  let current = oid;
+  for (let depth = 0; depth < 64; depth++) {
+    const object = repo.objects.tryRead(current);
+    if (!object) return undefined;
+    if (object.type === 'commit') return current;
+    if (object.type !== 'tag') return undefined;
+    current = parseTag(object.data, repo.hashAlgorithm, `tag ${current}`).object;
+  }
+  return undefined;
+}

@@ -1,0 +1,59 @@
+/**
+ * The policy and the key files it names, read from the repository's default branch through
+ * the forge (never from the commits being checked: a pull request cannot loosen its own policy).
+ */
+import { posix } from 'node:path';
+import { parsePolicy, type Policy } from '../core/policy/index.ts';
+import { ForgeError } from './forge-error.ts';
+import type { PolicyKeyFiles } from './forge-keys.ts';
+
+/** Reads one file of the default branch: its bytes, or undefined when it does not exist. */
+export type DefaultBranchReader = (path: string) => Promise<Uint8Array | undefined>;
+
+export interface LoadedPolicy {
+  path: string;
+  policy: Policy;
+  files: PolicyKeyFiles;
+}
+
+/** The first of `candidates` that exists, parsed, with its key files; undefined when none exists. */
+export async function loadPolicy(read: DefaultBranchReader, candidates: string[]): Promise<LoadedPolicy | undefined> {
+  for (const path of candidates) {
+    const bytes = await read(path);
+    if (!bytes) continue;
+    let policy: Policy;
+    try {
+      policy = parsePolicy(Buffer.from(bytes).toString('utf8'), path);
+    } catch (error) {
+      throw new ForgeError('policy', (error as Error).message);
+    }
+    const required = async (file: string, field: string): Promise<{ name: string; bytes: Uint8Array }> => {
+      const resolved = resolveInRepository(path, file, field);
+      const content = await read(resolved);
+      if (!content) throw new ForgeError('policy', `${path}: ${field} names ${resolved}, which is not on the default branch`);
+      return { name: resolved, bytes: content };
+    };
+    const keyrings = [];
+    for (const [index, file] of policy.keys.openpgp.entries()) {
+      const { name, bytes: content } = await required(file, `keys.openpgp[${index}]`);
+      keyrings.push({ name, text: Buffer.from(content).toString('latin1') });
+    }
+    const files: PolicyKeyFiles = { keyrings };
+    if (policy.keys.sshAllowedSigners) {
+      const { name, bytes: content } = await required(policy.keys.sshAllowedSigners, 'keys.ssh_allowed_signers');
+      files.allowedSigners = { name, text: Buffer.from(content).toString('utf8') };
+    }
+    if (policy.keys.sshRevokedKeys) files.revokedKeys = await required(policy.keys.sshRevokedKeys, 'keys.ssh_revoked_keys');
+    return { path, policy, files };
+  }
+  return undefined;
+}
+
+/** Key paths are relative to the policy file's directory; a leading `/` means the repository root. */
+export function resolveInRepository(policyPath: string, file: string, field: string): string {
+  const joined = file.startsWith('/') ? posix.normalize(file.slice(1)) : posix.normalize(posix.join(posix.dirname(policyPath), file));
+  if (joined === '..' || joined.startsWith('../') || joined === '.' || joined === '') {
+    throw new ForgeError('policy', `${policyPath}: ${field} (${file}) points outside the repository`);
+  }
+  return joined;
+}

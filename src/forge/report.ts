@@ -1,0 +1,141 @@
+/**
+ * What a check run (GitHub) or a merge-request note and commit status (GitLab) says: the
+ * conclusion, a title, and a Markdown table with one row per commit (commit, letter, signer,
+ * reason, fix). Data first, then rendering, both without I/O.
+ */
+import type { Policy, Violation } from '../core/policy/index.ts';
+import type { StatusLetter } from '../core/verdict.ts';
+import type { PushEvaluation } from '../git/evaluate-push.ts';
+
+export type Conclusion = 'success' | 'failure' | 'neutral';
+
+export interface ReportRow {
+  commit: string;
+  subject: string;
+  letter: StatusLetter;
+  signer: string;
+  reason: string;
+  fix: string;
+  accepted: boolean;
+}
+
+export interface SignatureReport {
+  conclusion: Conclusion;
+  title: string;
+  /** Markdown: one line of counts, problems that are about refs, then the table. */
+  summary: string;
+  rows: ReportRow[];
+  /** Violations not tied to one commit (force pushes, deletions, tags). */
+  refProblems: string[];
+}
+
+/** GitHub refuses check-run summaries over 65 535 characters. */
+export const SUMMARY_LIMIT = 65_000;
+
+export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedKeys: string[] = []): SignatureReport {
+  const rows: ReportRow[] = [];
+  const seen = new Set<string>();
+  const refProblems: string[] = [];
+  const fixes = new Map<string, Violation>();
+  for (const decision of evaluation.decisions) {
+    for (const violation of decision.violations) {
+      if (violation.commit && evaluation.commits.has(violation.commit)) {
+        if (!fixes.has(violation.commit)) fixes.set(violation.commit, violation);
+      } else {
+        refProblems.push(`${decision.ref}: ${violation.message}${violation.fix ? ` — fix: ${violation.fix}` : ''}`);
+      }
+    }
+    for (const commit of decision.commits) {
+      if (seen.has(commit.oid)) continue;
+      seen.add(commit.oid);
+      const result = evaluation.commits.get(commit.oid);
+      const verdict = result?.verdict;
+      const violation = fixes.get(commit.oid);
+      rows.push({
+        commit: commit.oid,
+        subject: result?.subject ?? '',
+        letter: verdict?.status ?? 'E',
+        signer: verdict?.signer ?? verdict?.key ?? '',
+        reason: commit.accepted ? (verdict?.reason ?? '') : [verdict?.reason, ...commit.reasons].filter(Boolean).join(': '),
+        fix: commit.accepted ? '' : (violation?.fix ?? ''),
+        accepted: commit.accepted,
+      });
+    }
+  }
+  // A commit rejected by one ref's rules and accepted by another's is rejected.
+  for (const decision of evaluation.decisions) {
+    for (const commit of decision.commits) {
+      if (commit.accepted) continue;
+      const row = rows.find((r) => r.commit === commit.oid);
+      if (row && row.accepted) Object.assign(row, { accepted: false, reason: commit.reasons.join('; '), fix: fixes.get(commit.oid)?.fix ?? '' });
+    }
+  }
+
+  const matched = evaluation.decisions.filter((d) => !d.noPolicy);
+  const rejected = rows.filter((r) => !r.accepted).length;
+  let conclusion: Conclusion;
+  let title: string;
+  if (matched.length === 0) {
+    conclusion = 'neutral';
+    title = `no rule of ${policy.source} applies to ${evaluation.decisions.map((d) => d.ref).join(', ') || 'this change'}`;
+  } else if (evaluation.allowed) {
+    conclusion = 'success';
+    title = `${rows.length} commit${rows.length === 1 ? '' : 's'} meet${rows.length === 1 ? 's' : ''} the signing policy`;
+  } else {
+    conclusion = 'failure';
+    title = rejected > 0 ? `${rejected} of ${rows.length} commit${rows.length === 1 ? '' : 's'} do${rejected === 1 ? 'es' : ''} not meet the signing policy` : `the signing policy refuses this change`;
+  }
+  const head = [
+    `**${title}** (policy \`${policy.source}\`, refs ${evaluation.decisions.map((d) => `\`${d.ref}\``).join(', ')})`,
+    ...refProblems.map((p) => `- ${escapeInline(p)}`),
+    ...skippedKeys.map((s) => `- skipped an unreadable forge key: ${escapeInline(s)}`),
+  ];
+  return { conclusion, title, summary: renderSummary(head, rows), rows, refProblems };
+}
+
+/** The title and summary for "no policy file": neutral, never a silent success. */
+export function noPolicyReport(policyPath: string, branch: string): SignatureReport {
+  const title = 'no policy configured';
+  return {
+    conclusion: 'neutral',
+    title,
+    summary: `**${title}**: add \`${policyPath}\` to the default branch (\`${branch}\`) to require signed commits. See signet's docs/policy.md.`,
+    rows: [],
+    refProblems: [],
+  };
+}
+
+/** The failure every internal error becomes: a required check must never stay pending. */
+export function failureReport(line: string): SignatureReport {
+  return { conclusion: 'failure', title: line.length > 120 ? `${line.slice(0, 119)}…` : line, summary: `**${escapeInline(line)}**\n\nNothing was verified. Re-run the check (or comment \`/signet recheck\`) once this is fixed.`, rows: [], refProblems: [] };
+}
+
+export function renderSummary(head: string[], rows: ReportRow[]): string {
+  // Rejected commits first: they are what people need to see when the table is cut.
+  const ordered = [...rows.filter((r) => !r.accepted), ...rows.filter((r) => r.accepted)];
+  const lines = [...head, ''];
+  if (ordered.length > 0) lines.push('| commit | letter | signer | reason | fix |', '| --- | --- | --- | --- | --- |');
+  let length = lines.join('\n').length;
+  let shown = 0;
+  for (const row of ordered) {
+    const line = `| \`${row.commit.slice(0, 12)}\` ${escapeCell(clip(row.subject, 50))} | ${row.letter} | ${escapeCell(row.signer)} | ${escapeCell(row.reason)} | ${row.fix ? `\`${escapeCell(row.fix).replace(/`/g, "'")}\`` : ''} |`;
+    if (length + line.length + 200 > SUMMARY_LIMIT) break;
+    lines.push(line);
+    length += line.length + 1;
+    shown++;
+  }
+  if (shown < ordered.length) lines.push('', `… and ${ordered.length - shown} more commit${ordered.length - shown === 1 ? '' : 's'} (${ordered.slice(shown).filter((r) => !r.accepted).length} rejected) not shown.`);
+  return lines.join('\n');
+}
+
+function clip(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+function escapeCell(text: string): string {
+  return escapeInline(text).replace(/\|/g, '\\|');
+}
+
+function escapeInline(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
+}

@@ -1,0 +1,239 @@
+/**
+ * A local stand-in for the GitHub REST API (as GitHub Enterprise serves it, under /api/v3):
+ * the routes signet calls, answered from a real bare repository (contents, commit → account)
+ * and from what the test configures (users' keys, pull requests). Every request is recorded;
+ * faults can be queued per route (5xx, rate limits). Installation tokens are only handed out
+ * for a JWT that verifies with the app's public key.
+ */
+import { execFileSync } from 'node:child_process';
+import { createPublicKey, createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+export interface CheckRunRecord {
+  id: number;
+  repository: string;
+  created: Record<string, unknown>;
+  updates: Array<Record<string, unknown>>;
+  /** The body after every update is applied. */
+  current: Record<string, unknown>;
+}
+
+export interface Fault {
+  method: string;
+  /** Matched against the path without /api/v3. */
+  path: RegExp;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** How many requests it answers (default 1). */
+  times?: number;
+}
+
+export interface FakeGitHubUser {
+  gpgKeys?: Array<{ raw_key: string; emails: Array<{ email: string; verified: boolean }> }>;
+  sshSigningKeys?: string[];
+}
+
+export interface FakeGitHub {
+  baseUrl: string;
+  host: string;
+  port: number;
+  appId: number;
+  /** PKCS#1 PEM, as GitHub issues it. */
+  privateKey: string;
+  privateKeyPkcs8: string;
+  requests: RecordedRequest[];
+  checkRuns: CheckRunRecord[];
+  reactions: Array<{ repository: string; commentId: number; content: string }>;
+  faults: Fault[];
+  users: Map<string, FakeGitHubUser>;
+  /** Verified e-mail → login: how GitHub links commits to accounts. */
+  emailLogins: Map<string, string>;
+  /** full name → bare repository path. */
+  repositories: Map<string, string>;
+  /** `full/name#number` → pull request object. */
+  pulls: Map<string, Record<string, unknown>>;
+  /** Delay every answer (ms), for timeout tests. */
+  delayMs: number;
+  issuedTokens: string[];
+  writesTo(pathPart: string): RecordedRequest[];
+  stop(): Promise<void>;
+}
+
+function gitShow(bare: string, spec: string): Buffer | undefined {
+  try {
+    return execFileSync('git', ['--git-dir', bare, 'cat-file', 'blob', spec], { stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
+
+function gitRevParse(bare: string, spec: string): string | undefined {
+  try {
+    return execFileSync('git', ['--git-dir', bare, 'rev-parse', '--verify', '--quiet', spec], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function verifyJwt(token: string, publicKey: KeyObject, appId: number): boolean {
+  const [header, payload, signature] = token.split('.');
+  if (!header || !payload || !signature) return false;
+  const verifier = createVerify('RSA-SHA256');
+  verifier.update(`${header}.${payload}`);
+  if (!verifier.verify(publicKey, Buffer.from(signature, 'base64url'))) return false;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { iss?: unknown; exp?: number };
+  return String(claims.iss) === String(appId) && typeof claims.exp === 'number' && claims.exp * 1000 > Date.now() - 60_000;
+}
+
+export async function startFakeGitHub(): Promise<FakeGitHub> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pkcs1 = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const verifyKey = createPublicKey(publicKey.export({ type: 'spki', format: 'pem' }));
+  const appId = 4242;
+  let nextId = 1000;
+
+  const fake: Omit<FakeGitHub, 'baseUrl' | 'host' | 'port' | 'stop' | 'writesTo'> = {
+    appId, privateKey: pkcs1, privateKeyPkcs8: pkcs8,
+    requests: [], checkRuns: [], reactions: [], faults: [], users: new Map(), emailLogins: new Map(), repositories: new Map(), pulls: new Map(), delayMs: 0, issuedTokens: [],
+  };
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(body === undefined ? '' : JSON.stringify(body));
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    if (!url.pathname.startsWith('/api/v3/')) return send(res, 404, { message: 'Not Found' });
+    const path = url.pathname.slice('/api/v3'.length);
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      body = raw;
+    }
+    fake.requests.push({ method, path: decodeURIComponent(path), query: url.searchParams, headers: req.headers, body });
+
+    const fault = fake.faults.find((f) => f.method === method && f.path.test(path));
+    if (fault) {
+      fault.times = (fault.times ?? 1) - 1;
+      if (fault.times <= 0) fake.faults.splice(fake.faults.indexOf(fault), 1);
+      return send(res, fault.status, fault.body ?? { message: `fault injected by the test (${fault.status})` }, fault.headers);
+    }
+
+    let m: RegExpExecArray | null;
+    if (method === 'POST' && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path))) {
+      const auth = String(req.headers.authorization ?? '');
+      if (!/^bearer /i.test(auth) || !verifyJwt(auth.slice(7), verifyKey, appId)) return send(res, 401, { message: 'A JSON web token could not be decoded' });
+      const token = `ghs_test${m[1]}_${nextId++}`;
+      fake.issuedTokens.push(token);
+      return send(res, 201, { token, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { checks: 'write', contents: 'read' } });
+    }
+    const auth = String(req.headers.authorization ?? '');
+    if (!/^token ghs_test\d+_\d+$/i.test(auth) || !fake.issuedTokens.includes(auth.slice(6))) return send(res, 401, { message: 'Bad credentials' });
+
+    if ((m = /^\/users\/([^/]+)\/gpg_keys$/.exec(path)) && method === 'GET') {
+      const user = fake.users.get(decodeURIComponent(m[1]!));
+      return send(res, 200, (user?.gpgKeys ?? []).map((key, i) => ({ id: i + 1, key_id: 'X', raw_key: key.raw_key, emails: key.emails, can_sign: true })));
+    }
+    if ((m = /^\/users\/([^/]+)\/ssh_signing_keys$/.exec(path)) && method === 'GET') {
+      const user = fake.users.get(decodeURIComponent(m[1]!));
+      return send(res, 200, (user?.sshSigningKeys ?? []).map((key, i) => ({ id: i + 1, key, title: `key ${i + 1}` })));
+    }
+    m = /^\/repos\/([^/]+\/[^/]+)\/(.*)$/.exec(path);
+    if (!m) return send(res, 404, { message: 'Not Found' });
+    const fullName = decodeURIComponent(m[1]!);
+    const rest = m[2]!;
+    const bare = fake.repositories.get(fullName);
+    if (!bare) return send(res, 404, { message: 'Not Found' });
+
+    if (method === 'GET' && rest.startsWith('contents/')) {
+      const file = decodeURIComponent(rest.slice('contents/'.length));
+      const ref = url.searchParams.get('ref') ?? 'HEAD';
+      const blobId = gitRevParse(bare, `${ref}:${file}`);
+      const content = blobId ? gitShow(bare, blobId) : undefined;
+      if (!blobId || !content) return send(res, 404, { message: 'Not Found' });
+      const etag = `"${blobId}"`;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { etag }).end();
+        return;
+      }
+      return send(res, 200, { type: 'file', encoding: 'base64', size: content.length, name: file.split('/').pop(), path: file, sha: blobId, content: content.toString('base64') }, { etag });
+    }
+    if (method === 'GET' && (m = /^commits\/([0-9a-f]{40})\/pulls$/.exec(rest))) {
+      const sha = m[1];
+      return send(res, 200, [...fake.pulls.entries()].filter(([key, pull]) => key.startsWith(`${fullName}#`) && (pull.head as { sha?: string })?.sha === sha).map(([, pull]) => pull));
+    }
+    if (method === 'GET' && (m = /^commits\/([^/]+)$/.exec(rest))) {
+      const sha = gitRevParse(bare, `${decodeURIComponent(m[1]!)}^{commit}`);
+      if (!sha) return send(res, 422, { message: 'No commit found for SHA' });
+      const email = execFileSync('git', ['--git-dir', bare, 'log', '-1', '--format=%ce', sha]).toString().trim().toLowerCase();
+      const login = fake.emailLogins.get(email);
+      return send(res, 200, { sha, commit: { committer: { email } }, committer: login ? { login, id: 1 } : null });
+    }
+    if (method === 'GET' && (m = /^pulls\/(\d+)$/.exec(rest))) {
+      const pull = fake.pulls.get(`${fullName}#${m[1]}`);
+      return pull ? send(res, 200, pull) : send(res, 404, { message: 'Not Found' });
+    }
+    if (method === 'POST' && rest === 'check-runs') {
+      const created = body as Record<string, unknown>;
+      const record: CheckRunRecord = { id: nextId++, repository: fullName, created, updates: [], current: { ...created } };
+      fake.checkRuns.push(record);
+      return send(res, 201, { id: record.id, ...created });
+    }
+    if (method === 'PATCH' && (m = /^check-runs\/(\d+)$/.exec(rest))) {
+      const record = fake.checkRuns.find((r) => r.id === Number(m![1]));
+      if (!record) return send(res, 404, { message: 'Not Found' });
+      record.updates.push(body as Record<string, unknown>);
+      Object.assign(record.current, body as Record<string, unknown>);
+      return send(res, 200, { id: record.id, ...record.current });
+    }
+    if (method === 'POST' && (m = /^issues\/comments\/(\d+)\/reactions$/.exec(rest))) {
+      fake.reactions.push({ repository: fullName, commentId: Number(m[1]), content: String((body as { content?: string })?.content) });
+      return send(res, 201, { id: nextId++ });
+    }
+    return send(res, 404, { message: `Not Found: ${method} ${path}` });
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const go = () => {
+        try {
+          handle(req, res, Buffer.concat(chunks).toString('utf8'));
+        } catch (error) {
+          send(res, 500, { message: (error as Error).message });
+        }
+      };
+      if (fake.delayMs > 0) setTimeout(go, fake.delayMs);
+      else go();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return Object.assign(fake, {
+    host: `127.0.0.1:${port}`,
+    port,
+    baseUrl: `http://127.0.0.1:${port}/api/v3`,
+    writesTo(pathPart: string) {
+      return fake.requests.filter((r) => r.method !== 'GET' && r.path.includes(pathPart));
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  });
+}
