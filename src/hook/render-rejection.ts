@@ -44,5 +44,9 @@ function describeObject(oid: string | undefined, commits: Map<string, CommitResu
 }
 
 export function summarizeAccepted(decisions: RefDecision[]): string[] {
-  return decisions.filter((d) => !d.noPolicy).map((d) => `signet: ${d.ref}: ${d.commits.length} new commit${d.commits.length === 1 ? '' : 's'} verified`);
+  return decisions.map((d) =>
+    d.noPolicy
+      ? `signet: ${d.ref}: no policy rule applies; not checked`
+      : `signet: ${d.ref}: ${d.commits.length} new commit${d.commits.length === 1 ? '' : 's'} verified`,
+  );
 }

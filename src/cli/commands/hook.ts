@@ -13,12 +13,12 @@ import { EXIT_OK, type CliIO } from '../io.ts';
 export const HOOK_MARKER = 'signet-pre-receive-hook';
 
 const HELP = `usage: signet hook pre-receive            (run by git; reads <old> <new> <ref> lines)
-       signet hook install --repo BARE.git --policy FILE [--binary PATH] [--force]
+       signet hook install --repo BARE.git --policy FILE [--binary PATH | --script] [--force]
        signet hook install --repo BARE.git --uninstall
 
 install copies the self-contained executable (dist/signet, from 'npm run build') into
-hooks/pre-receive and sets 'signet.policy' in the repository's config. Without a built
-executable it writes a small script that runs this signet with node instead.
+hooks/pre-receive and sets 'signet.policy' in the repository's config. With --script, or
+without a built executable, it writes a small script that runs this signet with node instead.
 `;
 
 export async function runHook(argv: string[], io: CliIO): Promise<number> {
@@ -40,6 +40,7 @@ function install(argv: string[], io: CliIO): number {
       repo: { type: 'string' },
       policy: { type: 'string' },
       binary: { type: 'string' },
+      script: { type: 'boolean' },
       force: { type: 'boolean' },
       uninstall: { type: 'boolean' },
     },
@@ -70,18 +71,29 @@ function install(argv: string[], io: CliIO): number {
   parsePolicy(readPolicyText(policyPath), policyPath);
   if (existing && !ours && !values.force) throw new SignetError('USAGE', `${hookPath} already exists and is not signet's; use --force to replace it`);
 
-  const binary = values.binary ? resolve(io.cwd, values.binary) : findExecutable();
+  const binary = values.script ? undefined : values.binary ? resolve(io.cwd, values.binary) : findExecutable();
   rmSync(hookPath, { force: true });
   if (binary) {
     copyFileSync(binary, hookPath);
   } else {
-    const script = fileURLToPath(new URL('../bin/signet.js', import.meta.url));
+    const script = join(packageRoot(), 'bin', 'signet.js');
     writeFileSync(hookPath, `#!/bin/sh\n# ${HOOK_MARKER}: installed by 'signet hook install'\nexec '${process.execPath}' '${script}' hook pre-receive\n`);
   }
   chmodSync(hookPath, 0o755);
   execFileSync('git', ['config', '--file', configPath, 'signet.policy', policyPath]);
   io.stdout.write(`signet: installed ${binary ? 'the signet executable' : 'a node script'} as ${hookPath}\nsignet: policy ${policyPath}\n`);
   return EXIT_OK;
+}
+
+/** The checkout or installed package this signet runs from (the bundle lives in dist/…). */
+function packageRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(directory, 'package.json')) && existsSync(join(directory, 'bin', 'signet.js'))) return directory;
+    const parent = dirname(directory);
+    if (parent === directory) throw new SignetError('INTERNAL', 'cannot find the signet package (bin/signet.js) to install a script hook; use --binary');
+    directory = parent;
+  }
 }
 
 function readPolicyText(path: string): string {
@@ -95,7 +107,7 @@ function readPolicyText(path: string): string {
 /** The single-executable build: this process itself when it is one, else dist/signet. */
 function findExecutable(): string | undefined {
   if (isSingleExecutable()) return process.execPath;
-  const candidate = resolve(dirname(fileURLToPath(import.meta.url)), 'signet');
+  const candidate = join(packageRoot(), 'dist', 'signet');
   return existsSync(candidate) ? candidate : undefined;
 }
 
