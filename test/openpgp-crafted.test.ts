@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOpenPgpRegistry, verifyOpenPgpSignature, verifyOpenPgpSignatureWithOpenPgpJs, type OpenPgpRegistry } from '../src/core/openpgp/index.ts';
 import { armor, concat, craftKey, craftSignaturePacket, fromBig, packet, rewriteBindingUnhashed, sub, toBig, type CraftKey, type CraftOptions, type Subpacket } from './helpers/openpgp-craft.ts';
-import { expectedLetter, GpgHome } from './helpers/openpgp-gpg.ts';
+import { expectedLetter, GpgHome, mapLimited } from './helpers/openpgp-gpg.ts';
 import { commitPayload, day, tamper } from './helpers/openpgp-scenarios.ts';
 
 // Signatures no ordinary signer makes, built packet by packet with secret keys gpg generated,
@@ -108,19 +108,6 @@ async function judge(cases: Case[]): Promise<string[]> {
     if (reference.status === 'G' && ours.status !== 'G') problems.push(`${testCase.name}: openpgp.js path says G, fast path ${ours.status}`);
   }
   return problems;
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await run(items[index] as T);
-    }
-  }));
-  return results;
 }
 
 const typical = (type: number): Uint8Array => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOpenPgpRegistry, verifyOpenPgpSignature, verifyOpenPgpSignatureWithOpenPgpJs, type OpenPgpRegistry } from '../src/core/openpgp/index.ts';
-import { expectedLetter, GpgHome, type GpgVerification } from './helpers/openpgp-gpg.ts';
+import { expectedLetter, GpgHome, mapLimited, type GpgVerification } from './helpers/openpgp-gpg.ts';
 import { buildScenarios, unknownKeyCase, type Scenario, type SignatureCase } from './helpers/openpgp-scenarios.ts';
 
 // Differential test against gpg 2.2: every signature below was made by real gpg, and the letter
@@ -34,9 +34,12 @@ describe('OpenPGP verdicts equal gpg 2.2 as git reads it', () => {
   it('covers every scenario with the letter gpg gives', async () => {
     const seen = new Set<string>();
     const mismatches: string[] = [];
-    for (const testCase of cases) {
+    // gpg runs are the slow part: several at once, all reading the same keyring.
+    const gpgAnswers = await mapLimited(cases, 4, (testCase) => verifier.verify(testCase.signature, testCase.payload, testCase.at));
+    for (const [index, testCase] of cases.entries()) {
       const options = { now: new Date(testCase.at * 1000) };
-      const gpg: GpgVerification = await verifier.verify(testCase.signature, testCase.payload, testCase.at);
+      const gpg: GpgVerification | undefined = gpgAnswers[index];
+      if (!gpg) throw new Error('missing gpg answer');
       const ours = await verifyOpenPgpSignature(registry, testCase.payload, testCase.signature, options);
       const reference = await verifyOpenPgpSignatureWithOpenPgpJs(registry, testCase.payload, testCase.signature, options);
       seen.add(ours.status);

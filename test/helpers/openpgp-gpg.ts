@@ -186,3 +186,17 @@ export function expectedLetter(gpgLetter: GpgVerification['letter']): GpgVerific
   // checksum, not a detached signature); the object does carry a signature, so we say E.
   return gpgLetter === 'N' ? 'E' : gpgLetter;
 }
+
+/** Runs `work` over `items` with at most `limit` at a time, keeping the order of results. */
+export async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await work(items[index] as T);
+    }
+  }));
+  return results;
+}
