@@ -14,7 +14,7 @@ export const FALLBACK = Symbol('fallback to openpgp.js');
 /**
  * Verifies with our own armor and packet reader, node:crypto hashing and one native signature
  * check; the key's status comes from the registry's precomputed facts. Returns FALLBACK for v3
- * signatures, unusual packet framing and keys node:crypto cannot load (DSA, other curves).
+ * signatures, unusual packet framing and DSA keys, which node:crypto cannot load from their numbers.
  */
 export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): SignatureVerdict | typeof FALLBACK {
   const armor = decodeArmor(armoredSignature);
