@@ -110,6 +110,16 @@ async function judge(cases: Case[]): Promise<string[]> {
   return problems;
 }
 
+/** The armor of `bytes` (padded so its base64 ends in '='), its body lines rewritten by `edit`. */
+function withPadding(bytes: Uint8Array, edit: (lines: string[]) => string[]): string {
+  const padded = bytes.length % 3 === 0 ? concat([bytes, new Uint8Array([0x00])]) : bytes;
+  const text = armor(padded, { crc: 'none' });
+  const lines = text.split('\n');
+  const start = lines.indexOf('') + 1;
+  const end = lines.findIndex((line) => line.startsWith('-----END'));
+  return [...lines.slice(0, start), ...edit(lines.slice(start, end)), ...lines.slice(end)].join('\n');
+}
+
 const typical = (type: number): Uint8Array => {
   const bodies: Record<number, number[]> = {
     3: [0, 0, 0, 0], 4: [1], 5: [1, 60], 6: [120, 0], 7: [1], 9: [0, 0, 0, 0], 11: [9, 8], 12: [0x80, 22, ...new Array(20).fill(7)],
@@ -223,6 +233,10 @@ describe('crafted signatures are judged as gpg 2.2 judges them', () => {
       { name: 'signature packet cut short', signature: armor(good.subarray(0, good.length - 10)) },
       { name: 'trailing garbage byte', signature: armor(concat([good, new Uint8Array([0x00])])) },
       { name: 'opaque signed message given as the signature', signature: opaque },
+      { name: 'base64 after the padding', signature: withPadding(good, (lines) => [...lines.slice(0, -1), `${lines.at(-1) ?? ''}QUJD`]) },
+      { name: 'base64 line after the padded line', signature: withPadding(good, (lines) => [...lines, 'QUJD']) },
+      { name: 'padding removed', signature: withPadding(good, (lines) => [...lines.slice(0, -1), (lines.at(-1) ?? '').replace(/=+$/, '')]) },
+      { name: 'stray characters in the body', signature: armor(good).replace(/\n([A-Za-z0-9+/]{10})/, '\n$1!*') },
     ])).toEqual([]);
   });
 

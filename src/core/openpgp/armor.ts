@@ -39,7 +39,8 @@ export function decodeArmor(text: string): ArmorResult {
   }
   // Padding ends the data: gpg refuses a block with more radix-64 after a '=' (Buffer would
   // silently drop it, turning a changed signature block into a good one).
-  if (/=[^=\s]/.test(body.replace(/\s+/g, ''))) return { ok: false, detail: 'the armor has data after its padding' };
+  const padding = body.indexOf('=');
+  if (padding >= 0 && /[^=\s]/.test(body.slice(padding))) return { ok: false, detail: 'the armor has data after its padding' };
   // Buffer's base64 decoder skips line breaks and, like gpg, characters outside the alphabet.
   const bytes: Uint8Array = Buffer.from(body, 'base64');
   if (bytes.length === 0) return { ok: false, detail: 'the armor holds no data' };
