@@ -23,6 +23,7 @@ export function sshTime(seconds: number): string {
 export class SshKeygen {
   readonly dir: string;
   private counter = 0;
+  private readonly novalidate = new Map<string, Promise<GitLetter>>();
 
   constructor(prefix = 'ssh') {
     this.dir = mkdtempSync(join(tmpdir(), `signet-${prefix}-`));
@@ -84,8 +85,15 @@ export class SshKeygen {
     const time = `-Overify-time=${sshTime(options.at)}`;
     const find = await this.runAsync(['-Y', 'find-principals', '-f', allowed, '-s', sig, time]);
     if (find.status !== 0 || find.stdout.length === 0) {
-      const check = await this.runAsync(['-Y', 'check-novalidate', '-n', 'git', '-s', sig, time], options.payload);
-      return { letter: check.status === 0 && check.stdout.startsWith('Good "git" signature with ') ? 'U' : 'B' };
+      // check-novalidate reads neither allowed signers nor revocations: one answer per signature and payload.
+      const key = `${options.signature}\0${Buffer.from(options.payload).toString('base64')}`;
+      let answer = this.novalidate.get(key);
+      if (!answer) {
+        answer = this.runAsync(['-Y', 'check-novalidate', '-n', 'git', '-s', sig, time], options.payload)
+          .then((check): GitLetter => (check.status === 0 && check.stdout.startsWith('Good "git" signature with ') ? 'U' : 'B'));
+        this.novalidate.set(key, answer);
+      }
+      return { letter: await answer };
     }
     for (const principal of find.stdout.split('\n').map((line) => line.replace(/\r$/, '')).filter((line) => line !== '')) {
       const verify = await this.runAsync(['-Y', 'verify', '-n', 'git', '-f', allowed, '-I', principal, '-s', sig, time, ...revoked], options.payload);
