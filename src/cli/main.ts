@@ -24,6 +24,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'run (pre-receive), install or uninstall the server-side hook',
     load: async () => (await import('./commands/hook.ts')).runHook,
   },
+  report: { summary: 'compliance report of a local repository over a period (markdown, json, svg chart)', load: async () => (await import('./commands/report.ts')).runReport },
   policy: { summary: 'check a policy file: policy check FILE', load: async () => (await import('./commands/policy-check.ts')).makeRunPolicy({ checkKeyFile: (await import('../keys/check-key-file.ts')).checkKeyFileContents }) },
 };
 

@@ -1,0 +1,18 @@
+import { SignetError } from '../core/errors.ts';
+
+/**
+ * Dates as the report and audit commands take them: `2026-01-31` (UTC midnight), a full ISO
+ * 8601 time, or a span back from now such as `30d`, `12w` or `6h`.
+ */
+export function parseDateOption(option: string, text: string, now: Date): Date {
+  const span = /^(\d+)([hdw])$/.exec(text);
+  if (span) {
+    const hours = Number(span[1]) * (span[2] === 'h' ? 1 : span[2] === 'd' ? 24 : 24 * 7);
+    return new Date(now.getTime() - hours * 3_600_000);
+  }
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+    throw new SignetError('USAGE', `--${option}: '${text}' is not a date (use 2026-01-31, 2026-01-31T12:00:00Z, or a span back from now: 30d, 12w, 6h)`);
+  }
+  return date;
+}

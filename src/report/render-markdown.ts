@@ -1,0 +1,91 @@
+/** A compliance report as GitHub/GitLab-flavoured Markdown, for an issue, a comment or a file. */
+import { STATUS_LETTERS, type ComplianceReport, type RefReport, type RegistryKeyReport } from '../core/report/types.ts';
+import { coverageRatio } from '../core/report/summarize.ts';
+
+const DAY = 86_400;
+
+export function isoDay(seconds: number | undefined): string {
+  return seconds === undefined ? 'never' : new Date(seconds * 1000).toISOString().slice(0, 10);
+}
+
+/** Table cells must not break the table. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function percent(ratio: number): string {
+  return `${(ratio * 100).toFixed(1)} %`;
+}
+
+function refSection(ref: RefReport): string[] {
+  const lines = [`### ${ref.ref}`, ''];
+  if (ref.commits === 0) {
+    lines.push('No commits in the period.', '');
+    return lines;
+  }
+  lines.push(
+    `${ref.commits} commits, ${ref.signed} signed, ${ref.good} signed by a registry key (**${percent(coverageRatio(ref))}**)` +
+      (ref.compliant !== undefined ? `; ${ref.compliant} allowed by the policy, ${ref.violations} not` : '') +
+      (ref.tip ? `. Tip \`${ref.tip.slice(0, 12)}\`.` : '.'),
+    '',
+    `| ${STATUS_LETTERS.join(' | ')} |`,
+    `| ${STATUS_LETTERS.map(() => '---:').join(' | ')} |`,
+    `| ${STATUS_LETTERS.map((letter) => ref.statuses[letter]).join(' | ')} |`,
+    '',
+  );
+  if (ref.exemptions.length > 0) {
+    lines.push(`Exemptions (${ref.exemptions.length}): commits allowed although not \`G\`:`, '');
+    for (const exemption of ref.exemptions.slice(0, 20)) {
+      lines.push(`- \`${exemption.oid.slice(0, 12)}\` ${exemption.status}: ${exemption.reason === 'first-verdict' ? 'accepted with a good signature when pushed (verdict kept)' : 'the rule accepts this letter'}`);
+    }
+    if (ref.exemptions.length > 20) lines.push(`- … and ${ref.exemptions.length - 20} more (see the JSON report)`);
+    lines.push('');
+  } else {
+    lines.push('Exemptions: none.', '');
+  }
+  if (ref.signers.length > 0) {
+    lines.push('| signer | key | commits | letters |', '| --- | --- | ---: | --- |');
+    for (const signer of ref.signers) {
+      const letters = Object.entries(signer.statuses).map(([letter, n]) => `${letter} ${n}`).join(', ');
+      lines.push(`| ${cell(signer.signer)} | \`${cell(signer.key)}\` | ${signer.commits} | ${letters} |`);
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+function keyRow(key: RegistryKeyReport, now: number): string {
+  let expiry = isoDay(key.expiresAt);
+  if (key.expiresAt !== undefined) {
+    const days = Math.floor((key.expiresAt - now) / DAY);
+    expiry += days < 0 ? ' (expired)' : days <= 30 ? ` (**${days} days**)` : '';
+  }
+  const state = key.revoked ? `revoked ${key.revokedAt !== undefined ? isoDay(key.revokedAt) : ''}`.trim() : 'valid';
+  return `| ${key.kind} | \`${cell(key.id)}\` | ${cell(key.names.join(', '))} | ${state} | ${expiry} | ${isoDay(key.lastRotation)} | ${key.commitsInPeriod} |`;
+}
+
+export function renderReportMarkdown(report: ComplianceReport): string {
+  const now = Math.floor(Date.parse(report.generatedAt) / 1000);
+  const lines = [
+    `## Signing compliance: ${report.repository}`,
+    '',
+    `Period ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)} (committer dates, UTC). Policy: ${report.policy ? `\`${report.policy}\`` : 'none (every branch, no exemptions)'}. Generated ${report.generatedAt}.`,
+    '',
+  ];
+  if (report.refs.length === 0) lines.push('No protected refs.', '');
+  for (const ref of report.refs) lines.push(...refSection(ref));
+  if (report.tags.length > 0) {
+    lines.push('### Tags', '', '| tag | status | signer | tagged |', '| --- | --- | --- | --- |');
+    for (const tag of report.tags) lines.push(`| ${cell(tag.name)} | ${tag.status} | ${cell(tag.signer ?? '-')} | ${isoDay(tag.taggedAt)} |`);
+    lines.push('');
+  }
+  lines.push('### Keys', '');
+  if (report.keys.length === 0) {
+    lines.push('No registry keys.', '');
+  } else {
+    lines.push('| kind | key | names | state | expires | last rotation | commits in period |', '| --- | --- | --- | --- | --- | --- | ---: |');
+    for (const key of report.keys) lines.push(keyRow(key, now));
+    lines.push('');
+  }
+  return `${lines.join('\n')}`;
+}
