@@ -18,6 +18,13 @@ const objectTypes = new Set<ObjectType>(['commit', 'tree', 'blob', 'tag']);
 export class ObjectStore {
   private packs: PackFile[] | undefined;
   private readonly idLength: number;
+  /**
+   * Recently read objects, already checked, up to a byte budget: a range is walked first and
+   * verified after, so each commit is inflated and hashed once, not twice.
+   */
+  private readonly recent = new Map<string, GitObject>();
+  private recentBytes = 0;
+  private static readonly RECENT_BUDGET = 64 * 1024 * 1024;
 
   constructor(
     readonly directories: string[],
@@ -36,9 +43,26 @@ export class ObjectStore {
     if (oid.length !== this.idLength * 2 || !/^[0-9a-f]+$/.test(oid)) {
       throw new SignetError('OBJECT_MALFORMED', `'${oid}' is not a ${this.hashAlgorithm} object id`);
     }
+    const cached = this.recent.get(oid);
+    if (cached) return cached;
     const object = this.readUnchecked(Buffer.from(oid, 'hex'), true);
-    if (object) this.checkHash(oid, object);
+    if (object) {
+      this.checkHash(oid, object);
+      this.remember(oid, object);
+    }
     return object;
+  }
+
+  private remember(oid: string, object: GitObject): void {
+    const size = object.data.length + 100;
+    if (size > ObjectStore.RECENT_BUDGET / 16) return;
+    this.recent.set(oid, object);
+    this.recentBytes += size;
+    while (this.recentBytes > ObjectStore.RECENT_BUDGET) {
+      const [oldest, value] = this.recent.entries().next().value as [string, GitObject];
+      this.recent.delete(oldest);
+      this.recentBytes -= value.data.length + 100;
+    }
   }
 
   has(oid: string): boolean {
@@ -68,6 +92,8 @@ export class ObjectStore {
   close(): void {
     for (const pack of this.packs ?? []) pack.close();
     this.packs = undefined;
+    this.recent.clear();
+    this.recentBytes = 0;
   }
 
   private readUnchecked(id: Buffer, rescanPacks: boolean): GitObject | undefined {
@@ -84,7 +110,8 @@ export class ObjectStore {
     if (rescanPacks) {
       // A repack may have moved loose objects into a new pack since we listed them.
       const before = this.packs?.length ?? 0;
-      this.close();
+      for (const pack of this.packs ?? []) pack.close();
+      this.packs = undefined;
       if (this.packList().length !== before) return this.readUnchecked(id, false);
     }
     return undefined;

@@ -55,13 +55,18 @@ export async function* verifyCommits(repo: Repository, revisions: RevisionSet, r
 
   const threads = options.parallel?.threads ?? Math.min(availableParallelism(), 4);
   const workers = options.parallel && oids.length >= (options.parallel.minCommits ?? DEFAULT_PARALLEL_MIN) ? threads - 1 : 0;
+  const readBatch = (batch: string[]): Uint8Array[] =>
+    batch.map((oid) => {
+      const object = repo.objects.read(oid);
+      if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${oid} is a ${object.type}, not a commit`);
+      return object.data;
+    });
   const pool = workers > 0 ? new WorkerPool(workers, options.parallel!.workerUrl, {
-    directories: repo.objects.directories,
     hashAlgorithm: repo.hashAlgorithm,
     sources: options.parallel!.sources,
     now: options.now.getTime(),
     ...(options.sshVerifyTime ? { sshVerifyTime: options.sshVerifyTime.getTime() } : {}),
-  }, batches) : undefined;
+  }, batches, readBatch) : undefined;
 
   let done = 0;
   try {
@@ -101,7 +106,13 @@ class WorkerPool {
   private readonly waiting = new Map<number, { resolve: (results: CommitResult[]) => void; reject: (error: Error) => void }>();
   private failure: Error | undefined;
 
-  constructor(count: number, url: URL, setup: VerifyWorkerSetup, private readonly batches: string[][]) {
+  constructor(
+    count: number,
+    url: URL,
+    setup: VerifyWorkerSetup,
+    private readonly batches: string[][],
+    private readonly readBatch: (batch: string[]) => Uint8Array[],
+  ) {
     for (let i = 0; i < count; i++) {
       const worker = new Worker(url, { workerData: setup });
       worker.on('message', (reply: BatchReply) => this.onReply(worker, reply));
@@ -146,7 +157,12 @@ class WorkerPool {
   private assign(worker: Worker): void {
     if (this.next >= this.batches.length) return;
     const id = this.next++;
-    worker.postMessage({ id, oids: this.batches[id] });
+    try {
+      // The objects travel with the batch (this thread read and checked them during the walk).
+      worker.postMessage({ id, oids: this.batches[id], objects: this.readBatch(this.batches[id]!) });
+    } catch (error) {
+      this.fail(error as Error);
+    }
   }
 
   private onReply(worker: Worker, reply: BatchReply): void {

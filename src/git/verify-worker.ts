@@ -1,23 +1,21 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { SignetError } from '../core/errors.ts';
+import type { SignetError } from '../core/errors.ts';
 import { verifyCommitObject, type VerifyObjectOptions } from '../core/verify-object.ts';
 import { buildRegistries, type RegistrySources } from '../keys/load-registries.ts';
 import type { HashAlgorithm } from './hash-algorithm.ts';
-import { ObjectStore } from './object-store.ts';
 
-/** What the pool sends a worker at start: where the objects are and which keys to trust. */
+/** What the pool sends a worker at start: which keys to trust, and the clock. */
 export interface VerifyWorkerSetup {
-  directories: string[];
   hashAlgorithm: HashAlgorithm;
   sources: RegistrySources;
   now: number;
   sshVerifyTime?: number;
 }
 
-// A worker thread of the verification pool: it opens its own object store and registries
-// and verifies the batches of commit ids it is sent, answering { id, results } or { id, error }.
+// A worker thread of the verification pool: it builds its own registries and verifies the
+// batches of raw commit objects it is sent (already read and hash-checked by the main thread),
+// answering { id, results } or { id, error }.
 const setup = workerData as VerifyWorkerSetup;
-const store = new ObjectStore(setup.directories, setup.hashAlgorithm);
 const registriesReady = buildRegistries(setup.sources);
 const options: VerifyObjectOptions = {
   hash: setup.hashAlgorithm,
@@ -25,14 +23,12 @@ const options: VerifyObjectOptions = {
   ...(setup.sshVerifyTime !== undefined ? { sshVerifyTime: new Date(setup.sshVerifyTime) } : {}),
 };
 
-parentPort!.on('message', async (message: { id: number; oids: string[] }) => {
+parentPort!.on('message', async (message: { id: number; oids: string[]; objects: Uint8Array[] }) => {
   try {
     const registries = await registriesReady;
     const results = [];
-    for (const oid of message.oids) {
-      const object = store.read(oid);
-      if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${oid} is a ${object.type}, not a commit`);
-      results.push(await verifyCommitObject(oid, object.data, registries, options));
+    for (let index = 0; index < message.oids.length; index++) {
+      results.push(await verifyCommitObject(message.oids[index]!, message.objects[index]!, registries, options));
     }
     parentPort!.postMessage({ id: message.id, results });
   } catch (error) {

@@ -100,6 +100,8 @@ interface Header {
   key: string;
   /** Value with continuation lines joined by '\n' (the leading space of each removed). */
   value: Uint8Array;
+  /** Continuation pieces not yet joined into `value` (joined once, at the end). */
+  pieces?: Uint8Array[];
   start: number;
   end: number;
 }
@@ -107,18 +109,23 @@ interface Header {
 /** Reads the header block of a commit or tag: key/value lines up to the first empty line. */
 function readHeaders(raw: Uint8Array, what: string): { headers: Header[]; bodyStart: number } {
   const headers: Header[] = [];
+  const done = (bodyStart: number): { headers: Header[]; bodyStart: number } => {
+    for (const header of headers) {
+      if (header.pieces) {
+        header.value = concat(header.pieces);
+        delete header.pieces;
+      }
+    }
+    return { headers, bodyStart };
+  };
   let position = 0;
   while (position < raw.length) {
-    if (raw[position] === LF) return { headers, bodyStart: position + 1 };
+    if (raw[position] === LF) return done(position + 1);
     const end = lineEnd(raw, position);
     if (raw[position] === SPACE) {
       const last = headers[headers.length - 1];
       if (!last) throw new SignetError('OBJECT_MALFORMED', `${what}: continuation line before any header`);
-      const piece = raw.subarray(position + 1, end);
-      const joined = new Uint8Array(last.value.length + piece.length);
-      joined.set(last.value);
-      joined.set(piece, last.value.length);
-      last.value = joined;
+      (last.pieces ??= [last.value]).push(raw.subarray(position + 1, end));
       last.end = end;
     } else {
       const space = raw.indexOf(SPACE, position);
@@ -127,7 +134,7 @@ function readHeaders(raw: Uint8Array, what: string): { headers: Header[]; bodySt
     }
     position = end;
   }
-  return { headers, bodyStart: raw.length };
+  return done(raw.length);
 }
 
 function headerText(header: Header | undefined): string {
@@ -136,8 +143,9 @@ function headerText(header: Header | undefined): string {
   return latin1(value, 0, value.length && value[value.length - 1] === LF ? value.length - 1 : value.length);
 }
 
+const utf8Decoder = new TextDecoder('utf-8');
 function utf8(bytes: Uint8Array): string {
-  return new TextDecoder('utf-8').decode(bytes);
+  return utf8Decoder.decode(bytes);
 }
 
 /**
@@ -282,7 +290,7 @@ export function subjectOf(message: Uint8Array, encoding?: string): string {
   const line = message.subarray(0, end);
   let text: string;
   try {
-    text = new TextDecoder(encoding ?? 'utf-8').decode(line);
+    text = encoding === undefined ? utf8(line) : new TextDecoder(encoding).decode(line);
   } catch {
     text = latin1(line);
   }
