@@ -90,6 +90,7 @@ const REFUSED: Array<{ line: string; problem: RegExp }> = [
   { line: 'alice@example.com cert-authority, KEY', problem: /end of options/ },
   { line: 'alice@example.com namespaces="git"x KEY', problem: /unexpected "x"/ },
   { line: '"alice@example.com KEY', problem: /unterminated quote/ },
+  { line: 'KEY alice@laptop', problem: /starts with the key type ssh-ed25519; allowed_signers lines start with the principals/ },
 ];
 
 function expand(line: string): string {
