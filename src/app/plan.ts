@@ -4,6 +4,10 @@
  * deliveries asking for the same check (a push and its check_suite, a redelivery, a second
  * app instance) from posting twice.
  */
+import type { CheckContext } from '../forge/scope.ts';
+
+export type { CheckContext };
+
 export const CHECK_NAME = 'signet/signatures';
 export const POLICY_PATH = '.github/signet.yml';
 const ZERO = /^0+$/;
@@ -15,15 +19,6 @@ export interface RepositoryRef {
   cloneUrl: string;
   defaultBranch: string;
   installationId: number;
-}
-
-/** One ref update the check stands for; `excludeBase` names what is already verified. */
-export interface CheckContext {
-  ref: string;
-  oldOid: string | null;
-  newOid: string;
-  /** Commits reachable from this oid are not checked again (PR base, push `before`). */
-  baseOid?: string;
 }
 
 export interface CheckTarget {

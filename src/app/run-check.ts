@@ -6,8 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { SignatureVerdict } from '../core/verdict.ts';
-import type { Repository } from '../git/repository.ts';
-import { commitsInScope, decideSignatures, type CheckScope, type Decision } from '../forge/decide.ts';
+import { commitsInScope, decideSignatures, type Decision } from '../forge/decide.ts';
 import { describeFailure, ForgeError } from '../forge/forge-error.ts';
 import { buildCheckRegistries, type ForgeAccountKeys } from '../forge/forge-keys.ts';
 import type { GitCache } from '../forge/git-cache.ts';
@@ -15,7 +14,8 @@ import { gitHubAccountKeys, gitHubAccountsOfEmails, gitHubFileReader, type GitHu
 import { loadPolicy } from '../forge/policy-source.ts';
 import { failureReport, noPolicyReport, type SignatureReport } from '../forge/report.ts';
 import type { SignetStore } from '../store/store.ts';
-import { CHECK_NAME, POLICY_PATH, planPull, type CheckContext, type CheckTarget, type RepositoryRef } from './plan.ts';
+import { scopeOf, type CheckContext } from '../forge/scope.ts';
+import { CHECK_NAME, POLICY_PATH, planPull, type CheckTarget, type RepositoryRef } from './plan.ts';
 
 export interface CheckDependencies {
   store: SignetStore;
@@ -207,30 +207,6 @@ async function openPullContexts(request: GitHubRequest, repository: RepositoryRe
     contexts.push({ ref: `refs/heads/${p.base.ref}`, oldOid: p.base.sha ?? null, newOid: headSha, ...(p.base.sha ? { baseOid: p.base.sha } : {}) });
   }
   return contexts;
-}
-
-/**
- * The ref updates and what counts as already verified. A new branch without a known base is
- * measured against the default branch, so pushing a branch does not re-check all history.
- */
-export function scopeOf(contexts: CheckContext[], repo: Repository, defaultBranch: string): CheckScope {
-  const tips = new Set<string>();
-  for (const context of contexts) if (context.baseOid) tips.add(context.baseOid);
-  const defaultRef = `refs/heads/${defaultBranch}`;
-  if (contexts.some((c) => !c.baseOid && c.ref !== defaultRef)) {
-    const tip = repo.refs.resolve(`refs/remotes/origin/heads/${defaultBranch}`);
-    if (tip) tips.add(tip);
-  }
-  const seen = new Set<string>();
-  const updates = contexts
-    .filter((c) => {
-      const key = `${c.ref}\0${c.oldOid ?? ''}\0${c.newOid}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    })
-    .map((c) => ({ ref: c.ref, oldOid: c.oldOid, newOid: c.newOid }));
-  return { updates, existingTips: [...tips] };
 }
 
 async function recordAccepted(deps: CheckDependencies, repoKey: string, decision: Decision, delivery: string): Promise<void> {

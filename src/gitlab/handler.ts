@@ -1,7 +1,106 @@
+/**
+ * The GitLab webhook on the app's HTTP server: POST /gitlab/webhook, authenticated by the
+ * X-Gitlab-Token header (compared in constant time). A wrong token is a 401 and changes
+ * nothing; a valid delivery is answered 200 once handled, or 202 if it takes longer than
+ * GitLab's webhook timeout allows (the work goes on).
+ */
+import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpHandler } from '../app/app.ts';
 import type { GitLabConfig } from '../app/config.ts';
 import type { CheckDependencies } from '../app/run-check.ts';
+import { createGitLabApi, createGitLabCaches } from '../forge/gitlab-api.ts';
+import { planGitLabEvent, type GitLabPlan } from './plan.ts';
+import { audit, runGitLabCheck, type GitLabDependencies, type GitLabOutcome } from './run-check.ts';
 
-export function gitLabHandlers(_config: GitLabConfig, _deps: CheckDependencies): HttpHandler[] {
-  return [];
+export const GITLAB_WEBHOOK_PATH = '/gitlab/webhook';
+const BODY_LIMIT = 25 * 1024 * 1024;
+const ANSWER_WITHIN_MS = 9_000;
+
+export interface GitLabHandlerOptions {
+  onOutcome?: (delivery: string, plan: GitLabPlan, outcome: GitLabOutcome | undefined) => void;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  // Hash first: timingSafeEqual needs equal lengths, and the length must not leak either.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function answer(res: ServerResponse, status: number, body: Record<string, unknown>): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+export function gitLabHandlers(config: GitLabConfig, base: CheckDependencies, options: GitLabHandlerOptions = {}): HttpHandler[] {
+  const deps: GitLabDependencies = {
+    api: createGitLabApi(config.url, config.token),
+    token: config.token,
+    caches: createGitLabCaches(),
+    store: base.store,
+    gitCache: base.gitCache,
+    log: base.log.child({ forge: 'gitlab' }),
+    instanceId: base.instanceId,
+    leaseMs: base.leaseMs,
+    checkTimeoutMs: base.checkTimeoutMs,
+    now: base.now,
+  };
+
+  const handler: HttpHandler = async (req, res) => {
+    if ((req.url ?? '').split('?')[0] !== GITLAB_WEBHOOK_PATH) return false;
+    if (req.method !== 'POST') {
+      answer(res, 405, { error: 'POST only' });
+      return true;
+    }
+    const token = req.headers['x-gitlab-token'];
+    if (typeof token !== 'string' || !sameSecret(token, config.webhookSecret)) {
+      req.resume();
+      answer(res, 401, { error: 'X-Gitlab-Token does not match' });
+      return true;
+    }
+    const body = await readBody(req);
+    if (!body) {
+      answer(res, 413, { error: 'payload too large' });
+      return true;
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString('utf8'));
+    } catch {
+      answer(res, 400, { error: 'the body is not JSON' });
+      return true;
+    }
+    const event = String(req.headers['x-gitlab-event'] ?? '');
+    const delivery = String(req.headers['x-gitlab-event-uuid'] ?? req.headers['x-gitlab-webhook-uuid'] ?? randomUUID());
+    const plan = planGitLabEvent(event, payload, delivery);
+    const work = (async () => {
+      let outcome: GitLabOutcome | undefined;
+      try {
+        if (plan.kind === 'check') outcome = await runGitLabCheck(deps, plan.target, delivery);
+        else if (plan.project) await audit(deps, plan.project, event, delivery, undefined, 'skipped', { reason: plan.reason });
+      } catch (error) {
+        deps.log.error({ err: error, delivery }, 'unexpected error handling a GitLab delivery');
+      } finally {
+        options.onOutcome?.(delivery, plan, outcome);
+      }
+    })();
+    const timer = setTimeout(() => answer(res, 202, { status: 'still processing' }), ANSWER_WITHIN_MS);
+    await work;
+    clearTimeout(timer);
+    answer(res, 200, { status: plan.kind === 'check' ? 'checked' : 'ignored', ...(plan.kind === 'ignore' ? { reason: plan.reason } : {}) });
+    return true;
+  };
+  return [handler];
 }

@@ -1,0 +1,118 @@
+/**
+ * From a GitLab webhook (push, merge request, note) to what must be checked, without I/O.
+ * Same shape of answer as the GitHub plan: the commit that gets the `signet/signatures`
+ * status, the ref updates it stands for, what to fetch, and the claim key.
+ */
+import type { CheckContext } from '../forge/scope.ts';
+
+export const STATUS_NAME = 'signet/signatures';
+export const GITLAB_POLICY_PATHS = ['.gitlab/signet.yml', '.github/signet.yml'];
+const ZERO = /^0+$/;
+
+export interface ProjectRef {
+  id: number;
+  fullName: string;
+  cloneUrl: string;
+  defaultBranch: string;
+}
+
+export interface GitLabTarget {
+  project: ProjectRef;
+  event: string;
+  trigger: string;
+  headSha: string;
+  contexts: CheckContext[];
+  fetchRefs: string[];
+  /** The merge request whose note shows the table. */
+  mergeRequestIid?: number;
+  /** Committer e-mail → user the payload names (the pusher). */
+  knownUsers: Array<[string, { id: number; username: string }]>;
+}
+
+export type GitLabPlan = { kind: 'ignore'; reason: string; project?: ProjectRef } | { kind: 'check'; target: GitLabTarget };
+
+type Json = Record<string, unknown>;
+const object = (v: unknown): Json | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const sha = (v: unknown): string | undefined => {
+  const s = text(v);
+  return s && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(s) && !ZERO.test(s) ? s : undefined;
+};
+
+export function projectOf(payload: Json): ProjectRef | undefined {
+  const project = object(payload.project);
+  const id = project?.id ?? payload.project_id;
+  const cloneUrl = text(project?.git_http_url) ?? text(project?.http_url);
+  const fullName = text(project?.path_with_namespace);
+  if (typeof id !== 'number' || !cloneUrl || !fullName) return undefined;
+  return { id, fullName, cloneUrl, defaultBranch: text(project?.default_branch) ?? 'main' };
+}
+
+export function isRecheck(note: string): boolean {
+  return note.split(/\r?\n/).some((line) => line.trim() === '/signet recheck');
+}
+
+const MR_ACTIONS = new Set(['open', 'reopen', 'update']);
+
+export function planGitLabEvent(event: string, payload: unknown, deliveryId: string): GitLabPlan {
+  const body = object(payload);
+  if (!body) return { kind: 'ignore', reason: 'the payload is not a JSON object' };
+  const project = projectOf(body);
+  if (!project) return { kind: 'ignore', reason: `${event}: no project, project id or clone URL in the payload` };
+  const ignore = (reason: string): GitLabPlan => ({ kind: 'ignore', reason, project });
+
+  switch (event) {
+    case 'Push Hook':
+    case 'Tag Push Hook': {
+      const ref = text(body.ref);
+      const after = text(body.after);
+      if (!ref || !after) return ignore('push: the payload lacks ref or after');
+      if (ZERO.test(after)) return ignore(`push deleting ${ref}: no commit to put a status on`);
+      const head = sha(after);
+      if (!head) return ignore('push: after is not a commit id');
+      const before = sha(body.before);
+      const knownUsers: GitLabTarget['knownUsers'] = [];
+      const email = text(body.user_email)?.toLowerCase();
+      const username = text(body.user_username);
+      if (email && username && typeof body.user_id === 'number') knownUsers.push([email, { id: body.user_id, username }]);
+      return {
+        kind: 'check',
+        target: {
+          project, event: event === 'Push Hook' ? 'push' : 'tag_push', trigger: `auto:${ref}`, headSha: head,
+          contexts: [{ ref, oldOid: before ?? null, newOid: head, ...(before ? { baseOid: before } : {}) }],
+          fetchRefs: [ref], knownUsers,
+        },
+      };
+    }
+    case 'Merge Request Hook': {
+      const attributes = object(body.object_attributes);
+      const action = text(attributes?.action);
+      if (!action || !MR_ACTIONS.has(action)) return ignore(`merge_request.${action ?? '?'} is not checked`);
+      // An update without oldrev changed the title or labels, not the commits.
+      if (action === 'update' && !sha(attributes?.oldrev)) return ignore('merge_request.update without new commits');
+      const target = mergeRequestTarget(project, attributes, `merge_request.${action}`, `mr:${String(attributes?.iid)}:${action}:${deliveryId}`);
+      return target ? { kind: 'check', target } : ignore('merge_request: the payload lacks iid, last commit or target branch');
+    }
+    case 'Note Hook': {
+      const attributes = object(body.object_attributes);
+      if (text(attributes?.noteable_type) !== 'MergeRequest') return ignore('note on something other than a merge request');
+      if (!isRecheck(text(attributes?.note) ?? '')) return ignore('note without a /signet command');
+      const target = mergeRequestTarget(project, object(body.merge_request), 'note./signet recheck', `recheck:${deliveryId}`);
+      return target ? { kind: 'check', target } : ignore('note: the payload lacks the merge request');
+    }
+    default:
+      return ignore(`${event} is not an event signet handles`);
+  }
+}
+
+function mergeRequestTarget(project: ProjectRef, mr: Json | undefined, event: string, trigger: string): GitLabTarget | undefined {
+  const iid = mr?.iid;
+  const head = sha(object(mr?.last_commit)?.id);
+  const targetBranch = text(mr?.target_branch);
+  const sourceBranch = text(mr?.source_branch);
+  if (typeof iid !== 'number' || !head || !targetBranch) return undefined;
+  const targetRef = `refs/heads/${targetBranch}`;
+  const contexts: CheckContext[] = [{ ref: targetRef, oldOid: null, newOid: head, baseRef: targetRef }];
+  if (sourceBranch && mr?.source_project_id === project.id) contexts.push({ ref: `refs/heads/${sourceBranch}`, oldOid: null, newOid: head, baseRef: targetRef });
+  return { project, event, trigger, headSha: head, contexts, fetchRefs: [`refs/merge-requests/${iid}/head`, targetRef], mergeRequestIid: iid, knownUsers: [] };
+}

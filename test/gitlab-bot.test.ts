@@ -1,0 +1,177 @@
+/**
+ * The GitLab bot end to end: the app's server receives GitLab webhooks at /gitlab/webhook
+ * (X-Gitlab-Token), talks to a local fake GitLab API through @gitbeaker/rest and fetches
+ * objects from `git http-backend` serving a repository made with real git, gpg, ssh-keygen.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readServerConfig } from '../src/app/config.ts';
+import { startSignetServer, type RunningServer } from '../src/app/server.ts';
+import { createGitLabApi, createGitLabCaches, gitLabAccountKeys } from '../src/forge/gitlab-api.ts';
+import { gitLabHandlers } from '../src/gitlab/handler.ts';
+import { openSqliteStore } from '../src/store/sql-sqlite.ts';
+import type { SignetStore } from '../src/store/store.ts';
+import { post } from './helpers/fake-github-webhooks.ts';
+import { startFakeGitLab, type FakeGitLab } from './helpers/fake-gitlab.ts';
+import { startGitHttpBackend, type GitHttpBackend } from './helpers/http-backend.ts';
+import { bob, makeSignedRepo, mallory, type SignedRepo } from './helpers/http-backend-repo.ts';
+import { freePort } from './helpers/postgres.ts';
+
+const SECRET = 'gitlab-hook-token';
+const PROJECT_ID = 42;
+const FULL_NAME = 'group/project';
+
+let dir: string;
+let repo: SignedRepo;
+let backend: GitHttpBackend;
+let gitlab: FakeGitLab;
+let store: SignetStore;
+let server: RunningServer;
+let hookUrl: string;
+
+function project() {
+  return { id: PROJECT_ID, name: 'project', path_with_namespace: FULL_NAME, default_branch: 'main', git_http_url: `${backend.origin}/${repo.path}`, web_url: 'http://gitlab.test/group/project' };
+}
+
+function mergeRequest(iid: number, head: string, source: string, extra: Record<string, unknown> = {}) {
+  return { iid, id: iid + 1000, target_branch: 'main', source_branch: source, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID, state: 'opened', last_commit: { id: head, message: 'x' }, ...extra };
+}
+
+function mrHook(action: string, iid: number, head: string, source: string, extra: Record<string, unknown> = {}) {
+  return { object_kind: 'merge_request', event_type: 'merge_request', user: { id: 9, username: 'alice' }, project: project(), object_attributes: { ...mergeRequest(iid, head, source, extra), action } };
+}
+
+function pushHook(ref: string, before: string, after: string) {
+  return { object_kind: 'push', event_name: 'push', before, after, ref, checkout_sha: after, user_id: 7, user_username: 'mallory', user_email: mallory.email, project_id: PROJECT_ID, project: project(), commits: [], total_commits_count: 1 };
+}
+
+async function send(event: string, payload: unknown, token = SECRET, raw?: string) {
+  return post(hookUrl, { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-token': token }, raw ?? JSON.stringify(payload));
+}
+
+const statusesFor = (sha: string) => gitlab.statuses.filter((s) => s.sha === sha);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'signet-gitlab-'));
+  repo = makeSignedRepo(FULL_NAME);
+  backend = await startGitHttpBackend(repo.root);
+  gitlab = await startFakeGitLab();
+  gitlab.projects.set(PROJECT_ID, repo.bare);
+  repo.updateRef('refs/merge-requests/1/head', repo.heads['feature-good']);
+  repo.updateRef('refs/merge-requests/2/head', repo.heads['feature-bad']);
+  gitlab.users.push({ id: 11, username: 'bob', email: bob.email, sshKeys: [{ key: repo.bobSshPublicKey, usage_type: 'signing' }] });
+  store = openSqliteStore(join(dir, 'signet.sqlite'));
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const env = {
+    APP_ID: '1', PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), WEBHOOK_SECRET: 'unused',
+    PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'silent' as const, SIGNET_CACHE_DIR: join(dir, 'cache'),
+    GITLAB_URL: gitlab.url, GITLAB_TOKEN: gitlab.token, GITLAB_WEBHOOK_SECRET: SECRET,
+  };
+  const config = readServerConfig(env, dir);
+  server = await startSignetServer(config, { store, extraHandlers: (deps) => gitLabHandlers(config.gitlab!, deps) });
+  hookUrl = `${server.url}/gitlab/webhook`;
+});
+
+afterAll(async () => {
+  if (process.env.TEST_DEBUG) for (const s of gitlab.statuses) console.log(s.sha, s.state, s.description);
+  await server?.stop();
+  await store?.close();
+  await gitlab?.stop();
+  await backend?.stop();
+  repo?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('merge requests', () => {
+  it('sets running then success, and writes one note with the table', async () => {
+    const head = repo.heads['feature-good'];
+    const response = await send('Merge Request Hook', mrHook('open', 1, head, 'feature-good'));
+    expect(response.status).toBe(200);
+    expect(statusesFor(head).map((s) => [s.state, s.name])).toEqual([['running', 'signet/signatures'], ['success', 'signet/signatures']]);
+    expect(statusesFor(head)[1]!.description).toBe('2 commits meet the signing policy');
+    const notes = gitlab.notes.filter((n) => n.iid === 1);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.body).toMatch(/^<!-- signet:signatures -->\n### ✅ signet\/signatures: success/);
+    const rows = notes[0]!.body.split('\n').filter((l) => l.startsWith('| `'));
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => r.includes(' | G | '))).toBe(true);
+    // bob's SSH key came from his GitLab account (usage_type signing).
+    expect(rows.some((r) => r.includes(`| G | ${bob.email} |`))).toBe(true);
+    // Objects were fetched with the token as HTTP basic credentials.
+    const auth = backend.requests.find((r) => r.authorization)?.authorization ?? '';
+    expect(Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString()).toBe(`oauth2:${gitlab.token}`);
+  });
+
+  it('fails an unsigned commit; /signet recheck sets the status again and edits the same note', async () => {
+    const head = repo.heads['feature-bad'];
+    await send('Merge Request Hook', mrHook('update', 2, head, 'feature-bad', { oldrev: repo.heads.main }));
+    expect(statusesFor(head).at(-1)).toMatchObject({ state: 'failed', description: '1 of 1 commit does not meet the signing policy' });
+    const note = gitlab.notes.find((n) => n.iid === 2)!;
+    expect(note.body).toContain('### ❌ signet/signatures: failure');
+    expect(note.body).toContain('| N |');
+
+    const recheck = { object_kind: 'note', user: { id: 1, username: 'alice' }, project_id: PROJECT_ID, project: project(), object_attributes: { id: 1, note: '/signet recheck', noteable_type: 'MergeRequest' }, merge_request: mergeRequest(2, head, 'feature-bad') };
+    const before = statusesFor(head).length;
+    expect((await send('Note Hook', recheck)).status).toBe(200);
+    expect(statusesFor(head)).toHaveLength(before + 2);
+    expect(gitlab.notes.filter((n) => n.iid === 2)).toHaveLength(1);
+    expect(note.edits).toBe(1);
+  });
+
+  it('an update without new commits (a title edit) changes nothing', async () => {
+    const count = gitlab.statuses.length;
+    expect((await send('Merge Request Hook', mrHook('update', 1, repo.heads['feature-good'], 'feature-good'))).status).toBe(200);
+    expect(gitlab.statuses.length).toBe(count);
+  });
+});
+
+describe('pushes and faults', () => {
+  it('a push of an unsigned commit to main fails the status', async () => {
+    const [oid] = repo.commit('main', 1, mallory, 'none');
+    await send('Push Hook', pushHook('refs/heads/main', repo.heads.main, oid!));
+    expect(statusesFor(oid!).map((s) => s.state)).toEqual(['running', 'failed']);
+  });
+
+  it('retries a 500 from the API', async () => {
+    const [oid] = repo.commit('retry', 1, mallory, 'none');
+    gitlab.faults.push({ method: 'POST', path: /\/statuses\//, status: 500 });
+    await send('Push Hook', pushHook('refs/heads/retry', '0'.repeat(40), oid!));
+    expect(statusesFor(oid!).map((s) => s.state)).toEqual(['running', 'success']);
+    expect(statusesFor(oid!)[1]!.description).toMatch(/^neutral: no rule of \.github\/signet\.yml applies/);
+  });
+
+  it('a fetch failure is a failed status that says what broke', async () => {
+    const [oid] = repo.commit('down', 1, mallory, 'none');
+    backend.failWith = 500;
+    try {
+      await send('Push Hook', pushHook('refs/heads/down', '0'.repeat(40), oid!));
+    } finally {
+      backend.failWith = 0;
+    }
+    expect(statusesFor(oid!).at(-1)!.state).toBe('failed');
+    expect(statusesFor(oid!).at(-1)!.description).toMatch(/^signet could not fetch the commits: cannot fetch refs\/heads\/down/);
+  });
+
+  it('a wrong X-Gitlab-Token is a 401 and posts nothing; a body that is not JSON is a 400', async () => {
+    const count = gitlab.requests.length;
+    const wrong = await send('Push Hook', pushHook('refs/heads/main', repo.heads.main, repo.heads['feature-bad']), 'wrong-token');
+    expect(wrong.status).toBe(401);
+    const missing = await post(hookUrl, { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook' }, '{}');
+    expect(missing.status).toBe(401);
+    expect((await send('Push Hook', undefined, SECRET, '{oops')).status).toBe(400);
+    const odd = await send('Push Hook', { object_kind: 'push' });
+    expect(odd.status).toBe(200);
+    expect(gitlab.requests.length).toBe(count);
+  });
+
+  it('only SSH keys registered for signing count', async () => {
+    const fake = { id: 12, username: 'dave', email: 'dave@example.com', sshKeys: [{ key: repo.bobSshPublicKey, usage_type: 'auth' as const }, { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0+signing dave', usage_type: 'auth_and_signing' as const }] };
+    gitlab.users.push(fake);
+    const keys = await gitLabAccountKeys(createGitLabApi(gitlab.url, gitlab.token), createGitLabCaches(), { id: 12, username: 'dave' }, ['dave@example.com']);
+    expect(keys.sshSigningKeys).toEqual(['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0+signing dave']);
+    expect(keys.verifiedEmails).toEqual(['dave@example.com']);
+  });
+});
