@@ -40,3 +40,30 @@ for (const file of [...result.outputFiles.filter(isChunk), ...result.outputFiles
   written.add(basename(file.path));
 }
 for (const name of readdirSync(chunksDir)) if (!written.has(name) && !name.endsWith('.tmp')) rmSync(join(chunksDir, name), { force: true });
+
+// --- the app server (GitHub App + GitLab bot): `npm start` runs dist/app.mjs. Its npm packages
+// stay in node_modules: better-sqlite3's native addon and Probot's optional imports cannot be
+// bundled, and a long-running server gains nothing from a single file.
+{
+  const app = await build({
+    absWorkingDir: root,
+    entryPoints: { app: 'src/app/main.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: false,
+    legalComments: 'none',
+    write: false,
+    define: { SIGNET_VERSION: JSON.stringify(version) },
+    logLevel: 'warning',
+  });
+  for (const file of app.outputFiles) {
+    const temporary = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, file.contents);
+    renameSync(temporary, file.path);
+  }
+}
