@@ -3,6 +3,8 @@
  * The server is loaded by URL at run time, so the CLI bundle does not carry Probot, the SQL
  * drivers or their native addons.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { CliIO } from '../cli/io.ts';
 
 export async function runServe(args: string[], io: CliIO): Promise<number> {
@@ -14,7 +16,12 @@ export async function runServe(args: string[], io: CliIO): Promise<number> {
     io.stderr.write(`signet serve: unexpected argument '${args[0]}' (settings come from the environment; see 'signet serve --help')\n`);
     return 2;
   }
-  const entry = new URL('./app.mjs', import.meta.url);
+  // dist/app.mjs, seen from dist/signet.mjs or from one of its chunks in dist/chunks/.
+  const entry = [new URL('./app.mjs', import.meta.url), new URL('../app.mjs', import.meta.url)].find((url) => existsSync(fileURLToPath(url)));
+  if (!entry) {
+    io.stderr.write("signet serve: dist/app.mjs is missing; run 'npm ci' or 'npm run build' first\n");
+    return 2;
+  }
   await import(entry.href);
   // The server runs until a signal stops it (dist/app.mjs exits the process then).
   return new Promise<number>(() => {});
