@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createSshKey, GpgHome } from './helpers/signing-keys.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -49,8 +50,11 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'signet-policy-cli-'));
   mkdirSync(path.join(dir, '.github'));
   mkdirSync(path.join(dir, 'keys'));
-  writeFileSync(path.join(dir, 'keys', 'team.asc'), '-----BEGIN PGP PUBLIC KEY BLOCK-----\n');
-  writeFileSync(path.join(dir, 'keys', 'allowed_signers'), 'alice@example.com ssh-ed25519 AAAA\n');
+  // Real keys: the built CLI parses the key files a policy names.
+  const gpg = new GpgHome(path.join(dir, 'gnupg'));
+  writeFileSync(path.join(dir, 'keys', 'team.asc'), gpg.createKey('Team', 'team@example.com').armoredPublicKey);
+  const alice = createSshKey(path.join(dir, 'ssh'), 'alice', 'alice@example.com');
+  writeFileSync(path.join(dir, 'keys', 'allowed_signers'), `alice@example.com ${alice.publicKeyLine}\n`);
   writeFileSync(path.join(dir, '.github', 'signet.yml'), VALID);
   writeFileSync(path.join(dir, 'broken.yml'), BROKEN);
   writeFileSync(path.join(dir, 'missing-key.yml'), 'version: 1\nkeys:\n  openpgp:\n    - keys/team.asc\n    - keys/gone.asc\n  ssh_revoked_keys: keys\nrules:\n  - refs: refs/heads/main\n    forbid_deletion: true\n');
