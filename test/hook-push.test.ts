@@ -227,9 +227,13 @@ describe('pre-receive hook, real pushes', () => {
 
   it('knows GitHub Enterprise Server pushers', () => {
     const oid = commitFile(work, 'i.txt', 'i\n', 'signed via ghes', { email: alice.email, sign: signAs(alice), env: gpg.env() });
-    expect(push(['origin', 'main'], { GITHUB_USER_LOGIN: 'octoalice', GITHUB_VIA: 'git push', GITHUB_REPO_NAME: 'org/repo' }).code).toBe(0);
+    const env = { GITHUB_USER_LOGIN: 'octoalice', GITHUB_VIA: 'pull request merge button', GITHUB_REPO_NAME: 'org/repo', GITHUB_PULL_REQUEST_AUTHOR_LOGIN: 'octobob', GITHUB_PULL_REQUEST_HEAD: 'octobob:topic', GITHUB_PULL_REQUEST_BASE: 'org:main' };
+    expect(push(['origin', 'main'], env).code).toBe(0);
     const audit = readFileSync(join(server, 'signet', 'audit.log'), 'utf8').trim().split('\n');
-    expect(JSON.parse(audit[audit.length - 1]!)).toMatchObject({ pusher: 'octoalice', host: 'github-enterprise', via: 'git push', new: oid });
+    expect(JSON.parse(audit[audit.length - 1]!)).toMatchObject({
+      pusher: 'octoalice', host: 'github-enterprise', via: 'pull request merge button', new: oid,
+      pullRequest: { author: 'octobob', head: 'octobob:topic', base: 'org:main' },
+    });
   });
 
   it('checks signed pushes (git push --signed) against the registry', () => {

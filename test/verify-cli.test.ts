@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git, tempDir } from './helpers/git.ts';
+import { commitFile, GpgHome } from './helpers/signing-keys.ts';
 
 function signet(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), ...args], { encoding: 'utf8', cwd: cwd ?? process.cwd() });
@@ -53,6 +54,18 @@ describe('signet verify: bad input', () => {
     const result = signet(['verify', '--format', 'jsonl', 'HEAD'], join(repo, 'sub', 'dir'));
     expect(result.status).toBe(1);
     expect(JSON.parse(result.stdout.trim())).toMatchObject({ commit: git(repo, ['rev-parse', 'HEAD']), status: 'N', format: 'none', key: null, signer: null, reason: 'unsigned' });
+  });
+
+  it('says whether the committer e-mail is one of the signing key\'s identities', () => {
+    const gpg = new GpgHome(join(dir.path, 'gnupg'));
+    const alice = gpg.createKey('Alice', 'alice@example.com');
+    writeFileSync(join(dir.path, 'alice.asc'), alice.armoredPublicKey);
+    const own = commitFile(repo, 'e1', '1', 'alice as alice', { email: 'Alice@Example.com', sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    const other = commitFile(repo, 'e2', '2', 'alice as someone else', { email: 'mallory@example.com', sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    const result = signet(['verify', '--repo', repo, '--keyring', join(dir.path, 'alice.asc'), '--format', 'jsonl', 'HEAD~2..HEAD']);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.find((l) => l.commit === own)).toMatchObject({ status: 'G', email_match: true, signer: 'Alice <alice@example.com>' });
+    expect(lines.find((l) => l.commit === other)).toMatchObject({ status: 'G', email_match: false });
   });
 
   it('exits 0 on an empty range', () => {

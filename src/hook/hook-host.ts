@@ -13,6 +13,8 @@ export interface HookContext {
   /** How the push arrived (protocol, or GHES's GITHUB_VIA such as "pull request merge button"). */
   via?: string;
   repository?: string;
+  /** GHES merges from the web UI: the pull request's number, base and head. */
+  pullRequest?: { author?: string; base?: string; head?: string };
   /** Milliseconds this hook may spend before failing closed. */
   budgetMs: number;
 }
@@ -33,6 +35,9 @@ export function detectHookContext(env: NodeJS.ProcessEnv, configuredBudgetMs?: n
       pusher: env.GITHUB_USER_LOGIN ?? 'unknown',
       ...(env.GITHUB_VIA ? { via: env.GITHUB_VIA } : {}),
       ...(env.GITHUB_REPO_NAME ? { repository: env.GITHUB_REPO_NAME } : {}),
+      ...(env.GITHUB_PULL_REQUEST_HEAD || env.GITHUB_PULL_REQUEST_BASE
+        ? { pullRequest: { author: env.GITHUB_PULL_REQUEST_AUTHOR_LOGIN, base: env.GITHUB_PULL_REQUEST_BASE, head: env.GITHUB_PULL_REQUEST_HEAD } }
+        : {}),
       // 5 s for every hook of the push together: leave room for the others and for git.
       budgetMs: configuredBudgetMs ?? 4_000,
     };

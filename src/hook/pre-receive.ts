@@ -118,6 +118,7 @@ function writeAudit(audit: pino.Logger, context: HookContext, updates: RefUpdate
         host: context.host,
         via: context.via,
         repository: context.repository,
+        pullRequest: context.pullRequest,
         ref: decision.ref,
         old: update?.oldOid,
         new: update?.newOid,

@@ -21,6 +21,8 @@ function verdictJson(verdict: SignatureVerdict): Record<string, unknown> {
     key: verdict.key ?? null,
     signer: verdict.signer ?? null,
     reason: verdict.reason,
+    // Whether the committer's (tagger's) e-mail is one of the signing key's identities.
+    email_match: verdict.emailMatches ?? null,
   };
 }
 
