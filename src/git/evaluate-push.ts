@@ -1,10 +1,11 @@
 import { SignetError } from '../core/errors.ts';
-import { parseCommit, parseTag } from '../core/git/signed-object.ts';
+import { parseCommit } from '../core/git/signed-object.ts';
 import { evaluateRefUpdate, rulesForRef, type CommitInput, type Policy, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult } from '../core/verify-object.ts';
 import { isZeroId } from './hash-algorithm.ts';
 import type { Repository } from './repository.ts';
+import { peelToCommit } from './peel.ts';
 import { listCommits } from './rev-walk.ts';
 import { changedPaths } from './tree-diff.ts';
 
@@ -123,16 +124,4 @@ function commitChangedPaths(repo: Repository, oid: string): string[] {
   const parent = commit.parents[0];
   const parentTree = parent ? parseCommit(repo.objects.read(parent).data, repo.hashAlgorithm, `commit ${parent}`).tree : undefined;
   return changedPaths(repo.objects, parentTree, commit.tree);
-}
-
-function peelToCommit(repo: Repository, oid: string): string | undefined {
-  let current = oid;
-  for (let depth = 0; depth < 64; depth++) {
-    const object = repo.objects.tryRead(current);
-    if (!object) return undefined;
-    if (object.type === 'commit') return current;
-    if (object.type !== 'tag') return undefined;
-    current = parseTag(object.data, repo.hashAlgorithm, `tag ${current}`).object;
-  }
-  return undefined;
 }
