@@ -3,6 +3,7 @@
  * limits), the git endpoint down, malformed and forged deliveries. Same set-up as
  * app-github.test.ts: Probot's Server, a fake GitHub API, `git http-backend`.
  */
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliver, example, retarget } from './helpers/fake-github-webhooks.ts';
 import { SECRET, startAppHarness, type AppHarness } from './helpers/fake-github-app.ts';
@@ -92,6 +93,17 @@ describe('faults', () => {
     expect(garbage.status).toBeGreaterThanOrEqual(400);
     expect(garbage.status).toBeLessThan(500);
     expect(app.github.requests.length).toBe(before);
+  });
+
+  it('installation events are recorded; an uninstall drops the repository cache', async () => {
+    const deleted = example('installation', 'deleted');
+    deleted.installation = { ...(deleted.installation as object), id: 77 };
+    deleted.repositories = [{ full_name: FULL_NAME, name: 'faulty-repo' }];
+    const cacheDir = app.server.deps.gitCache.directoryOf(`github:${FULL_NAME}`);
+    expect(existsSync(cacheDir)).toBe(true);
+    expect((await deliver(app.hookUrl, SECRET, 'installation', deleted)).status).toBe(200);
+    expect(existsSync(cacheDir)).toBe(false);
+    expect((await app.store.listAudit(`github:${FULL_NAME}`, 1))[0]).toMatchObject({ event: 'installation.deleted', outcome: 'recorded' });
   });
 
   it('answers /healthz', async () => {
