@@ -3,7 +3,10 @@
  * limits), the git endpoint down, malformed and forged deliveries. Same set-up as
  * app-github.test.ts: Probot's Server, a fake GitHub API, `git http-backend`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GitCache } from '../src/forge/git-cache.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliver, example, retarget } from './helpers/fake-github-webhooks.ts';
 import { SECRET, startAppHarness, type AppHarness } from './helpers/fake-github-app.ts';
@@ -93,6 +96,23 @@ describe('faults', () => {
     expect(garbage.status).toBeGreaterThanOrEqual(400);
     expect(garbage.status).toBeLessThan(500);
     expect(app.github.requests.length).toBe(before);
+  });
+
+  it('a git endpoint that never answers is cut off by the fetch budget, and the error says so', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'signet-hang-'));
+    const cache = new GitCache({ root, timeoutMs: 800 });
+    app.backend.hang = true;
+    const started = Date.now();
+    try {
+      await expect(cache.sync({ key: 'hang', url: app.info().cloneUrl, refs: ['refs/heads/main'], wants: [app.repo.heads.main] })).rejects.toMatchObject({
+        stage: 'timeout',
+        message: expect.stringMatching(/^cannot fetch refs\/heads\/main from http:\/\/127\.0\.0\.1:\d+\/octo-org\/faulty-repo\.git: no answer within 1 s$/),
+      });
+    } finally {
+      app.backend.hang = false;
+      rmSync(root, { recursive: true, force: true });
+    }
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('installation events are recorded; an uninstall drops the repository cache', async () => {

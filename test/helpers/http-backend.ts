@@ -21,15 +21,18 @@ export interface GitHttpBackend {
   requests: GitRequest[];
   /** Answer every request with this status instead of serving git (0: serve). */
   failWith: number;
+  /** Accept requests and never answer (a forge that hangs). */
+  hang: boolean;
   stop(): Promise<void>;
 }
 
 export async function startGitHttpBackend(projectRoot: string, port = 0): Promise<GitHttpBackend> {
-  const state = { failWith: 0 };
+  const state = { failWith: 0, hang: false };
   const requests: GitRequest[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     requests.push({ method: req.method ?? 'GET', path: url.pathname, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    if (state.hang) return;
     if (state.failWith) {
       res.writeHead(state.failWith).end('git endpoint disabled by the test\n');
       return;
@@ -93,6 +96,12 @@ export async function startGitHttpBackend(projectRoot: string, port = 0): Promis
     },
     set failWith(value: number) {
       state.failWith = value;
+    },
+    get hang() {
+      return state.hang;
+    },
+    set hang(value: boolean) {
+      state.hang = value;
     },
     async stop() {
       server.closeAllConnections();
