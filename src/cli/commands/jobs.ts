@@ -1,0 +1,133 @@
+import { parseArgs } from 'node:util';
+import { SignetError } from '../../core/errors.ts';
+import { JOB_NAMES, readJobsConfig, type JobName } from '../../jobs/config.ts';
+import type { JobRun } from '../../jobs/context.ts';
+import { jobEnvironment } from '../../jobs/environment.ts';
+import type { JobStore } from '../../jobs/ports.ts';
+import { runJob } from '../../jobs/run-job.ts';
+import { startScheduler } from '../../jobs/scheduler.ts';
+import { parseDateOption } from '../../report/dates.ts';
+import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
+
+const HELP = `usage: signet jobs run JOB --config FILE [--now TIME] [--dry-run] [--format text|json]
+       signet jobs list --config FILE
+       signet jobs schedule --config FILE
+
+Runs signet's scheduled jobs by hand, lists their schedules, or runs the scheduler in the
+foreground (for deployments without the app; with DATABASE_URL set, replicas sharing the
+PostgreSQL database run each scheduled job once).
+
+Jobs:
+  key-expiry          registry keys expiring within within_days (default 30): one forge issue
+                      per key, updated, closed when the key is extended
+  revocation-sweep    commits on protected refs signed by revoked or removed keys after that
+  compliance-report   the report of the last period_days per repository (state_dir/reports,
+                      and an issue with publish: issue)
+
+  --config FILE   jobs configuration (see docs/jobs.md)
+  --now TIME      run as if at TIME (ISO 8601)
+  --dry-run       find, but file, update and close no issue
+  --format FORMAT text (default) or json
+
+Exit status (run): 0 nothing found; 1 findings; 2 an error (configuration, or a repository
+the job could not check).
+`;
+
+function describeRun(run: JobRun): string {
+  const lines: string[] = [];
+  for (const r of run.repositories) {
+    const issues = r.issues
+      ? `; issues: ${[['created', r.issues.created], ['updated', r.issues.updated], ['closed', r.issues.closed]].filter(([, n]) => (n as number[]).length > 0).map(([what, n]) => `${what} ${(n as number[]).map((x) => `#${x}`).join(' ')}`).join(', ') || 'unchanged'}`
+      : '';
+    lines.push(`${run.job}  ${r.repository}  ${r.outcome === 'error' ? `error: ${r.error}` : `${r.findings} finding${r.findings === 1 ? '' : 's'}`}${issues}`);
+    const data = r.data as { findings?: Array<Record<string, unknown>> } | Array<Record<string, unknown>> | undefined;
+    const findings = Array.isArray(data) ? data : data?.findings;
+    for (const finding of findings ?? []) {
+      if (run.job === 'key-expiry') lines.push(`  ${finding.state === 'expired' ? 'expired' : 'expires'} ${String(finding.expiresAt).slice(0, 10)} (${finding.daysLeft} days)  ${finding.kind} ${finding.id}  ${(finding.names as string[]).join(', ')}`);
+      else lines.push(`  ${String(finding.commit).slice(0, 12)} ${finding.ref} ${finding.status}  ${finding.how} key ${finding.key}: ${finding.why}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function openJobStore(env: NodeJS.ProcessEnv, cwd: string): Promise<(JobStore & { close(): Promise<void> }) | undefined> {
+  if (!env.DATABASE_URL) return undefined;
+  const { openStore } = await import('../../store/store.ts');
+  return openStore({ DATABASE_URL: env.DATABASE_URL }, cwd);
+}
+
+export async function runJobs(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      now: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      format: { type: 'string', default: 'text' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  const [action, name, ...extra] = positionals;
+  if (values.help || action === undefined) {
+    io.stdout.write(HELP);
+    return values.help ? EXIT_OK : EXIT_USAGE;
+  }
+  if (values.format !== 'text' && values.format !== 'json') throw new SignetError('USAGE', `--format must be text or json, not '${values.format}'`);
+  if (!values.config) throw new SignetError('USAGE', '--config FILE is required (the jobs configuration, see docs/jobs.md)');
+  const config = readJobsConfig(values.config, io.cwd);
+
+  if (action === 'list') {
+    const scheduler = startScheduler({ config, run: async () => { throw new Error('not run'); } });
+    const next = new Map(scheduler.nextRuns().map((n) => [n.job, n.at]));
+    await scheduler.stop();
+    for (const job of JOB_NAMES) {
+      const schedule = config.jobs[job].schedule;
+      io.stdout.write(`${job.padEnd(18)} ${schedule ? `"${schedule}" (${config.timezone}), next ${next.get(job)?.toISOString() ?? '-'}` : 'by hand only'}\n`);
+    }
+    io.stdout.write(`${config.repositories.length} repositor${config.repositories.length === 1 ? 'y' : 'ies'}: ${config.repositories.map((r) => r.name).join(', ') || '-'}\n`);
+    return EXIT_OK;
+  }
+
+  if (action === 'run') {
+    if (!name || !(JOB_NAMES as readonly string[]).includes(name) || extra.length > 0) throw new SignetError('USAGE', `jobs run takes one job: ${JOB_NAMES.join(', ')}`);
+    const now = values.now ? parseDateOption('now', values.now, new Date()) : undefined;
+    const store = await openJobStore(io.env, io.cwd);
+    try {
+      const environment = jobEnvironment(config, { env: io.env, ...(now ? { now } : {}), ...(store ? { store } : {}), ...(values['dry-run'] ? { dryRun: true } : {}) });
+      const run = await runJob(name as JobName, environment);
+      io.stdout.write(values.format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : describeRun(run));
+      if (run.repositories.some((r) => r.outcome === 'error')) {
+        for (const r of run.repositories) if (r.outcome === 'error') io.stderr.write(`signet jobs: ${r.repository}: ${r.error}\n`);
+        return EXIT_USAGE;
+      }
+      return run.repositories.some((r) => r.outcome === 'findings') ? EXIT_POLICY_FAILED : EXIT_OK;
+    } finally {
+      await store?.close();
+    }
+  }
+
+  if (action === 'schedule') {
+    const store = await openJobStore(io.env, io.cwd);
+    const environment = jobEnvironment(config, { env: io.env, ...(store ? { store } : {}), actor: `scheduler@${process.pid}` });
+    const scheduler = startScheduler({
+      config,
+      run: (job) => runJob(job, environment),
+      ...(store ? { store } : {}),
+      onRun: (job, slot, run) => io.stderr.write(`${slot.toISOString()} ${describeRun(run)}`),
+      onSkip: (job, slot, reason) => io.stderr.write(`${slot.toISOString()} ${job}: skipped (${reason})\n`),
+      onError: (job, slot, error) => io.stderr.write(`${slot.toISOString()} ${job}: ${(error as Error).message}\n`),
+    });
+    for (const { job, at } of scheduler.nextRuns()) io.stderr.write(`signet jobs: ${job} next at ${at?.toISOString() ?? '-'}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = (): void => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await scheduler.stop();
+    await store?.close();
+    return EXIT_OK;
+  }
+  throw new SignetError('USAGE', `unknown jobs action '${action}' (run, list or schedule)`);
+}

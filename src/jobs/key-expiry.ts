@@ -1,0 +1,74 @@
+/**
+ * Key expiry: every key of each watched repository's registry that stops being usable for
+ * signing within `within_days` gets one forge issue, kept up to date, closed once the registry
+ * holds the extended key (or no longer holds the key).
+ */
+import type { DesiredIssue } from '../core/report/issue-sync.ts';
+import { findExpiringKeys, type KeyExpiryFinding } from '../core/report/key-watch.ts';
+import { registryKeyReports } from '../report/registry-keys.ts';
+import { isoDay } from '../report/render-markdown.ts';
+import { forEachRepository, issueTracker, repositoryContext, type JobEnvironment, type JobRun } from './context.ts';
+import { syncIssues } from './issue-tracker.ts';
+import { slug } from './ports.ts';
+
+export interface ExpiryFindingData {
+  kind: 'openpgp' | 'ssh';
+  id: string;
+  names: string[];
+  source: string;
+  expiresAt: string;
+  daysLeft: number;
+  state: 'expiring' | 'expired';
+}
+
+function who(finding: KeyExpiryFinding): string {
+  return finding.key.names[0] ?? finding.key.id;
+}
+
+export function expiryIssue(finding: KeyExpiryFinding, repository: string): DesiredIssue {
+  const { key } = finding;
+  const date = isoDay(finding.expiresAt);
+  const what = key.kind === 'openpgp' ? `OpenPGP key \`${key.id}\`` : `SSH key \`${key.id}\``;
+  const fix = key.kind === 'openpgp'
+    ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in \`${key.source}\` with the output of \`gpg --armor --export ${key.id}\`.`
+    : `Move \`valid-before\` of its line in \`${key.source}\` to a later date, or add a line for the key that replaces it.`;
+  return {
+    id: `key-expiry:${key.id}`,
+    title: finding.state === 'expired' ? `Signing key expired on ${date}: ${who(finding)}` : `Signing key expires on ${date}: ${who(finding)}`,
+    body: [
+      `The ${what} (${key.names.join(', ') || 'no names'}) in the signing registry of **${repository}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
+      '',
+      finding.state === 'expired'
+        ? 'Its signatures are no longer `G`: pushes signed with it are refused where the policy requires `G`.'
+        : 'After that its signatures are no longer `G`, and pushes signed with it are refused where the policy requires `G`.',
+      '',
+      `To fix: ${fix}`,
+      '',
+      'signet closes this issue when the registry holds the extended key.',
+    ].join('\n'),
+  };
+}
+
+export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun> {
+  const settings = environment.config.jobs['key-expiry'];
+  return forEachRepository(environment, 'key-expiry', async (repository) => {
+    const context = await repositoryContext(repository);
+    context.repo.objects.close();
+    const now = environment.now();
+    const findings = findExpiringKeys(await registryKeyReports(context.sources), Math.floor(now.getTime() / 1000), settings.withinDays);
+    const data: ExpiryFindingData[] = findings.map((f) => ({
+      kind: f.key.kind, id: f.key.id, names: f.key.names, source: f.key.source, expiresAt: new Date(f.expiresAt * 1000).toISOString(), daysLeft: f.daysLeft, state: f.state,
+    }));
+    await environment.state.write(`key-expiry/${slug(repository.name)}.json`, { at: now.toISOString(), withinDays: settings.withinDays, findings: data });
+    const tracker = environment.dryRun ? undefined : issueTracker(environment, repository);
+    const issues = tracker
+      ? await syncIssues(tracker, 'key-expiry', settings.label, findings.map((f) => expiryIssue(f, repository.name)), () => `The registry of ${repository.name} no longer holds a key that expires within ${settings.withinDays} days under this id (checked ${now.toISOString()}): closing.`)
+      : undefined;
+    return {
+      outcome: findings.length > 0 ? 'findings' : 'ok',
+      findings: findings.length,
+      ...(issues ? { issues: { created: issues.created, updated: issues.updated, closed: issues.closed, unchanged: issues.unchanged } } : {}),
+      data,
+    };
+  });
+}
