@@ -3,6 +3,10 @@
  * payloads (real examples from @octokit/webhooks-examples), the decision with forge keys
  * and GitHub's e-mail rule on a repository made by real git/gpg/ssh-keygen, and rendering.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRecheckCommand, planGitHubEvent } from '../src/app/plan.ts';
 import { parsePolicy } from '../src/core/policy/index.ts';
@@ -13,7 +17,7 @@ import { scopeOf } from '../src/forge/scope.ts';
 import { planGitLabEvent } from '../src/gitlab/plan.ts';
 import { openRepository } from '../src/git/repository.ts';
 import { example, retarget } from './helpers/fake-github-webhooks.ts';
-import { DEFAULT_POLICY, makeSignedRepo, type SignedRepo } from './helpers/http-backend-repo.ts';
+import { DEFAULT_POLICY, bob, makeSignedRepo, type SignedRepo } from './helpers/http-backend-repo.ts';
 
 const info = { fullName: 'o/r', cloneUrl: 'http://git.test/o/r.git', installationId: 3 };
 const A = 'a'.repeat(40);
@@ -136,6 +140,29 @@ describe('decideSignatures with forge keys (GPG) and the e-mail rule', () => {
 
   it('a key the policy keyring holds is trusted without the forge rule', async () => {
     expect(await decide([aliceAccount()], [{ name: 'team.asc', text: repo.alicePublicKey }], {})).toMatchObject({ letter: 'G', accepted: true });
+  });
+
+  it('the app and `signet verify` give the same letters and keys on the same commits and registries', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'signet-faces-'));
+    try {
+      writeFileSync(join(work, 'team.asc'), repo.alicePublicKey);
+      const signersLine = `${bob.email} ${repo.bobSshPublicKey.split(' ').slice(0, 2).join(' ')}\n`;
+      writeFileSync(join(work, 'allowed_signers'), signersLine);
+      const git = openRepository({ path: repo.bare, cwd: repo.bare, env: {} });
+      const policy = parsePolicy(DEFAULT_POLICY, '.github/signet.yml');
+      const registries = await buildCheckRegistries({ keyrings: [{ name: 'team.asc', text: repo.alicePublicKey }], allowedSigners: { name: 'allowed_signers', text: signersLine } }, []);
+      const heads = ['feature-good', 'feature-bad', 'feature-email'] as const;
+      for (const head of heads) {
+        const scope = scopeOf([{ ref: 'refs/heads/main', oldOid: repo.heads.main, newOid: repo.heads[head], baseOid: repo.heads.main }], git, 'main');
+        const { evaluation } = await decideSignatures({ repo: git, policy, checkRegistries: registries, scope, now: new Date() });
+        const app = [...evaluation.commits.values()].map((c) => ({ commit: c.commit, status: c.verdict.status, key: c.verdict.key ?? null })).sort((a, b) => a.commit.localeCompare(b.commit));
+        const cli = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo.bare, '--keyring', join(work, 'team.asc'), '--allowed-signers', join(work, 'allowed_signers'), '--format', 'jsonl', `main..${head}`], { encoding: 'utf8' });
+        const lines = cli.stdout.trim().split('\n').map((line) => JSON.parse(line) as { commit: string; status: string; key?: string });
+        expect(lines.map((l) => ({ commit: l.commit, status: l.status, key: l.key ?? null })).sort((a, b) => a.commit.localeCompare(b.commit))).toEqual(app);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('an unreadable forge key is skipped and named, not fatal', async () => {
