@@ -64,3 +64,13 @@ export function memoryJobState(): JobState & { entries: Map<string, unknown> } {
 export function slug(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'repository';
 }
+
+/**
+ * Audit rows of every repository in a time window. The store lists audit rows per repository
+ * only (`listAudit(repository, limit)`); a store that also offers this is used for
+ * `signet audit export` without naming repositories. Suggested for src/store:
+ * `SELECT … FROM signet_audit WHERE at >= $1 AND at < $2 ORDER BY id`.
+ */
+export interface AuditWindowQuery {
+  listAuditSince?(since: string, until?: string): Promise<import('../store/store.ts').AuditEntry[]>;
+}

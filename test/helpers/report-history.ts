@@ -119,8 +119,12 @@ export function buildReportHistory(root: string, bulkEach: number): ReportHistor
   // Week 4: empty. Week 5: one more.
   commit(29, 9, 'nobody', undefined);
 
-  // Carol's key is revoked (with the certificate gpg made at key generation).
-  const revocation = readFileSync(join(signHome.home, 'openpgp-revocs.d', `${carol.fingerprint}.rev`), 'utf8').replace(/^:-----BEGIN/m, '-----BEGIN');
+  // Carol's key is revoked now, after her last signature (a second later: signature times are
+  // whole seconds). Not with the certificate gpg made at key generation: that one is dated then.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1100);
+  const revocation = execFileSync('gpg', ['--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', '--command-fd', '0', '--armor', '--gen-revoke', carol.fingerprint], {
+    env: { ...process.env, GNUPGHOME: signHome.home }, input: 'y\n0\n\ny\n', encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'],
+  });
   signHome.gpg(['--import'], revocation);
   const carolRevokedAt = Number(/^rev:.*$/m.exec(signHome.gpg(['--with-colons', '--list-sigs', carol.fingerprint]))?.[0].split(':')[5] ?? NaN);
 
