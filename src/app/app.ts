@@ -7,6 +7,7 @@ import type { ApplicationFunction, Context, Probot } from 'probot';
 import { planGitHubEvent, type GitHubPlan } from './plan.ts';
 import { audit, recheckPull, runCheck, type CheckDependencies, type CheckOutcome, type GitHubInstallation } from './run-check.ts';
 import type { GitHubRequest } from '../forge/github-api.ts';
+import { runGitHubSignRelease, type ReleaseSettings } from './sign-release.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** A handler on Probot's HTTP server: true when it answered the request. */
@@ -31,6 +32,8 @@ export interface SignetAppOptions {
   handlers?: HttpHandler[];
   /** Called with every outcome (tests and the benchmark wait on it). */
   onOutcome?: (delivery: string, plan: GitHubPlan, outcome: CheckOutcome | undefined) => void;
+  /** Where `/sign-release` finds its keys (default: the process environment). */
+  release?: ReleaseSettings;
 }
 
 function installationOf(context: Context): GitHubInstallation {
@@ -54,7 +57,7 @@ export function signetApp(options: SignetAppOptions): ApplicationFunction {
       let outcome: CheckOutcome | undefined;
       try {
         plan = planGitHubEvent(context.name, context.payload, context.id);
-        outcome = await execute(plan, context, deps);
+        outcome = await execute(plan, context, deps, options.release ?? { env: process.env, cwd: process.cwd() });
       } catch (error) {
         // Last line of defence; runCheck already turns its own failures into check runs.
         deps.log.error({ err: error, delivery: context.id, event: context.name }, 'unexpected error handling a delivery');
@@ -65,8 +68,11 @@ export function signetApp(options: SignetAppOptions): ApplicationFunction {
   };
 }
 
-async function execute(plan: GitHubPlan, context: Context, deps: CheckDependencies): Promise<CheckOutcome | undefined> {
+async function execute(plan: GitHubPlan, context: Context, deps: CheckDependencies, release: ReleaseSettings): Promise<CheckOutcome | undefined> {
   switch (plan.kind) {
+    case 'sign-release':
+      await runGitHubSignRelease(installationOf(context), deps, plan, context.id, release);
+      return undefined;
     case 'check':
       return runCheck(installationOf(context), deps, plan.target, context.id);
     case 'recheck-pull':

@@ -5,6 +5,7 @@
  * app instance) from posting twice.
  */
 import type { CheckContext } from '../forge/scope.ts';
+import { mentionsSignRelease, parseSignReleaseCommand } from '../release/command.ts';
 
 export type { CheckContext };
 
@@ -44,7 +45,9 @@ export type GitHubPlan =
   | { kind: 'check'; target: CheckTarget }
   /** `/signet recheck` and check_run rerequests on a PR: the PR must be read first. */
   | { kind: 'recheck-pull'; repository: RepositoryRef; number: number; trigger: string; event: string; commentId?: number }
-  | { kind: 'installation'; action: string; installationId?: number; repositories: string[] };
+  | { kind: 'installation'; action: string; installationId?: number; repositories: string[] }
+  /** `/sign-release TAG` in an issue or pull request comment; tag undefined when malformed. */
+  | { kind: 'sign-release'; repository: RepositoryRef; tag?: string; issueNumber: number; commentId: number; commenter: string; trigger: string };
 
 type Json = Record<string, unknown>;
 
@@ -138,6 +141,15 @@ export function planGitHubEvent(name: string, payload: unknown, deliveryId: stri
       if (action !== 'created') return ignore(`issue_comment.${action ?? '?'} is not a command`);
       const issue = object(body.issue);
       const comment = object(body.comment);
+      const commentBody = text(comment?.body) ?? '';
+      if (mentionsSignRelease(commentBody)) {
+        const commenter = text(object(comment?.user)?.login);
+        // Our own answers quote the command; an app's comment never triggers signing.
+        if (text(object(comment?.user)?.type) === 'Bot') return ignore('issue_comment: /sign-release from a bot');
+        if (!issue || typeof issue.number !== 'number' || typeof comment?.id !== 'number' || !commenter) return ignore('issue_comment: /sign-release without issue number, comment id or author');
+        const tag = parseSignReleaseCommand(commentBody)?.tag;
+        return { kind: 'sign-release', repository, ...(tag ? { tag } : {}), issueNumber: issue.number, commentId: comment.id, commenter, trigger: `sign-release:${String(comment.id)}` };
+      }
       if (!issue || !object(issue.pull_request)) return ignore('issue_comment on an issue, not a pull request');
       if (!isRecheckCommand(text(comment?.body) ?? '')) return ignore('issue_comment without a /signet command');
       const number = issue.number;

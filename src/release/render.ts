@@ -1,0 +1,62 @@
+/**
+ * The answer to `/sign-release`: one Markdown comment with the result table and the commands
+ * that check what was uploaded. Only public material appears: names, statuses, the public
+ * keys' fingerprints. Pure.
+ */
+import { CHECKSUMS_NAME, CHECKSUMS_SIGNATURE_NAME, SBOM_ATTESTATION_NAME, PROVENANCE_ATTESTATION_NAME, type ResultRow } from './plan.ts';
+
+export const RELEASE_COMMENT_MARKER = '<!-- signet:sign-release -->';
+
+export interface ReleaseSummary {
+  tag: string;
+  rows: ResultRow[];
+  notes: string[];
+  inputs: string[];
+  openpgpFingerprint?: string;
+  /** cosign.pub (SPKI PEM), so the verification commands can be run as they are. */
+  cosignPublicKeyPem?: string;
+}
+
+function cell(text: string): string {
+  return text.replace(/[|\r\n]+/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function releaseFailed(summary: ReleaseSummary): boolean {
+  return summary.rows.some((row) => row.status === 'failed');
+}
+
+export function renderReleaseComment(summary: ReleaseSummary): string {
+  const failed = summary.rows.filter((row) => row.status === 'failed').length;
+  const lines = [
+    RELEASE_COMMENT_MARKER,
+    failed === 0
+      ? `### signet signed release \`${cell(summary.tag)}\``
+      : `### signet could not finish signing release \`${cell(summary.tag)}\`: ${failed} of ${summary.rows.length} failed`,
+    '',
+    '| asset | made | status |',
+    '| --- | --- | --- |',
+    ...summary.rows.map((row) => `| \`${cell(row.asset)}\` | ${cell(row.made)} | ${row.status}${row.detail ? `: ${cell(row.detail)}` : ''} |`),
+  ];
+  if (summary.notes.length > 0) lines.push('', ...summary.notes.map((note) => `- ${cell(note)}`));
+  const made = new Set(summary.rows.filter((row) => row.status !== 'failed' && row.status !== 'skipped').map((row) => row.asset));
+  const commands: string[] = [];
+  if (made.has(CHECKSUMS_SIGNATURE_NAME)) commands.push(`gpg --verify ${CHECKSUMS_SIGNATURE_NAME} ${CHECKSUMS_NAME}`);
+  if (made.has(CHECKSUMS_NAME)) commands.push(`sha256sum --check ${CHECKSUMS_NAME}`);
+  for (const input of summary.inputs) {
+    if (made.has(`${input}.sigstore.json`)) commands.push(`signet verify-blob --key cosign.pub --bundle '${input}.sigstore.json' '${input}'`);
+    if (made.has(`${input}.asc`)) commands.push(`gpg --verify '${input}.asc' '${input}'`);
+  }
+  const all = summary.inputs.map((input) => `'${input}'`).join(' ');
+  if (made.has(SBOM_ATTESTATION_NAME)) commands.push(`signet verify-attestation --key cosign.pub --type spdx --bundle ${SBOM_ATTESTATION_NAME} ${all}`);
+  if (made.has(PROVENANCE_ATTESTATION_NAME)) commands.push(`signet verify-attestation --key cosign.pub --type slsaprovenance --bundle ${PROVENANCE_ATTESTATION_NAME} ${all}`);
+  if (commands.length > 0) {
+    lines.push('', 'Check them after downloading the release assets into one directory:', '', '```sh', ...commands, '```');
+  }
+  if (summary.openpgpFingerprint) lines.push('', `OpenPGP signing key: \`${summary.openpgpFingerprint}\``);
+  if (summary.cosignPublicKeyPem) lines.push('', '<details><summary>cosign.pub</summary>', '', '```', summary.cosignPublicKeyPem.trim(), '```', '', '</details>');
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderRefusal(user: string, tag: string): string {
+  return `${RELEASE_COMMENT_MARKER}\n@${user} thank you — signing release \`${cell(tag)}\` needs maintain or admin permission on this repository (Maintainer or Owner on GitLab), so signet did not run it. A maintainer can comment \`/sign-release ${cell(tag)}\`.\n`;
+}

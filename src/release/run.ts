@@ -1,0 +1,227 @@
+/**
+ * Signs one release through a forge-neutral port: downloads the release's own assets, makes
+ * what the plan names, and uploads each output unless an asset of that name already holds a
+ * valid one (so a second run uploads nothing). Every output gets a row; a failure is a row,
+ * never an exception that hides the rest.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { formatChecksums, type ChecksumEntry } from '../core/sign/checksums.ts';
+import { toBase64 } from '../core/sign/encoding.ts';
+import { SLSA_PROVENANCE_V1, SPDX_PREDICATE_TYPE, type ResourceDescriptor } from '../core/sign/in-toto.ts';
+import { publicKeyPem } from '../core/sign/cosign-key.ts';
+import { parseSigstoreBundle } from '../core/sign/sigstore-bundle.ts';
+import { slsaProvenanceV1 } from '../core/sign/slsa-provenance.ts';
+import { spdxFromPackageLock } from '../core/sign/spdx.ts';
+import { attestSubjects, verifyFileAttestation } from '../sign/attest.ts';
+import { decodeSignatureFile, signBlobFile, verifyBlobBundle, verifyBlobSignature, type BlobSignature } from '../sign/blob.ts';
+import { digestFile } from '../sign/file-digest.ts';
+import type { ReleaseSigners } from './keys.ts';
+import { describeOutput, planReleaseSigning, type PlannedOutput, type ResultRow } from './plan.ts';
+import type { ReleaseSummary } from './render.ts';
+
+export interface ReleaseAsset {
+  /** The forge's id (GitHub asset id, GitLab link id). */
+  id: string;
+  name: string;
+}
+
+/** What a forge offers for one release (GitHub release assets, GitLab release links + uploads). */
+export interface ReleaseHost {
+  listAssets(): Promise<ReleaseAsset[]>;
+  download(asset: ReleaseAsset, path: string): Promise<void>;
+  upload(name: string, path: string, contentType: string): Promise<void>;
+  remove(asset: ReleaseAsset): Promise<void>;
+  /** A file of the repository at the release's tag; undefined when it does not exist. */
+  readRepositoryFile(path: string): Promise<Uint8Array | undefined>;
+}
+
+export interface ReleaseContext {
+  tag: string;
+  /** e.g. https://github.com/o/r (the provenance's source). */
+  repositoryUrl: string;
+  /** The commit the tag names, when the forge says. */
+  commitSha?: string;
+  releaseUrl?: string;
+  /** The webhook delivery (the provenance's invocation id). */
+  invocationId: string;
+  builderId: string;
+  now: () => Date;
+}
+
+export const RELEASE_BUILD_TYPE = 'https://signet.invalid/sign-release/v1';
+
+function iso(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function oneLine(error: unknown): string {
+  return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
+}
+
+function contentTypeOf(name: string): string {
+  if (name.endsWith('.txt')) return 'text/plain';
+  if (name.endsWith('.json')) return 'application/json';
+  if (name.endsWith('.asc')) return 'application/pgp-signature';
+  return 'application/octet-stream';
+}
+
+async function openPgpSignatureValid(armoredSignature: string, data: Uint8Array, publicKeyArmored: string): Promise<boolean> {
+  try {
+    const verification = await openpgp.verify({
+      message: await openpgp.createMessage({ binary: data }),
+      signature: await openpgp.readSignature({ armoredSignature }),
+      verificationKeys: await openpgp.readKey({ armoredKey: publicKeyArmored }),
+    });
+    if (verification.signatures.length === 0) return false;
+    for (const signature of verification.signatures) await signature.verified;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Made {
+  /** Bytes to upload. */
+  content: () => Promise<Uint8Array | string>;
+  /** Whether an asset already there is a valid output for today's inputs. */
+  valid: (existing: Buffer) => Promise<boolean>;
+}
+
+export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, context: ReleaseContext, options: { workDir?: string } = {}): Promise<ReleaseSummary> {
+  const startedOn = iso(context.now());
+  const assets = await host.listAssets();
+  const plan = planReleaseSigning(assets.map((a) => a.name), { openpgp: !!signers.openpgp, cosign: !!signers.cosign });
+  const rows: ResultRow[] = [];
+  const notes = [...plan.notes];
+  const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'signet-release-'));
+  try {
+    // 1. The release's own files, under local names that cannot escape the directory.
+    const local = new Map<string, string>();
+    const digests = new Map<string, string>();
+    for (const [index, name] of plan.inputs.entries()) {
+      const asset = assets.find((a) => a.name === name)!;
+      const path = join(dir, `in-${index}`);
+      try {
+        await host.download(asset, path);
+        digests.set(name, (await digestFile(path, 'sha256')).digest.toString('hex'));
+        local.set(name, path);
+      } catch (error) {
+        rows.push({ asset: name, made: 'download', status: 'failed', detail: oneLine(error) });
+      }
+    }
+    const allInputs = local.size === plan.inputs.length;
+    const inputPaths = plan.inputs.map((name) => local.get(name)).filter((p): p is string => !!p);
+    const subjects: ResourceDescriptor[] = plan.inputs.filter((name) => digests.has(name)).map((name) => ({ name, digest: { sha256: digests.get(name)! } }));
+    const checksumsText = formatChecksums(plan.inputs.filter((name) => digests.has(name)).map((name): ChecksumEntry => ({ name, sha256Hex: digests.get(name)! })));
+
+    const blobSignatures = new Map<string, Promise<BlobSignature>>();
+    const blobSignature = (input: string): Promise<BlobSignature> => {
+      let pending = blobSignatures.get(input);
+      if (!pending) blobSignatures.set(input, (pending = signBlobFile(local.get(input)!, signers.cosign!)));
+      return pending;
+    };
+    const cosignKey = signers.cosign?.publicKey;
+    const openpgpSigner = signers.openpgp;
+
+    const madeFor = async (output: PlannedOutput): Promise<Made | string> => {
+      const input = output.input;
+      const path = input ? local.get(input) : undefined;
+      if (input && !path) return `${input} could not be downloaded`;
+      if (!input && !allInputs) return 'not every asset could be downloaded';
+      switch (output.kind) {
+        case 'cosign-signature':
+          return {
+            content: async () => `${toBase64((await blobSignature(input!)).signature)}\n`,
+            valid: async (existing) => (await verifyBlobSignature(path!, cosignKey!, decodeSignatureFile(existing))).ok,
+          };
+        case 'cosign-bundle':
+          return {
+            content: async () => `${JSON.stringify((await blobSignature(input!)).bundle)}\n`,
+            valid: async (existing) => (await verifyBlobBundle(path!, cosignKey!, parseSigstoreBundle(existing, output.name))).ok,
+          };
+        case 'openpgp-signature':
+          return {
+            content: () => openpgpSigner!.signFile(path!),
+            valid: async (existing) => openPgpSignatureValid(existing.toString('utf8'), await readFile(path!), openpgpSigner!.publicKeyArmored),
+          };
+        case 'checksums':
+          return { content: async () => checksumsText, valid: async (existing) => existing.toString('utf8') === checksumsText };
+        case 'checksums-signature':
+          return {
+            content: () => openpgpSigner!.signDetached(Buffer.from(checksumsText, 'utf8')),
+            valid: (existing) => openPgpSignatureValid(existing.toString('utf8'), Buffer.from(checksumsText, 'utf8'), openpgpSigner!.publicKeyArmored),
+          };
+        case 'sbom-attestation': {
+          const lock = await host.readRepositoryFile('package-lock.json');
+          if (!lock) return `no package-lock.json at ${context.tag} to describe`;
+          const sbom = spdxFromPackageLock(JSON.parse(Buffer.from(lock).toString('utf8')) as unknown, {
+            documentNamespace: `https://spdx.org/spdxdocs/signet-${randomUUID()}`, created: startedOn, creator: 'Tool: signet', includeDev: false,
+          });
+          return {
+            content: async () => `${JSON.stringify(await attestSubjects(subjects, signers.cosign!, SPDX_PREDICATE_TYPE, sbom))}\n`,
+            valid: async (existing) => (await verifyFileAttestation(parseSigstoreBundle(existing, output.name), cosignKey!, inputPaths, SPDX_PREDICATE_TYPE)).ok,
+          };
+        }
+        case 'provenance-attestation': {
+          const source = { uri: `git+${context.repositoryUrl}@refs/tags/${context.tag}`, ...(context.commitSha ? { digest: { gitCommit: context.commitSha } } : {}) };
+          const provenance = slsaProvenanceV1({
+            buildType: RELEASE_BUILD_TYPE, builderId: context.builderId,
+            externalParameters: { release: { tag: context.tag, ...(context.releaseUrl ? { url: context.releaseUrl } : {}) }, source },
+            resolvedDependencies: [source], invocationId: context.invocationId, startedOn, finishedOn: iso(context.now()),
+          });
+          return {
+            content: async () => `${JSON.stringify(await attestSubjects(subjects, signers.cosign!, SLSA_PROVENANCE_V1, provenance))}\n`,
+            valid: async (existing) => (await verifyFileAttestation(parseSigstoreBundle(existing, output.name), cosignKey!, inputPaths, SLSA_PROVENANCE_V1)).ok,
+          };
+        }
+      }
+    };
+
+    // 2. Each output: keep a valid one, replace an invalid one, upload a missing one.
+    await mkdir(join(dir, 'out'));
+    for (const [index, output] of plan.outputs.entries()) {
+      const row: ResultRow = { asset: output.name, made: describeOutput(output.kind), status: 'failed' };
+      rows.push(row);
+      try {
+        const made = await madeFor(output);
+        if (typeof made === 'string') {
+          Object.assign(row, { status: 'skipped', detail: made });
+          continue;
+        }
+        const existing = assets.find((a) => a.name === output.name);
+        if (existing) {
+          const oldPath = join(dir, 'out', `old-${index}`);
+          let keep = false;
+          try {
+            await host.download(existing, oldPath);
+            keep = await made.valid(await readFile(oldPath));
+          } catch {
+            keep = false;
+          }
+          if (keep) {
+            Object.assign(row, { status: 'kept', detail: 'already there and valid' });
+            continue;
+          }
+        }
+        const path = join(dir, 'out', `new-${index}`);
+        await writeFile(path, await made.content());
+        if (existing) await host.remove(existing);
+        await host.upload(output.name, path, contentTypeOf(output.name));
+        row.status = existing ? 'replaced' : 'uploaded';
+      } catch (error) {
+        row.detail = oneLine(error);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return {
+    tag: context.tag, rows, notes, inputs: plan.inputs,
+    ...(signers.openpgp ? { openpgpFingerprint: signers.openpgp.fingerprint } : {}),
+    ...(signers.cosign ? { cosignPublicKeyPem: publicKeyPem(signers.cosign.publicKey) } : {}),
+  };
+}
