@@ -86,6 +86,15 @@ describe('signet report, numbers checked against git log %G?', () => {
     check(daily, 86_400);
     // Quiet days are there, empty, not skipped.
     expect(daily.refs[0]!.coverage.filter((b) => b.commits === 0).length).toBeGreaterThan(0);
+    // Calendar months: November 2023 (30 days) and December (31).
+    const monthly = run(['--bucket', 'month']);
+    const main = lettersOf('refs/heads/main').filter((c) => c.time >= since && c.time < until);
+    const month = (c: GitLetter) => new Date(c.time * 1000).toISOString().slice(0, 7);
+    expect(monthly.refs[0]!.coverage.map((b) => [b.start, b.end, b.commits, b.good])).toEqual([
+      ['2023-11-01T00:00:00.000Z', '2023-12-01T00:00:00.000Z', main.filter((c) => month(c) === '2023-11').length, main.filter((c) => month(c) === '2023-11' && c.letter === 'G').length],
+      ['2023-12-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', main.filter((c) => month(c) === '2023-12').length, main.filter((c) => month(c) === '2023-12' && c.letter === 'G').length],
+    ]);
+    expect(monthly.refs[0]!.coverage[1]!.commits).toBeGreaterThan(0);
   });
 
   it('counts signers per key as git names them (%GP primary key, %GK for SSH)', () => {

@@ -19,6 +19,7 @@ export function escapeXml(text: string): string {
 const percent = (ratio: number): string => `${(ratio * 100).toFixed(ratio === 1 || ratio === 0 ? 0 : 1)} %`;
 
 function bucketLabel(bucket: CoverageBucket, size: ComplianceReport['bucket']): string {
+  if (size === 'month') return bucket.start.slice(0, 7);
   const date = bucket.start.slice(5, 10);
   return size === 'week' ? `wk ${date}` : date;
 }
@@ -56,7 +57,8 @@ function panel(ref: RefReport, report: ComplianceReport, top: number): string {
     const tip = `${bucketLabel(bucket, report.bucket)}: ${bucket.commits} commits, ${bucket.good} G, ${other} signed otherwise, ${unsigned} unsigned`;
     parts.push(`<g class="bucket" data-start="${bucket.start}" data-commits="${bucket.commits}" data-good="${bucket.good}" data-signed="${bucket.signed}"><title>${escapeXml(tip)}</title>`);
     if (bucket.commits === 0) {
-      parts.push(`<rect x="${x.toFixed(1)}" y="${y0}" width="${barWidth.toFixed(1)}" height="${plotHeight}" fill="none" stroke="${COLOURS.grid}" stroke-dasharray="3 3"/>`);
+      // An empty bucket is outlined where there is room; on a long period it stays blank.
+      if (slot >= 8) parts.push(`<rect x="${x.toFixed(1)}" y="${y0}" width="${barWidth.toFixed(1)}" height="${plotHeight}" fill="none" stroke="${COLOURS.grid}" stroke-dasharray="3 3"/>`);
     } else {
       let y = y0 + plotHeight;
       for (const [value, colour] of [[bucket.good, COLOURS.good], [other, COLOURS.other], [unsigned, COLOURS.unsigned]] as const) {
@@ -72,7 +74,7 @@ function panel(ref: RefReport, report: ComplianceReport, top: number): string {
       parts.push(`<text x="${(x + barWidth / 2).toFixed(1)}" y="${y0 + plotHeight + 16}" font-size="11" text-anchor="middle" fill="${COLOURS.text}">${escapeXml(bucketLabel(bucket, report.bucket))}</text>`);
     }
   });
-  parts.push(`<text x="${x0 + plotWidth / 2}" y="${y0 + plotHeight + 36}" font-size="11" text-anchor="middle" fill="${COLOURS.text}">${report.bucket === 'week' ? 'week starting (UTC)' : 'day (UTC)'}; numbers above bars: commits</text>`);
+  parts.push(`<text x="${x0 + plotWidth / 2}" y="${y0 + plotHeight + 36}" font-size="11" text-anchor="middle" fill="${COLOURS.text}">${report.bucket === 'week' ? 'week starting (UTC)' : report.bucket === 'month' ? 'month (UTC)' : 'day (UTC)'}; numbers above bars: commits</text>`);
   return parts.join('\n');
 }
 

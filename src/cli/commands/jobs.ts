@@ -3,15 +3,16 @@ import { SignetError } from '../../core/errors.ts';
 import { JOB_NAMES, readJobsConfig, type JobName } from '../../jobs/config.ts';
 import type { JobRun } from '../../jobs/context.ts';
 import { jobEnvironment } from '../../jobs/environment.ts';
-import type { JobStore } from '../../jobs/ports.ts';
+import type { SignetStore } from '../../store/store.ts';
 import { runJob } from '../../jobs/run-job.ts';
 import { startScheduler } from '../../jobs/scheduler.ts';
+import { startJobsRuntime } from '../../dashboard/runtime.ts';
 import { parseDateOption } from '../../report/dates.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 
 const HELP = `usage: signet jobs run JOB --config FILE [--now TIME] [--dry-run] [--format text|json]
        signet jobs list --config FILE
-       signet jobs schedule --config FILE
+       signet jobs schedule --config FILE [--listen [HOST:]PORT]
 
 Runs signet's scheduled jobs by hand, lists their schedules, or runs the scheduler in the
 foreground (for deployments without the app; with DATABASE_URL set, replicas sharing the
@@ -28,6 +29,8 @@ Jobs:
   --now TIME      run as if at TIME (ISO 8601)
   --dry-run       find, but file, update and close no issue
   --format FORMAT text (default) or json
+  --listen ADDR   (schedule) also serve the dashboard on [HOST:]PORT (default host 127.0.0.1),
+                  for the operators holding the token in dashboard.token_env
 
 Exit status (run): 0 nothing found; 1 findings; 2 an error (configuration, or a repository
 the job could not check).
@@ -50,7 +53,7 @@ function describeRun(run: JobRun): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function openJobStore(env: NodeJS.ProcessEnv, cwd: string): Promise<(JobStore & { close(): Promise<void> }) | undefined> {
+async function openJobStore(env: NodeJS.ProcessEnv, cwd: string): Promise<SignetStore | undefined> {
   if (!env.DATABASE_URL) return undefined;
   const { openStore } = await import('../../store/store.ts');
   return openStore({ DATABASE_URL: env.DATABASE_URL }, cwd);
@@ -65,6 +68,7 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
       now: { type: 'string' },
       'dry-run': { type: 'boolean' },
       format: { type: 'string', default: 'text' },
+      listen: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -110,22 +114,40 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
 
   if (action === 'schedule') {
     const store = await openJobStore(io.env, io.cwd);
-    const environment = jobEnvironment(config, { env: io.env, ...(store ? { store } : {}), actor: `scheduler@${process.pid}` });
-    const scheduler = startScheduler({
-      config,
-      run: (job) => runJob(job, environment),
+    const runtime = startJobsRuntime({
+      env: io.env,
+      configPath: values.config,
       ...(store ? { store } : {}),
-      onRun: (job, slot, run) => io.stderr.write(`${slot.toISOString()} ${describeRun(run)}`),
-      onSkip: (job, slot, reason) => io.stderr.write(`${slot.toISOString()} ${job}: skipped (${reason})\n`),
+      instanceId: `${process.pid}`,
+      onRun: (_job, slot, run) => io.stderr.write(`${slot.toISOString()} ${describeRun(run)}`),
       onError: (job, slot, error) => io.stderr.write(`${slot.toISOString()} ${job}: ${(error as Error).message}\n`),
-    });
-    for (const { job, at } of scheduler.nextRuns()) io.stderr.write(`signet jobs: ${job} next at ${at?.toISOString() ?? '-'}\n`);
+    })!;
+    for (const { job, at } of runtime.scheduler.nextRuns()) io.stderr.write(`signet jobs: ${job} next at ${at?.toISOString() ?? '-'}\n`);
+    let server: import('node:http').Server | undefined;
+    if (values.listen) {
+      const match = /^(?:(.*):)?(\d+)$/.exec(values.listen);
+      if (!match) throw new SignetError('USAGE', `--listen takes [HOST:]PORT, not '${values.listen}'`);
+      const { createServer } = await import('node:http');
+      const http = createServer((req, res) => {
+        runtime.handler(req, res).then((handled) => {
+          if (!handled) {
+            res.writeHead(404, { 'content-type': 'text/plain' });
+            res.end('not found\n');
+          }
+        }, () => res.destroy());
+      });
+      server = http;
+      await new Promise<void>((resolve) => http.listen(Number(match[2]), match[1] || '127.0.0.1', resolve));
+      const address = http.address();
+      io.stderr.write(`signet jobs: dashboard on http://${match[1] || '127.0.0.1'}:${typeof address === 'object' && address ? address.port : match[2]}${io.env.SIGNET_DASHBOARD_PATH ?? '/signet'}/\n`);
+    }
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
-    await scheduler.stop();
+    server?.close();
+    await runtime.stop();
     await store?.close();
     return EXIT_OK;
   }

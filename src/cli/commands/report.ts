@@ -8,7 +8,7 @@ import { EXIT_OK, type CliIO } from '../io.ts';
 
 const HELP = `usage: signet report --since DATE [--until DATE] [--repo DIR] [--ref REF]…
                      [--policy FILE] [--keyring FILE.asc]… [--allowed-signers FILE]
-                     [--revoked-keys FILE] [--format markdown|json|svg] [--bucket day|week]
+                     [--revoked-keys FILE] [--format markdown|json|svg] [--bucket day|week|month]
 
 A compliance report for a local repository over a period: per protected ref the commits (by
 committer date, as git log --since/--until), how many are signed, the count of each status
@@ -23,7 +23,8 @@ letter (git's %G?), exemptions, signers, and the registry's keys with expiry and
   --keyring FILE     armored OpenPGP keyring (repeatable)
   --allowed-signers FILE, --revoked-keys FILE   SSH registry files, as for signet verify
   --format FORMAT    markdown (default), json, or svg (coverage over time)
-  --bucket SIZE      day or week per bar; default day up to 31 days, else week
+  --bucket SIZE      day, week or month per bar; default day up to 31 days, week up to
+                     half a year, else month
   --name NAME        how to name the repository in the report
   --now TIME         judge key expiry at TIME instead of now
 `;
@@ -54,7 +55,7 @@ export async function runReport(argv: string[], io: CliIO): Promise<number> {
   }
   const format = values.format;
   if (format !== 'markdown' && format !== 'json' && format !== 'svg') throw new SignetError('USAGE', `--format must be markdown, json or svg, not '${format}'`);
-  if (values.bucket !== undefined && values.bucket !== 'day' && values.bucket !== 'week') throw new SignetError('USAGE', `--bucket must be day or week, not '${values.bucket}'`);
+  if (values.bucket !== undefined && values.bucket !== 'day' && values.bucket !== 'week' && values.bucket !== 'month') throw new SignetError('USAGE', `--bucket must be day, week or month, not '${values.bucket}'`);
   if (!values.since) throw new SignetError('USAGE', '--since DATE is required (e.g. --since 2026-01-01 or --since 30d)');
   const now = values.now ? parseDateOption('now', values.now, new Date()) : new Date();
   const since = parseDateOption('since', values.since, now);

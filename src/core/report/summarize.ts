@@ -5,14 +5,25 @@ import {
 
 const DAY = 86_400;
 
-/** Daily buckets for a month or less, weekly beyond: a readable number of bars either way. */
+/** Daily buckets up to a month, weekly up to half a year, monthly beyond: a readable number of bars. */
 export function defaultBucket(sinceSeconds: number, untilSeconds: number): BucketSize {
-  return untilSeconds - sinceSeconds <= 31 * DAY ? 'day' : 'week';
+  const span = untilSeconds - sinceSeconds;
+  return span <= 31 * DAY ? 'day' : span <= 183 * DAY ? 'week' : 'month';
 }
 
-/** Bucket boundaries (seconds) covering [since, until): UTC days, or ISO weeks starting Monday. */
+/** Bucket boundaries (seconds) covering [since, until): UTC days, ISO weeks starting Monday, or calendar months. */
 export function bucketBoundaries(sinceSeconds: number, untilSeconds: number, size: BucketSize): Array<[number, number]> {
   if (!(untilSeconds > sinceSeconds)) throw new SignetError('USAGE', 'the report period is empty: --until must be after --since');
+  if (size === 'month') {
+    const first = new Date(sinceSeconds * 1000);
+    const months: Array<[number, number]> = [];
+    for (let year = first.getUTCFullYear(), month = first.getUTCMonth(); ; month++) {
+      const start = Date.UTC(year, month, 1) / 1000;
+      if (start >= untilSeconds) break;
+      months.push([start, Date.UTC(year, month + 1, 1) / 1000]);
+    }
+    return months;
+  }
   const width = size === 'day' ? DAY : 7 * DAY;
   let start = Math.floor(sinceSeconds / DAY) * DAY;
   // 1970-01-01 was a Thursday: day index + 3 is the number of days since a Monday.
@@ -56,10 +67,8 @@ export function summarizeRef(commits: readonly ReportCommit[], options: Summariz
   }
   const boundaries = bucketBoundaries(options.since, options.until, options.bucket);
   const coverage: CoverageBucket[] = boundaries.map(([start, end]) => ({ start: iso(start), end: iso(end), commits: 0, signed: 0, good: 0 }));
-  const width = boundaries[0]![1] - boundaries[0]![0];
-  const first = boundaries[0]![0];
   for (const commit of inPeriod) {
-    const bucket = coverage[Math.floor((commit.committedAt - first) / width)];
+    const bucket = coverage[bucketIndex(boundaries, commit.committedAt)];
     if (!bucket) continue;
     bucket.commits++;
     if (commit.status !== 'N') bucket.signed++;
@@ -79,6 +88,20 @@ export function summarizeRef(commits: readonly ReportCommit[], options: Summariz
     signers: [...signers.values()].sort((a, b) => b.commits - a.commits || a.signer.localeCompare(b.signer)),
     coverage,
   };
+}
+
+/** The bucket holding a time: binary search, since months differ in length. */
+function bucketIndex(boundaries: Array<[number, number]>, at: number): number {
+  let low = 0;
+  let high = boundaries.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const [start, end] = boundaries[middle]!;
+    if (at < start) high = middle - 1;
+    else if (at >= end) low = middle + 1;
+    else return middle;
+  }
+  return -1;
 }
 
 /** Share of commits signed by a registry key, 0–1; 1 when there were no commits. */

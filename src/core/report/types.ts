@@ -9,7 +9,7 @@ export const STATUS_LETTERS: readonly StatusLetter[] = ['G', 'B', 'U', 'X', 'Y',
 
 export type StatusCounts = Record<StatusLetter, number>;
 
-export type BucketSize = 'day' | 'week';
+export type BucketSize = 'day' | 'week' | 'month';
 
 /** Why a commit that is not `G` was allowed on a protected ref anyway. */
 export type ExemptionReason =
@@ -36,7 +36,7 @@ export interface ReportCommit {
 }
 
 export interface CoverageBucket {
-  /** ISO time the bucket starts (UTC midnight; weeks start on Monday). */
+  /** ISO time the bucket starts (UTC midnight; weeks start on Monday, months on the 1st). */
   start: string;
   /** ISO time the bucket ends (exclusive). */
   end: string;
