@@ -36,11 +36,27 @@ export interface Fault {
   body?: unknown;
   /** How many requests it answers (default 1). */
   times?: number;
+  /** Release uploads only: fault just the upload of this asset name. */
+  uploadName?: string;
 }
 
 export interface FakeGitHubUser {
   gpgKeys?: Array<{ raw_key: string; emails: Array<{ email: string; verified: boolean }> }>;
   sshSigningKeys?: string[];
+}
+
+export interface FakeReleaseAsset {
+  id: number;
+  name: string;
+  contentType: string;
+  content: Buffer;
+}
+
+export interface FakeRelease {
+  id: number;
+  repository: string;
+  tag: string;
+  assets: FakeReleaseAsset[];
 }
 
 export interface FakeGitHub {
@@ -65,6 +81,13 @@ export interface FakeGitHub {
   /** Delay every answer (ms), for timeout tests. */
   delayMs: number;
   issuedTokens: string[];
+  /** Releases with their assets; uploads land here (at /api/uploads, as GHE serves them). */
+  releases: FakeRelease[];
+  /** login → what GET /collaborators/{login}/permission answers; absent is a 404 (not a collaborator). */
+  permissions: Map<string, { permission: string; role_name: string }>;
+  /** Issue and pull request comments posted. */
+  comments: Array<{ repository: string; issueNumber: number; body: string }>;
+  addRelease(repository: string, tag: string, assets: Array<{ name: string; content: Buffer | string }>): FakeRelease;
   writesTo(pathPart: string): RecordedRequest[];
   stop(): Promise<void>;
 }
@@ -106,16 +129,25 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const fake: Omit<FakeGitHub, 'baseUrl' | 'host' | 'port' | 'stop' | 'writesTo'> = {
     appId, privateKey: pkcs1, privateKeyPkcs8: pkcs8,
     requests: [], checkRuns: [], reactions: [], faults: [], users: new Map(), emailLogins: new Map(), repositories: new Map(), pulls: new Map(), delayMs: 0, issuedTokens: [],
+    releases: [], permissions: new Map(), comments: [],
+    addRelease(repository: string, tag: string, assets: Array<{ name: string; content: Buffer | string }>): FakeRelease {
+      const release: FakeRelease = { id: nextId++, repository, tag, assets: assets.map((a) => ({ id: nextId++, name: a.name, contentType: 'application/octet-stream', content: Buffer.from(a.content) })) };
+      fake.releases.push(release);
+      return release;
+    },
   };
+  const assetJson = (asset: FakeReleaseAsset) => ({ id: asset.id, name: asset.name, content_type: asset.contentType, size: asset.content.length, state: 'uploaded' });
+  let origin = '';
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(body === undefined ? '' : JSON.stringify(body));
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, raw: string, bytes: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    if (url.pathname.startsWith('/api/uploads/')) return upload(req, res, url, bytes);
     if (!url.pathname.startsWith('/api/v3/')) return send(res, 404, { message: 'Not Found' });
     const path = url.pathname.slice('/api/v3'.length);
     let body: unknown;
@@ -204,7 +236,68 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       fake.reactions.push({ repository: fullName, commentId: Number(m[1]), content: String((body as { content?: string })?.content) });
       return send(res, 201, { id: nextId++ });
     }
+    if (method === 'GET' && (m = /^collaborators\/([^/]+)\/permission$/.exec(rest))) {
+      const permission = fake.permissions.get(decodeURIComponent(m[1]!));
+      return permission ? send(res, 200, { ...permission, user: { login: decodeURIComponent(m[1]!) } }) : send(res, 404, { message: 'Not Found' });
+    }
+    if (method === 'POST' && (m = /^issues\/(\d+)\/comments$/.exec(rest))) {
+      fake.comments.push({ repository: fullName, issueNumber: Number(m[1]), body: String((body as { body?: string })?.body) });
+      return send(res, 201, { id: nextId++ });
+    }
+    if (method === 'GET' && (m = /^releases\/tags\/(.+)$/.exec(rest))) {
+      const release = fake.releases.find((r) => r.repository === fullName && r.tag === decodeURIComponent(m![1]!));
+      if (!release) return send(res, 404, { message: 'Not Found' });
+      return send(res, 200, {
+        id: release.id, tag_name: release.tag, html_url: `https://github.example/${fullName}/releases/tag/${release.tag}`,
+        upload_url: `${origin}/api/uploads/repos/${fullName}/releases/${release.id}/assets{?name,label}`, assets: release.assets.map(assetJson),
+      });
+    }
+    if (method === 'GET' && (m = /^releases\/(\d+)\/assets$/.exec(rest))) {
+      const release = fake.releases.find((r) => r.repository === fullName && r.id === Number(m![1]));
+      if (!release) return send(res, 404, { message: 'Not Found' });
+      const perPage = Number(url.searchParams.get('per_page') ?? 30);
+      const page = Number(url.searchParams.get('page') ?? 1);
+      return send(res, 200, release.assets.slice((page - 1) * perPage, page * perPage).map(assetJson));
+    }
+    if ((m = /^releases\/assets\/(\d+)$/.exec(rest))) {
+      const release = fake.releases.find((r) => r.repository === fullName && r.assets.some((a) => a.id === Number(m![1])));
+      const asset = release?.assets.find((a) => a.id === Number(m![1]));
+      if (!release || !asset) return send(res, 404, { message: 'Not Found' });
+      if (method === 'DELETE') {
+        release.assets.splice(release.assets.indexOf(asset), 1);
+        res.writeHead(204).end();
+        return;
+      }
+      if (method === 'GET' && req.headers.accept === 'application/octet-stream') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(asset.content.length) }).end(asset.content);
+        return;
+      }
+      if (method === 'GET') return send(res, 200, assetJson(asset));
+    }
     return send(res, 404, { message: `Not Found: ${method} ${path}` });
+  };
+
+  /** POST /api/uploads/repos/{o}/{r}/releases/{id}/assets?name=…: the raw body is the asset; a taken name is a 422, as on GitHub. */
+  const upload = (req: IncomingMessage, res: ServerResponse, url: URL, bytes: Buffer): void => {
+    const path = url.pathname.slice('/api/uploads'.length);
+    const method = req.method ?? 'GET';
+    fake.requests.push({ method, path: decodeURIComponent(path), query: url.searchParams, headers: req.headers, body: { size: bytes.length } });
+    const fault = fake.faults.find((f) => f.method === method && f.path.test(path) && (!f.uploadName || f.uploadName === url.searchParams.get('name')));
+    if (fault) {
+      fault.times = (fault.times ?? 1) - 1;
+      if (fault.times <= 0) fake.faults.splice(fake.faults.indexOf(fault), 1);
+      return send(res, fault.status, fault.body ?? { message: `fault injected by the test (${fault.status})` }, fault.headers);
+    }
+    const auth = String(req.headers.authorization ?? '');
+    if (!/^token ghs_test\d+_\d+$/i.test(auth) || !fake.issuedTokens.includes(auth.slice(6))) return send(res, 401, { message: 'Bad credentials' });
+    const m = /^\/repos\/([^/]+\/[^/]+)\/releases\/(\d+)\/assets$/.exec(path);
+    const release = m ? fake.releases.find((r) => r.repository === decodeURIComponent(m[1]!) && r.id === Number(m[2])) : undefined;
+    const name = url.searchParams.get('name');
+    if (method !== 'POST' || !release || !name) return send(res, 404, { message: 'Not Found' });
+    if (release.assets.some((a) => a.name === name)) return send(res, 422, { message: 'Validation Failed', errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }] });
+    const asset: FakeReleaseAsset = { id: nextId++, name, contentType: String(req.headers['content-type'] ?? ''), content: bytes };
+    release.assets.push(asset);
+    return send(res, 201, assetJson(asset));
   };
 
   const server: Server = createServer((req, res) => {
@@ -213,7 +306,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     req.on('end', () => {
       const go = () => {
         try {
-          handle(req, res, Buffer.concat(chunks).toString('utf8'));
+          const bytes = Buffer.concat(chunks);
+          handle(req, res, bytes.toString('utf8'), bytes);
         } catch (error) {
           send(res, 500, { message: (error as Error).message });
         }
@@ -224,6 +318,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${port}`;
   return Object.assign(fake, {
     host: `127.0.0.1:${port}`,
     port,

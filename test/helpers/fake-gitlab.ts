@@ -45,6 +45,21 @@ export interface NoteRecord {
   iid: number;
   body: string;
   edits: number;
+  /** `merge_requests` (default) or `issues`. */
+  noteable?: string;
+}
+
+export interface FakeGitLabLink {
+  id: number;
+  name: string;
+  url: string;
+}
+
+export interface FakeGitLabRelease {
+  project: number;
+  tag: string;
+  commit: string;
+  links: FakeGitLabLink[];
 }
 
 export interface FakeGitLab {
@@ -57,22 +72,69 @@ export interface FakeGitLab {
   users: FakeGitLabUser[];
   /** project id → bare repository. */
   projects: Map<number, string>;
+  /** Releases with their asset links (uploads are files served at /-/project/:id/uploads/…). */
+  releases: FakeGitLabRelease[];
+  /** Project uploads: full_path → bytes. */
+  uploads: Map<string, Buffer>;
+  /** `project:user id` → access level (GET /projects/:id/members/all/:user_id); absent is a 404. */
+  members: Map<string, number>;
+  awards: Array<{ project: number; noteable: string; iid: number; noteId: number; name: string }>;
+  /** Adds a release whose assets are project uploads, as `glab release upload` makes them. */
+  addRelease(project: number, tag: string, commit: string, assets: Array<{ name: string; content: Buffer | string }>): FakeGitLabRelease;
   stop(): Promise<void>;
 }
 
 export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeGitLab> {
   let nextId = 500;
-  const fake: Omit<FakeGitLab, 'url' | 'stop'> = { token, requests: [], statuses: [], notes: [], faults: [], users: [], projects: new Map() };
+  let origin = '';
+  const storeUpload = (project: number, name: string, content: Buffer): string => {
+    const fullPath = `/-/project/${project}/uploads/${(nextId++).toString(16).padStart(32, '0')}/${encodeURIComponent(name)}`;
+    fake.uploads.set(fullPath, content);
+    return fullPath;
+  };
+  const fake: Omit<FakeGitLab, 'url' | 'stop'> = {
+    token, requests: [], statuses: [], notes: [], faults: [], users: [], projects: new Map(),
+    releases: [], uploads: new Map(), members: new Map(), awards: [],
+    addRelease(project, tag, commit, assets) {
+      const release: FakeGitLabRelease = { project, tag, commit, links: assets.map((a) => ({ id: nextId++, name: a.name, url: `${origin}${storeUpload(project, a.name, Buffer.from(a.content))}` })) };
+      fake.releases.push(release);
+      return release;
+    },
+  };
+  const linkJson = (link: FakeGitLabLink) => ({ id: link.id, name: link.name, url: link.url, direct_asset_url: link.url, link_type: 'other' });
+  /** multipart/form-data with one file part (what a project upload sends). */
+  const multipartFile = (req: IncomingMessage, bytes: Buffer): { name: string; content: Buffer } | undefined => {
+    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(String(req.headers['content-type'] ?? ''));
+    if (!boundary) return undefined;
+    const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+    const start = bytes.indexOf(delimiter);
+    const headerEnd = bytes.indexOf('\r\n\r\n', start);
+    const end = bytes.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), headerEnd);
+    if (start < 0 || headerEnd < 0 || end < 0) return undefined;
+    const headers = bytes.subarray(start, headerEnd).toString('utf8');
+    const name = /filename="([^"]*)"/.exec(headers)?.[1];
+    return name ? { name, content: bytes.subarray(headerEnd + 4, end) } : undefined;
+  };
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
-  const handle = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, raw: string, bytes: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    if (method === 'GET' && url.pathname.startsWith('/-/project/')) {
+      fake.requests.push({ method, path: url.pathname, query: url.searchParams, body: {} });
+      if (req.headers['private-token'] !== token) return send(res, 404, { message: '404 Not Found' });
+      const content = fake.uploads.get(url.pathname);
+      if (!content) return send(res, 404, { message: '404 Not Found' });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(content);
+      return;
+    }
     if (!url.pathname.startsWith('/api/v4/')) return send(res, 404, { message: '404 Not Found' });
     const path = decodeURIComponent(url.pathname.slice('/api/v4'.length));
     let body: Record<string, unknown> = {};
-    if (raw) {
+    if (raw && String(req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
+      body = { multipartBytes: bytes.length };
+    } else if (raw) {
       try {
         body = JSON.parse(raw) as Record<string, unknown>;
       } catch {
@@ -138,6 +200,44 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
         return send(res, 200, { id: note.id, body: note.body });
       }
     }
+    if ((m = /^(issues|merge_requests)\/(\d+)\/notes\/(\d+)\/award_emoji$/.exec(rest)) && method === 'POST') {
+      fake.awards.push({ project, noteable: m[1]!, iid: Number(m[2]), noteId: Number(m[3]), name: String(body.name) });
+      return send(res, 201, { id: nextId++, name: body.name });
+    }
+    if ((m = /^issues\/(\d+)\/notes$/.exec(rest)) && method === 'POST') {
+      const note: NoteRecord = { id: nextId++, project, iid: Number(m[1]), body: String(body.body), edits: 0, noteable: 'issues' };
+      fake.notes.push(note);
+      return send(res, 201, { id: note.id, body: note.body });
+    }
+    if ((m = /^members\/all\/(\d+)$/.exec(rest)) && method === 'GET') {
+      const level = fake.members.get(`${project}:${m[1]}`);
+      return level === undefined ? send(res, 404, { message: '404 Not found' }) : send(res, 200, { id: Number(m[1]), access_level: level, state: 'active' });
+    }
+    if (rest === 'uploads' && method === 'POST') {
+      const file = multipartFile(req, bytes);
+      if (!file) return send(res, 400, { message: 'file is missing' });
+      const fullPath = storeUpload(project, file.name, file.content);
+      return send(res, 201, { alt: file.name, url: fullPath.replace(/^\/-\/project\/\d+/, ''), full_path: fullPath, markdown: `[${file.name}](${fullPath})` });
+    }
+    if ((m = /^releases\/([^/]+)(?:\/assets\/links(?:\/(\d+))?)?$/.exec(rest))) {
+      const release = fake.releases.find((r) => r.project === project && r.tag === m![1]);
+      if (!release) return send(res, 404, { message: '404 Release Not Found' });
+      const linksRoute = rest.includes('/assets/links');
+      if (!linksRoute && method === 'GET') return send(res, 200, { tag_name: release.tag, commit: { id: release.commit }, assets: { links: release.links.map(linkJson) }, _links: { self: `http://gitlab.test/releases/${release.tag}` } });
+      if (linksRoute && !m[2] && method === 'GET') return send(res, 200, release.links.map(linkJson));
+      if (linksRoute && !m[2] && method === 'POST') {
+        if (release.links.some((l) => l.name === body.name)) return send(res, 400, { message: { name: ['has already been taken'] } });
+        const link: FakeGitLabLink = { id: nextId++, name: String(body.name), url: String(body.url) };
+        release.links.push(link);
+        return send(res, 201, linkJson(link));
+      }
+      if (linksRoute && m[2] && method === 'DELETE') {
+        const link = release.links.find((l) => l.id === Number(m![2]));
+        if (!link) return send(res, 404, { message: '404 Not found' });
+        release.links.splice(release.links.indexOf(link), 1);
+        return send(res, 200, linkJson(link));
+      }
+    }
     return send(res, 404, { message: `404 Not Found: ${method} ${path}` });
   };
   const server: Server = createServer((req, res) => {
@@ -145,7 +245,8 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       try {
-        handle(req, res, Buffer.concat(chunks).toString('utf8'));
+        const bytes = Buffer.concat(chunks);
+        handle(req, res, bytes.toString('utf8'), bytes);
       } catch (error) {
         send(res, 500, { message: (error as Error).message });
       }
@@ -153,6 +254,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${port}`;
   return Object.assign(fake, {
     url: `http://127.0.0.1:${port}`,
     async stop() {
