@@ -12,6 +12,8 @@ import type { CheckDependencies } from '../app/run-check.ts';
 import { createGitLabApi, createGitLabCaches } from '../forge/gitlab-api.ts';
 import { planGitLabEvent, type GitLabPlan } from './plan.ts';
 import { audit, runGitLabCheck, type GitLabDependencies, type GitLabOutcome } from './run-check.ts';
+import { runGitLabSignRelease } from './sign-release.ts';
+import type { ReleaseSettings } from '../app/sign-release.ts';
 
 export const GITLAB_WEBHOOK_PATH = '/gitlab/webhook';
 const BODY_LIMIT = 25 * 1024 * 1024;
@@ -19,6 +21,8 @@ const ANSWER_WITHIN_MS = 9_000;
 
 export interface GitLabHandlerOptions {
   onOutcome?: (delivery: string, plan: GitLabPlan, outcome: GitLabOutcome | undefined) => void;
+  /** Where `/sign-release` finds its keys (default: the process environment). */
+  release?: ReleaseSettings;
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -89,6 +93,7 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckDependencies, op
       let outcome: GitLabOutcome | undefined;
       try {
         if (plan.kind === 'check') outcome = await runGitLabCheck(deps, plan.target, delivery);
+        else if (plan.kind === 'sign-release') await runGitLabSignRelease(deps, config.url, plan, delivery, options.release ?? { env: process.env, cwd: process.cwd() });
         else if (plan.project) await audit(deps, plan.project, event, delivery, undefined, 'skipped', { reason: plan.reason });
       } catch (error) {
         deps.log.error({ err: error, delivery }, 'unexpected error handling a GitLab delivery');
@@ -99,7 +104,7 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckDependencies, op
     const timer = setTimeout(() => answer(res, 202, { status: 'still processing' }), ANSWER_WITHIN_MS);
     await work;
     clearTimeout(timer);
-    answer(res, 200, { status: plan.kind === 'check' ? 'checked' : 'ignored', ...(plan.kind === 'ignore' ? { reason: plan.reason } : {}) });
+    answer(res, 200, { status: plan.kind === 'check' ? 'checked' : plan.kind === 'sign-release' ? 'sign-release' : 'ignored', ...(plan.kind === 'ignore' ? { reason: plan.reason } : {}) });
     return true;
   };
   return [handler];

@@ -4,6 +4,7 @@
  * status, the ref updates it stands for, what to fetch, and the claim key.
  */
 import type { CheckContext } from '../forge/scope.ts';
+import { mentionsSignRelease, parseSignReleaseCommand } from '../release/command.ts';
 
 export const STATUS_NAME = 'signet/signatures';
 export const GITLAB_POLICY_PATHS = ['.gitlab/signet.yml', '.github/signet.yml'];
@@ -29,7 +30,20 @@ export interface GitLabTarget {
   knownUsers: Array<[string, { id: number; username: string }]>;
 }
 
-export type GitLabPlan = { kind: 'ignore'; reason: string; project?: ProjectRef } | { kind: 'check'; target: GitLabTarget };
+/** `/sign-release TAG` in a note on an issue or merge request; tag undefined when malformed. */
+export interface GitLabSignRelease {
+  kind: 'sign-release';
+  project: ProjectRef;
+  tag?: string;
+  noteable: 'issues' | 'merge_requests';
+  iid: number;
+  noteId: number;
+  userId: number;
+  username: string;
+  trigger: string;
+}
+
+export type GitLabPlan = { kind: 'ignore'; reason: string; project?: ProjectRef } | { kind: 'check'; target: GitLabTarget } | GitLabSignRelease;
 
 type Json = Record<string, unknown>;
 const object = (v: unknown): Json | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
@@ -95,6 +109,8 @@ export function planGitLabEvent(event: string, payload: unknown, deliveryId: str
     }
     case 'Note Hook': {
       const attributes = object(body.object_attributes);
+      const note = text(attributes?.note) ?? '';
+      if (mentionsSignRelease(note)) return planSignRelease(body, attributes, project, note) ?? ignore('note: /sign-release without note id, author or issue / merge request');
       if (text(attributes?.noteable_type) !== 'MergeRequest') return ignore('note on something other than a merge request');
       if (!isRecheck(text(attributes?.note) ?? '')) return ignore('note without a /signet command');
       const target = mergeRequestTarget(project, object(body.merge_request), 'note./signet recheck', `recheck:${deliveryId}`);
@@ -103,6 +119,19 @@ export function planGitLabEvent(event: string, payload: unknown, deliveryId: str
     default:
       return ignore(`${event} is not an event signet handles`);
   }
+}
+
+function planSignRelease(body: Json, attributes: Json | undefined, project: ProjectRef, note: string): GitLabSignRelease | undefined {
+  const type = text(attributes?.noteable_type);
+  const noteable = type === 'Issue' ? 'issues' : type === 'MergeRequest' ? 'merge_requests' : undefined;
+  const iid = object(noteable === 'issues' ? body.issue : body.merge_request)?.iid;
+  const user = object(body.user);
+  const noteId = attributes?.id;
+  const userId = user?.id;
+  const username = text(user?.username);
+  if (!noteable || typeof iid !== 'number' || typeof noteId !== 'number' || typeof userId !== 'number' || !username) return undefined;
+  const tag = parseSignReleaseCommand(note)?.tag;
+  return { kind: 'sign-release', project, ...(tag ? { tag } : {}), noteable, iid, noteId, userId, username, trigger: `sign-release:${noteId}` };
 }
 
 function mergeRequestTarget(project: ProjectRef, mr: Json | undefined, event: string, trigger: string): GitLabTarget | undefined {

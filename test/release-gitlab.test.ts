@@ -1,0 +1,144 @@
+/**
+ * `/sign-release` on GitLab end to end: the app's server gets Note Hook webhooks at
+ * /gitlab/webhook, talks to the local fake GitLab (release, asset links, project uploads,
+ * members, award emoji, notes), and what the release links to is checked with gpg, sha256sum,
+ * openssl, @sigstore/verify and `signet verify-blob`.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readServerConfig } from '../src/app/config.ts';
+import { startSignetServer, type RunningServer } from '../src/app/server.ts';
+import { gitLabHandlers } from '../src/gitlab/handler.ts';
+import { openSqliteStore } from '../src/store/sql-sqlite.ts';
+import type { SignetStore } from '../src/store/store.ts';
+import { post } from './helpers/fake-github-webhooks.ts';
+import { startFakeGitLab, type FakeGitLab, type FakeGitLabRelease } from './helpers/fake-gitlab.ts';
+import { freePort } from './helpers/postgres.ts';
+import { checkSignedRelease, makeReleaseFixture, type ReleaseFixture } from './helpers/release-fixtures.ts';
+
+const SECRET = 'gitlab-release-token';
+const PROJECT_ID = 314;
+const FULL_NAME = 'group/released';
+const MAINTAINER = { id: 21, username: 'maya' };
+const DEVELOPER = { id: 22, username: 'dev-dan' };
+let fixture: ReleaseFixture;
+let gitlab: FakeGitLab;
+let store: SignetStore;
+let server: RunningServer;
+let dir: string;
+let hookUrl: string;
+let nextNoteId = 700;
+
+const ASSETS = [
+  { name: 'tool-1.2.0.tar.gz', content: Buffer.from('gitlab release tarball\n'.repeat(300)) },
+  { name: 'tool_1.2.0_amd64.deb', content: Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256)) },
+];
+
+beforeAll(async () => {
+  fixture = await makeReleaseFixture();
+  dir = mkdtempSync(join(tmpdir(), 'signet-release-gitlab-'));
+  gitlab = await startFakeGitLab();
+  gitlab.projects.set(PROJECT_ID, fixture.bare);
+  gitlab.members.set(`${PROJECT_ID}:${MAINTAINER.id}`, 40);
+  gitlab.members.set(`${PROJECT_ID}:${DEVELOPER.id}`, 30);
+  store = openSqliteStore(join(dir, 'signet.sqlite'));
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const config = readServerConfig({
+    APP_ID: '1', PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), WEBHOOK_SECRET: 'unused',
+    PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIGNET_CACHE_DIR: join(dir, 'cache'),
+    GITLAB_URL: gitlab.url, GITLAB_TOKEN: gitlab.token, GITLAB_WEBHOOK_SECRET: SECRET,
+  }, dir);
+  // The keys come from explicit settings here (production reads process.env).
+  server = await startSignetServer(config, { store, extraHandlers: (deps) => gitLabHandlers(config.gitlab!, deps, { release: { env: fixture.env, cwd: dir } }) });
+  hookUrl = `${server.url}/gitlab/webhook`;
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await store?.close();
+  await gitlab?.stop();
+  fixture?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function note(user: { id: number; username: string }, text: string, iid = 3) {
+  const noteId = nextNoteId++;
+  const payload = {
+    object_kind: 'note', event_type: 'note', user: { ...user, name: user.username }, project_id: PROJECT_ID,
+    project: { id: PROJECT_ID, name: 'released', path_with_namespace: FULL_NAME, default_branch: 'main', git_http_url: `https://gitlab.example/${FULL_NAME}.git`, web_url: `https://gitlab.example/${FULL_NAME}` },
+    object_attributes: { id: noteId, note: text, noteable_type: 'Issue', author_id: user.id },
+    issue: { iid, id: iid + 5000, title: 'Release 1.2.0' },
+  };
+  const before = gitlab.notes.length;
+  const response = await post(hookUrl, { 'content-type': 'application/json', 'x-gitlab-event': 'Note Hook', 'x-gitlab-token': SECRET }, JSON.stringify(payload));
+  expect([200, 202]).toContain(response.status);
+  // GitLab is answered within its webhook timeout; the work may go on after a 202.
+  for (let i = 0; i < 300 && gitlab.notes.length === before; i++) await new Promise((r) => setTimeout(r, 50));
+  return { noteId, answers: gitlab.notes.slice(before) };
+}
+
+const filesOf = (release: FakeGitLabRelease) => new Map(release.links.map((link) => [link.name, gitlab.uploads.get(new URL(link.url).pathname)!]));
+const uploads = () => gitlab.requests.filter((r) => r.method === 'POST' && r.path === `/projects/${PROJECT_ID}/uploads`);
+const rowsOf = (body: string) => body.split('\n').filter((l) => l.startsWith('| `')).map((l) => l.split(' | ').map((c) => c.replace(/^\| /, '').replace(/ \|$/, '').trim()));
+
+describe('/sign-release on GitLab', () => {
+  let release: FakeGitLabRelease;
+
+  it('a Maintainer signs the release: eyes, uploads linked to the release, one note; independent tools verify', async () => {
+    release = gitlab.addRelease(PROJECT_ID, 'v1.2.0', fixture.tagCommit, ASSETS);
+    const { noteId, answers } = await note(MAINTAINER, '/sign-release v1.2.0');
+    expect(gitlab.awards).toContainEqual({ project: PROJECT_ID, noteable: 'issues', iid: 3, noteId, name: 'eyes' });
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toMatchObject({ noteable: 'issues', iid: 3 });
+    const rows = rowsOf(answers[0]!.body);
+    expect(rows).toHaveLength(10);
+    expect(rows.every((r) => r[2] === 'uploaded')).toBe(true);
+    expect(uploads()).toHaveLength(10);
+    expect(release.links).toHaveLength(12);
+    // Links point at the GitLab host's project uploads.
+    expect(release.links.every((link) => link.url.startsWith(`${gitlab.url}/-/project/${PROJECT_ID}/uploads/`))).toBe(true);
+
+    const check = await checkSignedRelease(fixture, filesOf(release), ASSETS.map((a) => a.name));
+    expect(check.gpgChecksums).toMatchObject({ status: 0, validsig: fixture.gpg.fingerprint });
+    expect(check.gpgAssets.map((r) => r.status)).toEqual([0, 0]);
+    expect(check.sha256sum.status).toBe(0);
+    expect(check.openssl).toEqual([0, 0]);
+    expect(check.sigstore).toEqual([undefined, undefined]);
+    expect(check.attestations).toEqual([undefined, undefined]);
+    expect(check.signetVerifyBlob.code).toBe(0);
+    const provenance = JSON.parse(Buffer.from((JSON.parse(filesOf(release).get('release.provenance.sigstore.json')!.toString()) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64').toString()) as { predicate: any };
+    expect(provenance.predicate.buildDefinition.resolvedDependencies[0].digest).toEqual({ gitCommit: fixture.tagCommit });
+    expect((await store.listAudit(`gitlab:${FULL_NAME}`, 1))[0]).toMatchObject({ event: 'note./sign-release', outcome: 'signed', detail: { counts: { uploaded: 10 } } });
+  }, 30_000);
+
+  it('a second run uploads and links nothing', async () => {
+    const before = uploads().length;
+    const ids = release.links.map((l) => l.id);
+    const { answers } = await note(MAINTAINER, 'again please\n/sign-release v1.2.0');
+    expect(uploads()).toHaveLength(before);
+    expect(release.links.map((l) => l.id)).toEqual(ids);
+    expect(rowsOf(answers[0]!.body).every((r) => r[2] === 'kept: already there and valid')).toBe(true);
+  }, 30_000);
+
+  it('a Developer is refused politely and nothing is read or written', async () => {
+    const requestsBefore = gitlab.requests.length;
+    const { answers } = await note(DEVELOPER, '/sign-release v1.2.0');
+    expect(answers[0]!.body).toContain('@dev-dan thank you');
+    expect(gitlab.requests.slice(requestsBefore).filter((r) => r.path.includes('/releases') || r.path.includes('/uploads'))).toEqual([]);
+    expect((await store.listAudit(`gitlab:${FULL_NAME}`, 1))[0]).toMatchObject({ outcome: 'refused' });
+  }, 30_000);
+
+  it('a failing upload is reported in the note, the rest is linked', async () => {
+    const flaky = gitlab.addRelease(PROJECT_ID, 'v1.2.1', fixture.tagCommit, ASSETS);
+    gitlab.faults.push({ method: 'POST', path: /\/releases\/v1\.2\.1\/assets\/links$/, status: 500, times: 1 });
+    const { answers } = await note(MAINTAINER, '/sign-release v1.2.1');
+    const rows = rowsOf(answers[0]!.body);
+    expect(rows.filter((r) => r[2]!.startsWith('failed'))).toHaveLength(1);
+    expect(rows.filter((r) => r[2]!.startsWith('failed'))[0]![2]).toContain('HTTP 500');
+    expect(answers[0]!.body).toContain('1 of 10 failed');
+    expect(flaky.links).toHaveLength(2 + 8);
+  }, 30_000);
+});
