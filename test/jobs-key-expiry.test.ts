@@ -10,7 +10,7 @@ import { runJob } from '../src/jobs/run-job.ts';
 import type { AuditRecord } from '../src/jobs/audit-trail.ts';
 import { git, tempDir } from './helpers/git.ts';
 import { startFakeForge, type FakeForge } from './helpers/jobs-fake-forge.ts';
-import { createSshKey, GpgHome } from './helpers/signing-keys.ts';
+import { commitFile, createSshKey, GpgHome } from './helpers/signing-keys.ts';
 
 const TOKENS = { github: 'ghs_test_token', gitlab: 'glpat-test-token' };
 const DAY = 86_400_000;
@@ -181,5 +181,52 @@ jobs:
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^signet jobs: github:acme\/widgets: GET http:\/\/127\.0\.0\.1:\d+\/repos\/acme\/widgets\/issues\?.* HTTP 401 Bad credentials$/)]);
     expect(bad.stderr).not.toContain('wrong');
+  });
+});
+
+/**
+ * With `forge_accounts: true` the policy trusts keys people registered on GitHub: the job finds
+ * the accounts of recent committers (GitHub's commit → account link) and checks their keys.
+ */
+describe('key expiry job: forge account keys of recent signers', () => {
+  const dir = tempDir('jobs-forge-keys');
+  let forge: FakeForge;
+  let gpg: GpgHome;
+
+  afterAll(async () => {
+    await forge?.close();
+    spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: gpg?.home } });
+    dir.remove();
+  });
+
+  it('files an issue for the expiring key an account registered, naming the account', async () => {
+    forge = await startFakeForge(TOKENS);
+    gpg = new GpgHome(join(dir.path, 'gnupg'));
+    gpg.gpg(['--quick-gen-key', 'Hank <hank@example.com>', 'ed25519', 'sign', '7d']);
+    const hank = /^fpr:+([0-9A-F]{40}):/m.exec(gpg.gpg(['--with-colons', '--list-keys', 'hank@example.com']))![1]!;
+    const ivy = gpg.createKey('Ivy', 'ivy@example.com'); // registered, never expires
+    const repo = join(dir.path, 'repo');
+    git(dir.path, ['init', '-q', '-b', 'main', repo]);
+    const env = { GNUPGHOME: gpg.home };
+    const hankCommit = commitFile(repo, 'a', 'a\n', 'hank', { email: 'hank@example.com', sign: ['-c', `user.signingkey=${hank}`], env });
+    const ivyCommit = commitFile(repo, 'b', 'b\n', 'ivy', { email: 'ivy@example.com', sign: gpg.gitSigningConfig(ivy), env });
+    commitFile(repo, 'c', 'c\n', 'unlinked', { email: 'nobody@example.com' }); // no GitHub account
+    forge.commitLogins.set(hankCommit, 'hank');
+    forge.commitLogins.set(ivyCommit, 'ivy');
+    forge.gpgKeys.set('hank', [gpg.gpg(['--armor', '--export', hank])]);
+    forge.gpgKeys.set('ivy', [ivy.armoredPublicKey, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbroken\n-----END PGP PUBLIC KEY BLOCK-----\n']);
+    writeFileSync(join(dir.path, 'policy.yml'), 'version: 1\nkeys:\n  forge_accounts: true\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n');
+    const yaml = `state_dir: state\nrepositories:\n  - name: github:acme/app\n    path: repo\n    policy: policy.yml\n    forge: { type: github, project: acme/app, api_url: "${forge.url}", token_env: GH_TOKEN }\njobs:\n  key-expiry: { within_days: 30, forge_accounts_days: 30 }\n`;
+    const config = parseJobsConfig(yaml, join(dir.path, 'jobs.yml'));
+    const run = await runJob('key-expiry', { config, now: () => new Date(), env: { GH_TOKEN: TOKENS.github }, fetch: globalThis.fetch as JobEnvironment['fetch'], state: memoryJobState(), audit: () => {}, actor: 'test' });
+    const outcome = run.repositories[0]!;
+    expect(outcome.error).toBeUndefined();
+    expect((outcome.data as Array<{ id: string; names: string[] }>).map((f) => [f.id, f.names])).toEqual([[hank, ['Hank <hank@example.com>', '@hank']]]);
+    expect(outcome.warnings).toEqual([expect.stringMatching(/^@ivy GPG key 2: /)]);
+    const issues = forge.github.get('acme/app')!;
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.body).toContain('that @hank registered on GitHub, trusted by the policy of **github:acme/app**');
+    // One commit look-up per committer e-mail, then each account's keys.
+    expect(forge.requests.filter((r) => r.path.includes('/commits/')).length).toBe(3);
   });
 });

@@ -45,7 +45,7 @@ export interface JobsConfig {
   timezone: string;
   repositories: WatchedRepository[];
   jobs: {
-    'key-expiry': JobSettings & { withinDays: number; label: string };
+    'key-expiry': JobSettings & { withinDays: number; label: string; /** With `forge_accounts: true`: check the forge keys of accounts that committed within this many days. */ forgeAccountsDays: number };
     'revocation-sweep': JobSettings & { lookbackDays: number; label: string };
     'compliance-report': JobSettings & { periodDays: number; publish: 'issue' | 'none'; label: string };
   };
@@ -56,7 +56,7 @@ const TOP = ['state_dir', 'audit_log', 'timezone', 'repositories', 'jobs', 'dash
 const REPOSITORY = ['name', 'path', 'policy', 'keyrings', 'allowed_signers', 'revoked_keys', 'forge'];
 const FORGE = ['type', 'project', 'api_url', 'token_env'];
 const JOB_FIELDS: Record<JobName, string[]> = {
-  'key-expiry': ['schedule', 'within_days', 'label'],
+  'key-expiry': ['schedule', 'within_days', 'label', 'forge_accounts_days'],
   'revocation-sweep': ['schedule', 'lookback_days', 'label'],
   'compliance-report': ['schedule', 'period_days', 'publish', 'label'],
 };
@@ -181,6 +181,7 @@ export function parseJobsConfig(text: string, source: string): JobsConfig {
         ...(expiry.schedule ? { schedule: expiry.schedule } : {}),
         withinDays: reader.positive(expiry.within_days, ['jobs', 'key-expiry', 'within_days'], 30),
         label: reader.string(expiry.label, ['jobs', 'key-expiry', 'label']) ?? 'signet:key-expiry',
+        forgeAccountsDays: reader.positive(expiry.forge_accounts_days, ['jobs', 'key-expiry', 'forge_accounts_days'], 90),
       },
       'revocation-sweep': {
         ...(sweep.schedule ? { schedule: sweep.schedule } : {}),

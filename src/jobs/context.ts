@@ -35,6 +35,8 @@ export interface RepositoryOutcome {
   error?: string;
   /** Job-specific data (findings, report summary). */
   data?: unknown;
+  /** Problems that did not stop the job (a forge key that could not be read). */
+  warnings?: string[];
 }
 
 export interface JobRun {
@@ -84,7 +86,7 @@ export async function forEachRepository(environment: JobEnvironment, job: JobNam
     }
     outcomes.push(outcome);
     const at = environment.now().toISOString();
-    const detail = { findings: outcome.findings, ...(outcome.issues ? { issues: outcome.issues } : {}), ...(outcome.error ? { error: outcome.error } : {}), ...(environment.dryRun ? { dryRun: true } : {}) };
+    const detail = { findings: outcome.findings, ...(outcome.issues ? { issues: outcome.issues } : {}), ...(outcome.error ? { error: outcome.error } : {}), ...(outcome.warnings ? { warnings: outcome.warnings } : {}), ...(environment.dryRun ? { dryRun: true } : {}) };
     environment.audit({ at, actor: environment.actor, action: `job:${job}`, repository: repository.name, verdict: outcome.outcome, detail });
     if (environment.store && repository.forge) {
       await environment.store.appendAudit({

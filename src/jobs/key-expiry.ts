@@ -4,10 +4,13 @@
  * holds the extended key (or no longer holds the key).
  */
 import type { DesiredIssue } from '../core/report/issue-sync.ts';
+import { SignetError } from '../core/errors.ts';
 import { findExpiringKeys, type KeyExpiryFinding } from '../core/report/key-watch.ts';
 import { registryKeyReports } from '../report/registry-keys.ts';
 import { isoDay } from '../report/render-markdown.ts';
 import { forEachRepository, issueTracker, repositoryContext, type JobEnvironment, type JobRun } from './context.ts';
+import { recentSignerForgeKeys } from './forge-account-keys.ts';
+import { fetchGitHubRequest } from './github-request.ts';
 import { syncIssues } from './issue-tracker.ts';
 import { slug } from './ports.ts';
 
@@ -29,14 +32,17 @@ export function expiryIssue(finding: KeyExpiryFinding, repository: string): Desi
   const { key } = finding;
   const date = isoDay(finding.expiresAt);
   const what = key.kind === 'openpgp' ? `OpenPGP key \`${key.id}\`` : `SSH key \`${key.id}\``;
-  const fix = key.kind === 'openpgp'
+  const account = key.names.find((name) => name.startsWith('@'));
+  const fix = account
+    ? `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then upload the extended public key again under GitHub → Settings → SSH and GPG keys.`
+    : key.kind === 'openpgp'
     ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in \`${key.source}\` with the output of \`gpg --armor --export ${key.id}\`.`
     : `Move \`valid-before\` of its line in \`${key.source}\` to a later date, or add a line for the key that replaces it.`;
   return {
     id: `key-expiry:${key.id}`,
     title: finding.state === 'expired' ? `Signing key expired on ${date}: ${who(finding)}` : `Signing key expires on ${date}: ${who(finding)}`,
     body: [
-      `The ${what} (${key.names.join(', ') || 'no names'}) in the signing registry of **${repository}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
+      `The ${what} (${key.names.join(', ') || 'no names'}) ${account ? `that ${account} registered on GitHub, trusted by the policy of` : 'in the signing registry of'} **${repository}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
       '',
       finding.state === 'expired'
         ? 'Its signatures are no longer `G`: pushes signed with it are refused where the policy requires `G`.'
@@ -53,9 +59,24 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
   const settings = environment.config.jobs['key-expiry'];
   return forEachRepository(environment, 'key-expiry', async (repository) => {
     const context = await repositoryContext(repository);
-    context.repo.objects.close();
     const now = environment.now();
-    const findings = findExpiringKeys(await registryKeyReports(context.sources), Math.floor(now.getTime() / 1000), settings.withinDays);
+    let keys = await registryKeyReports(context.sources);
+    let skipped: string[] = [];
+    try {
+      const forge = repository.forge;
+      if (context.policy?.keys.forgeAccounts && forge?.type === 'github') {
+        const token = environment.env[forge.tokenEnv];
+        if (!token) throw new SignetError('CONFIG_INVALID', `${repository.name}: the policy trusts forge accounts, and reading their keys needs ${forge.tokenEnv}`);
+        const since = new Date(now.getTime() - settings.forgeAccountsDays * 86_400_000);
+        const forgeKeys = await recentSignerForgeKeys(context, forge.project, fetchGitHubRequest(forge.apiUrl, token, environment.fetch), since, now);
+        const known = new Set(keys.map((key) => key.id));
+        keys = [...keys, ...forgeKeys.keys.filter((key) => !known.has(key.id))];
+        skipped = forgeKeys.skipped;
+      }
+    } finally {
+      context.repo.objects.close();
+    }
+    const findings = findExpiringKeys(keys, Math.floor(now.getTime() / 1000), settings.withinDays);
     const data: ExpiryFindingData[] = findings.map((f) => ({
       kind: f.key.kind, id: f.key.id, names: f.key.names, source: f.key.source, expiresAt: new Date(f.expiresAt * 1000).toISOString(), daysLeft: f.daysLeft, state: f.state,
     }));
@@ -69,6 +90,7 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
       findings: findings.length,
       ...(issues ? { issues: { created: issues.created, updated: issues.updated, closed: issues.closed, unchanged: issues.unchanged } } : {}),
       data,
+      ...(skipped.length > 0 ? { warnings: skipped } : {}),
     };
   });
 }

@@ -28,6 +28,10 @@ export interface FakeForge {
   github: Map<string, FakeIssue[]>;
   gitlab: Map<string, FakeIssue[]>;
   requests: RecordedRequest[];
+  /** GitHub: which account a commit is linked to (`GET /repos/…/commits/{sha}`). */
+  commitLogins: Map<string, string>;
+  /** GitHub: armored GPG keys each account registered (`GET /users/{login}/gpg_keys`). */
+  gpgKeys: Map<string, string[]>;
   /** Requests that change something (not GET). */
   writes(): RecordedRequest[];
   close(): Promise<void>;
@@ -44,6 +48,8 @@ export async function startFakeForge(tokens: { github: string; gitlab: string })
   const github = new Map<string, FakeIssue[]>();
   const gitlab = new Map<string, FakeIssue[]>();
   const requests: RecordedRequest[] = [];
+  const commitLogins = new Map<string, string>();
+  const gpgKeys = new Map<string, string[]>();
   const server: Server = createServer(async (req, res) => {
     const send = (status: number, data: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -54,6 +60,16 @@ export async function startFakeForge(tokens: { github: string; gitlab: string })
       const body = await readBody(req);
       const method = req.method ?? 'GET';
       const gh = /^\/repos\/([^/]+)\/([^/]+)\/issues(?:\/(\d+)(\/comments)?)?$/.exec(url.pathname);
+      const commit = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]+)$/.exec(url.pathname);
+      const userKeys = /^\/users\/([^/]+)\/(gpg_keys|ssh_signing_keys)$/.exec(url.pathname);
+      if (commit || userKeys) {
+        requests.push({ forge: 'github', method, path: `${url.pathname}${url.search}`, body });
+        if (req.headers.authorization !== `Bearer ${tokens.github}`) return send(401, { message: 'Bad credentials' });
+        if (commit) return send(200, { sha: commit[3], committer: commitLogins.has(commit[3]!) ? { login: commitLogins.get(commit[3]!) } : null });
+        if (userKeys![2] === 'ssh_signing_keys') return send(200, []);
+        const page = Number(url.searchParams.get('page') ?? 1);
+        return send(200, page > 1 ? [] : (gpgKeys.get(userKeys![1]!) ?? []).map((raw, index) => ({ id: index + 1, raw_key: raw, can_sign: true, emails: [] })));
+      }
       const gl = /^\/api\/v4\/projects\/([^/]+)\/issues(?:\/(\d+)(\/notes)?)?$/.exec(url.pathname);
       if (gh) {
         requests.push({ forge: 'github', method, path: `${url.pathname}${url.search}`, body });
@@ -143,6 +159,8 @@ export async function startFakeForge(tokens: { github: string; gitlab: string })
     github,
     gitlab,
     requests,
+    commitLogins,
+    gpgKeys,
     writes: () => requests.filter((r) => r.method !== 'GET'),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
