@@ -2,7 +2,8 @@
  * `/sign-release` on GitHub end to end: Probot's real server gets signed issue_comment
  * webhooks, talks to the local fake GitHub (release by tag, assets, uploads at the release's
  * upload_url, permissions, reactions, comments), and what lands on the release is checked with
- * gpg, sha256sum, openssl, @sigstore/verify and `signet verify-blob`.
+ * gpg, sha256sum, openssl, @sigstore/verify and `signet verify-blob`. Probot spaces comments
+ * by 3 s (GitHub's advice for requests that notify), which sets this file's pace.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -147,17 +148,6 @@ describe('/sign-release on GitHub', () => {
     expect(rowsOf(answers[0]!.body).map((r) => r[2])).toEqual(Array(10).fill('kept: already there and valid'));
   }, 30_000);
 
-  it('an output that no longer verifies is replaced, not duplicated', async () => {
-    const sig = release.assets.find((a) => a.name === 'demo-linux-amd64.sig')!;
-    sig.content = Buffer.from('MEUCIQDtampered\n');
-    const { answers } = await command('admin-ada', '/sign-release v1.2.0');
-    const rows = rowsOf(answers[0]!.body);
-    expect(rows.find((r) => r[0] === '`demo-linux-amd64.sig`')?.[2]).toBe('replaced');
-    expect(rows.filter((r) => r[2] === 'replaced')).toHaveLength(1);
-    expect(release.assets.filter((a) => a.name === 'demo-linux-amd64.sig')).toHaveLength(1);
-    expect((await checkSignedRelease(fixture, filesOf(release), ASSETS.map((a) => a.name))).openssl).toEqual([0, 0]);
-  }, 30_000);
-
   it('the same delivery twice signs once', async () => {
     const { payload } = commentPayload('admin-ada', '/sign-release v1.2.0');
     const before = github.comments.length;
@@ -196,18 +186,27 @@ describe('/sign-release on GitHub', () => {
     expect(flaky.assets).toHaveLength(2 + 8);
     expect((await store.listAudit(`github:${FULL_NAME}`, 1))[0]).toMatchObject({ outcome: 'failed' });
     github.faults.length = 0;
+    // Meanwhile someone broke a signature: the rerun uploads the missing one, replaces the broken one, keeps the rest.
+    const sig = flaky.assets.find((a) => a.name === 'demo-linux-amd64.sig')!;
+    sig.content = Buffer.from('MEUCIQDtampered\n');
+    const deletesBefore = github.requests.filter((r) => r.method === 'DELETE').length;
     const again = await command('maintainer-mia', '/sign-release v3.0.0');
-    const statuses = rowsOf(again.answers[0]!.body).map((r) => r[2]);
-    expect(statuses.filter((s) => s === 'uploaded')).toHaveLength(1);
-    expect(statuses.filter((s) => s!.startsWith('kept'))).toHaveLength(8);
+    const rows = rowsOf(again.answers[0]!.body);
+    const statusOf = (name: string) => rows.find((r) => r[0] === `\`${name}\``)?.[2];
+    expect(statusOf('demo-linux-amd64.sigstore.json')).toBe('uploaded');
+    expect(statusOf('demo-linux-amd64.sig')).toBe('replaced');
+    expect(rows.filter((r) => r[2]!.startsWith('kept'))).toHaveLength(7);
+    expect(github.requests.filter((r) => r.method === 'DELETE')).toHaveLength(deletesBefore + 1);
     expect(flaky.assets).toHaveLength(11);
-    expect((await checkSignedRelease(fixture, filesOf(flaky), ASSETS.map((a) => a.name))).sigstore).toEqual([undefined, undefined]);
+    expect(flaky.assets.filter((a) => a.name === 'demo-linux-amd64.sig')).toHaveLength(1);
+    const check = await checkSignedRelease(fixture, filesOf(flaky), ASSETS.map((a) => a.name));
+    expect(check.sigstore).toEqual([undefined, undefined]);
+    expect(check.openssl).toEqual([0, 0]);
   }, 30_000);
 
-  it('an unknown tag and a malformed command are answered, not ignored', async () => {
+  it('an unknown tag is answered, not ignored', async () => {
     const missing = await command('maintainer-mia', '/sign-release v9.9.9');
     expect(missing.answers[0]!.body).toContain('there is no release tagged `v9.9.9`');
-    const malformed = await command('maintainer-mia', '/sign-release');
-    expect(malformed.answers[0]!.body).toContain('needs the tag of an existing release');
+    expect((await store.listAudit(`github:${FULL_NAME}`, 1))[0]).toMatchObject({ outcome: 'error', detail: { reason: 'no such release' } });
   }, 30_000);
 });

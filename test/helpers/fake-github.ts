@@ -16,6 +16,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: unknown;
+  /** When it arrived (Date.now()). */
+  at?: number;
 }
 
 export interface CheckRunRecord {
@@ -156,7 +158,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     } catch {
       body = raw;
     }
-    fake.requests.push({ method, path: decodeURIComponent(path), query: url.searchParams, headers: req.headers, body });
+    fake.requests.push({ method, path: decodeURIComponent(path), query: url.searchParams, headers: req.headers, body, at: Date.now() });
 
     const fault = fake.faults.find((f) => f.method === method && f.path.test(path));
     if (fault) {
@@ -281,7 +283,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const upload = (req: IncomingMessage, res: ServerResponse, url: URL, bytes: Buffer): void => {
     const path = url.pathname.slice('/api/uploads'.length);
     const method = req.method ?? 'GET';
-    fake.requests.push({ method, path: decodeURIComponent(path), query: url.searchParams, headers: req.headers, body: { size: bytes.length } });
+    fake.requests.push({ method, path: decodeURIComponent(path), query: url.searchParams, headers: req.headers, body: { size: bytes.length }, at: Date.now() });
     const fault = fake.faults.find((f) => f.method === method && f.path.test(path) && (!f.uploadName || f.uploadName === url.searchParams.get('name')));
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;
