@@ -56,7 +56,11 @@ function describeRun(run: JobRun): string {
 async function openJobStore(env: NodeJS.ProcessEnv, cwd: string): Promise<SignetStore | undefined> {
   if (!env.DATABASE_URL) return undefined;
   const { openStore } = await import('../../store/store.ts');
-  return openStore({ DATABASE_URL: env.DATABASE_URL }, cwd);
+  try {
+    return await openStore({ DATABASE_URL: env.DATABASE_URL }, cwd);
+  } catch (error) {
+    throw new SignetError('CONFIG_INVALID', `DATABASE_URL: cannot open the store (${(error as Error).message.split('\n')[0]})`);
+  }
 }
 
 export async function runJobs(argv: string[], io: CliIO): Promise<number> {
