@@ -5,7 +5,7 @@
  * openssl, @sigstore/verify and `signet verify-blob`.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,9 @@ import type { SignetStore } from '../src/store/store.ts';
 import { post } from './helpers/fake-github-webhooks.ts';
 import { startFakeGitLab, type FakeGitLab, type FakeGitLabRelease } from './helpers/fake-gitlab.ts';
 import { freePort } from './helpers/postgres.ts';
+import { pushTestImage, startRegistry, type TestRegistry } from './helpers/sign-registry.ts';
+import { RegistryClient } from '../src/sign/oci/registry-client.ts';
+import { runSignet } from './helpers/sign-cli.ts';
 import { checkSignedRelease, makeReleaseFixture, type ReleaseFixture } from './helpers/release-fixtures.ts';
 
 const SECRET = 'gitlab-release-token';
@@ -31,6 +34,9 @@ let server: RunningServer;
 let dir: string;
 let hookUrl: string;
 let nextNoteId = 700;
+let registry: TestRegistry;
+/** The app's release settings; a test adds SIGNET_RELEASE_IMAGES to it. */
+let releaseEnv: Record<string, string>;
 
 const ASSETS = [
   { name: 'tool-1.2.0.tar.gz', content: Buffer.from('gitlab release tarball\n'.repeat(300)) },
@@ -51,8 +57,12 @@ beforeAll(async () => {
     PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIGNET_CACHE_DIR: join(dir, 'cache'),
     GITLAB_URL: gitlab.url, GITLAB_TOKEN: gitlab.token, GITLAB_WEBHOOK_SECRET: SECRET,
   }, dir);
+  // A real registry (Debian's docker-registry, htpasswd auth); credentials from DOCKER_CONFIG.
+  mkdirSync(join(dir, 'registry'));
+  registry = await startRegistry(join(dir, 'registry'));
+  releaseEnv = { ...fixture.env, DOCKER_CONFIG: registry.dockerConfig };
   // The keys come from explicit settings here (production reads process.env).
-  server = await startSignetServer(config, { store, extraHandlers: (deps) => gitLabHandlers(config.gitlab!, deps, { release: { env: fixture.env, cwd: dir } }) });
+  server = await startSignetServer(config, { store, extraHandlers: (deps) => gitLabHandlers(config.gitlab!, deps, { release: { env: releaseEnv, cwd: dir } }) });
   hookUrl = `${server.url}/gitlab/webhook`;
 }, 60_000);
 
@@ -60,6 +70,7 @@ afterAll(async () => {
   await server?.stop();
   await store?.close();
   await gitlab?.stop();
+  await registry?.stop();
   fixture?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -140,5 +151,38 @@ describe('/sign-release on GitLab', () => {
     expect(rows.filter((r) => r[2]!.startsWith('failed'))[0]![2]).toContain('HTTP 500');
     expect(answers[0]!.body).toContain('1 of 10 failed');
     expect(flaky.links).toHaveLength(2 + 8);
+  }, 30_000);
+
+  it('signs the images the configuration names, by digest, once', async () => {
+    // Built with umoci, pushed with skopeo.
+    const digest = pushTestImage(join(dir, 'registry'), registry, 'group/tool', 'v1.3.0', 'release image layer\n');
+    const client = new RegistryClient(registry.host, { env: releaseEnv });
+    const release = gitlab.addRelease(PROJECT_ID, 'v1.3.0', fixture.tagCommit, ASSETS.slice(0, 1));
+    releaseEnv.SIGNET_RELEASE_IMAGES = `${registry.host}/group/tool:{tag}, ${registry.host}/group/missing:{tag}`;
+    try {
+      const { answers } = await note(MAINTAINER, '/sign-release v1.3.0');
+      const rows = rowsOf(answers[0]!.body);
+      const pinned = `${registry.host}/group/tool@${digest}`;
+      expect(rows.find((r) => r[0] === `\`${pinned}\``)?.[2]).toBe(`uploaded: pushed ${digest.replace(':', '-')}.sig`);
+      expect(rows.find((r) => r[0] === `\`${registry.host}/group/missing:v1.3.0\``)?.[2]).toMatch(/^failed: .*no such manifest/);
+      expect(answers[0]!.body).toContain(`signet verify-image --key cosign.pub -a release=v1.3.0 ${pinned}`);
+      // One asset: .sig, .sigstore.json, .asc, checksums.txt(.asc), provenance (no lockfile at v1.3.0: no SBOM).
+      expect(release.links).toHaveLength(1 + 6);
+      // signet verify-image, as the comment says, with the public key.
+      writeFileSync(join(dir, 'cosign.pub'), fixture.cosignPublicPem);
+      const verified = await runSignet(['verify-image', '--key', 'cosign.pub', '-a', 'release=v1.3.0', pinned], { cwd: dir, env: releaseEnv });
+      expect(verified.code, verified.stderr).toBe(0);
+      expect(JSON.parse(verified.stdout)[0].critical.image['docker-manifest-digest']).toBe(digest);
+      // Again: nothing new in the registry.
+      const sigTag = `${digest.replace(':', '-')}.sig`;
+      const before = (await client.getManifest('group/tool', sigTag))?.digest;
+      const again = await note(MAINTAINER, '/sign-release v1.3.0');
+      expect(rowsOf(again.answers[0]!.body).find((r) => r[0] === `\`${pinned}\``)?.[2]).toBe('kept: already signed for this release');
+      const after = (await client.getManifest('group/tool', sigTag))?.digest;
+      expect(before).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(after).toBe(before);
+    } finally {
+      delete releaseEnv.SIGNET_RELEASE_IMAGES;
+    }
   }, 30_000);
 });

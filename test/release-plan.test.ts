@@ -9,6 +9,7 @@ import { planGitHubEvent } from '../src/app/plan.ts';
 import { encryptCosignPrivateKey } from '../src/core/sign/cosign-key.ts';
 import { planGitLabEvent } from '../src/gitlab/plan.ts';
 import { gitHubMaySign, gitLabMaySign, mentionsSignRelease, parseSignReleaseCommand } from '../src/release/command.ts';
+import { releaseImageRefs } from '../src/release/images.ts';
 import { loadReleaseSigners } from '../src/release/keys.ts';
 import { isSignetOutputName, planReleaseSigning } from '../src/release/plan.ts';
 import { renderReleaseComment, renderRefusal } from '../src/release/render.ts';
@@ -60,6 +61,13 @@ describe('the plan of outputs', () => {
     expect(pgpOnly.outputs.map((o) => o.name)).toEqual(['a.bin.asc', 'checksums.txt', 'checksums.txt.asc']);
     expect(pgpOnly.notes.join()).toContain('SIGNET_RELEASE_COSIGN_KEY');
     expect(planReleaseSigning([], { openpgp: true, cosign: true }).notes).toEqual(['the release has no assets to sign']);
+  });
+});
+
+describe('configured images', () => {
+  it('fills in the tag and drops empty entries', () => {
+    expect(releaseImageRefs(' ghcr.io/o/app:{tag}, ,127.0.0.1:5000/o/cli:{tag}-slim ', 'v1.2.0')).toEqual(['ghcr.io/o/app:v1.2.0', '127.0.0.1:5000/o/cli:v1.2.0-slim']);
+    expect(releaseImageRefs(undefined, 'v1')).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { gitHubFileReader, type GitHubRequest } from '../forge/github-api.ts';
 import { gitHubMaySign } from '../release/command.ts';
+import { RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
 import { loadReleaseSigners } from '../release/keys.ts';
 import { releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
 import { signRelease, type ReleaseAsset, type ReleaseHost } from '../release/run.ts';
@@ -129,6 +130,7 @@ export async function runGitHubSignRelease(installation: GitHubInstallation, dep
       tag: plan.tag, repositoryUrl: repository.cloneUrl.replace(/\.git$/, ''), ...(commitSha ? { commitSha } : {}),
       ...(release.html_url ? { releaseUrl: release.html_url } : {}), invocationId: delivery,
       builderId: settings.env.SIGNET_RELEASE_BUILDER_ID || DEFAULT_BUILDER_ID, now: deps.now,
+      images: releaseImageRefs(settings.env[RELEASE_IMAGES_ENV], plan.tag), registryEnv: settings.env,
     });
     body = renderReleaseComment(summary);
     await comment(body);

@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { gitLabFileReader } from '../forge/gitlab-api.ts';
 import { gitLabMaySign } from '../release/command.ts';
+import { RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
 import { loadReleaseSigners } from '../release/keys.ts';
 import { releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
 import { signRelease, type ReleaseAsset, type ReleaseHost } from '../release/run.ts';
@@ -129,6 +130,7 @@ export async function runGitLabSignRelease(deps: GitLabDependencies, baseUrl: st
       tag: plan.tag, repositoryUrl: project.cloneUrl.replace(/\.git$/, ''),
       ...(release.commit?.id ? { commitSha: release.commit.id } : {}), ...(release._links?.self ? { releaseUrl: release._links.self } : {}),
       invocationId: delivery, builderId: settings.env.SIGNET_RELEASE_BUILDER_ID || DEFAULT_BUILDER_ID, now: deps.now,
+      images: releaseImageRefs(settings.env[RELEASE_IMAGES_ENV], plan.tag), registryEnv: settings.env,
     });
     body = renderReleaseComment(summary);
     await reply(body);

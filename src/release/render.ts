@@ -12,6 +12,8 @@ export interface ReleaseSummary {
   rows: ResultRow[];
   notes: string[];
   inputs: string[];
+  /** Images signed or found signed, pinned by digest. */
+  images?: string[];
   openpgpFingerprint?: string;
   /** cosign.pub (SPKI PEM), so the verification commands can be run as they are. */
   cosignPublicKeyPem?: string;
@@ -49,6 +51,7 @@ export function renderReleaseComment(summary: ReleaseSummary): string {
   const all = summary.inputs.map((input) => `'${input}'`).join(' ');
   if (made.has(SBOM_ATTESTATION_NAME)) commands.push(`signet verify-attestation --key cosign.pub --type spdx --bundle ${SBOM_ATTESTATION_NAME} ${all}`);
   if (made.has(PROVENANCE_ATTESTATION_NAME)) commands.push(`signet verify-attestation --key cosign.pub --type slsaprovenance --bundle ${PROVENANCE_ATTESTATION_NAME} ${all}`);
+  for (const image of summary.images ?? []) commands.push(`signet verify-image --key cosign.pub -a release=${summary.tag} ${image}`);
   if (commands.length > 0) {
     lines.push('', 'Check them after downloading the release assets into one directory:', '', '```sh', ...commands, '```');
   }

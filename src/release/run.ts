@@ -19,6 +19,7 @@ import { spdxFromPackageLock } from '../core/sign/spdx.ts';
 import { attestSubjects, verifyFileAttestation } from '../sign/attest.ts';
 import { decodeSignatureFile, signBlobFile, verifyBlobBundle, verifyBlobSignature, type BlobSignature } from '../sign/blob.ts';
 import { digestFile } from '../sign/file-digest.ts';
+import { signReleaseImages } from './images.ts';
 import type { ReleaseSigners } from './keys.ts';
 import { describeOutput, planReleaseSigning, type PlannedOutput, type ResultRow } from './plan.ts';
 import type { ReleaseSummary } from './render.ts';
@@ -50,6 +51,10 @@ export interface ReleaseContext {
   invocationId: string;
   builderId: string;
   now: () => Date;
+  /** Container images to sign (references, the tag already filled in). */
+  images?: string[];
+  /** Where registry credentials are looked up (DOCKER_CONFIG). */
+  registryEnv?: NodeJS.ProcessEnv;
 }
 
 export const RELEASE_BUILD_TYPE = 'https://signet.invalid/sign-release/v1';
@@ -97,6 +102,7 @@ export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, co
   const plan = planReleaseSigning(assets.map((a) => a.name), { openpgp: !!signers.openpgp, cosign: !!signers.cosign });
   const rows: ResultRow[] = [];
   const notes = [...plan.notes];
+  const signedImages: string[] = [];
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'signet-release-'));
   try {
     // 1. The release's own files, under local names that cannot escape the directory.
@@ -216,11 +222,22 @@ export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, co
         row.detail = oneLine(error);
       }
     }
+
+    // 3. Images the configuration names: signed by digest in the registry, not uploaded.
+    if (context.images?.length) {
+      if (!signers.cosign) notes.push('images are configured (SIGNET_RELEASE_IMAGES) but no cosign key: not signed');
+      else {
+        for (const image of await signReleaseImages(context.images, signers.cosign, context.tag, context.registryEnv ?? {})) {
+          rows.push(image.row);
+          if (image.row.status !== 'failed') signedImages.push(image.pinned);
+        }
+      }
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   return {
-    tag: context.tag, rows, notes, inputs: plan.inputs,
+    tag: context.tag, rows, notes, inputs: plan.inputs, images: signedImages,
     ...(signers.openpgp ? { openpgpFingerprint: signers.openpgp.fingerprint } : {}),
     ...(signers.cosign ? { cosignPublicKeyPem: publicKeyPem(signers.cosign.publicKey) } : {}),
   };

@@ -9,7 +9,6 @@ import { gpgLikeConfig, primaryKeyFacts, subkeyFacts } from '../core/openpgp/key
 import type { RegistryKeyReport } from '../core/report/types.ts';
 import { fingerprintOfPlainBlob } from '../core/ssh/fingerprint.ts';
 import { parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
-import { readKeyText } from '../core/ssh/key-line.ts';
 import type { RevokedSshKeys } from '../core/ssh/revoked-keys.ts';
 import { loadOpenPgpRegistry } from '../core/openpgp/index.ts';
 import type { RegistrySources } from '../keys/load-registries.ts';
@@ -114,8 +113,3 @@ export async function registryKeyReports(sources: RegistrySources): Promise<Regi
   return [...(await openPgpKeyReports(sources.keyrings)), ...sshKeyReports(sources)];
 }
 
-/** `SHA256:…` of an SSH public key line (`type base64 [comment]`), for revoked-key look-ups. */
-export function sshLineFingerprint(line: string): string | undefined {
-  const read = readKeyText(line.trim());
-  return 'problem' in read ? undefined : fingerprintOfPlainBlob(read.key.plainBlob);
-}
