@@ -28,7 +28,8 @@ writeFileSync('dist/sea-config.json', JSON.stringify({
   main: 'dist/signet-sea.cjs',
   output: 'dist/sea-prep.blob',
   disableExperimentalSEAWarning: true,
-  useCodeCache: true,
+  // A startup snapshot (src/cli/sea-entry.ts): module initialisation happens at build time.
+  useSnapshot: true,
 }));
 execFileSync(process.execPath, ['--experimental-sea-config', 'dist/sea-config.json'], { stdio: 'inherit' });
 rmSync('dist/signet', { force: true });

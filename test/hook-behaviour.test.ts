@@ -72,8 +72,10 @@ describe('pre-receive hook behaviour', () => {
     } finally {
       writeFileSync(join(conf, 'policy.yml'), policy('alice.asc'));
     }
-    const record = JSON.parse(readFileSync(join(server, 'signet', 'verdicts', commit.slice(0, 2), commit.slice(2)), 'utf8'));
-    expect(record).toMatchObject({ commit, ref: 'refs/heads/feature/a', verdict: { status: 'G' } });
+    const records = readFileSync(join(server, 'signet', 'verdicts', `${commit.slice(0, 2)}.jsonl`), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    // The first verdict stands: accepted on feature/a, not overwritten by the push to feature/b.
+    expect(records.filter((record) => record.commit === commit)).toHaveLength(1);
+    expect(records.find((record) => record.commit === commit)).toMatchObject({ commit, ref: 'refs/heads/feature/a', verdict: { status: 'G' } });
   });
 
   it('fails closed when it runs out of time', () => {

@@ -114,7 +114,8 @@ describe('pre-receive hook, real pushes', () => {
     const last = audit[audit.length - 1];
     expect(last).toMatchObject({ event: 'push', ref: 'refs/heads/main', allowed: true, new: oid });
     expect(last.commits[0]).toMatchObject({ oid, status: 'G' });
-    expect(existsSync(join(server, 'signet', 'verdicts', oid.slice(0, 2), oid.slice(2)))).toBe(true);
+    const recorded = readFileSync(join(server, 'signet', 'verdicts', `${oid.slice(0, 2)}.jsonl`), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(recorded.filter((record) => record.commit === oid)).toMatchObject([{ ref: 'refs/heads/main', verdict: { status: 'G' } }]);
   });
 
   function expectRejected(result: { code: number; stderr: string }, ref: string, before: string | undefined, pattern: RegExp): void {

@@ -91,12 +91,10 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       io.stderr.write(forPusher(context.host, renderRejection(evaluation)));
       return 1;
     }
-    for (const decision of evaluation.decisions) {
-      for (const commit of decision.commits) {
-        const result = evaluation.commits.get(commit.oid);
-        if (result) records.recordFirst({ commit: commit.oid, verdict: result.verdict, acceptedAt: now.toISOString(), ref: decision.ref, pusher: context.pusher });
-      }
-    }
+    records.recordAllFirst(evaluation.decisions.flatMap((decision) => decision.commits.flatMap((commit) => {
+      const result = evaluation.commits.get(commit.oid);
+      return result ? [{ commit: commit.oid, verdict: result.verdict, acceptedAt: now.toISOString(), ref: decision.ref, pusher: context.pusher }] : [];
+    })));
     const summary = summarizeAccepted(evaluation.decisions);
     if (summary.length > 0 && context.host !== 'gitlab') io.stderr.write(forPusher(context.host, summary));
     return 0;
