@@ -17,9 +17,23 @@ export interface GitLabUser {
   username: string;
 }
 
+/** An SSH key a GitLab user registered for signing, as GET /users/:id/keys lists it. */
+export interface GitLabSshSigningKey {
+  /** The OpenSSH public key line. */
+  key: string;
+  title?: string;
+  /** GitLab's `expires_at` (ISO time); absent when the key never expires. */
+  expiresAt?: string;
+}
+
+/** A GitLab account's keys; `sshSigningKeyDetails` is `sshSigningKeys` with what GitLab says about each. */
+export interface GitLabAccountKeys extends ForgeAccountKeys {
+  sshSigningKeyDetails: GitLabSshSigningKey[];
+}
+
 export interface GitLabCaches {
   users: TtlCache<GitLabUser | null>;
-  keys: TtlCache<ForgeAccountKeys>;
+  keys: TtlCache<GitLabAccountKeys>;
 }
 
 export function createGitLabApi(url: string, token: string): GitLabApi {
@@ -85,16 +99,21 @@ export async function gitLabUserOfEmail(api: GitLabApi, caches: GitLabCaches, em
 }
 
 /** A user's GPG keys and the SSH keys registered for signing (usage_type signing or auth_and_signing). */
-export async function gitLabAccountKeys(api: GitLabApi, caches: GitLabCaches, user: GitLabUser, verifiedEmails: string[]): Promise<ForgeAccountKeys> {
+export async function gitLabAccountKeys(api: GitLabApi, caches: GitLabCaches, user: GitLabUser, verifiedEmails: string[]): Promise<GitLabAccountKeys> {
   const keys = await caches.keys.get(String(user.id), async () => {
     const [gpg, ssh] = await Promise.all([
       gitLabCall(`reading the GPG keys of ${user.username}`, () => api.UserGPGKeys.all({ userId: user.id })) as Promise<Array<{ key?: string }>>,
-      gitLabCall(`reading the SSH keys of ${user.username}`, () => api.UserSSHKeys.all({ userId: user.id })) as Promise<Array<{ key?: string; usage_type?: string }>>,
+      gitLabCall(`reading the SSH keys of ${user.username}`, () => api.UserSSHKeys.all({ userId: user.id })) as Promise<Array<{ key?: string; title?: string; usage_type?: string; expires_at?: string | null }>>,
     ]);
+    const sshSigningKeyDetails = ssh
+      .filter((k) => k.usage_type === undefined || k.usage_type === 'signing' || k.usage_type === 'auth_and_signing')
+      .filter((k): k is typeof k & { key: string } => typeof k.key === 'string')
+      .map((k) => ({ key: k.key, ...(typeof k.title === 'string' ? { title: k.title } : {}), ...(typeof k.expires_at === 'string' ? { expiresAt: k.expires_at } : {}) }));
     return {
       account: user.username,
       gpgKeys: gpg.map((k) => k.key).filter((k): k is string => typeof k === 'string' && k.includes('BEGIN PGP PUBLIC KEY BLOCK')),
-      sshSigningKeys: ssh.filter((k) => k.usage_type === undefined || k.usage_type === 'signing' || k.usage_type === 'auth_and_signing').map((k) => k.key).filter((k): k is string => typeof k === 'string'),
+      sshSigningKeys: sshSigningKeyDetails.map((k) => k.key),
+      sshSigningKeyDetails,
       verifiedEmails: [],
     };
   });

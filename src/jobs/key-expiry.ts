@@ -1,15 +1,18 @@
 /**
- * Key expiry: every key of each watched repository's registry that stops being usable for
- * signing within `within_days` gets one forge issue, kept up to date, closed once the registry
- * holds the extended key (or no longer holds the key).
+ * Key expiry: every key of each watched repository's registry (and, with `forge_accounts: true`,
+ * of its recent committers' GitHub or GitLab accounts) that stops being usable for signing within
+ * `within_days` gets one forge issue, kept up to date, closed once the registry holds the
+ * extended key (or no longer holds the key).
  */
 import type { DesiredIssue } from '../core/report/issue-sync.ts';
 import { SignetError } from '../core/errors.ts';
 import { findExpiringKeys, type KeyExpiryFinding } from '../core/report/key-watch.ts';
 import { registryKeyReports } from '../report/registry-keys.ts';
 import { isoDay } from '../report/render-markdown.ts';
+import { ForgeError } from '../forge/forge-error.ts';
+import { createGitLabApi } from '../forge/gitlab-api.ts';
 import { forEachRepository, issueTracker, repositoryContext, type JobEnvironment, type JobRun } from './context.ts';
-import { recentSignerForgeKeys } from './forge-account-keys.ts';
+import { recentSignerForgeKeys, recentSignerGitLabKeys, type ForgeKeysResult } from './forge-account-keys.ts';
 import { fetchGitHubRequest } from './github-request.ts';
 import { syncIssues } from './issue-tracker.ts';
 import { slug } from './ports.ts';
@@ -28,29 +31,38 @@ function who(finding: KeyExpiryFinding): string {
   return finding.key.names[0] ?? finding.key.id;
 }
 
-export function expiryIssue(finding: KeyExpiryFinding, repository: string): DesiredIssue {
+/** The fix an issue proposes; `account` is set for a key an account registered on the forge. */
+function fixOf(key: KeyExpiryFinding['key'], account: string | undefined, forge: 'github' | 'gitlab'): string {
+  if (account && forge === 'gitlab') {
+    return key.kind === 'openpgp'
+      ? `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then under GitLab → User settings → GPG keys remove the old one (remove, not revoke: revoking unverifies the commits it signed) and add the output of \`gpg --armor --export ${key.id}\`.`
+      : `${account}: GitLab cannot extend an SSH key's expiry: add a new SSH key with usage type "Signing" (or "Authentication & Signing") under GitLab → User settings → SSH keys, sign with it (\`git config user.signingkey\`), and remove this one once it is no longer needed.`;
+  }
+  if (account) return `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then upload the extended public key again under GitHub → Settings → SSH and GPG keys.`;
+  return key.kind === 'openpgp'
+    ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in \`${key.source}\` with the output of \`gpg --armor --export ${key.id}\`.`
+    : `Move \`valid-before\` of its line in \`${key.source}\` to a later date, or add a line for the key that replaces it.`;
+}
+
+export function expiryIssue(finding: KeyExpiryFinding, repository: string, forge: 'github' | 'gitlab' = 'github'): DesiredIssue {
   const { key } = finding;
   const date = isoDay(finding.expiresAt);
   const what = key.kind === 'openpgp' ? `OpenPGP key \`${key.id}\`` : `SSH key \`${key.id}\``;
   const account = key.names.find((name) => name.startsWith('@'));
-  const fix = account
-    ? `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then upload the extended public key again under GitHub → Settings → SSH and GPG keys.`
-    : key.kind === 'openpgp'
-    ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in \`${key.source}\` with the output of \`gpg --armor --export ${key.id}\`.`
-    : `Move \`valid-before\` of its line in \`${key.source}\` to a later date, or add a line for the key that replaces it.`;
+  const forgeName = forge === 'gitlab' ? 'GitLab' : 'GitHub';
   return {
     id: `key-expiry:${key.id}`,
     title: finding.state === 'expired' ? `Signing key expired on ${date}: ${who(finding)}` : `Signing key expires on ${date}: ${who(finding)}`,
     body: [
-      `The ${what} (${key.names.join(', ') || 'no names'}) ${account ? `that ${account} registered on GitHub, trusted by the policy of` : 'in the signing registry of'} **${repository}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
+      `The ${what} (${key.names.join(', ') || 'no names'}) ${account ? `that ${account} registered on ${forgeName}, trusted by the policy of` : 'in the signing registry of'} **${repository}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
       '',
       finding.state === 'expired'
         ? 'Its signatures are no longer `G`: pushes signed with it are refused where the policy requires `G`.'
         : 'After that its signatures are no longer `G`, and pushes signed with it are refused where the policy requires `G`.',
       '',
-      `To fix: ${fix}`,
+      `To fix: ${fixOf(key, account, forge)}`,
       '',
-      'signet closes this issue when the registry holds the extended key.',
+      account && forge === 'gitlab' ? `signet closes this issue when ${account} no longer lists this key, or lists it extended.` : 'signet closes this issue when the registry holds the extended key.',
     ].join('\n'),
   };
 }
@@ -64,11 +76,24 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
     let skipped: string[] = [];
     try {
       const forge = repository.forge;
-      if (context.policy?.keys.forgeAccounts && forge?.type === 'github') {
+      if (context.policy?.keys.forgeAccounts && forge) {
         const token = environment.env[forge.tokenEnv];
-        if (!token) throw new SignetError('CONFIG_INVALID', `${repository.name}: the policy trusts forge accounts, and reading their keys needs ${forge.tokenEnv}`);
+        if (!token) throw new SignetError('CONFIG_INVALID', `the policy trusts forge accounts, and reading their keys needs the token in ${forge.tokenEnv}, which is not set`);
         const since = new Date(now.getTime() - settings.forgeAccountsDays * 86_400_000);
-        const forgeKeys = await recentSignerForgeKeys(context, forge.project, fetchGitHubRequest(forge.apiUrl, token, environment.fetch), since, now);
+        let forgeKeys: ForgeKeysResult;
+        try {
+          if (forge.type === 'github') {
+            forgeKeys = await recentSignerForgeKeys(context, forge.project, fetchGitHubRequest(forge.apiUrl, token, environment.fetch), since, now);
+          } else {
+            // gitbeaker adds /api/v4 to the host itself.
+            const host = forge.apiUrl.replace(/\/api\/v4$/, '');
+            if (host === forge.apiUrl) throw new SignetError('CONFIG_INVALID', `forge.api_url ${forge.apiUrl} must end in /api/v4 to read the GitLab accounts' keys`);
+            forgeKeys = await recentSignerGitLabKeys(context, createGitLabApi(host, token), since, now);
+          }
+        } catch (error) {
+          if (error instanceof ForgeError) throw new SignetError('CONFIG_INVALID', `reading the forge accounts' keys: ${error.message}`, { cause: error });
+          throw error;
+        }
         const known = new Set(keys.map((key) => key.id));
         keys = [...keys, ...forgeKeys.keys.filter((key) => !known.has(key.id))];
         skipped = forgeKeys.skipped;
@@ -83,7 +108,7 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
     await environment.state.write(`key-expiry/${slug(repository.name)}.json`, { at: now.toISOString(), withinDays: settings.withinDays, findings: data });
     const tracker = environment.dryRun ? undefined : issueTracker(environment, repository);
     const issues = tracker
-      ? await syncIssues(tracker, 'key-expiry', settings.label, findings.map((f) => expiryIssue(f, repository.name)), () => `The registry of ${repository.name} no longer holds a key that expires within ${settings.withinDays} days under this id (checked ${now.toISOString()}): closing.`)
+      ? await syncIssues(tracker, 'key-expiry', settings.label, findings.map((f) => expiryIssue(f, repository.name, repository.forge?.type)), () => `The registry of ${repository.name} no longer holds a key that expires within ${settings.withinDays} days under this id (checked ${now.toISOString()}): closing.`)
       : undefined;
     return {
       outcome: findings.length > 0 ? 'findings' : 'ok',

@@ -1,7 +1,8 @@
 /**
  * A local stand-in for the GitLab REST API v4: repository files answered from a real bare
- * repository, users and their keys as the test configures them, commit statuses and merge
- * request notes recorded. Requests need the PRIVATE-TOKEN the bot was given; faults can be
+ * repository, users and their keys (SSH keys with usage_type and expires_at) as the test
+ * configures them, commit statuses and merge request notes recorded, project issues kept (list
+ * by label, create, update). Requests need the PRIVATE-TOKEN the bot was given; faults can be
  * queued per route.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,7 +29,17 @@ export interface FakeGitLabUser {
   /** Shown as public_email (what a non-admin search matches). */
   email: string;
   gpgKeys?: string[];
-  sshKeys?: Array<{ key: string; usage_type: 'auth' | 'signing' | 'auth_and_signing' }>;
+  /** `expires_at` as GitLab gives it (ISO time, or null: never). */
+  sshKeys?: Array<{ key: string; usage_type: 'auth' | 'signing' | 'auth_and_signing'; title?: string; expires_at?: string | null }>;
+}
+
+export interface FakeGitLabIssue {
+  project: number;
+  iid: number;
+  title: string;
+  description: string;
+  state: 'opened' | 'closed';
+  labels: string[];
 }
 
 export interface StatusRecord {
@@ -79,6 +90,8 @@ export interface FakeGitLab {
   /** `project:user id` → access level (GET /projects/:id/members/all/:user_id); absent is a 404. */
   members: Map<string, number>;
   awards: Array<{ project: number; noteable: string; iid: number; noteId: number; name: string }>;
+  /** Project issues (GET/POST /projects/:id/issues, PUT /projects/:id/issues/:iid). */
+  issues: FakeGitLabIssue[];
   /** Adds a release whose assets are project uploads, as `glab release upload` makes them. */
   addRelease(project: number, tag: string, commit: string, assets: Array<{ name: string; content: Buffer | string }>): FakeGitLabRelease;
   stop(): Promise<void>;
@@ -94,7 +107,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   };
   const fake: Omit<FakeGitLab, 'url' | 'stop'> = {
     token, requests: [], statuses: [], notes: [], faults: [], users: [], projects: new Map(),
-    releases: [], uploads: new Map(), members: new Map(), awards: [],
+    releases: [], uploads: new Map(), members: new Map(), awards: [], issues: [],
     addRelease(project, tag, commit, assets) {
       const release: FakeGitLabRelease = { project, tag, commit, links: assets.map((a) => ({ id: nextId++, name: a.name, url: `${origin}${storeUpload(project, a.name, Buffer.from(a.content))}` })) };
       fake.releases.push(release);
@@ -161,7 +174,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     }
     if (method === 'GET' && (m = /^\/users\/(\d+)\/keys$/.exec(path))) {
       const user = fake.users.find((u) => u.id === Number(m![1]));
-      return send(res, 200, (user?.sshKeys ?? []).map((key, i) => ({ id: i + 1, title: `key ${i + 1}`, key: key.key, usage_type: key.usage_type })));
+      return send(res, 200, (user?.sshKeys ?? []).map((key, i) => ({ id: i + 1, title: key.title ?? `key ${i + 1}`, created_at: '2024-01-01T00:00:00.000Z', expires_at: key.expires_at ?? null, key: key.key, usage_type: key.usage_type })));
     }
     m = /^\/projects\/(\d+)\/(.*)$/.exec(path);
     if (!m) return send(res, 404, { message: '404 Not Found' });
@@ -208,6 +221,36 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       const note: NoteRecord = { id: nextId++, project, iid: Number(m[1]), body: String(body.body), edits: 0, noteable: 'issues' };
       fake.notes.push(note);
       return send(res, 201, { id: note.id, body: note.body });
+    }
+    const issueJson = (issue: FakeGitLabIssue) => ({ id: 9000 + issue.iid, iid: issue.iid, project_id: issue.project, title: issue.title, description: issue.description, state: issue.state, labels: issue.labels });
+    if (rest === 'issues' && method === 'GET') {
+      // GitLab: labels=a,b means all of them; state opened|closed|all (default all); newest first.
+      const labels = (url.searchParams.get('labels') ?? '').split(',').filter(Boolean);
+      const state = url.searchParams.get('state') ?? 'all';
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const perPage = Number(url.searchParams.get('per_page') ?? 20);
+      const matching = fake.issues.filter((i) => i.project === project && labels.every((l) => i.labels.includes(l)) && (state === 'all' || i.state === state)).sort((a, b) => b.iid - a.iid);
+      return send(res, 200, matching.slice((page - 1) * perPage, page * perPage).map(issueJson));
+    }
+    if (rest === 'issues' && method === 'POST') {
+      if (typeof body.title !== 'string' || body.title === '') return send(res, 400, { message: 'title is missing' });
+      const issue: FakeGitLabIssue = {
+        project, iid: fake.issues.filter((i) => i.project === project).length + 1, title: body.title, description: String(body.description ?? ''), state: 'opened',
+        labels: String(body.labels ?? '').split(',').filter(Boolean),
+      };
+      fake.issues.push(issue);
+      return send(res, 201, issueJson(issue));
+    }
+    if ((m = /^issues\/(\d+)$/.exec(rest)) && (method === 'GET' || method === 'PUT')) {
+      const issue = fake.issues.find((i) => i.project === project && i.iid === Number(m![1]));
+      if (!issue) return send(res, 404, { message: '404 Not found' });
+      if (method === 'PUT') {
+        if (typeof body.title === 'string') issue.title = body.title;
+        if (typeof body.description === 'string') issue.description = body.description;
+        if (body.state_event === 'close') issue.state = 'closed';
+        if (body.state_event === 'reopen') issue.state = 'opened';
+      }
+      return send(res, 200, issueJson(issue));
     }
     if ((m = /^members\/all\/(\d+)$/.exec(rest)) && method === 'GET') {
       const level = fake.members.get(`${project}:${m[1]}`);
