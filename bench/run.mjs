@@ -96,6 +96,25 @@ if (want('throughput')) {
   results.figures.verify20k = { signetMs: ms, commitsPerSecond: 20000 / (ms / 1000) };
 }
 
+if (want('memory')) {
+  // Memory stays bounded on long ranges: peak RSS of `signet verify` over 20,000 and 100,000
+  // signed commits (output streamed to /dev/null), beside git rev-list walking the same range.
+  const peak = (command, args) => {
+    const run = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+    if (run.status !== 0) throw new Error(`${command} exited ${run.status}: ${run.stderr.slice(-500)}`);
+    return Number(run.stderr.trim().split('\n').pop()) / 1024;
+  };
+  const figures = {};
+  for (const [label, name, n] of [['20,000', 'repo-20k', 10000], ['100,000', 'repo-100k', 50000]]) {
+    const dir = ensureRepo(name, 'fast', n, n);
+    const ours = peak(process.execPath, [signetBin, ...signetVerifyArgs(dir)]);
+    const theirs = peak('git', ['-C', join(dir, 'repo'), 'rev-list', 'main']);
+    console.log(`  ${`peak RSS, verify ${label} commits`.padEnd(44)} ${`${ours.toFixed(0)} MiB`.padStart(10)}  ${`${theirs.toFixed(0)} MiB`.padStart(10)}  ${''.padStart(7)}  peer: git rev-list of the range`);
+    figures[name] = { signetPeakMiB: ours, gitRevListPeakMiB: theirs };
+  }
+  results.figures.memory = figures;
+}
+
 if (want('hook')) {
   const dir = ensureRepo('repo-2k', 'git', 1000, 1000);
   execFileSync(process.execPath, [join(root, 'scripts/build-sea.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
