@@ -187,7 +187,7 @@ describe('checkPolicy: problems carry path, line and column', () => {
     expect(only('version: "1"\nrules:\n  - refs: refs/heads/main\n    forbid_deletion: true\n').path).toBe('version');
     expect(only('version: 1\nrules: []\n')).toEqual({ path: 'rules', line: 2, column: 8, message: 'expected at least one rule; the list is empty' });
     expect(only('version: 1\nrules: {}\n').message).toBe('expected a list of rules; found a mapping');
-    expect(only('- a\n- b\n').message).toMatch(/^expected a mapping with fields version, keys, groups, rules; found a list/);
+    expect(only('- a\n- b\n').message).toMatch(/^expected a mapping with fields version, keys, groups, rules, release; found a list/);
   });
 
   it('names unknown fields at every level, with a suggestion for typos', () => {
@@ -212,7 +212,7 @@ rules:
       ['rules[0].forbid_force_psuh', 10, 5],
       ['rules[0].paths[0].signer', 13, 9],
     ]);
-    expect(problems[0]!.message).toBe("unknown field 'key' (did you mean 'keys'?); known fields: version, keys, groups, rules");
+    expect(problems[0]!.message).toBe("unknown field 'key' (did you mean 'keys'?); known fields: version, keys, groups, rules, release");
     expect(problems[1]!.message).toMatch(/did you mean 'ssh_allowed_signers'\?/);
     expect(problems[2]!.message).toMatch(/did you mean 'forbid_force_push'\?/);
     expect(problems[3]!.message).toMatch(/did you mean 'signers'\?/);
@@ -443,5 +443,22 @@ describe('docs/policy.md', () => {
     const policy = parsePolicy(example!, 'docs/policy.md');
     expect(policy.rules.map((rule) => rule.refs)).toEqual([['refs/heads/main', 'refs/heads/release/*'], ['refs/tags/v*']]);
     expect(policy.rules[0]!.allowedSigners!.map((entry) => entry.kind)).toEqual(['email', 'ssh', 'keyid', 'principal']);
+  });
+});
+
+describe('checkPolicy: release images', () => {
+  const base = 'version: 1\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n';
+  it('reads the images /sign-release signs, {tag} kept for the release tag', () => {
+    const policy = parsePolicy(`${base}release:\n  images: ["ghcr.io/o/app:{tag}", "127.0.0.1:5000/o/cli:{tag}-slim", "registry.example/o/base@sha256:${'a'.repeat(64)}"]\n`, 'signet.yml');
+    expect(policy.release).toEqual({ images: ['ghcr.io/o/app:{tag}', '127.0.0.1:5000/o/cli:{tag}-slim', `registry.example/o/base@sha256:${'a'.repeat(64)}`] });
+    expect(parsePolicy(base, 'signet.yml').release).toBeUndefined();
+  });
+
+  it('names a malformed image reference, a pinned one with {tag}, and unknown fields', () => {
+    const problems = problemsOf(`${base}release:\n  images:\n    - ghcr.io/O/App:{tag}\n    - "ghcr.io/o/app:{tag}@sha256:${'b'.repeat(64)}"\n  imagse: []\n`);
+    expect(problems.map((p) => `${p.path}@${p.line}`)).toEqual(['release.images[0]@7', 'release.images[1]@8', 'release.imagse@9']);
+    expect(problems[0]!.message).toMatch(/invalid repository 'O\/App'.*'\{tag\}' stands for the release tag/);
+    expect(problems[1]!.message).toMatch(/cannot also name \{tag\}/);
+    expect(problems[2]!.message).toMatch(/did you mean 'images'/);
   });
 });

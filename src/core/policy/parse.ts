@@ -5,11 +5,13 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { SignetError } from '../errors.ts';
+import { parseImageReference } from '../sign/image-reference.ts';
 import { globProblem, literalPrefix } from './glob.ts';
 import { GROUP_NAME, parseSignerEntry, type ParsedEntry } from './signers.ts';
-import type { AcceptableLetter, KeyFileRef, PathRule, Policy, PolicyKeys, PolicyProblem, PolicyRule, SignerEntry } from './types.ts';
+import type { AcceptableLetter, KeyFileRef, PathRule, Policy, PolicyKeys, PolicyProblem, PolicyRelease, PolicyRule, SignerEntry } from './types.ts';
 
-const TOP_FIELDS = ['version', 'keys', 'groups', 'rules'] as const;
+const TOP_FIELDS = ['version', 'keys', 'groups', 'rules', 'release'] as const;
+const RELEASE_FIELDS = ['images'] as const;
 const KEY_FIELDS = ['openpgp', 'ssh_allowed_signers', 'ssh_revoked_keys', 'forge_accounts', 'trust_web_flow'] as const;
 const RULE_FIELDS = [
   'refs', 'require_signed_commits', 'require_signed_tags', 'accept', 'signers', 'require_email_match',
@@ -227,7 +229,28 @@ function readPolicy(reader: Reader, source: string): Policy | undefined {
       if (rule) rules.push(rule);
     });
   }
-  return { version: 1, source, keys, groups: groups.raw, rules };
+  const release = readRelease(reader, top.get('release'));
+  return { version: 1, source, keys, groups: groups.raw, rules, ...(release ? { release } : {}) };
+}
+
+/** `release.images`: what `/sign-release` signs; `{tag}` stands for the release tag. */
+function readRelease(reader: Reader, at: Located | undefined): PolicyRelease | undefined {
+  if (!at) return undefined;
+  const fields = reader.fields(at, RELEASE_FIELDS);
+  const imagesAt = fields?.get('images');
+  if (!imagesAt) return undefined;
+  const images: string[] = [];
+  for (const item of reader.list(imagesAt, 'image references') ?? []) {
+    const reference = text(item).trim();
+    try {
+      const parsed = parseImageReference(reference.replaceAll('{tag}', 'v0'));
+      if (parsed.digest && reference.includes('{tag}')) throw new Error('a digest-pinned reference cannot also name {tag}');
+      images.push(reference);
+    } catch (error) {
+      reader.report(item, `${(error as Error).message} (write REGISTRY/REPOSITORY:TAG; '{tag}' stands for the release tag)`);
+    }
+  }
+  return { images };
 }
 
 function readKeys(reader: Reader, at: Located | undefined): PolicyKeys {

@@ -78,6 +78,13 @@ export interface Policy {
   /** Groups as written, members unexpanded (`group:other` kept). */
   groups: Record<string, string[]>;
   rules: PolicyRule[];
+  /** What `/sign-release` signs besides the release's assets. */
+  release?: PolicyRelease;
+}
+
+export interface PolicyRelease {
+  /** Image references, `{tag}` standing for the release tag (`ghcr.io/o/app:{tag}`). */
+  images: string[];
 }
 
 export interface PolicyProblem {
