@@ -16,7 +16,7 @@ import type { SignetStore } from '../src/store/store.ts';
 import { startFakeGitHub, type FakeGitHub, type FakeRelease } from './helpers/fake-github.ts';
 import { deliver, example, retarget } from './helpers/fake-github-webhooks.ts';
 import { freePort } from './helpers/postgres.ts';
-import { checkSignedRelease, makeReleaseFixture, type ReleaseFixture } from './helpers/release-fixtures.ts';
+import { checkHelmProvenance, checkSignedRelease, makeHelmChart, makeReleaseFixture, type ReleaseFixture } from './helpers/release-fixtures.ts';
 
 const SECRET = 'release-webhook-secret';
 const FULL_NAME = 'octo-org/released';
@@ -202,6 +202,31 @@ describe('/sign-release on GitHub', () => {
     const check = await checkSignedRelease(fixture, filesOf(flaky), ASSETS.map((a) => a.name));
     expect(check.sigstore).toEqual([undefined, undefined]);
     expect(check.openssl).toEqual([0, 0]);
+  }, 30_000);
+
+  it('a Helm chart asset also gets a .prov (gpg verifies it; its files section holds the chart sha256); a rerun keeps it', async () => {
+    const chart = makeHelmChart(fixture, 'webchart', '0.4.0');
+    const charts = github.addRelease(FULL_NAME, 'v4.0.0', [{ name: chart.file, content: chart.content }, ASSETS[1]!]);
+    const { answers } = await command('maintainer-mia', '/sign-release v4.0.0');
+    const rows = rowsOf(answers[0]!.body);
+    expect(rows.find((r) => r[0] === `\`${chart.file}.prov\``)?.[2]).toBe('uploaded');
+    // Only the chart gets one; its .sig, bundle and .asc are made as for any asset.
+    expect(charts.assets.map((a) => a.name).filter((n) => n.endsWith('.prov'))).toEqual([`${chart.file}.prov`]);
+    expect(charts.assets.map((a) => a.name)).toEqual(expect.arrayContaining([`${chart.file}.sig`, `${chart.file}.sigstore.json`, `${chart.file}.asc`]));
+    expect(answers[0]!.body).toContain(`gpg --verify '${chart.file}.prov'`);
+    const prov = filesOf(charts).get(`${chart.file}.prov`)!;
+    expect(prov.toString()).toMatch(/^-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n/);
+    const check = checkHelmProvenance(fixture, chart.file, chart.content, prov);
+    expect(check.gpg.status, check.gpg.stderr).toBe(0);
+    expect(check.gpg.validsig).toBe(fixture.gpg.fingerprint);
+    expect(check.files).toEqual({ [chart.file]: `sha256:${check.sha256sum}` });
+    expect(check.metadata).toMatchObject({ apiVersion: 'v2', name: 'webchart', version: '0.4.0', keywords: ['web', '---'] });
+    expect(filesOf(charts).get('checksums.txt')!.toString()).toContain(`${check.sha256sum}  ${chart.file}\n`);
+
+    const uploads = uploadsTo(charts).length;
+    const again = await command('maintainer-mia', '/sign-release v4.0.0');
+    expect(uploadsTo(charts)).toHaveLength(uploads);
+    expect(rowsOf(again.answers[0]!.body).find((r) => r[0] === `\`${chart.file}.prov\``)?.[2]).toBe('kept: already there and valid');
   }, 30_000);
 
   it('an unknown tag is answered, not ignored', async () => {

@@ -20,7 +20,7 @@ import { freePort } from './helpers/postgres.ts';
 import { pushTestImage, startRegistry, type TestRegistry } from './helpers/sign-registry.ts';
 import { RegistryClient } from '../src/sign/oci/registry-client.ts';
 import { runSignet } from './helpers/sign-cli.ts';
-import { checkSignedRelease, makeReleaseFixture, type ReleaseFixture } from './helpers/release-fixtures.ts';
+import { checkHelmProvenance, checkSignedRelease, makeHelmChart, makeReleaseFixture, type ReleaseFixture } from './helpers/release-fixtures.ts';
 
 const SECRET = 'gitlab-release-token';
 const PROJECT_ID = 314;
@@ -151,6 +151,48 @@ describe('/sign-release on GitLab', () => {
     expect(rows.filter((r) => r[2]!.startsWith('failed'))[0]![2]).toContain('HTTP 500');
     expect(answers[0]!.body).toContain('1 of 10 failed');
     expect(flaky.links).toHaveLength(2 + 8);
+  }, 30_000);
+
+  it('a Helm chart asset also gets a .prov that gpg verifies and helm would accept; a rerun keeps it; a tampered one is replaced', async () => {
+    const chart = makeHelmChart(fixture, 'gitlab-chart', '1.0.0');
+    const release = gitlab.addRelease(PROJECT_ID, 'v1.4.0', fixture.tagCommit, [{ name: chart.file, content: chart.content }]);
+    const { answers } = await note(MAINTAINER, '/sign-release v1.4.0');
+    const statusOf = (body: string, name: string) => rowsOf(body).find((r) => r[0] === `\`${name}\``)?.[2];
+    expect(statusOf(answers[0]!.body, `${chart.file}.prov`)).toBe('uploaded');
+    // .sig, .sigstore.json, .asc, .prov, checksums.txt(.asc), provenance (no lockfile at v1.4.0: no SBOM).
+    expect(release.links.map((l) => l.name).sort()).toEqual([
+      'checksums.txt', 'checksums.txt.asc', chart.file, `${chart.file}.asc`, `${chart.file}.prov`, `${chart.file}.sig`, `${chart.file}.sigstore.json`, 'release.provenance.sigstore.json',
+    ]);
+    const check = checkHelmProvenance(fixture, chart.file, chart.content, filesOf(release).get(`${chart.file}.prov`)!);
+    expect(check.gpg.status, check.gpg.stderr).toBe(0);
+    expect(check.gpg.validsig).toBe(fixture.gpg.fingerprint);
+    expect(check.files).toEqual({ [chart.file]: `sha256:${check.sha256sum}` });
+    expect(check.metadata).toMatchObject({ name: 'gitlab-chart', version: '1.0.0' });
+
+    const before = uploads().length;
+    const again = await note(MAINTAINER, '/sign-release v1.4.0');
+    expect(uploads()).toHaveLength(before);
+    expect(statusOf(again.answers[0]!.body, `${chart.file}.prov`)).toBe('kept: already there and valid');
+
+    // A .prov whose files section names another digest (re-signed by nobody) is replaced.
+    const provLink = release.links.find((l) => l.name === `${chart.file}.prov`)!;
+    const path = new URL(provLink.url).pathname;
+    gitlab.uploads.set(path, Buffer.from(gitlab.uploads.get(path)!.toString().replace(check.sha256sum, '0'.repeat(64))));
+    expect(checkHelmProvenance(fixture, chart.file, chart.content, gitlab.uploads.get(path)!).gpg.status).not.toBe(0);
+    // And the chart's .asc becomes a good signature by the same key over other data (checksums.txt):
+    // the streamed check of the .asc against the chart must notice.
+    const ascPath = new URL(release.links.find((l) => l.name === `${chart.file}.asc`)!.url).pathname;
+    gitlab.uploads.set(ascPath, filesOf(release).get('checksums.txt.asc')!);
+    const third = await note(MAINTAINER, '/sign-release v1.4.0');
+    expect(statusOf(third.answers[0]!.body, `${chart.file}.prov`)).toBe('replaced');
+    expect(statusOf(third.answers[0]!.body, `${chart.file}.asc`)).toBe('replaced');
+    expect(rowsOf(third.answers[0]!.body).filter((r) => r[2] === 'kept: already there and valid')).toHaveLength(5);
+    expect(uploads()).toHaveLength(before + 2);
+    const replaced = release.links.filter((l) => l.name === `${chart.file}.prov`);
+    expect(replaced).toHaveLength(1);
+    const recheck = checkHelmProvenance(fixture, chart.file, chart.content, gitlab.uploads.get(new URL(replaced[0]!.url).pathname)!);
+    expect(recheck.gpg.status).toBe(0);
+    expect(recheck.files).toEqual({ [chart.file]: `sha256:${check.sha256sum}` });
   }, 30_000);
 
   it('signs the images the configuration names, by digest, once', async () => {

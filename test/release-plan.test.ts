@@ -56,6 +56,17 @@ describe('the plan of outputs', () => {
     expect(planReleaseSigning([...plan.inputs, ...plan.outputs.map((o) => o.name)], { openpgp: true, cosign: true })).toEqual(plan);
   });
 
+  it('adds a .prov for the inputs found to be Helm charts (OpenPGP key only), and recognises it as an output', () => {
+    const charts = new Set(['chart-0.1.0.tgz']);
+    const plan = planReleaseSigning(['chart-0.1.0.tgz', 'plain.tar.gz'], { openpgp: true, cosign: false }, charts);
+    expect(plan.outputs.map((o) => o.name)).toEqual(['chart-0.1.0.tgz.asc', 'chart-0.1.0.tgz.prov', 'plain.tar.gz.asc', 'checksums.txt', 'checksums.txt.asc']);
+    expect(plan.outputs.find((o) => o.name.endsWith('.prov'))).toMatchObject({ kind: 'helm-provenance', input: 'chart-0.1.0.tgz' });
+    expect(planReleaseSigning([...plan.inputs, ...plan.outputs.map((o) => o.name)], { openpgp: true, cosign: false }, charts)).toEqual(plan);
+    const cosignOnly = planReleaseSigning(['chart-0.1.0.tgz'], { openpgp: false, cosign: true }, charts);
+    expect(cosignOnly.outputs.some((o) => o.kind === 'helm-provenance')).toBe(false);
+    expect(cosignOnly.notes.join()).toContain('no Helm .prov for chart-0.1.0.tgz');
+  });
+
   it('says what a missing key leaves out', () => {
     const pgpOnly = planReleaseSigning(['a.bin'], { openpgp: true, cosign: false });
     expect(pgpOnly.outputs.map((o) => o.name)).toEqual(['a.bin.asc', 'checksums.txt', 'checksums.txt.asc']);

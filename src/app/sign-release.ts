@@ -3,14 +3,17 @@
  * with eyes, check the commenter's permission, sign the release through its assets API and
  * answer with one comment. Every run leaves an audit record; errors become the answer.
  */
-import { writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { gitHubFileReader, type GitHubRequest } from '../forge/github-api.ts';
 import { gitHubMaySign } from '../release/command.ts';
 import { RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
 import { loadReleaseSigners } from '../release/keys.ts';
 import { releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
 import { signRelease, type ReleaseAsset, type ReleaseHost } from '../release/run.ts';
-import { readFile } from 'node:fs/promises';
 import type { GitHubPlan } from './plan.ts';
 import { audit, repositoryKey, type CheckDependencies, type GitHubInstallation } from './run-check.ts';
 
@@ -38,7 +41,11 @@ function oneLine(error: unknown): string {
   return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
 }
 
-/** The release's assets through the REST API; uploads go to the release's upload_url. */
+/**
+ * The release's assets through the REST API; uploads go to the release's upload_url. Both
+ * directions stream: a download's body goes straight to the file, an upload is read from the
+ * file as it is sent (with its Content-Length, which GitHub requires).
+ */
 export function gitHubReleaseHost(request: GitHubRequest, deps: CheckDependencies, owner: string, repo: string, release: { id: number; upload_url: string }, tag: string): ReleaseHost {
   const readFileAtTag = gitHubFileReader(request, deps.caches, owner, repo, tag);
   return {
@@ -52,13 +59,21 @@ export function gitHubReleaseHost(request: GitHubRequest, deps: CheckDependencie
       }
     },
     async download(asset, path) {
-      const { data } = await request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', { owner, repo, asset_id: Number(asset.id), headers: { accept: 'application/octet-stream' } });
-      await writeFile(path, Buffer.from(data as ArrayBuffer));
+      const { data } = await request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
+        owner, repo, asset_id: Number(asset.id), headers: { accept: 'application/octet-stream' }, request: { parseSuccessResponseBody: false },
+      });
+      if (!data) throw new Error(`GitHub sent no content for ${asset.name}`);
+      await pipeline(Readable.fromWeb(data as WebReadableStream<Uint8Array>), createWriteStream(path));
     },
     async upload(name, path, contentType) {
-      const bytes = await readFile(path);
+      const { size } = await stat(path);
+      const body = createReadStream(path, { highWaterMark: 256 << 10 });
       // An upload is not retried: a half-received one may leave an asset in GitHub's "starter" state.
-      await request(`POST ${release.upload_url}`, { name, data: bytes, headers: { 'content-type': contentType, 'content-length': bytes.length }, request: { retries: 0 } });
+      try {
+        await request(`POST ${release.upload_url}`, { name, data: Readable.toWeb(body), headers: { 'content-type': contentType, 'content-length': size }, request: { retries: 0 } });
+      } finally {
+        body.destroy();
+      }
     },
     async remove(asset) {
       await request('DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}', { owner, repo, asset_id: Number(asset.id) });

@@ -3,8 +3,11 @@
  * assets are links; signet's outputs become project uploads linked to the release. Downloads
  * carry the token only to the GitLab host itself, never to a link that points elsewhere.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream, openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { gitLabFileReader } from '../forge/gitlab-api.ts';
 import { gitLabMaySign } from '../release/command.ts';
 import { RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
@@ -21,23 +24,42 @@ class GitLabHttpError extends Error {
   }
 }
 
-type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
+/** `timeoutMs` bounds the whole exchange, body included (transfers of large assets get longer). */
+type Fetch = (path: string, init?: RequestInit & { timeoutMs?: number }) => Promise<Response>;
+
+/** What a release asset transfer may take, body included. */
+const TRANSFER_TIMEOUT_MS = 30 * 60_000;
+const MAX_REDIRECTS = 5;
 
 function oneLine(error: unknown): string {
   return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
 }
 
-/** Fetch against the GitLab host with the token; a non-2xx answer is a GitLabHttpError. */
-function gitLabFetch(baseUrl: string, token: string, timeoutMs = 60_000): Fetch {
-  return async (path, init = {}) => {
-    const url = path.startsWith('http') ? path : `${baseUrl}/api/v4${path}`;
-    const sameHost = new URL(url).origin === new URL(baseUrl).origin;
-    const headers = new Headers(init.headers);
-    if (sameHost) headers.set('private-token', token);
-    const response = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+/**
+ * Fetch against the GitLab host with the token; a non-2xx answer is a GitLabHttpError. Redirects
+ * are followed here, not by fetch (which would carry PRIVATE-TOKEN along to any host): each hop
+ * gets the token only when it is on the GitLab host itself.
+ */
+function gitLabFetch(baseUrl: string, token: string, defaultTimeoutMs = 60_000): Fetch {
+  return async (path, { timeoutMs = defaultTimeoutMs, ...init } = {}) => {
+    let url = path.startsWith('http') ? path : `${baseUrl}/api/v4${path}`;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const method = init.method ?? 'GET';
+    let response: Response;
+    let sameHost: boolean;
+    for (let hops = 0; ; hops++) {
+      sameHost = new URL(url).origin === new URL(baseUrl).origin;
+      const headers = new Headers(init.headers);
+      if (sameHost) headers.set('private-token', token);
+      response = await fetch(url, { ...init, headers, signal, redirect: 'manual' });
+      const location = response.headers.get('location');
+      if (!(response.status >= 300 && response.status < 400 && location && (method === 'GET' || method === 'HEAD') && hops < MAX_REDIRECTS)) break;
+      await response.body?.cancel();
+      url = new URL(location, url).href;
+    }
     if (!response.ok) {
       await response.body?.cancel();
-      throw new GitLabHttpError(response.status, `${init.method ?? 'GET'} ${sameHost ? new URL(url).pathname : new URL(url).origin}`);
+      throw new GitLabHttpError(response.status, `${method} ${sameHost ? new URL(url).pathname : new URL(url).origin}`);
     }
     return response;
   };
@@ -55,12 +77,16 @@ export function gitLabReleaseHost(call: Fetch, deps: GitLabDependencies, baseUrl
     async download(asset, path) {
       const url = urls.get(asset.id);
       if (!url) throw new Error(`no URL for ${asset.name}`);
-      await writeFile(path, Buffer.from(await (await call(url)).arrayBuffer()));
+      const response = await call(url, { timeoutMs: TRANSFER_TIMEOUT_MS });
+      if (!response.body) throw new Error(`no content for ${asset.name}`);
+      // Straight to the file: memory stays flat however large the asset.
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(path));
     },
     async upload(name, path, contentType) {
       const form = new FormData();
-      form.append('file', new Blob([await readFile(path)], { type: contentType }), basename(name));
-      const uploaded = (await (await call(`/projects/${projectId}/uploads`, { method: 'POST', body: form })).json()) as { full_path?: string; url?: string };
+      // A file-backed Blob: the multipart body is read from the file as it is sent.
+      form.append('file', await openAsBlob(path, { type: contentType }), basename(name));
+      const uploaded = (await (await call(`/projects/${projectId}/uploads`, { method: 'POST', body: form, timeoutMs: TRANSFER_TIMEOUT_MS })).json()) as { full_path?: string; url?: string };
       const fullPath = uploaded.full_path ?? `/-/project/${projectId}${uploaded.url ?? ''}`;
       await call(`${release}/assets/links`, {
         method: 'POST', headers: { 'content-type': 'application/json' },

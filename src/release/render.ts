@@ -47,6 +47,7 @@ export function renderReleaseComment(summary: ReleaseSummary): string {
   for (const input of summary.inputs) {
     if (made.has(`${input}.sigstore.json`)) commands.push(`signet verify-blob --key cosign.pub --bundle '${input}.sigstore.json' '${input}'`);
     if (made.has(`${input}.asc`)) commands.push(`gpg --verify '${input}.asc' '${input}'`);
+    if (made.has(`${input}.prov`)) commands.push(`gpg --verify '${input}.prov'  # Helm: helm verify '${input}'`);
   }
   const all = summary.inputs.map((input) => `'${input}'`).join(' ');
   if (made.has(SBOM_ATTESTATION_NAME)) commands.push(`signet verify-attestation --key cosign.pub --type spdx --bundle ${SBOM_ATTESTATION_NAME} ${all}`);

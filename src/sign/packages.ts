@@ -21,9 +21,11 @@ const depthOne = (file: string) => (name: string) => {
   return parts.length === 2 && parts[1] === file;
 };
 
-/** What a file is, from its name and, for gzipped tarballs, the metadata file inside. */
-export async function detectPackage(path: string): Promise<DetectedPackage> {
-  const name = basename(path);
+/**
+ * What a file is, from its name and, for gzipped tarballs, the metadata file inside. `name` is
+ * the file's published name when it is stored under another one (a release's temporary copy).
+ */
+export async function detectPackage(path: string, name = basename(path)): Promise<DetectedPackage> {
   if (name.endsWith('.whl')) return { kind: 'wheel' };
   if (!/\.(tgz|tar\.gz)$/.test(name)) return { kind: 'file' };
   const found = await findInTarGz(path, (entry) => entry === 'package/package.json' || depthOne('Chart.yaml')(entry) || depthOne('PKG-INFO')(entry));

@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -52,7 +53,12 @@ export interface FakeReleaseAsset {
   name: string;
   contentType: string;
   content: Buffer;
+  /** A file-backed asset: served streamed from this file (`content` is then empty). */
+  path?: string;
 }
+
+/** An asset to add: its bytes, or a file to stream (large assets the test never holds in memory). */
+export type FakeAssetSource = { name: string; content: Buffer | string } | { name: string; path: string };
 
 export interface FakeRelease {
   id: number;
@@ -89,7 +95,7 @@ export interface FakeGitHub {
   permissions: Map<string, { permission: string; role_name: string }>;
   /** Issue and pull request comments posted. */
   comments: Array<{ repository: string; issueNumber: number; body: string }>;
-  addRelease(repository: string, tag: string, assets: Array<{ name: string; content: Buffer | string }>): FakeRelease;
+  addRelease(repository: string, tag: string, assets: FakeAssetSource[]): FakeRelease;
   writesTo(pathPart: string): RecordedRequest[];
   stop(): Promise<void>;
 }
@@ -132,13 +138,17 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     appId, privateKey: pkcs1, privateKeyPkcs8: pkcs8,
     requests: [], checkRuns: [], reactions: [], faults: [], users: new Map(), emailLogins: new Map(), repositories: new Map(), pulls: new Map(), delayMs: 0, issuedTokens: [],
     releases: [], permissions: new Map(), comments: [],
-    addRelease(repository: string, tag: string, assets: Array<{ name: string; content: Buffer | string }>): FakeRelease {
-      const release: FakeRelease = { id: nextId++, repository, tag, assets: assets.map((a) => ({ id: nextId++, name: a.name, contentType: 'application/octet-stream', content: Buffer.from(a.content) })) };
+    addRelease(repository: string, tag: string, assets: FakeAssetSource[]): FakeRelease {
+      const release: FakeRelease = {
+        id: nextId++, repository, tag,
+        assets: assets.map((a) => ({ id: nextId++, name: a.name, contentType: 'application/octet-stream', ...('path' in a ? { content: Buffer.alloc(0), path: a.path } : { content: Buffer.from(a.content) }) })),
+      };
       fake.releases.push(release);
       return release;
     },
   };
-  const assetJson = (asset: FakeReleaseAsset) => ({ id: asset.id, name: asset.name, content_type: asset.contentType, size: asset.content.length, state: 'uploaded' });
+  const sizeOf = (asset: FakeReleaseAsset) => (asset.path ? statSync(asset.path).size : asset.content.length);
+  const assetJson = (asset: FakeReleaseAsset) => ({ id: asset.id, name: asset.name, content_type: asset.contentType, size: sizeOf(asset), state: 'uploaded' });
   let origin = '';
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
@@ -271,7 +281,9 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         return;
       }
       if (method === 'GET' && req.headers.accept === 'application/octet-stream') {
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(asset.content.length) }).end(asset.content);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(sizeOf(asset)) });
+        if (asset.path) createReadStream(asset.path).pipe(res);
+        else res.end(asset.content);
         return;
       }
       if (method === 'GET') return send(res, 200, assetJson(asset));

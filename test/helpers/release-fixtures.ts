@@ -6,12 +6,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encryptCosignPrivateKey, publicKeyPem } from '../../src/core/sign/cosign-key.ts';
+import { parseHelmProvenanceBody } from '../../src/core/sign/helm-provenance.ts';
 import { gpgVerify, makeGpgKey, type GpgKey } from './sign-gpg.ts';
-import { runSignet, tool } from './sign-cli.ts';
+import { mustRun, runSignet, tool } from './sign-cli.ts';
 import { sigstoreVerify } from './sign-sigstore.ts';
 
 export const COSIGN_PASSWORD = 'release-cosign-password';
@@ -110,6 +111,48 @@ export async function checkSignedRelease(fixture: ReleaseFixture, files: Map<str
       openssl, sigstore, attestations,
       signetVerifyBlob: await runSignet(['verify-blob', '--key', 'cosign.pub', '--bundle', `${first}.sigstore.json`, first], { cwd: dir }),
     };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A Helm chart archive as `helm package` lays it out (chart directory on top, Chart.yaml in it). */
+export function makeHelmChart(fixture: ReleaseFixture, name: string, version: string): { file: string; content: Buffer } {
+  const dir = mkdtempSync(join(fixture.dir, 'chart-'));
+  try {
+    mkdirSync(join(dir, name, 'templates'), { recursive: true });
+    writeFileSync(join(dir, name, 'Chart.yaml'), `apiVersion: v2\nname: ${name}\nversion: ${version}\ndescription: A chart released with signet\nkeywords:\n  - web\n  - "---"\n`);
+    writeFileSync(join(dir, name, 'values.yaml'), 'replicas: 1\n');
+    writeFileSync(join(dir, name, 'templates', 'deployment.yaml'), 'kind: Deployment\n');
+    const file = `${name}-${version}.tgz`;
+    mustRun('tar', ['czf', file, name], { cwd: dir });
+    return { file, content: readFileSync(join(dir, file)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface HelmProvenanceCheck {
+  /** gpg --verify of the clear-signed .prov. */
+  gpg: { status: number; validsig?: string; stderr: string };
+  /** The signed body as gpg recovers it, parsed the way helm reads it. */
+  metadata: Record<string, unknown>;
+  files: Record<string, string>;
+  /** What sha256sum says of the chart archive. */
+  sha256sum: string;
+}
+
+/** Checks a chart's .prov as `helm verify` would: the clear signature (gpg), then the archive's sha256 in its files section. */
+export function checkHelmProvenance(fixture: ReleaseFixture, chart: string, chartContent: Buffer, prov: Buffer): HelmProvenanceCheck {
+  const dir = mkdtempSync(join(fixture.dir, 'prov-'));
+  try {
+    writeFileSync(join(dir, chart), chartContent);
+    writeFileSync(join(dir, `${chart}.prov`), prov);
+    const gpg = gpgVerify(fixture.gpg, [`${chart}.prov`], dir);
+    // gpg prints the signed text (dash-escaping undone) even when the signature is bad.
+    const body = tool('gpg', ['--batch', '--decrypt', join(dir, `${chart}.prov`)], { env: fixture.gpg.env }).stdout;
+    const { metadata, files } = parseHelmProvenanceBody(body);
+    return { gpg, metadata, files, sha256sum: mustRun('sha256sum', [chart], { cwd: dir }).split(' ')[0]! };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
