@@ -4,6 +4,7 @@
  * members, award emoji, notes), and what the release links to is checked with gpg, sha256sum,
  * openssl, @sigstore/verify and `signet verify-blob`.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -226,5 +227,38 @@ describe('/sign-release on GitLab', () => {
     } finally {
       delete releaseEnv.SIGNET_RELEASE_IMAGES;
     }
+  }, 30_000);
+  it('signs the images the policy on the default branch names; an unreadable policy is said, the assets still signed', async () => {
+    // The policy lands on main (the default branch), not at the release's tag.
+    const work = join(dir, 'policy-work');
+    const gitIn = (args: string[]) => execFileSync('git', args, { cwd: work, env: { ...process.env, GIT_AUTHOR_NAME: 'M', GIT_AUTHOR_EMAIL: 'm@example.com', GIT_COMMITTER_NAME: 'M', GIT_COMMITTER_EMAIL: 'm@example.com' } });
+    execFileSync('git', ['clone', '-q', fixture.bare, work]);
+    const setPolicy = (text: string) => {
+      mkdirSync(join(work, '.gitlab'), { recursive: true });
+      writeFileSync(join(work, '.gitlab', 'signet.yml'), text);
+      gitIn(['add', '.gitlab/signet.yml']);
+      gitIn(['commit', '-q', '-m', 'policy']);
+      gitIn(['push', '-q', 'origin', 'HEAD:main']);
+    };
+    const digest = pushTestImage(join(dir, 'registry'), registry, 'group/app', 'v1.5.0', 'policy-named image\n');
+    setPolicy(`version: 1\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\nrelease:\n  images: ["${registry.host}/group/app:{tag}"]\n`);
+    gitlab.addRelease(PROJECT_ID, 'v1.5.0', fixture.tagCommit, ASSETS.slice(0, 1));
+    const pinned = `${registry.host}/group/app@${digest}`;
+    const { answers } = await note(MAINTAINER, '/sign-release v1.5.0');
+    expect(rowsOf(answers[0]!.body).find((r) => r[0] === `\`${pinned}\``)?.[2]).toBe(`uploaded: pushed ${digest.replace(':', '-')}.sig`);
+    writeFileSync(join(dir, 'cosign.pub'), fixture.cosignPublicPem);
+    const verified = await runSignet(['verify-image', '--key', 'cosign.pub', '-a', 'release=v1.5.0', pinned], { cwd: dir, env: releaseEnv });
+    expect(verified.code, verified.stderr).toBe(0);
+
+    // A policy that does not parse: no image signed, the answer says why, the asset is signed.
+    setPolicy('version: 1\nrules: []\nrelease:\n  images: ["ghcr.io/o/app:{tag}"]\n');
+    const release = gitlab.addRelease(PROJECT_ID, 'v1.6.0', fixture.tagCommit, ASSETS.slice(0, 1));
+    const second = await note(MAINTAINER, '/sign-release v1.6.0');
+    expect(second.answers[0]!.body).toMatch(/the policy's release\.images were not read, so no image was signed: invalid policy \.gitlab\/signet\.yml:2/);
+    expect(rowsOf(second.answers[0]!.body).some((r) => r[0]!.includes('ghcr.io'))).toBe(false);
+    expect(release.links).toHaveLength(1 + 6);
+    gitIn(['rm', '-q', '.gitlab/signet.yml']);
+    gitIn(['commit', '-q', '-m', 'no policy']);
+    gitIn(['push', '-q', 'origin', 'HEAD:main']);
   }, 30_000);
 });

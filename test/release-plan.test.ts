@@ -79,6 +79,8 @@ describe('configured images', () => {
   it('fills in the tag and drops empty entries', () => {
     expect(releaseImageRefs(' ghcr.io/o/app:{tag}, ,127.0.0.1:5000/o/cli:{tag}-slim ', 'v1.2.0')).toEqual(['ghcr.io/o/app:v1.2.0', '127.0.0.1:5000/o/cli:v1.2.0-slim']);
     expect(releaseImageRefs(undefined, 'v1')).toEqual([]);
+    // The policy's images first, then the setting's, each once.
+    expect(releaseImageRefs('ghcr.io/o/cli:{tag}, ghcr.io/o/app:{tag}', 'v2', ['ghcr.io/o/app:{tag}', 'ghcr.io/o/app:v2'])).toEqual(['ghcr.io/o/app:v2', 'ghcr.io/o/cli:v2']);
   });
 });
 

@@ -10,11 +10,11 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { gitHubFileReader, type GitHubRequest } from '../forge/github-api.ts';
 import { gitHubMaySign } from '../release/command.ts';
-import { RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
+import { policyReleaseImages, RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
 import { loadReleaseSigners } from '../release/keys.ts';
 import { releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
 import { signRelease, type ReleaseAsset, type ReleaseHost } from '../release/run.ts';
-import type { GitHubPlan } from './plan.ts';
+import { POLICY_PATH, type GitHubPlan } from './plan.ts';
 import { audit, repositoryKey, type CheckDependencies, type GitHubInstallation } from './run-check.ts';
 
 export type SignReleasePlan = Extract<GitHubPlan, { kind: 'sign-release' }>;
@@ -141,11 +141,14 @@ export async function runGitHubSignRelease(installation: GitHubInstallation, dep
     } catch {
       commitSha = undefined; // The provenance then names the tag only.
     }
+    // Images come from the policy on the default branch, as every other rule does.
+    const policyImages = await policyReleaseImages(gitHubFileReader(request, deps.caches, owner, repo, repository.defaultBranch), [POLICY_PATH]);
     const summary = await signRelease(gitHubReleaseHost(request, deps, owner, repo, release, plan.tag), signers, {
       tag: plan.tag, repositoryUrl: repository.cloneUrl.replace(/\.git$/, ''), ...(commitSha ? { commitSha } : {}),
       ...(release.html_url ? { releaseUrl: release.html_url } : {}), invocationId: delivery,
       builderId: settings.env.SIGNET_RELEASE_BUILDER_ID || DEFAULT_BUILDER_ID, now: deps.now,
-      images: releaseImageRefs(settings.env[RELEASE_IMAGES_ENV], plan.tag), registryEnv: settings.env,
+      images: releaseImageRefs(settings.env[RELEASE_IMAGES_ENV], plan.tag, policyImages.images), registryEnv: settings.env,
+      ...(policyImages.problem ? { imageNotes: [policyImages.problem] } : {}),
     });
     body = renderReleaseComment(summary);
     await comment(body);

@@ -10,12 +10,12 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { gitLabFileReader } from '../forge/gitlab-api.ts';
 import { gitLabMaySign } from '../release/command.ts';
-import { RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
+import { policyReleaseImages, RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
 import { loadReleaseSigners } from '../release/keys.ts';
 import { releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
 import { signRelease, type ReleaseAsset, type ReleaseHost } from '../release/run.ts';
 import { DEFAULT_BUILDER_ID, type ReleaseSettings, type SignReleaseOutcome } from '../app/sign-release.ts';
-import type { GitLabSignRelease } from './plan.ts';
+import { GITLAB_POLICY_PATHS, type GitLabSignRelease } from './plan.ts';
 import { audit, projectKey, type GitLabDependencies } from './run-check.ts';
 
 class GitLabHttpError extends Error {
@@ -152,11 +152,14 @@ export async function runGitLabSignRelease(deps: GitLabDependencies, baseUrl: st
       return await finish({ status: 'error', comment: body }, { reason: 'no such release' });
     }
     const signers = await loadReleaseSigners(settings.env, settings.cwd);
+    // Images come from the policy on the default branch, as every other rule does.
+    const policyImages = await policyReleaseImages(gitLabFileReader(deps.api, project.id, project.defaultBranch), GITLAB_POLICY_PATHS);
     const summary = await signRelease(gitLabReleaseHost(call, deps, baseUrl, project.id, plan.tag), signers, {
       tag: plan.tag, repositoryUrl: project.cloneUrl.replace(/\.git$/, ''),
       ...(release.commit?.id ? { commitSha: release.commit.id } : {}), ...(release._links?.self ? { releaseUrl: release._links.self } : {}),
       invocationId: delivery, builderId: settings.env.SIGNET_RELEASE_BUILDER_ID || DEFAULT_BUILDER_ID, now: deps.now,
-      images: releaseImageRefs(settings.env[RELEASE_IMAGES_ENV], plan.tag), registryEnv: settings.env,
+      images: releaseImageRefs(settings.env[RELEASE_IMAGES_ENV], plan.tag, policyImages.images), registryEnv: settings.env,
+      ...(policyImages.problem ? { imageNotes: [policyImages.problem] } : {}),
     });
     body = renderReleaseComment(summary);
     await reply(body);

@@ -1,10 +1,13 @@
 /**
- * Container images of a release: the app's configuration names them (`SIGNET_RELEASE_IMAGES`,
- * comma-separated references where `{tag}` stands for the release tag). Each is resolved to
+ * Container images of a release: the policy on the default branch names them (`release.images`)
+ * and so may the app's configuration (`SIGNET_RELEASE_IMAGES`, comma-separated); in both, `{tag}`
+ * stands for the release tag. Each is resolved to
  * its digest and signed in cosign's legacy format with the annotation `release=TAG`, unless a
  * valid signature with that annotation is already there (a rerun pushes nothing).
  */
+import { parsePolicy } from '../core/policy/index.ts';
 import { formatImageReference, parseImageReference } from '../core/sign/image-reference.ts';
+import type { DefaultBranchReader } from '../forge/policy-source.ts';
 import type { Signer } from '../core/sign/signer.ts';
 import { resolveImage, signImageLegacy, verifyImageSignatures } from '../sign/oci/image-signing.ts';
 import { RegistryClient } from '../sign/oci/registry-client.ts';
@@ -12,9 +15,28 @@ import type { ResultRow } from './plan.ts';
 
 export const RELEASE_IMAGES_ENV = 'SIGNET_RELEASE_IMAGES';
 
-/** The configured references for this tag; pure. */
-export function releaseImageRefs(setting: string | undefined, tag: string): string[] {
-  return (setting ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0).map((entry) => entry.replaceAll('{tag}', tag));
+/** The references for this tag: the policy's first, then the setting's, each once; pure. */
+export function releaseImageRefs(setting: string | undefined, tag: string, fromPolicy: readonly string[] = []): string[] {
+  const fromSetting = (setting ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  return [...new Set([...fromPolicy, ...fromSetting].map((entry) => entry.replaceAll('{tag}', tag)))];
+}
+
+/**
+ * `release.images` of the policy on the default branch (the first of `candidates` that exists).
+ * Only the policy is read, not its key files. A policy that cannot be read signs no images and
+ * says why in `problem`, for the answer: the release's assets are still signed.
+ */
+export async function policyReleaseImages(read: DefaultBranchReader, candidates: readonly string[]): Promise<{ images: string[]; problem?: string }> {
+  for (const path of candidates) {
+    try {
+      const bytes = await read(path);
+      if (!bytes) continue;
+      return { images: parsePolicy(Buffer.from(bytes).toString('utf8'), path).release?.images ?? [] };
+    } catch (error) {
+      return { images: [], problem: `the policy's release.images were not read, so no image was signed: ${oneLine(error)}` };
+    }
+  }
+  return { images: [] };
 }
 
 export interface SignedImage {

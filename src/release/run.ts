@@ -62,6 +62,8 @@ export interface ReleaseContext {
   images?: string[];
   /** Where registry credentials are looked up (DOCKER_CONFIG). */
   registryEnv?: NodeJS.ProcessEnv;
+  /** Why some images may be missing (a policy that could not be read), for the answer. */
+  imageNotes?: string[];
 }
 
 export const RELEASE_BUILD_TYPE = 'https://signet.invalid/sign-release/v1';
@@ -288,9 +290,10 @@ export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, co
       }
     }
 
-    // 3. Images the configuration names: signed by digest in the registry, not uploaded.
+    // 3. Images the policy and the configuration name: signed by digest in the registry, not uploaded.
+    notes.push(...context.imageNotes ?? []);
     if (context.images?.length) {
-      if (!signers.cosign) notes.push('images are configured (SIGNET_RELEASE_IMAGES) but no cosign key: not signed');
+      if (!signers.cosign) notes.push('images are named (release.images, SIGNET_RELEASE_IMAGES) but no cosign key is configured: not signed');
       else {
         for (const image of await signReleaseImages(context.images, signers.cosign, context.tag, context.registryEnv ?? {})) {
           rows.push(image.row);
