@@ -31,7 +31,14 @@ writeFileSync('dist/sea-config.json', JSON.stringify({
   // A startup snapshot (src/cli/sea-entry.ts): module initialisation happens at build time.
   useSnapshot: true,
 }));
-execFileSync(process.execPath, ['--experimental-sea-config', 'dist/sea-config.json'], { stdio: 'inherit' });
+// Building a snapshot warns about every built-in module Node has not certified for snapshots
+// (child_process, worker_threads, module): expected here, so the output is shown only on failure.
+try {
+  execFileSync(process.execPath, ['--experimental-sea-config', 'dist/sea-config.json'], { stdio: 'pipe' });
+} catch (error) {
+  process.stderr.write(String(error.stderr ?? ''));
+  throw error;
+}
 rmSync('dist/signet', { force: true });
 copyFileSync(process.execPath, 'dist/signet');
 chmodSync('dist/signet', 0o755);
