@@ -206,24 +206,34 @@ describe('/sign-release on GitLab', () => {
       const { answers } = await note(MAINTAINER, '/sign-release v1.3.0');
       const rows = rowsOf(answers[0]!.body);
       const pinned = `${registry.host}/group/tool@${digest}`;
-      expect(rows.find((r) => r[0] === `\`${pinned}\``)?.[2]).toBe(`uploaded: pushed ${digest.replace(':', '-')}.sig`);
+      // Both of cosign's formats: the legacy .sig tag, and a v3 bundle (docker-registry 2.8 has no
+      // referrers API, so under the fallback tag sha256-<hex>).
+      expect(rows.filter((r) => r[0] === `\`${pinned}\``).map((r) => [r[1], r[2]])).toEqual([
+        ['cosign image signature (legacy .sig)', `uploaded: pushed ${digest.replace(':', '-')}.sig`],
+        ['cosign v3 signature (sigstore bundle referrer)', expect.stringMatching(/^uploaded: pushed sha256:[0-9a-f]{64} \(fallback tag\)$/)],
+      ]);
       expect(rows.find((r) => r[0] === `\`${registry.host}/group/missing:v1.3.0\``)?.[2]).toMatch(/^failed: .*no such manifest/);
       expect(answers[0]!.body).toContain(`signet verify-image --key cosign.pub -a release=v1.3.0 ${pinned}`);
-      // One asset: .sig, .sigstore.json, .asc, checksums.txt(.asc), provenance (no lockfile at v1.3.0: no SBOM).
+      // One asset: .sig, .sigstore.json, .asc, checksums.txt(.asc), provenance (no lockfile at v1.3.0: no SBOM);
+      // image signatures live in the registry, not on the release.
       expect(release.links).toHaveLength(1 + 6);
       // signet verify-image, as the comment says, with the public key.
       writeFileSync(join(dir, 'cosign.pub'), fixture.cosignPublicPem);
       const verified = await runSignet(['verify-image', '--key', 'cosign.pub', '-a', 'release=v1.3.0', pinned], { cwd: dir, env: releaseEnv });
       expect(verified.code, verified.stderr).toBe(0);
+      expect(verified.stderr).toContain(`Verified 2 signature(s) on ${digest} (legacy, bundle)`);
       expect(JSON.parse(verified.stdout)[0].critical.image['docker-manifest-digest']).toBe(digest);
+      // Signed by another key, neither format verifies.
+      writeFileSync(join(dir, 'other.pub'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+      expect((await runSignet(['verify-image', '--key', 'other.pub', pinned], { cwd: dir, env: releaseEnv })).code).toBe(1);
       // Again: nothing new in the registry.
-      const sigTag = `${digest.replace(':', '-')}.sig`;
-      const before = (await client.getManifest('group/tool', sigTag))?.digest;
+      const sigTags = [`${digest.replace(':', '-')}.sig`, digest.replace(':', '-')];
+      const before = await Promise.all(sigTags.map(async (t) => (await client.getManifest('group/tool', t))?.digest));
       const again = await note(MAINTAINER, '/sign-release v1.3.0');
-      expect(rowsOf(again.answers[0]!.body).find((r) => r[0] === `\`${pinned}\``)?.[2]).toBe('kept: already signed for this release');
-      const after = (await client.getManifest('group/tool', sigTag))?.digest;
-      expect(before).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(after).toBe(before);
+      expect(rowsOf(again.answers[0]!.body).filter((r) => r[0] === `\`${pinned}\``).map((r) => r[2])).toEqual(['kept: already signed for this release', 'kept: already signed for this release']);
+      const after = await Promise.all(sigTags.map(async (t) => (await client.getManifest('group/tool', t))?.digest));
+      for (const d of before) expect(d).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(after).toEqual(before);
     } finally {
       delete releaseEnv.SIGNET_RELEASE_IMAGES;
     }
@@ -245,7 +255,7 @@ describe('/sign-release on GitLab', () => {
     gitlab.addRelease(PROJECT_ID, 'v1.5.0', fixture.tagCommit, ASSETS.slice(0, 1));
     const pinned = `${registry.host}/group/app@${digest}`;
     const { answers } = await note(MAINTAINER, '/sign-release v1.5.0');
-    expect(rowsOf(answers[0]!.body).find((r) => r[0] === `\`${pinned}\``)?.[2]).toBe(`uploaded: pushed ${digest.replace(':', '-')}.sig`);
+    expect(rowsOf(answers[0]!.body).filter((r) => r[0] === `\`${pinned}\``).map((r) => r[2]?.split(':')[0])).toEqual(['uploaded', 'uploaded']);
     writeFileSync(join(dir, 'cosign.pub'), fixture.cosignPublicPem);
     const verified = await runSignet(['verify-image', '--key', 'cosign.pub', '-a', 'release=v1.5.0', pinned], { cwd: dir, env: releaseEnv });
     expect(verified.code, verified.stderr).toBe(0);

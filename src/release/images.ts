@@ -1,15 +1,15 @@
 /**
  * Container images of a release: the policy on the default branch names them (`release.images`)
  * and so may the app's configuration (`SIGNET_RELEASE_IMAGES`, comma-separated); in both, `{tag}`
- * stands for the release tag. Each is resolved to
- * its digest and signed in cosign's legacy format with the annotation `release=TAG`, unless a
- * valid signature with that annotation is already there (a rerun pushes nothing).
+ * stands for the release tag. Each is resolved to its digest and signed in cosign's legacy format
+ * and as a cosign v3 bundle, with the annotation `release=TAG`, unless a valid signature of that
+ * format with that annotation is already there (a rerun pushes nothing).
  */
 import { parsePolicy } from '../core/policy/index.ts';
 import { formatImageReference, parseImageReference } from '../core/sign/image-reference.ts';
 import type { DefaultBranchReader } from '../forge/policy-source.ts';
 import type { Signer } from '../core/sign/signer.ts';
-import { resolveImage, signImageLegacy, verifyImageSignatures } from '../sign/oci/image-signing.ts';
+import { resolveImage, signImageBundle, signImageLegacy, verifyImageSignatures } from '../sign/oci/image-signing.ts';
 import { RegistryClient } from '../sign/oci/registry-client.ts';
 import type { ResultRow } from './plan.ts';
 
@@ -42,37 +42,55 @@ export async function policyReleaseImages(read: DefaultBranchReader, candidates:
 export interface SignedImage {
   /** registry/repository@sha256:… */
   pinned: string;
-  row: ResultRow;
+  /** One row per format: cosign's legacy `.sig`, then cosign v3's bundle. */
+  rows: ResultRow[];
 }
 
 function oneLine(error: unknown): string {
   return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
 }
 
-/** One row per image; registry credentials come from the docker config in `env`. */
-export async function signReleaseImages(refs: readonly string[], signer: Signer, tag: string, env: NodeJS.ProcessEnv): Promise<SignedImage[]> {
+const LEGACY = 'cosign image signature (legacy .sig)';
+const BUNDLE = 'cosign v3 signature (sigstore bundle referrer)';
+
+/**
+ * Each image is signed in both of cosign's formats, so cosign 2 (legacy `.sig`) and cosign 3
+ * (bundle referrer) both find a signature; a format that already holds a valid signature with
+ * the release annotation is kept. Registry credentials come from the docker config in `env`.
+ */
+export async function signReleaseImages(refs: readonly string[], signer: Signer, tag: string, env: NodeJS.ProcessEnv, now: () => Date): Promise<SignedImage[]> {
   const results: SignedImage[] = [];
   const annotations = { release: tag };
   for (const text of refs) {
-    const row: ResultRow = { asset: text, made: 'cosign image signature (legacy .sig)', status: 'failed' };
     let pinned = text;
     try {
       const ref = parseImageReference(text);
       const client = new RegistryClient(ref.registry, { env });
       const image = await resolveImage(client, ref);
       pinned = formatImageReference({ registry: ref.registry, repository: ref.repository, digest: image.descriptor.digest });
-      row.asset = pinned;
       const existing = await verifyImageSignatures(client, image, signer.publicKey, annotations);
-      if (existing.some((check) => check.ok && check.format === 'legacy')) {
-        Object.assign(row, { status: 'kept', detail: 'already signed for this release' });
-      } else {
-        const signed = await signImageLegacy(client, image, signer, annotations);
-        Object.assign(row, { status: 'uploaded', detail: `pushed ${signed.tag}` });
+      const has = (format: 'legacy' | 'bundle') => existing.some((check) => check.ok && check.format === format);
+      const rows: ResultRow[] = [];
+      for (const [format, made, sign] of [
+        ['legacy', LEGACY, async () => `pushed ${(await signImageLegacy(client, image, signer, annotations)).tag}`],
+        ['bundle', BUNDLE, async () => {
+          const pushed = await signImageBundle(client, image, signer, annotations, now().toISOString().replace(/\.\d+Z$/, 'Z'));
+          return `pushed ${pushed.digest} (${pushed.storage === 'referrers-api' ? 'referrers API' : 'fallback tag'})`;
+        }],
+      ] as const) {
+        const row: ResultRow = { asset: pinned, made, status: 'failed' };
+        try {
+          if (has(format)) Object.assign(row, { status: 'kept', detail: 'already signed for this release' });
+          else Object.assign(row, { status: 'uploaded', detail: await sign() });
+        } catch (error) {
+          row.detail = oneLine(error);
+        }
+        rows.push(row);
       }
+      results.push({ pinned, rows });
     } catch (error) {
-      row.detail = oneLine(error);
+      results.push({ pinned, rows: [{ asset: pinned, made: 'image signatures', status: 'failed', detail: oneLine(error) }] });
     }
-    results.push({ pinned, row });
   }
   return results;
 }

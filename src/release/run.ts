@@ -295,9 +295,9 @@ export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, co
     if (context.images?.length) {
       if (!signers.cosign) notes.push('images are named (release.images, SIGNET_RELEASE_IMAGES) but no cosign key is configured: not signed');
       else {
-        for (const image of await signReleaseImages(context.images, signers.cosign, context.tag, context.registryEnv ?? {})) {
-          rows.push(image.row);
-          if (image.row.status !== 'failed') signedImages.push(image.pinned);
+        for (const image of await signReleaseImages(context.images, signers.cosign, context.tag, context.registryEnv ?? {}, context.now)) {
+          rows.push(...image.rows);
+          if (image.rows.some((row) => row.status !== 'failed')) signedImages.push(image.pinned);
         }
       }
     }
