@@ -12,7 +12,7 @@ import { gitHubFileReader, type GitHubRequest } from '../forge/github-api.ts';
 import { gitHubMaySign } from '../release/command.ts';
 import { policyReleaseImages, RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
 import { loadReleaseSigners } from '../release/keys.ts';
-import { releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
+import { oneLine, releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
 import { signRelease, type ReleaseAsset, type ReleaseHost } from '../release/run.ts';
 import { POLICY_PATH, type GitHubPlan } from './plan.ts';
 import { audit, repositoryKey, type CheckDependencies, type GitHubInstallation } from './run-check.ts';
@@ -35,10 +35,6 @@ export interface SignReleaseOutcome {
 function statusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown })?.status;
   return typeof status === 'number' ? status : undefined;
-}
-
-function oneLine(error: unknown): string {
-  return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
 }
 
 /**

@@ -12,7 +12,7 @@ import { gitLabFileReader } from '../forge/gitlab-api.ts';
 import { gitLabMaySign } from '../release/command.ts';
 import { policyReleaseImages, RELEASE_IMAGES_ENV, releaseImageRefs } from '../release/images.ts';
 import { loadReleaseSigners } from '../release/keys.ts';
-import { releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
+import { oneLine, releaseFailed, renderReleaseComment, renderRefusal } from '../release/render.ts';
 import { signRelease, type ReleaseAsset, type ReleaseHost } from '../release/run.ts';
 import { DEFAULT_BUILDER_ID, type ReleaseSettings, type SignReleaseOutcome } from '../app/sign-release.ts';
 import { GITLAB_POLICY_PATHS, type GitLabSignRelease } from './plan.ts';
@@ -30,10 +30,6 @@ type Fetch = (path: string, init?: RequestInit & { timeoutMs?: number }) => Prom
 /** What a release asset transfer may take, body included. */
 const TRANSFER_TIMEOUT_MS = 30 * 60_000;
 const MAX_REDIRECTS = 5;
-
-function oneLine(error: unknown): string {
-  return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
-}
 
 /**
  * Fetch against the GitLab host with the token; a non-2xx answer is a GitLabHttpError. Redirects

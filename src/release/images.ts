@@ -12,6 +12,7 @@ import type { Signer } from '../core/sign/signer.ts';
 import { resolveImage, signImageBundle, signImageLegacy, verifyImageSignatures } from '../sign/oci/image-signing.ts';
 import { RegistryClient } from '../sign/oci/registry-client.ts';
 import type { ResultRow } from './plan.ts';
+import { oneLine } from './render.ts';
 
 export const RELEASE_IMAGES_ENV = 'SIGNET_RELEASE_IMAGES';
 
@@ -44,10 +45,6 @@ export interface SignedImage {
   pinned: string;
   /** One row per format: cosign's legacy `.sig`, then cosign v3's bundle. */
   rows: ResultRow[];
-}
-
-function oneLine(error: unknown): string {
-  return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
 }
 
 const LEGACY = 'cosign image signature (legacy .sig)';

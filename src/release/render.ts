@@ -64,3 +64,8 @@ export function renderReleaseComment(summary: ReleaseSummary): string {
 export function renderRefusal(user: string, tag: string): string {
   return `${RELEASE_COMMENT_MARKER}\n@${user} thank you — signing release \`${cell(tag)}\` needs maintain or admin permission on this repository (Maintainer or Owner on GitLab), so signet did not run it. A maintainer can comment \`/sign-release ${cell(tag)}\`.\n`;
 }
+
+/** An error as one line of a result table or answer: its first line, at most 300 characters. */
+export function oneLine(error: unknown): string {
+  return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
+}

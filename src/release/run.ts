@@ -27,7 +27,7 @@ import { detectPackage } from '../sign/packages.ts';
 import { signReleaseImages } from './images.ts';
 import type { ReleaseSigners } from './keys.ts';
 import { describeOutput, mayBeHelmChart, planReleaseSigning, type PlannedOutput, type ResultRow } from './plan.ts';
-import type { ReleaseSummary } from './render.ts';
+import { oneLine, type ReleaseSummary } from './render.ts';
 
 export interface ReleaseAsset {
   /** The forge's id (GitHub asset id, GitLab link id). */
@@ -70,10 +70,6 @@ export const RELEASE_BUILD_TYPE = 'https://signet.invalid/sign-release/v1';
 
 function iso(date: Date): string {
   return date.toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
-function oneLine(error: unknown): string {
-  return ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 300);
 }
 
 function contentTypeOf(name: string): string {
