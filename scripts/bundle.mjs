@@ -11,7 +11,7 @@ const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { signet: 'src/cli/entry.ts', 'verify-worker': 'src/git/verify-worker.ts' },
+  entryPoints: { signet: 'src/cli/entry.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOnThreadPool } from '../src/core/native-verify.ts';
 import { loadOpenPgpRegistry, verifyOpenPgpSignature, verifyOpenPgpSignatureWithOpenPgpJs, type OpenPgpRegistry } from '../src/core/openpgp/index.ts';
 import { expectedLetter, GpgHome, mapLimited, type GpgVerification } from './helpers/openpgp-gpg.ts';
 import { buildScenarios, unknownKeyCase, type Scenario, type SignatureCase } from './helpers/openpgp-scenarios.ts';
@@ -41,6 +42,8 @@ describe('OpenPGP verdicts equal gpg 2.2 as git reads it', () => {
       const gpg: GpgVerification | undefined = gpgAnswers[index];
       if (!gpg) throw new Error('missing gpg answer');
       const ours = await verifyOpenPgpSignature(registry, testCase.payload, testCase.signature, options);
+      // The cryptography on the thread pool (as `signet verify` runs it) gives the same verdict.
+      expect(await verifyOpenPgpSignature(registry, testCase.payload, testCase.signature, { ...options, runner: runOnThreadPool }), testCase.name).toEqual(ours);
       const reference = await verifyOpenPgpSignatureWithOpenPgpJs(registry, testCase.payload, testCase.signature, options);
       seen.add(ours.status);
       if (process.env.SIGNET_SHOW) process.stdout.write(`${testCase.name.padEnd(70)} gpg ${gpg.letter} ours ${ours.status} ${ours.reason} ref ${reference.status} | ${ours.detail ?? ''}\n`);

@@ -5,7 +5,8 @@
  * is outside its valid-after/valid-before, and R for revoked keys.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSshRegistry, parseAllowedSigners, parseRevokedKeys, verifySshSignature } from '../src/core/ssh/index.ts';
+import { runOnThreadPool } from '../src/core/native-verify.ts';
+import { createSshRegistry, parseAllowedSigners, parseRevokedKeys, verifySshSignature, verifySshSignatureWith } from '../src/core/ssh/index.ts';
 import { inPool, SshKeygen, type GitAnswer } from './helpers/ssh-keygen.ts';
 
 const AT = Date.UTC(2025, 5, 1, 12, 0, 0) / 1000;
@@ -104,14 +105,18 @@ const SCENARIOS: Scenario[] = [
   { name: 'principal list with an empty entry', allowed: (k) => `,alice@example.com ${k}\n`, expect: 'same' },
 ];
 
-function ours(scenario: Scenario, made: Made) {
+function oursWith<T>(verify: (...args: Parameters<typeof verifySshSignature>) => T, scenario: Scenario, made: Made): T {
   const allowed = parseAllowedSigners(scenario.allowed(made.publicLine), 'allowed_signers');
   const revoked = scenario.revoked ? parseRevokedKeys(Buffer.from(scenario.revoked(made.publicLine)), 'revoked_keys') : undefined;
   const registry = createSshRegistry(allowed, revoked);
-  return verifySshSignature(registry, Buffer.from(scenario.payload ?? PAYLOAD), made[scenario.signature ?? 'git'], {
+  return verify(registry, Buffer.from(scenario.payload ?? PAYLOAD), made[scenario.signature ?? 'git'], {
     at: new Date(AT * 1000),
     committerEmail: 'alice@example.com',
   });
+}
+
+function ours(scenario: Scenario, made: Made) {
+  return oursWith(verifySshSignature, scenario, made);
 }
 
 function theirs(scenario: Scenario, made: Made): Promise<GitAnswer> {
@@ -125,9 +130,12 @@ function theirs(scenario: Scenario, made: Made): Promise<GitAnswer> {
 }
 
 describe.each(KEYS)('$name keys made by ssh-keygen', (key) => {
-  it.each(SCENARIOS)('$name: our letter is git\'s', (scenario) => {
+  it.each(SCENARIOS)('$name: our letter is git\'s', async (scenario) => {
     const m = made.get(key.name) as Made;
     const verdict = ours(scenario, m);
+    // The cryptography on the thread pool (as `signet verify` runs it) gives the same verdict.
+    const onPool = await oursWith((...args) => verifySshSignatureWith(runOnThreadPool, ...args), scenario, m);
+    expect(onPool).toEqual(verdict);
     const git = gitAnswers.get(`${key.name}/${scenario.name}`) as GitAnswer;
     switch (scenario.expect) {
       case 'same':

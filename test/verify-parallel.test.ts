@@ -4,35 +4,52 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/git.ts';
 
 /**
- * The worker-thread path must give exactly the sequential answer, in the same order: run the
- * real bundle on a 2,000-commit signed history both ways and against git's own letters.
+ * `signet verify` keeps many commits in flight, their signature checks on libuv's thread pool,
+ * and starts verifying while the walk goes on (speculatively when the range has exclusions).
+ * None of that may change a letter or the order: run the real bundle on a 2,000-commit signed
+ * history one commit at a time on this thread (--jobs 1) and in flight, against git's own order.
  */
-describe('parallel verification', () => {
+describe('verification in flight', () => {
   const dir = tempDir('parallel');
+  const repo = (): string => join(dir.path, 'repo');
   beforeAll(() => {
     execFileSync(process.execPath, ['bench/make-bench-repo-fast.mjs', dir.path, '1000', '1000'], { stdio: 'pipe' });
   }, 180_000);
   afterAll(() => dir.remove());
 
-  const verify = (jobs: string): string[] => {
-    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', join(dir.path, 'repo'), '--keyring', join(dir.path, 'keys/registry.asc'), '--allowed-signers', join(dir.path, 'keys/allowed_signers'), '--format', 'jsonl', '--jobs', jobs, 'main'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const verify = (extra: string[], revisions: string[], keys = true): string[] => {
+    const keyArgs = keys ? ['--keyring', join(dir.path, 'keys/registry.asc'), '--allowed-signers', join(dir.path, 'keys/allowed_signers')] : [];
+    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo(), ...keyArgs, '--format', 'jsonl', ...extra, ...revisions], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    return result.stdout.trim().split('\n');
+    return result.stdout.trim().split('\n').filter(Boolean);
   };
+  const revList = (revisions: string[]): string[] => execFileSync('git', ['-C', repo(), 'rev-list', ...revisions], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
 
-  it('gives the sequential result, line for line, on 2 and 3 threads', () => {
-    const sequential = verify('1');
+  it('gives the one-at-a-time result, line for line, with 2 and 128 commits in flight', () => {
+    const sequential = verify(['--jobs', '1'], ['main']);
     expect(sequential).toHaveLength(2000);
-    expect(verify('2')).toEqual(sequential);
-    expect(verify('3')).toEqual(sequential);
-    const order = execFileSync('git', ['-C', join(dir.path, 'repo'), 'rev-list', 'main'], { encoding: 'utf8' }).trim().split('\n');
-    expect(sequential.map((line) => JSON.parse(line).commit)).toEqual(order);
+    expect(verify(['--jobs', '2'], ['main'])).toEqual(sequential);
+    expect(verify([], ['main'])).toEqual(sequential);
+    expect(sequential.map((line) => JSON.parse(line).commit)).toEqual(revList(['main']));
     expect(new Set(sequential.map((line) => JSON.parse(line).status))).toEqual(new Set(['G']));
   });
 
+  it('keeps only what the walk confirms when the range has exclusions (speculative starts)', () => {
+    for (const revisions of [['main~1500..main~100'], ['main', '^main~1999'], ['main~10..main'], ['main..main~5']]) {
+      const sequential = verify(['--jobs', '1'], revisions);
+      expect(verify([], revisions), revisions.join(' ')).toEqual(sequential);
+      expect(sequential.map((line) => JSON.parse(line).commit), revisions.join(' ')).toEqual(revList(revisions));
+    }
+  });
+
+  it('gives the same letters in flight when signatures are not G (no keys: E and U)', () => {
+    const sequential = verify(['--jobs', '1'], ['main'], false);
+    expect(verify([], ['main'], false)).toEqual(sequential);
+    expect(new Set(sequential.map((line) => JSON.parse(line).status))).toEqual(new Set(['E', 'U']));
+  });
+
   it('refuses a --jobs value that is not a positive whole number', () => {
-    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', join(dir.path, 'repo'), '--keyring', join(dir.path, 'keys/registry.asc'), '--jobs', '0', 'main'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo(), '--keyring', join(dir.path, 'keys/registry.asc'), '--jobs', '0', 'main'], { encoding: 'utf8' });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--jobs must be a whole number/);
   });

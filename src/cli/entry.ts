@@ -6,6 +6,5 @@ const code = await main(process.argv.slice(2), {
   stdin: process.stdin,
   env: process.env,
   cwd: process.cwd(),
-  verifyWorkerUrl: new URL('./verify-worker.mjs', import.meta.url),
 });
 process.exitCode = code;

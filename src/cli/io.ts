@@ -5,8 +5,6 @@ export interface CliIO {
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** The verification worker script, when the bundle ships one (not in the single executable). */
-  verifyWorkerUrl?: URL;
 }
 
 export type CommandRunner = (argv: string[], io: CliIO) => Promise<number>;

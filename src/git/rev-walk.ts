@@ -24,82 +24,121 @@ interface WalkNode {
  * 100,000-commit range costs a few tens of megabytes.
  */
 export function listCommits(store: ObjectStore, include: string[], exclude: string[]): string[] {
-  const nodes = new Map<string, WalkNode>();
-  let sequence = 0;
-  const node = (oid: string): WalkNode => {
-    let found = nodes.get(oid);
-    if (!found) {
-      found = { oid, time: 0, parents: undefined, flags: 0, sequence: 0 };
-      nodes.set(oid, found);
+  const walk = new RevisionWalk(store, include, exclude);
+  while (!walk.finished) walk.next(Number.POSITIVE_INFINITY);
+  return walk.result();
+}
+
+/**
+ * listCommits, a step at a time, so that a caller can start work on the commits found while
+ * the walk goes on. With no exclusions every commit the walk hands out is final
+ * (`finalAsFound`); with exclusions a commit found may still turn out to be reachable from
+ * one, so only `result()` at the end is the answer.
+ */
+export class RevisionWalk {
+  private readonly nodes = new Map<string, WalkNode>();
+  private readonly queue = new CommitQueue();
+  private readonly interesting: WalkNode[] = [];
+  private sequence = 0;
+  private slop = SLOP;
+  private lastAddedTime = Number.POSITIVE_INFINITY;
+  private stopped = false;
+  readonly finalAsFound: boolean;
+
+  constructor(
+    private readonly store: ObjectStore,
+    include: string[],
+    exclude: string[],
+  ) {
+    this.finalAsFound = exclude.length === 0;
+    for (const oid of exclude) {
+      const commit = this.node(oid);
+      commit.flags |= UNINTERESTING;
+      if (!(commit.flags & SEEN)) {
+        commit.flags |= SEEN;
+        this.enqueue(commit);
+      }
+    }
+    for (const oid of include) {
+      const commit = this.node(oid);
+      if (!(commit.flags & SEEN)) {
+        commit.flags |= SEEN;
+        this.enqueue(commit);
+      }
+    }
+  }
+
+  get finished(): boolean {
+    return this.stopped || this.queue.size === 0;
+  }
+
+  /** Walks until `limit` more commits are found (or the walk ends); returns their ids. */
+  next(limit: number): string[] {
+    const found: string[] = [];
+    const queue = this.queue;
+    while (found.length < limit && !this.finished) {
+      const commit = queue.pop()!;
+      const parents = this.parse(commit);
+      if (commit.flags & UNINTERESTING) {
+        // As revision.c process_parents: each parent is marked and parsed at once, and the mark
+        // reaches its own parents now, not when it is popped (which may never happen).
+        for (const parent of parents) {
+          queue.markUninteresting(parent);
+          this.parse(parent);
+          markParentsUninteresting(parent, queue);
+          if (!(parent.flags & SEEN)) {
+            parent.flags |= SEEN;
+            this.enqueue(parent);
+          }
+        }
+        markParentsUninteresting(commit, queue);
+        this.slop = stillInteresting(queue, this.lastAddedTime, this.slop);
+        if (this.slop <= 0) this.stopped = true;
+        continue;
+      }
+      for (const parent of parents) {
+        if (!(parent.flags & SEEN)) {
+          parent.flags |= SEEN;
+          this.enqueue(parent);
+        }
+      }
+      this.lastAddedTime = commit.time;
+      this.interesting.push(commit);
+      found.push(commit.oid);
     }
     return found;
-  };
-  const parse = (commit: WalkNode): WalkNode[] => {
+  }
+
+  /** The final answer, once `finished`. */
+  result(): string[] {
+    return this.interesting.filter((commit) => !(commit.flags & UNINTERESTING)).map((commit) => commit.oid);
+  }
+
+  private node(oid: string): WalkNode {
+    let found = this.nodes.get(oid);
+    if (!found) {
+      found = { oid, time: 0, parents: undefined, flags: 0, sequence: 0 };
+      this.nodes.set(oid, found);
+    }
+    return found;
+  }
+
+  private parse(commit: WalkNode): WalkNode[] {
     if (!commit.parents) {
-      const object = store.read(commit.oid);
+      const object = this.store.read(commit.oid);
       if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${commit.oid} is a ${object.type}, not a commit`);
       const links = readCommitLinks(object.data, `commit ${commit.oid}`);
       commit.time = links.time;
-      commit.parents = links.parents.map(node);
+      commit.parents = links.parents.map((oid) => this.node(oid));
     }
     return commit.parents;
-  };
-  const queue = new CommitQueue();
-  const enqueue = (commit: WalkNode): void => {
-    parse(commit);
-    commit.sequence = sequence++;
-    queue.push(commit);
-  };
-
-  for (const oid of exclude) {
-    const commit = node(oid);
-    commit.flags |= UNINTERESTING;
-    if (!(commit.flags & SEEN)) {
-      commit.flags |= SEEN;
-      enqueue(commit);
-    }
-  }
-  for (const oid of include) {
-    const commit = node(oid);
-    if (!(commit.flags & SEEN)) {
-      commit.flags |= SEEN;
-      enqueue(commit);
-    }
   }
 
-  const interesting: WalkNode[] = [];
-  let slop = SLOP;
-  let lastAddedTime = Number.POSITIVE_INFINITY;
-  while (queue.size > 0) {
-    const commit = queue.pop()!;
-    const parents = parse(commit);
-    if (commit.flags & UNINTERESTING) {
-      // As revision.c process_parents: each parent is marked and parsed at once, and the mark
-      // reaches its own parents now, not when it is popped (which may never happen).
-      for (const parent of parents) {
-        queue.markUninteresting(parent);
-        parse(parent);
-        markParentsUninteresting(parent, queue);
-        if (!(parent.flags & SEEN)) {
-          parent.flags |= SEEN;
-          enqueue(parent);
-        }
-      }
-      markParentsUninteresting(commit, queue);
-      slop = stillInteresting(queue, lastAddedTime, slop);
-      if (slop > 0) continue;
-      break;
-    }
-    for (const parent of parents) {
-      if (!(parent.flags & SEEN)) {
-        parent.flags |= SEEN;
-        enqueue(parent);
-      }
-    }
-    lastAddedTime = commit.time;
-    interesting.push(commit);
+  private enqueue(commit: WalkNode): void {
+    this.parse(commit);
+    commit.sequence = this.sequence++;
+    this.queue.push(commit);
   }
-  return interesting.filter((commit) => !(commit.flags & UNINTERESTING)).map((commit) => commit.oid);
 }
 
 /** Marks every already-parsed ancestor uninteresting (revision.c mark_parents_uninteresting). */

@@ -31,7 +31,9 @@ Verifies the signature of every commit in the revisions (as git takes them: A..B
                          join the registries), exactly as the hook and the app do
   --ref REF              the ref the range would update (default: the branch or tag named
                          by the revision, e.g. main in origin/main..main)
-  --jobs N               verify on N threads (default: every core; 1 = this thread only)
+  --jobs N               commits in flight at once, their signature checks on Node's thread
+                         pool (UV_THREADPOOL_SIZE threads, default 4) while this thread
+                         reads the next ones (default 128; 1 = one at a time, this thread only)
   --now TIME             judge key and signature expiry at TIME (ISO 8601) instead of now
 
 Exit status: 0 every commit is G (with --policy: the policy allows the update); 1 not;
@@ -81,8 +83,12 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const revisions = parseRevisions(repo, revisionArgs);
 
   // Progress goes to a terminal's stderr, unless the table is being drawn on that terminal too.
-  const progress = io.stderr.isTTY && !(format === 'text' && io.stdout.isTTY) ? (done: number, total: number) => {
-    if (total >= 1000) io.stderr.write(done === total ? `\r\x1b[K` : `\rverifying ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} commits`);
+  const progress = io.stderr.isTTY && !(format === 'text' && io.stdout.isTTY) ? (done: number, total: number | undefined) => {
+    if (done === total) {
+      if (total >= 1000) io.stderr.write('\r\x1b[K');
+    } else if (done >= 1000 || (total ?? 0) >= 1000) {
+      io.stderr.write(`\rverifying ${done.toLocaleString('en-US')}${total === undefined ? '' : `/${total.toLocaleString('en-US')}`} commits`);
+    }
   } : undefined;
 
   const tags = await verifyTags(repo, revisions.tags, registries, { now });
@@ -97,8 +103,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
-  const parallel = io.verifyWorkerUrl && jobs !== 1 ? { parallel: { workerUrl: io.verifyWorkerUrl, sources, ...(jobs ? { threads: jobs } : {}) } } : {};
-  for await (const result of verifyCommits(repo, revisions, registries, { now, ...parallel, ...(progress ? { onProgress: progress } : {}) })) {
+  for await (const result of verifyCommits(repo, revisions, registries, { now, ...(jobs ? { inFlight: jobs } : {}), ...(progress ? { onProgress: progress } : {}) })) {
     total++;
     counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
     if (result.verdict.status !== 'G') allGood = false;

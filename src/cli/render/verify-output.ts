@@ -3,11 +3,19 @@ import type { SignatureVerdict, StatusLetter } from '../../core/verdict.ts';
 
 /** The `--format jsonl` line of DESIGN.md's contract: fixed keys, null where nothing applies. */
 export function commitJson(result: CommitResult): Record<string, unknown> {
-  return {
+  const verdict = result.verdict;
+  // Spelled out rather than spread from verdictJson: this runs once per commit of a range.
+  const json: Record<string, unknown> = {
     commit: result.commit,
-    ...verdictJson(result.verdict),
-    ...(result.mergetags.length > 0 ? { mergetags: result.mergetags.map((tag) => ({ tag: tag.name, object: tag.target, ...verdictJson(tag.verdict) })) } : {}),
+    status: verdict.status,
+    format: verdict.format,
+    key: verdict.key ?? null,
+    signer: verdict.signer ?? null,
+    reason: verdict.reason,
+    email_match: verdict.emailMatches ?? null,
   };
+  if (result.mergetags.length > 0) json.mergetags = result.mergetags.map((tag) => ({ tag: tag.name, object: tag.target, ...verdictJson(tag.verdict) }));
+  return json;
 }
 
 export function tagJson(result: TagResult & { ref?: string }): Record<string, unknown> {

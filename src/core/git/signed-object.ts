@@ -66,8 +66,13 @@ export function signatureKind(armored: string): Exclude<SignatureKind, 'unknown'
   return undefined;
 }
 
+/** A Buffer view of the same bytes (no copy): Buffer decodes latin-1 without a TextDecoder. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+  return asBuffer(bytes).toString('latin1', start, end);
 }
 
 function startsWithAscii(bytes: Uint8Array, at: number, text: string): boolean {
@@ -96,56 +101,97 @@ export function parsePerson(value: string): Person | undefined {
   };
 }
 
+/**
+ * One header: its key, where its value starts, and where it ends (continuation lines
+ * included). The value with continuation lines joined is built only when asked for.
+ */
 interface Header {
   key: string;
-  /** Value with continuation lines joined by '\n' (the leading space of each removed). */
-  value: Uint8Array;
-  /** Continuation pieces not yet joined into `value` (joined once, at the end). */
-  pieces?: Uint8Array[];
-  start: number;
+  valueStart: number;
+  /** End of the header's first line. */
+  firstEnd: number;
+  /** End of its last continuation line. */
   end: number;
+}
+
+const KNOWN_KEYS = ['tree', 'parent', 'author', 'committer', 'encoding', 'mergetag', 'object', 'type', 'tag', 'tagger'];
+
+/** The key as a string; the usual ones without decoding (this runs for every header of every commit). */
+function keyText(raw: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  for (const key of KNOWN_KEYS) if (key.length === length && startsWithAscii(raw, start, key)) return key;
+  return latin1(raw, start, end);
 }
 
 /** Reads the header block of a commit or tag: key/value lines up to the first empty line. */
 function readHeaders(raw: Uint8Array, what: string): { headers: Header[]; bodyStart: number } {
   const headers: Header[] = [];
-  const done = (bodyStart: number): { headers: Header[]; bodyStart: number } => {
-    for (const header of headers) {
-      if (header.pieces) {
-        header.value = concat(header.pieces);
-        delete header.pieces;
-      }
-    }
-    return { headers, bodyStart };
-  };
   let position = 0;
   while (position < raw.length) {
-    if (raw[position] === LF) return done(position + 1);
+    if (raw[position] === LF) return { headers, bodyStart: position + 1 };
     const end = lineEnd(raw, position);
     if (raw[position] === SPACE) {
       const last = headers[headers.length - 1];
       if (!last) throw new SignetError('OBJECT_MALFORMED', `${what}: continuation line before any header`);
-      (last.pieces ??= [last.value]).push(raw.subarray(position + 1, end));
       last.end = end;
     } else {
       const space = raw.indexOf(SPACE, position);
       const keyEnd = space < 0 || space >= end ? (raw[end - 1] === LF ? end - 1 : end) : space;
-      headers.push({ key: latin1(raw, position, keyEnd), value: raw.subarray(Math.min(keyEnd + 1, end), end), start: position, end });
+      headers.push({ key: keyText(raw, position, keyEnd), valueStart: Math.min(keyEnd + 1, end), firstEnd: end, end });
     }
     position = end;
   }
-  return done(raw.length);
+  return { headers, bodyStart: raw.length };
 }
 
-function headerText(header: Header | undefined): string {
+/** The value with continuation lines joined by '\n' (the leading space of each removed). */
+function headerValue(raw: Uint8Array, header: Header): Uint8Array {
+  if (header.end === header.firstEnd) return raw.subarray(header.valueStart, header.end);
+  const pieces: Uint8Array[] = [raw.subarray(header.valueStart, header.firstEnd)];
+  for (let position = header.firstEnd; position < header.end; ) {
+    const end = lineEnd(raw, position);
+    pieces.push(raw.subarray(position + 1, end));
+    position = end;
+  }
+  return concat(pieces);
+}
+
+function find(headers: Header[], key: string): Header | undefined {
+  for (const header of headers) if (header.key === key) return header;
+  return undefined;
+}
+
+function headerText(raw: Uint8Array, header: Header | undefined): string {
   if (!header) return '';
-  const value = header.value;
+  const value = headerValue(raw, header);
   return latin1(value, 0, value.length && value[value.length - 1] === LF ? value.length - 1 : value.length);
+}
+
+function personOf(raw: Uint8Array, header: Header | undefined): Person | undefined {
+  return parsePerson(utf8(stripNewline(header ? headerValue(raw, header) : undefined)));
 }
 
 const utf8Decoder = new TextDecoder('utf-8');
 function utf8(bytes: Uint8Array): string {
   return utf8Decoder.decode(bytes);
+}
+
+/** Byte ranges [start, end) of an object, adjacent ones merged. */
+class Ranges {
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  add(start: number, end: number): void {
+    const last = this.ends.length - 1;
+    if (last >= 0 && this.ends[last] === start) this.ends[last] = end;
+    else {
+      this.starts.push(start);
+      this.ends.push(end);
+    }
+  }
+  bytes(raw: Uint8Array): Uint8Array {
+    if (this.starts.length === 1) return raw.subarray(this.starts[0], this.ends[0]);
+    return concat(this.starts.map((start, index) => raw.subarray(start, this.ends[index])));
+  }
 }
 
 /**
@@ -155,8 +201,8 @@ function utf8(bytes: Uint8Array): string {
  */
 function splitHeaderSignature(raw: Uint8Array, hash: ObjectHash): SignedParts {
   const ownPrefix = `${signatureHeaderFor[hash]} `;
-  const payloadParts: Uint8Array[] = [];
-  const signatureParts: Uint8Array[] = [];
+  const payload = new Ranges();
+  const signature = new Ranges();
   let signatureHeaders = 0;
   let inSignature = false;
   let otherSignature = false;
@@ -172,31 +218,42 @@ function splitHeaderSignature(raw: Uint8Array, hash: ObjectHash): SignedParts {
     } else if (startsWithAscii(raw, position, 'gpgsig')) otherSignature = true;
     else if (otherSignature && raw[position] !== SPACE) otherSignature = false;
     if (signatureStart >= 0) {
-      signatureParts.push(raw.subarray(signatureStart, next));
+      signature.add(signatureStart, next);
       inSignature = true;
     } else {
       if (raw[position] === LF) next = raw.length; // the message: take the rest as it is
-      if (!otherSignature) payloadParts.push(raw.subarray(position, next));
+      if (!otherSignature) payload.add(position, next);
       inSignature = false;
     }
     position = next;
   }
   if (signatureHeaders === 0) return { payload: raw };
-  const armored = latin1(concat(signatureParts));
+  const armored = armoredText(raw, signature);
   return {
-    payload: concat(payloadParts),
+    payload: payload.bytes(raw),
     signature: { kind: signatureKind(armored) ?? 'unknown', armored },
     multipleSignatures: signatureHeaders > 1 || countArmorBlocks(armored) > 1,
   };
 }
 
+/** The signature's lines, decoded as latin-1. */
+function armoredText(raw: Uint8Array, signature: Ranges): string {
+  let text = '';
+  for (let index = 0; index < signature.starts.length; index++) text += latin1(raw, signature.starts[index], signature.ends[index]);
+  return text;
+}
+
 function countArmorBlocks(armored: string): number {
+  // Two blocks need a second BEGIN line; without one, no pattern match is needed.
+  if (armored.indexOf('-----BEGIN ', 1) < 0) return armored.startsWith('-----BEGIN ') && /^-----BEGIN [A-Z ]+-----/.test(armored) ? 1 : 0;
   return (armored.match(/^-----BEGIN [A-Z ]+-----/gm) ?? []).length;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(length);
+  let length = 0;
+  for (const part of parts) length += part.length;
+  // Every byte is written below: no need for zeroed memory, and small ones come from Buffer's pool.
+  const out = Buffer.allocUnsafe(length);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);
@@ -207,20 +264,26 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 export function parseCommit(raw: Uint8Array, hash: ObjectHash, what = 'commit'): ParsedCommit {
   const { headers, bodyStart } = readHeaders(raw, what);
-  const tree = headers.find((header) => header.key === 'tree');
+  const tree = find(headers, 'tree');
   if (!tree) throw new SignetError('OBJECT_MALFORMED', `${what}: no tree header`);
   const signed = splitHeaderSignature(raw, hash);
-  const encoding = headers.find((header) => header.key === 'encoding');
-  return {
-    ...signed,
-    tree: headerText(tree),
-    parents: headers.filter((header) => header.key === 'parent').map(headerText),
-    author: parsePerson(utf8(stripNewline(headers.find((header) => header.key === 'author')?.value))),
-    committer: parsePerson(utf8(stripNewline(headers.find((header) => header.key === 'committer')?.value))),
-    ...(encoding ? { encoding: headerText(encoding) } : {}),
-    mergetags: headers.filter((header) => header.key === 'mergetag').map((header) => header.value),
-    message: raw.subarray(bodyStart),
-  };
+  const parents: string[] = [];
+  const mergetags: Uint8Array[] = [];
+  for (const header of headers) {
+    if (header.key === 'parent') parents.push(headerText(raw, header));
+    else if (header.key === 'mergetag') mergetags.push(headerValue(raw, header));
+  }
+  // Built field by field, not with spreads: this runs once per commit of every range.
+  const commit: ParsedCommit = { payload: signed.payload, tree: headerText(raw, tree), parents, author: personOf(raw, find(headers, 'author')), committer: personOf(raw, find(headers, 'committer')), mergetags, message: raw.subarray(bodyStart) };
+  if (signed.signature) commit.signature = signed.signature;
+  if (signed.multipleSignatures !== undefined) commit.multipleSignatures = signed.multipleSignatures;
+  const encoding = find(headers, 'encoding');
+  if (encoding) commit.encoding = headerText(raw, encoding);
+  return commit;
+}
+
+function headerValueOf(raw: Uint8Array, header: Header | undefined): Uint8Array | undefined {
+  return header ? headerValue(raw, header) : undefined;
 }
 
 function stripNewline(value: Uint8Array | undefined): Uint8Array {
@@ -231,7 +294,7 @@ function stripNewline(value: Uint8Array | undefined): Uint8Array {
 /** A tag's signature trails its message: the last line that opens a signature block starts it. */
 export function parseTag(raw: Uint8Array, hash: ObjectHash, what = 'tag'): ParsedTag {
   const { headers, bodyStart } = readHeaders(raw, what);
-  const object = headers.find((header) => header.key === 'object');
+  const object = find(headers, 'object');
   if (!object) throw new SignetError('OBJECT_MALFORMED', `${what}: no object header`);
   let signatureStart = -1;
   let blocks = 0;
@@ -243,10 +306,10 @@ export function parseTag(raw: Uint8Array, hash: ObjectHash, what = 'tag'): Parse
     }
   }
   const base = {
-    object: headerText(object),
-    type: headerText(headers.find((header) => header.key === 'type')),
-    name: utf8(stripNewline(headers.find((header) => header.key === 'tag')?.value)),
-    tagger: parsePerson(utf8(stripNewline(headers.find((header) => header.key === 'tagger')?.value))),
+    object: headerText(raw, object),
+    type: headerText(raw, find(headers, 'type')),
+    name: utf8(stripNewline(headerValueOf(raw, find(headers, 'tag')))),
+    tagger: personOf(raw, find(headers, 'tagger')),
   };
   // A SHA-256 repository may also carry the signature as a header, as commits do.
   if (signatureStart < 0) {

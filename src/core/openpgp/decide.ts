@@ -1,3 +1,4 @@
+import type { CheckRunner } from '../native-verify.ts';
 import type { SignatureVerdict, StatusLetter, VerdictReason } from '../verdict.ts';
 import { canSignAlgorithm, hashName, supportedHash } from './algorithms.ts';
 import type { LoadedOpenPgpRegistry, SigningKeyRecord } from './registry.ts';
@@ -24,6 +25,8 @@ export interface SignatureFacts extends SignatureSubpacketFacts {
 export interface VerifyOptions {
   now: Date;
   committerEmail?: string;
+  /** Where Ed25519 and ECDSA checks run (default: this thread). */
+  runner?: CheckRunner;
 }
 
 export type PreCheck =

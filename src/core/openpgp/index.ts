@@ -1,6 +1,7 @@
 import type { SignatureVerdict } from '../verdict.ts';
 import type { VerifyOptions } from './decide.ts';
 import { asLoadedRegistry, type OpenPgpRegistry } from './registry.ts';
+import { runHere } from '../native-verify.ts';
 import { FALLBACK, verifyFast } from './verify-fast.ts';
 import { verifyWithOpenPgpJs } from './verify-openpgpjs.ts';
 
@@ -17,8 +18,11 @@ export type { VerifyOptions as OpenPgpVerifyOptions } from './decide.ts';
 export async function verifyOpenPgpSignature(registry: OpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): Promise<SignatureVerdict> {
   const loaded = asLoadedRegistry(registry);
   const fast = verifyFast(loaded, payload, armoredSignature, options);
-  if (fast !== FALLBACK) return fast;
-  return verifyWithOpenPgpJs(loaded, payload, armoredSignature, options);
+  if (fast === FALLBACK) return verifyWithOpenPgpJs(loaded, payload, armoredSignature, options);
+  // Ed25519 and ECDSA checks may run elsewhere (the thread pool), so that a caller with many
+  // signatures in flight uses every core while it parses the next ones.
+  if ('native' in fast) return fast.finish(await (options.runner ?? runHere).run(fast.native));
+  return fast;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { constants, hash as oneShotHash, publicDecrypt, verify as nativeVerify } from 'node:crypto';
+import { constants, hash as oneShotHash, publicDecrypt } from 'node:crypto';
+import type { NativeCheck, NativeOutcome } from '../native-verify.ts';
 import type { SignatureVerdict } from '../verdict.ts';
 import { supportedHash } from './algorithms.ts';
 import { decodeArmor } from './armor.ts';
@@ -11,12 +12,18 @@ import { readDetachedSignature, signatureMpiCount, type ParsedSignature } from '
 /** The fast path hands a signature to openpgp.js when it meets something it does not cover. */
 export const FALLBACK = Symbol('fallback to openpgp.js');
 
+/** The signature's cryptography, still to run, and the verdict that follows from its outcome. */
+export interface PendingFastVerification {
+  native: NativeCheck;
+  finish: (outcome: NativeOutcome) => SignatureVerdict;
+}
+
 /**
  * Verifies with our own armor and packet reader, node:crypto hashing and one native signature
  * check; the key's status comes from the registry's precomputed facts. Returns FALLBACK for v3
  * signatures, unusual packet framing and DSA keys, which node:crypto cannot load from their numbers.
  */
-export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): SignatureVerdict | typeof FALLBACK {
+export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): SignatureVerdict | PendingFastVerification | typeof FALLBACK {
   const armor = decodeArmor(armoredSignature);
   if (!armor.ok) return errorVerdict('malformed_signature', armor.detail);
   const read = readDetachedSignature(armor.bytes);
@@ -44,12 +51,16 @@ export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array,
   if (signature.mpis.length < needed) {
     return errorVerdict('malformed_signature', `the signature carries ${signature.mpis.length} value(s); key ${record.fingerprint} needs ${needed}`, { key: record.fingerprint });
   }
-  return postCheck(record, signature, checkCryptography(native, signature, payload), options);
+  const check = checkCryptography(native, signature, payload);
+  if (typeof check === 'boolean') return postCheck(record, signature, check, options);
+  // An error from node:crypto (a value it refuses) counts as a signature that does not verify.
+  return { native: check, finish: (outcome) => postCheck(record, signature, outcome === true, options) };
 }
 
 const ed25519Order = 2n ** 252n + 27742317777372353535851937790883648493n;
 
-function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { kind: 'unsupported' }>, signature: ParsedSignature, payload: Uint8Array): boolean {
+/** false, or the native check to run for Ed25519 and ECDSA; RSA is settled here (a raw RSA operation). */
+function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { kind: 'unsupported' }>, signature: ParsedSignature, payload: Uint8Array): boolean | NativeCheck {
   const hash = supportedHash(signature.hashAlgorithm);
   if (!hash) return false;
   const data = signature.signatureType === 0x01 ? canonicalText(payload) : payload;
@@ -70,13 +81,13 @@ function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { 
         // libgcrypt accepts S ≥ L (the group order): S + kL passes its check [S]B = R + [h]A just
         // as S does. OpenSSL insists on S < L, so reduce such an S first. S is little-endian.
         if ((value[63] ?? 0) >= 0x10) reduceScalar(value);
-        return nativeVerify(null, digest, native.key, value);
+        return { algorithm: null, data: digest, key: native.key, signature: value };
       }
       case 'ecdsa': {
         const value = joinScalars(signature.mpis, native.scalarBytes);
         if (value === undefined) return false;
         // node:crypto has no ECDSA over a ready digest: it hashes the message itself.
-        return nativeVerify(hash.name, message, { key: native.key, dsaEncoding: 'ieee-p1363' }, value);
+        return { algorithm: hash.name, data: message, key: { key: native.key, dsaEncoding: 'ieee-p1363' }, signature: value };
       }
       case 'rsa': {
         const digest = oneShotHash(hash.name, message, 'buffer');

@@ -5,7 +5,8 @@
  * FIDO signatures carrying flags and a counter over SHA-256(application).
  */
 import { Buffer } from 'node:buffer';
-import { constants, createHash, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, type KeyObject } from 'node:crypto';
+import { runNativeCheck, type NativeCheck, type NativeOutcome } from '../native-verify.ts';
 import { keyObjectFor } from './key-object.ts';
 import { CURVE_BYTES, UnsupportedKeyError, type EcdsaCurve, type SshPublicKey } from './public-key.ts';
 import { WireFormatError, WireReader } from './wire.ts';
@@ -17,6 +18,14 @@ export const SK_USER_VERIFICATION = 0x04;
 export type SignatureCheck =
   | { valid: true; signatureType: string; skFlags?: number; skCounter?: number }
   | { valid: false; problem: 'invalid' | 'malformed' | 'unsupported' | 'weak_hash'; detail: string };
+
+/** A check whose cryptography is still to run, with the answer for either outcome. */
+export interface PendingSignatureCheck {
+  native: NativeCheck;
+  valid: SignatureCheck;
+  invalid: SignatureCheck;
+  keyType: string;
+}
 
 const ECDSA_HASH: Record<EcdsaCurve, string> = { nistp256: 'sha256', nistp384: 'sha384', nistp521: 'sha512' };
 const RSA_HASH: Record<string, string> = { 'rsa-sha2-256': 'sha256', 'rsa-sha2-512': 'sha512' };
@@ -49,7 +58,11 @@ function fidoMessage(application: string, flags: number, counter: number, data: 
   return out;
 }
 
-function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array, keyObject: KeyObject): SignatureCheck {
+function pending(key: SshPublicKey, native: NativeCheck, valid: SignatureCheck, invalidDetail: string): PendingSignatureCheck {
+  return { native, valid, invalid: { valid: false, problem: 'invalid', detail: invalidDetail }, keyType: key.plainType };
+}
+
+function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array, keyObject: KeyObject): SignatureCheck | PendingSignatureCheck {
   const reader = new WireReader(signature, 'signature');
   const type = reader.text();
   const mismatch = (): SignatureCheck => ({ valid: false, problem: 'invalid', detail: `a ${type} signature cannot come from a ${key.plainType} key` });
@@ -59,7 +72,7 @@ function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array,
       const raw = reader.bytesString();
       reader.end();
       if (raw.length !== 64) return { valid: false, problem: 'invalid', detail: `Ed25519 signature of ${raw.length} bytes` };
-      return verify(null, data, keyObject, raw) ? { valid: true, signatureType: type } : { valid: false, problem: 'invalid', detail: 'the Ed25519 signature does not verify' };
+      return pending(key, { algorithm: null, data, key: keyObject, signature: raw }, { valid: true, signatureType: type }, 'the Ed25519 signature does not verify');
     }
     case 'sk-ed25519': {
       if (type !== key.plainType) return mismatch();
@@ -69,9 +82,7 @@ function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array,
       reader.end();
       if (raw.length !== 64) return { valid: false, problem: 'invalid', detail: `Ed25519 signature of ${raw.length} bytes` };
       const message = fidoMessage(key.application ?? '', flags, counter, data);
-      return verify(null, message, keyObject, raw)
-        ? { valid: true, signatureType: type, skFlags: flags, skCounter: counter }
-        : { valid: false, problem: 'invalid', detail: 'the FIDO Ed25519 signature does not verify' };
+      return pending(key, { algorithm: null, data: message, key: keyObject, signature: raw }, { valid: true, signatureType: type, skFlags: flags, skCounter: counter }, 'the FIDO Ed25519 signature does not verify');
     }
     case 'ecdsa':
     case 'sk-ecdsa': {
@@ -91,15 +102,11 @@ function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array,
       const rs = ecdsaP1363(inner, curve);
       if (!rs) return { valid: false, problem: 'invalid', detail: 'ECDSA signature values wider than the curve' };
       if (flags === undefined || counter === undefined) {
-        return verify(ECDSA_HASH[curve], data, { key: keyObject, dsaEncoding: 'ieee-p1363' }, rs)
-          ? { valid: true, signatureType: type }
-          : { valid: false, problem: 'invalid', detail: 'the ECDSA signature does not verify' };
+        return pending(key, { algorithm: ECDSA_HASH[curve], data, key: { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature: rs }, { valid: true, signatureType: type }, 'the ECDSA signature does not verify');
       }
       // FIDO ECDSA signs SHA-256 over SHA-256(application) ‖ flags ‖ counter ‖ SHA-256(data).
       const message = fidoMessage(key.application ?? '', flags, counter, data);
-      return verify('sha256', message, { key: keyObject, dsaEncoding: 'ieee-p1363' }, rs)
-        ? { valid: true, signatureType: type, skFlags: flags, skCounter: counter }
-        : { valid: false, problem: 'invalid', detail: 'the FIDO ECDSA signature does not verify' };
+      return pending(key, { algorithm: 'sha256', data: message, key: { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature: rs }, { valid: true, signatureType: type, skFlags: flags, skCounter: counter }, 'the FIDO ECDSA signature does not verify');
     }
     case 'rsa': {
       if (type === 'ssh-rsa') return { valid: false, problem: 'weak_hash', detail: 'RSA signature with SHA-1 (ssh-rsa), which ssh-keygen refuses for SSHSIG' };
@@ -115,24 +122,43 @@ function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array,
         padded.set(raw, modulusBytes - raw.length);
         raw = padded;
       }
-      return verify(hash, data, { key: keyObject, padding: constants.RSA_PKCS1_PADDING }, raw)
-        ? { valid: true, signatureType: type }
-        : { valid: false, problem: 'invalid', detail: `the ${type} signature does not verify` };
+      return pending(key, { algorithm: hash, data, key: { key: keyObject, padding: constants.RSA_PKCS1_PADDING }, signature: raw }, { valid: true, signatureType: type }, `the ${type} signature does not verify`);
     }
     case 'dsa':
       return { valid: false, problem: 'unsupported', detail: 'DSA (ssh-dss) signatures are not supported' };
   }
 }
 
-/** Never throws: malformed encodings and unusable keys come back as problems. */
-export function checkSignature(key: SshPublicKey, signature: Uint8Array, data: Uint8Array): SignatureCheck {
+/**
+ * Everything but the cryptography: the signature's encoding and its fit with the key, then
+ * the check to run. Never throws: malformed encodings and unusable keys come back as problems.
+ */
+export function prepareSignatureCheck(key: SshPublicKey, signature: Uint8Array, data: Uint8Array): SignatureCheck | PendingSignatureCheck {
   try {
-    const keyObject = keyObjectFor(key);
-    return checkUnsafe(key, signature, data, keyObject);
+    return checkUnsafe(key, signature, data, keyObjectFor(key));
   } catch (error) {
     if (error instanceof WireFormatError) return { valid: false, problem: 'malformed', detail: error.message };
     if (error instanceof UnsupportedKeyError) return { valid: false, problem: 'unsupported', detail: error.message };
-    // node:crypto refusing the key material (e.g. an EC point off the curve).
-    return { valid: false, problem: 'malformed', detail: `unusable ${key.plainType} key: ${(error as Error).message}` };
+    return unusableKey(key.plainType, error as Error);
   }
+}
+
+export function isPending(check: SignatureCheck | PendingSignatureCheck): check is PendingSignatureCheck {
+  return 'native' in check;
+}
+
+export function settleSignatureCheck(check: PendingSignatureCheck, outcome: NativeOutcome): SignatureCheck {
+  if (outcome instanceof Error) return unusableKey(check.keyType, outcome);
+  return outcome ? check.valid : check.invalid;
+}
+
+// node:crypto refusing the key material (e.g. an EC point off the curve) or the value.
+function unusableKey(keyType: string, error: Error): SignatureCheck {
+  return { valid: false, problem: 'malformed', detail: `unusable ${keyType} key: ${error.message}` };
+}
+
+/** Checks on this thread. Never throws. */
+export function checkSignature(key: SshPublicKey, signature: Uint8Array, data: Uint8Array): SignatureCheck {
+  const check = prepareSignatureCheck(key, signature, data);
+  return isPending(check) ? settleSignatureCheck(check, runNativeCheck(check.native)) : check;
 }

@@ -19,7 +19,8 @@ import { fingerprintOfPlainBlob } from './fingerprint.ts';
 import { parsePublicKeyBlob, UnsupportedKeyError, type SshPublicKey } from './public-key.ts';
 import { byteKey, registryIndex, type SignerEntry, type SshRegistry } from './registry.ts';
 import { revocationOf } from './revoked-keys.ts';
-import { checkSignature, SK_USER_PRESENCE, type SignatureCheck } from './signature-check.ts';
+import { runNativeCheck, type CheckRunner } from '../native-verify.ts';
+import { checkSignature, isPending, prepareSignatureCheck, settleSignatureCheck, SK_USER_PRESENCE, type PendingSignatureCheck, type SignatureCheck } from './signature-check.ts';
 import { dearmor, parseSshsigBlob, signedData, SSHSIG_HASH_ALGORITHMS } from './sshsig.ts';
 import { WireFormatError } from './wire.ts';
 
@@ -127,6 +128,22 @@ class VerdictBuilder {
 
 /** Never throws for anything in the signature: every outcome is a verdict. */
 export function verifySshSignature(registry: SshRegistry, payload: Uint8Array, armoredSignature: string, options: SshVerifyOptions): SignatureVerdict {
+  const prepared = prepareSshVerification(registry, payload, armoredSignature, options);
+  if ('status' in prepared) return prepared;
+  return prepared.finish(settleSignatureCheck(prepared.check, runNativeCheck(prepared.check.native)));
+}
+
+/** The same verdict, with the signature's cryptography run by `runner` (e.g. on the thread pool). */
+export async function verifySshSignatureWith(runner: CheckRunner, registry: SshRegistry, payload: Uint8Array, armoredSignature: string, options: SshVerifyOptions): Promise<SignatureVerdict> {
+  const prepared = prepareSshVerification(registry, payload, armoredSignature, options);
+  if ('status' in prepared) return prepared;
+  return prepared.finish(settleSignatureCheck(prepared.check, await runner.run(prepared.check.native)));
+}
+
+/** A verdict reached without the cryptography, or the check to run and what follows it. */
+type PreparedSshVerification = SignatureVerdict | { check: PendingSignatureCheck; finish: (check: SignatureCheck) => SignatureVerdict };
+
+function prepareSshVerification(registry: SshRegistry, payload: Uint8Array, armoredSignature: string, options: SshVerifyOptions): PreparedSshVerification {
   const namespace = options.namespace ?? 'git';
   let blob;
   try {
@@ -159,7 +176,21 @@ export function verifySshSignature(registry: SshRegistry, payload: Uint8Array, a
   }
 
   const messageHash = oneShotHash(blob.hashAlgorithm, payload, 'buffer');
-  const check = checkSignature(key, blob.signature, signedData(namespace, blob.hashAlgorithm, messageHash));
+  const check = prepareSignatureCheck(key, blob.signature, signedData(namespace, blob.hashAlgorithm, messageHash));
+  if (!isPending(check)) return afterCheck(registry, options, namespace, signing, facts, plain, check);
+  return { check, finish: (settled) => afterCheck(registry, options, namespace, signing, facts, plain, settled) };
+}
+
+function afterCheck(
+  registry: SshRegistry,
+  options: SshVerifyOptions,
+  namespace: string,
+  signing: SigningKey,
+  facts: KeyFacts,
+  plain: (status: StatusLetter, reason: VerdictReason, detail: string) => SignatureVerdict,
+  check: SignatureCheck,
+): SignatureVerdict {
+  const key = signing.key;
   if (!check.valid) return plain(check.problem === 'invalid' ? 'B' : 'E', REASON_OF_PROBLEM[check.problem], check.detail);
   if (check.skFlags !== undefined && registry.requireUserPresence && (check.skFlags & SK_USER_PRESENCE) === 0) {
     // ssh-keygen accepts this; sshd would not. A signature nobody touched the key for could
