@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { SignetError } from '../../core/errors.ts';
+import { parsePolicy } from '../../core/policy/index.ts';
+import { evaluatePush } from '../../git/evaluate-push.ts';
+import type { Repository } from '../../git/repository.ts';
+import { parseRevisions } from '../../git/revisions.ts';
+import { loadRegistries } from '../../keys/load-registries.ts';
+import { EXIT_OK, EXIT_POLICY_FAILED, type CliIO } from '../io.ts';
+import { commitJson, commitRow } from '../render/verify-output.ts';
+
+/** `signet verify --policy FILE`: the range judged as a push to a ref, as the hook and the app judge it. */
+export async function runPolicyVerification(
+  repo: Repository,
+  values: { policy: string; ref?: string | undefined; keyring?: string[] | undefined; 'allowed-signers'?: string | undefined; 'revoked-keys'?: string | undefined; format: 'text' | 'json' | 'jsonl' },
+  revisionArgs: string[],
+  now: Date,
+  io: CliIO,
+): Promise<number> {
+  const policyPath = resolve(io.cwd, values.policy);
+  const policy = parsePolicy(readTextFile(policyPath, 'policy'), policyPath);
+  const base = dirname(policyPath);
+  const registries = await loadRegistries({
+    keyrings: [...policy.keys.openpgp.map((file) => resolve(base, file)), ...(values.keyring ?? [])],
+    allowedSigners: values['allowed-signers'] ?? (policy.keys.sshAllowedSigners ? resolve(base, policy.keys.sshAllowedSigners) : undefined),
+    revokedKeys: values['revoked-keys'] ?? (policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined),
+  });
+  const revisions = parseRevisions(repo, revisionArgs);
+  if (revisions.include.length !== 1) throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');
+  const ref = values.ref ?? refNamedBy(repo, revisionArgs);
+  if (!ref) throw new SignetError('USAGE', "--policy needs --ref REF: the revision does not name a branch or tag");
+  const tip = revisions.tags.find((tag) => tag.ref === ref)?.oid ?? revisions.include[0]!;
+  const evaluation = await evaluatePush(repo, registries, policy, [{ ref, oldOid: revisions.exclude.length === 1 ? revisions.exclude[0]! : null, newOid: tip }], {
+    now,
+    existingTips: revisions.exclude,
+  });
+  repo.objects.close();
+  const decision = evaluation.decisions[0]!;
+  const accepted = new Map(decision.commits.map((commit) => [commit.oid, commit]));
+  const ordered = [...evaluation.commits.values()];
+  if (values.format === 'jsonl') {
+    for (const result of ordered) io.stdout.write(`${JSON.stringify({ ...commitJson(result), accepted: accepted.get(result.commit)?.accepted ?? true })}\n`);
+  } else if (values.format === 'json') {
+    io.stdout.write(`${JSON.stringify({ ref, allowed: decision.allowed, noPolicy: decision.noPolicy, commits: ordered.map((result) => ({ ...commitJson(result), accepted: accepted.get(result.commit)?.accepted ?? true })), violations: decision.violations }, null, 2)}\n`);
+  } else {
+    for (const result of ordered) io.stdout.write(`${commitRow(result)}\n`);
+    if (decision.noPolicy) io.stdout.write(`no rule of ${policyPath} applies to ${ref}: nothing is required\n`);
+    for (const violation of decision.violations) io.stdout.write(`✗ ${violation.message}\n`);
+    const fixes = [...new Set(decision.violations.flatMap((violation) => (violation.fix ? [violation.fix] : [])))];
+    if (fixes.length > 0) io.stdout.write(`to fix:\n${fixes.map((fix) => `  - ${fix}`).join('\n')}\n`);
+    io.stdout.write(`${ordered.length} commit${ordered.length === 1 ? '' : 's'} for ${ref}: ${decision.allowed ? 'the policy allows this update' : 'the policy rejects this update'}\n`);
+  }
+  return decision.allowed ? EXIT_OK : EXIT_POLICY_FAILED;
+}
+
+/** The branch or tag a revision like `main` or `origin/main..main` names, if it names one. */
+function refNamedBy(repo: Repository, revisionArgs: string[]): string | undefined {
+  const positive = revisionArgs.filter((arg) => !arg.startsWith('^') && !arg.startsWith('-')).map((arg) => (arg.includes('..') ? arg.slice(arg.indexOf('..') + 2) : arg))[0];
+  if (!positive) return undefined;
+  if (positive.startsWith('refs/') && repo.refs.exists(positive)) return positive;
+  for (const candidate of [`refs/heads/${positive}`, `refs/tags/${positive}`]) if (repo.refs.exists(candidate)) return candidate;
+  return undefined;
+}
+
+function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SignetError('CONFIG_INVALID', `${path}: cannot read the ${what} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
