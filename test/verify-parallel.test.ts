@@ -25,10 +25,11 @@ describe('verification in flight', () => {
   };
   const revList = (revisions: string[]): string[] => execFileSync('git', ['-C', repo(), 'rev-list', ...revisions], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
 
-  it('gives the one-at-a-time result, line for line, with 2 and 128 commits in flight', () => {
+  it('gives the one-at-a-time result, line for line, with 2, 3 and 256 commits in flight', () => {
     const sequential = verify(['--jobs', '1'], ['main']);
     expect(sequential).toHaveLength(2000);
     expect(verify(['--jobs', '2'], ['main'])).toEqual(sequential);
+    expect(verify(['--jobs', '3'], ['main'])).toEqual(sequential);
     expect(verify([], ['main'])).toEqual(sequential);
     expect(sequential.map((line) => JSON.parse(line).commit)).toEqual(revList(['main']));
     expect(new Set(sequential.map((line) => JSON.parse(line).status))).toEqual(new Set(['G']));

@@ -2,6 +2,7 @@
 // with no arguments, exactly as git invokes it.
 import { basename } from 'node:path';
 import { startupSnapshot } from 'node:v8';
+import { openpgpjs } from '../core/openpgp/openpgpjs.ts';
 import { parsePolicy } from '../core/policy/parse.ts';
 import { main } from './main.ts';
 
@@ -40,6 +41,8 @@ function run(): void {
 if (startupSnapshot.isBuildingSnapshot()) {
   void import('./commands/hook.ts');
   void import('./commands/verify.ts');
+  // openpgp.js loads on first use elsewhere; here it belongs in the snapshot.
+  void openpgpjs();
   // Parse a policy once, so yaml's parser is compiled in the snapshot too (pure: no I/O).
   parsePolicy(WARM_UP_POLICY, 'warm-up');
   startupSnapshot.setDeserializeMainFunction(run);

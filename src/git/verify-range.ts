@@ -13,12 +13,18 @@ export interface VerifyRangeOptions {
   /**
    * Commits in flight at once. Their signature checks run on libuv's thread pool while this
    * thread parses the next commits, so the range is verified on every core. 1: one commit at
-   * a time, checked on this thread (no thread pool). Default 128.
+   * a time, checked on this thread (no thread pool). Default 256.
    */
   inFlight?: number;
 }
 
-const DEFAULT_IN_FLIGHT = 128;
+const DEFAULT_IN_FLIGHT = 256;
+/**
+ * Refill the window a run of this many commits at a time: a run walked and parsed between
+ * waits costs fewer trips through the event loop than one commit per result, and the rest of
+ * the window keeps the thread pool busy meanwhile.
+ */
+const REFILL = 64;
 const PROGRESS_EVERY = 256;
 /** With exclusions, commits found are verified while the walk decides, up to this many. */
 const SPECULATION_LIMIT = 4096;
@@ -59,10 +65,9 @@ export async function* verifyCommits(repo: Repository, revisions: RevisionSet, r
   if (walk.finalAsFound) {
     // Every commit found is in the range: verify them in the order found.
     const started: Array<Promise<CommitResult>> = [];
+    const refillAt = inFlight - Math.min(REFILL, Math.ceil(inFlight / 2));
     while (!walk.finished || started.length > 0) {
-      // Refill in halves: walking and parsing a run of commits between waits costs fewer trips
-      // through the event loop than one commit per result.
-      if (!walk.finished && started.length <= inFlight / 2) {
+      if (!walk.finished && started.length <= refillAt) {
         for (const oid of walk.next(inFlight - started.length)) started.push(start(oid));
         continue;
       }

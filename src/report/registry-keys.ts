@@ -5,7 +5,8 @@
  * allowed_signers options.
  */
 import * as openpgp from 'openpgp';
-import { gpgLikeConfig, primaryKeyFacts, subkeyFacts } from '../core/openpgp/key-facts.ts';
+import { primaryKeyFacts, subkeyFacts } from '../core/openpgp/key-facts.ts';
+import { gpgLikeConfig } from '../core/openpgp/openpgpjs.ts';
 import type { RegistryKeyReport } from '../core/report/types.ts';
 import { fingerprintOfPlainBlob } from '../core/ssh/fingerprint.ts';
 import { parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
@@ -17,8 +18,8 @@ const keyBlock = /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLI
 
 async function readKeys(text: string): Promise<openpgp.Key[]> {
   const blocks = text.match(keyBlock);
-  if (blocks) return (await Promise.all(blocks.map((armoredKeys) => openpgp.readKeys({ armoredKeys, config: gpgLikeConfig })))).flat();
-  return openpgp.readKeys({ binaryKeys: new Uint8Array(Buffer.from(text, 'latin1')), config: gpgLikeConfig });
+  if (blocks) return (await Promise.all(blocks.map((armoredKeys) => openpgp.readKeys({ armoredKeys, config: gpgLikeConfig(openpgp) })))).flat();
+  return openpgp.readKeys({ binaryKeys: new Uint8Array(Buffer.from(text, 'latin1')), config: gpgLikeConfig(openpgp) });
 }
 
 export async function openPgpKeyReports(keyrings: RegistrySources['keyrings']): Promise<RegistryKeyReport[]> {

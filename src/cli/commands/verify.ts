@@ -28,7 +28,7 @@ Verifies the signature of every commit in the revisions (as git takes them: A..B
                          by the revision, e.g. main in origin/main..main)
   --jobs N               commits in flight at once, their signature checks on Node's thread
                          pool (UV_THREADPOOL_SIZE threads, default 4) while this thread
-                         reads the next ones (default 128; 1 = one at a time, this thread only)
+                         reads the next ones (default 256; 1 = one at a time, this thread only)
   --now TIME             judge key and signature expiry at TIME (ISO 8601) instead of now
 
 Exit status: 0 every commit is G (with --policy: the policy allows the update); 1 not;

@@ -1,4 +1,5 @@
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { gpgLikeFullConfig, openpgpjs } from './openpgpjs.ts';
 import { canSignAlgorithm, PublicKeyAlgorithm } from './algorithms.ts';
 
 /**
@@ -8,17 +9,17 @@ import { canSignAlgorithm, PublicKeyAlgorithm } from './algorithms.ts';
  * comparison, not a re-evaluation.
  */
 
-/** openpgp.js settings for checking self-signatures the way gpg 2.2 accepts them. */
-export const gpgLikeConfig: openpgp.PartialConfig = {
-  // gpg 2.2 accepts SHA-1 and RIPEMD-160 self-signatures; it rejects MD5.
-  rejectHashAlgorithms: new Set([openpgp.enums.hash.md5]),
-  rejectMessageHashAlgorithms: new Set([openpgp.enums.hash.md5]),
-  rejectPublicKeyAlgorithms: new Set(),
-  rejectCurves: new Set(),
-  minRSABits: 0,
-};
-
-const fullConfig = { ...openpgp.config, ...gpgLikeConfig } as openpgp.Config;
+/** Signature types (RFC 4880 §5.2.1), as openpgp.js numbers them. */
+const SignatureType = {
+  certGeneric: 0x10,
+  key: 0x1f,
+  keyRevocation: 0x20,
+  subkeyBinding: 0x18,
+  keyBinding: 0x19,
+  subkeyRevocation: 0x28,
+  certRevocation: 0x30,
+} as const satisfies Record<string, number>;
+const KEY_FLAG_SIGN_DATA = 0x02;
 
 export interface UserIdFacts {
   userId: string;
@@ -60,10 +61,11 @@ type AnyKeyPacket = openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket;
 
 const seconds = (date: Date | null): number => (date ? Math.floor(date.getTime() / 1000) : 0);
 
-async function verifies(signature: SignaturePacket, key: AnyKeyPacket, type: openpgp.enums.signature, data: object): Promise<boolean> {
+async function verifies(signature: SignaturePacket, key: AnyKeyPacket, type: number, data: object): Promise<boolean> {
+  const fullConfig = gpgLikeFullConfig(await openpgpjs());
   try {
     // `null` date: check the cryptography only; time is judged by the caller, as gpg does.
-    await signature.verify(key, type, data, null as unknown as Date, false, fullConfig);
+    await signature.verify(key, type as openpgp.enums.signature, data, null as unknown as Date, false, fullConfig);
     return true;
   } catch (error) {
     // openpgp.js refuses self-signatures naming a designated revoker after checking their
@@ -81,7 +83,7 @@ function newest<T extends { created: Date | null }>(signatures: T[]): T | undefi
 function flagsAllowSigning(signature: SignaturePacket | undefined): boolean | undefined {
   const flags = signature?.keyFlags;
   if (!flags || flags.length === 0) return undefined;
-  return ((flags[0] ?? 0) & openpgp.enums.keyFlags.signData) !== 0;
+  return ((flags[0] ?? 0) & KEY_FLAG_SIGN_DATA) !== 0;
 }
 
 /** gpg infers usage from the algorithm when no key-flags subpacket says otherwise. */
@@ -108,13 +110,13 @@ export async function primaryKeyFacts(key: openpgp.Key): Promise<PrimaryKeyFacts
     const data = { userID: user.userID, key: primary };
     const certifications: SignaturePacket[] = [];
     for (const signature of user.selfCertifications) {
-      if (await verifies(signature, primary, signature.signatureType ?? openpgp.enums.signature.certGeneric, data)) certifications.push(signature);
+      if (await verifies(signature, primary, signature.signatureType ?? SignatureType.certGeneric, data)) certifications.push(signature);
     }
     const latest = newest(certifications);
     if (!latest) continue; // no valid self-signature: gpg drops the user ID
     const revocations: SignaturePacket[] = [];
     for (const signature of user.revocationSignatures) {
-      if (await verifies(signature, primary, openpgp.enums.signature.certRevocation, data)) revocations.push(signature);
+      if (await verifies(signature, primary, SignatureType.certRevocation, data)) revocations.push(signature);
     }
     // gpg lets a newer self-signature undo a user-ID revocation (hired, fired, hired again);
     // at equal timestamps the revocation, which comes later in the keyblock, wins.
@@ -136,7 +138,7 @@ export async function primaryKeyFacts(key: openpgp.Key): Promise<PrimaryKeyFacts
 
   const directSignatures: SignaturePacket[] = [];
   for (const signature of (key as unknown as { directSignatures: SignaturePacket[] }).directSignatures ?? []) {
-    if (await verifies(signature, primary, openpgp.enums.signature.key, { key: primary })) directSignatures.push(signature);
+    if (await verifies(signature, primary, SignatureType.key, { key: primary })) directSignatures.push(signature);
   }
   const direct = newest(directSignatures);
 
@@ -156,7 +158,7 @@ export async function primaryKeyFacts(key: openpgp.Key): Promise<PrimaryKeyFacts
 
   let revokedAt: number | undefined;
   for (const signature of key.revocationSignatures) {
-    if (await verifies(signature, primary, openpgp.enums.signature.keyRevocation, { key: primary })) {
+    if (await verifies(signature, primary, SignatureType.keyRevocation, { key: primary })) {
       revokedAt = Math.min(revokedAt ?? Infinity, seconds(signature.created));
     }
   }
@@ -193,7 +195,7 @@ export async function subkeyFacts(key: openpgp.Key, subkey: openpgp.Subkey): Pro
   const data = { key: primary, bind: packet };
   const bindings: SignaturePacket[] = [];
   for (const signature of subkey.bindingSignatures) {
-    if (await verifies(signature, primary, openpgp.enums.signature.subkeyBinding, data)) bindings.push(signature);
+    if (await verifies(signature, primary, SignatureType.subkeyBinding, data)) bindings.push(signature);
   }
   const binding = newest(bindings);
   if (!binding) return undefined; // gpg does not import a subkey without a valid binding
@@ -202,14 +204,14 @@ export async function subkeyFacts(key: openpgp.Key, subkey: openpgp.Subkey): Pro
   // sig does not matter").
   let revokedAt: number | undefined;
   for (const signature of subkey.revocationSignatures) {
-    if (await verifies(signature, primary, openpgp.enums.signature.subkeyRevocation, data)) {
+    if (await verifies(signature, primary, SignatureType.subkeyRevocation, data)) {
       revokedAt = Math.min(revokedAt ?? Infinity, seconds(signature.created));
     }
   }
   const canSign = flagsAllowSigning(binding) ?? algorithmCanSign(algorithm);
   let crossCertification: SubkeyFacts['crossCertification'] = 'missing';
   if (canSign && binding.embeddedSignature) {
-    crossCertification = await verifies(binding.embeddedSignature, packet, openpgp.enums.signature.keyBinding, data) ? 'good' : 'bad';
+    crossCertification = await verifies(binding.embeddedSignature, packet, SignatureType.keyBinding, data) ? 'good' : 'bad';
   }
   const createdAt = seconds(packet.created);
   const lifetime = binding.keyExpirationTime ?? 0;

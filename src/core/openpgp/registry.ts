@@ -1,6 +1,7 @@
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { SignetError } from '../errors.ts';
-import { gpgLikeConfig, primaryKeyFacts, subkeyFacts, type PrimaryKeyFacts } from './key-facts.ts';
+import { primaryKeyFacts, subkeyFacts, type PrimaryKeyFacts } from './key-facts.ts';
+import { gpgLikeConfig, gpgLikeFullConfig, openpgpjs, type OpenPgpModule } from './openpgpjs.ts';
 import { minimumHashBits, nativeKeyFromPacketBody, uncheckableKey, type NativeKey } from './key-material.ts';
 
 /** The contents of one keyring file: armored (one or more blocks) or binary read as latin1. */
@@ -45,7 +46,8 @@ export interface SigningKeyRecord {
   native: NativeKey;
   /** The shortest digest (bits) gpg accepts with this key: DSA and ECDSA need one as long as their group order. */
   minimumHashBits: number;
-  packet: openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket;
+  /** The key packet's body: openpgp.js reads it again when the fallback verifier needs the key. */
+  packetBody: Uint8Array;
   owner: PrimaryKeyFacts;
   /** E-mails of the owner's live user IDs, ready for verdicts. */
   identities: string[];
@@ -90,7 +92,8 @@ export function asLoadedRegistry(registry: OpenPgpRegistry): LoadedOpenPgpRegist
 
 const keyBlock = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/g;
 
-async function readSource(source: KeySourceText): Promise<openpgp.Key[]> {
+async function readSource(openpgp: OpenPgpModule, source: KeySourceText): Promise<openpgp.Key[]> {
+  const gpgLike = gpgLikeConfig(openpgp);
   const fail = (what: string): never => {
     throw new SignetError('KEYRING_INVALID', `${source.name}: ${what}`);
   };
@@ -100,12 +103,12 @@ async function readSource(source: KeySourceText): Promise<openpgp.Key[]> {
     if (blocks.length > 0) {
       for (const block of blocks) {
         if (block.startsWith('-----BEGIN PGP PRIVATE')) fail('holds a private key block; a keyring for verification must hold public keys only');
-        keys.push(...await openpgp.readKeys({ armoredKeys: block, config: gpgLikeConfig }));
+        keys.push(...await openpgp.readKeys({ armoredKeys: block, config: gpgLike }));
       }
     } else if (/-----BEGIN PGP /.test(source.text)) {
       fail('holds no "-----BEGIN PGP PUBLIC KEY BLOCK-----" (complete with its END line)');
     } else if (source.text.length > 0 && (source.text.charCodeAt(0) & 0x80) !== 0) {
-      keys.push(...await openpgp.readKeys({ binaryKeys: new Uint8Array(Buffer.from(source.text, 'latin1')), config: gpgLikeConfig }));
+      keys.push(...await openpgp.readKeys({ binaryKeys: new Uint8Array(Buffer.from(source.text, 'latin1')), config: gpgLike }));
     } else {
       fail('is neither an armored OpenPGP public key block nor a binary keyring');
     }
@@ -124,10 +127,13 @@ function oneLine(error: unknown): string {
 }
 
 export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<OpenPgpRegistry> {
+  // No keyring: no reason to load openpgp.js.
+  if (sources.length === 0) return new LoadedOpenPgpRegistry([], []);
+  const openpgp = await openpgpjs();
   // The same key in several files is merged, as `gpg --import` does.
   const merged = new Map<string, { key: openpgp.Key; source: string }>();
   for (const source of sources) {
-    for (const key of await readSource(source)) {
+    for (const key of await readSource(openpgp, source)) {
       const version = (key.keyPacket as { version: number }).version;
       if (version !== 4) {
         throw new SignetError('KEYRING_INVALID', `${source.name}: key ${key.getFingerprint().toUpperCase()} is a version ${version} key; gpg 2.2 and git's default verifier read version 4 keys only`);
@@ -136,7 +142,7 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
       const seen = merged.get(fingerprint);
       if (seen) {
         try {
-          seen.key = await seen.key.update(key as openpgp.PublicKey, null as unknown as Date, { ...openpgp.config, ...gpgLikeConfig } as openpgp.Config);
+          seen.key = await seen.key.update(key as openpgp.PublicKey, null as unknown as Date, gpgLikeFullConfig(openpgp));
         } catch (error) {
           throw new SignetError('KEYRING_INVALID', `${source.name}: key ${fingerprint} cannot be merged with its copy in ${seen.source}: ${oneLine(error)}`);
         }
@@ -179,7 +185,7 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
       crossCertification: 'not-needed',
       native: nativeKeyFromPacketBody(primaryPacket.write()),
       minimumHashBits: minimumHashBits(primaryPacket.write()),
-      packet: primaryPacket,
+      packetBody: primaryPacket.write(),
       owner: facts,
       identities,
       identitiesExpire,
@@ -201,7 +207,7 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
         crossCertification: sub.canSign ? sub.crossCertification : 'not-needed',
         native: nativeKeyFromPacketBody(sub.packet.write()),
         minimumHashBits: minimumHashBits(sub.packet.write()),
-        packet: sub.packet,
+        packetBody: sub.packet.write(),
         owner: facts,
         identities,
         identitiesExpire,

@@ -1,12 +1,24 @@
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import type { SignatureVerdict } from '../verdict.ts';
 import { decodeArmor } from './armor.ts';
 import { errorVerdict, postCheck, preCheck, type SignatureFacts, type VerifyOptions } from './decide.ts';
-import { gpgLikeConfig } from './key-facts.ts';
-import type { LoadedOpenPgpRegistry } from './registry.ts';
+import { gpgLikeFullConfig, openpgpjs, type OpenPgpModule } from './openpgpjs.ts';
+import type { LoadedOpenPgpRegistry, SigningKeyRecord } from './registry.ts';
 import { scanSubpackets, SubpacketCollector } from './signature-packet.ts';
 
-const config = { ...openpgp.config, ...gpgLikeConfig } as openpgp.Config;
+/** Key packets read back from the registry's bytes, once per (sub)key. */
+const keyPackets = new WeakMap<SigningKeyRecord, openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket>();
+
+async function keyPacketOf(openpgp: OpenPgpModule, record: SigningKeyRecord): Promise<openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket> {
+  let packet = keyPackets.get(record);
+  if (!packet) {
+    packet = record.isPrimary ? new openpgp.PublicKeyPacket() : new openpgp.PublicSubkeyPacket();
+    // read() is public in openpgp.js; its type declaration leaves it out.
+    await (packet as unknown as { read(bytes: Uint8Array): Promise<number> }).read(record.packetBody);
+    keyPackets.set(record, packet);
+  }
+  return packet;
+}
 
 /**
  * The same verdict rules with openpgp.js parsing the packet, hashing and checking the
@@ -25,6 +37,8 @@ const config = { ...openpgp.config, ...gpgLikeConfig } as openpgp.Config;
 export async function verifyWithOpenPgpJs(registry: LoadedOpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): Promise<SignatureVerdict> {
   const armor = decodeArmor(armoredSignature);
   if (!armor.ok) return errorVerdict('malformed_signature', armor.detail);
+  const openpgp = await openpgpjs();
+  const config = gpgLikeFullConfig(openpgp);
   let packets: openpgp.SignaturePacket[];
   try {
     const signature = await openpgp.readSignature({ binarySignature: armor.bytes, config });
@@ -46,7 +60,7 @@ export async function verifyWithOpenPgpJs(registry: LoadedOpenPgpRegistry, paylo
   // setBytes is public in openpgp.js, only its type declaration marks it private.
   (literal as unknown as { setBytes(bytes: Uint8Array, format: openpgp.enums.literal): void }).setBytes(payload, openpgp.enums.literal.binary);
   try {
-    await packet.verify(record.packet, packet.signatureType as openpgp.enums.signature, literal, null as unknown as Date, true, config);
+    await packet.verify(await keyPacketOf(openpgp, record), packet.signatureType as openpgp.enums.signature, literal, null as unknown as Date, true, config);
     return postCheck(record, facts, true, options);
   } catch (error) {
     const message = firstLine(error);
