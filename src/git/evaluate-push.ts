@@ -2,7 +2,8 @@ import { SignetError } from '../core/errors.ts';
 import { parseCommit } from '../core/git/signed-object.ts';
 import { evaluateRefUpdate, rulesForRef, type CommitInput, type Policy, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
-import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult } from '../core/verify-object.ts';
+import { runOnThreadPool } from '../core/native-verify.ts';
+import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult, type VerifyObjectOptions } from '../core/verify-object.ts';
 import { isZeroId } from './hash-algorithm.ts';
 import type { Repository } from './repository.ts';
 import { peelToCommit } from './peel.ts';
@@ -50,7 +51,9 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
   const tags = new Map<string, TagResult>();
   const changed = new Map<string, string[]>();
   const exclude = options.existingTips ?? [...new Set(repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(repo, oid) ?? []);
-  const objectOptions = { hash: repo.hashAlgorithm, now: options.now, ...(options.sshVerifyTime ? { sshVerifyTime: options.sshVerifyTime } : {}) };
+  // Signature checks on libuv's thread pool, several commits ahead (verifyAhead): a long push is
+  // verified on every core.
+  const objectOptions: VerifyObjectOptions = { hash: repo.hashAlgorithm, now: options.now, runner: runOnThreadPool, ...(options.sshVerifyTime ? { sshVerifyTime: options.sshVerifyTime } : {}) };
   const checkDeadline = (): void => {
     if (options.deadline !== undefined && Date.now() > options.deadline) throw new SignetError('INTERNAL', 'verification did not finish within the hook time limit');
   };
@@ -75,13 +78,13 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
     }
 
     const brought = newCommit && rules.length > 0 ? listCommits(repo.objects, [newCommit], exclude) : [];
+    const verified = verifyAhead(brought.filter((oid) => !commits.has(oid)), (oid) => verifyCommitObject(oid, repo.objects.read(oid).data, registries, objectOptions));
     const inputs: CommitInput[] = [];
     for (const oid of brought) {
       checkDeadline();
       let result = commits.get(oid);
       if (!result) {
-        const raw = repo.objects.read(oid).data;
-        result = await verifyCommitObject(oid, raw, registries, objectOptions);
+        result = await verified(oid);
         const recorded = options.recordedVerdict?.(oid);
         if (recorded) result = { ...result, verdict: recorded };
         commits.set(oid, result);
@@ -117,6 +120,35 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
     );
   }
   return { allowed: decisions.every((decision) => decision.allowed), decisions, commits, tags };
+}
+
+const IN_FLIGHT = 256;
+
+/**
+ * Verifies `oids` up to IN_FLIGHT ahead of the one asked for; ask in their order. A failure is
+ * thrown when its commit is asked for, never before.
+ */
+function verifyAhead(oids: string[], verify: (oid: string) => Promise<CommitResult>): (oid: string) => Promise<CommitResult> {
+  const started = new Map<string, Promise<CommitResult>>();
+  const attempt = (oid: string): Promise<CommitResult> => {
+    try {
+      return verify(oid);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  };
+  let next = 0;
+  return (oid) => {
+    while (next < oids.length && started.size < IN_FLIGHT) {
+      const ahead = oids[next++]!;
+      const result = attempt(ahead);
+      result.catch(() => undefined); // awaited when asked for
+      started.set(ahead, result);
+    }
+    const result = started.get(oid) ?? attempt(oid);
+    started.delete(oid);
+    return result;
+  };
 }
 
 function commitChangedPaths(repo: Repository, oid: string): string[] {
