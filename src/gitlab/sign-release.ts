@@ -36,7 +36,7 @@ const MAX_REDIRECTS = 5;
  * are followed here, not by fetch (which would carry PRIVATE-TOKEN along to any host): each hop
  * gets the token only when it is on the GitLab host itself.
  */
-function gitLabFetch(baseUrl: string, token: string, defaultTimeoutMs = 60_000): Fetch {
+export function gitLabFetch(baseUrl: string, token: string, defaultTimeoutMs = 60_000): Fetch {
   return async (path, { timeoutMs = defaultTimeoutMs, ...init } = {}) => {
     let url = path.startsWith('http') ? path : `${baseUrl}/api/v4${path}`;
     const signal = AbortSignal.timeout(timeoutMs);

@@ -1,0 +1,91 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitLabFetch } from '../src/gitlab/sign-release.ts';
+
+/**
+ * Release assets on GitLab are links, and a link (or a redirect from the GitLab host) may point
+ * at another host. The token must reach the GitLab host only: two real HTTP servers on
+ * 127.0.0.1, on two ports (two origins), record what each was sent.
+ */
+describe('GitLab downloads: the token stays on the GitLab host', () => {
+  const TOKEN = 'glpat-test-token-never-elsewhere';
+  const seen: Array<{ server: string; path: string; headers: IncomingHttpHeaders; method: string }> = [];
+  let gitlab: Server;
+  let other: Server;
+  let gitlabUrl = '';
+  let otherUrl = '';
+
+  const listen = async (name: string, handler: (path: string, respond: (status: number, headers?: Record<string, string>, body?: string) => void) => void): Promise<Server> => {
+    const server = createServer((request, response) => {
+      seen.push({ server: name, path: request.url ?? '', headers: request.headers, method: request.method ?? '' });
+      request.resume();
+      handler(request.url ?? '', (status, headers = {}, body = '') => response.writeHead(status, headers).end(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return server;
+  };
+
+  beforeAll(async () => {
+    other = await listen('other', (path, respond) => {
+      if (path === '/asset') return respond(200, { 'content-type': 'application/octet-stream' }, 'asset bytes');
+      if (path === '/back-home') return respond(302, { location: `${gitlabUrl}/api/v4/final` });
+      return respond(404);
+    });
+    otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    gitlab = await listen('gitlab', (path, respond) => {
+      if (path === '/api/v4/to-other') return respond(302, { location: `${otherUrl}/asset` });
+      if (path === '/api/v4/round-trip') return respond(302, { location: `${otherUrl}/back-home` });
+      if (path === '/api/v4/final') return respond(200, {}, 'home again');
+      if (path === '/api/v4/loop') return respond(302, { location: '/api/v4/loop' });
+      if (path === '/api/v4/post-redirect') return respond(307, { location: `${otherUrl}/asset` });
+      return respond(404);
+    });
+    gitlabUrl = `http://127.0.0.1:${(gitlab.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await Promise.all([gitlab, other].map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+
+  const tokensSentTo = (server: string): Array<string | undefined> => seen.filter((request) => request.server === server).map((request) => request.headers['private-token'] as string | undefined);
+
+  it('follows a redirect to another host without the token', async () => {
+    seen.length = 0;
+    const response = await gitLabFetch(gitlabUrl, TOKEN)('/to-other');
+    expect(await response.text()).toBe('asset bytes');
+    expect(tokensSentTo('gitlab')).toEqual([TOKEN]);
+    expect(tokensSentTo('other')).toEqual([undefined]);
+  });
+
+  it('gives the token again only when a redirect comes back to the GitLab host', async () => {
+    seen.length = 0;
+    const response = await gitLabFetch(gitlabUrl, TOKEN)('/round-trip');
+    expect(await response.text()).toBe('home again');
+    expect(seen.map((request) => `${request.server} ${request.path} ${request.headers['private-token'] ? 'token' : 'none'}`)).toEqual([
+      'gitlab /api/v4/round-trip token',
+      'other /back-home none',
+      'gitlab /api/v4/final token',
+    ]);
+  });
+
+  it('sends no token to a link that points at another host in the first place', async () => {
+    seen.length = 0;
+    expect(await (await gitLabFetch(gitlabUrl, TOKEN)(`${otherUrl}/asset`)).text()).toBe('asset bytes');
+    expect(tokensSentTo('other')).toEqual([undefined]);
+  });
+
+  it('stops after five redirects with an error that names no token', async () => {
+    seen.length = 0;
+    const error = await gitLabFetch(gitlabUrl, TOKEN)('/loop').then(() => undefined, (caught: Error) => caught);
+    expect(error?.message).toBe('GET /api/v4/loop: HTTP 302');
+    expect(error?.message).not.toContain(TOKEN);
+    expect(seen).toHaveLength(6);
+  });
+
+  it('does not follow a redirect of a POST (a body is never re-sent elsewhere)', async () => {
+    seen.length = 0;
+    const error = await gitLabFetch(gitlabUrl, TOKEN)('/post-redirect', { method: 'POST', body: 'payload' }).then(() => undefined, (caught: Error) => caught);
+    expect(error?.message).toBe('POST /api/v4/post-redirect: HTTP 307');
+    expect(tokensSentTo('other')).toEqual([]);
+  });
+});
