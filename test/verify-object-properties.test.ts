@@ -102,6 +102,21 @@ describe('mutated signed commits', () => {
     expect(await statusOf(object.oid, mutated)).not.toBe('G');
   });
 
+  it('a base64url character in the armor is not G: gpg skips it, Buffer would read it as + or /', async () => {
+    // Found by the property below (seed 1842460562: byte 261 '+' → '-').
+    for (const object of objects.filter((o) => o.name === 'openpgp')) {
+      const text = object.raw.toString('latin1');
+      const body = text.indexOf('\n \n') + 3;
+      for (const [from, to] of [['+', '-'], ['/', '_']] as const) {
+        const at = text.indexOf(from, body);
+        if (at < 0) continue;
+        const mutated = Buffer.from(text.slice(0, at) + to + text.slice(at + 1), 'latin1');
+        expect(await statusOf(object.oid, mutated), `${from} → ${to}`).not.toBe('G');
+        expect(peerSaysGood(mutated), `gpg on ${from} → ${to}`).toBe(false);
+      }
+    }
+  });
+
   it('a one-byte change to what is signed, or to the signature, is never G; nothing crashes', async () => {
     for (const object of objects) {
       await fc.assert(
