@@ -10,22 +10,24 @@ export type ArmorResult = { ok: true; bytes: Uint8Array } | { ok: false; detail:
 
 const beginMarkers = ['-----BEGIN PGP SIGNATURE-----', '-----BEGIN PGP MESSAGE-----'];
 const endMarker = '-----END PGP ';
-const headerLine = /^[A-Za-z][A-Za-z0-9-]*: /;
 const NOT_RADIX64 = /[^A-Za-z0-9+/=]+/g;
 const RADIX64_CRC = /^[A-Za-z0-9+/]{4}$/;
 
 export function decodeArmor(text: string): ArmorResult {
   const begin = findBeginLine(text);
   if (begin < 0) return { ok: false, detail: 'no "-----BEGIN PGP SIGNATURE-----" line' };
-  // Armor headers ("Key: value") run up to the first blank line. gpg accepts a block without
-  // headers whose body starts right away, so a line that is not a header starts the body.
-  let bodyStart = begin;
+  // Armor headers run up to the first blank line. gpg accepts a block without headers whose
+  // body starts right away, so a line that is not a header starts the body.
+  let bodyStart = text.length; // headers up to the end: no body
   for (let position = begin; position < text.length;) {
     const newline = text.indexOf('\n', position);
     const lineEnd = newline < 0 ? text.length : newline;
     const line = text.slice(position, lineEnd).trim();
     if (line === '') { bodyStart = lineEnd + 1; break; }
-    if (!headerLine.test(line)) break;
+    if (!isHeaderLine(line)) {
+      bodyStart = position;
+      break;
+    }
     position = lineEnd + 1;
   }
   // gpg reads a block whose END line is missing up to the end of the text.
@@ -57,6 +59,17 @@ export function decodeArmor(text: string): ArmorResult {
     }
   }
   return { ok: true, bytes };
+}
+
+/**
+ * gpg 2.2's test (armor.c, parse_header_line): a line is a header when its first colon is
+ * followed by a space or ends the line, whatever comes before it. A stricter "Key: value" test
+ * would read a damaged body line such as ": iHUE…" as data, where gpg takes it for a header and
+ * loses it (found by mutating every byte of a signed commit).
+ */
+function isHeaderLine(trimmedLine: string): boolean {
+  const colon = trimmedLine.indexOf(':');
+  return colon >= 0 && (colon === trimmedLine.length - 1 || trimmedLine.charCodeAt(colon + 1) === 32);
 }
 
 /** Index just past the BEGIN line (a whole line, trailing whitespace allowed), or -1. */
