@@ -136,6 +136,43 @@ describe('mutated signed commits', () => {
     }
   }, 60_000);
 
+  it('armor damage gpg forgives or refuses: signet is G exactly when gpg says GOODSIG', async () => {
+    // Each variant was a disagreement before the decoder followed armor.c: gpg reads a missing
+    // CRC, junk after the CRC or a broken END line as harmless, a split or short CRC as
+    // "malformed CRC", a tab or a NUL after the BEGIN dashes as nothing, a vertical tab as garbage.
+    const object = objects.find((o) => o.name === 'openpgp')!;
+    const text = object.raw.toString('latin1');
+    const crcLine = /\n =([A-Za-z0-9+/]{4})\n/.exec(text)!;
+    const crc = crcLine[1]!;
+    const variants: Record<string, string> = {
+      'no CRC line': text.replace(crcLine[0], '\n'),
+      'space between = and the CRC': text.replace(`=${crc}`, `= ${crc}`),
+      'two = before the CRC': text.replace(`=${crc}`, `==${crc}`),
+      'junk after the CRC': text.replace(`=${crc}`, `=${crc}XYZ`),
+      'a CRC of three characters': text.replace(`=${crc}`, `=${crc.slice(0, 3)}`),
+      'a CRC split over two lines': text.replace(`=${crc}`, `=${crc.slice(0, 2)}\n ${crc.slice(2)}`),
+      'a colon for the CRC\'s =': text.replace(`=${crc}`, `:${crc}`),
+      'a broken END line': text.replace('-----END PGP', '-----XND PGP'),
+      'no END line': text.replace(/\n -----END PGP SIGNATURE-----/, ''),
+      'a tab after the BEGIN dashes': text.replace('-----BEGIN PGP SIGNATURE-----\n', '-----BEGIN PGP SIGNATURE-----\t\n'),
+      'a NUL and junk after the BEGIN dashes': text.replace('-----BEGIN PGP SIGNATURE-----\n', '-----BEGIN PGP SIGNATURE-----\0xyz\n'),
+      'a vertical tab after the BEGIN dashes': text.replace('-----BEGIN PGP SIGNATURE-----\n', '-----BEGIN PGP SIGNATURE-----\v\n'),
+      'a header line with a tab after its colon': text.replace('-----BEGIN PGP SIGNATURE-----\n \n', '-----BEGIN PGP SIGNATURE-----\n Comment:\tx\n \n'),
+    };
+    const gpgGood: string[] = [];
+    for (const [name, variant] of Object.entries(variants)) {
+      const mutated = Buffer.from(variant, 'latin1');
+      expect(mutated.equals(object.raw), name).toBe(false);
+      const good = peerSaysGood(mutated);
+      if (good) gpgGood.push(name);
+      expect((await statusOf(object.oid, mutated)) === 'G', name).toBe(good);
+    }
+    // Both kinds are here: what gpg forgives and what it refuses.
+    expect(gpgGood).toEqual(expect.arrayContaining(['no CRC line', 'a broken END line', 'a tab after the BEGIN dashes']));
+    expect(gpgGood).not.toEqual(expect.arrayContaining(['a CRC split over two lines']));
+    expect(gpgGood).not.toContain('a vertical tab after the BEGIN dashes');
+  });
+
   it('a one-byte change to what is signed, or to the signature, is never G; nothing crashes', async () => {
     for (const object of objects) {
       await fc.assert(

@@ -1,17 +1,19 @@
 /**
- * A small ASCII-armor decoder (RFC 4880 §6), as lenient and as strict as gpg 2.2 where it
- * matters for verdicts: text around the armor is ignored, header lines are skipped, the CRC
- * line is optional, and a CRC that does not match makes the block unreadable (gpg: "CRC
- * error", no signature checked). openpgp.js 6 no longer checks the CRC, so both verification
- * paths use this decoder to answer alike.
+ * A small ASCII-armor decoder (RFC 4880 §6) that reads a block exactly as gpg 2.2 does
+ * (armor.c), damage included: text around the armor is ignored, header lines are skipped, the
+ * CRC is optional, and a CRC that does not match makes the block unreadable (gpg: "CRC error",
+ * no signature checked). Checked against gpg by setting every byte of signed commits to every
+ * value (test/verify-object-properties.test.ts). openpgp.js 6 no longer checks the CRC, so both
+ * verification paths use this decoder to answer alike.
  */
 
 export type ArmorResult = { ok: true; bytes: Uint8Array } | { ok: false; detail: string };
 
 const beginMarkers = ['-----BEGIN PGP SIGNATURE-----', '-----BEGIN PGP MESSAGE-----'];
-const endMarker = '-----END PGP ';
-const NOT_RADIX64 = /[^A-Za-z0-9+/=]+/g;
-const RADIX64_CRC = /^[A-Za-z0-9+/]{4}$/;
+/** gpg's white space here is C's isspace in the ASCII range (not JavaScript's trim, which also takes U+00A0). */
+const BLANK_LINE = /^[ \t\v\f\r]*$/;
+/** What may follow the dashes of the BEGIN line (armor.c, is_armor_header), up to a NUL that ends gpg's C string. */
+const BEGIN_LINE_TAIL = /^[ \t\r]*(?:\0|$)/;
 
 export function decodeArmor(text: string): ArmorResult {
   const begin = findBeginLine(text);
@@ -22,54 +24,122 @@ export function decodeArmor(text: string): ArmorResult {
   for (let position = begin; position < text.length;) {
     const newline = text.indexOf('\n', position);
     const lineEnd = newline < 0 ? text.length : newline;
-    const line = text.slice(position, lineEnd).trim();
-    if (line === '') { bodyStart = lineEnd + 1; break; }
+    const line = text.slice(position, lineEnd);
+    if (BLANK_LINE.test(line)) {
+      bodyStart = lineEnd + 1;
+      break;
+    }
     if (!isHeaderLine(line)) {
       bodyStart = position;
       break;
     }
     position = lineEnd + 1;
   }
-  // gpg reads a block whose END line is missing up to the end of the text.
-  const endLine = findLineStarting(text, endMarker, bodyStart);
-  let body = text.slice(bodyStart, endLine < 0 ? text.length : endLine).trimEnd();
-  // The optional checksum line "=XXXX" ends the body.
-  const lastNewline = body.lastIndexOf('\n');
-  const lastLine = body.slice(lastNewline + 1).trim();
-  let crc: string | undefined;
-  if (lastLine.length === 5 && lastLine.charCodeAt(0) === 61 /* = */) {
-    crc = lastLine.slice(1);
-    body = body.slice(0, lastNewline + 1);
-  }
-  // Padding ends the data: gpg refuses a block with more radix-64 after a '=' (Buffer would
-  // silently drop it, turning a changed signature block into a good one).
-  const padding = body.indexOf('=');
-  if (padding >= 0 && /[^=\s]/.test(body.slice(padding))) return { ok: false, detail: 'the armor has data after its padding' };
-  // gpg skips every character outside the radix-64 alphabet ("invalid radix64 character
-  // skipped"). Buffer's decoder skips most of them too, but reads '-' and '_' as '+' and '/'
-  // (base64url), which would turn a changed signature block back into the good one: only the
-  // alphabet itself reaches it (and without line breaks it takes its fast path).
-  const bytes: Uint8Array = Buffer.from(body.replace(NOT_RADIX64, ''), 'base64');
-  if (bytes.length === 0) return { ok: false, detail: 'the armor holds no data' };
-  if (crc !== undefined) {
-    const expected = RADIX64_CRC.test(crc) ? Buffer.from(crc, 'base64') : Buffer.alloc(0);
-    if (expected.length !== 3) return { ok: false, detail: 'the armor checksum line is unreadable' };
-    if ((((expected[0] ?? 0) << 16) | ((expected[1] ?? 0) << 8) | (expected[2] ?? 0)) !== crc24(bytes)) {
-      return { ok: false, detail: 'the armor checksum (CRC-24) does not match' };
+  return decodeRadix64(text, bodyStart);
+}
+
+const RADIX64_VALUE = (() => {
+  const table = new Int8Array(256).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let index = 0; index < alphabet.length; index++) table[alphabet.charCodeAt(index)] = index;
+  return table;
+})();
+
+function radix64Value(code: number): number {
+  return code < 256 ? (RADIX64_VALUE[code] ?? -1) : -1;
+}
+
+function isHexDigit(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 70) || (code >= 97 && code <= 102);
+}
+
+/**
+ * The body as gpg 2.2 reads it (armor.c, radix64_read): white space and characters outside the
+ * alphabet are skipped; the first '=' ends the data (unless it starts a quoted-printable
+ * "=XX" a mail gateway left, which gpg decodes); then, after any white space and '=', up to four
+ * radix-64 characters read one after another form the checksum. None is fine, four must match,
+ * anything between is "malformed CRC". Whatever follows, the END line included, is not looked
+ * at, and without a '=' everything up to the end is data, END line letters and all, as in gpg.
+ */
+function decodeRadix64(text: string, start: number): ArmorResult {
+  const out: number[] = [];
+  let index = start;
+  let quad = 0;
+  let value = 0;
+  let sawPad = false;
+  data: while (index < text.length) {
+    let code = text.charCodeAt(index++);
+    // A decoded quoted-printable character is looked at again from the top, as gpg's "goto again".
+    for (;;) {
+      if (code === 10 || code === 32 || code === 13 || code === 9) continue data;
+      if (code !== 61 /* = */) break;
+      // "buffer_pos + 2 < buffer_len": three more characters on this line, its newline counted.
+      const lineEnd = text.indexOf('\n', index - 1);
+      const lineLength = lineEnd < 0 ? text.length : lineEnd + 1;
+      if (index + 2 < lineLength && isHexDigit(text.charCodeAt(index)) && isHexDigit(text.charCodeAt(index + 1)) && '=\n\r\t '.includes(text.charAt(index + 2))) {
+        code = Number.parseInt(text.slice(index, index + 2), 16);
+        index += 2;
+        continue;
+      }
+      if (quad === 1) out.push(value);
+      sawPad = true;
+      break data;
     }
+    const digit = radix64Value(code);
+    if (digit < 0) continue;
+    switch (quad) {
+      case 0:
+        value = (digit << 2) & 0xff;
+        break;
+      case 1:
+        out.push(value | ((digit >> 4) & 3));
+        value = (digit << 4) & 0xf0;
+        break;
+      case 2:
+        out.push(value | ((digit >> 2) & 15));
+        value = (digit << 6) & 0xc0;
+        break;
+      default:
+        out.push(value | (digit & 0x3f));
+    }
+    quad = (quad + 1) % 4;
   }
+  const bytes = Uint8Array.from(out);
+  if (bytes.length === 0) return { ok: false, detail: 'the armor holds no data' };
+  if (!sawPad) return { ok: true, bytes };
+  // The checksum: skip white space and '=', then read characters one after another.
+  while (index < text.length && '\n \r\t='.includes(text.charAt(index))) index++;
+  let crc = 0;
+  let read = 0;
+  while (read < 4 && index < text.length) {
+    const digit = radix64Value(text.charCodeAt(index));
+    if (digit < 0) break;
+    crc = (crc << 6) | digit;
+    index++;
+    // gpg reads the next character before counting this one: at the very end it stops short.
+    if (index >= text.length) break;
+    read++;
+  }
+  if (read === 0) return { ok: true, bytes };
+  if (read !== 4) return { ok: false, detail: 'the armor checksum line is malformed (gpg: "malformed CRC")' };
+  if (crc !== crc24(bytes)) return { ok: false, detail: 'the armor checksum (CRC-24) does not match' };
   return { ok: true, bytes };
 }
 
 /**
  * gpg 2.2's test (armor.c, parse_header_line): a line is a header when its first colon is
- * followed by a space or ends the line, whatever comes before it. A stricter "Key: value" test
+ * followed by a space, a CR or the line's end, whatever comes before it. A stricter "Key: value" test
  * would read a damaged body line such as ": iHUE…" as data, where gpg takes it for a header and
  * loses it (found by mutating every byte of a signed commit).
  */
-function isHeaderLine(trimmedLine: string): boolean {
-  const colon = trimmedLine.indexOf(':');
-  return colon >= 0 && (colon === trimmedLine.length - 1 || trimmedLine.charCodeAt(colon + 1) === 32);
+function isHeaderLine(line: string): boolean {
+  // strchr() stops at a NUL.
+  const nul = line.indexOf('\0');
+  const text = nul < 0 ? line : line.slice(0, nul);
+  const colon = text.indexOf(':');
+  if (colon < 0) return false;
+  const next = line.charCodeAt(colon + 1);
+  return colon === line.length - 1 || next === 32 || next === 13;
 }
 
 /** Index just past the BEGIN line (a whole line, trailing whitespace allowed), or -1. */
@@ -83,21 +153,12 @@ function findBeginLine(text: string): number {
       if (at > 0 && text.charCodeAt(at - 1) !== 10) continue;
       const newline = text.indexOf('\n', from);
       const rest = text.slice(from, newline < 0 ? text.length : newline);
-      if (rest.trim() === '') return newline < 0 ? text.length : newline + 1;
+      if (BEGIN_LINE_TAIL.test(rest)) return newline < 0 ? text.length : newline + 1;
     }
   }
   return -1;
 }
 
-function findLineStarting(text: string, prefix: string, from: number): number {
-  let position = from;
-  for (;;) {
-    const at = text.indexOf(prefix, position);
-    if (at < 0) return -1;
-    if (at === 0 || text.charCodeAt(at - 1) === 10) return at;
-    position = at + prefix.length;
-  }
-}
 
 const crcTable = (() => {
   const table = new Int32Array(256);
