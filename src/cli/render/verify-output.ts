@@ -3,35 +3,25 @@ import type { SignatureVerdict, StatusLetter } from '../../core/verdict.ts';
 
 /** The `--format jsonl` line of DESIGN.md's contract: fixed keys, null where nothing applies. */
 export function commitJson(result: CommitResult): Record<string, unknown> {
-  const verdict = result.verdict;
-  // Spelled out rather than spread from verdictJson: this runs once per commit of a range.
-  const json: Record<string, unknown> = {
-    commit: result.commit,
-    status: verdict.status,
-    format: verdict.format,
-    key: verdict.key ?? null,
-    signer: verdict.signer ?? null,
-    reason: verdict.reason,
-    email_match: verdict.emailMatches ?? null,
-  };
-  if (result.mergetags.length > 0) json.mergetags = result.mergetags.map((tag) => ({ tag: tag.name, object: tag.target, ...verdictJson(tag.verdict) }));
+  const json = withVerdict({ commit: result.commit }, result.verdict);
+  if (result.mergetags.length > 0) json.mergetags = result.mergetags.map((tag) => withVerdict({ tag: tag.name, object: tag.target }, tag.verdict));
   return json;
 }
 
 export function tagJson(result: TagResult & { ref?: string }): Record<string, unknown> {
-  return { tag: result.tag, name: result.name, ref: result.ref ?? null, object: result.target, ...verdictJson(result.verdict) };
+  return withVerdict({ tag: result.tag, name: result.name, ref: result.ref ?? null, object: result.target }, result.verdict);
 }
 
-function verdictJson(verdict: SignatureVerdict): Record<string, unknown> {
-  return {
-    status: verdict.status,
-    format: verdict.format,
-    key: verdict.key ?? null,
-    signer: verdict.signer ?? null,
-    reason: verdict.reason,
-    // Whether the committer's (tagger's) e-mail is one of the signing key's identities.
-    email_match: verdict.emailMatches ?? null,
-  };
+/** Adds the verdict's keys after the ones given (assigned, not spread: this runs once per commit). */
+function withVerdict(json: Record<string, unknown>, verdict: SignatureVerdict): Record<string, unknown> {
+  json.status = verdict.status;
+  json.format = verdict.format;
+  json.key = verdict.key ?? null;
+  json.signer = verdict.signer ?? null;
+  json.reason = verdict.reason;
+  // Whether the committer's (tagger's) e-mail is one of the signing key's identities.
+  json.email_match = verdict.emailMatches ?? null;
+  return json;
 }
 
 function fit(text: string, width: number): string {
