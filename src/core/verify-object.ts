@@ -3,7 +3,7 @@ import { verifyOpenPgpSignature } from './openpgp/index.ts';
 import type { SshRegistry } from './ssh/index.ts';
 import { verifySshSignature, verifySshSignatureWith } from './ssh/index.ts';
 import type { CheckRunner } from './native-verify.ts';
-import { parseCommit, parseTag, subjectOf, type ExtractedSignature, type ObjectHash, type Person } from './git/signed-object.ts';
+import { hasSignerIdentity, parseCommit, parseTag, subjectOf, type ExtractedSignature, type ObjectHash, type Person } from './git/signed-object.ts';
 import { unsignedVerdict, type SignatureVerdict } from './verdict.ts';
 import { SignetError } from './errors.ts';
 
@@ -57,6 +57,12 @@ export interface SignatureContext {
   /** The committer's (tagger's) e-mail, to say whether it is one of the key's identities. */
   email?: string;
   runner?: CheckRunner;
+  /**
+   * Set when the object has no committer (tagger) line git can read as `name <email>`: git
+   * then never checks the signature (gpg-interface.c, parse_payload_metadata; %G? says N),
+   * and neither do we, so that such an object is never G here where it is not G in git.
+   */
+  unreadableSigner?: 'committer' | 'tagger';
 }
 
 export async function verifySignature(
@@ -71,6 +77,9 @@ export async function verifySignature(
     // git would hand both blocks to gpg and report whichever verdict it prints last; an object
     // with two signatures has no single signer, so we refuse to pick one.
     return { status: 'E', format: signature.kind === 'ssh' ? 'ssh' : 'openpgp', reason: 'malformed_signature', detail: 'the object carries more than one signature block' };
+  }
+  if (context.unreadableSigner && (signature.kind === 'openpgp' || signature.kind === 'ssh')) {
+    return { status: 'E', format: signature.kind, reason: 'malformed_signature', detail: `the object has no ${context.unreadableSigner} line of the form "name <email>": git does not check its signature (%G? says N)` };
   }
   const email = context.email;
   switch (signature.kind) {
@@ -92,6 +101,7 @@ export async function verifyCommitObject(oid: string, raw: Uint8Array, registrie
   const committer = commit.committer;
   const context: SignatureContext = { now: options.now, sshTime: options.sshVerifyTime ?? new Date((committer?.time ?? 0) * 1000) };
   if (committer?.email) context.email = committer.email;
+  if (commit.signature && !hasSignerIdentity(raw, 'committer')) context.unreadableSigner = 'committer';
   if (options.runner) context.runner = options.runner;
   const verdict = await verifySignature(registries, commit.payload, commit.signature, commit.multipleSignatures ?? false, context);
   const mergetags: TagResult[] = [];
@@ -115,6 +125,7 @@ export async function verifyTagObject(oid: string | undefined, raw: Uint8Array, 
     sshTime,
     ...(tag.tagger?.email ? { email: tag.tagger.email } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
+    ...(tag.signature && !hasSignerIdentity(raw, 'tagger') ? { unreadableSigner: 'tagger' as const } : {}),
   });
   return {
     tag: oid ?? '',

@@ -346,6 +346,23 @@ export function readCommitLinks(raw: Uint8Array, what = 'commit'): { parents: st
   return { parents, time };
 }
 
+/**
+ * Whether git will check this object's signature at all: gpg-interface.c's
+ * parse_payload_metadata takes the first `committer ` (tags: `tagger `) header line and needs a
+ * `<` and then a `>` in it (split_ident_line); without them %G? is N, nothing verified.
+ */
+export function hasSignerIdentity(raw: Uint8Array, header: 'committer' | 'tagger'): boolean {
+  const prefix = `${header} `;
+  for (let position = 0; position < raw.length && raw[position] !== LF; position = lineEnd(raw, position)) {
+    if (!startsWithAscii(raw, position, prefix)) continue;
+    const end = lineEnd(raw, position);
+    const line = latin1(raw, position + prefix.length, end);
+    const open = line.indexOf('<');
+    return open >= 0 && line.indexOf('>', open + 1) >= 0;
+  }
+  return false;
+}
+
 /** First line of the message, decoded with the commit's encoding (default UTF-8). */
 export function subjectOf(message: Uint8Array, encoding?: string): string {
   let end = message.indexOf(LF);
