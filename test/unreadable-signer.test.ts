@@ -41,8 +41,8 @@ describe('a signature git does not check because the signer line is unreadable',
     execFileSync('ssh-keygen', ['-q', '-Y', 'sign', '-n', 'git', '-f', carol.privateKey, join(dir.path, 'payload')]);
     return execFileSync('cat', [join(dir.path, 'payload.sig')], { encoding: 'utf8' });
   };
-  const signedCommit = (committerLine: string, kind: 'openpgp' | 'ssh'): { oid: string; raw: Buffer } => {
-    const headers = `tree ${emptyTree()}\nauthor A <a@example.com> 1700000000 +0000\n${committerLine}\n`;
+  const signedCommit = (committerLine: string, kind: 'openpgp' | 'ssh', authorLine = 'author A <a@example.com> 1700000000 +0000'): { oid: string; raw: Buffer } => {
+    const headers = `tree ${emptyTree()}\n${authorLine}\n${committerLine}\n`;
     const payload = `${headers}\nmessage\n`;
     const signature = sign(payload, kind).trimEnd();
     const object = `${headers}gpgsig ${signature.split('\n').join('\n ')}\n\nmessage\n`;
@@ -66,6 +66,10 @@ describe('a signature git does not check because the signer line is unreadable',
         expect(verdict.status, line).toBe('E');
         expect(verdict.detail).toMatch(/no committer line of the form "name <email>"/);
       }
+      // git reads the payload as a C string: a NUL before the committer line hides it.
+      const hidden = signedCommit(`committer C <${email}> 1700000000 +0000`, kind, 'author A <a@example.com>\0 1700000000 +0000');
+      expect(gitLetter(hidden.oid)).toBe('N');
+      expect((await verifyCommitObject(hidden.oid, hidden.raw, registries, options)).verdict.status).toBe('E');
     });
   }
 

@@ -101,7 +101,7 @@ export async function verifyCommitObject(oid: string, raw: Uint8Array, registrie
   const committer = commit.committer;
   const context: SignatureContext = { now: options.now, sshTime: options.sshVerifyTime ?? new Date((committer?.time ?? 0) * 1000) };
   if (committer?.email) context.email = committer.email;
-  if (commit.signature && !hasSignerIdentity(raw, 'committer')) context.unreadableSigner = 'committer';
+  if (commit.signature && !hasSignerIdentity(commit.payload, 'committer')) context.unreadableSigner = 'committer';
   if (options.runner) context.runner = options.runner;
   const verdict = await verifySignature(registries, commit.payload, commit.signature, commit.multipleSignatures ?? false, context);
   const mergetags: TagResult[] = [];
@@ -125,7 +125,7 @@ export async function verifyTagObject(oid: string | undefined, raw: Uint8Array, 
     sshTime,
     ...(tag.tagger?.email ? { email: tag.tagger.email } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
-    ...(tag.signature && !hasSignerIdentity(raw, 'tagger') ? { unreadableSigner: 'tagger' as const } : {}),
+    ...(tag.signature && !hasSignerIdentity(tag.payload, 'tagger') ? { unreadableSigner: 'tagger' as const } : {}),
   });
   return {
     tag: oid ?? '',

@@ -348,17 +348,25 @@ export function readCommitLinks(raw: Uint8Array, what = 'commit'): { parents: st
 
 /**
  * Whether git will check this object's signature at all: gpg-interface.c's
- * parse_payload_metadata takes the first `committer ` (tags: `tagger `) header line and needs a
- * `<` and then a `>` in it (split_ident_line); without them %G? is N, nothing verified.
+ * parse_payload_metadata looks in the signed payload for the first `committer ` (tags:
+ * `tagger `) header line and needs a `<` and then a `>` in it (split_ident_line); without them
+ * %G? is N, nothing verified. git reads the payload as a C string: a NUL ends the search.
  */
-export function hasSignerIdentity(raw: Uint8Array, header: 'committer' | 'tagger'): boolean {
+export function hasSignerIdentity(payload: Uint8Array, header: 'committer' | 'tagger'): boolean {
   const prefix = `${header} `;
-  for (let position = 0; position < raw.length && raw[position] !== LF; position = lineEnd(raw, position)) {
-    if (!startsWithAscii(raw, position, prefix)) continue;
-    const end = lineEnd(raw, position);
-    const line = latin1(raw, position + prefix.length, end);
-    const open = line.indexOf('<');
-    return open >= 0 && line.indexOf('>', open + 1) >= 0;
+  let position = 0;
+  while (position < payload.length) {
+    const newline = payload.indexOf(LF, position);
+    const nul = payload.indexOf(0, position);
+    const end = Math.min(newline < 0 ? payload.length : newline, nul < 0 ? payload.length : nul);
+    if (end === position) return false; // the blank line ending the headers, or a NUL
+    if (end - position > prefix.length - 1 && startsWithAscii(payload, position, prefix)) {
+      const line = latin1(payload, position + prefix.length, end);
+      const open = line.indexOf('<');
+      return open >= 0 && line.indexOf('>', open + 1) >= 0;
+    }
+    if (end === nul) return false;
+    position = end + 1;
   }
   return false;
 }
