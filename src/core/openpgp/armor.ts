@@ -2,9 +2,9 @@
  * A small ASCII-armor decoder (RFC 4880 §6) that reads a block exactly as gpg 2.2 does
  * (armor.c), damage included: text around the armor is ignored, header lines are skipped, the
  * CRC is optional, and a CRC that does not match makes the block unreadable (gpg: "CRC error",
- * no signature checked). Checked against gpg by setting every byte of signed commits to every
- * value (test/verify-object-properties.test.ts). openpgp.js 6 no longer checks the CRC, so both
- * verification paths use this decoder to answer alike.
+ * no signature checked). Checked against gpg on mutated signed commits
+ * (test/verify-object-properties.test.ts; once by hand with every byte set to every value).
+ * openpgp.js 6 no longer checks the CRC, so both verification paths use this decoder.
  */
 
 export type ArmorResult = { ok: true; bytes: Uint8Array } | { ok: false; detail: string };
