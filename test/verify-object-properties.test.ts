@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignetError } from '../src/core/errors.ts';
 import { parseCommit } from '../src/core/git/signed-object.ts';
+import { crc24, decodeArmor } from '../src/core/openpgp/armor.ts';
 import { verifyCommitObject, type KeyRegistries } from '../src/core/verify-object.ts';
 import { buildRegistries } from '../src/keys/load-registries.ts';
 import { git, gitBytes, tempDir } from './helpers/git.ts';
@@ -171,6 +172,31 @@ describe('mutated signed commits', () => {
     expect(gpgGood).toEqual(expect.arrayContaining(['no CRC line', 'a broken END line', 'a tab after the BEGIN dashes']));
     expect(gpgGood).not.toEqual(expect.arrayContaining(['a CRC split over two lines']));
     expect(gpgGood).not.toContain('a vertical tab after the BEGIN dashes');
+  });
+
+  it('a signature packet whose stated length runs past the data: G exactly when gpg says GOODSIG', async () => {
+    // gpg reads such a packet up to the end of the data; found by setting the length byte to every value.
+    const object = objects.find((o) => o.name === 'openpgp')!;
+    const text = object.raw.toString('latin1');
+    const parsed = parseCommit(object.raw, 'sha1');
+    const armor = decodeArmor(parsed.signature!.armored);
+    if (!armor.ok) throw new Error(armor.detail);
+    const packet = Buffer.from(armor.bytes);
+    expect(packet[0]! & 0xc3).toBe(0x80); // old format, one-byte length: the byte after the tag is the length
+    const start = text.indexOf('gpgsig ');
+    const end = text.indexOf('\n\n', start) + 1;
+    const verdicts: string[] = [];
+    for (const length of [packet[1]! - 1, packet[1]! + 1, 200, 255]) {
+      const changed = Buffer.from(packet);
+      changed[1] = length;
+      const crc = crc24(changed);
+      const armored = `-----BEGIN PGP SIGNATURE-----\n\n${changed.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n=${Buffer.from([crc >> 16, (crc >> 8) & 255, crc & 255]).toString('base64')}\n-----END PGP SIGNATURE-----`;
+      const mutated = Buffer.from(`${text.slice(0, start)}gpgsig ${armored.split('\n').join('\n ')}\n${text.slice(end)}`, 'latin1');
+      const ours = await statusOf(object.oid, mutated);
+      expect(ours === 'G', `length ${length}`).toBe(peerSaysGood(mutated));
+      verdicts.push(ours);
+    }
+    expect(verdicts).toEqual(['E', 'G', 'G', 'G']);
   });
 
   it('a one-byte change to what is signed, or to the signature, is never G; nothing crashes', async () => {

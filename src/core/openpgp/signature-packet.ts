@@ -110,8 +110,10 @@ function readPacketHeader(bytes: Uint8Array, offset: number): HeaderResult {
     for (let index = 0; index < size; index += 1) length = length * 256 + (bytes[position + index] ?? 0);
     position += size;
   }
-  if (position + length > bytes.length) return { kind: 'malformed', detail: `packet ${tag} is longer than the data` };
-  return { kind: 'ok', tag, bodyStart: position, bodyEnd: position + length };
+  // gpg reads a packet whose stated length runs past the data up to the end of the data: if its
+  // fields are all there, the signature is checked (and good, if it is). Found by setting the
+  // length byte of a signature packet to every value and asking gpg.
+  return { kind: 'ok', tag, bodyStart: position, bodyEnd: Math.min(position + length, bytes.length) };
 }
 
 /** How many MPIs a signature of this public-key algorithm carries (0: an algorithm gpg does not know). */
