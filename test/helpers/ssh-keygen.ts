@@ -73,6 +73,8 @@ export class SshKeygen {
         const status = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ status, stdout, stderr });
       });
+      // ssh-keygen may exit before it reads its input (a signature it cannot parse): no EPIPE crash.
+      child.stdin?.on('error', () => undefined);
       child.stdin?.end(input);
     });
   }
