@@ -58,6 +58,11 @@ export class RevisionWalk {
         commit.flags |= SEEN;
         this.enqueue(commit);
       }
+      // As revision.c handle_commit does for a negative revision, before the walk starts: its
+      // parents are uninteresting from the outset. With clock skew a parent can be newer than
+      // the excluded tip and be reached first; found interesting then, it would move the walk's
+      // stopping point (a commit git lists went missing; found by the rev-list property test).
+      markParentsUninteresting(commit, this.queue);
     }
     for (const oid of include) {
       const commit = this.node(oid);
