@@ -1,8 +1,8 @@
 // The single-executable build. Copied into a repository as hooks/pre-receive it runs the hook
 // with no arguments, exactly as git invokes it.
-import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { startupSnapshot } from 'node:v8';
+import { tuneProcess } from '../../bin/process-tuning.js';
 import { openpgpjs } from '../core/openpgp/openpgpjs.ts';
 import { parsePolicy } from '../core/policy/parse.ts';
 import { main } from './main.ts';
@@ -27,9 +27,9 @@ rules:
 `;
 
 function run(): void {
-  // As bin/signet.js does: one thread-pool thread per core for the signature checks, set before
-  // anything has used the pool.
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.min(Math.max(availableParallelism(), 2), 16));
+  // As bin/signet.js does: thread pool sized, optimising compiler delayed; before anything has
+  // used the pool.
+  tuneProcess();
   const invokedAs = basename(process.execPath);
   const args = invokedAs === 'pre-receive' ? ['hook', 'pre-receive'] : process.argv.slice(2);
   main(args, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() }).then(
