@@ -7,6 +7,8 @@
  * openpgp.js 6 no longer checks the CRC, so both verification paths use this decoder.
  */
 
+import { Buffer } from 'node:buffer';
+
 export type ArmorResult = { ok: true; bytes: Uint8Array } | { ok: false; detail: string };
 
 const beginMarkers = ['-----BEGIN PGP SIGNATURE-----', '-----BEGIN PGP MESSAGE-----'];
@@ -16,6 +18,15 @@ const BLANK_LINE = /^[ \t\v\f\r]*$/;
 const BEGIN_LINE_TAIL = /^[ \t\r]*(?:\0|$)/;
 
 export function decodeArmor(text: string): ArmorResult {
+  return decodeArmorWith(text, true);
+}
+
+/** The same decoder without the fast path for clean bodies: the reference the tests hold it to. */
+export function decodeArmorCarefully(text: string): ArmorResult {
+  return decodeArmorWith(text, false);
+}
+
+function decodeArmorWith(text: string, fast: boolean): ArmorResult {
   const begin = findBeginLine(text);
   if (begin < 0) return { ok: false, detail: 'no "-----BEGIN PGP SIGNATURE-----" line' };
   // Armor headers run up to the first blank line. gpg accepts a block without headers whose
@@ -35,7 +46,29 @@ export function decodeArmor(text: string): ArmorResult {
     }
     position = lineEnd + 1;
   }
-  return decodeRadix64(text, bodyStart);
+  return (fast && decodeCleanBody(text, bodyStart)) || decodeRadix64(text, bodyStart);
+}
+
+/**
+ * A body as git and gpg write it: lines of radix-64 characters, optional padding, the CRC line.
+ * On such a body gpg's reading (decodeRadix64) comes down to plain base64 up to the first '='
+ * and the four characters after it, so Buffer's native decoder gives the same bytes at a small
+ * fraction of the cost in a process that is still cold. Anything else takes the careful path.
+ */
+const CLEAN_BODY = /^((?:[A-Za-z0-9+/]+\n)*[A-Za-z0-9+/]*)(={0,2})\n=([A-Za-z0-9+/]{4})\n/;
+
+function decodeCleanBody(text: string, start: number): ArmorResult | undefined {
+  const match = CLEAN_BODY.exec(start === 0 ? text : text.slice(start));
+  if (!match) return undefined;
+  const data = match[1]!.replaceAll('\n', '');
+  // One character left over is a byte for gpg (decodeRadix64, quad 1) and nothing for Buffer.
+  if (data.length % 4 === 1) return undefined;
+  const decoded = Buffer.from(data, 'base64');
+  if (decoded.length === 0) return undefined;
+  const bytes = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
+  const crc = Buffer.from(match[3]!, 'base64');
+  if (((crc[0]! << 16) | (crc[1]! << 8) | crc[2]!) !== crc24(bytes)) return { ok: false, detail: 'the armor checksum (CRC-24) does not match' };
+  return { ok: true, bytes };
 }
 
 const RADIX64_VALUE = (() => {
