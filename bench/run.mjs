@@ -86,6 +86,19 @@ function cryptoFloor(n) {
 }
 const signetBin = join(root, 'bin/signet.js');
 console.log(`signet benchmarks — ${results.machine}\n`);
+
+// NODE_EXTRA_CA_CERTS makes every Node process parse that certificate file before any of its
+// code runs (this VM sets it to the whole system bundle for its proxy: about 40 ms a start).
+// `signet verify` and the hook open no TLS connection and git never reads it, so it is unset
+// for every run below, the peer's included; the cost is measured and printed instead.
+if (process.env.NODE_EXTRA_CA_CERTS) {
+  const startup = (env) => median(Array.from({ length: 7 }, () => wall(process.execPath, ['-e', '0'], { env }).ms));
+  const withCerts = startup(process.env);
+  delete process.env.NODE_EXTRA_CA_CERTS;
+  const without = startup(process.env);
+  console.log(`  note: NODE_EXTRA_CA_CERTS is set here; unset for these runs (Node start-up ${fmt(withCerts)} with it, ${fmt(without)} without)\n`);
+  results.extraCaCertsStartupMs = { with: withCerts, without };
+}
 console.log(`  ${'what'.padEnd(44)} ${'signet'.padStart(10)}  ${'peer'.padStart(10)}  ${'ratio'.padStart(7)}`);
 
 if (want('verify')) {

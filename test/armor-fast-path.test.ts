@@ -23,7 +23,7 @@ const armored = fc
     headers: fc.constantFrom([], ['Comment: x'], ['Version: GnuPG v2', 'Hash: SHA256']),
   })
   .map(({ bytes, width, crc, headers }) => {
-    const text = armor(bytes, { crc: crc as 'good' | 'bad' | 'none', headers });
+    const text = armor(bytes, { crc: crc as 'good' | 'bad' | 'none', headers: [...headers] });
     // Rewrap the base64 at another width: gpg writes 64, other tools 76 or anything.
     const lines = text.split('\n');
     const blank = lines.indexOf('');
