@@ -151,7 +151,7 @@ export class ObjectStore {
     // One buffer and a one-shot hash: a streaming Hash object costs more than the copy.
     const header = `${object.type} ${object.data.length}\0`;
     const framed = Buffer.allocUnsafe(header.length + object.data.length);
-    framed.write(header, 0, 'latin1');
+    for (let index = 0; index < header.length; index++) framed[index] = header.charCodeAt(index);
     framed.set(object.data, header.length);
     if (oneShotHash(this.hashAlgorithm, framed, 'hex') !== oid) throw new SignetError('OBJECT_CORRUPT', `object ${oid} is corrupt: its content hashes to another id`);
   }

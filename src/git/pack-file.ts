@@ -22,7 +22,8 @@ export class PackFile {
   readonly index: PackIndex;
   private fd: number | undefined;
   private size = 0;
-  private whole: Buffer | undefined;
+  /** The whole pack, as a plain Uint8Array: its subarray is V8's built-in, not Buffer's wrapper. */
+  private whole: Uint8Array | undefined;
   private readonly bases = new Map<number, GitObject>();
 
   constructor(
@@ -54,16 +55,17 @@ export class PackFile {
       this.size = fstatSync(this.fd).size;
       if (this.size <= WHOLE_PACK_LIMIT) {
         // One read instead of two system calls per object: walks touch thousands of entries.
-        this.whole = Buffer.allocUnsafe(this.size);
+        const whole = Buffer.allocUnsafe(this.size);
         let done = 0;
-        while (done < this.size) done += readSync(this.fd, this.whole, done, this.size - done, done);
+        while (done < this.size) done += readSync(this.fd, whole, done, this.size - done, done);
+        this.whole = new Uint8Array(whole.buffer, whole.byteOffset, whole.length);
       }
     }
     return this.fd;
   }
 
   /** Bytes [start, start + length) of the pack: a view of the loaded pack, or a positioned read. */
-  private bytesAt(start: number, length: number): Buffer {
+  private bytesAt(start: number, length: number): Uint8Array {
     if (this.whole) return this.whole.subarray(start, start + length);
     const buffer = Buffer.allocUnsafe(length);
     readSync(this.fd!, buffer, 0, length, start);

@@ -34,7 +34,8 @@ export function dearmor(armored: string): Uint8Array {
   const body = armored.slice(BEGIN.length, end);
   const bytes = decodeBase64Strict(body);
   if (!bytes) throw new WireFormatError('SSH signature armor: the body is not valid base64');
-  return bytes;
+  // A plain view: the wire reader's subarray calls are then V8's built-in, not Buffer's wrapper.
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 export function parseSshsigBlob(blob: Uint8Array): SshsigBlob {
