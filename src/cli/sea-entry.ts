@@ -6,6 +6,7 @@ import { tuneProcess } from '../../bin/process-tuning.js';
 import { openpgpjs } from '../core/openpgp/openpgpjs.ts';
 import { parsePolicy } from '../core/policy/parse.ts';
 import { main } from './main.ts';
+import { warmUp } from './warm-up.ts';
 
 const WARM_UP_POLICY = `version: 1
 keys:
@@ -49,6 +50,11 @@ if (startupSnapshot.isBuildingSnapshot()) {
   void openpgpjs();
   // Parse a policy once, so yaml's parser is compiled in the snapshot too (pure: no I/O).
   parsePolicy(WARM_UP_POLICY, 'warm-up');
+  // Run verify and the hook once, so that what they call is compiled in the snapshot too.
+  warmUp().catch((error: unknown) => {
+    process.stderr.write(`signet: the snapshot warm-up failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  });
   startupSnapshot.setDeserializeMainFunction(run);
 } else {
   run();
