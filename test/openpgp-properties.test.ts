@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeArmor } from '../src/core/openpgp/armor.ts';
 import { loadOpenPgpRegistry, verifyOpenPgpSignature, verifyOpenPgpSignatureWithOpenPgpJs, type OpenPgpRegistry } from '../src/core/openpgp/index.ts';
 import type { SignatureVerdict } from '../src/core/verdict.ts';
+import { readPacketHeader } from '../src/core/openpgp/signature-packet.ts';
 import { armor } from './helpers/openpgp-craft.ts';
 import { commitPayload } from './helpers/openpgp-scenarios.ts';
 
@@ -89,6 +90,10 @@ describe('OpenPGP verification under mutation', () => {
     await fc.assert(fc.asyncProperty(anySigned(), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 40 }), async (entry, cut, junk) => {
       const at = cut % entry.binary.length;
       for (const bytes of [entry.binary.subarray(0, at), new Uint8Array([...entry.binary.subarray(0, at), ...junk, ...entry.binary.subarray(at)])]) {
+        // Junk spliced into the length octets can spell the same length another way (255, 0, 0,
+        // 0, 187 is 187 in five octets), or a longer one that gpg reads up to the end of the
+        // data: the same packet either way, rightly G (seed 1117635109 found it).
+        if (samePacket(bytes, entry.binary)) continue;
         const [fast, reference] = await bothPaths(commitPayload, armor(bytes));
         expect(fast.status).not.toBe('G');
         expect(reference.status).not.toBe('G');
@@ -116,3 +121,12 @@ describe('OpenPGP verification under mutation', () => {
     }), { numRuns: 300 });
   });
 });
+
+/** Both byte strings are one packet with the same tag and body, however its length is written. */
+function samePacket(a: Uint8Array, b: Uint8Array): boolean {
+  const first = readPacketHeader(a, 0);
+  const second = readPacketHeader(b, 0);
+  if (first.kind !== 'ok' || second.kind !== 'ok' || first.tag !== second.tag) return false;
+  if (first.bodyEnd !== a.length || second.bodyEnd !== b.length) return false;
+  return Buffer.from(a.subarray(first.bodyStart)).equals(Buffer.from(b.subarray(second.bodyStart)));
+}
