@@ -1,6 +1,7 @@
 import type * as openpgp from 'openpgp';
 import { gpgLikeFullConfig, openpgpjs } from './openpgpjs.ts';
 import { canSignAlgorithm, PublicKeyAlgorithm } from './algorithms.ts';
+import { NativeSignature, type NativeKeyblock, type NativeKeyPacket, type NativeSubkey } from './keyring-native.ts';
 
 /**
  * What gpg 2.2 concludes about a key when it merges the self-signatures of a keyblock
@@ -53,19 +54,29 @@ export interface SubkeyFacts {
   canSign: boolean;
   /** Signing subkeys need a valid primary-key binding ("back-signature"); gpg refuses them otherwise. */
   crossCertification: 'good' | 'missing' | 'bad';
-  packet: openpgp.PublicSubkeyPacket;
+  packet: openpgp.PublicSubkeyPacket | NativeKeyPacket;
 }
 
-type SignaturePacket = openpgp.SignaturePacket;
-type AnyKeyPacket = openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket;
+/**
+ * A keyblock from either reader: openpgp.js's, or keyring-native.ts's (the same fields, its
+ * signatures checked with node:crypto). The rules below are one code for both.
+ */
+export type Keyblock = openpgp.Key | NativeKeyblock;
+type SignaturePacket = openpgp.SignaturePacket | NativeSignature;
+type AnyKeyPacket = openpgp.PublicKeyPacket | openpgp.PublicSubkeyPacket | NativeKeyPacket;
 
 const seconds = (date: Date | null): number => (date ? Math.floor(date.getTime() / 1000) : 0);
 
 async function verifies(signature: SignaturePacket, key: AnyKeyPacket, type: number, data: object): Promise<boolean> {
+  // The native reader has checked its signatures already (and hands any that fail to openpgp.js).
+  if (signature instanceof NativeSignature) {
+    signature.check(key as NativeKeyPacket, type, data as Parameters<NativeSignature['check']>[2]);
+    return true;
+  }
   const fullConfig = gpgLikeFullConfig(await openpgpjs());
   try {
     // `null` date: check the cryptography only; time is judged by the caller, as gpg does.
-    await signature.verify(key, type as openpgp.enums.signature, data, null as unknown as Date, false, fullConfig);
+    await signature.verify(key as openpgp.PublicKeyPacket, type as openpgp.enums.signature, data, null as unknown as Date, false, fullConfig);
     return true;
   } catch (error) {
     // openpgp.js refuses self-signatures naming a designated revoker after checking their
@@ -98,7 +109,7 @@ export function emailOf(userId: string): string | undefined {
   return bare?.[1]?.toLowerCase();
 }
 
-export async function primaryKeyFacts(key: openpgp.Key): Promise<PrimaryKeyFacts> {
+export async function primaryKeyFacts(key: Keyblock): Promise<PrimaryKeyFacts> {
   const primary = key.keyPacket as openpgp.PublicKeyPacket;
   const algorithm = primary.algorithm as number;
   const createdAt = seconds(primary.created);
@@ -188,7 +199,7 @@ function pickPrimaryUserId(userIds: UserIdFacts[]): { primaryUserId?: string } {
   return best ? { primaryUserId: best.userId } : {};
 }
 
-export async function subkeyFacts(key: openpgp.Key, subkey: openpgp.Subkey): Promise<SubkeyFacts | undefined> {
+export async function subkeyFacts(key: Keyblock, subkey: openpgp.Subkey | NativeSubkey): Promise<SubkeyFacts | undefined> {
   const primary = key.keyPacket as openpgp.PublicKeyPacket;
   const packet = subkey.keyPacket as openpgp.PublicSubkeyPacket;
   const algorithm = packet.algorithm as number;

@@ -1,6 +1,7 @@
 import type * as openpgp from 'openpgp';
 import { SignetError } from '../errors.ts';
-import { primaryKeyFacts, subkeyFacts, type PrimaryKeyFacts } from './key-facts.ts';
+import { primaryKeyFacts, subkeyFacts, type Keyblock, type PrimaryKeyFacts } from './key-facts.ts';
+import { readKeyBlockNatively } from './keyring-native.ts';
 import { gpgLikeConfig, gpgLikeFullConfig, openpgpjs, type OpenPgpModule } from './openpgpjs.ts';
 import { minimumHashBits, nativeKeyFromPacketBody, uncheckableKey, type NativeKey } from './key-material.ts';
 
@@ -71,6 +72,11 @@ export class LoadedOpenPgpRegistry implements OpenPgpRegistry {
     }
   }
 
+  /** Every signing (sub)key record, in keyring order. */
+  records(): SigningKeyRecord[] {
+    return [...this.byFingerprint.values()];
+  }
+
   /**
    * gpg looks the issuer up by fingerprint first and falls back to the key ID
    * (getkey.c, get_pubkey_for_sig). Returns the candidates in that order.
@@ -126,9 +132,47 @@ function oneLine(error: unknown): string {
   return message.split('\n')[0] ?? message;
 }
 
+/**
+ * The keys of every source read without openpgp.js (keyring-native.ts), or undefined when one
+ * of them needs openpgp.js: then all are read with it, so that one reader decides a registry.
+ */
+function readNatively(sources: KeySourceText[]): Map<string, { key: Keyblock; source: string }> | undefined {
+  const keys = new Map<string, { key: Keyblock; source: string }>();
+  for (const source of sources) {
+    const blocks = source.text.match(keyBlock);
+    if (!blocks) return undefined;
+    for (const block of blocks) {
+      const read = block.startsWith('-----BEGIN PGP PUBLIC') ? readKeyBlockNatively(block) : undefined;
+      if (!read) return undefined;
+      for (const key of read) {
+        const fingerprint = key.getFingerprint().toUpperCase();
+        // The same key twice is merged, as `gpg --import` does: openpgp.js knows how.
+        if (keys.has(fingerprint)) return undefined;
+        keys.set(fingerprint, { key, source: source.name });
+      }
+    }
+  }
+  return keys;
+}
+
 export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<OpenPgpRegistry> {
   // No keyring: no reason to load openpgp.js.
   if (sources.length === 0) return new LoadedOpenPgpRegistry([], []);
+  return registryOf(readNatively(sources) ?? await readWithOpenPgpJs(sources));
+}
+
+/** The same registry read with openpgp.js only: the reference the native reader is held to. */
+export async function loadOpenPgpRegistryWithOpenPgpJs(sources: KeySourceText[]): Promise<OpenPgpRegistry> {
+  if (sources.length === 0) return new LoadedOpenPgpRegistry([], []);
+  return registryOf(await readWithOpenPgpJs(sources));
+}
+
+/** Whether loadOpenPgpRegistry reads these sources without openpgp.js. */
+export function readsNatively(sources: KeySourceText[]): boolean {
+  return readNatively(sources) !== undefined;
+}
+
+async function readWithOpenPgpJs(sources: KeySourceText[]): Promise<Map<string, { key: Keyblock; source: string }>> {
   const openpgp = await openpgpjs();
   // The same key in several files is merged, as `gpg --import` does.
   const merged = new Map<string, { key: openpgp.Key; source: string }>();
@@ -152,6 +196,10 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
     }
   }
 
+  return merged;
+}
+
+async function registryOf(merged: Map<string, { key: Keyblock; source: string }>): Promise<LoadedOpenPgpRegistry> {
   const infos: OpenPgpKeyInfo[] = [];
   const records: SigningKeyRecord[] = [];
   for (const [fingerprint, { key, source }] of merged) {

@@ -74,11 +74,12 @@ export function readDetachedSignature(bytes: Uint8Array): PacketReadResult {
 }
 
 type HeaderResult =
-  | { kind: 'ok'; tag: number; bodyStart: number; bodyEnd: number }
+  /** `truncated`: the stated length ran past the data; `bodyEnd` is the data's end. */
+  | { kind: 'ok'; tag: number; bodyStart: number; bodyEnd: number; truncated: boolean }
   | { kind: 'malformed'; detail: string }
   | { kind: 'fallback'; detail: string };
 
-function readPacketHeader(bytes: Uint8Array, offset: number): HeaderResult {
+export function readPacketHeader(bytes: Uint8Array, offset: number): HeaderResult {
   const first = bytes[offset] ?? 0;
   if ((first & 0x80) === 0) return { kind: 'malformed', detail: 'not an OpenPGP packet (bit 7 of the packet tag is clear)' };
   let tag: number;
@@ -113,7 +114,7 @@ function readPacketHeader(bytes: Uint8Array, offset: number): HeaderResult {
   // gpg reads a packet whose stated length runs past the data up to the end of the data: if its
   // fields are all there, the signature is checked (and good, if it is). Found by setting the
   // length byte of a signature packet to every value and asking gpg.
-  return { kind: 'ok', tag, bodyStart: position, bodyEnd: Math.min(position + length, bytes.length) };
+  return { kind: 'ok', tag, bodyStart: position, bodyEnd: Math.min(position + length, bytes.length), truncated: position + length > bytes.length };
 }
 
 /** How many MPIs a signature of this public-key algorithm carries (0: an algorithm gpg does not know). */

@@ -60,7 +60,7 @@ export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array,
 const ed25519Order = 2n ** 252n + 27742317777372353535851937790883648493n;
 
 /** false, or the native check to run for Ed25519 and ECDSA; RSA is settled here (a raw RSA operation). */
-function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { kind: 'unsupported' }>, signature: ParsedSignature, payload: Uint8Array): boolean | NativeCheck {
+export function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { kind: 'unsupported' }>, signature: ParsedSignature, payload: Uint8Array): boolean | NativeCheck {
   const hash = supportedHash(signature.hashAlgorithm);
   if (!hash) return false;
   const data = signature.signatureType === 0x01 ? canonicalText(payload) : payload;
