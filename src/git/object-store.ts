@@ -40,11 +40,12 @@ export class ObjectStore {
   }
 
   tryRead(oid: string): GitObject | undefined {
+    // Only well-formed ids are ever cached, so a hit needs no check.
+    const cached = this.recent.get(oid);
+    if (cached) return cached;
     if (oid.length !== this.idLength * 2 || !/^[0-9a-f]+$/.test(oid)) {
       throw new SignetError('OBJECT_MALFORMED', `'${oid}' is not a ${this.hashAlgorithm} object id`);
     }
-    const cached = this.recent.get(oid);
-    if (cached) return cached;
     const object = this.readUnchecked(Buffer.from(oid, 'hex'), true);
     if (object) {
       this.checkHash(oid, object);
@@ -98,8 +99,9 @@ export class ObjectStore {
 
   private readUnchecked(id: Buffer, rescanPacks: boolean): GitObject | undefined {
     const resolveBase = (baseId: Buffer): GitObject | undefined => this.readUnchecked(baseId, false);
-    for (const pack of this.packList()) {
-      const object = pack.read(id, resolveBase);
+    const packs = this.packList();
+    for (let index = 0; index < packs.length; index++) {
+      const object = packs[index]!.read(id, resolveBase);
       if (object) return object;
     }
     const oid = id.toString('hex');

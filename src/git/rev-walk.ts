@@ -87,7 +87,8 @@ export class RevisionWalk {
       if (commit.flags & UNINTERESTING) {
         // As revision.c process_parents: each parent is marked and parsed at once, and the mark
         // reaches its own parents now, not when it is popped (which may never happen).
-        for (const parent of parents) {
+        for (let index = 0; index < parents.length; index++) {
+          const parent = parents[index]!;
           queue.markUninteresting(parent);
           this.parse(parent);
           markParentsUninteresting(parent, queue);
@@ -101,7 +102,8 @@ export class RevisionWalk {
         if (this.slop <= 0) this.stopped = true;
         continue;
       }
-      for (const parent of parents) {
+      for (let index = 0; index < parents.length; index++) {
+        const parent = parents[index]!;
         if (!(parent.flags & SEEN)) {
           parent.flags |= SEEN;
           this.enqueue(parent);

@@ -68,7 +68,8 @@ export async function* verifyCommits(repo: Repository, revisions: RevisionSet, r
     const refillAt = inFlight - Math.min(REFILL, Math.ceil(inFlight / 2));
     while (!walk.finished || started.length > 0) {
       if (!walk.finished && started.length <= refillAt) {
-        for (const oid of walk.next(inFlight - started.length)) started.push(start(oid));
+        const found = walk.next(inFlight - started.length);
+        for (let index = 0; index < found.length; index++) started.push(start(found[index]!));
         continue;
       }
       yield await started.shift()!;

@@ -62,7 +62,7 @@ const armorKinds: Array<[string, Exclude<SignatureKind, 'unknown'>]> = [
 ];
 
 export function signatureKind(armored: string): Exclude<SignatureKind, 'unknown'> | undefined {
-  for (const [marker, kind] of armorKinds) if (armored.startsWith(marker)) return kind;
+  for (let index = 0; index < armorKinds.length; index++) if (armored.startsWith(armorKinds[index]![0])) return armorKinds[index]![1];
   return undefined;
 }
 
@@ -129,7 +129,11 @@ function keyText(raw: Uint8Array, start: number, end: number): string {
   const length = end - start;
   // First byte and length pick the one candidate; the usual keys then cost one comparison.
   const first = raw[start];
-  for (const key of KNOWN_KEYS) if (key.length === length && key.charCodeAt(0) === first && startsWithAscii(raw, start, key)) return key;
+  // Indexed, not for…of: in a cold process each for…of step allocates an iterator result.
+  for (let index = 0; index < KNOWN_KEYS.length; index++) {
+    const key = KNOWN_KEYS[index]!;
+    if (key.length === length && key.charCodeAt(0) === first && startsWithAscii(raw, start, key)) return key;
+  }
   return latin1(raw, start, end);
 }
 
@@ -167,7 +171,7 @@ function headerValue(raw: Uint8Array, header: Header): Uint8Array {
 }
 
 function find(headers: Header[], key: string): Header | undefined {
-  for (const header of headers) if (header.key === key) return header;
+  for (let index = 0; index < headers.length; index++) if (headers[index]!.key === key) return headers[index];
   return undefined;
 }
 
@@ -261,13 +265,13 @@ function countArmorBlocks(armored: string): number {
 
 function concat(parts: Uint8Array[]): Uint8Array {
   let length = 0;
-  for (const part of parts) length += part.length;
+  for (let index = 0; index < parts.length; index++) length += parts[index]!.length;
   // Every byte is written below: no need for zeroed memory, and small ones come from Buffer's pool.
   const out = plain(Buffer.allocUnsafe(length));
   let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+  for (let index = 0; index < parts.length; index++) {
+    out.set(parts[index]!, offset);
+    offset += parts[index]!.length;
   }
   return out;
 }
@@ -280,7 +284,8 @@ export function parseCommit(object: Uint8Array, hash: ObjectHash, what = 'commit
   const signed = splitHeaderSignature(raw, hash);
   const parents: string[] = [];
   const mergetags: Uint8Array[] = [];
-  for (const header of headers) {
+  for (let index = 0; index < headers.length; index++) {
+    const header = headers[index]!;
     if (header.key === 'parent') parents.push(headerText(raw, header));
     else if (header.key === 'mergetag') mergetags.push(headerValue(raw, header));
   }

@@ -177,7 +177,8 @@ function isHeaderLine(line: string): boolean {
 
 /** Index just past the BEGIN line (a whole line, trailing whitespace allowed), or -1. */
 function findBeginLine(text: string): number {
-  for (const marker of beginMarkers) {
+  for (let index = 0; index < beginMarkers.length; index++) {
+    const marker = beginMarkers[index]!;
     let from = 0;
     for (;;) {
       const at = text.indexOf(marker, from);

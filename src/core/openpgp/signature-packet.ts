@@ -4,6 +4,8 @@
  * Anything unusual comes back as `fallback` so openpgp.js, not this parser, decides it.
  */
 
+import { Buffer } from 'node:buffer';
+
 export interface SignatureSubpacketFacts {
   /** Signature creation time, seconds (hashed area only, as gpg reads it). */
   createdAt?: number;
@@ -231,13 +233,11 @@ function readUint32(bytes: Uint8Array, offset: number): number {
   return (((bytes[offset] ?? 0) << 24) >>> 0) + ((bytes[offset + 1] ?? 0) << 16) + ((bytes[offset + 2] ?? 0) << 8) + (bytes[offset + 3] ?? 0);
 }
 
-const hexDigits = '0123456789ABCDEF';
+/** Buffer's native hex encoder, called on any Uint8Array (no copy, no string per digit). */
+const hexSlice = (Buffer.prototype as unknown as { hexSlice?: (this: Uint8Array, start: number, end: number) => string }).hexSlice;
 
 function toHex(bytes: Uint8Array, start: number, length: number): string {
-  let out = '';
-  for (let index = start; index < start + length; index += 1) {
-    const byte = bytes[index] ?? 0;
-    out += (hexDigits[byte >> 4] ?? '') + (hexDigits[byte & 15] ?? '');
-  }
-  return out;
+  const end = Math.min(start + length, bytes.length);
+  const hex = hexSlice ? hexSlice.call(bytes, start, end) : Buffer.from(bytes.subarray(start, end)).toString('hex');
+  return hex.toUpperCase();
 }

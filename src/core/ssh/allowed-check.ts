@@ -53,9 +53,10 @@ export function certificateProblem(certificate: SshCertificate, at: number, prin
 /** The principals list as find-principals prints it: comma-separated, stopping at an empty entry (strsep). */
 function leadingPrincipals(list: string): string[] {
   const out: string[] = [];
-  for (const part of list.split(',')) {
-    if (part === '') break;
-    out.push(part);
+  const parts = list.split(',');
+  for (let index = 0; index < parts.length; index++) {
+    if (parts[index] === '') break;
+    out.push(parts[index]!);
   }
   return out;
 }
@@ -81,7 +82,8 @@ export interface FoundPrincipals {
  * unknown one (U).
  */
 export function findPrincipals(candidates: SignerEntry[], key: SshPublicKey, at: number, ignoreTime = false): FoundPrincipals | undefined {
-  for (const entry of candidates) {
+  for (let index = 0; index < candidates.length; index++) {
+    const entry = candidates[index]!;
     if (!ignoreTime && !lineValidAt(entry, at)) continue;
     if (entry.signer.certAuthority) {
       if (!key.certificate) continue;
@@ -108,7 +110,8 @@ export function lineForPrincipal(
   options: { caseInsensitive?: boolean; ignoreTime?: boolean } = {},
 ): SignerEntry | undefined {
   const text = options.caseInsensitive ? principal.toLowerCase() : principal;
-  for (const entry of candidates) {
+  for (let index = 0; index < candidates.length; index++) {
+    const entry = candidates[index]!;
     if (matchPatternList(text, entry.principalList, options.caseInsensitive) !== 1) continue;
     if (entry.signer.certAuthority) {
       const certificate = key.certificate;

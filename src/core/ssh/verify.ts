@@ -220,7 +220,8 @@ function afterCheck(
 function principalVerdict(build: VerdictBuilder, found: FoundPrincipals, candidates: SignerEntry[], key: SshPublicKey, namespace: string, at: number): SignatureVerdict {
   let signer: string | undefined;
   const identities: string[] = [];
-  for (const principal of found.principals) {
+  for (let index = 0; index < found.principals.length; index++) {
+    const principal = found.principals[index]!;
     if (lineForPrincipal(candidates, key, principal, namespace, at) === undefined) continue;
     signer ??= principal;
     const email = principal.toLowerCase();
