@@ -115,6 +115,8 @@ export function parsePerson(value: string): Person | undefined {
  */
 interface Header {
   key: string;
+  /** Where the header's first line starts. */
+  start: number;
   valueStart: number;
   /** End of the header's first line. */
   firstEnd: number;
@@ -137,12 +139,15 @@ function keyText(raw: Uint8Array, start: number, end: number): string {
   return latin1(raw, start, end);
 }
 
-/** Reads the header block of a commit or tag: key/value lines up to the first empty line. */
-function readHeaders(raw: Uint8Array, what: string): { headers: Header[]; bodyStart: number } {
+/**
+ * Reads the header block of a commit or tag: key/value lines up to the first empty line
+ * (`blank`: where that line is, -1 when there is none).
+ */
+function readHeaders(raw: Uint8Array, what: string): { headers: Header[]; bodyStart: number; blank: number } {
   const headers: Header[] = [];
   let position = 0;
   while (position < raw.length) {
-    if (raw[position] === LF) return { headers, bodyStart: position + 1 };
+    if (raw[position] === LF) return { headers, bodyStart: position + 1, blank: position };
     const end = lineEnd(raw, position);
     if (raw[position] === SPACE) {
       const last = headers[headers.length - 1];
@@ -151,11 +156,11 @@ function readHeaders(raw: Uint8Array, what: string): { headers: Header[]; bodySt
     } else {
       const space = raw.indexOf(SPACE, position);
       const keyEnd = space < 0 || space >= end ? (raw[end - 1] === LF ? end - 1 : end) : space;
-      headers.push({ key: keyText(raw, position, keyEnd), valueStart: Math.min(keyEnd + 1, end), firstEnd: end, end });
+      headers.push({ key: keyText(raw, position, keyEnd), start: position, valueStart: Math.min(keyEnd + 1, end), firstEnd: end, end });
     }
     position = end;
   }
-  return { headers, bodyStart: raw.length };
+  return { headers, bodyStart: raw.length, blank: -1 };
 }
 
 /** The value with continuation lines joined by '\n' (the leading space of each removed). */
@@ -209,39 +214,34 @@ class Ranges {
 }
 
 /**
- * git's parse_buffer_signed_by_header, on bytes: header lines `gpgsig ` (SHA-1) or
- * `gpgsig-sha256 ` (SHA-256) and their continuation lines form the signature; every header
- * starting with `gpgsig` (the other algorithm's signature too) is left out of the payload.
+ * git's parse_buffer_signed_by_header, on bytes, from the headers already read: header lines
+ * `gpgsig ` (SHA-1) or `gpgsig-sha256 ` (SHA-256) and their continuation lines form the
+ * signature; every header starting with `gpgsig` (the other algorithm's signature too) is left
+ * out of the payload; the empty line and the message are payload as they are.
  */
-function splitHeaderSignature(raw: Uint8Array, hash: ObjectHash): SignedParts {
-  const ownPrefix = `${signatureHeaderFor[hash]} `;
+function splitHeaderSignature(raw: Uint8Array, headers: Header[], blank: number, hash: ObjectHash): SignedParts {
+  const own = signatureHeaderFor[hash];
+  const isOwn = (header: Header): boolean => header.key === own && raw[header.start + own.length] === SPACE;
+  // Unsigned (no header of this repository's signature): the payload is the whole object.
+  let signatureHeaders = 0;
+  for (let index = 0; index < headers.length; index++) if (isOwn(headers[index]!)) signatureHeaders++;
+  if (signatureHeaders === 0) return { payload: raw };
   const payload = new Ranges();
   const signature = new Ranges();
-  let signatureHeaders = 0;
-  let inSignature = false;
-  let otherSignature = false;
-  let position = 0;
-  while (position < raw.length) {
-    let next = lineEnd(raw, position);
-    let signatureStart = -1;
-    if (inSignature && raw[position] === SPACE) signatureStart = position + 1;
-    else if (startsWithAscii(raw, position, ownPrefix)) {
-      signatureStart = position + ownPrefix.length;
-      otherSignature = false;
-      signatureHeaders++;
-    } else if (startsWithAscii(raw, position, 'gpgsig')) otherSignature = true;
-    else if (otherSignature && raw[position] !== SPACE) otherSignature = false;
-    if (signatureStart >= 0) {
-      signature.add(signatureStart, next);
-      inSignature = true;
-    } else {
-      if (raw[position] === LF) next = raw.length; // the message: take the rest as it is
-      if (!otherSignature) payload.add(position, next);
-      inSignature = false;
+  for (let index = 0; index < headers.length; index++) {
+    const header = headers[index]!;
+    if (isOwn(header)) {
+      signature.add(header.start + own.length + 1, header.firstEnd);
+      for (let position = header.firstEnd; position < header.end;) {
+        const end = lineEnd(raw, position);
+        signature.add(position + 1, end);
+        position = end;
+      }
+    } else if (!header.key.startsWith('gpgsig')) {
+      payload.add(header.start, header.end);
     }
-    position = next;
   }
-  if (signatureHeaders === 0) return { payload: raw };
+  if (blank >= 0) payload.add(blank, raw.length);
   const armored = armoredText(raw, signature);
   return {
     payload: payload.bytes(raw),
@@ -278,10 +278,10 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 export function parseCommit(object: Uint8Array, hash: ObjectHash, what = 'commit'): ParsedCommit {
   const raw = plain(object);
-  const { headers, bodyStart } = readHeaders(raw, what);
+  const { headers, bodyStart, blank } = readHeaders(raw, what);
   const tree = find(headers, 'tree');
   if (!tree) throw new SignetError('OBJECT_MALFORMED', `${what}: no tree header`);
-  const signed = splitHeaderSignature(raw, hash);
+  const signed = splitHeaderSignature(raw, headers, blank, hash);
   const parents: string[] = [];
   const mergetags: Uint8Array[] = [];
   for (let index = 0; index < headers.length; index++) {
@@ -310,7 +310,7 @@ function stripNewline(value: Uint8Array | undefined): Uint8Array {
 /** A tag's signature trails its message: the last line that opens a signature block starts it. */
 export function parseTag(tagObject: Uint8Array, hash: ObjectHash, what = 'tag'): ParsedTag {
   const raw = plain(tagObject);
-  const { headers, bodyStart } = readHeaders(raw, what);
+  const { headers, bodyStart, blank } = readHeaders(raw, what);
   const object = find(headers, 'object');
   if (!object) throw new SignetError('OBJECT_MALFORMED', `${what}: no object header`);
   let signatureStart = -1;
@@ -330,7 +330,7 @@ export function parseTag(tagObject: Uint8Array, hash: ObjectHash, what = 'tag'):
   };
   // A SHA-256 repository may also carry the signature as a header, as commits do.
   if (signatureStart < 0) {
-    const header = splitHeaderSignature(raw, hash);
+    const header = splitHeaderSignature(raw, headers, blank, hash);
     return { ...base, ...header, message: raw.subarray(bodyStart) };
   }
   const armored = latin1(raw, signatureStart);
