@@ -23,8 +23,22 @@ function tuneProcess() {
   const v8Options = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
   if (!/--(no-)?(opt|turbofan)\b/.test(v8Options) && process.env.SIGNET_EAGER_JIT === undefined) {
     v8.setFlagsFromString('--no-turbofan');
-    setTimeout(() => v8.setFlagsFromString('--turbofan'), OPTIMISE_AFTER_MS).unref();
+    globalThis[DELAYED] = true;
+    setTimeout(optimiseNow, OPTIMISE_AFTER_MS).unref();
   }
 }
 
-module.exports = { tuneProcess };
+// Shared through the global object: the bundle carries its own copy of this file.
+const DELAYED = Symbol.for('signet.optimiserDelayed');
+
+/**
+ * Switches the optimising compiler on now, if tuneProcess delayed it: for a caller that knows
+ * early that its run will be long (`verify` past a few thousand commits).
+ */
+function optimiseNow() {
+  if (!globalThis[DELAYED]) return;
+  globalThis[DELAYED] = false;
+  v8.setFlagsFromString('--turbofan');
+}
+
+module.exports = { tuneProcess, optimiseNow };
