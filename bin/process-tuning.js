@@ -19,6 +19,10 @@ function tuneProcess() {
   if (process.env.UV_THREADPOOL_SIZE === undefined) {
     process.env.UV_THREADPOOL_SIZE = String(Math.min(Math.max(availableParallelism(), 2), 16));
   }
+  // The young generation grows eightfold instead of twofold after a busy scavenge: a verify run
+  // allocates tens of megabytes of short-lived objects, and starting from 1 MiB it spent 17
+  // pauses (40 ms) getting there; now 10 (27 ms). It still stops at V8's usual maximum.
+  v8.setFlagsFromString('--semi-space-growth-factor=8');
   // Leave V8's tiering alone when someone has set it themselves.
   const v8Options = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
   if (!/--(no-)?(opt|turbofan)\b/.test(v8Options) && process.env.SIGNET_EAGER_JIT === undefined) {
