@@ -9,10 +9,14 @@ export class LineWriter {
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
 
-  async line(text: string): Promise<void> {
+  /**
+   * Queues a line; returns a promise only when the buffer was written out and the reader may
+   * need waiting for: a caller awaits that alone, not one promise per line.
+   */
+  line(text: string): Promise<void> | undefined {
     this.pending.push(text, '\n');
     this.size += text.length + 1;
-    if (this.size >= 64 * 1024) await this.flush();
+    return this.size >= 64 * 1024 ? this.flush() : undefined;
   }
 
   async flush(): Promise<void> {

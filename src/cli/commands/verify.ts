@@ -108,9 +108,12 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     if (++total === OPTIMISE_AFTER_COMMITS) optimiseNow();
     counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
     if (result.verdict.status !== 'G') allGood = false;
-    if (format === 'jsonl') await out.line(JSON.stringify(commitJson(result)));
-    else if (format === 'text') await out.line(commitRow(result));
+    let written: Promise<void> | undefined;
+    if (format === 'jsonl') written = out.line(JSON.stringify(commitJson(result)));
+    else if (format === 'text') written = out.line(commitRow(result));
     else collected.push(result);
+    // Awaited only when the buffer went out: one promise per 64 KiB, not per line.
+    if (written) await written;
   }
   repo.objects.close();
   await out.flush();
