@@ -19,6 +19,10 @@ export function applyDelta(base: Buffer, delta: Buffer, where: string): Buffer {
   if (baseSize !== base.length) throw new SignetError('OBJECT_CORRUPT', `${where}: delta base size mismatch`);
   const resultSize = readSize();
   const result = Buffer.allocUnsafe(resultSize);
+  // Plain views: their subarray and set are V8 built-ins, where Buffer's copy goes through
+  // several JavaScript frames per instruction (a deltified commit has dozens).
+  const from = new Uint8Array(base.buffer, base.byteOffset, base.length);
+  const instructions = new Uint8Array(delta.buffer, delta.byteOffset, delta.length);
   let written = 0;
   while (position < delta.length) {
     const op = delta[position++]!;
@@ -30,11 +34,11 @@ export function applyDelta(base: Buffer, delta: Buffer, where: string): Buffer {
       offset >>>= 0;
       if (size === 0) size = 0x10000;
       if (offset + size > base.length || written + size > resultSize) throw new SignetError('OBJECT_CORRUPT', `${where}: delta copy out of range`);
-      base.copy(result, written, offset, offset + size);
+      result.set(from.subarray(offset, offset + size), written);
       written += size;
     } else if (op !== 0) {
       if (position + op > delta.length || written + op > resultSize) throw new SignetError('OBJECT_CORRUPT', `${where}: delta insert out of range`);
-      delta.copy(result, written, position, position + op);
+      result.set(instructions.subarray(position, position + op), written);
       position += op;
       written += op;
     } else {

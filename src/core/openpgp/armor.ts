@@ -210,8 +210,9 @@ const crcTable = (() => {
 /** CRC-24 of RFC 4880 §6.1. */
 export function crc24(bytes: Uint8Array): number {
   let crc = 0xb704ce;
-  for (let index = 0; index < bytes.length; index += 1) {
-    crc = ((crc << 8) & 0xffffff) ^ (crcTable[((crc >>> 16) ^ (bytes[index] ?? 0)) & 0xff] ?? 0);
+  const table = crcTable;
+  for (let index = 0, length = bytes.length; index < length; index++) {
+    crc = ((crc << 8) & 0xffffff) ^ table[((crc >>> 16) ^ bytes[index]!) & 0xff]!;
   }
   return crc;
 }
