@@ -28,6 +28,7 @@ let scenarios: Scenario[] = [];
 const extraHomes: GpgHome[] = [];
 let certified: string;
 let manyUids: string;
+let withRevoker: string;
 
 beforeAll(async () => {
   scenarios = await buildScenarios(now);
@@ -44,6 +45,12 @@ beforeAll(async () => {
   await home.gpg(['--quick-set-primary-uid', person, 'Many <two@example.com>'], { at: now - 4 * day });
   await home.gpg(['--quick-revoke-uid', person, 'Many <three@example.com>'], { at: now - 3 * day });
   manyUids = await home.exportPublic(person);
+  // A key naming a designated revoker (as Debian's archive keys do).
+  const owner = await home.generate('Owner <owner@example.com>', 'ed25519', 'sign', '0', now - 2 * day);
+  await home.editKey(owner, ['addrevoker', signer, 'y', 'save']);
+  withRevoker = await home.exportPublic(owner);
+  const packets = (await home.gpg(['--list-packets'], { input: withRevoker })).stdout.toString('utf8');
+  if (!/revocation key/.test(packets)) throw new Error('gpg did not add the designated revoker');
 }, 240_000);
 
 afterAll(async () => {
@@ -63,8 +70,8 @@ describe('native OpenPGP keyring reader', () => {
     expect(native).toBeGreaterThanOrEqual(scenarios.length - 3);
   });
 
-  it('reads third-party certifications, several user IDs, a primary and a revoked one as openpgp.js does', async () => {
-    for (const text of [certified, manyUids]) {
+  it('reads third-party certifications, several user IDs, a primary and a revoked one, a designated revoker, as openpgp.js does', async () => {
+    for (const text of [certified, manyUids, withRevoker]) {
       const sources = [{ name: 'k.asc', text }];
       expect(readsNatively(sources)).toBe(true);
       const { native: ours, reference } = await both(sources);

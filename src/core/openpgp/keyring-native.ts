@@ -39,7 +39,7 @@ const SIG_CERT_REVOCATION = 0x30;
 const ALGORITHM_EDDSA_LEGACY = 22;
 
 /** Subpacket types openpgp.js reads; a critical one of any other type makes it refuse the signature. */
-const CRITICAL_UNDERSTOOD = new Set([2, 3, 9, 11, 16, 21, 22, 23, 25, 27, 30, 32, 33]);
+const CRITICAL_UNDERSTOOD = new Set([2, 3, 7, 9, 11, 12, 16, 21, 22, 23, 25, 27, 30, 32, 33]);
 /** Subpacket types openpgp.js reads from the unhashed area; the rest of that area it ignores. */
 const UNHASHED_READ = new Set([16, 32, 33]);
 
@@ -196,7 +196,9 @@ export class NativeSignature {
       const data = body.subarray(offset + 1, offset + length);
       offset += length;
       if ((typeByte & 0x80) !== 0 && !CRITICAL_UNDERSTOOD.has(type)) notCovered('critical subpacket');
-      if (type === 12) notCovered('designated revoker');
+      // A designated revoker (12) changes nothing here: openpgp.js, after checking such a
+      // self-signature, reports "revoked with an authorized key", which key-facts.ts counts as
+      // good; a revocation the revoker itself issued is not by this key and goes to openpgp.js.
       if (!hashed && !UNHASHED_READ.has(type)) continue;
       if (type === 16 || type === 33) {
         if (type === 16 && data.length !== 8) notCovered('issuer');
