@@ -144,14 +144,10 @@ export class NativeSignature {
   }
 
   /**
-   * openpgp.js's SignaturePacket.verify for a key signature checked at no particular time:
-   * resolves when the signature is good, throws otherwise. Here every signature that is not
-   * plainly good is NotCovered, so that openpgp.js, not this reader, judges the keyring.
+   * openpgp.js's SignaturePacket.verify for a key signature checked at no particular time,
+   * returning when the signature is good. Every signature that is not plainly good is
+   * NotCovered, so that openpgp.js, not this reader, judges the keyring.
    */
-  async verify(key: NativeKeyPacket, signatureType: number, data: SignedData): Promise<void> {
-    this.check(key, signatureType, data);
-  }
-
   check(key: NativeKeyPacket, signatureType: number, data: SignedData): void {
     // Each signature is checked once, against the one key and data it can belong to (as
     // openpgp.js caches a verified key signature).
