@@ -18,8 +18,8 @@ import { runNativeCheck } from '../native-verify.ts';
 import { supportedHash } from './algorithms.ts';
 import { crc24 } from './armor.ts';
 import { nativeKeyFromPacketBody, type NativeKey } from './key-material.ts';
-import { readPacketHeader, signatureMpiCount, type ParsedSignature } from './signature-packet.ts';
-import { checkCryptography } from './verify-fast.ts';
+import { parseSignatureBody, readPacketHeader, readUint32, scanSubpackets, type ParsedSignature, type SubpacketSink } from './signature-packet.ts';
+import { bytesToBig, checkCryptography } from './verify-fast.ts';
 
 const TAG_SIGNATURE = 2;
 const TAG_PUBLIC_KEY = 6;
@@ -93,7 +93,7 @@ interface SignedData {
 }
 
 /** A v4 signature packet with the fields openpgp.js exposes and key-facts.ts reads. */
-export class NativeSignature {
+export class NativeSignature implements SubpacketSink {
   readonly signatureType: number;
   created: Date | null = null;
   keyExpirationTime: number | null = null;
@@ -104,37 +104,25 @@ export class NativeSignature {
   /** Every issuer the packet names (issuer key IDs and fingerprints), upper-case key IDs. */
   readonly issuerKeyIds = new Set<string>();
   private readonly parsed: ParsedSignature;
+  private readonly seen = new Set<number>();
   private good = false;
 
   constructor(body: Uint8Array) {
-    if (body[0] !== 4 || body.length < 6) notCovered('not a version 4 signature');
-    const hashedEnd = 6 + ((body[4]! << 8) | body[5]!);
-    if (hashedEnd + 2 > body.length) notCovered('truncated signature');
+    // The packet's layout as the data-signature path reads it; the subpackets again below, by
+    // openpgp.js's rules, which differ from gpg's.
+    const read = parseSignatureBody(body);
+    if (read.kind !== 'signature' || read.signature.mpis.length === 0) notCovered('unusual signature packet');
+    const parsed = read.signature;
+    const hashedEnd = parsed.hashedPart.length;
     const unhashedEnd = hashedEnd + 2 + ((body[hashedEnd]! << 8) | body[hashedEnd + 1]!);
-    if (unhashedEnd + 2 > body.length) notCovered('truncated signature');
-    this.signatureType = body[1]!;
-    const seen = new Set<number>();
-    this.readSubpackets(body, 6, hashedEnd, true, seen);
-    this.readSubpackets(body, hashedEnd + 2, unhashedEnd, false, seen);
-    const mpis: Uint8Array[] = [];
-    let offset = unhashedEnd + 2;
-    for (let count = signatureMpiCount(body[2]!); count > 0; count -= 1) {
-      if (offset + 2 > body.length) notCovered('truncated signature value');
-      const size = (((body[offset]! << 8) | body[offset + 1]!) + 7) >> 3;
-      if (offset + 2 + size > body.length) notCovered('truncated signature value');
-      mpis.push(body.subarray(offset + 2, offset + 2 + size));
-      offset += 2 + size;
-    }
-    if (mpis.length === 0 || offset !== body.length) notCovered('unusual signature values');
-    this.parsed = {
-      version: 4,
-      signatureType: this.signatureType,
-      publicKeyAlgorithm: body[2]!,
-      hashAlgorithm: body[3]!,
-      hashedPart: body.subarray(0, hashedEnd),
-      left16: (body[unhashedEnd]! << 8) | body[unhashedEnd + 1]!,
-      mpis,
-    };
+    // gpg ignores bytes after the signature values; openpgp.js may not: leave those to it.
+    let valuesEnd = unhashedEnd + 2;
+    for (const mpi of parsed.mpis) valuesEnd += 2 + mpi.length;
+    if (valuesEnd !== body.length) notCovered('bytes after the signature values');
+    this.signatureType = parsed.signatureType;
+    this.parsed = parsed;
+    scanSubpackets(body, 6, hashedEnd, true, this);
+    scanSubpackets(body, hashedEnd + 2, unhashedEnd, false, this);
   }
 
   /** Issued by this key, by another, or unclear (no issuer, or several). */
@@ -178,61 +166,48 @@ export class NativeSignature {
     this.good = true;
   }
 
-  private readSubpackets(body: Uint8Array, start: number, end: number, hashed: boolean, seen: Set<number>): void {
-    let offset = start;
-    while (offset < end) {
-      const l0 = body[offset]!;
-      let length: number;
-      if (l0 < 192) { length = l0; offset += 1; }
-      else if (l0 < 255) { length = ((l0 - 192) << 8) + body[offset + 1]! + 192; offset += 2; }
-      else { length = readUint32(body, offset + 1); offset += 5; }
-      if (length === 0 || offset + length > end) notCovered('subpacket length');
-      const typeByte = body[offset]!;
-      const type = typeByte & 0x7f;
-      const data = body.subarray(offset + 1, offset + length);
-      offset += length;
-      if ((typeByte & 0x80) !== 0 && !CRITICAL_UNDERSTOOD.has(type)) notCovered('critical subpacket');
-      // A designated revoker (12) changes nothing here: openpgp.js, after checking such a
-      // self-signature, reports "revoked with an authorized key", which key-facts.ts counts as
-      // good; a revocation the revoker itself issued is not by this key and goes to openpgp.js.
-      if (!hashed && !UNHASHED_READ.has(type)) continue;
-      if (type === 16 || type === 33) {
-        if (type === 16 && data.length !== 8) notCovered('issuer');
-        if (type === 33 && (data.length !== 21 || data[0] !== 4)) notCovered('issuer fingerprint');
-        this.issuerKeyIds.add(Buffer.from(data.subarray(data.length - 8)).toString('hex').toUpperCase());
-        continue;
-      }
-      // openpgp.js keeps the last of a repeated subpacket, gpg the first: leave those to openpgp.js.
-      if (seen.has(type)) notCovered('repeated subpacket');
-      seen.add(type);
-      switch (type) {
-        case 2:
-          if (data.length !== 4) notCovered('creation time');
-          this.created = new Date(readUint32(data, 0) * 1000);
-          break;
-        case 3:
-          if (data.length !== 4) notCovered('signature expiry');
-          this.signatureExpirationTime = readUint32(data, 0);
-          break;
-        case 9:
-          if (data.length !== 4) notCovered('key expiry');
-          this.keyExpirationTime = readUint32(data, 0);
-          break;
-        case 25:
-          if (data.length !== 1) notCovered('primary user ID');
-          this.isPrimaryUserID = data[0] !== 0;
-          break;
-        case 27:
-          if (data.length === 0) notCovered('key flags');
-          this.keyFlags = [...data];
-          break;
-        case 32: {
-          this.embeddedSignature = new NativeSignature(data);
-          break;
-        }
-        default:
-          break;
-      }
+  /** One subpacket, read as openpgp.js reads it (SubpacketSink). */
+  note(type: number, critical: boolean, data: Uint8Array, hashed: boolean): void {
+    if (critical && !CRITICAL_UNDERSTOOD.has(type)) notCovered('critical subpacket');
+    // A designated revoker (12) changes nothing here: openpgp.js, after checking such a
+    // self-signature, reports "revoked with an authorized key", which key-facts.ts counts as
+    // good; a revocation the revoker itself issued is not by this key and goes to openpgp.js.
+    if (!hashed && !UNHASHED_READ.has(type)) return;
+    if (type === 16 || type === 33) {
+      if (type === 16 && data.length !== 8) notCovered('issuer');
+      if (type === 33 && (data.length !== 21 || data[0] !== 4)) notCovered('issuer fingerprint');
+      this.issuerKeyIds.add(Buffer.from(data.subarray(data.length - 8)).toString('hex').toUpperCase());
+      return;
+    }
+    // openpgp.js keeps the last of a repeated subpacket, gpg the first: leave those to openpgp.js.
+    if (this.seen.has(type)) notCovered('repeated subpacket');
+    this.seen.add(type);
+    switch (type) {
+      case 2:
+        if (data.length !== 4) notCovered('creation time');
+        this.created = new Date(readUint32(data, 0) * 1000);
+        break;
+      case 3:
+        if (data.length !== 4) notCovered('signature expiry');
+        this.signatureExpirationTime = readUint32(data, 0);
+        break;
+      case 9:
+        if (data.length !== 4) notCovered('key expiry');
+        this.keyExpirationTime = readUint32(data, 0);
+        break;
+      case 25:
+        if (data.length !== 1) notCovered('primary user ID');
+        this.isPrimaryUserID = data[0] !== 0;
+        break;
+      case 27:
+        if (data.length === 0) notCovered('key flags');
+        this.keyFlags = [...data];
+        break;
+      case 32:
+        this.embeddedSignature = new NativeSignature(data);
+        break;
+      default:
+        break;
     }
   }
 }
@@ -421,12 +396,4 @@ function checkSelfSignatures(key: NativeKeyblock): void {
     }
     for (const signature of subkey.revocationSignatures) signature.check(primary, SIG_SUBKEY_REVOCATION, data);
   }
-}
-
-function readUint32(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset]! << 24) >>> 0) + (bytes[offset + 1]! << 16) + (bytes[offset + 2]! << 8) + bytes[offset + 3]!;
-}
-
-function bytesToBig(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
 }

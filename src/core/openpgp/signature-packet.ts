@@ -126,7 +126,7 @@ export function signatureMpiCount(algorithm: number): number {
   return 0;
 }
 
-function parseSignatureBody(body: Uint8Array): { kind: 'signature'; signature: ParsedSignature } | { kind: 'malformed'; detail: string } | { kind: 'fallback'; detail: string } {
+export function parseSignatureBody(body: Uint8Array): { kind: 'signature'; signature: ParsedSignature } | { kind: 'malformed'; detail: string } | { kind: 'fallback'; detail: string } {
   const version = body[0];
   if (version === 3) return { kind: 'fallback', detail: 'version 3 signature' };
   if (version !== 4) return { kind: 'malformed', detail: `signature packet version ${version ?? 'missing'} (gpg 2.2 reads versions 3 and 4)` };
@@ -212,8 +212,13 @@ export class SubpacketCollector {
   }
 }
 
+/** What reads the subpackets of a signature: gpg's rules (SubpacketCollector) or openpgp.js's (keyring-native.ts). */
+export interface SubpacketSink {
+  note(type: number, critical: boolean, data: Uint8Array, hashed: boolean): void;
+}
+
 /** Walks one subpacket area of `body` from `start` to `end`; returns what is wrong, if anything. */
-export function scanSubpackets(body: Uint8Array, start: number, end: number, hashed: boolean, collector: SubpacketCollector): string | undefined {
+export function scanSubpackets(body: Uint8Array, start: number, end: number, hashed: boolean, collector: SubpacketSink): string | undefined {
   let offset = start;
   while (offset < end) {
     const l0 = body[offset] ?? 0;
@@ -229,7 +234,7 @@ export function scanSubpackets(body: Uint8Array, start: number, end: number, has
   return undefined;
 }
 
-function readUint32(bytes: Uint8Array, offset: number): number {
+export function readUint32(bytes: Uint8Array, offset: number): number {
   return (((bytes[offset] ?? 0) << 24) >>> 0) + ((bytes[offset + 1] ?? 0) << 16) + ((bytes[offset + 2] ?? 0) << 8) + (bytes[offset + 3] ?? 0);
 }
 

@@ -114,7 +114,7 @@ function reduceScalar(signature: Buffer): void {
   signature.set(leftPadded(bigToBytes(s), 32).reverse(), 32);
 }
 
-function bytesToBig(bytes: Uint8Array): bigint {
+export function bytesToBig(bytes: Uint8Array): bigint {
   return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
 }
 
