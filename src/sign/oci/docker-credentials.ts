@@ -69,7 +69,18 @@ export async function lookupCredentials(registry: string, env: NodeJS.ProcessEnv
   const helpers = isRecord(config.credHelpers) ? config.credHelpers : {};
   const helper = helpers[registry];
   if (typeof helper === 'string') return runHelper(helper, registry);
-  const auths = isRecord(config.auths) ? config.auths : {};
+  const found = credentialsFromAuths(config, registry);
+  if (found) return found;
+  if (typeof config.credsStore === 'string') return runHelper(config.credsStore, registry);
+  return undefined;
+}
+
+/**
+ * The `auths` entry for a registry in a docker config or a Kubernetes image pull secret
+ * (`.dockerconfigjson` has the same shape): `auth` = base64 user:password, or username/password.
+ */
+export function credentialsFromAuths(config: unknown, registry: string): RegistryCredentials | undefined {
+  const auths = isRecord(config) && isRecord(config.auths) ? config.auths : {};
   for (const key of authKeys(registry)) {
     const entry = auths[key];
     if (!isRecord(entry)) continue;
@@ -80,6 +91,5 @@ export async function lookupCredentials(registry: string, env: NodeJS.ProcessEnv
     }
     if (typeof entry.username === 'string' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
   }
-  if (typeof config.credsStore === 'string') return runHelper(config.credsStore, registry);
   return undefined;
 }

@@ -8,6 +8,8 @@ export interface RegistryClientOptions {
   /** Speak plain HTTP. Default: only to loopback hosts (as docker treats them as insecure registries). */
   plainHttp?: boolean;
   fetch?: typeof fetch;
+  /** Credentials found another way (image pull secrets); the docker config is asked when this gives none. */
+  credentials?: () => Promise<RegistryCredentials | undefined>;
 }
 
 export interface FetchedManifest {
@@ -60,10 +62,13 @@ export class RegistryClient {
     this.base = `${plain ? 'http' : 'https'}://${host}/v2`;
     this.env = options.env;
     this.fetcher = options.fetch ?? fetch;
+    this.extraCredentials = options.credentials;
   }
 
+  private readonly extraCredentials: (() => Promise<RegistryCredentials | undefined>) | undefined;
+
   private async creds(): Promise<RegistryCredentials | undefined> {
-    if (this.credentials === null) this.credentials = await lookupCredentials(this.registry, this.env);
+    if (this.credentials === null) this.credentials = (await lookupCredentials(this.registry, this.env)) ?? (await this.extraCredentials?.());
     return this.credentials;
   }
 
