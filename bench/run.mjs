@@ -217,7 +217,7 @@ if (want('hook')) {
   results.figures.hook = { oneCommitMs: oneOurs, oneCommitLoopMs: oneTheirs, twoThousandMs: allOurs, twoThousandLoopMs: allTheirs };
 }
 
-for (const [name, script] of [['micro', 'bench/openpgp-micro.mjs'], ['micro', 'bench/ssh-micro.mjs'], ['sign', 'bench/sign-blob.mjs'], ['app', 'bench/app-check.mjs']]) {
+for (const [name, script] of [['micro', 'bench/openpgp-micro.mjs'], ['micro', 'bench/ssh-micro.mjs'], ['sign', 'bench/sign-blob.mjs'], ['app', 'bench/app-check.mjs'], ['admission', 'bench/admission.mjs']]) {
   if (!want(name) || !existsSync(join(root, script))) continue;
   console.log(`\n${script}:`);
   const run = spawnSync(process.execPath, [join(root, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 900_000 });
