@@ -387,6 +387,25 @@ describe('registry outages and the command itself', () => {
     }
   });
 
+  it('reads registry credentials from the image pull secrets the policy names (no docker config)', async () => {
+    writeFileSync(join(dir, 'pull-secret.json'), JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${registry.user}:${registry.password}`).toString('base64') } } }));
+    const policyText = `registries: { pull_secrets: [${JSON.stringify(join(dir, 'pull-secret.json'))}], timeouts_ms: { "${registry.host}": 2500 } }\npolicies:\n  - name: p\n    images: ["${registry.host}/acme/**"]\n    authorities:\n      - key: { path: cosign.pub }\n`;
+    writeFileSync(join(dir, 'secrets.yml'), policyText);
+    const loaded = await loadAdmissionPolicy(join(dir, 'secrets.yml'));
+    const withSecret = await startAdmissionServer(loaded, { cert, key, log: pino({ level: 'silent' }), env: {}, allowHttp: false }, '127.0.0.1', 0);
+    writeFileSync(join(dir, 'no-secrets.yml'), policyText.replace(/pull_secrets: \[[^\]]*\], /, ''));
+    const without = await startAdmissionServer(await loadAdmissionPolicy(join(dir, 'no-secrets.yml')), { cert, key, log: pino({ level: 'silent' }), env: {}, allowHttp: false }, '127.0.0.1', 0);
+    try {
+      expect((await admit(withSecret, review('Pod', pod([image('signed')])))).allowed).toBe(true);
+      const denied = await admit(without, review('Pod', pod([image('signed')])));
+      expect(denied.allowed).toBe(false);
+      expect(denied.status?.message).toMatch(/needs credentials/);
+    } finally {
+      await stop(withSecret);
+      await stop(without);
+    }
+  });
+
   it('`signet admission` serves over HTTPS from the built CLI; `admission manifests` prints installable YAML', async () => {
     writeFileSync(join(dir, 'cli.yml'), nativePolicy());
     const child: ChildProcess = spawn(process.execPath, [join(projectRoot, 'bin', 'signet.js'), 'admission', '--listen', '127.0.0.1:0', '--tls-cert', 'tls.crt', '--tls-key', 'tls.key', '--policy', 'cli.yml'], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -38,7 +38,7 @@ export class ImageFacts {
   private client(registry: string): RegistryClient {
     let client = this.clients.get(registry);
     if (!client) {
-      const timeoutMs = this.loaded.policy.registries.timeoutMs;
+      const timeoutMs = this.loaded.policy.registries.timeoutsMs[registry] ?? this.loaded.policy.registries.timeoutMs;
       const base = this.options.fetch ?? fetch;
       const plain = this.options.allowHttp || this.loaded.policy.registries.insecure.includes(registry);
       client = new RegistryClient(registry, {

@@ -64,7 +64,7 @@ export interface AdmissionPolicy {
   noMatch: 'deny' | 'allow' | 'warn';
   namespaces?: NamespaceSelection;
   cache: { ttlSeconds: number; failureTtlSeconds: number; tagTtlSeconds: number; maxEntries: number };
-  registries: { timeoutMs: number; pullSecrets: string[]; insecure: string[] };
+  registries: { timeoutMs: number; timeoutsMs: Record<string, number>; pullSecrets: string[]; insecure: string[] };
   /** Whole-review budget: the API server's time-out is 10 s by default. */
   reviewBudgetMs: number;
 }
@@ -303,9 +303,12 @@ function readSignetPolicy(problems: Problems, value: Record<string, unknown>, in
   }
   if (value.registries !== undefined) {
     if (!isRecord(value.registries)) problems.fail(['registries'], 'must be a mapping');
-    onlyFields(problems, ['registries'], value.registries, ['timeout_ms', 'pull_secrets', 'insecure']);
+    onlyFields(problems, ['registries'], value.registries, ['timeout_ms', 'timeouts_ms', 'pull_secrets', 'insecure']);
+    const perRegistry = value.registries.timeouts_ms;
+    if (perRegistry !== undefined && !isRecord(perRegistry)) problems.fail(['registries', 'timeouts_ms'], 'must map registry hosts to milliseconds');
     into.registries = {
       timeoutMs: number(problems, ['registries', 'timeout_ms'], value.registries.timeout_ms, DEFAULTS.timeoutMs, 100, 30_000),
+      timeoutsMs: Object.fromEntries(Object.entries(perRegistry ?? {}).map(([host, ms]) => [host, number(problems, ['registries', 'timeouts_ms', host], ms, DEFAULTS.timeoutMs, 100, 30_000)])),
       pullSecrets: value.registries.pull_secrets === undefined ? [] : stringList(problems, ['registries', 'pull_secrets'], value.registries.pull_secrets),
       insecure: value.registries.insecure === undefined ? [] : stringList(problems, ['registries', 'insecure'], value.registries.insecure),
     };
@@ -343,7 +346,7 @@ export function parseAdmissionPolicy(text: string, file: string): AdmissionPolic
     policies: [],
     noMatch: 'deny',
     cache: { ttlSeconds: DEFAULTS.ttlSeconds, failureTtlSeconds: DEFAULTS.failureTtlSeconds, tagTtlSeconds: DEFAULTS.tagTtlSeconds, maxEntries: DEFAULTS.maxEntries },
-    registries: { timeoutMs: DEFAULTS.timeoutMs, pullSecrets: [], insecure: [] },
+    registries: { timeoutMs: DEFAULTS.timeoutMs, timeoutsMs: {}, pullSecrets: [], insecure: [] },
     reviewBudgetMs: DEFAULTS.reviewBudgetMs,
   };
   let ownDocuments = 0;
