@@ -5,10 +5,16 @@ import { parseSigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
 import { decodeSignatureFile, verifyBlobBundle, verifyBlobSignature } from '../../sign/blob.ts';
 import { parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
 import { loadPublicKey } from '../../sign/cosign-signer.ts';
-import type { CommandRunner } from '../io.ts';
+import { verifyKeylessBundle } from '../../core/sign/keyless.ts';
+import { parseJson } from '../../core/sign/encoding.ts';
+import { digestFile } from '../../sign/file-digest.ts';
+import { describeKeylessFailure, identityPolicyFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE, wantsKeylessVerify } from '../../sign/keyless/keyless-options.ts';
+import { loadKeylessTrust } from '../../sign/keyless/trusted-root.ts';
+import type { CliIO, CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 
-const USAGE = 'usage: signet verify-blob --key cosign.pub (--signature SIG | --bundle BUNDLE) FILE';
+const USAGE = `usage: signet verify-blob --key cosign.pub (--signature SIG | --bundle BUNDLE) FILE
+       signet verify-blob --bundle BUNDLE ${KEYLESS_VERIFY_USAGE} FILE   (keyless)`;
 
 async function readInput(io: { cwd: string }, path: string, what: string): Promise<Buffer> {
   try {
@@ -24,6 +30,7 @@ export const runVerifyBlob: CommandRunner = (argv, io) => runCommand('verify-blo
     key: { type: 'string' },
     signature: { type: 'string' },
     bundle: { type: 'string' },
+    ...KEYLESS_VERIFY_OPTIONS,
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
@@ -31,6 +38,8 @@ export const runVerifyBlob: CommandRunner = (argv, io) => runCommand('verify-blo
   }
   if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one FILE is required\n${USAGE}`);
   if ((values.signature === undefined) === (values.bundle === undefined)) throw new SignetError('USAGE', `give one of --signature or --bundle\n${USAGE}`);
+  if (values.key === undefined && typeof values.bundle === 'string') return verifyBlobKeylessCommand(values, values.bundle, positionals[0] ?? '', io);
+  if (wantsKeylessVerify(values)) throw new SignetError('USAGE', 'the --certificate-* flags are for keyless bundles: leave out --key');
   const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
   const file = resolve(io.cwd, positionals[0] ?? '');
   const options = { progressTo: io.stderr, label: positionals[0] ?? '' };
@@ -44,3 +53,18 @@ export const runVerifyBlob: CommandRunner = (argv, io) => runCommand('verify-blo
   io.stderr.write('Verified OK\n');
   return EXIT_OK;
 });
+
+/** Keyless: chain to the trusted root, log entry, time, signature and the identity asked for. */
+async function verifyBlobKeylessCommand(values: Record<string, unknown>, bundlePath: string, name: string, io: CliIO): Promise<number> {
+  const policy = identityPolicyFrom(values);
+  const trust = await loadKeylessTrust(typeof values['trusted-root'] === 'string' ? values['trusted-root'] : undefined, io.cwd);
+  const bundle = parseJson(await readInput(io, bundlePath, 'bundle'), bundlePath);
+  const { digest } = await digestFile(resolve(io.cwd, name), 'sha256', { progressTo: io.stderr, label: name });
+  const result = verifyKeylessBundle(bundle, { digest }, trust, policy);
+  if (!result.ok) {
+    io.stderr.write(`signet verify-blob: ${name}: ${describeKeylessFailure(result)}\n`);
+    return EXIT_POLICY_FAILED;
+  }
+  io.stderr.write(`Verified OK (${result.detail})\n`);
+  return EXIT_OK;
+}

@@ -1,0 +1,47 @@
+import { checkIdentityPolicy, type IdentityPolicy, type KeylessResult } from '../../core/sign/keyless.ts';
+
+/** cosign's flag names, so scripts move over unchanged. */
+export const KEYLESS_VERIFY_OPTIONS = {
+  'certificate-identity': { type: 'string' },
+  'certificate-identity-regexp': { type: 'string' },
+  'certificate-oidc-issuer': { type: 'string' },
+  'certificate-oidc-issuer-regexp': { type: 'string' },
+  'trusted-root': { type: 'string' },
+} as const;
+
+export const KEYLESS_SIGN_OPTIONS = {
+  keyless: { type: 'boolean', default: false },
+  'fulcio-url': { type: 'string' },
+  'rekor-url': { type: 'string' },
+  'timestamp-server-url': { type: 'string' },
+} as const;
+
+export const KEYLESS_VERIFY_USAGE = '(--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--trusted-root FILE]';
+export const KEYLESS_SIGN_USAGE = '[--fulcio-url URL] [--rekor-url URL] [--timestamp-server-url URL]';
+
+type Values = Record<string, unknown>;
+
+/** The identity the caller asked for; both halves required, regexps anchored. */
+export function identityPolicyFrom(values: Values): IdentityPolicy {
+  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const policy: IdentityPolicy = {};
+  const subject = text('certificate-identity');
+  const subjectRegExp = text('certificate-identity-regexp');
+  const issuer = text('certificate-oidc-issuer');
+  const issuerRegExp = text('certificate-oidc-issuer-regexp');
+  if (subject !== undefined) policy.subject = subject;
+  if (subjectRegExp !== undefined) policy.subjectRegExp = subjectRegExp;
+  if (issuer !== undefined) policy.issuer = issuer;
+  if (issuerRegExp !== undefined) policy.issuerRegExp = issuerRegExp;
+  checkIdentityPolicy(policy);
+  return policy;
+}
+
+export function wantsKeylessVerify(values: Values): boolean {
+  return Object.keys(KEYLESS_VERIFY_OPTIONS).some((name) => values[name] !== undefined);
+}
+
+/** One line for a failed check: which check (chain, log, time, signature, identity, bundle) and why. */
+export function describeKeylessFailure(result: Extract<KeylessResult, { ok: false }>): string {
+  return `keyless ${result.check} check failed: ${result.detail}`;
+}

@@ -1,0 +1,81 @@
+/**
+ * A private Sigstore on 127.0.0.1 for keyless tests: @sigstore/mock's Fulcio CA (with a CT log),
+ * Rekor log and timestamp authority, their handlers mounted on a node:http server, and the
+ * trusted_root.json that trusts exactly them. OIDC tokens are unsigned JWTs: the mock Fulcio
+ * reads the claims without checking a signature, as a test CA may.
+ */
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { fulcioHandler, initializeCA, initializeTLog, initializeTSA, rekorHandler, tsaHandler } from '@sigstore/mock';
+
+export interface SigstoreServices {
+  url: string;
+  /** trusted_root.json (protobuf-specs JSON) trusting this CA, log, CT log and TSA. */
+  trustedRoot: Record<string, unknown>;
+  /** An OIDC identity token with these claims (iss, sub, email…). */
+  token(claims: Record<string, unknown>): string;
+  stop(): Promise<void>;
+}
+
+const ec = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const b64 = (bytes: Buffer) => bytes.toString('base64');
+
+export async function startSigstoreServices(options: { caClock?: Date; logClock?: Date } = {}): Promise<SigstoreServices> {
+  // No CT log: @sigstore/mock 0.11's embedded SCTs do not parse with @sigstore/core 3 ("request
+  // past end of buffer"), so this private Sigstore runs without certificate transparency and the
+  // trusted root lists no CT log (signet then requires no SCT, as for any such private instance).
+  const ca = await initializeCA(ec(), undefined, options.caClock);
+  const tsa = await initializeTSA(ec());
+  let base = '';
+  const handlers = new Map<string, (body: string) => Promise<{ statusCode: number; response: string | Buffer; contentType?: string }>>();
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const handler = handlers.get((request.url ?? '').split('?')[0] ?? '');
+      if (!handler || request.method !== 'POST') {
+        response.writeHead(404).end();
+        return;
+      }
+      const body = Buffer.concat(chunks);
+      handler(request.url?.startsWith('/api/v1/timestamp') ? (body as unknown as string) : body.toString('utf8')).then((result) => {
+        response.writeHead(result.statusCode, { 'content-type': result.contentType ?? 'application/json' }).end(result.response);
+      }, (error: unknown) => response.writeHead(500).end(String(error)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const tlog = await initializeTLog(base, ec(), options.logClock);
+  for (const handler of [fulcioHandler(ca), rekorHandler(tlog), tsaHandler(tsa)]) handlers.set(handler.path, handler.fn);
+  const start = new Date(Date.now() - 365 * 86_400_000).toISOString();
+  const trustedRoot = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [{
+      baseUrl: base, hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: b64(tlog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+      logId: { keyId: b64(createHash('sha256').update(tlog.publicKey).digest()) },
+    }],
+    certificateAuthorities: [{
+      subject: { organization: 'sigstore.mock', commonName: 'sigstore' }, uri: base,
+      certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] }, validFor: { start },
+    }],
+    ctlogs: [],
+    timestampAuthorities: [{
+      subject: { organization: 'sigstore.mock', commonName: 'tsa' }, uri: base,
+      certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] }, validFor: { start },
+    }],
+  };
+  return {
+    url: base,
+    trustedRoot,
+    token: (claims) => {
+      const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      return `${part({ alg: 'none', typ: 'JWT' })}.${part({ aud: 'sigstore', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600, ...claims })}.`;
+    },
+    stop: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
