@@ -2,17 +2,19 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { SignetError } from '../core/errors.ts';
-import { IN_TOTO_PAYLOAD_TYPE, signDsse } from '../core/sign/dsse.ts';
+import { IN_TOTO_PAYLOAD_TYPE } from '../core/sign/dsse.ts';
 import { repositoryName } from '../core/sign/image-reference.ts';
 import { inTotoStatement, parseInTotoStatement, SLSA_PROVENANCE_V1, SPDX_PREDICATE_TYPE, type InTotoStatement, type ResourceDescriptor } from '../core/sign/in-toto.ts';
 import { serialize } from '../core/sign/oci-manifest.ts';
 import { checkSlsaProvenanceV1, slsaProvenanceV1, type SlsaResource } from '../core/sign/slsa-provenance.ts';
 import { spdxFromPackageLock } from '../core/sign/spdx.ts';
-import { dsseBundle, verifyDsseBundle, type BundleVerification, type SigstoreBundle } from '../core/sign/sigstore-bundle.ts';
-import type { Signer } from '../core/sign/signer.ts';
+import { verifyDsseBundle, type BundleVerification, type SigstoreBundle } from '../core/sign/sigstore-bundle.ts';
 import { digestFile, type DigestOptions } from './file-digest.ts';
 import { attachAttestationLegacy, pushBundleReferrer, type ResolvedImage } from './oci/image-signing.ts';
 import type { RegistryClient } from './oci/registry-client.ts';
+import { isKeylessSigning } from './keyless/keyless-signing.ts';
+import { signDsseBundle, type AttestationSigner } from './dsse-bundle-signer.ts';
+import { verifyKeylessBundle, type IdentityPolicy, type KeylessTrust } from '../core/sign/keyless.ts';
 
 /** cosign's `--type` names; `slsaprovenance` means SLSA v1 here (cosign maps it to v0.2). */
 export function predicateTypeFor(type: string): string {
@@ -105,16 +107,16 @@ export async function fileSubjects(paths: readonly string[], options: DigestOpti
 }
 
 /** An in-toto Statement v1 in DSSE, in a sigstore bundle v0.3. */
-export async function attestSubjects(subjects: ResourceDescriptor[], signer: Signer, predicateType: string, predicate: unknown): Promise<SigstoreBundle> {
+export async function attestSubjects(subjects: ResourceDescriptor[], signer: AttestationSigner, predicateType: string, predicate: unknown): Promise<SigstoreBundle> {
   const statement = inTotoStatement(subjects, predicateType, predicate);
-  const envelope = await signDsse(signer, IN_TOTO_PAYLOAD_TYPE, serialize(statement));
-  return dsseBundle(envelope, signer.keyId);
+  return signDsseBundle(signer, IN_TOTO_PAYLOAD_TYPE, serialize(statement));
 }
 
 export async function attestImage(
-  client: RegistryClient, image: ResolvedImage, signer: Signer, predicateType: string, predicate: unknown,
+  client: RegistryClient, image: ResolvedImage, signer: AttestationSigner, predicateType: string, predicate: unknown,
   format: 'legacy' | 'bundle', created: string,
 ): Promise<string> {
+  if (format === 'legacy' && isKeylessSigning(signer)) throw new SignetError('USAGE', 'keyless attestations are stored in the bundle format: leave out --format legacy');
   const subject = [{ name: repositoryName(image.ref), digest: { sha256: image.descriptor.digest.slice(7) } }];
   const bundle = await attestSubjects(subject, signer, predicateType, predicate);
   if (format === 'legacy') {
@@ -130,9 +132,17 @@ export interface AttestationCheck extends BundleVerification {
 }
 
 /** Verifies a DSSE bundle about files: signature, every file among the subjects, predicate type. */
-export async function verifyFileAttestation(bundle: SigstoreBundle, publicKey: KeyObject, paths: readonly string[], predicateType?: string, options: DigestOptions = {}): Promise<AttestationCheck> {
-  const verified = verifyDsseBundle(bundle, publicKey);
-  if (!verified.ok || !verified.payload) return verified;
+export async function verifyFileAttestation(bundle: SigstoreBundle, trust: KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy; json: unknown }, paths: readonly string[], predicateType?: string, options: DigestOptions = {}): Promise<AttestationCheck> {
+  let verified: { ok: boolean; reason: BundleVerification['reason']; detail: string; payload?: Uint8Array; payloadType?: string };
+  if ('keyless' in trust) {
+    const result = verifyKeylessBundle(trust.json, {}, trust.keyless, trust.identity);
+    verified = result.ok
+      ? { ok: true, reason: 'valid', detail: result.detail, ...(bundle.dsseEnvelope ? { payload: Buffer.from(bundle.dsseEnvelope.payload, 'base64'), payloadType: bundle.dsseEnvelope.payloadType } : {}) }
+      : { ok: false, reason: result.check === 'identity' ? 'unknown_key' : 'invalid', detail: `keyless ${result.check} check failed: ${result.detail}` };
+  } else {
+    verified = verifyDsseBundle(bundle, trust);
+  }
+  if (!verified.ok || !verified.payload) return { ok: false, reason: verified.ok ? 'unknown_signature_type' : verified.reason, detail: verified.ok ? 'bundle carries no DSSE envelope' : verified.detail };
   if (verified.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { ok: false, reason: 'unknown_signature_type', detail: `payload type ${String(verified.payloadType)}` };
   const statement = parseInTotoStatement(verified.payload, 'attestation');
   if (predicateType && statement.predicateType !== predicateType) {

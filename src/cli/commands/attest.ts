@@ -5,10 +5,12 @@ import { attestImage, attestSubjects, buildPredicate, fileSubjects, predicateTyp
 import { parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
 import { loadCosignSigner } from '../../sign/cosign-signer.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
+import { keylessServices } from '../../sign/keyless/keyless-signing.ts';
+import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../../sign/keyless/keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 
-const USAGE = `usage: signet attest --key KEY --type spdx|slsaprovenance|URI [--predicate FILE] (--image REF [--format legacy|bundle] | [--bundle OUT] FILE…)
+const USAGE = `usage: signet attest (--key KEY | --keyless ${KEYLESS_SIGN_USAGE}) --type spdx|slsaprovenance|URI [--predicate FILE] (--image REF [--format legacy|bundle] | [--bundle OUT] FILE…)
   spdx without --predicate: SPDX 2.3 from --lockfile (default package-lock.json) [--include-dev]
   slsaprovenance without --predicate: --builder-id URI --build-type URI [--source-uri URI --source-digest ALG=HEX] [--invocation-id ID] [--started-on TIME]`;
 
@@ -30,6 +32,7 @@ export const runAttest: CommandRunner = (argv, io) => runCommand('attest', io, a
     format: { type: 'string', default: 'bundle' },
     bundle: { type: 'string' },
     'allow-http-registry': { type: 'boolean', default: false },
+    ...KEYLESS_SIGN_OPTIONS,
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
@@ -46,7 +49,8 @@ export const runAttest: CommandRunner = (argv, io) => runCommand('attest', io, a
     if (!algorithm || !hex) throw new SignetError('USAGE', '--source-digest must be ALG=HEX (e.g. gitCommit=<sha>)');
     sourceDigest = { [algorithm]: hex };
   }
-  const signer = await loadCosignSigner(requireString(values.key, '--key'), io);
+  if (values.key !== undefined && values.keyless) throw new SignetError('USAGE', 'give --key or --keyless, not both');
+  const signer = values.key === undefined ? { services: keylessServices(values), env: io.env } : await loadCosignSigner(requireString(values.key, '--key'), io);
   const now = new Date();
   const predicate = await buildPredicate(predicateType, {
     cwd: io.cwd,

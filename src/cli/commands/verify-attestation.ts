@@ -3,14 +3,15 @@ import { resolve } from 'node:path';
 import { SignetError } from '../../core/errors.ts';
 import { parseSigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
 import { predicateTypeFor, verifyFileAttestation } from '../../sign/attest.ts';
-import { parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
-import { loadPublicKey } from '../../sign/cosign-signer.ts';
+import { parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { verifyImageAttestations } from '../../sign/oci/image-signing.ts';
+import { parseJson } from '../../core/sign/encoding.ts';
+import { imageTrustFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE } from '../../sign/keyless/keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 
-const USAGE = 'usage: signet verify-attestation --key cosign.pub [--type spdx|slsaprovenance|URI] (--image REF | --bundle BUNDLE FILE…)';
+const USAGE = `usage: signet verify-attestation (--key cosign.pub | ${KEYLESS_VERIFY_USAGE}) [--type spdx|slsaprovenance|URI] (--image REF | --bundle BUNDLE FILE…)`;
 
 /** Exit 0 and the verified statements (JSON array) on stdout; 1 when none verifies; 2 on usage errors. */
 export const runVerifyAttestation: CommandRunner = (argv, io) => runCommand('verify-attestation', io, async () => {
@@ -20,13 +21,14 @@ export const runVerifyAttestation: CommandRunner = (argv, io) => runCommand('ver
     image: { type: 'string' },
     bundle: { type: 'string' },
     'allow-http-registry': { type: 'boolean', default: false },
+    ...KEYLESS_VERIFY_OPTIONS,
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
   const predicateType = typeof values.type === 'string' ? predicateTypeFor(values.type) : undefined;
-  const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
+  const publicKey = await imageTrustFrom(values, io);
   if (typeof values.image === 'string') {
     if (positionals.length > 0) throw new SignetError('USAGE', 'give --image REF or --bundle with FILEs, not both');
     const { client, image } = await openImage(values.image, io.env, { plainHttp: values['allow-http-registry'] === true });
@@ -49,7 +51,8 @@ export const runVerifyAttestation: CommandRunner = (argv, io) => runCommand('ver
     throw new SignetError('USAGE', `cannot read bundle ${values.bundle}`);
   }
   const bundle = parseSigstoreBundle(text, values.bundle);
-  const result = await verifyFileAttestation(bundle, publicKey, positionals.map((file) => resolve(io.cwd, file)), predicateType, { progressTo: io.stderr });
+  const trust = 'keyless' in publicKey ? { ...publicKey, json: parseJson(text, values.bundle) } : publicKey;
+  const result = await verifyFileAttestation(bundle, trust, positionals.map((file) => resolve(io.cwd, file)), predicateType, { progressTo: io.stderr });
   if (!result.ok) {
     io.stderr.write(`signet verify-attestation: ${values.bundle}: ${result.reason}: ${result.detail}\n`);
     return EXIT_POLICY_FAILED;

@@ -1,12 +1,13 @@
 import { SignetError } from '../../core/errors.ts';
-import { parseAnnotations, parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
-import { loadPublicKey } from '../../sign/cosign-signer.ts';
+import { parseAnnotations, parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { verifyImageSignatures } from '../../sign/oci/image-signing.ts';
+import { imageTrustFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE } from '../../sign/keyless/keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 
-const USAGE = 'usage: signet verify-image --key cosign.pub [-a key=value]… [--allow-http-registry] REF';
+const USAGE = `usage: signet verify-image --key cosign.pub [-a key=value]… [--allow-http-registry] REF
+       signet verify-image ${KEYLESS_VERIFY_USAGE} [-a key=value]… [--allow-http-registry] REF   (keyless)`;
 
 /**
  * Exit 0 when at least one signature (legacy or bundle) verifies with the key and carries every
@@ -17,6 +18,7 @@ export const runVerifyImage: CommandRunner = (argv, io) => runCommand('verify-im
     key: { type: 'string' },
     annotations: { type: 'string', short: 'a', multiple: true },
     'allow-http-registry': { type: 'boolean', default: false },
+    ...KEYLESS_VERIFY_OPTIONS,
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
@@ -24,7 +26,7 @@ export const runVerifyImage: CommandRunner = (argv, io) => runCommand('verify-im
   }
   if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one image REF is required\n${USAGE}`);
   const annotations = parseAnnotations(values.annotations as string[] | undefined);
-  const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
+  const publicKey = await imageTrustFrom(values, io);
   const { client, image } = await openImage(positionals[0] ?? '', io.env, { plainHttp: values['allow-http-registry'] === true });
   const checks = await verifyImageSignatures(client, image, publicKey, annotations);
   const good = checks.filter((check) => check.ok);

@@ -74,12 +74,17 @@ export function verifySimpleSigning(input: {
   if (!verifySignature(input.publicKey, input.payload, signature)) {
     return { ok: false, reason: 'invalid', detail: 'signature does not verify with the given key' };
   }
-  const claims = parseClaims(input.payload);
+  return checkSimpleSigningClaims(input.payload, input.manifestDigest, input.annotations);
+}
+
+/** The claims of a payload whose signature already verified: the digest it names and the annotations. */
+export function checkSimpleSigningClaims(payload: Uint8Array, manifestDigest: string, annotations: Record<string, string> = {}): ImageSignatureCheck {
+  const claims = parseClaims(payload);
   if (!claims) return { ok: false, reason: 'unknown_signature_type', detail: 'signed payload is not a cosign simple-signing payload' };
-  if (claims.manifestDigest !== input.manifestDigest) {
-    return { ok: false, reason: 'invalid', detail: `signature is for ${claims.manifestDigest}, not ${input.manifestDigest}`, claims };
+  if (claims.manifestDigest !== manifestDigest) {
+    return { ok: false, reason: 'invalid', detail: `signature is for ${claims.manifestDigest}, not ${manifestDigest}`, claims };
   }
-  for (const [name, expected] of Object.entries(input.annotations ?? {})) {
+  for (const [name, expected] of Object.entries(annotations)) {
     const actual = claims.optional[name];
     if (actual === undefined || String(actual) !== expected) {
       return { ok: false, reason: 'invalid', detail: `annotation ${name} is ${actual === undefined ? 'missing' : `'${String(actual)}'`}, expected '${expected}'`, claims };

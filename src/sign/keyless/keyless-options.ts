@@ -1,4 +1,9 @@
-import { checkIdentityPolicy, type IdentityPolicy, type KeylessResult } from '../../core/sign/keyless.ts';
+import type { KeyObject } from 'node:crypto';
+import { SignetError } from '../../core/errors.ts';
+import { checkIdentityPolicy, type IdentityPolicy, type KeylessResult, type KeylessTrust } from '../../core/sign/keyless.ts';
+import { loadPublicKey } from '../cosign-signer.ts';
+import type { KeySourceContext } from '../key-source.ts';
+import { loadKeylessTrust } from './trusted-root.ts';
 
 /** cosign's flag names, so scripts move over unchanged. */
 export const KEYLESS_VERIFY_OPTIONS = {
@@ -44,4 +49,15 @@ export function wantsKeylessVerify(values: Values): boolean {
 /** One line for a failed check: which check (chain, log, time, signature, identity, bundle) and why. */
 export function describeKeylessFailure(result: Extract<KeylessResult, { ok: false }>): string {
   return `keyless ${result.check} check failed: ${result.detail}`;
+}
+
+/** `--key` → that key; else the four identity flags (and --trusted-root) → keyless. */
+export async function imageTrustFrom(values: Values, io: KeySourceContext & { cwd: string }): Promise<KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy }> {
+  if (typeof values.key === 'string') {
+    if (wantsKeylessVerify(values)) throw new SignetError('USAGE', 'the --certificate-* and --trusted-root flags are for keyless signatures: leave out --key');
+    return loadPublicKey(values.key, io);
+  }
+  if (!wantsKeylessVerify(values)) throw new SignetError('USAGE', 'give --key cosign.pub, or the keyless identity (--certificate-identity … --certificate-oidc-issuer …)');
+  const identity = identityPolicyFrom(values);
+  return { keyless: await loadKeylessTrust(typeof values['trusted-root'] === 'string' ? values['trusted-root'] : undefined, io.cwd), identity };
 }

@@ -62,7 +62,10 @@ export function identityProvider(env: NodeJS.ProcessEnv): IdentityProvider {
 
 function builderParts(services: KeylessServices, env: NodeJS.ProcessEnv): { signer: FulcioSigner; witnesses: Witness[] } {
   const signer = new FulcioSigner({ fulcioBaseURL: services.fulcioUrl, identityProvider: identityProvider(env), timeout: 30_000, retry: 2 });
-  const witnesses: Witness[] = [new RekorWitness({ rekorBaseURL: services.rekorUrl, entryType: 'dsse', timeout: 30_000, retry: 2 })];
+  // DSSE envelopes are logged as intoto v0.0.2 entries: every Rekor version accepts them and
+  // cosign 2 and 3 and @sigstore/verify read them (and the local test log, which keeps proposed
+  // entries as they are sent, stores them in the canonical form; it cannot do so for dsse).
+  const witnesses: Witness[] = [new RekorWitness({ rekorBaseURL: services.rekorUrl, entryType: 'intoto', timeout: 30_000, retry: 2 })];
   if (services.timestampUrl) witnesses.push(new TSAWitness({ tsaBaseURL: services.timestampUrl, timeout: 30_000, retry: 2 }));
   return { signer, witnesses };
 }
@@ -92,4 +95,14 @@ export async function signDsseKeyless(payload: Buffer, payloadType: string, serv
   } catch (error) {
     explain(error);
   }
+}
+
+/** What keyless signing needs: the services and where the OIDC token comes from. */
+export interface KeylessSigning {
+  services: KeylessServices;
+  env: NodeJS.ProcessEnv;
+}
+
+export function isKeylessSigning(value: unknown): value is KeylessSigning {
+  return typeof value === 'object' && value !== null && 'services' in value && 'env' in value;
 }
