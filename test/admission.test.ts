@@ -14,6 +14,7 @@ import { startAdmissionServer, type AdmissionService } from '../src/admission/se
 import { makeTempDir, mustRun, projectRoot, runSignet } from './helpers/sign-cli.ts';
 import { pushTestImage, startRegistry, type TestRegistry } from './helpers/sign-registry.ts';
 import type { Server } from 'node:https';
+import { startSigstoreServices, type SigstoreServices } from './helpers/sigstore-services.ts';
 
 let tmp: ReturnType<typeof makeTempDir>;
 let dir: string;
@@ -368,6 +369,56 @@ describe('signet admission (ClusterImagePolicy documents)', () => {
     await expect(loadAdmissionPolicy(join(dir, 'ctlog.yml'))).rejects.toThrow(/spec\.authorities\.0\.ctlog: not supported by signet/);
     writeFileSync(join(dir, 'regexp.yml'), nativePolicy().replace('      - name: release-key\n        key: { path: cosign.pub }\n  - name: sbom', '      - name: anyone\n        keyless: { identities: [{ issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "github.com/acme/" }] }\n  - name: sbom'));
     await expect(loadAdmissionPolicy(join(dir, 'regexp.yml'))).rejects.toThrow(/subjectRegExp: regular expression must be anchored/);
+  });
+});
+
+describe('keyless authorities (identities under a Sigstore trusted root)', () => {
+  let sigstore: SigstoreServices;
+  const ISSUER = 'https://token.actions.githubusercontent.com';
+  const WORKFLOW = 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main';
+  beforeAll(async () => {
+    sigstore = await startSigstoreServices();
+    writeFileSync(join(dir, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
+    digests.keyless = pushTestImage(dir, registry, 'acme/app', 'keyless', 'keyless\n');
+    const signed = await runSignet(['sign-image', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, pinned('keyless')], { cwd: dir, env: { ...env, SIGSTORE_ID_TOKEN: sigstore.token({ iss: ISSUER, sub: WORKFLOW }) } });
+    expect(signed.code, signed.stderr).toBe(0);
+  }, 60_000);
+  afterAll(async () => sigstore?.stop());
+
+  const keylessPolicy = (identities: string) => `policies:\n  - name: ci-built\n    images: ["${registry.host}/acme/**"]\n    authorities:\n      - name: release-workflow\n        keyless:\n          identities: ${identities}\n`;
+  async function startKeyless(text: string, name: string) {
+    writeFileSync(join(dir, name), text);
+    const loaded = await loadAdmissionPolicy(join(dir, name), join(dir, 'trusted_root.json'));
+    return startAdmissionServer(loaded, { cert, key, log: pino({ level: 'silent' }), env, allowHttp: false }, '127.0.0.1', 0);
+  }
+
+  it('admits an image signed keylessly by an allowed identity, exact or by anchored regexp; denies another', async () => {
+    const exact = await startKeyless(keylessPolicy(`[{ issuer: "${ISSUER}", subject: "${WORKFLOW}" }]`), 'keyless-exact.yml');
+    const regexp = await startKeyless(keylessPolicy(`[{ issuer: "${ISSUER}", subjectRegExp: "^https://github\\\\.com/acme/.*$" }]`), 'keyless-regexp.yml');
+    const other = await startKeyless(keylessPolicy(`[{ issuer: "${ISSUER}", subject: "https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main" }, { issuer: "https://gitlab.com", subjectRegExp: "^.*$" }]`), 'keyless-other.yml');
+    try {
+      expect((await admit(exact, review('Pod', pod([image('keyless')])))).allowed).toBe(true);
+      expect((await admit(regexp, review('Pod', pod([image('keyless')])))).allowed).toBe(true);
+      const denied = await admit(other, review('Pod', pod([image('keyless')])));
+      expect(denied.allowed).toBe(false);
+      expect(denied.status?.message).toMatch(/keyless identity check failed/);
+      // A key-signed image is not keylessly signed.
+      expect((await admit(exact, review('Pod', pod([image('signed')])))).allowed).toBe(false);
+    } finally {
+      await stop(exact);
+      await stop(regexp);
+      await stop(other);
+    }
+  });
+
+  it('reads a ClusterImagePolicy keyless authority the same way', async () => {
+    const cip = await startKeyless(`apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: { name: ci-built }\nspec:\n  images: [{ glob: "${registry.host}/acme/**" }]\n  authorities:\n    - keyless:\n        url: https://fulcio.sigstore.dev\n        identities:\n          - issuer: ${ISSUER}\n            subjectRegExp: "^https://github\\\\.com/acme/app/.*$"\n`, 'cip-keyless.yml');
+    try {
+      expect((await admit(cip, review('Pod', pod([image('keyless')])))).allowed).toBe(true);
+      expect((await admit(cip, review('Pod', pod([image('unsigned')])))).allowed).toBe(false);
+    } finally {
+      await stop(cip);
+    }
   });
 });
 

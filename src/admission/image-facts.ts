@@ -113,7 +113,7 @@ export class ImageFacts {
 
   private async verify(image: ResolvedImage, authority: Authority): Promise<AuthorityFacts> {
     const publicKey = this.loaded.keys.get(authority);
-    if (!publicKey) return { signed: false, detail: 'authority has no key this build can verify with', statements: [] };
+    if (!publicKey) return { signed: false, detail: 'authority has nothing to verify with', statements: [] };
     const client = this.client(image.ref.registry);
     const signatures = await verifyImageSignatures(client, image, publicKey);
     const good = signatures.filter((check) => check.ok);

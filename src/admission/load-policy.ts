@@ -1,14 +1,16 @@
-import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseAdmissionPolicy, policyHash, type AdmissionPolicy, type Authority } from '../core/admission/image-policy.ts';
 import { SignetError } from '../core/errors.ts';
 import { readPublicKey } from '../core/sign/cosign-key.ts';
+import type { KeylessTrust } from '../core/sign/keyless.ts';
+import type { ImageTrust } from '../sign/oci/image-signing.ts';
+import { loadKeylessTrust } from '../sign/keyless/trusted-root.ts';
 
 export interface LoadedAdmissionPolicy {
   policy: AdmissionPolicy;
-  /** Public keys of key authorities. */
-  keys: Map<Authority, KeyObject>;
+  /** What each key or keyless authority trusts. */
+  keys: Map<Authority, ImageTrust>;
   /** Changes whenever the policy or any key it names changes: part of every cache key. */
   hash: string;
   file: string;
@@ -16,10 +18,10 @@ export interface LoadedAdmissionPolicy {
 
 /**
  * Reads the policy file and every key it names (paths relative to the file). Keyless authorities
- * are refused at start-up, with the reason, until keyless image verification is in this build:
- * a policy that cannot be enforced must not load as if it could.
+ * verify against the Sigstore trusted root: the public-good one shipped in signet, or
+ * `trustedRootFile` for a private Sigstore; the root's content is part of the policy hash.
  */
-export async function loadAdmissionPolicy(file: string): Promise<LoadedAdmissionPolicy> {
+export async function loadAdmissionPolicy(file: string, trustedRootFile?: string): Promise<LoadedAdmissionPolicy> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -27,12 +29,20 @@ export async function loadAdmissionPolicy(file: string): Promise<LoadedAdmission
     throw new SignetError('CONFIG_INVALID', `cannot read policy ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const policy = parseAdmissionPolicy(text, file);
-  const keys = new Map<Authority, KeyObject>();
+  const keys = new Map<Authority, ImageTrust>();
   const material: string[] = [];
+  let keyless: KeylessTrust | undefined;
   for (const entry of policy.policies) {
     for (const authority of entry.authorities) {
       if (authority.keyless) {
-        throw new SignetError('POLICY_INVALID', `${file}: policy ${entry.name}, authority ${authority.name}: keyless authorities are not verified by this build of signet admission (use key authorities)`);
+        keyless ??= await loadKeylessTrust(trustedRootFile, dirname(file));
+        keys.set(authority, { keyless, identity: authority.keyless.identities.map((identity) => ({
+          ...(identity.subject !== undefined ? { subject: identity.subject } : {}),
+          ...(identity.subjectRegExp !== undefined ? { subjectRegExp: identity.subjectRegExp } : {}),
+          ...(identity.issuer !== undefined ? { issuer: identity.issuer } : {}),
+          ...(identity.issuerRegExp !== undefined ? { issuerRegExp: identity.issuerRegExp } : {}),
+        })) });
+        continue;
       }
       if (!authority.key) continue;
       let pem = authority.key.pem;
@@ -48,5 +58,6 @@ export async function loadAdmissionPolicy(file: string): Promise<LoadedAdmission
       material.push(pem ?? '');
     }
   }
+  if (keyless) material.push(`trusted-root:${keyless.what}:${trustedRootFile ? await readFile(resolve(trustedRootFile), 'utf8') : 'public-good'}`);
   return { policy, keys, hash: policyHash(policy, material.join('\0')), file };
 }

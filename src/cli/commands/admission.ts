@@ -11,8 +11,8 @@ import type { CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 
 const USAGE = [
-  'usage: signet admission --listen HOST:PORT --tls-cert FILE --tls-key FILE --policy FILE [--allow-http-registry]',
-  '       signet admission check --policy FILE',
+  'usage: signet admission --listen HOST:PORT --tls-cert FILE --tls-key FILE --policy FILE [--trusted-root FILE] [--allow-http-registry]',
+  '       signet admission check --policy FILE [--trusted-root FILE]',
   '       signet admission manifests --image IMAGE --ca-bundle FILE [--namespace NS] [--name NAME] [--timeout-seconds N]',
 ].join('\n');
 
@@ -44,6 +44,7 @@ export const runAdmission: CommandRunner = (argv, io) => runCommand('admission',
     'tls-key': { type: 'string' },
     policy: { type: 'string' },
     'allow-http-registry': { type: 'boolean', default: false },
+    'trusted-root': { type: 'string' },
     image: { type: 'string' },
     'ca-bundle': { type: 'string' },
     namespace: { type: 'string', default: 'signet-system' },
@@ -64,7 +65,8 @@ export const runAdmission: CommandRunner = (argv, io) => runCommand('admission',
     return EXIT_OK;
   }
   const policyFile = resolve(io.cwd, requireString(values.policy, '--policy'));
-  const loaded = await loadAdmissionPolicy(policyFile);
+  const trustedRoot = typeof values['trusted-root'] === 'string' ? resolve(io.cwd, values['trusted-root']) : undefined;
+  const loaded = await loadAdmissionPolicy(policyFile, trustedRoot);
   if (sub === 'check') {
     io.stdout.write(`${policyFile}: ${loaded.policy.policies.length} polic${loaded.policy.policies.length === 1 ? 'y' : 'ies'} (${loaded.policy.policies.map((entry) => `${entry.name}: ${entry.mode}`).join(', ')}); no_match: ${loaded.policy.noMatch}\n`);
     return EXIT_OK;
@@ -79,7 +81,7 @@ export const runAdmission: CommandRunner = (argv, io) => runCommand('admission',
   const reload = () => {
     reloading = reloading.then(async () => {
       try {
-        const next = await loadAdmissionPolicy(policyFile);
+        const next = await loadAdmissionPolicy(policyFile, trustedRoot);
         if (next.hash === started.service.policyHash) return;
         started.service.reload(next);
         log.info({ policy: policyFile }, 'policy reloaded; caches dropped');

@@ -95,7 +95,7 @@ function checkOf(error: unknown): KeylessCheck {
  * `digest` (the artifact's SHA-256, streamed by the caller) may stand in for large files. DSSE
  * bundles carry their payload. Never throws for what the bundle contains.
  */
-export function verifyKeylessBundle(bundleJson: unknown, input: { artifact?: Uint8Array; digest?: Uint8Array }, trust: KeylessTrust, policy: IdentityPolicy): KeylessResult {
+export function verifyKeylessBundle(bundleJson: unknown, input: { artifact?: Uint8Array; digest?: Uint8Array }, trust: KeylessTrust, policy: IdentityPolicy | readonly IdentityPolicy[]): KeylessResult {
   const inconsistent = inconsistentInclusionProof(bundleJson);
   if (inconsistent) return { ok: false, check: 'log', detail: inconsistent };
   let entity: SignedEntity;
@@ -130,7 +130,8 @@ export function verifyKeylessBundle(bundleJson: unknown, input: { artifact?: Uin
   } catch (error) {
     return { ok: false, check: checkOf(error), detail: (error as Error).message };
   }
-  if (!identityMatches(policy, identity)) {
+  const accepted = Array.isArray(policy) ? policy : [policy as IdentityPolicy];
+  if (!accepted.some((entry) => identityMatches(entry, identity as KeylessIdentity))) {
     return { ok: false, check: 'identity', identity, detail: `signed by ${identity.subject} (issuer ${identity.issuer}), not the identity asked for` };
   }
   return { ok: true, identity, detail: `signed by ${identity.subject} (issuer ${identity.issuer})` };

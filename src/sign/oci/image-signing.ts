@@ -116,9 +116,10 @@ export async function bundleReferrers(client: RegistryClient, image: ResolvedIma
 }
 
 /** Whom to trust: one public key, or keyless signatures by an identity under a trusted root. */
-export type ImageTrust = KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy };
+/** Several identities: any one of them may have signed (an admission authority lists many). */
+export type ImageTrust = KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy | readonly IdentityPolicy[] };
 
-function isKeyless(trust: ImageTrust): trust is { keyless: KeylessTrust; identity: IdentityPolicy } {
+function isKeyless(trust: ImageTrust): trust is { keyless: KeylessTrust; identity: IdentityPolicy | readonly IdentityPolicy[] } {
   return typeof (trust as { keyless?: unknown }).keyless === 'object';
 }
 
