@@ -1,6 +1,6 @@
 import { SignetError } from '../core/errors.ts';
 import { parseCommit } from '../core/git/signed-object.ts';
-import { evaluateRefUpdate, rulesForRef, type CommitInput, type Policy, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
+import { commitRuleIdentities, evaluateRefUpdate, rulesForRef, type CommitInput, type Policy, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import { runOnThreadPool } from '../core/native-verify.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult, type VerifyObjectOptions } from '../core/verify-object.ts';
@@ -24,8 +24,11 @@ export interface EvaluatePushOptions {
   sshVerifyTime?: Date;
   pushCertificate?: PushCertificateInput;
   /**
-   * Tips that count as "already on the server": commits reachable from them are not checked
-   * again. Default: every ref of the repository (inside pre-receive: the refs before the push).
+   * Tips that count as "already judged" for every ref: commits reachable from them are not
+   * checked again (the app's and the CLI's explicit base). Default, as the pre-receive hook
+   * needs it: per ref, only the ref's own value before the push and the refs under
+   * refs/heads/ and refs/tags/ (before the push) whose commit rules include every commit rule
+   * of that ref; see judgedTips.
    */
   existingTips?: string[];
   /** A verdict recorded earlier for a commit (first-verdict store); it replaces re-verifying. */
@@ -50,7 +53,6 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
   const commits = new Map<string, CommitResult>();
   const tags = new Map<string, TagResult>();
   const changed = new Map<string, string[]>();
-  const exclude = options.existingTips ?? [...new Set(repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(repo, oid) ?? []);
   // Signature checks on libuv's thread pool, several commits ahead (verifyAhead): a long push is
   // verified on every core.
   const objectOptions: VerifyObjectOptions = { hash: repo.hashAlgorithm, now: options.now, runner: runOnThreadPool, ...(options.sshVerifyTime ? { sshVerifyTime: options.sshVerifyTime } : {}) };
@@ -59,10 +61,15 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
   };
 
   const decisions: RefDecision[] = [];
+  const sources = options.existingTips ? undefined : new JudgedSources(repo, policy);
   for (const update of updates) {
-    const oldOid = update.oldOid && !isZeroId(update.oldOid) ? update.oldOid : null;
+    // A push through a symbolic ref (refs/heads/master → refs/heads/main) moves its target:
+    // the target is judged, under its rules and the alias's together.
+    const { target, aliases } = resolveAlias(repo, update.ref);
+    const stdinOld = update.oldOid && !isZeroId(update.oldOid) ? update.oldOid : null;
+    const oldOid = aliases.length > 0 ? repo.refs.resolve(target) ?? null : stdinOld;
     const newOid = update.newOid && !isZeroId(update.newOid) ? update.newOid : null;
-    const rules = rulesForRef(policy, update.ref);
+    const rules = rulesForRef(policy, target, aliases);
     const needPaths = rules.some((rule) => rule.paths.length > 0);
 
     let tag: TagInput | undefined;
@@ -77,6 +84,7 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
       newCommit = peelToCommit(repo, newOid);
     }
 
+    const exclude = options.existingTips ?? sources!.judgedTips(target, aliases, oldOid);
     const brought = newCommit && rules.length > 0 ? listCommits(repo.objects, [newCommit], exclude) : [];
     const verified = verifyAhead(brought.filter((oid) => !commits.has(oid)), (oid) => verifyCommitObject(oid, repo.objects.read(oid).data, registries, objectOptions));
     const inputs: CommitInput[] = [];
@@ -107,19 +115,86 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
 
     const oldCommit = oldOid ? peelToCommit(repo, oldOid) : undefined;
     const isForcePush = Boolean(oldCommit && newCommit && listCommits(repo.objects, [oldCommit], [newCommit]).length > 0);
-    decisions.push(
-      evaluateRefUpdate(policy, {
-        ref: update.ref,
-        oldOid,
-        newOid,
-        isForcePush,
-        commits: inputs,
-        ...(tag ? { tag } : {}),
-        ...(options.pushCertificate ? { pushCertificate: options.pushCertificate } : {}),
-      }),
-    );
+    const decision = evaluateRefUpdate(policy, {
+      ref: target,
+      oldOid,
+      newOid,
+      isForcePush,
+      commits: inputs,
+      ...(aliases.length > 0 ? { aliases } : {}),
+      ...(tag ? { tag } : {}),
+      ...(options.pushCertificate ? { pushCertificate: options.pushCertificate } : {}),
+    });
+    // Reported under the name the pusher used; the messages name the target.
+    decisions.push(aliases.length > 0 ? { ...decision, ref: update.ref } : decision);
   }
   return { allowed: decisions.every((decision) => decision.allowed), decisions, commits, tags };
+}
+
+const MAX_ALIAS_DEPTH = 5;
+
+/** The ref a name finally stands for, and the symbolic names passed on the way (first: `ref`). */
+function resolveAlias(repo: Repository, ref: string): { target: string; aliases: string[] } {
+  const aliases: string[] = [];
+  let target = ref;
+  for (let depth = 0; depth <= MAX_ALIAS_DEPTH; depth++) {
+    const next = repo.refs.symbolicTarget(target);
+    if (next === undefined) return { target, aliases };
+    aliases.push(target);
+    target = next;
+  }
+  throw new SignetError('REPOSITORY_INVALID', `symbolic ref ${ref} nests too deeply`);
+}
+
+/**
+ * Only a push moves these refs, and every push runs pre-receive. What the forge writes itself
+ * (refs/pull/*, refs/merge-requests/*, refs/keep-around/*, refs/environments/*, …), notes and
+ * replace refs were never judged for any rule.
+ */
+const JUDGED_NAMESPACES = ['refs/heads/', 'refs/tags/'];
+
+/**
+ * The refs before the push whose history counts as judged: a commit reachable from ref B was
+ * judged under B's commit rules when it reached B (or was history B started with). For ref A
+ * that counts only if B's commit rules include each of A's (same identity: same accept,
+ * signers, e-mail, SHA-1 and path rules), so a commit never reaches A on a weaker judgement.
+ */
+class JudgedSources {
+  private tips: Array<{ name: string; commit: string; identities: Set<string> }> | undefined;
+  private everything: string[] | undefined;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly policy: Policy,
+  ) {}
+
+  judgedTips(target: string, aliases: string[], oldOid: string | null): string[] {
+    const wanted = commitRuleIdentities(this.policy, target, aliases);
+    // No rule judges commits here: nothing is checked, so what counts as judged does not matter.
+    if (wanted.size === 0) return (this.everything ??= [...new Set(this.repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(this.repo, oid) ?? []));
+    const own = oldOid ? peelToCommit(this.repo, oldOid) : undefined;
+    const tips = own ? [own] : [];
+    for (const source of this.sources()) {
+      if (source.name === target) continue;
+      if ([...wanted].every((identity) => source.identities.has(identity))) tips.push(source.commit);
+    }
+    return tips;
+  }
+
+  private sources(): Array<{ name: string; commit: string; identities: Set<string> }> {
+    if (this.tips) return this.tips;
+    this.tips = [];
+    for (const [name, oid] of this.repo.refs.list('refs/')) {
+      if (!JUDGED_NAMESPACES.some((prefix) => name.startsWith(prefix))) continue;
+      // An alias was never judged under its own name's rules; its target counts under its own.
+      if (this.repo.refs.symbolicTarget(name) !== undefined) continue;
+      const identities = commitRuleIdentities(this.policy, name);
+      if (identities.size === 0) continue;
+      const commit = peelToCommit(this.repo, oid);
+      if (commit) this.tips.push({ name, commit, identities });
+    }
+    return this.tips;
+  }
 }
 
 const IN_FLIGHT = 256;
