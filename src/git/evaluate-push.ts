@@ -1,6 +1,6 @@
 import { SignetError } from '../core/errors.ts';
 import { parseCommit } from '../core/git/signed-object.ts';
-import { commitRuleIdentities, evaluateRefUpdate, rulesForRef, type CommitInput, type Policy, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
+import { commitRulesForRef, evaluateRefUpdate, ruleCovers, rulesForRef, type CommitInput, type Policy, type PolicyRule, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import { runOnThreadPool } from '../core/native-verify.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult, type VerifyObjectOptions } from '../core/verify-object.ts';
@@ -27,8 +27,8 @@ export interface EvaluatePushOptions {
    * Tips that count as "already judged" for every ref: commits reachable from them are not
    * checked again (the app's and the CLI's explicit base). Default, as the pre-receive hook
    * needs it: per ref, only the ref's own value before the push and the refs under
-   * refs/heads/ and refs/tags/ (before the push) whose commit rules include every commit rule
-   * of that ref; see judgedTips.
+   * refs/heads/ and refs/tags/ (before the push) whose commit rules cover every commit rule of
+   * that ref; see JudgedSources.
    */
   existingTips?: string[];
   /** A verdict recorded earlier for a commit (first-verdict store); it replaces re-verifying. */
@@ -156,11 +156,12 @@ const JUDGED_NAMESPACES = ['refs/heads/', 'refs/tags/'];
 /**
  * The refs before the push whose history counts as judged: a commit reachable from ref B was
  * judged under B's commit rules when it reached B (or was history B started with). For ref A
- * that counts only if B's commit rules include each of A's (same identity: same accept,
- * signers, e-mail, SHA-1 and path rules), so a commit never reaches A on a weaker judgement.
+ * that counts only if each commit rule of A is covered by one of B's (ruleCovers: no more
+ * letters, no other signers, no fewer checks), so a commit never reaches A on a weaker
+ * judgement. Refs updated by the same push count with their value before it.
  */
 class JudgedSources {
-  private tips: Array<{ name: string; commit: string; identities: Set<string> }> | undefined;
+  private tips: Array<{ name: string; commit: string; rules: PolicyRule[] }> | undefined;
   private everything: string[] | undefined;
 
   constructor(
@@ -169,29 +170,29 @@ class JudgedSources {
   ) {}
 
   judgedTips(target: string, aliases: string[], oldOid: string | null): string[] {
-    const wanted = commitRuleIdentities(this.policy, target, aliases);
+    const wanted = commitRulesForRef(this.policy, target, aliases);
     // No rule judges commits here: nothing is checked, so what counts as judged does not matter.
-    if (wanted.size === 0) return (this.everything ??= [...new Set(this.repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(this.repo, oid) ?? []));
+    if (wanted.length === 0) return (this.everything ??= [...new Set(this.repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(this.repo, oid) ?? []));
     const own = oldOid ? peelToCommit(this.repo, oldOid) : undefined;
     const tips = own ? [own] : [];
     for (const source of this.sources()) {
       if (source.name === target) continue;
-      if ([...wanted].every((identity) => source.identities.has(identity))) tips.push(source.commit);
+      if (wanted.every((rule) => source.rules.some((strict) => strict === rule || ruleCovers(strict, rule)))) tips.push(source.commit);
     }
     return tips;
   }
 
-  private sources(): Array<{ name: string; commit: string; identities: Set<string> }> {
+  private sources(): Array<{ name: string; commit: string; rules: PolicyRule[] }> {
     if (this.tips) return this.tips;
     this.tips = [];
     for (const [name, oid] of this.repo.refs.list('refs/')) {
       if (!JUDGED_NAMESPACES.some((prefix) => name.startsWith(prefix))) continue;
       // An alias was never judged under its own name's rules; its target counts under its own.
       if (this.repo.refs.symbolicTarget(name) !== undefined) continue;
-      const identities = commitRuleIdentities(this.policy, name);
-      if (identities.size === 0) continue;
+      const rules = commitRulesForRef(this.policy, name);
+      if (rules.length === 0) continue;
       const commit = peelToCommit(this.repo, oid);
-      if (commit) this.tips.push({ name, commit, identities });
+      if (commit) this.tips.push({ name, commit, rules });
     }
     return this.tips;
   }

@@ -16,18 +16,40 @@ export function rulesForRef(policy: Policy, ref: string, aliases: readonly strin
   return policy.rules.filter((rule) => names.some((name) => anyGlobMatches(rule.refs, 'ref', name)));
 }
 
-/**
- * What a rule demands of each commit, as a string: two rules with the same identity judge a
- * commit the same way, whatever refs they name and wherever they stand in the file. A changed
- * rule (another signer, accept letter, path rule) has another identity.
- */
-export function commitRuleIdentity(rule: PolicyRule): string {
-  return JSON.stringify([rule.accept, rule.allowedSigners ?? null, rule.requireEmailMatch, rule.refuseSha1, rule.paths.map((path) => [path.match, path.allowedSigners ?? null, path.threshold])]);
+/** The rules that judge commits reaching `ref` (empty: no commit is judged there). */
+export function commitRulesForRef(policy: Policy, ref: string, aliases: readonly string[] = []): PolicyRule[] {
+  return rulesForRef(policy, ref, aliases).filter((rule) => rule.requireSignedCommits);
 }
 
-/** The identities of the rules that judge commits reaching `ref` (empty: no commit is judged there). */
-export function commitRuleIdentities(policy: Policy, ref: string, aliases: readonly string[] = []): Set<string> {
-  return new Set(rulesForRef(policy, ref, aliases).filter((rule) => rule.requireSignedCommits).map(commitRuleIdentity));
+/**
+ * Whether every commit `strict` accepts is one `lenient` accepts too: `strict` accepts no more
+ * letters, allows no signer `lenient` does not (the same entries, as written after groups are
+ * expanded), asks the e-mail match and refuses SHA-1 whenever `lenient` does, and holds every
+ * path rule of `lenient` unchanged. Deliberately conservative: a rule that is stricter in a way
+ * this does not see counts as not covering.
+ */
+export function ruleCovers(strict: PolicyRule, lenient: PolicyRule): boolean {
+  if (!strict.requireSignedCommits || !lenient.requireSignedCommits) return false;
+  if (!strict.accept.every((letter) => lenient.accept.includes(letter))) return false;
+  if (lenient.allowedSigners) {
+    if (!strict.allowedSigners) return false;
+    const allowed = new Set(lenient.allowedSigners.map(entryKey));
+    if (!strict.allowedSigners.every((entry) => allowed.has(entryKey(entry)))) return false;
+  }
+  if (lenient.requireEmailMatch && !strict.requireEmailMatch) return false;
+  if (lenient.refuseSha1 && !strict.refuseSha1) return false;
+  const strictPaths = new Set(strict.paths.map(pathKey));
+  return lenient.paths.every((path) => strictPaths.has(pathKey(path)));
+}
+
+function entryKey(entry: SignerEntry): string {
+  // `via` only says which group brought the entry in; it does not change who matches.
+  const { via: _via, ...who } = entry;
+  return JSON.stringify(who, Object.keys(who).sort());
+}
+
+function pathKey(path: PolicyRule['paths'][number]): string {
+  return JSON.stringify([path.match, path.allowedSigners?.map(entryKey) ?? null, path.threshold]);
 }
 
 /** Namespaces where a replacement changes what `git log` and `git show` display for another object. */
