@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git, tempDir } from './helpers/git.ts';
@@ -132,6 +132,28 @@ describe('pre-receive hook against an attacker', () => {
       make(host, alice, 'release fix');
       expectAccepted(host.push(['origin', 'HEAD:refs/heads/release/1']));
       expectAccepted(host.push(['origin', 'HEAD:refs/heads/main']));
+    });
+  });
+
+  describe('first verdicts', () => {
+    it("does not let a revoked key's commit, parked on a branch while the key was trusted, reach main", () => {
+      const conf2 = join(dir.path, 'conf-revoked');
+      mkdirSync(conf2, { recursive: true });
+      writeFileSync(join(conf2, 'policy.yml'), POLICY.replace('keys/registry.asc', 'registry.asc'));
+      writeFileSync(join(conf2, 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
+      const host = makeHookServer(dir.path, 'revoked', join(conf2, 'policy.yml'), { env: gpg.env() });
+      make(host, alice, 'initial');
+      expectAccepted(host.push(['-q', 'origin', 'main']));
+      git(host.work, ['checkout', '-q', '-b', 'parked']);
+      const parked = make(host, alice, 'parked while alice was trusted');
+      expectAccepted(host.push(['origin', 'HEAD:refs/heads/feature/parked']));
+      // alice's key is compromised and revoked: the registry now holds the revoked key.
+      const revoker = new GpgHome(join(dir.path, 'gnupg-revoker'));
+      revoker.gpg(['--import'], alice.armoredPublicKey);
+      const certificate = readFileSync(join(gpg.home, 'openpgp-revocs.d', `${alice.fingerprint}.rev`), 'utf8').replace(/^:-----BEGIN/m, '-----BEGIN');
+      revoker.gpg(['--import'], certificate);
+      writeFileSync(join(conf2, 'registry.asc'), revoker.gpg(['--armor', '--export', alice.fingerprint]) + bob.armoredPublicKey);
+      expectRefused(host, ['origin', `${parked}:refs/heads/main`], /revoked/);
     });
   });
 

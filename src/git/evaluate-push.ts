@@ -31,7 +31,12 @@ export interface EvaluatePushOptions {
    * that ref; see JudgedSources.
    */
   existingTips?: string[];
-  /** A verdict recorded earlier for a commit (first-verdict store); it replaces re-verifying. */
+  /**
+   * A verdict recorded earlier for a commit (first-verdict store): it stands in for today's
+   * verdict, so a key that expired or left the registry since does not undo an acceptance.
+   * A revocation does undo it: a commit parked on some ref while its key was trusted must not
+   * reach another ref after the key was revoked (compromised).
+   */
   recordedVerdict?: (oid: string) => SignatureVerdict | undefined;
   /** Stop before this instant (the host's hook deadline): fail closed instead of hanging. */
   deadline?: number;
@@ -94,7 +99,7 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
       if (!result) {
         result = await verified(oid);
         const recorded = options.recordedVerdict?.(oid);
-        if (recorded) result = { ...result, verdict: recorded };
+        if (recorded && result.verdict.status !== 'R') result = { ...result, verdict: recorded };
         commits.set(oid, result);
       }
       let paths: string[] = [];
