@@ -278,6 +278,16 @@ describe('pre-receive hook against an attacker', () => {
     });
   });
 
+  describe('ref storage', () => {
+    it('fails closed on a repository whose refs are not in files (reftable): it could not see symbolic refs', () => {
+      const host = fresh('reftable');
+      // git 2.39 ignores extensions in a version-0 repository, so the push itself still works.
+      host.onServer(['config', 'extensions.refStorage', 'reftable']);
+      make(host, alice, 'signed');
+      expectRefused(host, ['origin', 'HEAD:refs/heads/main'], /refs are stored as 'reftable'.*No ref was updated/s);
+    });
+  });
+
   describe("the policy is the server's file", () => {
     it('judges a push that rewrites policy files in the repository by the server policy', () => {
       const host = fresh('policy-in-push');

@@ -61,6 +61,10 @@ export async function runPreReceive(io: CliIO): Promise<number> {
   try {
     const repo = openRepository({ cwd: io.cwd, env: io.env });
     const config = readGitConfig(join(repo.commonDir, 'config'));
+    // Symbolic refs and the refs before the push decide what counts as judged: read from a
+    // backend signet does not read, they would look absent and an alias would pass unresolved.
+    const refStorage = (configValue(config, 'extensions.refstorage') ?? 'files').toLowerCase();
+    if (refStorage !== 'files') throw new SignetError('REPOSITORY_INVALID', `${repo.commonDir}: refs are stored as '${refStorage}'; signet's hook reads the files backend only (git refs migrate --ref-format=files)`);
     const budget = Number(configValue(config, 'signet.timeoutMs') ?? NaN);
     context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined);
     const auditPath = configValue(config, 'signet.auditLog') ?? join(repo.commonDir, 'signet', 'audit.log');
