@@ -157,6 +157,32 @@ describe('pre-receive hook against an attacker', () => {
     });
   });
 
+  describe('policy changes', () => {
+    it('does not count history accepted under a weaker, since tightened rule as judged under the new one', () => {
+      const conf3 = join(dir.path, 'conf-tightened');
+      mkdirSync(conf3, { recursive: true });
+      writeFileSync(join(conf3, 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
+      const before = POLICY.replace('keys/registry.asc', 'registry.asc');
+      writeFileSync(join(conf3, 'policy.yml'), before.replace('refs: ["refs/heads/release/*"]\n    require_signed_commits: true\n    signers: [alice@example.com]', 'refs: ["refs/heads/release/*"]\n    require_signed_commits: true\n    signers: [alice@example.com, bob@example.com]'));
+      const host = makeHookServer(dir.path, 'tightened', join(conf3, 'policy.yml'), { env: gpg.env() });
+      make(host, alice, 'initial');
+      expectAccepted(host.push(['-q', 'origin', 'main']));
+      const base = host.ref('refs/heads/main')!;
+      make(host, bob, 'bob, while release/* allowed him');
+      expectAccepted(host.push(['origin', 'HEAD:refs/heads/release/1']));
+      // The admin tightens release/* to main's rule.
+      writeFileSync(join(conf3, 'policy.yml'), before);
+      expectRefused(host, ['origin', 'HEAD:refs/heads/main'], /bob, while release\/\* allowed him.*not an allowed signer/);
+      // A release branch judged only under the new rule vouches for main as before.
+      git(host.work, ['reset', '-q', '--hard', base]);
+      make(host, alice, 'alice on release/2');
+      expectAccepted(host.push(['origin', 'HEAD:refs/heads/release/2']));
+      const records = readFileSync(join(host.server, 'signet', 'ref-rules.jsonl'), 'utf8');
+      expect(records).toMatch(/"ref":"refs\/heads\/release\/1"/);
+      expectAccepted(host.push(['origin', 'HEAD:refs/heads/main']));
+    });
+  });
+
   describe('several refs in one push', () => {
     it('judges every ref against the refs before the push: one cannot ride on another', () => {
       const host = fresh('ride');

@@ -38,6 +38,12 @@ export interface EvaluatePushOptions {
    * reach another ref after the key was revoked (compromised).
    */
   recordedVerdict?: (oid: string) => SignatureVerdict | undefined;
+  /**
+   * The commit rule sets a ref was judged under before (RefRuleRecords), oldest first; a
+   * source ref counts only if each of them covers the updated ref's rules. Undefined: the
+   * ref's current rules (history from before recording began).
+   */
+  ruleHistory?: (ref: string) => PolicyRule[][] | undefined;
   /** Stop before this instant (the host's hook deadline): fail closed instead of hanging. */
   deadline?: number;
 }
@@ -45,6 +51,8 @@ export interface EvaluatePushOptions {
 export interface PushEvaluation {
   allowed: boolean;
   decisions: RefDecision[];
+  /** Per decision (same order): the ref actually updated (symbolic refs resolved) and the commit rules it was judged under. */
+  judgedUnder: Array<{ ref: string; rules: PolicyRule[] }>;
   commits: Map<string, CommitResult>;
   tags: Map<string, TagResult>;
 }
@@ -66,7 +74,8 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
   };
 
   const decisions: RefDecision[] = [];
-  const sources = options.existingTips ? undefined : new JudgedSources(repo, policy);
+  const sources = options.existingTips ? undefined : new JudgedSources(repo, policy, options.ruleHistory);
+  const judgedUnder: Array<{ ref: string; rules: PolicyRule[] }> = [];
   for (const update of updates) {
     // A push through a symbolic ref (refs/heads/master → refs/heads/main) moves its target:
     // the target is judged, under its rules and the alias's together.
@@ -132,8 +141,9 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
     });
     // Reported under the name the pusher used; the messages name the target.
     decisions.push(aliases.length > 0 ? { ...decision, ref: update.ref } : decision);
+    judgedUnder.push({ ref: target, rules: newOid ? commitRulesForRef(policy, target, aliases) : [] });
   }
-  return { allowed: decisions.every((decision) => decision.allowed), decisions, commits, tags };
+  return { allowed: decisions.every((decision) => decision.allowed), decisions, judgedUnder, commits, tags };
 }
 
 const MAX_ALIAS_DEPTH = 5;
@@ -166,12 +176,13 @@ const JUDGED_NAMESPACES = ['refs/heads/', 'refs/tags/'];
  * judgement. Refs updated by the same push count with their value before it.
  */
 class JudgedSources {
-  private tips: Array<{ name: string; commit: string; rules: PolicyRule[] }> | undefined;
+  private tips: Array<{ name: string; commit: string; ruleSets: PolicyRule[][] }> | undefined;
   private everything: string[] | undefined;
 
   constructor(
     private readonly repo: Repository,
     private readonly policy: Policy,
+    private readonly ruleHistory: ((ref: string) => PolicyRule[][] | undefined) | undefined,
   ) {}
 
   judgedTips(target: string, aliases: string[], oldOid: string | null): string[] {
@@ -182,12 +193,13 @@ class JudgedSources {
     const tips = own ? [own] : [];
     for (const source of this.sources()) {
       if (source.name === target) continue;
-      if (wanted.every((rule) => source.rules.some((strict) => strict === rule || ruleCovers(strict, rule)))) tips.push(source.commit);
+      const covered = source.ruleSets.every((set) => wanted.every((rule) => set.some((strict) => strict === rule || ruleCovers(strict, rule))));
+      if (covered) tips.push(source.commit);
     }
     return tips;
   }
 
-  private sources(): Array<{ name: string; commit: string; rules: PolicyRule[] }> {
+  private sources(): Array<{ name: string; commit: string; ruleSets: PolicyRule[][] }> {
     if (this.tips) return this.tips;
     this.tips = [];
     for (const [name, oid] of this.repo.refs.list('refs/')) {
@@ -196,8 +208,11 @@ class JudgedSources {
       if (this.repo.refs.symbolicTarget(name) !== undefined) continue;
       const rules = commitRulesForRef(this.policy, name);
       if (rules.length === 0) continue;
+      // Its history was judged under each rule set recorded for it, and its current rules decide
+      // what it takes from now on.
+      const ruleSets = [...(this.ruleHistory?.(name) ?? []), rules];
       const commit = peelToCommit(this.repo, oid);
-      if (commit) this.tips.push({ name, commit, rules });
+      if (commit) this.tips.push({ name, commit, ruleSets });
     }
     return this.tips;
   }

@@ -8,6 +8,7 @@ import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evalua
 import { configValue, readGitConfig } from '../git/git-config.ts';
 import { openRepository, type Repository } from '../git/repository.ts';
 import { loadRegistries } from '../keys/load-registries.ts';
+import { RefRuleRecords } from '../store/ref-rule-records.ts';
 import { VerdictRecords } from '../store/verdict-records.ts';
 import { detectHookContext, forPusher, type HookContext } from './hook-host.ts';
 import { readPushCertificate } from './push-certificate.ts';
@@ -82,12 +83,14 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     const now = new Date(started);
     const pushCertificate = await readPushCertificate(repo, io.env, registries, now);
     const records = new VerdictRecords(join(repo.commonDir, 'signet', 'verdicts'));
+    const refRules = new RefRuleRecords(join(repo.commonDir, 'signet', 'ref-rules.jsonl'));
     const evaluation = await evaluatePush(repo, registries, policy, updates, {
       now,
       // The server knows when the push arrived; the committer date is the pusher's claim.
       sshVerifyTime: now,
       ...(pushCertificate ? { pushCertificate } : {}),
       recordedVerdict: (oid) => records.lookup(oid)?.verdict,
+      ruleHistory: (ref) => refRules.setsFor(ref),
       deadline: started + context.budgetMs,
     });
     writeAudit(audit, context, updates, evaluation, Date.now() - started);
@@ -99,6 +102,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       const result = evaluation.commits.get(commit.oid);
       return result ? [{ commit: commit.oid, verdict: result.verdict, acceptedAt: now.toISOString(), ref: decision.ref, pusher: context.pusher }] : [];
     })));
+    refRules.recordAll(evaluation.judgedUnder);
     const summary = summarizeAccepted(evaluation.decisions);
     if (summary.length > 0 && context.host !== 'gitlab') io.stderr.write(forPusher(context.host, summary));
     return 0;
