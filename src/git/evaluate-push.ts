@@ -1,6 +1,6 @@
 import { SignetError } from '../core/errors.ts';
 import { parseCommit } from '../core/git/signed-object.ts';
-import { evaluateRefUpdate, rulesForRef, type CommitInput, type Policy, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
+import { commitRulesForRef, evaluateRefUpdate, ruleCovers, rulesForRef, type CommitInput, type Policy, type PolicyRule, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import { runOnThreadPool } from '../core/native-verify.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult, type VerifyObjectOptions } from '../core/verify-object.ts';
@@ -24,12 +24,26 @@ export interface EvaluatePushOptions {
   sshVerifyTime?: Date;
   pushCertificate?: PushCertificateInput;
   /**
-   * Tips that count as "already on the server": commits reachable from them are not checked
-   * again. Default: every ref of the repository (inside pre-receive: the refs before the push).
+   * Tips that count as "already judged" for every ref: commits reachable from them are not
+   * checked again (the app's and the CLI's explicit base). Default, as the pre-receive hook
+   * needs it: per ref, only the ref's own value before the push and the refs under
+   * refs/heads/ and refs/tags/ (before the push) whose commit rules cover every commit rule of
+   * that ref; see JudgedSources.
    */
   existingTips?: string[];
-  /** A verdict recorded earlier for a commit (first-verdict store); it replaces re-verifying. */
+  /**
+   * A verdict recorded earlier for a commit (first-verdict store): it stands in for today's
+   * verdict, so a key that expired or left the registry since does not undo an acceptance.
+   * A revocation does undo it: a commit parked on some ref while its key was trusted must not
+   * reach another ref after the key was revoked (compromised).
+   */
   recordedVerdict?: (oid: string) => SignatureVerdict | undefined;
+  /**
+   * The commit rule sets a ref was judged under before (RefRuleRecords), oldest first; a
+   * source ref counts only if each of them covers the updated ref's rules. Undefined: the
+   * ref's current rules (history from before recording began).
+   */
+  ruleHistory?: (ref: string) => PolicyRule[][] | undefined;
   /** Stop before this instant (the host's hook deadline): fail closed instead of hanging. */
   deadline?: number;
 }
@@ -37,6 +51,8 @@ export interface EvaluatePushOptions {
 export interface PushEvaluation {
   allowed: boolean;
   decisions: RefDecision[];
+  /** Per decision (same order): the ref actually updated (symbolic refs resolved) and the commit rules it was judged under. */
+  judgedUnder: Array<{ ref: string; rules: PolicyRule[] }>;
   commits: Map<string, CommitResult>;
   tags: Map<string, TagResult>;
 }
@@ -50,7 +66,6 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
   const commits = new Map<string, CommitResult>();
   const tags = new Map<string, TagResult>();
   const changed = new Map<string, string[]>();
-  const exclude = options.existingTips ?? [...new Set(repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(repo, oid) ?? []);
   // Signature checks on libuv's thread pool, several commits ahead (verifyAhead): a long push is
   // verified on every core.
   const objectOptions: VerifyObjectOptions = { hash: repo.hashAlgorithm, now: options.now, runner: runOnThreadPool, ...(options.sshVerifyTime ? { sshVerifyTime: options.sshVerifyTime } : {}) };
@@ -59,10 +74,16 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
   };
 
   const decisions: RefDecision[] = [];
+  const sources = options.existingTips ? undefined : new JudgedSources(repo, policy, options.ruleHistory);
+  const judgedUnder: Array<{ ref: string; rules: PolicyRule[] }> = [];
   for (const update of updates) {
-    const oldOid = update.oldOid && !isZeroId(update.oldOid) ? update.oldOid : null;
+    // A push through a symbolic ref (refs/heads/master → refs/heads/main) moves its target:
+    // the target is judged, under its rules and the alias's together.
+    const { target, aliases } = resolveAlias(repo, update.ref);
+    const stdinOld = update.oldOid && !isZeroId(update.oldOid) ? update.oldOid : null;
+    const oldOid = aliases.length > 0 ? repo.refs.resolve(target) ?? null : stdinOld;
     const newOid = update.newOid && !isZeroId(update.newOid) ? update.newOid : null;
-    const rules = rulesForRef(policy, update.ref);
+    const rules = rulesForRef(policy, target, aliases);
     const needPaths = rules.some((rule) => rule.paths.length > 0);
 
     let tag: TagInput | undefined;
@@ -77,6 +98,7 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
       newCommit = peelToCommit(repo, newOid);
     }
 
+    const exclude = options.existingTips ?? sources!.judgedTips(target, aliases, oldOid);
     const brought = newCommit && rules.length > 0 ? listCommits(repo.objects, [newCommit], exclude) : [];
     const verified = verifyAhead(brought.filter((oid) => !commits.has(oid)), (oid) => verifyCommitObject(oid, repo.objects.read(oid).data, registries, objectOptions));
     const inputs: CommitInput[] = [];
@@ -86,7 +108,7 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
       if (!result) {
         result = await verified(oid);
         const recorded = options.recordedVerdict?.(oid);
-        if (recorded) result = { ...result, verdict: recorded };
+        if (recorded && result.verdict.status !== 'R') result = { ...result, verdict: recorded };
         commits.set(oid, result);
       }
       let paths: string[] = [];
@@ -107,19 +129,93 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
 
     const oldCommit = oldOid ? peelToCommit(repo, oldOid) : undefined;
     const isForcePush = Boolean(oldCommit && newCommit && listCommits(repo.objects, [oldCommit], [newCommit]).length > 0);
-    decisions.push(
-      evaluateRefUpdate(policy, {
-        ref: update.ref,
-        oldOid,
-        newOid,
-        isForcePush,
-        commits: inputs,
-        ...(tag ? { tag } : {}),
-        ...(options.pushCertificate ? { pushCertificate: options.pushCertificate } : {}),
-      }),
-    );
+    const decision = evaluateRefUpdate(policy, {
+      ref: target,
+      oldOid,
+      newOid,
+      isForcePush,
+      commits: inputs,
+      ...(aliases.length > 0 ? { aliases } : {}),
+      ...(tag ? { tag } : {}),
+      ...(options.pushCertificate ? { pushCertificate: options.pushCertificate } : {}),
+    });
+    // Reported under the name the pusher used; the messages name the target.
+    decisions.push(aliases.length > 0 ? { ...decision, ref: update.ref } : decision);
+    judgedUnder.push({ ref: target, rules: newOid ? commitRulesForRef(policy, target, aliases) : [] });
   }
-  return { allowed: decisions.every((decision) => decision.allowed), decisions, commits, tags };
+  return { allowed: decisions.every((decision) => decision.allowed), decisions, judgedUnder, commits, tags };
+}
+
+const MAX_ALIAS_DEPTH = 5;
+
+/** The ref a name finally stands for, and the symbolic names passed on the way (first: `ref`). */
+function resolveAlias(repo: Repository, ref: string): { target: string; aliases: string[] } {
+  const aliases: string[] = [];
+  let target = ref;
+  for (let depth = 0; depth <= MAX_ALIAS_DEPTH; depth++) {
+    const next = repo.refs.symbolicTarget(target);
+    if (next === undefined) return { target, aliases };
+    aliases.push(target);
+    target = next;
+  }
+  throw new SignetError('REPOSITORY_INVALID', `symbolic ref ${ref} nests too deeply`);
+}
+
+/**
+ * Only a push moves these refs, and every push runs pre-receive. What the forge writes itself
+ * (refs/pull/*, refs/merge-requests/*, refs/keep-around/*, refs/environments/*, …), notes and
+ * replace refs were never judged for any rule.
+ */
+const JUDGED_NAMESPACES = ['refs/heads/', 'refs/tags/'];
+
+/**
+ * The refs before the push whose history counts as judged: a commit reachable from ref B was
+ * judged under B's commit rules when it reached B (or was history B started with). For ref A
+ * that counts only if each commit rule of A is covered by one of B's (ruleCovers: no more
+ * letters, no other signers, no fewer checks), so a commit never reaches A on a weaker
+ * judgement. Refs updated by the same push count with their value before it.
+ */
+class JudgedSources {
+  private tips: Array<{ name: string; commit: string; ruleSets: PolicyRule[][] }> | undefined;
+  private everything: string[] | undefined;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly policy: Policy,
+    private readonly ruleHistory: ((ref: string) => PolicyRule[][] | undefined) | undefined,
+  ) {}
+
+  judgedTips(target: string, aliases: string[], oldOid: string | null): string[] {
+    const wanted = commitRulesForRef(this.policy, target, aliases);
+    // No rule judges commits here: nothing is checked, so what counts as judged does not matter.
+    if (wanted.length === 0) return (this.everything ??= [...new Set(this.repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(this.repo, oid) ?? []));
+    const own = oldOid ? peelToCommit(this.repo, oldOid) : undefined;
+    const tips = own ? [own] : [];
+    for (const source of this.sources()) {
+      if (source.name === target) continue;
+      const covered = source.ruleSets.every((set) => wanted.every((rule) => set.some((strict) => strict === rule || ruleCovers(strict, rule))));
+      if (covered) tips.push(source.commit);
+    }
+    return tips;
+  }
+
+  private sources(): Array<{ name: string; commit: string; ruleSets: PolicyRule[][] }> {
+    if (this.tips) return this.tips;
+    this.tips = [];
+    for (const [name, oid] of this.repo.refs.list('refs/')) {
+      if (!JUDGED_NAMESPACES.some((prefix) => name.startsWith(prefix))) continue;
+      // An alias was never judged under its own name's rules; its target counts under its own.
+      if (this.repo.refs.symbolicTarget(name) !== undefined) continue;
+      const rules = commitRulesForRef(this.policy, name);
+      if (rules.length === 0) continue;
+      // Its history was judged under each rule set recorded for it, and its current rules decide
+      // what it takes from now on.
+      const ruleSets = [...(this.ruleHistory?.(name) ?? []), rules];
+      const commit = peelToCommit(this.repo, oid);
+      if (commit) this.tips.push({ name, commit, ruleSets });
+    }
+    return this.tips;
+  }
 }
 
 const IN_FLIGHT = 256;

@@ -95,3 +95,38 @@ export class RefStore {
     return this.packed;
   }
 }
+
+/** git's refs.c ref_rev_parse_rules: the full names a short name may stand for, in order. */
+const DWIM_RULES: ReadonlyArray<(name: string) => string> = [
+  (name) => name,
+  (name) => `refs/${name}`,
+  (name) => `refs/tags/${name}`,
+  (name) => `refs/heads/${name}`,
+  (name) => `refs/remotes/${name}`,
+  (name) => `refs/remotes/${name}/HEAD`,
+];
+
+/** Top-level names git reads as refs (HEAD, FETCH_HEAD, …); anything else there is a file. */
+const ROOT_REF = /^[A-Z][A-Z0-9_]*$/;
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * The full ref names `name` stands for, as git's dwim_ref finds them: every rule of
+ * DWIM_RULES whose name is an existing ref (one that resolves to an object id). git takes the
+ * first and warns when there are more; a gate must not guess, so callers refuse ambiguity.
+ */
+export function refCandidates(refs: RefStore, name: string): string[] {
+  const found: string[] = [];
+  for (const rule of DWIM_RULES) {
+    const candidate = rule(name);
+    if (!candidate.startsWith('refs/') && !ROOT_REF.test(candidate)) continue;
+    let oid: string | undefined;
+    try {
+      oid = refs.resolve(candidate);
+    } catch {
+      // a symbolic ref that nests too deeply is no candidate
+    }
+    if (oid !== undefined && OBJECT_ID.test(oid) && !found.includes(candidate)) found.push(candidate);
+  }
+  return found;
+}

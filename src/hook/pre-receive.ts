@@ -8,6 +8,7 @@ import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evalua
 import { configValue, readGitConfig } from '../git/git-config.ts';
 import { openRepository, type Repository } from '../git/repository.ts';
 import { loadRegistries } from '../keys/load-registries.ts';
+import { RefRuleRecords } from '../store/ref-rule-records.ts';
 import { VerdictRecords } from '../store/verdict-records.ts';
 import { detectHookContext, forPusher, type HookContext } from './hook-host.ts';
 import { readPushCertificate } from './push-certificate.ts';
@@ -61,6 +62,10 @@ export async function runPreReceive(io: CliIO): Promise<number> {
   try {
     const repo = openRepository({ cwd: io.cwd, env: io.env });
     const config = readGitConfig(join(repo.commonDir, 'config'));
+    // Symbolic refs and the refs before the push decide what counts as judged: read from a
+    // backend signet does not read, they would look absent and an alias would pass unresolved.
+    const refStorage = (configValue(config, 'extensions.refstorage') ?? 'files').toLowerCase();
+    if (refStorage !== 'files') throw new SignetError('REPOSITORY_INVALID', `${repo.commonDir}: refs are stored as '${refStorage}'; signet's hook reads the files backend only (git refs migrate --ref-format=files)`);
     const budget = Number(configValue(config, 'signet.timeoutMs') ?? NaN);
     context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined);
     const auditPath = configValue(config, 'signet.auditLog') ?? join(repo.commonDir, 'signet', 'audit.log');
@@ -78,12 +83,14 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     const now = new Date(started);
     const pushCertificate = await readPushCertificate(repo, io.env, registries, now);
     const records = new VerdictRecords(join(repo.commonDir, 'signet', 'verdicts'));
+    const refRules = new RefRuleRecords(join(repo.commonDir, 'signet', 'ref-rules.jsonl'));
     const evaluation = await evaluatePush(repo, registries, policy, updates, {
       now,
       // The server knows when the push arrived; the committer date is the pusher's claim.
       sshVerifyTime: now,
       ...(pushCertificate ? { pushCertificate } : {}),
       recordedVerdict: (oid) => records.lookup(oid)?.verdict,
+      ruleHistory: (ref) => refRules.setsFor(ref),
       deadline: started + context.budgetMs,
     });
     writeAudit(audit, context, updates, evaluation, Date.now() - started);
@@ -95,6 +102,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       const result = evaluation.commits.get(commit.oid);
       return result ? [{ commit: commit.oid, verdict: result.verdict, acceptedAt: now.toISOString(), ref: decision.ref, pusher: context.pusher }] : [];
     })));
+    refRules.recordAll(evaluation.judgedUnder);
     const summary = summarizeAccepted(evaluation.decisions);
     if (summary.length > 0 && context.host !== 'gitlab') io.stderr.write(forPusher(context.host, summary));
     return 0;

@@ -4,6 +4,7 @@ import { SignetError } from '../../core/errors.ts';
 import { parsePolicy } from '../../core/policy/index.ts';
 import { evaluatePush } from '../../git/evaluate-push.ts';
 import type { Repository } from '../../git/repository.ts';
+import { refCandidates } from '../../git/refs.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { loadRegistries } from '../../keys/load-registries.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, type CliIO } from '../io.ts';
@@ -27,7 +28,7 @@ export async function runPolicyVerification(
   });
   const revisions = parseRevisions(repo, revisionArgs);
   if (revisions.include.length !== 1) throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');
-  const ref = values.ref ?? refNamedBy(repo, revisionArgs);
+  const ref = values.ref !== undefined ? fullRefName(repo, values.ref) : refNamedBy(repo, revisionArgs);
   if (!ref) throw new SignetError('USAGE', "--policy needs --ref REF: the revision does not name a branch or tag");
   const tip = revisions.tags.find((tag) => tag.ref === ref)?.oid ?? revisions.include[0]!;
   const evaluation = await evaluatePush(repo, registries, policy, [{ ref, oldOid: revisions.exclude.length === 1 ? revisions.exclude[0]! : null, newOid: tip }], {
@@ -36,6 +37,8 @@ export async function runPolicyVerification(
   });
   repo.objects.close();
   const decision = evaluation.decisions[0]!;
+  // A gate that requires nothing passes everything: say so where a reviewer of the CI log looks.
+  if (decision.noPolicy) io.stderr.write(`signet: WARNING: no rule of ${policyPath} applies to ${ref}; nothing was required and this check passes whatever the commits are\n`);
   const accepted = new Map(decision.commits.map((commit) => [commit.oid, commit]));
   const ordered = [...evaluation.commits.values()];
   if (values.format === 'jsonl') {
@@ -53,13 +56,40 @@ export async function runPolicyVerification(
   return decision.allowed ? EXIT_OK : EXIT_POLICY_FAILED;
 }
 
+/**
+ * `--ref` as git reads a ref name: a full name (refs/…) as given, even when it does not exist
+ * yet (a gate may check the creation of a branch); a short name by git's rules (refCandidates),
+ * refused when it names no ref or more than one.
+ */
+function fullRefName(repo: Repository, name: string): string {
+  if (name.startsWith('refs/')) {
+    if (!VALID_FULL_REF.test(name) || name.includes('..') || name.includes('@{') || name.endsWith('.lock') || name.endsWith('/')) {
+      throw new SignetError('USAGE', `--ref ${JSON.stringify(name)}: not a valid ref name`);
+    }
+    return name;
+  }
+  return onlyCandidate(repo, name, '--ref') ?? unknownRef(name);
+}
+
+const VALID_FULL_REF = /^refs\/[^\0-\x20\x7f~^:?*[\\]+$/;
+
+function unknownRef(name: string): never {
+  throw new SignetError('USAGE', `--ref ${name}: no such ref (give the full name, e.g. refs/heads/${name}, for a ref that does not exist yet)`);
+}
+
+function onlyCandidate(repo: Repository, name: string, what: string): string | undefined {
+  const candidates = refCandidates(repo.refs, name);
+  if (candidates.length > 1) throw new SignetError('USAGE', `${what} ${name} is ambiguous: it names ${candidates.join(' and ')}; give the full name`);
+  return candidates[0];
+}
+
 /** The branch or tag a revision like `main` or `origin/main..main` names, if it names one. */
 function refNamedBy(repo: Repository, revisionArgs: string[]): string | undefined {
   const positive = revisionArgs.filter((arg) => !arg.startsWith('^') && !arg.startsWith('-')).map((arg) => (arg.includes('..') ? arg.slice(arg.indexOf('..') + 2) : arg))[0];
   if (!positive) return undefined;
-  if (positive.startsWith('refs/') && repo.refs.exists(positive)) return positive;
-  for (const candidate of [`refs/heads/${positive}`, `refs/tags/${positive}`]) if (repo.refs.exists(candidate)) return candidate;
-  return undefined;
+  const ref = onlyCandidate(repo, positive, 'the revision');
+  // Only a branch or tag is a ref a push updates; origin/main or HEAD need --ref.
+  return ref?.startsWith('refs/heads/') || ref?.startsWith('refs/tags/') ? ref : undefined;
 }
 
 function readTextFile(path: string, what: string): string {

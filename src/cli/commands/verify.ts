@@ -25,8 +25,10 @@ Verifies the signature of every commit in the revisions (as git takes them: A..B
   --format FORMAT        text (default), json, or jsonl (one object a commit, newest first)
   --policy FILE          judge the range as a push to REF under this policy (its key files
                          join the registries), exactly as the hook and the app do
-  --ref REF              the ref the range would update (default: the branch or tag named
-                         by the revision, e.g. main in origin/main..main)
+  --ref REF              the ref the range would update, read as git reads it (main is
+                         refs/heads/main; ambiguous or unknown short names are errors; a
+                         full refs/… name may not exist yet). Default: the branch or tag
+                         named by the revision, e.g. main in origin/main..main
   --jobs N               commits in flight at once, their signature checks on Node's thread
                          pool (UV_THREADPOOL_SIZE threads, default 4) while this thread
                          reads the next ones (default 256; 1 = one at a time, this thread only)

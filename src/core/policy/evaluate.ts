@@ -10,10 +10,50 @@ import type {
   CommitInput, Policy, PolicyRule, RefDecision, RefUpdateInput, SignerEntry, Violation, ViolationCode,
 } from './types.ts';
 
-/** Every rule whose `refs` patterns match `ref`, in policy order. */
-export function rulesForRef(policy: Policy, ref: string): PolicyRule[] {
-  return policy.rules.filter((rule) => anyGlobMatches(rule.refs, 'ref', ref));
+/** Every rule whose `refs` patterns match `ref` (or any of `aliases`), in policy order. */
+export function rulesForRef(policy: Policy, ref: string, aliases: readonly string[] = []): PolicyRule[] {
+  const names = [ref, ...aliases];
+  return policy.rules.filter((rule) => names.some((name) => anyGlobMatches(rule.refs, 'ref', name)));
 }
+
+/** The rules that judge commits reaching `ref` (empty: no commit is judged there). */
+export function commitRulesForRef(policy: Policy, ref: string, aliases: readonly string[] = []): PolicyRule[] {
+  return rulesForRef(policy, ref, aliases).filter((rule) => rule.requireSignedCommits);
+}
+
+/**
+ * Whether every commit `strict` accepts is one `lenient` accepts too: `strict` accepts no more
+ * letters, allows no signer `lenient` does not (the same entries, as written after groups are
+ * expanded), asks the e-mail match and refuses SHA-1 whenever `lenient` does, and holds every
+ * path rule of `lenient` unchanged. Deliberately conservative: a rule that is stricter in a way
+ * this does not see counts as not covering.
+ */
+export function ruleCovers(strict: PolicyRule, lenient: PolicyRule): boolean {
+  if (!strict.requireSignedCommits || !lenient.requireSignedCommits) return false;
+  if (!strict.accept.every((letter) => lenient.accept.includes(letter))) return false;
+  if (lenient.allowedSigners) {
+    if (!strict.allowedSigners) return false;
+    const allowed = new Set(lenient.allowedSigners.map(entryKey));
+    if (!strict.allowedSigners.every((entry) => allowed.has(entryKey(entry)))) return false;
+  }
+  if (lenient.requireEmailMatch && !strict.requireEmailMatch) return false;
+  if (lenient.refuseSha1 && !strict.refuseSha1) return false;
+  const strictPaths = new Set(strict.paths.map(pathKey));
+  return lenient.paths.every((path) => strictPaths.has(pathKey(path)));
+}
+
+function entryKey(entry: SignerEntry): string {
+  // `via` only says which group brought the entry in; it does not change who matches.
+  const { via: _via, ...who } = entry;
+  return JSON.stringify(who, Object.keys(who).sort());
+}
+
+function pathKey(path: PolicyRule['paths'][number]): string {
+  return JSON.stringify([path.match, path.allowedSigners?.map(entryKey) ?? null, path.threshold]);
+}
+
+/** Namespaces where a replacement changes what `git log` and `git show` display for another object. */
+const REPLACE_PREFIX = 'refs/replace/';
 
 type Subject = 'commit' | 'tag' | 'push';
 
@@ -36,7 +76,24 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
   const { ref } = input;
   const oldOid = nullIfZero(input.oldOid);
   const newOid = nullIfZero(input.newOid);
-  const rules = rulesForRef(policy, ref);
+  const rules = rulesForRef(policy, ref, input.aliases);
+  if (rules.length === 0 && ref.startsWith(REPLACE_PREFIX) && newOid !== null) {
+    // git shows the replacement in place of the object it names (log, show, blame; signatures
+    // too): a replace ref would let anyone who can push dress an unsigned commit as a signed one
+    // for every reader who fetches refs/replace/*. Only a rule written for them lets them in.
+    return {
+      ref,
+      allowed: false,
+      noPolicy: false,
+      violations: [{
+        code: 'REPLACE_REF_FORBIDDEN',
+        message: `${ref} would make git show another object in place of ${ref.slice(REPLACE_PREFIX.length, REPLACE_PREFIX.length + 12)}; replace refs need a policy rule that names them`,
+        fix: `ask an admin to add a rule for refs/replace/* to ${policy.source} if replacements are really wanted`,
+        rule: -1,
+      }],
+      commits: input.commits.map((commit) => ({ oid: commit.oid, accepted: false, reasons: ['replace refs are refused without a rule'] })),
+    };
+  }
   if (rules.length === 0) {
     return {
       ref,
@@ -114,6 +171,16 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
       } else {
         const tag = input.tag;
         const fix = `git tag -s -f ${tagName} ${tagName}^{} && git push origin ${ref}`;
+        // The signature covers the tag object's own name, not the ref's: a signed v1.0-rc1
+        // pushed as refs/tags/v1.0 would make v1.0 name the release candidate, "signed".
+        if (tag.name !== tagName) {
+          add(rule, {
+            code: 'TAG_NAME_MISMATCH',
+            commit: tag.oid,
+            message: `${ref} points at the tag object named '${tag.name}': a signed tag must be pushed under its own name (refs/tags/${tag.name})`,
+            fix: `push it as refs/tags/${tag.name}, or make a tag named ${tagName}: git tag -s ${tagName} ${tag.name}^{}`,
+          });
+        }
         for (const finding of checkSignature(policy, rule, tag.verdict, tag.taggerEmail, 'tag', fix)) {
           add(rule, { code: finding.code, commit: tag.oid, message: `tag ${tag.name}: ${finding.reason}`, ...(finding.fix ? { fix: finding.fix } : {}) });
         }

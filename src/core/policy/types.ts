@@ -134,7 +134,13 @@ export interface RefUpdateInput {
   /** null (or the all-zero id) when the ref is deleted. */
   newOid: string | null;
   isForcePush: boolean;
-  /** Only the commits this update brings (not yet reachable from any ref), any order. */
+  /**
+   * Other names whose rules apply too: the names a push reached this ref through (a symbolic
+   * ref such as refs/heads/master → refs/heads/main). Their rules join the ref's own, so an
+   * alias never weakens anything.
+   */
+  aliases?: string[];
+  /** The commits this update brings that were never judged under this ref's rules, any order. */
   commits: CommitInput[];
   /** The annotated tag object the ref points at, if it points at one. */
   tag?: TagInput;
@@ -153,6 +159,8 @@ export type ViolationCode =
   | 'FORCE_PUSH_FORBIDDEN'
   | 'DELETION_FORBIDDEN'
   | 'TAG_NOT_ANNOTATED'
+  | 'TAG_NAME_MISMATCH'
+  | 'REPLACE_REF_FORBIDDEN'
   | 'UNSIGNED_TAG'
   | 'TAG_SIGNATURE_NOT_ACCEPTED'
   | 'TAG_SIGNER_NOT_ALLOWED'
@@ -171,7 +179,7 @@ export interface Violation {
   message: string;
   /** What the pusher can do about it. */
   fix?: string;
-  /** Index of the rule that was violated. */
+  /** Index of the rule that was violated; -1 for a refusal that needs no rule (REPLACE_REF_FORBIDDEN). */
   rule: number;
 }
 
