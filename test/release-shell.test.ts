@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeOutput, type ResultRow } from '../src/release/plan.ts';
 import { renderReleaseComment, type ReleaseSummary } from '../src/release/render.ts';
-import { shellQuote, shellQuoteFileName } from '../src/release/shell-quote.ts';
+import { shellQuote, shellQuoteFileName, shellWord } from '../src/release/shell-quote.ts';
 
 const HOSTILE = [
   "tool.bin'; touch PWNED; echo '",
@@ -61,6 +61,9 @@ describe('the /sign-release answer quotes names for the shell', () => {
     expect(shellQuote("a'b")).toBe("'a'\\''b'");
     expect(shellQuote('$(x)')).toBe("'$(x)'");
     expect(shellQuoteFileName('-rf.bin')).toBe("'./-rf.bin'");
+    expect(shellWord('registry.example/app@sha256:abc')).toBe('registry.example/app@sha256:abc');
+    expect(shellWord('-x')).toBe("'-x'");
+    expect(shellWord('a;b')).toBe("'a;b'");
     for (const name of UNQUOTABLE) expect(shellQuote(name), JSON.stringify(name)).toBeUndefined();
   });
 

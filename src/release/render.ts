@@ -3,7 +3,7 @@
  * that check what was uploaded. Only public material appears: names, statuses, the public
  * keys' fingerprints. Pure.
  */
-import { shellQuote, shellQuoteFileName } from './shell-quote.ts';
+import { shellQuoteFileName, shellWord } from './shell-quote.ts';
 import { CHECKSUMS_NAME, CHECKSUMS_SIGNATURE_NAME, SBOM_ATTESTATION_NAME, PROVENANCE_ATTESTATION_NAME, type ResultRow } from './plan.ts';
 
 export const RELEASE_COMMENT_MARKER = '<!-- signet:sign-release -->';
@@ -50,22 +50,23 @@ export function renderReleaseComment(summary: ReleaseSummary): string {
     if (quoted === undefined && !unquotable.includes(name)) unquotable.push(name);
     return quoted;
   };
+  /** A command over the assets `names` (quoted); signet's own output names are plain words. */
   const command = (template: (...words: string[]) => string, ...names: string[]): void => {
     const words = names.map(file);
     if (words.every((word): word is string => word !== undefined)) commands.push(template(...words));
   };
-  if (made.has(CHECKSUMS_SIGNATURE_NAME)) command((sig, sums) => `gpg --verify ${sig} ${sums}`, CHECKSUMS_SIGNATURE_NAME, CHECKSUMS_NAME);
-  if (made.has(CHECKSUMS_NAME)) command((sums) => `sha256sum --check ${sums}`, CHECKSUMS_NAME);
+  if (made.has(CHECKSUMS_SIGNATURE_NAME)) commands.push(`gpg --verify ${CHECKSUMS_SIGNATURE_NAME} ${CHECKSUMS_NAME}`);
+  if (made.has(CHECKSUMS_NAME)) commands.push(`sha256sum --check ${CHECKSUMS_NAME}`);
   for (const input of summary.inputs) {
     if (made.has(`${input}.sigstore.json`)) command((bundle, blob) => `signet verify-blob --key cosign.pub --bundle ${bundle} ${blob}`, `${input}.sigstore.json`, input);
     if (made.has(`${input}.asc`)) command((sig, blob) => `gpg --verify ${sig} ${blob}`, `${input}.asc`, input);
     if (made.has(`${input}.prov`)) command((prov, chart) => `gpg --verify ${prov}  # Helm: helm verify ${chart}`, `${input}.prov`, input);
   }
-  if (made.has(SBOM_ATTESTATION_NAME)) command((bundle, ...all) => `signet verify-attestation --key cosign.pub --type spdx --bundle ${bundle} ${all.join(' ')}`, SBOM_ATTESTATION_NAME, ...summary.inputs);
-  if (made.has(PROVENANCE_ATTESTATION_NAME)) command((bundle, ...all) => `signet verify-attestation --key cosign.pub --type slsaprovenance --bundle ${bundle} ${all.join(' ')}`, PROVENANCE_ATTESTATION_NAME, ...summary.inputs);
+  if (made.has(SBOM_ATTESTATION_NAME)) command((...all) => `signet verify-attestation --key cosign.pub --type spdx --bundle ${SBOM_ATTESTATION_NAME} ${all.join(' ')}`, ...summary.inputs);
+  if (made.has(PROVENANCE_ATTESTATION_NAME)) command((...all) => `signet verify-attestation --key cosign.pub --type slsaprovenance --bundle ${PROVENANCE_ATTESTATION_NAME} ${all.join(' ')}`, ...summary.inputs);
   for (const image of summary.images ?? []) {
-    const tag = shellQuote(`release=${summary.tag}`);
-    const ref = shellQuote(image);
+    const tag = shellWord(`release=${summary.tag}`);
+    const ref = shellWord(image);
     if (tag && ref) commands.push(`signet verify-image --key cosign.pub -a ${tag} ${ref}`);
   }
   if (unquotable.length > 0) {

@@ -20,3 +20,8 @@ export function shellQuote(word: string): string | undefined {
 export function shellQuoteFileName(name: string): string | undefined {
   return shellQuote(name.startsWith('-') ? `./${name}` : name);
 }
+
+/** A word as it is when the shell reads it literally (image references, `release=TAG`), else quoted. */
+export function shellWord(word: string): string | undefined {
+  return /^[A-Za-z0-9._+/@=:,%][A-Za-z0-9._+/@=:,%-]*$/.test(word) ? word : shellQuote(word);
+}
