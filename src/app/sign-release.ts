@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { gitHubFileReader, type GitHubRequest } from '../forge/github-api.ts';
+import { gitHubFileReader, listAll, type GitHubRequest } from '../forge/github-api.ts';
 import { gitHubMaySign } from '../release/command.ts';
 import { runSignRelease, type ReleaseForge, type ReleaseSettings, type SignReleaseOutcome } from '../release/flow.ts';
 import type { ReleaseAsset, ReleaseHost } from '../release/run.ts';
@@ -39,13 +39,9 @@ function lengthOf(headers: Record<string, unknown>): number | undefined {
 export function gitHubReleaseHost(request: GitHubRequest, deps: Pick<CheckDependencies, 'caches'>, owner: string, repo: string, release: { id: number; upload_url: string }, tag: string): ReleaseHost {
   return {
     async listAssets() {
-      const assets: ReleaseAsset[] = [];
-      for (let page = 1; ; page++) {
-        const { data } = await request('GET /repos/{owner}/{repo}/releases/{release_id}/assets', { owner, repo, release_id: release.id, per_page: 100, page });
-        const list = data as Array<{ id: number; name: string }>;
-        assets.push(...list.map((a) => ({ id: String(a.id), name: a.name })));
-        if (list.length < 100) return assets;
-      }
+      // GitHub allows 1000 assets per release: 10 full pages, an 11th that says there are no more; a longer list is an error, not a cut.
+      const list = (await listAll(request, 'GET /repos/{owner}/{repo}/releases/{release_id}/assets', { owner, repo, release_id: release.id }, 11)) as Array<{ id: number; name: string }>;
+      return list.map((a): ReleaseAsset => ({ id: String(a.id), name: a.name }));
     },
     async open(asset) {
       const { data, headers } = await request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
