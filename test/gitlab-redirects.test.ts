@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitLabFetch } from '../src/gitlab/sign-release.ts';
+import { gitLabClient } from '../src/forge/gitlab-client.ts';
 
 /**
  * Release assets on GitLab are links, and a link (or a redirect from the GitLab host) may point
@@ -47,11 +47,14 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
     await Promise.all([gitlab, other].map((server) => new Promise((resolve) => server.close(resolve))));
   });
 
+  /** The one GitLab client, without retries (each request here is counted). */
+  const client = () => gitLabClient({ baseUrl: gitlabUrl, token: TOKEN, retryDelaysMs: [] });
+
   const tokensSentTo = (server: string): Array<string | undefined> => seen.filter((request) => request.server === server).map((request) => request.headers['private-token'] as string | undefined);
 
   it('follows a redirect to another host without the token', async () => {
     seen.length = 0;
-    const response = await gitLabFetch(gitlabUrl, TOKEN)('/to-other');
+    const response = await client().request('/to-other');
     expect(await response.text()).toBe('asset bytes');
     expect(tokensSentTo('gitlab')).toEqual([TOKEN]);
     expect(tokensSentTo('other')).toEqual([undefined]);
@@ -59,7 +62,7 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
 
   it('gives the token again only when a redirect comes back to the GitLab host', async () => {
     seen.length = 0;
-    const response = await gitLabFetch(gitlabUrl, TOKEN)('/round-trip');
+    const response = await client().request('/round-trip');
     expect(await response.text()).toBe('home again');
     expect(seen.map((request) => `${request.server} ${request.path} ${request.headers['private-token'] ? 'token' : 'none'}`)).toEqual([
       'gitlab /api/v4/round-trip token',
@@ -70,13 +73,13 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
 
   it('sends no token to a link that points at another host in the first place', async () => {
     seen.length = 0;
-    expect(await (await gitLabFetch(gitlabUrl, TOKEN)(`${otherUrl}/asset`)).text()).toBe('asset bytes');
+    expect(await (await client().download(`${otherUrl}/asset`, () => true)).text()).toBe('asset bytes');
     expect(tokensSentTo('other')).toEqual([undefined]);
   });
 
   it('stops after five redirects with an error that names no token', async () => {
     seen.length = 0;
-    const error = await gitLabFetch(gitlabUrl, TOKEN)('/loop').then(() => undefined, (caught: Error) => caught);
+    const error = await client().request('/loop').then(() => undefined, (caught: Error) => caught);
     expect(error?.message).toBe('GET /api/v4/loop: HTTP 302');
     expect(error?.message).not.toContain(TOKEN);
     expect(seen).toHaveLength(6);
@@ -84,7 +87,7 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
 
   it('does not follow a redirect of a POST (a body is never re-sent elsewhere)', async () => {
     seen.length = 0;
-    const error = await gitLabFetch(gitlabUrl, TOKEN)('/post-redirect', { method: 'POST', body: 'payload' }).then(() => undefined, (caught: Error) => caught);
+    const error = await client().request('/post-redirect', { method: 'POST', text: 'payload' }).then(() => undefined, (caught: Error) => caught);
     expect(error?.message).toBe('POST /api/v4/post-redirect: HTTP 307');
     expect(tokensSentTo('other')).toEqual([]);
   });

@@ -7,7 +7,7 @@
 import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { gitLabFileReader } from '../forge/gitlab-api.ts';
+import { gitLabClientFileReader } from '../forge/gitlab-api.ts';
 import { gitLabClient, projectDownloadScope, type GitLabClient } from '../forge/gitlab-client.ts';
 import { ForgeHttpError } from '../forge/http-error.ts';
 import { gitLabMaySign } from '../release/command.ts';
@@ -19,21 +19,11 @@ import { audit, projectKey, type GitLabDependencies } from './run-check.ts';
 /** What a release asset transfer may take, body included. */
 const TRANSFER_TIMEOUT_MS = 30 * 60_000;
 
-/**
- * A fetch against the GitLab host: an API path, or a full URL. Kept for callers that want a
- * plain Response; the token goes to the GitLab origin only, hop by hop (see gitLabClient).
- */
-export function gitLabFetch(baseUrl: string, token: string, defaultTimeoutMs = 60_000): (path: string, init?: { method?: string; body?: string; timeoutMs?: number }) => Promise<Response> {
-  const client = gitLabClient({ baseUrl, token, retryDelaysMs: [] });
-  return (path, { timeoutMs = defaultTimeoutMs, method, body } = {}) =>
-    path.startsWith('http') ? client.download(path, () => true, timeoutMs) : client.request(path, { timeoutMs, ...(method ? { method } : {}), ...(body !== undefined ? { text: body } : {}) });
-}
-
 function isNotFound(error: unknown): boolean {
   return error instanceof ForgeHttpError && error.code === 'FORGE_NOT_FOUND';
 }
 
-export function gitLabReleaseHost(client: GitLabClient, deps: Pick<GitLabDependencies, 'api'>, project: { id: number; fullName: string }, tag: string): ReleaseHost {
+export function gitLabReleaseHost(client: GitLabClient, project: { id: number; fullName: string }, tag: string): ReleaseHost {
   const release = `/projects/${project.id}/releases/${encodeURIComponent(tag)}`;
   const urls = new Map<string, string>();
   const tokenFor = projectDownloadScope(client.baseUrl, project.id, project.fullName);
@@ -63,7 +53,7 @@ export function gitLabReleaseHost(client: GitLabClient, deps: Pick<GitLabDepende
     async remove(asset) {
       await client.request(`${release}/assets/links/${asset.id}`, { method: 'DELETE' });
     },
-    readRepositoryFile: gitLabFileReader(deps.api, project.id, tag),
+    readRepositoryFile: gitLabClientFileReader(client, project.id, tag),
   };
 }
 
@@ -101,11 +91,11 @@ export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencie
         return undefined;
       }
       return {
-        host: gitLabReleaseHost(client, deps, project, tag),
+        host: gitLabReleaseHost(client, project, tag),
         ...(release.commit?.id ? { commitSha: release.commit.id } : {}), ...(release._links?.self ? { releaseUrl: release._links.self } : {}),
       };
     },
-    defaultBranchReader: gitLabFileReader(deps.api, project.id, project.defaultBranch),
+    defaultBranchReader: gitLabClientFileReader(client, project.id, project.defaultBranch),
     policyPaths: GITLAB_POLICY_PATHS,
     audit: (outcome, detail) => audit(deps, project, 'note./sign-release', delivery, undefined, outcome, detail),
   };
