@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitLabClient } from '../src/forge/gitlab-client.ts';
+import { gitLabClient, projectDownloadScope } from '../src/forge/gitlab-client.ts';
 
 /**
  * Release assets on GitLab are links, and a link (or a redirect from the GitLab host) may point
@@ -10,6 +10,7 @@ import { gitLabClient } from '../src/forge/gitlab-client.ts';
  */
 describe('GitLab downloads: the token stays on the GitLab host', () => {
   const TOKEN = 'glpat-test-token-never-elsewhere';
+  const HEX = '0123456789abcdef0123456789abcdef';
   const seen: Array<{ server: string; path: string; headers: IncomingHttpHeaders; method: string }> = [];
   let gitlab: Server;
   let other: Server;
@@ -39,6 +40,8 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
       if (path === '/api/v4/final') return respond(200, {}, 'home again');
       if (path === '/api/v4/loop') return respond(302, { location: '/api/v4/loop' });
       if (path === '/api/v4/post-redirect') return respond(307, { location: `${otherUrl}/asset` });
+      if (path === `/-/project/1/uploads/${HEX}/own.bin`) return respond(302, { location: `/-/project/2/uploads/${HEX}/theirs.bin` });
+      if (path === `/-/project/2/uploads/${HEX}/theirs.bin`) return respond(200, {}, 'their bytes');
       return respond(404);
     });
     gitlabUrl = `http://127.0.0.1:${(gitlab.address() as AddressInfo).port}`;
@@ -90,5 +93,37 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
     const error = await client().request('/post-redirect', { method: 'POST', text: 'payload' }).then(() => undefined, (caught: Error) => caught);
     expect(error?.message).toBe('POST /api/v4/post-redirect: HTTP 307');
     expect(tokensSentTo('other')).toEqual([]);
+  });
+
+  it('judges each hop of a release download: an own upload that redirects to another project\'s upload loses the token there', async () => {
+    seen.length = 0;
+    const response = await client().download(`${gitlabUrl}/-/project/1/uploads/${HEX}/own.bin`, projectDownloadScope(gitlabUrl, 1, 'group/own'));
+    expect(await response.text()).toBe('their bytes');
+    expect(seen.map((request) => `${request.path} ${request.headers['private-token'] ? 'token' : 'none'}`)).toEqual([
+      `/-/project/1/uploads/${HEX}/own.bin token`,
+      `/-/project/2/uploads/${HEX}/theirs.bin none`,
+    ]);
+  });
+});
+
+describe('which release downloads may carry the GitLab token', () => {
+  const base = 'https://gitlab.example/gl';
+  const mayCarry = projectDownloadScope(base, 1, 'group/own');
+  const HEX = 'fedcba9876543210fedcba9876543210';
+  it.each([
+    [`${base}/-/project/1/uploads/${HEX}/tool.bin`, true],
+    [`${base}/group/own/uploads/${HEX}/tool.bin`, true],
+    [`${base}/api/v4/projects/1/packages/generic/tool/1.0/tool.bin`, true],
+    [`${base}/-/project/12/uploads/${HEX}/tool.bin`, false],
+    [`${base}/-/project/2/uploads/${HEX}/tool.bin`, false],
+    [`${base}/group/own-fork/uploads/${HEX}/tool.bin`, false],
+    [`${base}/-/project/1/uploads/${HEX}/%2e%2e%2f%2e%2e%2f2/x`, false],
+    [`${base}/-/project/1/uploads/${HEX}/..%2F..%2F2/x`, false],
+    [`${base}/api/v4/projects/1/packages/../../2/repository/files/x/raw`, false],
+    [`${base}/api/v4/projects/1/repository/files/secret/raw`, false],
+    [`${base}/-/project/1/uploads/not-hex/tool.bin`, false],
+    [`https://gitlab.example/-/project/1/uploads/${HEX}/tool.bin`, false],
+  ])('%s → %s', (url, expected) => {
+    expect(mayCarry(new URL(url))).toBe(expected);
   });
 });
