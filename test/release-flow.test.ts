@@ -51,13 +51,14 @@ const silent = pino({ level: 'silent' });
 let store: SignetStore;
 let dir: string;
 
-function gitHubUnderTest(): ForgeUnderTest {
+function gitHubUnderTest(): ForgeUnderTest & { fake(): FakeGitHub } {
   const FULL_NAME = 'acme/widgets';
   let github: FakeGitHub;
   let request: GitHubRequest;
   const deps = () => ({ store, gitCache: undefined as never, caches: createGitHubCaches(), log: silent, instanceId: 'flow-test', leaseMs: 60_000, checkTimeoutMs: 60_000, now: () => new Date() });
   return {
     name: 'GitHub',
+    fake: () => github,
     async start() {
       github = await startFakeGitHub();
       github.permissions.set('maintainer-mia', { permission: 'write', role_name: 'maintain' });
@@ -264,5 +265,34 @@ describe('GitLab release links that point outside the project', () => {
     expect(otherSeen).toHaveLength(1);
     expect(otherSeen[0]!.headers['private-token']).toBeUndefined();
     expect(otherSeen[0]!.headers.authorization).toBeUndefined();
+  });
+});
+
+describe('GitHub assets served from storage on another host', () => {
+  const github = gitHubUnderTest();
+  let storage: Server;
+  const storageSeen: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
+
+  beforeAll(async () => {
+    await github.start(dir, store);
+    storage = createServer((req, res) => {
+      storageSeen.push({ path: req.url ?? '', headers: req.headers });
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '14' }).end('stored bytes\n\n');
+    });
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    github.fake().assetStorageUrl = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await github.stop();
+    await new Promise((resolve) => storage.close(resolve));
+  });
+
+  it('follows GitHub\'s redirect to storage without the installation token', async () => {
+    github.addRelease('v-storage', [{ name: 'a.bin', content: 'ignored' }, { name: 'b.bin', content: 'ignored' }]);
+    const id = nextCommand++;
+    const outcome = await runSignRelease(github.forge(`delivery-${id}`, id), { store, log: silent, instanceId: 'flow-test', leaseMs: 60_000, now: () => new Date() }, { tag: 'v-storage', trigger: `sign-release:${id}`, delivery: `delivery-${id}` }, { env: {}, cwd: dir });
+    expect(outcome.status).toBe('signed');
+    expect(storageSeen).toHaveLength(2);
+    expect(storageSeen.map((r) => r.headers.authorization)).toEqual([undefined, undefined]);
   });
 });

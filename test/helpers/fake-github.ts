@@ -93,6 +93,8 @@ export interface FakeGitHub {
   issuedTokens: string[];
   /** Releases with their assets; uploads land here (at /api/uploads, as GHE serves them). */
   releases: FakeRelease[];
+  /** When set, an asset download is answered with a 302 to `URL/ASSET_ID` (as GitHub sends it to signed storage). */
+  assetStorageUrl?: string;
   /** login → what GET /collaborators/{login}/permission answers; absent is a 404 (not a collaborator). */
   permissions: Map<string, { permission: string; role_name: string }>;
   /** Issue and pull request comments posted. */
@@ -291,6 +293,10 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       if (method === 'DELETE') {
         release.assets.splice(release.assets.indexOf(asset), 1);
         res.writeHead(204).end();
+        return;
+      }
+      if (method === 'GET' && req.headers.accept === 'application/octet-stream' && fake.assetStorageUrl) {
+        res.writeHead(302, { location: `${fake.assetStorageUrl}/${asset.id}` }).end();
         return;
       }
       if (method === 'GET' && req.headers.accept === 'application/octet-stream' && asset.endless) {
