@@ -27,9 +27,10 @@ export interface AssetStream {
 
 /**
  * Writes `stream` to `path`, at most `maxBytes`; returns the bytes written. `why` says which cap
- * `maxBytes` is ("the per-asset cap of 2 GiB") for the line in the answer.
+ * `maxBytes` is ("the per-asset cap of 2 GiB") for the line in the answer. `counted` sees every
+ * byte received, also of a transfer that fails, so a run's budget counts what it cost.
  */
-export async function saveCapped(stream: AssetStream, path: string, maxBytes: number, why: () => string): Promise<number> {
+export async function saveCapped(stream: AssetStream, path: string, maxBytes: number, why: () => string, counted: { bytes: number } = { bytes: 0 }): Promise<number> {
   const body = stream.body instanceof Readable ? stream.body : Readable.fromWeb(stream.body);
   if (stream.length !== undefined && stream.length > maxBytes) {
     body.destroy();
@@ -39,6 +40,7 @@ export async function saveCapped(stream: AssetStream, path: string, maxBytes: nu
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       written += chunk.length;
+      counted.bytes += chunk.length;
       if (written > maxBytes) done(new ReleaseLimitError(`more than ${why()}: the download was stopped there`));
       else done(null, chunk);
     },

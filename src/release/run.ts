@@ -24,7 +24,7 @@ import { attestSubjects, verifyFileAttestation } from '../sign/attest.ts';
 import { decodeSignatureFile, signBlobFile, verifyBlobBundle, verifyBlobSignature, type BlobSignature } from '../sign/blob.ts';
 import { digestFile } from '../sign/file-digest.ts';
 import { detectPackage } from '../sign/packages.ts';
-import { saveCapped, type AssetStream } from './download.ts';
+import { ReleaseLimitError, saveCapped, type AssetStream } from './download.ts';
 import { signReleaseImages } from './images.ts';
 import { DEFAULT_RELEASE_LIMITS, formatBytes, RELEASE_MAX_ASSET_ENV, RELEASE_MAX_RUN_ENV, type ReleaseLimits } from './limits.ts';
 import type { ReleaseSigners } from './keys.ts';
@@ -155,7 +155,14 @@ export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, co
     const perAsset = assetCap <= runLeft;
     const cap = perAsset ? assetCap : runLeft;
     const why = () => (perAsset ? `the per-asset cap of ${formatBytes(assetCap)} (${assetCap === limits.maxAssetBytes ? RELEASE_MAX_ASSET_ENV : 'signet output already on the release'})` : `what is left of the per-run cap of ${formatBytes(limits.maxRunBytes)} (${RELEASE_MAX_RUN_ENV})`);
-    runLeft -= await saveCapped(await host.open(asset), path, cap, why);
+    // A run whose budget is spent asks the forge for nothing more.
+    if (runLeft <= 0) throw new ReleaseLimitError(`not downloaded: the per-run cap of ${formatBytes(limits.maxRunBytes)} (${RELEASE_MAX_RUN_ENV}) is used up`);
+    const counted = { bytes: 0 };
+    try {
+      await saveCapped(await host.open(asset), path, cap, why, counted);
+    } finally {
+      runLeft -= counted.bytes;
+    }
   };
   const assets = await host.listAssets();
   const keys = { openpgp: !!signers.openpgp, cosign: !!signers.cosign };
