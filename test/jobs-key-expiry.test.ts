@@ -102,6 +102,8 @@ jobs:
     expect(forge.writes().filter((r) => r.method === 'POST')).toHaveLength(4);
     // Tokens went where each forge wants them (the fake refuses others).
     expect(forge.requests.every((r) => r.forge === 'github' ? r.path.startsWith('/repos/acme/widgets/issues') : r.path.startsWith('/api/v4/projects/acme%2Fplatform%2Fwidgets/issues'))).toBe(true);
+    // Each forge's token to its own API only: never the GitHub token on a GitLab path or the reverse.
+    expect(forge.requests.filter((r) => r.credential !== (r.forge === 'github' ? `Bearer ${TOKENS.github}` : TOKENS.gitlab))).toEqual([]);
   });
 
   it('changes nothing when run again with the same keys', async () => {
@@ -179,7 +181,7 @@ jobs:
     expect(log.map((r) => [r.source, r.action, r.repository, r.verdict])).toEqual([['jobs', 'job:key-expiry', 'github:acme/widgets', 'findings'], ['jobs', 'job:key-expiry', 'gitlab:acme/platform/widgets', 'findings']]);
     const bad = await cli({ GH_TOKEN: 'wrong', GL_TOKEN: TOKENS.gitlab });
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^signet jobs: github:acme\/widgets: GET http:\/\/127\.0\.0\.1:\d+\/repos\/acme\/widgets\/issues\?.* HTTP 401 Bad credentials$/)]);
+    expect(bad.stderr.trim().split('\n')).toEqual(['signet jobs: github:acme/widgets: the forge refused the request, check the token and forge settings: GET /repos/acme/widgets/issues: HTTP 401 Bad credentials']);
     expect(bad.stderr).not.toContain('wrong');
   });
 });
@@ -228,5 +230,7 @@ describe('key expiry job: forge account keys of recent signers', () => {
     expect(issues[0]!.body).toContain('that @hank registered on GitHub, trusted by the policy of **github:acme/app**');
     // One commit look-up per committer e-mail, then each account's keys.
     expect(forge.requests.filter((r) => r.path.includes('/commits/')).length).toBe(3);
+    // The key look-ups carry the GitHub token, and only to the GitHub API's commit and key paths.
+    expect(forge.requests.filter((r) => r.credential !== undefined && !(r.credential === `Bearer ${TOKENS.github}` && /^\/(repos\/acme\/app\/|users\/[^/]+\/(gpg_keys|ssh_signing_keys))/.test(r.path)))).toEqual([]);
   });
 });

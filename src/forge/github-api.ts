@@ -5,6 +5,7 @@
  * policy costs a 304 that GitHub does not count against the rate limit.
  */
 import { ForgeError } from './forge-error.ts';
+import { ForgeHttpError } from './http-error.ts';
 import type { ForgeAccountKeys } from './forge-keys.ts';
 import type { DefaultBranchReader } from './policy-source.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -92,15 +93,16 @@ export async function gitHubAccountsOfEmails(request: GitHubRequest, caches: Git
   return accounts;
 }
 
-async function listAll(request: GitHubRequest, route: string, parameters: Record<string, unknown>): Promise<unknown[]> {
+/** Every page of a list (until a short page); more than `maxPages` of 100 is an error, never a silent cut. */
+export async function listAll(request: GitHubRequest, route: string, parameters: Record<string, unknown>, maxPages = 50): Promise<unknown[]> {
   const items: unknown[] = [];
-  for (let page = 1; page <= 10; page++) {
+  for (let page = 1; page <= maxPages; page++) {
     const { data } = await request(route, { ...parameters, per_page: 100, page });
-    if (!Array.isArray(data)) break;
+    if (!Array.isArray(data)) return items;
     items.push(...data);
-    if (data.length < 100) break;
+    if (data.length < 100) return items;
   }
-  return items;
+  throw new ForgeHttpError('FORGE_TOO_LARGE', `${route}: more than ${maxPages * 100} items`);
 }
 
 interface GitHubGpgKey {

@@ -5,6 +5,8 @@
  */
 import { Gitlab } from '@gitbeaker/rest';
 import { ForgeError } from './forge-error.ts';
+import type { GitLabClient } from './gitlab-client.ts';
+import { ForgeHttpError } from './http-error.ts';
 import type { ForgeAccountKeys } from './forge-keys.ts';
 import type { DefaultBranchReader } from './policy-source.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -77,6 +79,19 @@ export function gitLabFileReader(api: GitLabApi, projectId: number, branch: stri
     } catch (error) {
       if (statusOf((error as { cause?: unknown }).cause) === 404) return undefined;
       throw error;
+    }
+  };
+}
+
+/** The same reads over the one GitLab client (src/forge/gitlab-client.ts), which `/sign-release` uses. */
+export function gitLabClientFileReader(client: GitLabClient, projectId: number, ref: string): DefaultBranchReader {
+  return async (path: string) => {
+    try {
+      const file = await client.json<{ content?: string }>(`/projects/${projectId}/repository/files/${encodeURIComponent(path)}?ref=${encodeURIComponent(ref)}`);
+      return Buffer.from(String(file.content ?? ''), 'base64');
+    } catch (error) {
+      if (error instanceof ForgeHttpError && error.code === 'FORGE_NOT_FOUND') return undefined;
+      throw new ForgeError('api', `reading ${path} from project ${projectId}@${ref}: ${(error as Error).message}`, { cause: error });
     }
   };
 }

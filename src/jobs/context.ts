@@ -1,3 +1,4 @@
+import { ForgeHttpError } from '../forge/http-error.ts';
 import { SignetError } from '../core/errors.ts';
 import { loadReportContext, type ReportContext } from '../report/collect.ts';
 import type { AuditRecord } from './audit-trail.ts';
@@ -69,6 +70,11 @@ export async function repositoryContext(repository: WatchedRepository): Promise<
   });
 }
 
+/** An outage (the next run tries again) is told apart from a refusal (the token or the configuration needs fixing). */
+function forgeFailure(error: ForgeHttpError): string {
+  return `${error.retryable ? 'the forge is unavailable, the next run tries again' : 'the forge refused the request, check the token and forge settings'}: ${error.message}`;
+}
+
 /**
  * Runs `work` for every watched repository; one repository's failure is its outcome, not the
  * job's end. Every outcome joins the audit trail (and the store's, for forge repositories).
@@ -81,7 +87,7 @@ export async function forEachRepository(environment: JobEnvironment, job: JobNam
     try {
       outcome = { repository: repository.name, ...(await work(repository)) };
     } catch (error) {
-      const message = error instanceof SignetError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
+      const message = error instanceof SignetError ? error.message : error instanceof ForgeHttpError ? forgeFailure(error) : `internal error: ${(error as Error)?.message ?? String(error)}`;
       outcome = { repository: repository.name, outcome: 'error', findings: 0, error: message };
     }
     outcomes.push(outcome);

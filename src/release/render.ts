@@ -3,6 +3,7 @@
  * that check what was uploaded. Only public material appears: names, statuses, the public
  * keys' fingerprints. Pure.
  */
+import { shellQuoteFileName, shellWord } from './shell-quote.ts';
 import { CHECKSUMS_NAME, CHECKSUMS_SIGNATURE_NAME, SBOM_ATTESTATION_NAME, PROVENANCE_ATTESTATION_NAME, type ResultRow } from './plan.ts';
 
 export const RELEASE_COMMENT_MARKER = '<!-- signet:sign-release -->';
@@ -42,17 +43,35 @@ export function renderReleaseComment(summary: ReleaseSummary): string {
   if (summary.notes.length > 0) lines.push('', ...summary.notes.map((note) => `- ${cell(note)}`));
   const made = new Set(summary.rows.filter((row) => row.status !== 'failed' && row.status !== 'skipped').map((row) => row.asset));
   const commands: string[] = [];
+  /** Names that cannot be pasted into a shell safely: their commands are left out, with a note. */
+  const unquotable: string[] = [];
+  const file = (name: string): string | undefined => {
+    const quoted = shellQuoteFileName(name);
+    if (quoted === undefined && !unquotable.includes(name)) unquotable.push(name);
+    return quoted;
+  };
+  /** A command over the assets `names` (quoted); signet's own output names are plain words. */
+  const command = (template: (...words: string[]) => string, ...names: string[]): void => {
+    const words = names.map(file);
+    if (words.every((word): word is string => word !== undefined)) commands.push(template(...words));
+  };
   if (made.has(CHECKSUMS_SIGNATURE_NAME)) commands.push(`gpg --verify ${CHECKSUMS_SIGNATURE_NAME} ${CHECKSUMS_NAME}`);
   if (made.has(CHECKSUMS_NAME)) commands.push(`sha256sum --check ${CHECKSUMS_NAME}`);
   for (const input of summary.inputs) {
-    if (made.has(`${input}.sigstore.json`)) commands.push(`signet verify-blob --key cosign.pub --bundle '${input}.sigstore.json' '${input}'`);
-    if (made.has(`${input}.asc`)) commands.push(`gpg --verify '${input}.asc' '${input}'`);
-    if (made.has(`${input}.prov`)) commands.push(`gpg --verify '${input}.prov'  # Helm: helm verify '${input}'`);
+    if (made.has(`${input}.sigstore.json`)) command((bundle, blob) => `signet verify-blob --key cosign.pub --bundle ${bundle} ${blob}`, `${input}.sigstore.json`, input);
+    if (made.has(`${input}.asc`)) command((sig, blob) => `gpg --verify ${sig} ${blob}`, `${input}.asc`, input);
+    if (made.has(`${input}.prov`)) command((prov, chart) => `gpg --verify ${prov}  # Helm: helm verify ${chart}`, `${input}.prov`, input);
   }
-  const all = summary.inputs.map((input) => `'${input}'`).join(' ');
-  if (made.has(SBOM_ATTESTATION_NAME)) commands.push(`signet verify-attestation --key cosign.pub --type spdx --bundle ${SBOM_ATTESTATION_NAME} ${all}`);
-  if (made.has(PROVENANCE_ATTESTATION_NAME)) commands.push(`signet verify-attestation --key cosign.pub --type slsaprovenance --bundle ${PROVENANCE_ATTESTATION_NAME} ${all}`);
-  for (const image of summary.images ?? []) commands.push(`signet verify-image --key cosign.pub -a release=${summary.tag} ${image}`);
+  if (made.has(SBOM_ATTESTATION_NAME)) command((...all) => `signet verify-attestation --key cosign.pub --type spdx --bundle ${SBOM_ATTESTATION_NAME} ${all.join(' ')}`, ...summary.inputs);
+  if (made.has(PROVENANCE_ATTESTATION_NAME)) command((...all) => `signet verify-attestation --key cosign.pub --type slsaprovenance --bundle ${PROVENANCE_ATTESTATION_NAME} ${all.join(' ')}`, ...summary.inputs);
+  for (const image of summary.images ?? []) {
+    const tag = shellWord(`release=${summary.tag}`);
+    const ref = shellWord(image);
+    if (tag && ref) commands.push(`signet verify-image --key cosign.pub -a ${tag} ${ref}`);
+  }
+  if (unquotable.length > 0) {
+    lines.push('', `- ${unquotable.length === 1 ? 'one asset name holds' : `${unquotable.length} asset names hold`} control or bidi characters and cannot be pasted into a shell safely: the commands that would name ${unquotable.length === 1 ? 'it are' : 'them are'} left out (check ${unquotable.length === 1 ? 'it' : 'them'} by hand, or rename ${unquotable.length === 1 ? 'it' : 'them'} and run \`/sign-release\` again)`);
+  }
   if (commands.length > 0) {
     lines.push('', 'Check them after downloading the release assets into one directory:', '', '```sh', ...commands, '```');
   }

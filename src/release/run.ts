@@ -24,7 +24,9 @@ import { attestSubjects, verifyFileAttestation } from '../sign/attest.ts';
 import { decodeSignatureFile, signBlobFile, verifyBlobBundle, verifyBlobSignature, type BlobSignature } from '../sign/blob.ts';
 import { digestFile } from '../sign/file-digest.ts';
 import { detectPackage } from '../sign/packages.ts';
+import { ReleaseLimitError, saveCapped, type AssetStream } from './download.ts';
 import { signReleaseImages } from './images.ts';
+import { DEFAULT_RELEASE_LIMITS, formatBytes, RELEASE_MAX_ASSET_ENV, RELEASE_MAX_RUN_ENV, type ReleaseLimits } from './limits.ts';
 import type { ReleaseSigners } from './keys.ts';
 import { describeOutput, mayBeHelmChart, planReleaseSigning, type PlannedOutput, type ResultRow } from './plan.ts';
 import { oneLine, type ReleaseSummary } from './render.ts';
@@ -38,8 +40,8 @@ export interface ReleaseAsset {
 /** What a forge offers for one release (GitHub release assets, GitLab release links + uploads). */
 export interface ReleaseHost {
   listAssets(): Promise<ReleaseAsset[]>;
-  /** Streams the asset into `path` (memory stays flat in the asset's size). */
-  download(asset: ReleaseAsset, path: string): Promise<void>;
+  /** The asset's body as a stream (signet writes it to disk under the caps while it streams). */
+  open(asset: ReleaseAsset): Promise<AssetStream>;
   /** Uploads the file at `path`, read as it is sent. */
   upload(name: string, path: string, contentType: string): Promise<void>;
   remove(asset: ReleaseAsset): Promise<void>;
@@ -65,6 +67,9 @@ export interface ReleaseContext {
   /** Why some images may be missing (a policy that could not be read), for the answer. */
   imageNotes?: string[];
 }
+
+/** An existing signet output (signature, checksums, attestation) larger than this is replaced, not read. */
+const MAX_EXISTING_OUTPUT_BYTES = 16 * 1024 ** 2;
 
 export const RELEASE_BUILD_TYPE = 'https://signet.invalid/sign-release/v1';
 
@@ -141,8 +146,24 @@ interface Made {
   valid: (existing: Buffer) => Promise<boolean>;
 }
 
-export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, context: ReleaseContext, options: { workDir?: string } = {}): Promise<ReleaseSummary> {
+export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, context: ReleaseContext, options: { workDir?: string; limits?: ReleaseLimits } = {}): Promise<ReleaseSummary> {
   const startedOn = iso(context.now());
+  const limits = options.limits ?? DEFAULT_RELEASE_LIMITS;
+  let runLeft = limits.maxRunBytes;
+  /** One download under both caps: the asset's own and what is left of the run's. */
+  const download = async (asset: ReleaseAsset, path: string, assetCap = limits.maxAssetBytes): Promise<void> => {
+    const perAsset = assetCap <= runLeft;
+    const cap = perAsset ? assetCap : runLeft;
+    const why = () => (perAsset ? `the per-asset cap of ${formatBytes(assetCap)} (${assetCap === limits.maxAssetBytes ? RELEASE_MAX_ASSET_ENV : 'signet output already on the release'})` : `what is left of the per-run cap of ${formatBytes(limits.maxRunBytes)} (${RELEASE_MAX_RUN_ENV})`);
+    // A run whose budget is spent asks the forge for nothing more.
+    if (runLeft <= 0) throw new ReleaseLimitError(`not downloaded: the per-run cap of ${formatBytes(limits.maxRunBytes)} (${RELEASE_MAX_RUN_ENV}) is used up`);
+    const counted = { bytes: 0 };
+    try {
+      await saveCapped(await host.open(asset), path, cap, why, counted);
+    } finally {
+      runLeft -= counted.bytes;
+    }
+  };
   const assets = await host.listAssets();
   const keys = { openpgp: !!signers.openpgp, cosign: !!signers.cosign };
   let plan = planReleaseSigning(assets.map((a) => a.name), keys);
@@ -160,7 +181,7 @@ export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, co
       const asset = assets.find((a) => a.name === name)!;
       const path = join(dir, `in-${index}`);
       try {
-        await host.download(asset, path);
+        await download(asset, path);
         digests.set(name, (await digestFile(path, 'sha256')).digest.toString('hex'));
         local.set(name, path);
       } catch (error) {
@@ -266,10 +287,14 @@ export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, co
           const oldPath = join(dir, 'out', `old-${index}`);
           let keep = false;
           try {
-            await host.download(existing, oldPath);
+            // An output already there is read into memory to be checked: signatures and attestations are small.
+            await download(existing, oldPath, Math.min(limits.maxAssetBytes, MAX_EXISTING_OUTPUT_BYTES));
             keep = await made.valid(await readFile(oldPath));
           } catch {
             keep = false;
+          } finally {
+            // Not needed past this check: a run's disk use stays at its inputs and one output.
+            await rm(oldPath, { force: true });
           }
           if (keep) {
             Object.assign(row, { status: 'kept', detail: 'already there and valid' });
@@ -279,7 +304,11 @@ export async function signRelease(host: ReleaseHost, signers: ReleaseSigners, co
         const path = join(dir, 'out', `new-${index}`);
         await writeFile(path, await made.content());
         if (existing) await host.remove(existing);
-        await host.upload(output.name, path, contentTypeOf(output.name));
+        try {
+          await host.upload(output.name, path, contentTypeOf(output.name));
+        } finally {
+          await rm(path, { force: true });
+        }
         row.status = existing ? 'replaced' : 'uploaded';
       } catch (error) {
         row.detail = oneLine(error);

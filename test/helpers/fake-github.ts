@@ -55,10 +55,12 @@ export interface FakeReleaseAsset {
   content: Buffer;
   /** A file-backed asset: served streamed from this file (`content` is then empty). */
   path?: string;
+  /** An asset that never ends: zeros served chunked, without a length, until the client hangs up. */
+  endless?: boolean;
 }
 
 /** An asset to add: its bytes, or a file to stream (large assets the test never holds in memory). */
-export type FakeAssetSource = { name: string; content: Buffer | string } | { name: string; path: string };
+export type FakeAssetSource = { name: string; content: Buffer | string } | { name: string; path: string } | { name: string; endless: true };
 
 export interface FakeRelease {
   id: number;
@@ -91,6 +93,8 @@ export interface FakeGitHub {
   issuedTokens: string[];
   /** Releases with their assets; uploads land here (at /api/uploads, as GHE serves them). */
   releases: FakeRelease[];
+  /** When set, an asset download is answered with a 302 to `URL/ASSET_ID` (as GitHub sends it to signed storage). */
+  assetStorageUrl?: string;
   /** login → what GET /collaborators/{login}/permission answers; absent is a 404 (not a collaborator). */
   permissions: Map<string, { permission: string; role_name: string }>;
   /** Issue and pull request comments posted. */
@@ -126,6 +130,17 @@ function verifyJwt(token: string, publicKey: KeyObject, appId: number): boolean 
   return String(claims.iss) === String(appId) && typeof claims.exp === 'number' && claims.exp * 1000 > Date.now() - 60_000;
 }
 
+/** Zeros, 64 KiB at a time, for as long as the client reads. */
+export function serveEndless(res: ServerResponse): void {
+  const chunk = Buffer.alloc(64 << 10);
+  const more = (): void => {
+    while (!res.destroyed && res.write(chunk));
+    if (!res.destroyed) res.once('drain', more);
+  };
+  res.on('close', () => res.removeAllListeners('drain'));
+  more();
+}
+
 export async function startFakeGitHub(): Promise<FakeGitHub> {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pkcs1 = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
@@ -141,7 +156,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     addRelease(repository: string, tag: string, assets: FakeAssetSource[]): FakeRelease {
       const release: FakeRelease = {
         id: nextId++, repository, tag,
-        assets: assets.map((a) => ({ id: nextId++, name: a.name, contentType: 'application/octet-stream', ...('path' in a ? { content: Buffer.alloc(0), path: a.path } : { content: Buffer.from(a.content) }) })),
+        assets: assets.map((a) => ({ id: nextId++, name: a.name, contentType: 'application/octet-stream', ...('path' in a ? { content: Buffer.alloc(0), path: a.path } : 'endless' in a ? { content: Buffer.alloc(0), endless: true } : { content: Buffer.from(a.content) }) })),
       };
       fake.releases.push(release);
       return release;
@@ -278,6 +293,15 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       if (method === 'DELETE') {
         release.assets.splice(release.assets.indexOf(asset), 1);
         res.writeHead(204).end();
+        return;
+      }
+      if (method === 'GET' && req.headers.accept === 'application/octet-stream' && fake.assetStorageUrl) {
+        res.writeHead(302, { location: `${fake.assetStorageUrl}/${asset.id}` }).end();
+        return;
+      }
+      if (method === 'GET' && req.headers.accept === 'application/octet-stream' && asset.endless) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        serveEndless(res);
         return;
       }
       if (method === 'GET' && req.headers.accept === 'application/octet-stream') {

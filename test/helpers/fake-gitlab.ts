@@ -8,12 +8,15 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveEndless } from './fake-github.ts';
 
 export interface GitLabRecorded {
   method: string;
   path: string;
   query: URLSearchParams;
   body: Record<string, unknown>;
+  /** The request's headers (the token scoping tests read PRIVATE-TOKEN from them). */
+  headers?: IncomingMessage['headers'];
 }
 
 export interface GitLabFault {
@@ -87,13 +90,17 @@ export interface FakeGitLab {
   releases: FakeGitLabRelease[];
   /** Project uploads: full_path → bytes. */
   uploads: Map<string, Buffer>;
+  /** Project uploads that never end (zeros, chunked, no length): full_paths. */
+  endlessUploads: Set<string>;
   /** `project:user id` → access level (GET /projects/:id/members/all/:user_id); absent is a 404. */
   members: Map<string, number>;
   awards: Array<{ project: number; noteable: string; iid: number; noteId: number; name: string }>;
   /** Project issues (GET/POST /projects/:id/issues, PUT /projects/:id/issues/:iid). */
   issues: FakeGitLabIssue[];
   /** Adds a release whose assets are project uploads, as `glab release upload` makes them. */
-  addRelease(project: number, tag: string, commit: string, assets: Array<{ name: string; content: Buffer | string }>): FakeGitLabRelease;
+  addRelease(project: number, tag: string, commit: string, assets: Array<{ name: string; content: Buffer | string } | { name: string; endless: true }>): FakeGitLabRelease;
+  /** Stores a project upload, as a POST /projects/:id/uploads would; returns its full_path. */
+  storeUpload(project: number, name: string, content: Buffer): string;
   stop(): Promise<void>;
 }
 
@@ -107,9 +114,15 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   };
   const fake: Omit<FakeGitLab, 'url' | 'stop'> = {
     token, requests: [], statuses: [], notes: [], faults: [], users: [], projects: new Map(),
-    releases: [], uploads: new Map(), members: new Map(), awards: [], issues: [],
+    releases: [], uploads: new Map(), endlessUploads: new Set(), members: new Map(), awards: [], issues: [], storeUpload,
     addRelease(project, tag, commit, assets) {
-      const release: FakeGitLabRelease = { project, tag, commit, links: assets.map((a) => ({ id: nextId++, name: a.name, url: `${origin}${storeUpload(project, a.name, Buffer.from(a.content))}` })) };
+      const linkTo = (a: (typeof assets)[number]): string => {
+        if (!('endless' in a)) return storeUpload(project, a.name, Buffer.from(a.content));
+        const fullPath = storeUpload(project, a.name, Buffer.alloc(0));
+        fake.endlessUploads.add(fullPath);
+        return fullPath;
+      };
+      const release: FakeGitLabRelease = { project, tag, commit, links: assets.map((a) => ({ id: nextId++, name: a.name, url: `${origin}${linkTo(a)}` })) };
       fake.releases.push(release);
       return release;
     },
@@ -135,10 +148,15 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname.startsWith('/-/project/')) {
-      fake.requests.push({ method, path: url.pathname, query: url.searchParams, body: {} });
+      fake.requests.push({ method, path: url.pathname, query: url.searchParams, body: {}, headers: req.headers });
       if (req.headers['private-token'] !== token) return send(res, 404, { message: '404 Not Found' });
       const content = fake.uploads.get(url.pathname);
       if (!content) return send(res, 404, { message: '404 Not Found' });
+      if (fake.endlessUploads.has(url.pathname)) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        serveEndless(res);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(content);
       return;
     }
@@ -155,7 +173,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       }
     }
     for (const [k, v] of url.searchParams) if (method !== 'GET' && body[k] === undefined) body[k] = v;
-    fake.requests.push({ method, path, query: url.searchParams, body });
+    fake.requests.push({ method, path, query: url.searchParams, body, headers: req.headers });
     if (req.headers['private-token'] !== token) return send(res, 401, { message: '401 Unauthorized' });
     const fault = fake.faults.find((f) => f.method === method && f.path.test(path));
     if (fault) {
@@ -267,7 +285,15 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       if (!release) return send(res, 404, { message: '404 Release Not Found' });
       const linksRoute = rest.includes('/assets/links');
       if (!linksRoute && method === 'GET') return send(res, 200, { tag_name: release.tag, commit: { id: release.commit }, assets: { links: release.links.map(linkJson) }, _links: { self: `http://gitlab.test/releases/${release.tag}` } });
-      if (linksRoute && !m[2] && method === 'GET') return send(res, 200, release.links.map(linkJson));
+      if (linksRoute && !m[2] && method === 'GET') {
+        // Offset pagination as GitLab documents it: per_page (default 20, at most 100), page, x-next-page empty on the last.
+        const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 20));
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const next = page * perPage < release.links.length ? String(page + 1) : '';
+        res.writeHead(200, { 'content-type': 'application/json', 'x-page': String(page), 'x-per-page': String(perPage), 'x-next-page': next, 'x-total': String(release.links.length) });
+        res.end(JSON.stringify(release.links.slice((page - 1) * perPage, page * perPage).map(linkJson)));
+        return;
+      }
       if (linksRoute && !m[2] && method === 'POST') {
         if (release.links.some((l) => l.name === body.name)) return send(res, 400, { message: { name: ['has already been taken'] } });
         const link: FakeGitLabLink = { id: nextId++, name: String(body.name), url: String(body.url) };

@@ -20,6 +20,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   body: unknown;
+  /** The credential it carried: Authorization or PRIVATE-TOKEN, whichever was sent. */
+  credential?: string;
 }
 
 export interface FakeForge {
@@ -35,6 +37,11 @@ export interface FakeForge {
   /** Requests that change something (not GET). */
   writes(): RecordedRequest[];
   close(): Promise<void>;
+}
+
+function credentialOf(req: IncomingMessage): { credential?: string } {
+  const value = req.headers.authorization ?? req.headers['private-token'];
+  return typeof value === 'string' ? { credential: value } : {};
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -63,7 +70,7 @@ export async function startFakeForge(tokens: { github: string; gitlab: string })
       const commit = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]+)$/.exec(url.pathname);
       const userKeys = /^\/users\/([^/]+)\/(gpg_keys|ssh_signing_keys)$/.exec(url.pathname);
       if (commit || userKeys) {
-        requests.push({ forge: 'github', method, path: `${url.pathname}${url.search}`, body });
+        requests.push({ forge: 'github', method, path: `${url.pathname}${url.search}`, body, ...credentialOf(req) });
         if (req.headers.authorization !== `Bearer ${tokens.github}`) return send(401, { message: 'Bad credentials' });
         if (commit) return send(200, { sha: commit[3], committer: commitLogins.has(commit[3]!) ? { login: commitLogins.get(commit[3]!) } : null });
         if (userKeys![2] === 'ssh_signing_keys') return send(200, []);
@@ -72,7 +79,7 @@ export async function startFakeForge(tokens: { github: string; gitlab: string })
       }
       const gl = /^\/api\/v4\/projects\/([^/]+)\/issues(?:\/(\d+)(\/notes)?)?$/.exec(url.pathname);
       if (gh) {
-        requests.push({ forge: 'github', method, path: `${url.pathname}${url.search}`, body });
+        requests.push({ forge: 'github', method, path: `${url.pathname}${url.search}`, body, ...credentialOf(req) });
         if (req.headers.authorization !== `Bearer ${tokens.github}`) return send(401, { message: 'Bad credentials' });
         const project = `${gh[1]}/${gh[2]}`;
         const issues = github.get(project) ?? [];
@@ -109,7 +116,7 @@ export async function startFakeForge(tokens: { github: string; gitlab: string })
         return send(405, { message: 'method not allowed' });
       }
       if (gl) {
-        requests.push({ forge: 'gitlab', method, path: `${url.pathname}${url.search}`, body });
+        requests.push({ forge: 'gitlab', method, path: `${url.pathname}${url.search}`, body, ...credentialOf(req) });
         if (req.headers['private-token'] !== tokens.gitlab) return send(401, { message: '401 Unauthorized' });
         const project = decodeURIComponent(gl[1]!);
         const issues = gitlab.get(project) ?? [];

@@ -1,0 +1,155 @@
+/**
+ * The one HTTP client for GitLab's REST API and for downloads from GitLab: it owns the token
+ * and where it may go, retries, pagination and limits. PRIVATE-TOKEN goes only to the
+ * configured GitLab origin: to the API, and for downloads only to what `tokenFor` allows (the
+ * event's own project uploads and packages, see projectDownloadScope). Redirects are followed
+ * here, not by fetch, so each hop is judged on its own. Errors are ForgeHttpErrors.
+ */
+import { codeOfStatus, ForgeHttpError } from './http-error.ts';
+
+export type GitLabFetch = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface GitLabClientOptions {
+  /** The configured GitLab URL, e.g. https://gitlab.example.com (a relative root is kept). */
+  baseUrl: string;
+  token: string;
+  fetch?: GitLabFetch;
+  /** Delays before the retries of an idempotent call that met an outage (default 250 ms, 1 s). */
+  retryDelaysMs?: readonly number[];
+  /** What one API call may take, body included. */
+  timeoutMs?: number;
+}
+
+export interface GitLabRequestInit {
+  method?: string;
+  /** JSON body. */
+  json?: unknown;
+  /** multipart body (a project upload). */
+  form?: FormData;
+  /** A body as it is. */
+  text?: string;
+  timeoutMs?: number;
+}
+
+export interface GitLabClient {
+  readonly baseUrl: string;
+  /** A REST call (`path` under /api/v4) with the token; non-2xx is a ForgeHttpError. */
+  request(path: string, init?: GitLabRequestInit): Promise<Response>;
+  json<T>(path: string, init?: GitLabRequestInit): Promise<T>;
+  /** Every item of a list, page by page as GitLab documents (x-next-page), at most `maxPages` of 100. */
+  list<T>(path: string, maxPages?: number): Promise<T[]>;
+  /** A GET of any URL; the token only on hops `tokenFor` allows. */
+  download(url: string, tokenFor: (url: URL) => boolean, timeoutMs?: number): Promise<Response>;
+}
+
+const MAX_REDIRECTS = 5;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function gitLabClient(options: GitLabClientOptions): GitLabClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const origin = new URL(baseUrl).origin;
+  const apiPrefix = `${new URL(baseUrl).pathname.replace(/\/+$/, '')}/api/v4/`;
+  const doFetch = options.fetch ?? ((url, init) => fetch(url, init));
+  const retryDelays = options.retryDelaysMs ?? [250, 1000];
+  const apiTimeout = options.timeoutMs ?? 60_000;
+  /** The API of the configured GitLab: the token's home. */
+  const isApi = (url: URL) => url.origin === origin && url.pathname.startsWith(apiPrefix) && !url.username && !url.password;
+
+  /** One exchange, redirects judged hop by hop; the token only where `tokenFor` says. */
+  const exchange = async (first: string, init: GitLabRequestInit & { headers?: Record<string, string> }, tokenFor: (url: URL) => boolean, timeoutMs: number): Promise<Response> => {
+    const method = init.method ?? 'GET';
+    const signal = AbortSignal.timeout(timeoutMs);
+    let url = new URL(first);
+    for (let hops = 0; ; hops++) {
+      const headers = new Headers(init.headers);
+      if (tokenFor(url)) headers.set('private-token', options.token);
+      let body: string | FormData | undefined = init.form ?? init.text;
+      if (init.json !== undefined) {
+        headers.set('content-type', 'application/json');
+        body = JSON.stringify(init.json);
+      }
+      const where = url.origin === origin ? `${method} ${url.pathname}` : `${method} ${url.origin}`;
+      let response: Response;
+      try {
+        response = await doFetch(url.href, { method, headers, signal, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
+      } catch (error) {
+        throw new ForgeHttpError('FORGE_UNREACHABLE', `${where}: ${(error as Error).name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : 'GitLab could not be reached'}`, { cause: error });
+      }
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location && (method === 'GET' || method === 'HEAD') && hops < MAX_REDIRECTS) {
+        await response.body?.cancel();
+        url = new URL(location, url);
+        continue;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new ForgeHttpError(response.status >= 300 && response.status < 400 ? 'FORGE_REJECTED' : codeOfStatus(response.status, response.headers), `${where}: HTTP ${response.status}`, { status: response.status });
+      }
+      return response;
+    }
+  };
+
+  const request = async (path: string, init: GitLabRequestInit = {}): Promise<Response> => {
+    const method = init.method ?? 'GET';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await exchange(`${baseUrl}/api/v4${path}`, { ...init, headers: { accept: 'application/json' } }, isApi, init.timeoutMs ?? apiTimeout);
+      } catch (error) {
+        const delay = retryDelays[attempt];
+        // A POST is not repeated: GitLab may have done it (a second note, a second upload).
+        if (error instanceof ForgeHttpError && error.retryable && IDEMPOTENT.has(method) && delay !== undefined) {
+          await sleep(delay);
+          continue;
+        }
+        throw error;
+      }
+    }
+  };
+
+  return {
+    baseUrl,
+    request,
+    async json<T>(path: string, init?: GitLabRequestInit): Promise<T> {
+      return (await (await request(path, init)).json()) as T;
+    },
+    async list<T>(path: string, maxPages = 100): Promise<T[]> {
+      const items: T[] = [];
+      const separator = path.includes('?') ? '&' : '?';
+      for (let page = 1; page <= maxPages; ) {
+        const response = await request(`${path}${separator}per_page=100&page=${page}`);
+        const data = (await response.json()) as unknown;
+        if (!Array.isArray(data)) throw new ForgeHttpError('FORGE_REJECTED', `GET ${path}: not a list`);
+        items.push(...(data as T[]));
+        // GitLab names the next page (x-next-page, empty on the last); without the header, a short page is the last.
+        const next = response.headers.get('x-next-page');
+        if (next === null ? data.length < 100 : next === '') return items;
+        page = next === null ? page + 1 : Number(next);
+        if (!Number.isSafeInteger(page) || page <= 1) throw new ForgeHttpError('FORGE_REJECTED', `GET ${path}: x-next-page "${next}" is not a page after this one`);
+      }
+      throw new ForgeHttpError('FORGE_TOO_LARGE', `GET ${path}: more than ${maxPages * 100} items`);
+    },
+    download: (url, tokenFor, timeoutMs = 30 * 60_000) => exchange(new URL(url, baseUrl).href, {}, (hop) => hop.origin === origin && !hop.username && !hop.password && tokenFor(hop), timeoutMs),
+  };
+}
+
+/**
+ * Where a release download of project `id` (path `path`) may carry the token: the project's
+ * own uploads (`/-/project/ID/uploads/SECRET/FILE`, the older `/PATH/uploads/SECRET/FILE`) and
+ * its package files (`/api/v4/projects/ID/packages/…`). Anything else on the GitLab host — an
+ * upload of another project, a page, a permalink — is fetched without the token: what the
+ * commenter's project links to must not be read with the bot's rights on other projects.
+ */
+export function projectDownloadScope(baseUrl: string, projectId: number, projectPath: string): (url: URL) => boolean {
+  const root = new URL(baseUrl).pathname.replace(/\/+$/, '');
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const allowed = [
+    new RegExp(`^${escape(root)}/-/project/${projectId}/uploads/[0-9a-f]{32}/[^/]+$`),
+    new RegExp(`^${escape(root)}/${escape(projectPath)}/uploads/[0-9a-f]{32}/[^/]+$`, 'i'),
+    new RegExp(`^${escape(root)}/api/v4/projects/${projectId}/packages/`),
+  ];
+  return (url) => !/%2e|%2f|%5c|\/\.\.?(?:\/|$)/i.test(url.pathname) && allowed.some((pattern) => pattern.test(url.pathname));
+}
