@@ -80,6 +80,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   }
   const sources = readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] });
   const registries = await buildRegistries(sources);
+  for (const warning of registries.openpgp.warnings) io.stderr.write(`signet: warning: ${warning}\n`);
   const revisions = parseRevisions(repo, revisionArgs);
 
   // Progress goes to a terminal's stderr, unless the table is being drawn on that terminal too.

@@ -150,11 +150,8 @@ export class NativeSignature implements SubpacketSink {
     const native = key.native();
     if (native.kind !== 'ed25519' && native.kind !== 'ecdsa' && native.kind !== 'rsa') notCovered('key material');
     const signed = signedBytes(signatureType, data);
-    const length = signature.hashedPart.length;
-    const trailer = new Uint8Array([0x04, 0xff, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
-    const digest = oneShotHash(hash.name, Buffer.concat([signed, signature.hashedPart, trailer]), 'buffer');
-    // openpgp.js compares the two digest bytes stored in the packet; gpg does not.
-    if (((digest[0]! << 8) | digest[1]!) !== signature.left16) notCovered('digest prefix');
+    // The two digest bytes stored in the packet are not compared: gpg does not (and
+    // key-facts.ts hands openpgp.js the right ones), only the signature itself counts.
     // Values gpg and openpgp.js may take differently (an EdDSA S of 2^252 or more, stored
     // little-endian, which the fast path reduces; an RSA value not below the modulus).
     const s = signature.mpis[1];
