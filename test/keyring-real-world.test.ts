@@ -28,7 +28,7 @@ beforeAll(async () => {
   good = await signer.generate('Good <good@example.com>', 'ed25519', 'sign', '0', created);
   rsa = await signer.generate('Web Flow <web-flow@example.com>', 'rsa2048', 'sign', '0', created);
   k1 = await signer.generate('Coin <coin@example.com>', 'secp256k1', 'sign', '0', created);
-  [goodPublic, rsaPublic, k1Public] = await Promise.all([good, rsa, k1].map((fingerprint) => signer.exportPublic(fingerprint)));
+  [goodPublic, rsaPublic, k1Public] = await Promise.all([signer.exportPublic(good), signer.exportPublic(rsa), signer.exportPublic(k1)]);
 }, 60_000);
 
 afterAll(async () => {
