@@ -32,11 +32,11 @@ function git(cwd: string, args: string[], input?: string | Buffer): string {
   return execFileSync('git', args, { cwd, env: env(), encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trimEnd();
 }
 
-interface Record { commit?: string; tag?: string; status: string; reason: string; object?: string }
+interface SignetRecord { commit?: string; tag?: string; status: string; reason: string; object?: string }
 
-function signet(cwd: string, args: string[]): { code: number | null; records: Record[]; stdout: string; stderr: string } {
+function signet(cwd: string, args: string[]): { code: number | null; records: SignetRecord[]; stdout: string; stderr: string } {
   const run = spawnSync(process.execPath, [signetBin, 'verify', '--repo', cwd, '--keyring', keyring, ...args], { env: env(), encoding: 'utf8' });
-  const records = args.includes('jsonl') ? run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record) : [];
+  const records = args.includes('jsonl') ? run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as SignetRecord) : [];
   return { code: run.status, records, stdout: run.stdout, stderr: run.stderr };
 }
 

@@ -3,13 +3,15 @@ import { CurveOid, isRsa, nodeEcdsaCurves, PublicKeyAlgorithm } from './algorith
 
 /**
  * node:crypto key material for one OpenPGP (sub)key, built once when the registry is loaded so
- * that a verification costs one native call. Keys node cannot take (DSA, Brainpool, …) are
- * `openpgpjs`: their signatures are checked by openpgp.js instead.
+ * that a verification costs one native call (DSA: BigInt arithmetic). Keys node cannot take
+ * (Brainpool, …) are `openpgpjs`: their signatures are checked by openpgp.js instead.
  */
 export type NativeKey =
   | { kind: 'rsa'; key: KeyObject; modulus: Buffer; modulusBytes: number }
   | { kind: 'ed25519'; key: KeyObject }
   | { kind: 'ecdsa'; key: KeyObject; scalarBytes: number }
+  /** DSA, checked with BigInt arithmetic (verify-fast.ts): node:crypto cannot load it from its numbers. */
+  | { kind: 'dsa'; p: bigint; q: bigint; g: bigint; y: bigint; qBytes: number }
   | { kind: 'openpgpjs' }
   | { kind: 'unsupported'; detail: string };
 
@@ -91,7 +93,12 @@ function readNativeKey(body: Uint8Array): NativeKey {
     const key = createPublicKey({ key: { kty: 'EC', crv: curve.jwk, x: b64url(x), y: b64url(y) }, format: 'jwk' });
     return { kind: 'ecdsa', key, scalarBytes: curve.bytes };
   }
-  if (algorithm === PublicKeyAlgorithm.dsa) return { kind: 'openpgpjs' };
+  if (algorithm === PublicKeyAlgorithm.dsa) {
+    const [p, q, g, y] = [mpi(), mpi(), mpi(), mpi()].map((value) => BigInt(`0x${Buffer.from(value).toString('hex') || '0'}`)) as [bigint, bigint, bigint, bigint];
+    // A group gpg refuses outright (decide.ts: minimumHashBits) never gets here; anything else odd goes to openpgp.js.
+    if (q <= 1n || p <= 1n || q.toString(16).length > 128) return { kind: 'openpgpjs' };
+    return { kind: 'dsa', p, q, g, y, qBytes: (q.toString(2).length + 7) >> 3 };
+  }
   return { kind: 'unsupported', detail: `public-key algorithm ${algorithm}` };
 }
 

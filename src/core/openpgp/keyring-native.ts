@@ -111,7 +111,7 @@ export class NativeSignature implements SubpacketSink {
     // The packet's layout as the data-signature path reads it; the subpackets again below, by
     // openpgp.js's rules, which differ from gpg's.
     const read = parseSignatureBody(body);
-    if (read.kind !== 'signature' || read.signature.mpis.length === 0) notCovered('unusual signature packet');
+    if (read.kind !== 'signature' || read.signature.version !== 4 || read.signature.mpis.length === 0) notCovered('unusual signature packet');
     const parsed = read.signature;
     const hashedEnd = parsed.hashedPart.length;
     const unhashedEnd = hashedEnd + 2 + ((body[hashedEnd]! << 8) | body[hashedEnd + 1]!);
