@@ -99,6 +99,7 @@ beforeAll(async () => {
   const blob = git(repo, ['hash-object', '-w', join(work.path, 'key.asc')]);
   git(repo, ['-c', `user.signingkey=${fingerprint}`, 'tag', '-s', '-m', 'the signing key', 'junio-gpg-pub', blob]);
   git(repo, ['-c', `user.signingkey=${fingerprint}`, 'tag', '-s', '-m', 'a tree', 'tree-tag', `${signedTip}^{tree}`]);
+  git(repo, ['tag', '-a', '-m', 'not signed', 'unsigned-blob-tag', blob]);
   git(repo, ['-c', `user.signingkey=${fingerprint}`, 'tag', '-s', '-m', 'release', 'v1', signedTip]);
   const tagRaw = git(repo, ['cat-file', 'tag', 'v1']) + '\n';
   ids.tagOts = git(repo, ['hash-object', '-t', 'tag', '-w', '--stdin'], `${tagRaw}${OTS_BLOCK.join('\n')}\n`);
@@ -143,6 +144,13 @@ describe('signed tags of blobs and trees', () => {
     expect(ours.records).toEqual([expect.objectContaining({ tag: git(repo, ['rev-parse', name]), status: 'G' })]);
     const text = signet(repo, [name]);
     expect(text.stdout).toMatch(/1 tag/);
+  });
+
+  it('fails the run when such a tag is not signed, as it does for a tag of a commit', () => {
+    expect(spawnSync('git', ['verify-tag', 'unsigned-blob-tag'], { cwd: repo, env: env(), encoding: 'utf8' }).status).not.toBe(0);
+    const ours = signet(repo, ['--format', 'jsonl', 'unsigned-blob-tag']);
+    expect(ours.records).toEqual([expect.objectContaining({ status: 'N' })]);
+    expect(ours.code).toBe(1);
   });
 
   it('still refuses a blob named without a tag', () => {
