@@ -103,57 +103,19 @@ export function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs'
         const encoded = publicDecrypt({ key: native.key, padding: constants.RSA_NO_PADDING }, leftPadded(value, native.modulusBytes));
         return encoded.equals(pkcs1Encoding(native.modulusBytes, hash.digestInfo, digest));
       }
-      case 'dsa':
-        return checkDsa(native, oneShotHash(hash.name, message, 'buffer'), signature.mpis);
+      case 'dsa': {
+        // OpenSSL, like libgcrypt, wants 0 < r, s < q and cuts a longer digest to q's length
+        // from the left (a shorter one gpg refuses before this: decide.ts).
+        const value = joinScalars(signature.mpis, native.qBytes);
+        if (value === undefined) return false;
+        return { algorithm: hash.name, data: message, key: { key: native.key, dsaEncoding: 'ieee-p1363' }, signature: value };
+      }
       default:
         return false;
     }
   } catch {
     return false;
   }
-}
-
-/**
- * DSA (FIPS 186) as libgcrypt checks it: 0 < r, s < q; the digest cut to q's length from the
- * left (gpg refuses a digest shorter than q before this, decide.ts). node:crypto cannot build
- * a DSA key from its numbers, so the arithmetic is done here; a check costs two modular
- * exponentiations (about a millisecond for DSA-1024, more for 3072).
- */
-function checkDsa(key: Extract<NativeKey, { kind: 'dsa' }>, digest: Buffer, mpis: Uint8Array[]): boolean {
-  if (mpis.length !== 2) return false;
-  const r = bytesToBig(mpis[0]!);
-  const s = bytesToBig(mpis[1]!);
-  const { p, q, g, y, qBytes } = key;
-  if (r <= 0n || r >= q || s <= 0n || s >= q) return false;
-  const h = bytesToBig(digest.subarray(0, qBytes));
-  const w = modInverse(s, q);
-  const u1 = (h * w) % q;
-  const u2 = (r * w) % q;
-  return ((modPow(g, u1, p) * modPow(y, u2, p)) % p) % q === r;
-}
-
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  let e = exponent;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
-    e >>= 1n;
-  }
-  return result;
-}
-
-/** s⁻¹ mod q (q prime, 0 < s < q), by the extended Euclidean algorithm. */
-function modInverse(value: bigint, modulus: bigint): bigint {
-  let [oldR, r] = [value, modulus];
-  let [oldS, s] = [1n, 0n];
-  while (r !== 0n) {
-    const quotient = oldR / r;
-    [oldR, r] = [r, oldR - quotient * r];
-    [oldS, s] = [s, oldS - quotient * s];
-  }
-  return ((oldS % modulus) + modulus) % modulus;
 }
 
 function reduceScalar(signature: Buffer): void {
