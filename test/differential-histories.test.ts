@@ -171,7 +171,7 @@ describe('shallow clones', () => {
     expect(gitList).toHaveLength(3);
     const letters = gitLetters(clone, ['HEAD']);
     const ours = signet(clone, ['--format', 'jsonl', 'HEAD']);
-    expect(ours.stderr).toBe('');
+    expect(ours.stderr).toBe('signet: note: history cut at 1 shallow commit (shallow clone: older commits not checked)\n');
     expect(ours.records.map((record) => record.commit)).toEqual(gitList);
     for (const record of ours.records) expect(record.status).toBe(letters.get(record.commit!));
     expect(ours.records.at(-1)?.commit).toBe(boundary);

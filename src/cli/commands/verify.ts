@@ -128,6 +128,9 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     const verdict = allGood ? 'every commit is signed by a registry key' : 'some commits are not signed by a registry key (G)';
     const cut = cutAt ? `; history cut at ${cutAt} shallow commit${cutAt === 1 ? '' : 's'} (shallow clone: older commits not checked)` : '';
     io.stdout.write(`${summaryLine(counts, total)}${tags.length ? `; ${tags.length} tag${tags.length === 1 ? '' : 's'}` : ''}${cut} — ${verdict}\n`);
+  } else if (cutAt) {
+    // JSON lines have no summary line; the cut still must not pass unseen in a CI log.
+    io.stderr.write(`signet: note: history cut at ${cutAt} shallow commit${cutAt === 1 ? '' : 's'} (shallow clone: older commits not checked)\n`);
   }
   return allGood ? EXIT_OK : EXIT_POLICY_FAILED;
 }
