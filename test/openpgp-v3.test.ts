@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOpenPgpRegistry, verifyOpenPgpSignature, type OpenPgpRegistry } from '../src/core/openpgp/index.ts';
-import { armor, concat, craftKey, craftV3SignaturePacket, type CraftKey } from './helpers/openpgp-craft.ts';
+import { armor, concat, craftKey, craftV3SignaturePacket, fromBig, toBig, type CraftKey } from './helpers/openpgp-craft.ts';
 import { expectedLetter, GpgHome, mapLimited } from './helpers/openpgp-gpg.ts';
 import { commitPayload, day, tamper } from './helpers/openpgp-scenarios.ts';
 import { tempDir } from './helpers/git.ts';
@@ -25,6 +25,7 @@ let keyringFile: string;
 let work: { path: string; remove: () => void };
 const keys: Record<'rsa' | 'dsa1024' | 'dsa2048', CraftKey> = {} as never;
 const fingerprints: Record<string, string> = {};
+const dsaOrder: Record<'dsa1024' | 'dsa2048', bigint> = { dsa1024: 0n, dsa2048: 0n };
 
 /** Old-format packet header (tag 2), as gpg 1.x wrote v3 signatures. */
 function oldFormat(newFormatPacket: Uint8Array): Uint8Array {
@@ -49,6 +50,11 @@ beforeAll(async () => {
     const fingerprint = await home.generate(`Old ${name} <${name}@example.com>`, algorithms[name], 'sign', '0', created);
     fingerprints[name] = fingerprint;
     keys[name] = await craftKey(await home.exportSecret(fingerprint), fingerprint);
+    if (name !== 'rsa') {
+      const { readKey } = await import('openpgp');
+      const key = await readKey({ armoredKey: await home.exportPublic(fingerprint) });
+      dsaOrder[name] = toBig((key.keyPacket.publicParams as { q: Uint8Array }).q);
+    }
     publics[index] = await home.exportPublic(fingerprint);
   }));
   for (const key of publics) await verifier.gpg(['--import'], { input: key });
@@ -88,6 +94,16 @@ describe('version 3 signatures are judged as gpg 2.2 judges them', () => {
         { name: `${name} SHA-1, unknown key ID`, signature: v3(key, { keyId: new Uint8Array(8).fill(0x42) }) },
       );
     }
+    // DSA values gpg (libgcrypt) refuses: s + q (the same value mod q), r = 0, s = q.
+    for (const name of ['dsa1024', 'dsa2048'] as const) {
+      const hashAlgorithm = 8;
+      const q = dsaOrder[name];
+      cases.push(
+        { name: `${name} DSA s + q`, signature: v3(keys[name], { hashAlgorithm, mapMpis: ([r, s]) => [r!, fromBig(toBig(s!) + q)] }) },
+        { name: `${name} DSA r = 0`, signature: v3(keys[name], { hashAlgorithm, mapMpis: ([, s]) => [new Uint8Array(), s!] }) },
+        { name: `${name} DSA s = q`, signature: v3(keys[name], { hashAlgorithm, mapMpis: ([r]) => [r!, fromBig(q)] }) },
+      );
+    }
     const gpgSays = await mapLimited(cases, 4, (testCase) => verifier.verify(testCase.signature, testCase.payload ?? commitPayload, now));
     const problems: string[] = [];
     const letters: string[] = [];
@@ -101,6 +117,8 @@ describe('version 3 signatures are judged as gpg 2.2 judges them', () => {
     expect(problems).toEqual([]);
     // The baselines are good, so the comparison above has teeth (DSA-2048's 224/256-bit group
     // needs a digest as long: gpg refuses SHA-1 with it, and so do we, above).
+    // A DSA value outside 0 < r, s < q is never good, even when it is right modulo q.
+    expect(letters.filter((line) => line.includes(' DSA ') && !line.endsWith(': B'))).toEqual([]);
     expect(letters).toEqual(expect.arrayContaining(['rsa SHA-1: G', 'rsa SHA-256: G', 'dsa1024 SHA-1: G', 'dsa1024 SHA-256: G', 'dsa2048 SHA-256: G', 'dsa2048 SHA-1: E']));
   });
 });

@@ -201,13 +201,14 @@ export function craftSignaturePacket(key: CraftKey, payload: Uint8Array, options
  * A version 3 signature packet (RFC 4880 §5.2.2), as gpg made them until 2.0 (--force-v3-sigs):
  * the digest covers the data, then the signature type and creation time; no subpackets.
  */
-export function craftV3SignaturePacket(key: CraftKey, payload: Uint8Array, options: { createdAt: number; signatureType?: number; hashAlgorithm?: number; flipLeft16?: boolean; keyId?: Uint8Array }): Uint8Array {
+export function craftV3SignaturePacket(key: CraftKey, payload: Uint8Array, options: { createdAt: number; signatureType?: number; hashAlgorithm?: number; flipLeft16?: boolean; keyId?: Uint8Array; mapMpis?: (mpis: Uint8Array[]) => Uint8Array[] }): Uint8Array {
   const hashAlgorithm = options.hashAlgorithm ?? 2;
   const hashName = hashNames[hashAlgorithm] ?? 'sha1';
   const hashed = concat([new Uint8Array([options.signatureType ?? 0]), u32(options.createdAt)]);
   const message = Buffer.from(concat([payload, hashed]));
   const digest = crypto.createHash(hashName).update(message).digest();
-  const mpis = key.sign(digest, hashName, message);
+  const signed = key.sign(digest, hashName, message);
+  const mpis = options.mapMpis ? options.mapMpis(signed) : signed;
   const left = options.flipLeft16 ? [(digest[0] ?? 0) ^ 0xff, digest[1] ?? 0] : [digest[0] ?? 0, digest[1] ?? 0];
   const body = concat([new Uint8Array([3, 5]), hashed, options.keyId ?? key.fingerprint.subarray(12), new Uint8Array([key.algorithm, hashAlgorithm, ...left]), ...mpis.map(mpi)]);
   return packet(2, body);
