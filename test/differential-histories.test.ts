@@ -196,6 +196,28 @@ describe('shallow clones', () => {
     expect(signet(copy, ['--format', 'jsonl', 'HEAD~5']).code).toBe(2);
   });
 
+  it('leaves the pre-receive hook of a shallow repository working: it checks what a push brings', () => {
+    const server = join(work.path, 'shallow-server.git');
+    git(work.path, ['clone', '-q', '--bare', '--depth', '2', '--branch', 'main', `file://${repo}`, server]);
+    expect(git(server, ['rev-parse', '--is-shallow-repository'])).toBe('true');
+    writeFileSync(join(work.path, 'hook-policy.yml'), `version: 1\nkeys:\n  openpgp: [${keyring}]\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n    accept: [G]\n`);
+    const install = spawnSync(process.execPath, [signetBin, 'hook', 'install', '--script', '--repo', server, '--policy', join(work.path, 'hook-policy.yml')], { env: env(), encoding: 'utf8' });
+    expect(install.status).toBe(0);
+    const pusher = join(work.path, 'pusher');
+    git(work.path, ['clone', '-q', '--no-local', '--branch', 'main', repo, pusher]);
+    const before = git(server, ['rev-parse', 'main']);
+    const signed = commit(pusher, 'pushed-signed', true, 1_800_000_000);
+    const accepted = spawnSync('git', ['push', server, 'main'], { cwd: pusher, env: env(), encoding: 'utf8' });
+    expect(accepted.stderr).toMatch(/1 new commit verified/);
+    expect(accepted.status).toBe(0);
+    expect(git(server, ['rev-parse', 'main'])).toBe(signed);
+    commit(pusher, 'pushed-unsigned', false, 1_800_000_060);
+    const refused = spawnSync('git', ['push', server, 'main'], { cwd: pusher, env: env(), encoding: 'utf8' });
+    expect(refused.status).not.toBe(0);
+    expect(git(server, ['rev-parse', 'main'])).toBe(signed);
+    expect(before).not.toBe(signed);
+  });
+
   it('refuses a shallow file it cannot read, naming the line', () => {
     const copy = join(work.path, 'bad-shallow');
     git(work.path, ['clone', '-q', '--no-local', '--branch', 'main', repo, copy]);
