@@ -133,6 +133,32 @@ if (want('verify')) {
   results.figures.verify2k = { signetMs: ms, singleExecutableMs: seaMs, gitMs: theirs.ms, ratio: theirs.ms / ms, singleExecutableRatio: theirs.ms / seaMs, gitCommitsPerSecond: 2000 / (theirs.ms / 1000), floorMs: floor.startupMs + floor.checksMs };
 }
 
+if (want('realistic')) {
+  // A history shaped like a real project (bench/make-realistic-repo.sh): 30 signers with every
+  // kind of key, unknown signers, unsigned stretches, mergetags, OpenTimestamps blocks. The
+  // uniform repository above is the best case; this one is what a project's history looks like.
+  const dir = join(benchDir, 'repo-realistic');
+  execFileSync('bash', [join(root, 'bench/make-realistic-repo.sh'), dir, '60'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const info = JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'));
+  const gitLog = () => wall('git', ['-C', join(dir, 'repo'), '-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys/allowed_signers')}`, 'log', '--pretty=%H %G?', 'main'], { env: gitEnvFor(dir) });
+  const gitBefore = gitLog();
+  const runs = [];
+  let ours;
+  for (let i = 0; i < 7; i++) {
+    const run = wall(process.execPath, [signetBin, ...signetVerifyArgs(dir)], { allowFailure: true });
+    runs.push(run.ms);
+    ours = run.stdout;
+  }
+  const theirs = [gitBefore, gitLog()].sort((a, b) => a.ms - b.ms)[0];
+  const ourLetters = new Map(ours.split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((record) => record.commit).map((record) => [record.commit, record.status]));
+  const differing = theirs.stdout.split('\n').filter(Boolean).map((line) => line.split(' ')).filter(([commit, letter]) => ourLetters.get(commit) !== letter);
+  if (differing.length > 0 || ourLetters.size !== info.commits) throw new Error(`realistic history: ${differing.length} verdicts differ from git's (${ourLetters.size} of ${info.commits} commits listed)`);
+  const counts = countLetters(theirs.stdout.split('\n'), (line) => line.split(' ')[1]);
+  const ms = median(runs);
+  row(`verify a realistic history, ${info.commits.toLocaleString('en-US')} commits`, ms, theirs.ms, `start-up included; ${info.signers} signers, same letters ${JSON.stringify(counts)}`);
+  results.figures.verifyRealistic = { commits: info.commits, signers: info.signers, signetMs: ms, gitMs: theirs.ms, ratio: theirs.ms / ms, letters: counts };
+}
+
 if (want('throughput')) {
   const dir = ensureRepo('repo-20k', 'fast', 10000, 10000);
   const runs = [];

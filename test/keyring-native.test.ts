@@ -10,7 +10,7 @@ import { buildScenarios, day, type Scenario } from './helpers/openpgp-scenarios.
  */
 function comparable(record: SigningKeyRecord): object {
   const { native, packetBody, ...rest } = record;
-  const key = 'key' in native ? native.key.export({ format: 'jwk' }) : native;
+  const key = 'key' in native ? (native.kind === 'dsa' ? native.key.export({ format: 'der', type: 'spki' }).toString('hex') : native.key.export({ format: 'jwk' })) : native;
   return { ...rest, native: { kind: native.kind, key }, packetBody: Buffer.from(packetBody).toString('hex') };
 }
 

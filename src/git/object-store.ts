@@ -25,6 +25,11 @@ export class ObjectStore {
   private readonly recent = new Map<string, GitObject>();
   private recentBytes = 0;
   private static readonly RECENT_BUDGET = 64 * 1024 * 1024;
+  /**
+   * The commits of `.git/shallow` (a clone made with --depth): git treats them as having no
+   * parents even when their parents are present, so every history walk over this store does.
+   */
+  shallow: ReadonlySet<string> = new Set();
 
   constructor(
     readonly directories: string[],

@@ -39,13 +39,32 @@ export function openRepository(options: OpenRepositoryOptions): Repository {
   const alternates = parseAlternateEnvironment(options.env.GIT_ALTERNATE_OBJECT_DIRECTORIES).map((dir) => resolve(options.cwd, dir));
   // The repository's own store always belongs to the search path, also when the primary is a quarantine.
   alternates.push(join(commonDir, 'objects'));
-  return {
-    gitDir,
-    commonDir,
-    hashAlgorithm: format,
-    objects: new ObjectStore(listObjectDirectories(primary, alternates), format),
-    refs: new RefStore(gitDir, commonDir),
-  };
+  const objects = new ObjectStore(listObjectDirectories(primary, alternates), format);
+  objects.shallow = readShallow(commonDir, format);
+  return { gitDir, commonDir, hashAlgorithm: format, objects, refs: new RefStore(gitDir, commonDir) };
+}
+
+/**
+ * `shallow` in the repository (git's shallow.c, is_repository_shallow): one commit id a line,
+ * the boundary of a clone or fetch made with --depth. A line that is not an id is an error, as
+ * git's "bad shallow line" is: a walk past a boundary we misread would fail or differ from git.
+ */
+function readShallow(commonDir: string, format: HashAlgorithm): ReadonlySet<string> {
+  let text: string;
+  try {
+    text = readFileSync(join(commonDir, 'shallow'), 'latin1');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw new SignetError('REPOSITORY_INVALID', `${join(commonDir, 'shallow')}: ${(error as Error).message}`);
+  }
+  const idPattern = format === 'sha1' ? /^[0-9a-f]{40}$/ : /^[0-9a-f]{64}$/;
+  const shallow = new Set<string>();
+  text.split('\n').forEach((line, index) => {
+    if (line === '') return;
+    if (!idPattern.test(line)) throw new SignetError('REPOSITORY_INVALID', `${join(commonDir, 'shallow')}, line ${index + 1}: not a ${format} commit id`);
+    shallow.add(line);
+  });
+  return shallow;
 }
 
 function isGitDir(path: string): boolean {

@@ -136,7 +136,8 @@ export class RevisionWalk {
       if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${commit.oid} is a ${object.type}, not a commit`);
       const links = readCommitLinks(object.data, `commit ${commit.oid}`);
       commit.time = links.time;
-      commit.parents = links.parents.map((oid) => this.node(oid));
+      // A shallow boundary commit has no parents for git, whether or not they are present.
+      commit.parents = this.store.shallow.size > 0 && this.store.shallow.has(commit.oid) ? [] : links.parents.map((oid) => this.node(oid));
     }
     return commit.parents;
   }

@@ -53,7 +53,10 @@ export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
       add(resolveCommit(repo, arg.slice(1), undefined), !negate);
       continue;
     }
-    add(resolveCommit(repo, arg, negate ? undefined : set.tags), negate);
+    // `signet verify TAG` where the tag names a blob or tree (git.git's junio-gpg-pub): the tag
+    // is verified and there are no commits to list; a bare blob or tree stays an error.
+    const commit = resolveCommit(repo, arg, negate ? undefined : set.tags, !negate);
+    if (commit !== undefined) add(commit, negate);
   }
   set.tags = dedupe(set.tags);
   return set;
@@ -65,8 +68,14 @@ function dedupe(tags: TagReference[]): TagReference[] {
   return [...seen.values()];
 }
 
-/** Resolves one revision expression to a commit id, collecting the annotated tags it passes. */
-export function resolveCommit(repo: Repository, expression: string, tags: TagReference[] | undefined): string {
+/**
+ * Resolves one revision expression to a commit id, collecting the annotated tags it passes.
+ * With `tagOfAnything`, an expression that names a tag of a blob or tree (no `~`/`^` steps)
+ * resolves to undefined after collecting its tags.
+ */
+export function resolveCommit(repo: Repository, expression: string, tags: TagReference[] | undefined): string;
+export function resolveCommit(repo: Repository, expression: string, tags: TagReference[] | undefined, tagOfAnything: boolean): string | undefined;
+export function resolveCommit(repo: Repository, expression: string, tags: TagReference[] | undefined, tagOfAnything = false): string | undefined {
   const match = /^(.*?)((?:[~^][0-9]*|\^\{[a-z]*\})*)$/.exec(expression);
   const base = match?.[1] ?? expression;
   const operators = match?.[2] ?? '';
@@ -91,6 +100,9 @@ export function resolveCommit(repo: Repository, expression: string, tags: TagRef
       current = parentsOf(repo, current)[count - 1] ?? fail(expression, `has no parent ${count}`);
     }
   }
+  if (tagOfAnything && steps.length === 0 && pendingTags && repo.objects.read(current).type === 'tag') {
+    return peelToCommit(repo, current, ref, pendingTags, true);
+  }
   return peelToCommit(repo, current, ref, pendingTags, false) ?? fail(expression, 'does not name a commit');
 }
 
@@ -99,6 +111,7 @@ function fail(expression: string, what: string): never {
 }
 
 function parentsOf(repo: Repository, oid: string): string[] {
+  if (repo.objects.shallow.has(oid)) return []; // git: X~1 of a shallow boundary commit names nothing
   return readCommitLinks(repo.objects.read(oid).data, `commit ${oid}`).parents;
 }
 

@@ -52,7 +52,9 @@ export async function* verifyCommits(repo: Repository, revisions: RevisionSet, r
   const start = (oid: string): Promise<CommitResult> => {
     const object = repo.objects.read(oid);
     if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${oid} is a ${object.type}, not a commit`);
-    const result = verifyCommitObject(oid, object.data, registries, verifyOptions);
+    let result = verifyCommitObject(oid, object.data, registries, verifyOptions);
+    // A shallow boundary commit is listed as git lists it: without parents.
+    if (repo.objects.shallow.has(oid)) result = result.then((verified) => ({ ...verified, parents: [] }));
     // Awaited in order later; until then a failure must not count as unhandled.
     result.catch(() => undefined);
     return result;

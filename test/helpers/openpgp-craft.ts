@@ -82,6 +82,24 @@ export async function craftKey(armoredSecret: string, fingerprint: string): Prom
       },
     };
   }
+  if (algorithm === 17) {
+    const [p, q, g] = [pub.p, pub.q, pub.g].map((value) => toBig(value as Uint8Array)) as [bigint, bigint, bigint];
+    const x = toBig(priv.x as Uint8Array);
+    const qBytes = (q.toString(2).length + 7) >> 3;
+    return {
+      fingerprint: fingerprintBytes, algorithm,
+      // FIPS 186 DSA with a fresh random k; the digest cut to q's length from the left.
+      sign: (digest) => {
+        const h = toBig(digest.subarray(0, qBytes));
+        for (;;) {
+          const k = (toBig(crypto.randomBytes(qBytes + 8)) % (q - 1n)) + 1n;
+          const r = modPow(g, k, p) % q;
+          const s = (modPow(k, q - 2n, q) * (h + x * r)) % q;
+          if (r !== 0n && s !== 0n) return [fromBig(r), fromBig(s)];
+        }
+      },
+    };
+  }
   throw new Error(`cannot craft with algorithm ${algorithm}`);
 }
 
@@ -176,6 +194,23 @@ export function craftSignaturePacket(key: CraftKey, payload: Uint8Array, options
   if (options.mapMpis) mpis = options.mapMpis(mpis, key);
   const left = options.flipLeft16 ? [(digest[0] ?? 0) ^ 0xff, digest[1] ?? 0] : [digest[0] ?? 0, digest[1] ?? 0];
   const body = concat([head, new Uint8Array([unhashed.length >> 8, unhashed.length & 255]), unhashed, new Uint8Array(left), ...mpis.map(mpi)]);
+  return packet(2, body);
+}
+
+/**
+ * A version 3 signature packet (RFC 4880 §5.2.2), as gpg made them until 2.0 (--force-v3-sigs):
+ * the digest covers the data, then the signature type and creation time; no subpackets.
+ */
+export function craftV3SignaturePacket(key: CraftKey, payload: Uint8Array, options: { createdAt: number; signatureType?: number; hashAlgorithm?: number; flipLeft16?: boolean; keyId?: Uint8Array; mapMpis?: (mpis: Uint8Array[]) => Uint8Array[] }): Uint8Array {
+  const hashAlgorithm = options.hashAlgorithm ?? 2;
+  const hashName = hashNames[hashAlgorithm] ?? 'sha1';
+  const hashed = concat([new Uint8Array([options.signatureType ?? 0]), u32(options.createdAt)]);
+  const message = Buffer.from(concat([payload, hashed]));
+  const digest = crypto.createHash(hashName).update(message).digest();
+  const signed = key.sign(digest, hashName, message);
+  const mpis = options.mapMpis ? options.mapMpis(signed) : signed;
+  const left = options.flipLeft16 ? [(digest[0] ?? 0) ^ 0xff, digest[1] ?? 0] : [digest[0] ?? 0, digest[1] ?? 0];
+  const body = concat([new Uint8Array([3, 5]), hashed, options.keyId ?? key.fingerprint.subarray(12), new Uint8Array([key.algorithm, hashAlgorithm, ...left]), ...mpis.map(mpi)]);
   return packet(2, body);
 }
 

@@ -82,6 +82,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   }
   const sources = readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] });
   const registries = await buildRegistries(sources);
+  for (const warning of registries.openpgp.warnings) io.stderr.write(`signet: warning: ${warning}\n`);
   const revisions = parseRevisions(repo, revisionArgs);
 
   // Progress goes to a terminal's stderr, unless the table is being drawn on that terminal too.
@@ -96,6 +97,8 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const tags = await verifyTags(repo, revisions.tags, registries, { now });
   const counts = new Map<StatusLetter, number>();
   let total = 0;
+  /** Shallow boundary commits met (.git/shallow): the history below them was not there to check. */
+  let cutAt = 0;
   let allGood = tags.every((tag) => tag.verdict.status === 'G');
   const collected: CommitResult[] = [];
 
@@ -109,6 +112,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     // A range this long repays V8's optimising compiler, delayed at start-up for short runs.
     if (++total === OPTIMISE_AFTER_COMMITS) optimiseNow();
     counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
+    if (repo.objects.shallow.has(result.commit)) cutAt++;
     if (result.verdict.status !== 'G') allGood = false;
     let written: Promise<void> | undefined;
     if (format === 'jsonl') written = out.line(JSON.stringify(commitJson(result)));
@@ -121,10 +125,14 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   await out.flush();
 
   if (format === 'json') {
-    io.stdout.write(`${JSON.stringify({ commits: collected.map(commitJson), tags: tags.map(tagJson), summary: { total, statuses: Object.fromEntries(counts), ok: allGood } }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ commits: collected.map(commitJson), tags: tags.map(tagJson), summary: { total, statuses: Object.fromEntries(counts), ok: allGood, ...(cutAt ? { shallowBoundary: cutAt } : {}) } }, null, 2)}\n`);
   } else if (format === 'text') {
     const verdict = allGood ? 'every commit is signed by a registry key' : 'some commits are not signed by a registry key (G)';
-    io.stdout.write(`${summaryLine(counts, total)}${tags.length ? `; ${tags.length} tag${tags.length === 1 ? '' : 's'}` : ''} — ${verdict}\n`);
+    const cut = cutAt ? `; history cut at ${cutAt} shallow commit${cutAt === 1 ? '' : 's'} (shallow clone: older commits not checked)` : '';
+    io.stdout.write(`${summaryLine(counts, total)}${tags.length ? `; ${tags.length} tag${tags.length === 1 ? '' : 's'}` : ''}${cut} — ${verdict}\n`);
+  } else if (cutAt) {
+    // JSON lines have no summary line; the cut still must not pass unseen in a CI log.
+    io.stderr.write(`signet: note: history cut at ${cutAt} shallow commit${cutAt === 1 ? '' : 's'} (shallow clone: older commits not checked)\n`);
   }
   return allGood ? EXIT_OK : EXIT_POLICY_FAILED;
 }

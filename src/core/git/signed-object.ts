@@ -257,10 +257,18 @@ function armoredText(raw: Uint8Array, signature: Ranges): string {
   return text;
 }
 
+/**
+ * How many signature blocks (PGP, SSH, X.509 armor) the header holds. Other armored blocks do
+ * not count: OpenTimestamps appends `-----BEGIN OPENTIMESTAMPS GIT TIMESTAMP-----` after the
+ * PGP signature, and gpg checks the first PGP block and skips text that is not PGP armor.
+ * Only a second *signature* makes the object ambiguous.
+ */
 function countArmorBlocks(armored: string): number {
   // Two blocks need a second BEGIN line; without one, no pattern match is needed.
-  if (armored.indexOf('-----BEGIN ', 1) < 0) return armored.startsWith('-----BEGIN ') && /^-----BEGIN [A-Z ]+-----/.test(armored) ? 1 : 0;
-  return (armored.match(/^-----BEGIN [A-Z ]+-----/gm) ?? []).length;
+  if (armored.indexOf('-----BEGIN ', 1) < 0) return signatureKind(armored) ? 1 : 0;
+  let blocks = 0;
+  for (const match of armored.matchAll(/^-----BEGIN [^\n]*/gm)) if (signatureKind(match[0])) blocks++;
+  return blocks;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

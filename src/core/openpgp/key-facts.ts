@@ -75,6 +75,7 @@ async function verifies(signature: SignaturePacket, key: AnyKeyPacket, type: num
   }
   const fullConfig = gpgLikeFullConfig(await openpgpjs());
   try {
+    await alignDigestPrefix(signature, type, data);
     // `null` date: check the cryptography only; time is judged by the caller, as gpg does.
     await signature.verify(key as openpgp.PublicKeyPacket, type as openpgp.enums.signature, data, null as unknown as Date, false, fullConfig);
     return true;
@@ -83,6 +84,25 @@ async function verifies(signature: SignaturePacket, key: AnyKeyPacket, type: num
     // cryptography; gpg accepts them (and so does a keyring that uses the feature).
     return error instanceof Error && /revoked with an authorized key/.test(error.message);
   }
+}
+
+/**
+ * gpg judges a key signature by its cryptography alone: the two digest bytes stored in the
+ * packet are a quick check it does not make, and published copies of real keys (GitHub's 2017
+ * web-flow key among them) carry wrong ones. openpgp.js refuses such a signature before
+ * checking it, so it is handed the right two bytes, computed as its own verify computes them.
+ * The signature itself is still checked in full: the stored bytes carry no security.
+ */
+async function alignDigestPrefix(signature: openpgp.SignaturePacket, type: number, data: object): Promise<void> {
+  const packet = signature as unknown as {
+    hashed?: unknown;
+    signedHashValue: Uint8Array;
+    toHash(type: number, data: object, detached: boolean): Uint8Array;
+    hash(type: number, data: object, toHash: Uint8Array): Promise<Uint8Array> | Uint8Array;
+  };
+  if (packet.hashed) return;
+  const digest = await packet.hash(type, data, packet.toHash(type, data, false));
+  if (digest instanceof Uint8Array && digest.length >= 2) packet.signedHashValue = digest.subarray(0, 2);
 }
 
 function newest<T extends { created: Date | null }>(signatures: T[]): T | undefined {

@@ -3,13 +3,15 @@ import { CurveOid, isRsa, nodeEcdsaCurves, PublicKeyAlgorithm } from './algorith
 
 /**
  * node:crypto key material for one OpenPGP (sub)key, built once when the registry is loaded so
- * that a verification costs one native call. Keys node cannot take (DSA, Brainpool, …) are
- * `openpgpjs`: their signatures are checked by openpgp.js instead.
+ * that a verification costs one native call. Keys node cannot take
+ * (Brainpool, …) are `openpgpjs`: their signatures are checked by openpgp.js instead.
  */
 export type NativeKey =
   | { kind: 'rsa'; key: KeyObject; modulus: Buffer; modulusBytes: number }
   | { kind: 'ed25519'; key: KeyObject }
   | { kind: 'ecdsa'; key: KeyObject; scalarBytes: number }
+  /** DSA, loaded into node:crypto from a DER key built from its numbers (JWK has no DSA). */
+  | { kind: 'dsa'; key: KeyObject; qBytes: number }
   | { kind: 'openpgpjs' }
   | { kind: 'unsupported'; detail: string };
 
@@ -91,7 +93,16 @@ function readNativeKey(body: Uint8Array): NativeKey {
     const key = createPublicKey({ key: { kty: 'EC', crv: curve.jwk, x: b64url(x), y: b64url(y) }, format: 'jwk' });
     return { kind: 'ecdsa', key, scalarBytes: curve.bytes };
   }
-  if (algorithm === PublicKeyAlgorithm.dsa) return { kind: 'openpgpjs' };
+  if (algorithm === PublicKeyAlgorithm.dsa) {
+    const [p, q, g, y] = [mpi(), mpi(), mpi(), mpi()].map(stripZeros) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+    // SubjectPublicKeyInfo (RFC 3279 §2.3.2): the parameters p, q, g, then y in the bit string.
+    const der = derSequence([
+      derSequence([DSA_OID, derSequence([derInteger(p), derInteger(q), derInteger(g)])]),
+      derTag(0x03, Buffer.concat([Buffer.from([0]), derInteger(y)])),
+    ]);
+    const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    return { kind: 'dsa', key, qBytes: q.length };
+  }
   return { kind: 'unsupported', detail: `public-key algorithm ${algorithm}` };
 }
 
@@ -116,6 +127,24 @@ export function uncheckableKey(body: Uint8Array): string | undefined {
   const oid = Buffer.from(body.subarray(7, 7 + oidLength)).toString('hex');
   if (nodeEcdsaCurves.has(oid) || oid === CurveOid.ed25519 || oid === CurveOid.curve25519) return undefined;
   return `it is on the elliptic curve ${curveName(oid)}, which signet cannot check yet (gpg can)`;
+}
+
+/** 1.2.840.10040.4.1, id-dsa. */
+const DSA_OID = Buffer.from('06072a8648ce380401', 'hex');
+
+function derTag(tag: number, body: Uint8Array): Buffer {
+  const length = body.length;
+  const header = length < 0x80 ? [tag, length] : length < 0x100 ? [tag, 0x81, length] : [tag, 0x82, length >> 8, length & 0xff];
+  return Buffer.concat([Buffer.from(header), body]);
+}
+
+function derInteger(unsigned: Uint8Array): Buffer {
+  // A leading 0x00 keeps a value with its top bit set positive.
+  return derTag(0x02, (unsigned[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), unsigned]) : unsigned);
+}
+
+function derSequence(parts: Uint8Array[]): Buffer {
+  return derTag(0x30, Buffer.concat(parts));
 }
 
 function stripZeros(bytes: Uint8Array): Uint8Array {

@@ -111,7 +111,7 @@ export class NativeSignature implements SubpacketSink {
     // The packet's layout as the data-signature path reads it; the subpackets again below, by
     // openpgp.js's rules, which differ from gpg's.
     const read = parseSignatureBody(body);
-    if (read.kind !== 'signature' || read.signature.mpis.length === 0) notCovered('unusual signature packet');
+    if (read.kind !== 'signature' || read.signature.version !== 4 || read.signature.mpis.length === 0) notCovered('unusual signature packet');
     const parsed = read.signature;
     const hashedEnd = parsed.hashedPart.length;
     const unhashedEnd = hashedEnd + 2 + ((body[hashedEnd]! << 8) | body[hashedEnd + 1]!);
@@ -150,11 +150,8 @@ export class NativeSignature implements SubpacketSink {
     const native = key.native();
     if (native.kind !== 'ed25519' && native.kind !== 'ecdsa' && native.kind !== 'rsa') notCovered('key material');
     const signed = signedBytes(signatureType, data);
-    const length = signature.hashedPart.length;
-    const trailer = new Uint8Array([0x04, 0xff, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
-    const digest = oneShotHash(hash.name, Buffer.concat([signed, signature.hashedPart, trailer]), 'buffer');
-    // openpgp.js compares the two digest bytes stored in the packet; gpg does not.
-    if (((digest[0]! << 8) | digest[1]!) !== signature.left16) notCovered('digest prefix');
+    // The two digest bytes stored in the packet are not compared: gpg does not (and
+    // key-facts.ts hands openpgp.js the right ones), only the signature itself counts.
     // Values gpg and openpgp.js may take differently (an EdDSA S of 2^252 or more, stored
     // little-endian, which the fast path reduces; an RSA value not below the modulus).
     const s = signature.mpis[1];

@@ -26,6 +26,12 @@ export interface OpenPgpKeyInfo {
 
 export interface OpenPgpRegistry {
   readonly keys: ReadonlyArray<OpenPgpKeyInfo>;
+  /**
+   * Keys left out, one line each naming the file and the key (an unsupported curve, no valid
+   * user ID, a version gpg 2.2 cannot read): as gpg skips a key it cannot use and keeps the
+   * rest of the keyring. Callers print them as warnings.
+   */
+  readonly warnings: ReadonlyArray<string>;
 }
 
 /**
@@ -59,11 +65,13 @@ export interface SigningKeyRecord {
 /** The loaded registry: the public `keys` list plus lookup indexes for the verifier. */
 export class LoadedOpenPgpRegistry implements OpenPgpRegistry {
   readonly keys: ReadonlyArray<OpenPgpKeyInfo>;
+  readonly warnings: ReadonlyArray<string>;
   private readonly byFingerprint = new Map<string, SigningKeyRecord>();
   private readonly byKeyId = new Map<string, SigningKeyRecord[]>();
 
-  constructor(keys: OpenPgpKeyInfo[], records: SigningKeyRecord[]) {
+  constructor(keys: OpenPgpKeyInfo[], records: SigningKeyRecord[], warnings: string[] = []) {
     this.keys = Object.freeze(keys);
+    this.warnings = Object.freeze(warnings);
     for (const record of records) {
       this.byFingerprint.set(record.fingerprint, record);
       const list = this.byKeyId.get(record.keyId);
@@ -96,7 +104,21 @@ export function asLoadedRegistry(registry: OpenPgpRegistry): LoadedOpenPgpRegist
   throw new SignetError('INTERNAL', 'OpenPGP registry was not made by loadOpenPgpRegistry');
 }
 
-const keyBlock = /-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/g;
+/**
+ * An armored key block. Its BEGIN line must start a line, as for gpg (armor.c, is_armor_header):
+ * in files concatenated without a final newline (`-----END…----------BEGIN…`) gpg reads the
+ * first key only, and a key gpg never imports must not be trusted here either.
+ */
+const keyBlock = /^-----BEGIN PGP (PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP \1 KEY BLOCK-----/gm;
+const midLineBegin = /[^\n]-----BEGIN PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----/;
+
+/** A warning for each source holding a key block gpg does not see (its BEGIN not at a line start). */
+function unreadBlocks(sources: KeySourceText[]): SkippedKey[] {
+  return sources.filter((source) => midLineBegin.test(source.text)).map((source) => ({
+    source: source.name,
+    message: `${source.name}: a "-----BEGIN PGP PUBLIC KEY BLOCK-----" that does not start a line (a file joined to the one before without a newline?) is not read, as gpg does not read it`,
+  }));
+}
 
 async function readSource(openpgp: OpenPgpModule, source: KeySourceText): Promise<openpgp.Key[]> {
   const gpgLike = gpgLikeConfig(openpgp);
@@ -158,13 +180,15 @@ function readNatively(sources: KeySourceText[]): Map<string, { key: Keyblock; so
 export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<OpenPgpRegistry> {
   // No keyring: no reason to load openpgp.js.
   if (sources.length === 0) return new LoadedOpenPgpRegistry([], []);
-  return registryOf(readNatively(sources) ?? await readWithOpenPgpJs(sources));
+  const skipped = unreadBlocks(sources);
+  return registryOf(sources, readNatively(sources) ?? await readWithOpenPgpJs(sources, skipped), skipped);
 }
 
 /** The same registry read with openpgp.js only: the reference the native reader is held to. */
 export async function loadOpenPgpRegistryWithOpenPgpJs(sources: KeySourceText[]): Promise<OpenPgpRegistry> {
   if (sources.length === 0) return new LoadedOpenPgpRegistry([], []);
-  return registryOf(await readWithOpenPgpJs(sources));
+  const skipped = unreadBlocks(sources);
+  return registryOf(sources, await readWithOpenPgpJs(sources, skipped), skipped);
 }
 
 /** Whether loadOpenPgpRegistry reads these sources without openpgp.js. */
@@ -172,7 +196,13 @@ export function readsNatively(sources: KeySourceText[]): boolean {
   return readNatively(sources) !== undefined;
 }
 
-async function readWithOpenPgpJs(sources: KeySourceText[]): Promise<Map<string, { key: Keyblock; source: string }>> {
+/** A key left out of the registry, and why (one line, naming its file). */
+interface SkippedKey {
+  source: string;
+  message: string;
+}
+
+async function readWithOpenPgpJs(sources: KeySourceText[], skipped: SkippedKey[]): Promise<Map<string, { key: Keyblock; source: string }>> {
   const openpgp = await openpgpjs();
   // The same key in several files is merged, as `gpg --import` does.
   const merged = new Map<string, { key: openpgp.Key; source: string }>();
@@ -180,7 +210,8 @@ async function readWithOpenPgpJs(sources: KeySourceText[]): Promise<Map<string, 
     for (const key of await readSource(openpgp, source)) {
       const version = (key.keyPacket as { version: number }).version;
       if (version !== 4) {
-        throw new SignetError('KEYRING_INVALID', `${source.name}: key ${key.getFingerprint().toUpperCase()} is a version ${version} key; gpg 2.2 and git's default verifier read version 4 keys only`);
+        skipped.push({ source: source.name, message: `${source.name}: key ${key.getFingerprint().toUpperCase()} is a version ${version} key; gpg 2.2 and git's default verifier read version 4 keys only` });
+        continue;
       }
       const fingerprint = key.getFingerprint().toUpperCase();
       const seen = merged.get(fingerprint);
@@ -199,17 +230,28 @@ async function readWithOpenPgpJs(sources: KeySourceText[]): Promise<Map<string, 
   return merged;
 }
 
-async function registryOf(merged: Map<string, { key: Keyblock; source: string }>): Promise<LoadedOpenPgpRegistry> {
+/**
+ * The registry of the keys read. A key that cannot be used is skipped with a warning, the rest
+ * kept (gpg --import does the same); a file none of whose keys can be used is an error, since
+ * whoever listed it meant to trust something in it.
+ */
+async function registryOf(sources: KeySourceText[], merged: Map<string, { key: Keyblock; source: string }>, skipped: SkippedKey[]): Promise<LoadedOpenPgpRegistry> {
   const infos: OpenPgpKeyInfo[] = [];
   const records: SigningKeyRecord[] = [];
+  const kept = new Set<string>();
   for (const [fingerprint, { key, source }] of merged) {
     const uncheckable = uncheckableKey(key.keyPacket.write());
-    if (uncheckable) throw new SignetError('KEYRING_INVALID', `${source}: key ${fingerprint} cannot be used: ${uncheckable}`);
+    if (uncheckable) {
+      skipped.push({ source, message: `${source}: key ${fingerprint} cannot be used: ${uncheckable}` });
+      continue;
+    }
     const facts = await primaryKeyFacts(key);
     if (facts.userIds.length === 0) {
       // gpg refuses to import such a key ("no valid user IDs"), so nothing it signed could be G.
-      throw new SignetError('KEYRING_INVALID', `${source}: key ${fingerprint} has no user ID with a valid self-signature`);
+      skipped.push({ source, message: `${source}: key ${fingerprint} has no user ID with a valid self-signature` });
+      continue;
     }
+    kept.add(source);
     const live = facts.userIds.filter((uid) => !uid.revoked);
     infos.push({
       fingerprint,
@@ -262,7 +304,13 @@ async function registryOf(merged: Map<string, { key: Keyblock; source: string }>
       });
     }
   }
-  return new LoadedOpenPgpRegistry(infos, records);
+  for (const source of sources) {
+    const first = skipped.find((skip) => skip.source === source.name);
+    if (first && !kept.has(source.name)) {
+      throw new SignetError('KEYRING_INVALID', first.message);
+    }
+  }
+  return new LoadedOpenPgpRegistry(infos, records, skipped.map((skip) => `skipped ${skip.message}`));
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {

@@ -24,7 +24,10 @@ export interface ParsedSignature extends SignatureSubpacketFacts {
   signatureType: number;
   publicKeyAlgorithm: number;
   hashAlgorithm: number;
-  /** Bytes hashed after the data: version … end of hashed subpackets (the v4 trailer is added by the hasher). */
+  /**
+   * Bytes hashed after the data: v4, version … end of hashed subpackets (the v4 trailer is
+   * added by the hasher); v3, the signature type and creation time (no trailer).
+   */
   hashedPart: Uint8Array;
   /** The two leftmost bytes of the digest, stored in the packet (unsigned; gpg 2.2 ignores them). */
   left16: number;
@@ -128,7 +131,7 @@ export function signatureMpiCount(algorithm: number): number {
 
 export function parseSignatureBody(body: Uint8Array): { kind: 'signature'; signature: ParsedSignature } | { kind: 'malformed'; detail: string } | { kind: 'fallback'; detail: string } {
   const version = body[0];
-  if (version === 3) return { kind: 'fallback', detail: 'version 3 signature' };
+  if (version === 3) return parseVersion3(body);
   if (version !== 4) return { kind: 'malformed', detail: `signature packet version ${version ?? 'missing'} (gpg 2.2 reads versions 3 and 4)` };
   if (body.length < 6) return { kind: 'malformed', detail: 'truncated signature packet' };
   const signatureType = body[1] ?? 0;
@@ -160,6 +163,42 @@ export function parseSignatureBody(body: Uint8Array): { kind: 'signature'; signa
   return {
     kind: 'signature',
     signature: { version, signatureType, publicKeyAlgorithm, hashAlgorithm, hashedPart: body.subarray(0, hashedEnd), left16, mpis, ...collected.facts() },
+  };
+}
+
+/**
+ * A version 3 signature packet (RFC 4880 §5.2.2), as 2005-era gpg made them (--force-v3-sigs):
+ * no subpackets; the signature type and creation time are the five hashed bytes (after the
+ * data, with no trailer), the issuer is an 8-byte key ID. gpg 2.2 still reads and checks them.
+ */
+function parseVersion3(body: Uint8Array): { kind: 'signature'; signature: ParsedSignature } | { kind: 'malformed'; detail: string } {
+  if (body.length < 19) return { kind: 'malformed', detail: 'truncated version 3 signature packet' };
+  // gpg (parse-packet.c) refuses any other length of hashed material ("invalid md5_len").
+  if (body[1] !== 5) return { kind: 'malformed', detail: `version 3 signature with ${body[1]} hashed bytes (must be 5)` };
+  const publicKeyAlgorithm = body[15]!;
+  const mpis: Uint8Array[] = [];
+  let offset = 19;
+  for (let count = signatureMpiCount(publicKeyAlgorithm); count > 0; count -= 1) {
+    if (offset + 2 > body.length) return { kind: 'malformed', detail: 'the signature values are missing' };
+    const bits = (body[offset]! << 8) | body[offset + 1]!;
+    const size = (bits + 7) >> 3;
+    if (offset + 2 + size > body.length) return { kind: 'malformed', detail: 'truncated signature value' };
+    mpis.push(body.subarray(offset + 2, offset + 2 + size));
+    offset += 2 + size;
+  }
+  return {
+    kind: 'signature',
+    signature: {
+      version: 3,
+      signatureType: body[2]!,
+      publicKeyAlgorithm,
+      hashAlgorithm: body[16]!,
+      hashedPart: body.subarray(2, 7),
+      left16: (body[17]! << 8) | body[18]!,
+      mpis,
+      createdAt: readUint32(body, 3),
+      issuerKeyId: Buffer.from(body.subarray(7, 15)).toString('hex').toUpperCase(),
+    },
   };
 }
 

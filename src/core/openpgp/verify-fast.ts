@@ -20,8 +20,8 @@ export interface PendingFastVerification {
 
 /**
  * Verifies with our own armor and packet reader, node:crypto hashing and one native signature
- * check; the key's status comes from the registry's precomputed facts. Returns FALLBACK for v3
- * signatures, unusual packet framing and DSA keys, which node:crypto cannot load from their numbers.
+ * check; the key's status comes from the registry's precomputed facts. Returns FALLBACK for
+ * unusual packet framing and keys node:crypto cannot take.
  */
 export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): SignatureVerdict | PendingFastVerification | typeof FALLBACK {
   const armor = decodeArmor(armoredSignature);
@@ -66,7 +66,9 @@ export function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs'
   const data = signature.signatureType === 0x01 ? canonicalText(payload) : payload;
   // What the signature covers (RFC 4880 §5.2.4): the data, the hashed part of the packet and
   // the v4 trailer. One buffer and a one-shot hash cost less than a streaming hash here.
-  const message = Buffer.concat([data, signature.hashedPart, v4Trailer(signature.hashedPart.length)]);
+  const message = signature.version === 3
+    ? Buffer.concat([data, signature.hashedPart])
+    : Buffer.concat([data, signature.hashedPart, v4Trailer(signature.hashedPart.length)]);
   // The two digest bytes stored in the packet are not signed and gpg 2.2 does not look at them
   // (a signature with altered bytes is GOODSIG there), so neither do we. openpgp.js refuses such
   // a signature: its path is stricter here.
@@ -100,6 +102,13 @@ export function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs'
         // Raw RSA, then an exact comparison with the PKCS#1 v1.5 encoding, as libgcrypt does.
         const encoded = publicDecrypt({ key: native.key, padding: constants.RSA_NO_PADDING }, leftPadded(value, native.modulusBytes));
         return encoded.equals(pkcs1Encoding(native.modulusBytes, hash.digestInfo, digest));
+      }
+      case 'dsa': {
+        // OpenSSL, like libgcrypt, wants 0 < r, s < q and cuts a longer digest to q's length
+        // from the left (a shorter one gpg refuses before this: decide.ts).
+        const value = joinScalars(signature.mpis, native.qBytes);
+        if (value === undefined) return false;
+        return { algorithm: hash.name, data: message, key: { key: native.key, dsaEncoding: 'ieee-p1363' }, signature: value };
       }
       default:
         return false;
