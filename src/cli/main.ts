@@ -45,7 +45,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === '--version') {
-    io.stdout.write(`signet ${SIGNET_VERSION}\n`);
+    // The runtime matters to a server admin: the single executable carries its own Node.
+    io.stdout.write(`signet ${SIGNET_VERSION} (node ${process.version})\n`);
     return 0;
   }
   const command = commands[name];

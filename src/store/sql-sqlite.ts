@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import {
@@ -14,7 +15,8 @@ import type { AuditEntry, CheckClaim, SignetStore, VerificationRecord } from './
  */
 export function openSqliteStore(path: string): SignetStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  const binding = nativeBindingForThisNode();
+  const db = new Database(path, binding ? { nativeBinding: binding } : {});
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   for (const statement of schemaStatements('sqlite')) db.exec(statement);
@@ -66,4 +68,20 @@ export function openSqliteStore(path: string): SignetStore {
       db.close();
     },
   };
+}
+
+/**
+ * better-sqlite3's addon is compiled for one Node ABI (npm ci builds it for the Node that runs
+ * it). scripts/build-native-abi.mjs builds it for another Node (CI runs the suite on Node 20 and
+ * 24 from one install) into `build-abi<N>/` beside the default build; the addon for this
+ * process's ABI is taken from there when it exists, else the default one.
+ */
+function nativeBindingForThisNode(): string | undefined {
+  try {
+    const packageDir = dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json'));
+    const candidate = join(packageDir, `build-abi${process.versions.modules}`, 'Release', 'better_sqlite3.node');
+    return existsSync(candidate) ? candidate : undefined;
+  } catch {
+    return undefined;
+  }
 }
