@@ -6,9 +6,10 @@
  */
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpHandler } from '../app/app.ts';
-import type { GitLabConfig } from '../app/config.ts';
-import type { CheckDependencies } from '../app/run-check.ts';
+import type { CheckSettings } from '../checks/check-flow.ts';
+import type { GitCache } from '../forge/git-cache.ts';
+import type { HttpHandler } from '../forge/http-handler.ts';
+import type { GitLabConfig } from './config.ts';
 import { createGitLabApi, createGitLabCaches } from '../forge/gitlab-api.ts';
 import { planGitLabEvent, type GitLabPlan } from './plan.ts';
 import { audit, runGitLabCheck, type GitLabDependencies, type GitLabOutcome } from './run-check.ts';
@@ -48,7 +49,7 @@ function answer(res: ServerResponse, status: number, body: Record<string, unknow
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-export function gitLabHandlers(config: GitLabConfig, base: CheckDependencies, options: GitLabHandlerOptions = {}): HttpHandler[] {
+export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { gitCache: GitCache }, options: GitLabHandlerOptions = {}): HttpHandler[] {
   const deps: GitLabDependencies = {
     api: createGitLabApi(config.url, config.token),
     token: config.token,

@@ -1,18 +1,14 @@
 /**
- * The server's settings from the environment (DESIGN.md "Running the app"): Probot's usual
+ * The server's settings from the environment (docs/app.md "Settings"): Probot's usual
  * variables plus signet's own. Missing or malformed settings are one clear error each.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { getPrivateKey } from '@probot/get-private-key';
 import { SignetError } from '../core/errors.ts';
+import { readGitLabConfig, type GitLabConfig } from '../gitlab/config.ts';
 
-export interface GitLabConfig {
-  /** e.g. https://gitlab.example.com (the API is under /api/v4). */
-  url: string;
-  token: string;
-  webhookSecret: string;
-}
+export type { GitLabConfig };
 
 export interface ServerConfig {
   appId: number;
@@ -57,13 +53,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerCon
   if (!privateKey) throw new SignetError('CONFIG_INVALID', 'set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (the .pem file GitHub issued)');
   if (!env.WEBHOOK_SECRET) throw new SignetError('CONFIG_INVALID', 'WEBHOOK_SECRET must be set to the GitHub App webhook secret');
   const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com';
-  let gitlab: GitLabConfig | undefined;
-  if (env.GITLAB_URL || env.GITLAB_TOKEN || env.GITLAB_WEBHOOK_SECRET) {
-    if (!env.GITLAB_URL || !env.GITLAB_TOKEN || !env.GITLAB_WEBHOOK_SECRET) {
-      throw new SignetError('CONFIG_INVALID', 'the GitLab bot needs all of GITLAB_URL, GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET');
-    }
-    gitlab = { url: env.GITLAB_URL.replace(/\/+$/, ''), token: env.GITLAB_TOKEN, webhookSecret: env.GITLAB_WEBHOOK_SECRET };
-  }
+  const gitlab = readGitLabConfig(env);
   return {
     appId,
     privateKey,

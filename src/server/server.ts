@@ -9,9 +9,10 @@ import { Probot, ProbotOctokit, Server, type Logger as ProbotLogger } from 'prob
 import { GitCache } from '../forge/git-cache.ts';
 import { createGitHubCaches } from '../forge/github-api.ts';
 import { openStore, type SignetStore } from '../store/store.ts';
-import { signetApp, type HttpHandler, type SignetAppOptions } from './app.ts';
+import { signetApp, type SignetAppOptions } from '../app/app.ts';
+import type { CheckDependencies } from '../app/run-check.ts';
+import type { HttpHandler } from '../forge/http-handler.ts';
 import type { ServerConfig } from './config.ts';
-import type { CheckDependencies } from './run-check.ts';
 
 export interface RunningServer {
   port: number;
