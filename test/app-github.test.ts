@@ -153,3 +153,32 @@ describe('pushes and reruns', () => {
     expect((await app.store.lookupVerdicts(`github:${FULL_NAME}`, [oid!])).size).toBe(0);
   });
 });
+
+describe('a lenient check never overrides a strict one (issue 11 item 5)', () => {
+  it("a push whose before already holds a pull request's unsigned commit does not turn the PR head green", async () => {
+    const head = app.repo.heads['feature-bad'];
+    app.github.pulls.set(`${FULL_NAME}#2`, { number: 2, state: 'open', head: { sha: head, ref: 'feature-bad', repo: { full_name: FULL_NAME } }, base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } } });
+    await deliver(app.hookUrl, SECRET, 'pull_request', app.pullPayload('synchronize', 2, head, 'feature-bad'));
+    expect(app.runsFor(head).at(-1)!.current.conclusion).toBe('failure');
+    // The attacker's branch sits one commit past the unsigned one; force-pushing it back to the
+    // PR head gives a push whose `before` contains every commit of the pull request (pushed
+    // first, so the app has fetched it).
+    const [decoy] = app.repo.commit('decoy', 1, mallory, 'none', head);
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/decoy', '0'.repeat(40), decoy!));
+    app.repo.updateRef('refs/heads/decoy', head);
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/decoy', decoy!, head));
+    const latest = app.runsFor(head).at(-1)!;
+    expect(latest.current.conclusion).toBe('failure');
+    expect((latest.current.output as { summary: string }).summary).toContain('refs/heads/main');
+  });
+
+  it('a commit a strict branch refused stays failed when pushed again to a branch without a rule', async () => {
+    const [oid] = app.repo.commit('release/one', 1, mallory, 'none');
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/release/one', app.repo.heads.main, oid!));
+    expect(app.runsFor(oid!).at(-1)!.current.conclusion).toBe('failure');
+    app.repo.updateRef('refs/heads/lenient-alias', oid!);
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/lenient-alias', '0'.repeat(40), oid!));
+    expect(app.runsFor(oid!)).toHaveLength(2);
+    expect(app.runsFor(oid!).at(-1)!.current.conclusion).toBe('failure');
+  });
+});

@@ -175,3 +175,18 @@ describe('pushes and faults', () => {
     expect(keys.verifiedEmails).toEqual(['dave@example.com']);
   });
 });
+
+describe('a lenient status never overrides a strict one (issue 11 item 5)', () => {
+  it("pushing a merge request's head to a branch without a rule keeps the status failed", async () => {
+    const [head] = repo.commit('mr-seven', 1, mallory, 'none');
+    repo.updateRef('refs/merge-requests/7/head', head!);
+    gitlab.mergeRequests.push({ project: PROJECT_ID, iid: 7, sha: head!, source_branch: 'mr-seven', target_branch: 'main', state: 'opened' });
+    await send('Merge Request Hook', mrHook('open', 7, head!, 'mr-seven'));
+    expect(statusesFor(head!).at(-1)!.state).toBe('failed');
+    repo.updateRef('refs/heads/elsewhere', head!);
+    await send('Push Hook', pushHook('refs/heads/elsewhere', '0'.repeat(40), head!));
+    expect(statusesFor(head!).map((s) => s.state)).toEqual(['running', 'failed', 'running', 'failed']);
+    // The push plan asked GitLab which merge requests have this head.
+    expect(gitlab.requests.some((r) => r.path === `/projects/${PROJECT_ID}/repository/commits/${head}/merge_requests`)).toBe(true);
+  });
+});

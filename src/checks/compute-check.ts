@@ -5,10 +5,11 @@
  * only the forge's answers (`CheckSource`).
  */
 import type { Policy } from '../core/policy/index.ts';
-import { commitsInScope, decideSignatures } from '../forge/decide.ts';
+import { commitsInScope, decideSignatures, type Decision } from '../forge/decide.ts';
 import { ForgeError } from '../forge/forge-error.ts';
 import { buildCheckRegistries, type ForgeAccountKeys } from '../forge/forge-keys.ts';
 import type { GitCache } from '../forge/git-cache.ts';
+import type { Repository } from '../git/repository.ts';
 import { loadPolicy, type DefaultBranchReader } from '../forge/policy-source.ts';
 import { noPolicyReport } from '../forge/report.ts';
 import { scopeOf, type CheckContext } from '../forge/scope.ts';
@@ -60,8 +61,12 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   const loaded = await loadPolicy(source.policyReader, source.policyPaths);
   if (!loaded) return { report: noPolicyReport(source.policyPaths[0]!, source.defaultBranch) };
 
-  const scope = scopeOf(contexts, repo, source.defaultBranch);
-  const commits = commitsInScope(repo, scope);
+  // Every context is judged on its own, with only its own base excluded: one shared exclusion
+  // set let a push whose `before` already contains a pull request's unsigned commit hide it
+  // from the pull request's rule (issue 11 item 5). The result is the strictest of them.
+  const judged = distinctContexts([...contexts, ...branchesAt(repo, request.headSha, source.defaultBranch)]);
+  const scopes = judged.map((context) => scopeOf([context], repo, source.defaultBranch));
+  const commits = uniqueCommits(scopes.flatMap((scope) => commitsInScope(repo, scope)));
   let forge: AccountsOfCommits = { accounts: [], accountOfEmail: new Map() };
   if (loaded.policy.keys.forgeAccounts || loaded.policy.keys.trustWebFlow) forge = await source.accountsOf(commits, loaded.policy);
   let checkRegistries;
@@ -71,9 +76,57 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
     throw new ForgeError('keys', (error as Error).message);
   }
   const recorded = await settings.store.lookupVerdicts(source.repositoryKey, commits.map((c) => c.oid));
-  const decision = await decideSignatures({
-    repo, policy: loaded.policy, checkRegistries, scope, now: settings.now(), recorded,
-    accountOfEmail: (email) => forge.accountOfEmail.get(email),
-  });
+  const decisions: Decision[] = [];
+  for (const scope of scopes) {
+    const decision = await decideSignatures({
+      repo, policy: loaded.policy, checkRegistries, scope, now: settings.now(), recorded,
+      accountOfEmail: (email) => forge.accountOfEmail.get(email),
+    });
+    // A signature verdict does not depend on the rule: the next context reuses it.
+    for (const [oid, result] of decision.evaluation.commits) if (!recorded.has(oid)) recorded.set(oid, result.verdict);
+    decisions.push(decision);
+  }
+  const decision = strictest(decisions);
   return { report: decision.report, decision };
+}
+
+const RANK: Record<string, number> = { failure: 0, success: 1, neutral: 2 };
+
+/** The failing decision if any context fails; else a success over a neutral; the event's own first. */
+export function strictest(decisions: Decision[]): Decision {
+  let chosen = decisions[0]!;
+  for (const decision of decisions) if ((RANK[decision.report.conclusion] ?? 0) < (RANK[chosen.report.conclusion] ?? 0)) chosen = decision;
+  return chosen;
+}
+
+/**
+ * Branches that already point at the commit: each is a context of it too (a push of the same
+ * commit to a strict branch and then to a lenient one must not end in success). The default
+ * branch pointing at it brings nothing new (its own history stays as it is).
+ */
+function branchesAt(repo: Repository, headSha: string, defaultBranch: string): CheckContext[] {
+  const contexts: CheckContext[] = [];
+  for (const [name, oid] of repo.refs.list('refs/remotes/origin/heads/')) {
+    if (oid !== headSha) continue;
+    const branch = name.slice('refs/remotes/origin/heads/'.length);
+    if (branch === defaultBranch) continue;
+    contexts.push({ ref: `refs/heads/${branch}`, oldOid: null, newOid: headSha });
+  }
+  return contexts;
+}
+
+/** One context per ref and new value; the first (the event's own, with its base) wins. */
+function distinctContexts(contexts: CheckContext[]): CheckContext[] {
+  const seen = new Set<string>();
+  return contexts.filter((context) => {
+    const key = `${context.ref}\0${context.newOid}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function uniqueCommits(commits: ScopedCommit[]): ScopedCommit[] {
+  const seen = new Set<string>();
+  return commits.filter((commit) => !seen.has(commit.oid) && !!seen.add(commit.oid));
 }

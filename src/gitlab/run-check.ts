@@ -8,6 +8,7 @@ import type { ForgeAccountKeys } from '../forge/forge-keys.ts';
 import type { GitCache } from '../forge/git-cache.ts';
 import { gitLabAccountKeys, gitLabCall, gitLabFileReader, gitLabUserOfEmail, type CommitState, type GitLabApi, type GitLabCaches, type GitLabUser } from '../forge/gitlab-api.ts';
 import type { SignatureReport } from '../forge/report.ts';
+import type { CheckContext } from '../forge/scope.ts';
 import { auditEvent, runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
 import { computeCheck, type CheckSource } from '../checks/compute-check.ts';
 import { GITLAB_POLICY_PATHS, STATUS_NAME, type GitLabTarget, type ProjectRef } from './plan.ts';
@@ -82,6 +83,7 @@ function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget): Chec
     gitAuth: () => Promise.resolve({ username: 'oauth2', password: deps.token }),
     policyReader: gitLabFileReader(deps.api, project.id, project.defaultBranch),
     policyPaths: GITLAB_POLICY_PATHS,
+    moreContexts: () => openMergeRequestContexts(deps, project, target.headSha),
     async accountsOf(commits, policy) {
       const accountOfEmail = new Map<string, string>();
       const accounts: ForgeAccountKeys[] = [];
@@ -100,6 +102,24 @@ function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget): Chec
       return { accounts, accountOfEmail };
     },
   };
+}
+
+/**
+ * Open merge requests whose head is this commit: their target's rules apply to it too, so a
+ * push of an MR head to a branch without a rule cannot turn the MR's failed status green.
+ */
+async function openMergeRequestContexts(deps: GitLabDependencies, project: ProjectRef, headSha: string): Promise<CheckContext[]> {
+  const mergeRequests = (await gitLabCall(`listing the merge requests of ${headSha.slice(0, 12)}`, () =>
+    deps.api.Commits.allMergeRequests(project.id, headSha, { perPage: 100, maxPages: 20 } as never),
+  )) as unknown as Array<{ state?: string; sha?: string; target_branch?: string; target_project_id?: number; project_id?: number }>;
+  const contexts: CheckContext[] = [];
+  for (const mr of Array.isArray(mergeRequests) ? mergeRequests : []) {
+    if (mr.state !== 'opened' || mr.sha !== headSha || !mr.target_branch) continue;
+    if ((mr.target_project_id ?? mr.project_id) !== project.id) continue;
+    const targetRef = `refs/heads/${mr.target_branch}`;
+    contexts.push({ ref: targetRef, oldOid: null, newOid: headSha, baseRef: targetRef });
+  }
+  return contexts;
 }
 
 export async function audit(deps: Pick<GitLabDependencies, 'store' | 'log' | 'now'>, project: ProjectRef, event: string, delivery: string, headSha: string | undefined, outcome: string, detail: Record<string, unknown>): Promise<void> {

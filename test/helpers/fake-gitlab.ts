@@ -92,6 +92,8 @@ export interface FakeGitLab {
   awards: Array<{ project: number; noteable: string; iid: number; noteId: number; name: string }>;
   /** Project issues (GET/POST /projects/:id/issues, PUT /projects/:id/issues/:iid). */
   issues: FakeGitLabIssue[];
+  /** Merge requests GET /projects/:id/repository/commits/:sha/merge_requests answers from (head sha in `sha`). */
+  mergeRequests: Array<{ project: number; iid: number; sha: string; source_branch: string; target_branch: string; state: 'opened' | 'closed' | 'merged' }>;
   /** Adds a release whose assets are project uploads, as `glab release upload` makes them. */
   addRelease(project: number, tag: string, commit: string, assets: Array<{ name: string; content: Buffer | string }>): FakeGitLabRelease;
   stop(): Promise<void>;
@@ -107,7 +109,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   };
   const fake: Omit<FakeGitLab, 'url' | 'stop'> = {
     token, requests: [], statuses: [], notes: [], faults: [], users: [], projects: new Map(),
-    releases: [], uploads: new Map(), members: new Map(), awards: [], issues: [],
+    releases: [], uploads: new Map(), members: new Map(), awards: [], issues: [], mergeRequests: [],
     addRelease(project, tag, commit, assets) {
       const release: FakeGitLabRelease = { project, tag, commit, links: assets.map((a) => ({ id: nextId++, name: a.name, url: `${origin}${storeUpload(project, a.name, Buffer.from(a.content))}` })) };
       fake.releases.push(release);
@@ -191,6 +193,13 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       } catch {
         return send(res, 404, { message: '404 File Not Found' });
       }
+    }
+    if (method === 'GET' && (m = /^repository\/commits\/([0-9a-f]{40})\/merge_requests$/.exec(rest))) {
+      // Every merge request the commit belongs to; here, those it is the head of.
+      return send(res, 200, fake.mergeRequests.filter((mr) => mr.project === project && mr.sha === m![1]).map((mr) => ({
+        id: 1000 + mr.iid, iid: mr.iid, project_id: project, target_project_id: project, source_project_id: project, sha: mr.sha,
+        source_branch: mr.source_branch, target_branch: mr.target_branch, state: mr.state,
+      })));
     }
     if (method === 'POST' && (m = /^statuses\/([0-9a-f]{40})$/.exec(rest))) {
       const record: StatusRecord = { project, sha: m[1]!, state: String(body.state), name: String(body.name), description: String(body.description ?? '') };
