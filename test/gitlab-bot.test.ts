@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readServerConfig } from '../src/server/config.ts';
 import { startSignetServer, type RunningServer } from '../src/server/server.ts';
 import { createGitLabApi, createGitLabCaches, gitLabAccountKeys } from '../src/forge/gitlab-api.ts';
+import { gitLabVerifiedUserOfEmail } from '../src/forge/gitlab-verified-user.ts';
 import { gitLabHandlers } from '../src/gitlab/handler.ts';
 import { openSqliteStore } from '../src/store/sql-sqlite.ts';
 import type { SignetStore } from '../src/store/store.ts';
@@ -188,5 +189,21 @@ describe('a lenient status never overrides a strict one (issue 11 item 5)', () =
     expect(statusesFor(head!).map((s) => s.state)).toEqual(['running', 'failed', 'running', 'failed']);
     // The push plan asked GitLab which merge requests have this head.
     expect(gitlab.requests.some((r) => r.path === `/projects/${PROJECT_ID}/repository/commits/${head}/merge_requests`)).toBe(true);
+  });
+});
+
+describe('GitLab accounts vouch only for e-mails GitLab confirmed (issue 11 item 6)', () => {
+  it('an unconfirmed primary or secondary e-mail links no commit; confirmed, public and commit e-mails do', async () => {
+    const api = createGitLabApi(gitlab.url, gitlab.token);
+    gitlab.users.push(
+      { id: 21, username: 'eve', email: 'eve@example.com', primaryEmail: { email: 'ceo@example.com', confirmed: false }, secondaryEmails: [{ email: 'cfo@example.com', confirmed: false }, { email: 'eve.work@example.com', confirmed: true }] },
+      { id: 22, username: 'frank', email: 'frank@example.com', primaryEmail: { email: 'frank.primary@example.com', confirmed: true } },
+    );
+    const caches = createGitLabCaches();
+    expect(await gitLabVerifiedUserOfEmail(api, caches, 'ceo@example.com')).toBeUndefined();
+    expect(await gitLabVerifiedUserOfEmail(api, caches, 'cfo@example.com')).toBeUndefined();
+    expect(await gitLabVerifiedUserOfEmail(api, caches, 'eve.work@example.com')).toEqual({ id: 21, username: 'eve' });
+    expect(await gitLabVerifiedUserOfEmail(api, caches, 'eve@example.com')).toEqual({ id: 21, username: 'eve' });
+    expect(await gitLabVerifiedUserOfEmail(api, caches, 'frank.primary@example.com')).toEqual({ id: 22, username: 'frank' });
   });
 });

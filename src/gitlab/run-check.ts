@@ -6,7 +6,8 @@
  */
 import type { ForgeAccountKeys } from '../forge/forge-keys.ts';
 import type { GitCache } from '../forge/git-cache.ts';
-import { gitLabAccountKeys, gitLabCall, gitLabFileReader, gitLabUserOfEmail, type CommitState, type GitLabApi, type GitLabCaches, type GitLabUser } from '../forge/gitlab-api.ts';
+import { gitLabAccountKeys, gitLabCall, gitLabFileReader, type CommitState, type GitLabApi, type GitLabCaches, type GitLabUser } from '../forge/gitlab-api.ts';
+import { gitLabVerifiedUserOfEmail } from '../forge/gitlab-verified-user.ts';
 import type { SignatureReport } from '../forge/report.ts';
 import type { CheckContext } from '../forge/scope.ts';
 import { auditEvent, runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
@@ -91,7 +92,7 @@ function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget): Chec
       const known = new Map(target.knownUsers);
       const users = new Map<number, { user: GitLabUser; emails: string[] }>();
       for (const email of new Set(commits.map((c) => c.committerEmail).filter(Boolean))) {
-        const user = known.get(email) ?? (await gitLabUserOfEmail(deps.api, deps.caches, email));
+        const user = known.get(email) ?? (await gitLabVerifiedUserOfEmail(deps.api, deps.caches, email));
         if (!user) continue;
         accountOfEmail.set(email, user.username);
         const entry = users.get(user.id) ?? { user, emails: [] };

@@ -28,6 +28,10 @@ export interface FakeGitLabUser {
   username: string;
   /** Shown as public_email (what a non-admin search matches). */
   email: string;
+  /** Administrator view: the primary e-mail (shown as `email`, `confirmed_at` null unless confirmed). */
+  primaryEmail?: { email: string; confirmed: boolean };
+  /** Administrator view: secondary e-mails (GET /users/:id/emails; the search matches them too). */
+  secondaryEmails?: Array<{ email: string; confirmed: boolean }>;
   gpgKeys?: string[];
   /** `expires_at` as GitLab gives it (ISO time, or null: never). */
   sshKeys?: Array<{ key: string; usage_type: 'auth' | 'signing' | 'auth_and_signing'; title?: string; expires_at?: string | null }>;
@@ -168,7 +172,15 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/users') {
       const search = (url.searchParams.get('search') ?? '').toLowerCase();
-      return send(res, 200, fake.users.filter((u) => u.email.toLowerCase() === search).map((u) => ({ id: u.id, username: u.username, public_email: u.email, state: 'active' })));
+      const matches = (u: FakeGitLabUser) => [u.email, u.primaryEmail?.email, ...(u.secondaryEmails ?? []).map((e) => e.email)].some((e) => e?.toLowerCase() === search);
+      return send(res, 200, fake.users.filter(matches).map((u) => ({
+        id: u.id, username: u.username, public_email: u.email, state: 'active',
+        ...(u.primaryEmail ? { email: u.primaryEmail.email, confirmed_at: u.primaryEmail.confirmed ? '2024-01-01T00:00:00.000Z' : null } : {}),
+      })));
+    }
+    if (method === 'GET' && (m = /^\/users\/(\d+)\/emails$/.exec(path))) {
+      const user = fake.users.find((u) => u.id === Number(m![1]));
+      return send(res, 200, (user?.secondaryEmails ?? []).map((e, i) => ({ id: i + 1, email: e.email, confirmed_at: e.confirmed ? '2024-01-01T00:00:00.000Z' : null })));
     }
     if (method === 'GET' && (m = /^\/users\/(\d+)\/gpg_keys$/.exec(path))) {
       const user = fake.users.find((u) => u.id === Number(m![1]));
