@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliver, example, retarget } from './helpers/fake-github-webhooks.ts';
 import { SECRET, startAppHarness, tableRows, type AppHarness } from './helpers/fake-github-app.ts';
-import { bob, mallory } from './helpers/http-backend-repo.ts';
+import { DEFAULT_POLICY, bob, mallory } from './helpers/http-backend-repo.ts';
 
 const FULL_NAME = 'octo-org/signed-repo';
 let app: AppHarness;
@@ -180,5 +180,25 @@ describe('a lenient check never overrides a strict one (issue 11 item 5)', () =>
     await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/lenient-alias', '0'.repeat(40), oid!));
     expect(app.runsFor(oid!)).toHaveLength(2);
     expect(app.runsFor(oid!).at(-1)!.current.conclusion).toBe('failure');
+  });
+});
+
+describe('the policy in force before a push judges it (issue 11 item 7)', () => {
+  it('an unsigned push to main that rewrites .github/signet.yml is judged by the old policy: failure, not neutral', async () => {
+    const before = app.repo.heads.main;
+    const lenient = DEFAULT_POLICY.replace('refs/heads/main, ', '');
+    const after = app.repo.setPolicy(lenient, mallory, 'none');
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/main', before, after));
+    const run = app.runsFor(after).at(-1)!;
+    expect(run.current.conclusion).toBe('failure');
+    // The policy was read at `before`, through the contents API.
+    expect(app.github.requests.some((r) => r.path === `/repos/${FULL_NAME}/contents/.github/signet.yml` && r.query.get('ref') === before)).toBe(true);
+    // A pull request is still judged by the default branch's policy, now the new one.
+    const [topic] = app.repo.commit('after-policy', 1, mallory, 'none', after);
+    app.repo.updateRef('refs/pull/31/head', topic!);
+    const payload = app.pullPayload('opened', 31, topic!, 'after-policy');
+    (payload.pull_request as { base: { sha: string } }).base.sha = after;
+    await deliver(app.hookUrl, SECRET, 'pull_request', payload);
+    expect(app.runsFor(topic!).at(-1)!.current.conclusion).toBe('neutral');
   });
 });

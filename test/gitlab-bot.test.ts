@@ -3,6 +3,7 @@
  * (X-Gitlab-Token), talks to a local fake GitLab API through @gitbeaker/rest and fetches
  * objects from `git http-backend` serving a repository made with real git, gpg, ssh-keygen.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ import type { SignetStore } from '../src/store/store.ts';
 import { post } from './helpers/fake-github-webhooks.ts';
 import { startFakeGitLab, type FakeGitLab } from './helpers/fake-gitlab.ts';
 import { startGitHttpBackend, type GitHttpBackend } from './helpers/http-backend.ts';
-import { bob, makeSignedRepo, mallory, type SignedRepo } from './helpers/http-backend-repo.ts';
+import { DEFAULT_POLICY, bob, makeSignedRepo, mallory, type SignedRepo } from './helpers/http-backend-repo.ts';
 import { freePort } from './helpers/postgres.ts';
 
 const SECRET = 'gitlab-hook-token';
@@ -205,5 +206,16 @@ describe('GitLab accounts vouch only for e-mails GitLab confirmed (issue 11 item
     expect(await gitLabVerifiedUserOfEmail(api, caches, 'eve.work@example.com')).toEqual({ id: 21, username: 'eve' });
     expect(await gitLabVerifiedUserOfEmail(api, caches, 'eve@example.com')).toEqual({ id: 21, username: 'eve' });
     expect(await gitLabVerifiedUserOfEmail(api, caches, 'frank.primary@example.com')).toEqual({ id: 22, username: 'frank' });
+  });
+});
+
+describe('the policy in force before a push judges it (issue 11 item 7)', () => {
+  it('an unsigned push to main that rewrites the policy fails under the old one', async () => {
+    // Earlier tests moved main: ask the repository.
+    const before = execFileSync('git', ['--git-dir', repo.bare, 'rev-parse', 'refs/heads/main']).toString().trim();
+    const after = repo.setPolicy(DEFAULT_POLICY.replace('refs/heads/main, ', ''), mallory, 'none');
+    await send('Push Hook', pushHook('refs/heads/main', before, after));
+    expect(statusesFor(after).map((s) => s.state)).toEqual(['running', 'failed']);
+    expect(gitlab.requests.some((r) => r.path.startsWith(`/projects/${PROJECT_ID}/repository/files/`) && r.query.get('ref') === before)).toBe(true);
   });
 });

@@ -105,7 +105,8 @@ function gitHubCheckSource(installation: GitHubInstallation, deps: CheckDependen
       });
       return { username: 'x-access-token', password: token };
     },
-    policyReader: gitHubFileReader(installation.request, deps.caches, owner, repo, repository.defaultBranch),
+    policyReader: gitHubFileReader(installation.request, deps.caches, owner, repo, target.policyAt ?? repository.defaultBranch),
+    ...(target.policyAt ? { policyRevision: target.policyAt } : {}),
     policyPaths: [POLICY_PATH],
     ...(target.lookUpPullRequests ? { moreContexts: () => openPullContexts(installation.request, repository, headSha) } : {}),
     async accountsOf(commits, policy) {

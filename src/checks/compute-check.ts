@@ -31,8 +31,10 @@ export interface CheckSource {
   defaultBranch: string;
   /** Credentials for git over HTTP, asked for when the fetch starts. */
   gitAuth(): Promise<{ username: string; password: string }>;
-  /** Reads files of the default branch (the policy and its key files). */
+  /** Reads files of the default branch, or of `policyRevision` (the policy and its key files). */
   policyReader: DefaultBranchReader;
+  /** The commit the policy is read at, when not the default branch tip (a push to the default branch: its `before`). */
+  policyRevision?: string;
   /** Where the policy may live, first found wins. */
   policyPaths: string[];
   /** More ref updates the commit stands for that the event did not name (open pull requests with it as head). */
@@ -59,7 +61,7 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   });
 
   const loaded = await loadPolicy(source.policyReader, source.policyPaths);
-  if (!loaded) return { report: noPolicyReport(source.policyPaths[0]!, source.defaultBranch) };
+  if (!loaded) return { report: noPolicyReport(source.policyPaths[0]!, source.policyRevision ? `${source.defaultBranch} before this push (${source.policyRevision.slice(0, 12)})` : source.defaultBranch) };
 
   // Every context is judged on its own, with only its own base excluded: one shared exclusion
   // set let a push whose `before` already contains a pull request's unsigned commit hide it

@@ -82,7 +82,8 @@ function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget): Chec
     cloneUrl: project.cloneUrl,
     defaultBranch: project.defaultBranch,
     gitAuth: () => Promise.resolve({ username: 'oauth2', password: deps.token }),
-    policyReader: gitLabFileReader(deps.api, project.id, project.defaultBranch),
+    policyReader: gitLabFileReader(deps.api, project.id, target.policyAt ?? project.defaultBranch),
+    ...(target.policyAt ? { policyRevision: target.policyAt } : {}),
     policyPaths: GITLAB_POLICY_PATHS,
     moreContexts: () => openMergeRequestContexts(deps, project, target.headSha),
     async accountsOf(commits, policy) {
