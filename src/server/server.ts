@@ -12,6 +12,8 @@ import { openStore, type SignetStore } from '../store/store.ts';
 import { signetApp, type SignetAppOptions } from '../app/app.ts';
 import type { CheckDependencies } from '../app/run-check.ts';
 import type { HttpHandler } from '../forge/http-handler.ts';
+import { GITLAB_WEBHOOK_PATH } from '../gitlab/handler.ts';
+import { limitWebhookBodies } from './body-limit.ts';
 import type { ServerConfig } from './config.ts';
 
 export interface RunningServer {
@@ -66,6 +68,8 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
   const handlers: HttpHandler[] = [healthHandler(store), ...((await options.extraHandlers?.(deps)) ?? [])];
   await server.load(signetApp({ deps, handlers, ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}) }));
   const http = await server.start();
+  // Installed before any request can arrive (start() resolves in the listen callback's tick).
+  limitWebhookBodies(http, [config.webhookPath, GITLAB_WEBHOOK_PATH]);
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {
