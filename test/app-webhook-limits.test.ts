@@ -70,7 +70,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const routes = [
+const routes: Array<{ name: string; path: string; headers: Record<string, string> }> = [
   { name: 'GitHub', path: '/api/github/webhooks', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-1', 'x-hub-signature-256': 'sha256=00' } },
   { name: 'GitLab', path: '/gitlab/webhook', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook' } },
 ];

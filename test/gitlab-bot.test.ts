@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +64,8 @@ beforeAll(async () => {
   backend = await startGitHttpBackend(repo.root);
   gitlab = await startFakeGitLab();
   gitlab.projects.set(PROJECT_ID, repo.bare);
+  gitlab.projectPaths.set(PROJECT_ID, FULL_NAME);
+  gitlab.gitOrigin = backend.origin;
   repo.updateRef('refs/merge-requests/1/head', repo.heads['feature-good']);
   repo.updateRef('refs/merge-requests/2/head', repo.heads['feature-bad']);
   gitlab.users.push({ id: 11, username: 'bob', email: bob.email, sshKeys: [{ key: repo.bobSshPublicKey, usage_type: 'signing' }] });
@@ -217,5 +221,67 @@ describe('the policy in force before a push judges it (issue 11 item 7)', () => 
     await send('Push Hook', pushHook('refs/heads/main', before, after));
     expect(statusesFor(after).map((s) => s.state)).toEqual(['running', 'failed']);
     expect(gitlab.requests.some((r) => r.path.startsWith(`/projects/${PROJECT_ID}/repository/files/`) && r.query.get('ref') === before)).toBe(true);
+  });
+});
+
+describe('tokens stay home and secrets speak for their own project (issue 12)', () => {
+  async function listener() {
+    const seen: Array<{ path: string; authorization?: string; privateToken?: string }> = [];
+    const http = createServer((req, res) => {
+      seen.push({ path: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(typeof req.headers['private-token'] === 'string' ? { privateToken: req.headers['private-token'] } : {}) });
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    return { seen, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, stop: () => new Promise<void>((resolve) => http.close(() => resolve())) };
+  }
+
+  it("a payload's git_http_url is never cloned: objects come from GITLAB_URL, and the token reaches no other host", async () => {
+    const evil = await listener();
+    try {
+      const [oid] = repo.commit('clone-url', 1, mallory, 'none');
+      const payload = pushHook('refs/heads/clone-url', '0'.repeat(40), oid!);
+      (payload.project as Record<string, unknown>).git_http_url = `${evil.url}/steal.git`;
+      (payload.project as Record<string, unknown>).default_branch = 'clone-url';
+      await send('Push Hook', payload);
+      expect(statusesFor(oid!).map((s) => s.state)).toEqual(['running', 'success']);
+      expect(evil.seen).toEqual([]);
+      // Every API request carried the token to the configured origin only, and git went through it too.
+      expect(gitlab.requests.every((r) => r.privateToken === gitlab.token)).toBe(true);
+      expect(backend.requests.some((r) => r.path.startsWith(`/${FULL_NAME}.git/`))).toBe(true);
+    } finally {
+      await evil.stop();
+    }
+  });
+
+  it('a payload whose project path is not the one GitLab has for its id is refused, with nothing fetched', async () => {
+    const [oid] = repo.commit('wrong-path', 1, mallory, 'none');
+    const payload = pushHook('refs/heads/wrong-path', '0'.repeat(40), oid!);
+    (payload.project as Record<string, unknown>).path_with_namespace = 'other-group/other-project';
+    const fetches = backend.requests.length;
+    await send('Push Hook', payload);
+    expect(statusesFor(oid!).at(-1)).toMatchObject({ state: 'failed', description: expect.stringContaining("delivery refused: project 42 is 'group/project' on GitLab") });
+    expect(backend.requests.length).toBe(fetches);
+  });
+
+  it("per-project secrets: one project's secret cannot deliver for another, nor the shared one for a project with its own", async () => {
+    const config = { url: gitlab.url, token: gitlab.token, webhookSecret: 'shared-secret', projectSecrets: new Map([[String(PROJECT_ID), 'own-secret'], ['other/project', 'other-secret']]) };
+    const [handler] = gitLabHandlers(config, server.deps);
+    const http = createServer((req, res) => void handler!(req, res));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/gitlab/webhook`;
+    try {
+      const ignored = { ...pushHook('refs/heads/x', '0'.repeat(40), '0'.repeat(40)) };
+      const as = (secret: string, body: unknown) => post(url, { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret }, JSON.stringify(body));
+      expect((await as('other-secret', ignored)).status).toBe(403);
+      expect((await as('shared-secret', ignored)).status).toBe(403);
+      expect((await as('wrong', ignored)).status).toBe(401);
+      expect((await as('own-secret', ignored)).status).toBe(200);
+      // The shared secret still serves a project without its own.
+      const elsewhere = { ...ignored, project_id: 77, project: { ...project(), id: 77, path_with_namespace: 'group/elsewhere' } };
+      expect((await as('shared-secret', elsewhere)).status).toBe(200);
+      expect((await as('own-secret', elsewhere)).status).toBe(403);
+    } finally {
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
   });
 });

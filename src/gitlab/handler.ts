@@ -33,6 +33,27 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** The projects a token speaks for: those whose own secret it is, and (`shared`) every project without one. */
+interface Speaker {
+  projects: Set<string>;
+  shared: boolean;
+}
+
+function speakerOf(token: string, config: GitLabConfig): Speaker | undefined {
+  const projects = new Set<string>();
+  // Every secret is compared (no early exit), so the time taken does not say which matched.
+  for (const [project, secret] of config.projectSecrets ?? []) if (sameSecret(token, secret)) projects.add(project);
+  const shared = config.webhookSecret !== undefined && sameSecret(token, config.webhookSecret);
+  return projects.size > 0 || shared ? { projects, shared } : undefined;
+}
+
+function speaksFor(speaker: Speaker, project: { id: number; fullName: string }, config: GitLabConfig): boolean {
+  const keys = [String(project.id), project.fullName.toLowerCase()];
+  if (keys.some((key) => speaker.projects.has(key))) return true;
+  // The shared secret speaks only for projects that have no secret of their own.
+  return speaker.shared && !keys.some((key) => config.projectSecrets?.has(key));
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -52,6 +73,7 @@ function answer(res: ServerResponse, status: number, body: Record<string, unknow
 export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { gitCache: GitCache }, options: GitLabHandlerOptions = {}): HttpHandler[] {
   const deps: GitLabDependencies = {
     api: createGitLabApi(config.url, config.token),
+    url: config.url,
     token: config.token,
     caches: createGitLabCaches(),
     store: base.store,
@@ -70,9 +92,10 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { git
       return true;
     }
     const token = req.headers['x-gitlab-token'];
-    if (typeof token !== 'string' || !sameSecret(token, config.webhookSecret)) {
-      req.resume();
+    const speaker = typeof token === 'string' ? speakerOf(token, config) : undefined;
+    if (!speaker) {
       answer(res, 401, { error: 'X-Gitlab-Token does not match' });
+      res.once('finish', () => req.destroy());
       return true;
     }
     const body = await readBody(req);
@@ -90,6 +113,12 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { git
     const event = String(req.headers['x-gitlab-event'] ?? '');
     const delivery = String(req.headers['x-gitlab-event-uuid'] ?? req.headers['x-gitlab-webhook-uuid'] ?? randomUUID());
     const plan = planGitLabEvent(event, payload, delivery);
+    const project = plan.kind === 'check' ? plan.target.project : plan.project;
+    if (project && !speaksFor(speaker, project, config)) {
+      deps.log.warn({ delivery, project: project.fullName, projectId: project.id }, 'a GitLab delivery for a project its secret does not belong to: refused');
+      answer(res, 403, { error: `X-Gitlab-Token is not the webhook secret of project ${project.id}` });
+      return true;
+    }
     const work = (async () => {
       let outcome: GitLabOutcome | undefined;
       try {

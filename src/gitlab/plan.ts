@@ -28,8 +28,6 @@ export interface GitLabTarget {
   mergeRequestIid?: number;
   /** Committer e-mail → user the payload names (the pusher). */
   knownUsers: Array<[string, { id: number; username: string }]>;
-  /** The commit whose policy judges this check when not the default branch's tip (a push to it: its `before`). */
-  policyAt?: string;
 }
 
 /** `/sign-release TAG` in a note on an issue or merge request; tag undefined when malformed. */
@@ -97,7 +95,6 @@ export function planGitLabEvent(event: string, payload: unknown, deliveryId: str
           project, event: event === 'Push Hook' ? 'push' : 'tag_push', trigger: `auto:${ref}`, headSha: head,
           contexts: [{ ref, oldOid: before ?? null, newOid: head, ...(before ? { baseOid: before } : {}) }],
           fetchRefs: [ref], knownUsers,
-          ...(ref === `refs/heads/${project.defaultBranch}` && before ? { policyAt: before } : {}),
         },
       };
     }

@@ -12,12 +12,15 @@ import type { SignatureReport } from '../forge/report.ts';
 import type { CheckContext } from '../forge/scope.ts';
 import { auditEvent, runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
 import { computeCheck, type CheckSource } from '../checks/compute-check.ts';
+import { confirmProject, type ConfirmedProject } from './confirm-project.ts';
 import { GITLAB_POLICY_PATHS, STATUS_NAME, type GitLabTarget, type ProjectRef } from './plan.ts';
 
 export const NOTE_MARKER = '<!-- signet:signatures -->';
 
 export interface GitLabDependencies extends CheckSettings {
   api: GitLabApi;
+  /** GITLAB_URL: the only origin the token and clones go to. */
+  url: string;
   token: string;
   caches: GitLabCaches;
   gitCache: GitCache;
@@ -53,7 +56,7 @@ export async function runGitLabCheck(deps: GitLabDependencies, target: GitLabTar
     deps,
     { forge: 'gitlab', repositoryKey: projectKey(project), event: target.event, trigger: target.trigger, headSha, delivery },
     publisher,
-    () => computeCheck(deps, gitLabCheckSource(deps, target), target),
+    async () => computeCheck(deps, gitLabCheckSource(deps, target, await confirmProject(deps.api, deps.url, project)), target),
   );
   return { status: outcome.status, ...(outcome.report ? { state: stateOf(outcome.report), report: outcome.report } : {}) };
 }
@@ -75,15 +78,19 @@ async function upsertNote(deps: GitLabDependencies, projectId: number, iid: numb
   else await gitLabCall(`writing a note on !${iid}`, () => deps.api.MergeRequestNotes.create(projectId, iid, body));
 }
 
-function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget): CheckSource {
+function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget, confirmed: ConfirmedProject): CheckSource {
   const { project } = target;
+  const { defaultBranch } = confirmed;
+  // A push to the default branch is judged by the policy before it (see app/plan.ts planPush).
+  const pushed = target.event === 'push' ? target.contexts[0] : undefined;
+  const policyAt = pushed && pushed.ref === `refs/heads/${defaultBranch}` ? (pushed.oldOid ?? undefined) : undefined;
   return {
     repositoryKey: projectKey(project),
-    cloneUrl: project.cloneUrl,
-    defaultBranch: project.defaultBranch,
+    cloneUrl: confirmed.cloneUrl,
+    defaultBranch,
     gitAuth: () => Promise.resolve({ username: 'oauth2', password: deps.token }),
-    policyReader: gitLabFileReader(deps.api, project.id, target.policyAt ?? project.defaultBranch),
-    ...(target.policyAt ? { policyRevision: target.policyAt } : {}),
+    policyReader: gitLabFileReader(deps.api, project.id, policyAt ?? defaultBranch),
+    ...(policyAt ? { policyRevision: policyAt } : {}),
     policyPaths: GITLAB_POLICY_PATHS,
     moreContexts: () => openMergeRequestContexts(deps, project, target.headSha),
     async accountsOf(commits, policy) {

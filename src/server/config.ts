@@ -53,7 +53,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerCon
   if (!privateKey) throw new SignetError('CONFIG_INVALID', 'set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (the .pem file GitHub issued)');
   if (!env.WEBHOOK_SECRET) throw new SignetError('CONFIG_INVALID', 'WEBHOOK_SECRET must be set to the GitHub App webhook secret');
   const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com';
-  const gitlab = readGitLabConfig(env);
+  const gitlab = readGitLabConfig(env, cwd);
   return {
     appId,
     privateKey,

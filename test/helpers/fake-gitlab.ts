@@ -6,7 +6,7 @@
  * queued per route.
  */
 import { execFileSync } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface GitLabRecorded {
@@ -14,6 +14,9 @@ export interface GitLabRecorded {
   path: string;
   query: URLSearchParams;
   body: Record<string, unknown>;
+  /** The PRIVATE-TOKEN and Authorization headers the request carried (token-scoping tests). */
+  privateToken?: string;
+  authorization?: string;
 }
 
 export interface GitLabFault {
@@ -87,6 +90,10 @@ export interface FakeGitLab {
   users: FakeGitLabUser[];
   /** project id → bare repository. */
   projects: Map<number, string>;
+  /** project id → path_with_namespace (GET /projects/:id answers 404 for a project without one). */
+  projectPaths: Map<number, string>;
+  /** When set, git smart HTTP under `/<group>/<project>.git/` is passed on to this origin (a `git http-backend`), as GitLab serves clones on its own host. */
+  gitOrigin?: string;
   /** Releases with their asset links (uploads are files served at /-/project/:id/uploads/…). */
   releases: FakeGitLabRelease[];
   /** Project uploads: full_path → bytes. */
@@ -113,7 +120,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   };
   const fake: Omit<FakeGitLab, 'url' | 'stop'> = {
     token, requests: [], statuses: [], notes: [], faults: [], users: [], projects: new Map(),
-    releases: [], uploads: new Map(), members: new Map(), awards: [], issues: [], mergeRequests: [],
+    releases: [], uploads: new Map(), members: new Map(), awards: [], issues: [], mergeRequests: [], projectPaths: new Map(),
     addRelease(project, tag, commit, assets) {
       const release: FakeGitLabRelease = { project, tag, commit, links: assets.map((a) => ({ id: nextId++, name: a.name, url: `${origin}${storeUpload(project, a.name, Buffer.from(a.content))}` })) };
       fake.releases.push(release);
@@ -161,7 +168,8 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       }
     }
     for (const [k, v] of url.searchParams) if (method !== 'GET' && body[k] === undefined) body[k] = v;
-    fake.requests.push({ method, path, query: url.searchParams, body });
+    const credentials = { ...(typeof req.headers['private-token'] === 'string' ? { privateToken: req.headers['private-token'] } : {}), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
+    fake.requests.push({ method, path, query: url.searchParams, body, ...credentials });
     if (req.headers['private-token'] !== token) return send(res, 401, { message: '401 Unauthorized' });
     const fault = fake.faults.find((f) => f.method === method && f.path.test(path));
     if (fault) {
@@ -189,6 +197,12 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     if (method === 'GET' && (m = /^\/users\/(\d+)\/keys$/.exec(path))) {
       const user = fake.users.find((u) => u.id === Number(m![1]));
       return send(res, 200, (user?.sshKeys ?? []).map((key, i) => ({ id: i + 1, title: key.title ?? `key ${i + 1}`, created_at: '2024-01-01T00:00:00.000Z', expires_at: key.expires_at ?? null, key: key.key, usage_type: key.usage_type })));
+    }
+    if (method === 'GET' && (m = /^\/projects\/(\d+)$/.exec(path))) {
+      const id = Number(m[1]);
+      const fullPath = fake.projectPaths.get(id);
+      if (!fullPath || !fake.projects.has(id)) return send(res, 404, { message: '404 Project Not Found' });
+      return send(res, 200, { id, path_with_namespace: fullPath, default_branch: 'main', http_url_to_repo: `${origin}/${fullPath}.git` });
     }
     m = /^\/projects\/(\d+)\/(.*)$/.exec(path);
     if (!m) return send(res, 404, { message: '404 Not Found' });
@@ -305,6 +319,15 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     return send(res, 404, { message: `404 Not Found: ${method} ${path}` });
   };
   const server: Server = createServer((req, res) => {
+    if (fake.gitOrigin && (req.url ?? '').includes('.git/')) {
+      const upstream = request(`${fake.gitOrigin}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', (error) => send(res, 502, { message: error.message }));
+      req.pipe(upstream);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
