@@ -202,3 +202,20 @@ describe('the policy in force before a push judges it (issue 11 item 7)', () => 
     expect(app.runsFor(topic!).at(-1)!.current.conclusion).toBe('neutral');
   });
 });
+
+describe('bounds on the work an outsider causes (issue 12)', () => {
+  it('a pull request with more commits than SIGNET_CHECK_MAX_COMMITS fails and names the bound', async () => {
+    const head = app.repo.commitUnsignedBulk('too-long', 150, mallory, app.repo.heads.main);
+    app.repo.updateRef('refs/pull/41/head', head);
+    const saved = app.server.deps.maxCommits;
+    app.server.deps.maxCommits = 100;
+    try {
+      await deliver(app.hookUrl, SECRET, 'pull_request', app.pullPayload('opened', 41, head, 'too-long'));
+    } finally {
+      app.server.deps.maxCommits = saved;
+    }
+    const run = app.runsFor(head).at(-1)!;
+    expect(run.current.conclusion).toBe('failure');
+    expect((run.current.output as { summary: string }).summary).toContain('150 commits to judge, more than SIGNET_CHECK_MAX_COMMITS (100)');
+  });
+});

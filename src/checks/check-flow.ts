@@ -21,6 +21,8 @@ export interface CheckSettings {
   leaseMs: number;
   /** Budget for one check, fetch included. */
   checkTimeoutMs: number;
+  /** Most commits one check judges (SIGNET_CHECK_MAX_COMMITS); more is a failure that says so. */
+  maxCommits?: number;
   now: () => Date;
 }
 

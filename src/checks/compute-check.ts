@@ -69,6 +69,12 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   const judged = distinctContexts([...contexts, ...branchesAt(repo, request.headSha, source.defaultBranch)]);
   const scopes = judged.map((context) => scopeOf([context], repo, source.defaultBranch));
   const commits = uniqueCommits(scopes.flatMap((scope) => commitsInScope(repo, scope)));
+  // Anyone who can push or open a PR chooses how many commits a check walks: bounded, and
+  // past the bound the check fails (never passes) and says which bound.
+  const maxCommits = settings.maxCommits ?? DEFAULT_MAX_COMMITS;
+  if (commits.length > maxCommits) {
+    throw new ForgeError('limit', `${commits.length} commits to judge, more than SIGNET_CHECK_MAX_COMMITS (${maxCommits}); split the change or raise the limit`);
+  }
   let forge: AccountsOfCommits = { accounts: [], accountOfEmail: new Map() };
   if (loaded.policy.keys.forgeAccounts || loaded.policy.keys.trustWebFlow) forge = await source.accountsOf(commits, loaded.policy);
   let checkRegistries;
@@ -91,6 +97,8 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   const decision = strictest(decisions);
   return { report: decision.report, decision };
 }
+
+export const DEFAULT_MAX_COMMITS = 20_000;
 
 const RANK: Record<string, number> = { failure: 0, success: 1, neutral: 2 };
 

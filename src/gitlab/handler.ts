@@ -82,6 +82,7 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { git
     instanceId: base.instanceId,
     leaseMs: base.leaseMs,
     checkTimeoutMs: base.checkTimeoutMs,
+    ...(base.maxCommits !== undefined ? { maxCommits: base.maxCommits } : {}),
     now: base.now,
   };
 

@@ -25,6 +25,8 @@ export interface ServerConfig {
   sqlitePath: string;
   instanceId: string;
   checkTimeoutMs: number;
+  /** Most commits one check judges; past it the check fails and says so. */
+  maxCommits: number;
   fetchTimeoutMs: number;
   keyCacheTtlMs: number;
   leaseMs: number;
@@ -68,6 +70,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerCon
     sqlitePath: resolve(cwd, env.SIGNET_SQLITE_PATH || '.data/signet.sqlite'),
     instanceId: env.SIGNET_INSTANCE_ID || randomUUID(),
     checkTimeoutMs: number(env, 'SIGNET_CHECK_TIMEOUT_MS', 300_000),
+    maxCommits: number(env, 'SIGNET_CHECK_MAX_COMMITS', 20_000),
     fetchTimeoutMs: number(env, 'SIGNET_FETCH_TIMEOUT_MS', 120_000),
     keyCacheTtlMs: number(env, 'SIGNET_KEY_CACHE_TTL_MS', 600_000),
     leaseMs: number(env, 'SIGNET_CLAIM_LEASE_MS', 600_000),

@@ -44,6 +44,7 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     instanceId: config.instanceId,
     leaseMs: config.leaseMs,
     checkTimeoutMs: config.checkTimeoutMs,
+    maxCommits: config.maxCommits,
     now: () => new Date(),
   };
 
