@@ -204,6 +204,15 @@ describe('the policy in force before a push judges it (issue 11 item 7)', () => 
 });
 
 describe('bounds on the work an outsider causes (issue 12)', () => {
+  it("follows every page of a commit's pull requests: an open PR on page 2 still brings its base's rules", async () => {
+    const [head] = app.repo.commit('paged', 1, mallory, 'none', app.repo.heads['feature-good']);
+    for (let n = 100; n < 250; n++) app.github.pulls.set(`${FULL_NAME}#${n}`, { number: n, state: 'closed', head: { sha: head, ref: 'paged' }, base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } } });
+    app.github.pulls.set(`${FULL_NAME}#250`, { number: 250, state: 'open', head: { sha: head, ref: 'paged', repo: { full_name: FULL_NAME } }, base: { sha: app.repo.heads['feature-good'], ref: 'release/next', repo: { full_name: FULL_NAME } } });
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/paged', app.repo.heads['feature-good'], head!));
+    expect(app.runsFor(head!).at(-1)!.current.conclusion).toBe('failure');
+    expect(app.github.requests.some((r) => r.path.endsWith(`/commits/${head}/pulls`) && r.query.get('page') === '2')).toBe(true);
+  });
+
   it('a pull request with more commits than SIGNET_CHECK_MAX_COMMITS fails and names the bound', async () => {
     const head = app.repo.commitUnsignedBulk('too-long', 150, mallory, app.repo.heads.main);
     app.repo.updateRef('refs/pull/41/head', head);

@@ -224,6 +224,17 @@ describe('the policy in force before a push judges it (issue 11 item 7)', () => 
   });
 });
 
+describe('every page of a list (issue 12)', () => {
+  it("an open merge request on the second page of a commit's merge requests still brings its target's rules", async () => {
+    const [head] = repo.commit('mr-paged', 1, mallory, 'none');
+    for (let iid = 100; iid < 220; iid++) gitlab.mergeRequests.push({ project: PROJECT_ID, iid, sha: head!, source_branch: 'mr-paged', target_branch: 'main', state: 'closed' });
+    gitlab.mergeRequests.push({ project: PROJECT_ID, iid: 220, sha: head!, source_branch: 'mr-paged', target_branch: 'release/next', state: 'opened' });
+    await send('Push Hook', pushHook('refs/heads/mr-paged', '0'.repeat(40), head!));
+    expect(statusesFor(head!).map((s) => s.state)).toEqual(['running', 'failed']);
+    expect(gitlab.requests.some((r) => r.path.endsWith(`/commits/${head}/merge_requests`) && r.query.get('page') === '2')).toBe(true);
+  });
+});
+
 describe('tokens stay home and secrets speak for their own project (issue 12)', () => {
   async function listener() {
     const seen: Array<{ path: string; authorization?: string; privateToken?: string }> = [];

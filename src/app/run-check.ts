@@ -131,16 +131,26 @@ function gitHubCheckSource(installation: GitHubInstallation, deps: CheckDependen
   };
 }
 
+/** Pages of 100 read before the check fails rather than judge with a partial list. */
+const MAX_PAGES = 50;
+
 /** Open pull requests whose head is this commit: their base rules apply to it too. */
 async function openPullContexts(request: GitHubRequest, repository: RepositoryRef, headSha: string): Promise<CheckContext[]> {
-  let pulls: unknown;
+  const pulls: unknown[] = [];
   try {
-    pulls = (await request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', { owner: repository.owner, repo: repository.name, commit_sha: headSha, per_page: 100 })).data;
+    // Every page: a pull request on page 2 still brings its base's rules.
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const { data } = await request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', { owner: repository.owner, repo: repository.name, commit_sha: headSha, per_page: 100, page });
+      if (!Array.isArray(data)) break;
+      pulls.push(...data);
+      if (data.length < 100) break;
+      if (page === MAX_PAGES) throw new Error(`more than ${MAX_PAGES * 100} pull requests have this head`);
+    }
   } catch (error) {
     throw new ForgeError('api', `listing the pull requests of ${headSha.slice(0, 12)}: ${(error as Error).message.split('\n')[0]}`);
   }
   const contexts: CheckContext[] = [];
-  for (const pull of Array.isArray(pulls) ? pulls : []) {
+  for (const pull of pulls) {
     const p = pull as { state?: string; head?: { sha?: string }; base?: { ref?: string; sha?: string; repo?: { full_name?: string } } };
     if (p.state !== 'open' || p.head?.sha !== headSha || !p.base?.ref) continue;
     if (p.base.repo?.full_name && p.base.repo.full_name !== repository.fullName) continue;

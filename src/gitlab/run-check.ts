@@ -72,7 +72,7 @@ export function noteBody(report: SignatureReport): string {
 }
 
 async function upsertNote(deps: GitLabDependencies, projectId: number, iid: number, body: string): Promise<void> {
-  const notes = (await gitLabCall(`listing the notes of !${iid}`, () => deps.api.MergeRequestNotes.all(projectId, iid, { perPage: 100, maxPages: 5 }))) as Array<{ id: number; body?: string }>;
+  const notes = (await gitLabCall(`listing the notes of !${iid}`, () => deps.api.MergeRequestNotes.all(projectId, iid, { perPage: 100 }))) as Array<{ id: number; body?: string }>;
   const mine = notes.find((note) => note.body?.startsWith(NOTE_MARKER));
   if (mine) await gitLabCall(`editing note ${mine.id} of !${iid}`, () => deps.api.MergeRequestNotes.edit(projectId, iid, mine.id, { body }));
   else await gitLabCall(`writing a note on !${iid}`, () => deps.api.MergeRequestNotes.create(projectId, iid, body));
@@ -119,7 +119,7 @@ function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget, confi
  */
 async function openMergeRequestContexts(deps: GitLabDependencies, project: ProjectRef, headSha: string): Promise<CheckContext[]> {
   const mergeRequests = (await gitLabCall(`listing the merge requests of ${headSha.slice(0, 12)}`, () =>
-    deps.api.Commits.allMergeRequests(project.id, headSha, { perPage: 100, maxPages: 20 } as never),
+    deps.api.Commits.allMergeRequests(project.id, headSha, { perPage: 100 } as never),
   )) as unknown as Array<{ state?: string; sha?: string; target_branch?: string; target_project_id?: number; project_id?: number }>;
   const contexts: CheckContext[] = [];
   for (const mr of Array.isArray(mergeRequests) ? mergeRequests : []) {

@@ -144,6 +144,22 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
+  /** A list as GitLab pages it: per_page (default 20, at most 100), page, Link rel="next" and x-next-page. */
+  const sendPage = (req: IncomingMessage, res: ServerResponse, url: URL, items: unknown[]): void => {
+    const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 20));
+    const page = Number(url.searchParams.get('page') ?? 1);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-total': String(items.length), 'x-total-pages': String(Math.max(1, Math.ceil(items.length / perPage))) };
+    if (page * perPage < items.length) {
+      const next = new URL(`${origin}${url.pathname}`);
+      for (const [k, v] of url.searchParams) next.searchParams.set(k, v);
+      next.searchParams.set('page', String(page + 1));
+      next.searchParams.set('per_page', String(perPage));
+      headers.link = `<${next.href}>; rel="next"`;
+      headers['x-next-page'] = String(page + 1);
+    }
+    res.writeHead(200, headers).end(JSON.stringify(items.slice((page - 1) * perPage, page * perPage)));
+    void req;
+  };
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string, bytes: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
@@ -222,7 +238,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     }
     if (method === 'GET' && (m = /^repository\/commits\/([0-9a-f]{40})\/merge_requests$/.exec(rest))) {
       // Every merge request the commit belongs to; here, those it is the head of.
-      return send(res, 200, fake.mergeRequests.filter((mr) => mr.project === project && mr.sha === m![1]).map((mr) => ({
+      return sendPage(req, res, url, fake.mergeRequests.filter((mr) => mr.project === project && mr.sha === m![1]).map((mr) => ({
         id: 1000 + mr.iid, iid: mr.iid, project_id: project, target_project_id: project, source_project_id: project, sha: mr.sha,
         source_branch: mr.source_branch, target_branch: mr.target_branch, state: mr.state,
       })));
@@ -234,7 +250,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     }
     if ((m = /^merge_requests\/(\d+)\/notes(?:\/(\d+))?$/.exec(rest))) {
       const iid = Number(m[1]);
-      if (method === 'GET' && !m[2]) return send(res, 200, fake.notes.filter((n) => n.project === project && n.iid === iid).map((n) => ({ id: n.id, body: n.body })));
+      if (method === 'GET' && !m[2]) return sendPage(req, res, url, fake.notes.filter((n) => n.project === project && n.iid === iid).map((n) => ({ id: n.id, body: n.body })));
       if (method === 'POST' && !m[2]) {
         const note: NoteRecord = { id: nextId++, project, iid, body: String(body.body), edits: 0 };
         fake.notes.push(note);
