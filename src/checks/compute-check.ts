@@ -67,7 +67,9 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   // set let a push whose `before` already contains a pull request's unsigned commit hide it
   // from the pull request's rule (issue 11 item 5). The result is the strictest of them.
   const judged = distinctContexts([...contexts, ...branchesAt(repo, request.headSha, source.defaultBranch)]);
-  const scopes = judged.map((context) => scopeOf([context], repo, source.defaultBranch));
+  // Contexts with the same base exclude the same commits: judging them together is the same
+  // judgement, done once (a PR's base branch and its head branch).
+  const scopes = [...groupByBase(judged).values()].map((group) => scopeOf(group, repo, source.defaultBranch));
   const commits = uniqueCommits(scopes.flatMap((scope) => commitsInScope(repo, scope)));
   // Anyone who can push or open a PR chooses how many commits a check walks: bounded, and
   // past the bound the check fails (never passes) and says which bound.
@@ -123,6 +125,15 @@ function branchesAt(repo: Repository, headSha: string, defaultBranch: string): C
     contexts.push({ ref: `refs/heads/${branch}`, oldOid: null, newOid: headSha });
   }
   return contexts;
+}
+
+function groupByBase(contexts: CheckContext[]): Map<string, CheckContext[]> {
+  const groups = new Map<string, CheckContext[]>();
+  for (const context of contexts) {
+    const key = `${context.baseOid ?? ''}\0${context.baseRef ?? ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), context]);
+  }
+  return groups;
 }
 
 /** One context per ref and new value; the first (the event's own, with its base) wins. */
