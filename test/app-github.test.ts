@@ -228,3 +228,23 @@ describe('bounds on the work an outsider causes (issue 12)', () => {
     expect((run.current.output as { summary: string }).summary).toContain('150 commits to judge, more than SIGNET_CHECK_MAX_COMMITS (100)');
   });
 });
+
+describe('tokens stay home (issue 12)', () => {
+  it('every API request carries an installation token or the app JWT to the configured GitHub only; git gets the token as x-access-token only from the clone URL', async () => {
+    await deliver(app.hookUrl, SECRET, 'pull_request', app.pullPayload('synchronize', 1, app.repo.heads['feature-good'], 'feature-good'));
+    expect(app.github.requests.length).toBeGreaterThan(0);
+    for (const request of app.github.requests) {
+      const authorization = String(request.headers.authorization ?? '');
+      if (request.path.startsWith('/app/')) expect(authorization).toMatch(/^bearer ey/i);
+      else expect(authorization).toMatch(/^token ghs_test\d+_\d+$/);
+      // Requests arrived at the fake's own host (the configured GHE_HOST), never another.
+      expect(request.headers.host).toBe(app.github.host);
+    }
+    const git = app.backend.requests.filter((r) => r.authorization);
+    expect(git.length).toBeGreaterThan(0);
+    for (const request of git) {
+      expect(Buffer.from(request.authorization!.replace(/^Basic /, ''), 'base64').toString()).toMatch(/^x-access-token:ghs_test\d+_\d+$/);
+      expect(request.path.startsWith(`/${app.repo.path}/`)).toBe(true);
+    }
+  });
+});
