@@ -47,7 +47,7 @@ for (const name of readdirSync(chunksDir)) if (!written.has(name) && !name.endsW
 {
   const app = await build({
     absWorkingDir: root,
-    entryPoints: { app: 'src/app/main.ts' },
+    entryPoints: { app: 'src/server/main.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.mjs' },
     bundle: true,

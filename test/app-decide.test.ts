@@ -173,3 +173,55 @@ describe('decideSignatures with forge keys (GPG) and the e-mail rule', () => {
     expect(registries.keyOwners.size).toBe(1);
   });
 });
+
+describe('forge keys vouch only for e-mails the forge verified on that account (issue 11 item 6)', () => {
+  // Mallory's own key carries a second user ID, Alice's address; GitHub lists it verified: false.
+  let dir: string;
+  let bare: string;
+  let head: string;
+  let base: string;
+  let malloryKey: string;
+  const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: dir, GNUPGHOME: join(dir, 'gnupg'), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C', ...extra });
+  const run = (command: string, args: string[], cwd = dir, extra: NodeJS.ProcessEnv = {}): string => {
+    const result = spawnSync(command, args, { cwd, env: env(extra), encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'signet-uids-'));
+    spawnSync('mkdir', ['-m', '700', join(dir, 'gnupg')]);
+    run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Mallory <mallory@example.com>', 'ed25519', 'sign', 'never']);
+    const fingerprint = /^fpr:+([0-9A-F]+):/m.exec(run('gpg', ['--with-colons', '--list-keys', 'mallory@example.com']))![1]!;
+    run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-add-uid', fingerprint, 'Alice <alice@example.com>']);
+    malloryKey = run('gpg', ['--armor', '--export', fingerprint]);
+    bare = join(dir, 'r.git');
+    run('git', ['init', '-q', '-b', 'main', bare]);
+    const who = { GIT_AUTHOR_NAME: 'Mallory', GIT_AUTHOR_EMAIL: 'mallory@example.com', GIT_COMMITTER_NAME: 'Mallory', GIT_COMMITTER_EMAIL: 'mallory@example.com' };
+    run('git', ['-c', 'commit.gpgsign=false', 'commit', '-q', '--allow-empty', '-m', 'base'], bare, who);
+    base = run('git', ['rev-parse', 'HEAD'], bare).trim();
+    run('git', ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${fingerprint}`, 'commit', '-q', '-S', '--allow-empty', '-m', 'signed by mallory, naming alice'], bare, who);
+    head = run('git', ['rev-parse', 'HEAD'], bare).trim();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function decideWith(rule: string, verifiedEmails: string[]) {
+    const git = openRepository({ path: bare, cwd: bare, env: {} });
+    const policy = parsePolicy(`version: 1\nkeys:\n  forge_accounts: true\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n    accept: [G]\n${rule}`, '.github/signet.yml');
+    const checkRegistries = await buildCheckRegistries({ keyrings: [] }, [{ account: 'mallory', gpgKeys: [malloryKey], sshSigningKeys: [], verifiedEmails }]);
+    const scope = scopeOf([{ ref: 'refs/heads/main', oldOid: base, newOid: head, baseOid: base }], git, 'main');
+    const { report } = await decideSignatures({ repo: git, policy, checkRegistries, scope, now: new Date(), accountOfEmail: (email) => (email === 'mallory@example.com' ? 'mallory' : undefined) });
+    return report.rows[0]!;
+  }
+
+  it('an allow-list naming the unverified user ID refuses the commit; her verified address is still hers', async () => {
+    const refused = await decideWith('    signers: [alice@example.com]\n', ['mallory@example.com']);
+    expect(refused).toMatchObject({ letter: 'G', accepted: false, reason: expect.stringContaining('not an allowed signer') });
+    expect(await decideWith('    signers: [mallory@example.com]\n', ['mallory@example.com'])).toMatchObject({ letter: 'G', accepted: true });
+  });
+
+  it('require_email_match with the allow-list: still refused; if GitHub had verified alice@ on her account it would match', async () => {
+    const rule = '    signers: [alice@example.com]\n    require_email_match: true\n';
+    expect(await decideWith(rule, ['mallory@example.com'])).toMatchObject({ accepted: false });
+    expect(await decideWith('    signers: [alice@example.com]\n', ['mallory@example.com', 'alice@example.com'])).toMatchObject({ accepted: true });
+  });
+});

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliver, example, retarget } from './helpers/fake-github-webhooks.ts';
 import { SECRET, startAppHarness, tableRows, type AppHarness } from './helpers/fake-github-app.ts';
-import { bob, mallory } from './helpers/http-backend-repo.ts';
+import { DEFAULT_POLICY, bob, mallory } from './helpers/http-backend-repo.ts';
 
 const FULL_NAME = 'octo-org/signed-repo';
 let app: AppHarness;
@@ -151,5 +151,100 @@ describe('pushes and reruns', () => {
     const recorded = await app.store.lookupVerdicts(`github:${FULL_NAME}`, [app.repo.heads['feature-good']]);
     expect(recorded.get(app.repo.heads['feature-good'])?.status).toBe('G');
     expect((await app.store.lookupVerdicts(`github:${FULL_NAME}`, [oid!])).size).toBe(0);
+  });
+});
+
+describe('a lenient check never overrides a strict one (issue 11 item 5)', () => {
+  it("a push whose before already holds a pull request's unsigned commit does not turn the PR head green", async () => {
+    const head = app.repo.heads['feature-bad'];
+    app.github.pulls.set(`${FULL_NAME}#2`, { number: 2, state: 'open', head: { sha: head, ref: 'feature-bad', repo: { full_name: FULL_NAME } }, base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } } });
+    await deliver(app.hookUrl, SECRET, 'pull_request', app.pullPayload('synchronize', 2, head, 'feature-bad'));
+    expect(app.runsFor(head).at(-1)!.current.conclusion).toBe('failure');
+    // The attacker's branch sits one commit past the unsigned one; force-pushing it back to the
+    // PR head gives a push whose `before` contains every commit of the pull request (pushed
+    // first, so the app has fetched it).
+    const [decoy] = app.repo.commit('decoy', 1, mallory, 'none', head);
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/decoy', '0'.repeat(40), decoy!));
+    app.repo.updateRef('refs/heads/decoy', head);
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/decoy', decoy!, head));
+    const latest = app.runsFor(head).at(-1)!;
+    expect(latest.current.conclusion).toBe('failure');
+    expect((latest.current.output as { summary: string }).summary).toContain('refs/heads/main');
+  });
+
+  it('a commit a strict branch refused stays failed when pushed again to a branch without a rule', async () => {
+    const [oid] = app.repo.commit('release/one', 1, mallory, 'none');
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/release/one', app.repo.heads.main, oid!));
+    expect(app.runsFor(oid!).at(-1)!.current.conclusion).toBe('failure');
+    app.repo.updateRef('refs/heads/lenient-alias', oid!);
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/lenient-alias', '0'.repeat(40), oid!));
+    expect(app.runsFor(oid!)).toHaveLength(2);
+    expect(app.runsFor(oid!).at(-1)!.current.conclusion).toBe('failure');
+  });
+});
+
+describe('the policy in force before a push judges it (issue 11 item 7)', () => {
+  it('an unsigned push to main that rewrites .github/signet.yml is judged by the old policy: failure, not neutral', async () => {
+    const before = app.repo.heads.main;
+    const lenient = DEFAULT_POLICY.replace('refs/heads/main, ', '');
+    const after = app.repo.setPolicy(lenient, mallory, 'none');
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/main', before, after));
+    const run = app.runsFor(after).at(-1)!;
+    expect(run.current.conclusion).toBe('failure');
+    // The policy was read at `before`, through the contents API.
+    expect(app.github.requests.some((r) => r.path === `/repos/${FULL_NAME}/contents/.github/signet.yml` && r.query.get('ref') === before)).toBe(true);
+    // A pull request is still judged by the default branch's policy, now the new one.
+    const [topic] = app.repo.commit('after-policy', 1, mallory, 'none', after);
+    app.repo.updateRef('refs/pull/31/head', topic!);
+    const payload = app.pullPayload('opened', 31, topic!, 'after-policy');
+    (payload.pull_request as { base: { sha: string } }).base.sha = after;
+    await deliver(app.hookUrl, SECRET, 'pull_request', payload);
+    expect(app.runsFor(topic!).at(-1)!.current.conclusion).toBe('neutral');
+  });
+});
+
+describe('bounds on the work an outsider causes (issue 12)', () => {
+  it("follows every page of a commit's pull requests: an open PR on page 2 still brings its base's rules", async () => {
+    const [head] = app.repo.commit('paged', 1, mallory, 'none', app.repo.heads['feature-good']);
+    for (let n = 100; n < 250; n++) app.github.pulls.set(`${FULL_NAME}#${n}`, { number: n, state: 'closed', head: { sha: head, ref: 'paged' }, base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } } });
+    app.github.pulls.set(`${FULL_NAME}#250`, { number: 250, state: 'open', head: { sha: head, ref: 'paged', repo: { full_name: FULL_NAME } }, base: { sha: app.repo.heads['feature-good'], ref: 'release/next', repo: { full_name: FULL_NAME } } });
+    await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/paged', app.repo.heads['feature-good'], head!));
+    expect(app.runsFor(head!).at(-1)!.current.conclusion).toBe('failure');
+    expect(app.github.requests.some((r) => r.path.endsWith(`/commits/${head}/pulls`) && r.query.get('page') === '2')).toBe(true);
+  });
+
+  it('a pull request with more commits than SIGNET_CHECK_MAX_COMMITS fails and names the bound', async () => {
+    const head = app.repo.commitUnsignedBulk('too-long', 150, mallory, app.repo.heads.main);
+    app.repo.updateRef('refs/pull/41/head', head);
+    const saved = app.server.deps.maxCommits;
+    app.server.deps.maxCommits = 100;
+    try {
+      await deliver(app.hookUrl, SECRET, 'pull_request', app.pullPayload('opened', 41, head, 'too-long'));
+    } finally {
+      app.server.deps.maxCommits = saved;
+    }
+    const run = app.runsFor(head).at(-1)!;
+    expect(run.current.conclusion).toBe('failure');
+    expect((run.current.output as { summary: string }).summary).toContain('150 commits to judge, more than SIGNET_CHECK_MAX_COMMITS (100)');
+  });
+});
+
+describe('tokens stay home (issue 12)', () => {
+  it('every API request carries an installation token or the app JWT to the configured GitHub only; git gets the token as x-access-token only from the clone URL', async () => {
+    await deliver(app.hookUrl, SECRET, 'pull_request', app.pullPayload('synchronize', 1, app.repo.heads['feature-good'], 'feature-good'));
+    expect(app.github.requests.length).toBeGreaterThan(0);
+    for (const request of app.github.requests) {
+      const authorization = String(request.headers.authorization ?? '');
+      if (request.path.startsWith('/app/')) expect(authorization).toMatch(/^bearer ey/i);
+      else expect(authorization).toMatch(/^token ghs_test\d+_\d+$/);
+      // Requests arrived at the fake's own host (the configured GHE_HOST), never another.
+      expect(request.headers.host).toBe(app.github.host);
+    }
+    const git = app.backend.requests.filter((r) => r.authorization);
+    expect(git.length).toBeGreaterThan(0);
+    for (const request of git) {
+      expect(Buffer.from(request.authorization!.replace(/^Basic /, ''), 'base64').toString()).toMatch(/^x-access-token:ghs_test\d+_\d+$/);
+      expect(request.path.startsWith(`/${app.repo.path}/`)).toBe(true);
+    }
   });
 });

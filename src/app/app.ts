@@ -8,10 +8,9 @@ import { planGitHubEvent, type GitHubPlan } from './plan.ts';
 import { audit, recheckPull, runCheck, type CheckDependencies, type CheckOutcome, type GitHubInstallation } from './run-check.ts';
 import type { GitHubRequest } from '../forge/github-api.ts';
 import { runGitHubSignRelease, type ReleaseSettings } from './sign-release.ts';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpHandler } from '../forge/http-handler.ts';
 
-/** A handler on Probot's HTTP server: true when it answered the request. */
-export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | void | Promise<boolean | void>;
+export type { HttpHandler };
 
 export const GITHUB_EVENTS = [
   'push',

@@ -38,6 +38,12 @@ export interface CheckTarget {
   knownAccounts: Array<[string, string]>;
   /** Comment to acknowledge (a `/signet recheck`). */
   commentId?: number;
+  /**
+   * The commit whose policy judges this check, when not the default branch's tip: a push to
+   * the default branch is judged by the policy in force before it (its `before`), so a push
+   * that rewrites the policy cannot pass under the policy it brings.
+   */
+  policyAt?: string;
 }
 
 export type GitHubPlan =
@@ -180,11 +186,12 @@ function planPush(body: Json, repository: RepositoryRef): GitHubPlan | undefined
     if (email && username) knownAccounts.push([email, username]);
   }
   const context: CheckContext = { ref, oldOid: before ?? null, newOid: after, ...(before ? { baseOid: before } : {}) };
+  const policyAt = ref === `refs/heads/${repository.defaultBranch}` ? before : undefined;
   return {
     kind: 'check',
     target: {
       repository, event: 'push', trigger: `auto:${ref}`, headSha: after, contexts: [context],
-      fetchRefs: [ref], lookUpPullRequests: ref.startsWith('refs/heads/'), knownAccounts,
+      fetchRefs: [ref], lookUpPullRequests: ref.startsWith('refs/heads/'), knownAccounts, ...(policyAt ? { policyAt } : {}),
     },
   };
 }
@@ -235,5 +242,7 @@ function planSuite(suite: Json | undefined, repository: RepositoryRef, event: st
     // An automatic check_suite.requested asks for what the push already asked for.
     trigger: deliveryId ? `rerun:${deliveryId}` : `auto:refs/heads/${headBranch ?? headSha}`,
     headSha, contexts, fetchRefs, lookUpPullRequests: true, knownAccounts: [],
+    // The suite of a push to the default branch: the policy before that push (see planPush).
+    ...(headBranch === repository.defaultBranch && before ? { policyAt: before } : {}),
   };
 }

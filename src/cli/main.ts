@@ -25,7 +25,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     load: async () => (await import('./commands/hook.ts')).runHook,
   },
   report: { summary: 'compliance report of a local repository over a period (markdown, json, svg chart)', load: async () => (await import('./commands/report.ts')).runReport },
-  serve: { summary: 'run the GitHub App and GitLab bot server (what npm start runs; settings from the environment)', load: async () => (await import('../app/serve-command.ts')).runServe },
+  serve: { summary: 'run the GitHub App and GitLab bot server (what npm start runs; settings from the environment)', load: async () => (await import('./commands/serve.ts')).runServe },
   jobs: { summary: 'run scheduled jobs by hand (key-expiry, revocation-sweep, compliance-report), list or run their schedules', load: async () => (await import('./commands/jobs.ts')).runJobs },
   admission: { summary: 'Kubernetes admission webhook: only signed images run (admission --listen …, admission manifests)', load: async () => (await import('./commands/admission.ts')).runAdmission },
   audit: { summary: 'audit export --since DATE: every decision (hook, app, jobs) as JSON lines', load: async () => (await import('./commands/audit.ts')).runAudit },

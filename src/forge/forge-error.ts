@@ -2,7 +2,7 @@
  * A failure outside the verifier (the forge's API, git over HTTP, the policy file), with the
  * stage it happened in, so the check run can say what broke in one line a maintainer can act on.
  */
-export type ForgeStage = 'fetch' | 'policy' | 'keys' | 'api' | 'verify' | 'timeout';
+export type ForgeStage = 'fetch' | 'policy' | 'keys' | 'api' | 'verify' | 'timeout' | 'limit';
 
 export class ForgeError extends Error {
   constructor(
@@ -22,6 +22,7 @@ const STAGE_TEXT: Record<ForgeStage, string> = {
   api: 'could not talk to the forge API',
   verify: 'could not verify the commits',
   timeout: 'did not finish in time',
+  limit: 'refused to check this much',
 };
 
 /** One line for people: what broke and why; never a stack trace. */

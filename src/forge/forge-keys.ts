@@ -128,5 +128,27 @@ export function applyForgeEmailRule(
       detail: `signed with a key of ${owner.account}, but the committer e-mail ${email} is not a verified e-mail of that account`,
     };
   }
-  return verdict;
+  return vouchedIdentities(verdict, owner, email);
+}
+
+/**
+ * A key someone uploaded to their own account carries whatever user IDs they wrote into it:
+ * only the e-mails the forge verified on that account may name the signer (allow-lists,
+ * `require_email_match`). Every other user ID is dropped from the verdict (issue 11 item 6).
+ */
+export function vouchedIdentities(verdict: SignatureVerdict, owner: ForgeAccountKeys, committerEmail: string): SignatureVerdict {
+  const verified = new Set(owner.verifiedEmails.map((e) => e.toLowerCase()));
+  const identities = (verdict.identities ?? []).filter((identity) => verified.has(identity.toLowerCase()));
+  const signerAddress = verdict.signer ? (/<([^<>]+)>\s*$/.exec(verdict.signer)?.[1] ?? verdict.signer).toLowerCase() : undefined;
+  const signerVouched = signerAddress !== undefined && verified.has(signerAddress);
+  const unchanged = signerVouched && identities.length === (verdict.identities ?? []).length;
+  if (unchanged) return verdict;
+  const { signer: _dropped, ...rest } = verdict;
+  const vouchedSigner = signerVouched ? verdict.signer : identities[0];
+  return {
+    ...rest,
+    identities,
+    ...(vouchedSigner ? { signer: vouchedSigner } : {}),
+    emailMatches: identities.includes(committerEmail),
+  };
 }

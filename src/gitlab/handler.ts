@@ -6,9 +6,10 @@
  */
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpHandler } from '../app/app.ts';
-import type { GitLabConfig } from '../app/config.ts';
-import type { CheckDependencies } from '../app/run-check.ts';
+import type { CheckSettings } from '../checks/check-flow.ts';
+import type { GitCache } from '../forge/git-cache.ts';
+import type { HttpHandler } from '../forge/http-handler.ts';
+import type { GitLabConfig } from './config.ts';
 import { createGitLabApi, createGitLabCaches } from '../forge/gitlab-api.ts';
 import { planGitLabEvent, type GitLabPlan } from './plan.ts';
 import { audit, runGitLabCheck, type GitLabDependencies, type GitLabOutcome } from './run-check.ts';
@@ -32,6 +33,27 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** The projects a token speaks for: those whose own secret it is, and (`shared`) every project without one. */
+interface Speaker {
+  projects: Set<string>;
+  shared: boolean;
+}
+
+function speakerOf(token: string, config: GitLabConfig): Speaker | undefined {
+  const projects = new Set<string>();
+  // Every secret is compared (no early exit), so the time taken does not say which matched.
+  for (const [project, secret] of config.projectSecrets ?? []) if (sameSecret(token, secret)) projects.add(project);
+  const shared = config.webhookSecret !== undefined && sameSecret(token, config.webhookSecret);
+  return projects.size > 0 || shared ? { projects, shared } : undefined;
+}
+
+function speaksFor(speaker: Speaker, project: { id: number; fullName: string }, config: GitLabConfig): boolean {
+  const keys = [String(project.id), project.fullName.toLowerCase()];
+  if (keys.some((key) => speaker.projects.has(key))) return true;
+  // The shared secret speaks only for projects that have no secret of their own.
+  return speaker.shared && !keys.some((key) => config.projectSecrets?.has(key));
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -48,9 +70,10 @@ function answer(res: ServerResponse, status: number, body: Record<string, unknow
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-export function gitLabHandlers(config: GitLabConfig, base: CheckDependencies, options: GitLabHandlerOptions = {}): HttpHandler[] {
+export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { gitCache: GitCache }, options: GitLabHandlerOptions = {}): HttpHandler[] {
   const deps: GitLabDependencies = {
     api: createGitLabApi(config.url, config.token),
+    url: config.url,
     token: config.token,
     caches: createGitLabCaches(),
     store: base.store,
@@ -59,6 +82,7 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckDependencies, op
     instanceId: base.instanceId,
     leaseMs: base.leaseMs,
     checkTimeoutMs: base.checkTimeoutMs,
+    ...(base.maxCommits !== undefined ? { maxCommits: base.maxCommits } : {}),
     now: base.now,
   };
 
@@ -69,9 +93,10 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckDependencies, op
       return true;
     }
     const token = req.headers['x-gitlab-token'];
-    if (typeof token !== 'string' || !sameSecret(token, config.webhookSecret)) {
-      req.resume();
+    const speaker = typeof token === 'string' ? speakerOf(token, config) : undefined;
+    if (!speaker) {
       answer(res, 401, { error: 'X-Gitlab-Token does not match' });
+      res.once('finish', () => req.destroy());
       return true;
     }
     const body = await readBody(req);
@@ -89,6 +114,12 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckDependencies, op
     const event = String(req.headers['x-gitlab-event'] ?? '');
     const delivery = String(req.headers['x-gitlab-event-uuid'] ?? req.headers['x-gitlab-webhook-uuid'] ?? randomUUID());
     const plan = planGitLabEvent(event, payload, delivery);
+    const project = plan.kind === 'check' ? plan.target.project : plan.project;
+    if (project && !speaksFor(speaker, project, config)) {
+      deps.log.warn({ delivery, project: project.fullName, projectId: project.id }, 'a GitLab delivery for a project its secret does not belong to: refused');
+      answer(res, 403, { error: `X-Gitlab-Token is not the webhook secret of project ${project.id}` });
+      return true;
+    }
     const work = (async () => {
       let outcome: GitLabOutcome | undefined;
       try {

@@ -3,11 +3,12 @@
  * the signing keys people registered on the forge, so those keys expire like any other. The
  * accounts come from the committer e-mails of the protected refs' recent commits, through the
  * app's and the bot's own look-ups: src/forge/github-api.ts (GitHub's verified-e-mail rule) and
- * src/forge/gitlab-api.ts (GitLab's user search, the e-mail one of the user's shown e-mails).
+ * src/forge/gitlab-verified-user.ts (GitLab's user search, counting only e-mails GitLab confirmed).
  */
 import type { RegistryKeyReport } from '../core/report/types.ts';
 import { createGitHubCaches, gitHubAccountKeys, gitHubAccountsOfEmails, type GitHubRequest } from '../forge/github-api.ts';
-import { createGitLabCaches, gitLabAccountKeys, gitLabUserOfEmail, type GitLabApi, type GitLabSshSigningKey, type GitLabUser } from '../forge/gitlab-api.ts';
+import { createGitLabCaches, gitLabAccountKeys, type GitLabApi, type GitLabSshSigningKey, type GitLabUser } from '../forge/gitlab-api.ts';
+import { gitLabVerifiedUserOfEmail } from '../forge/gitlab-verified-user.ts';
 import { commitsInPeriod, peelToCommit, protectedRefs, type ReportContext } from '../report/collect.ts';
 import { openPgpKeyReports, sshKeyReports } from '../report/registry-keys.ts';
 import { parseCommit } from '../core/git/signed-object.ts';
@@ -75,7 +76,7 @@ export async function recentSignerGitLabKeys(context: ReportContext, api: GitLab
   const caches = createGitLabCaches();
   const users = new Map<number, { user: GitLabUser; emails: string[] }>();
   for (const email of [...recentCommitterEmails(context, since, until).keys()].sort()) {
-    const user = await gitLabUserOfEmail(api, caches, email);
+    const user = await gitLabVerifiedUserOfEmail(api, caches, email);
     if (!user) continue;
     const entry = users.get(user.id) ?? { user, emails: [] };
     entry.emails.push(email);

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readServerConfig } from '../../src/app/config.ts';
-import { startSignetServer, type RunningServer } from '../../src/app/server.ts';
+import { readServerConfig } from '../../src/server/config.ts';
+import { startSignetServer, type RunningServer } from '../../src/server/server.ts';
 import { openSqliteStore } from '../../src/store/sql-sqlite.ts';
 import type { SignetStore } from '../../src/store/store.ts';
 import { startFakeGitHub, type CheckRunRecord, type FakeGitHub } from './fake-github.ts';

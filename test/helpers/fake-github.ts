@@ -233,7 +233,12 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     }
     if (method === 'GET' && (m = /^commits\/([0-9a-f]{40})\/pulls$/.exec(rest))) {
       const sha = m[1];
-      return send(res, 200, [...fake.pulls.entries()].filter(([key, pull]) => key.startsWith(`${fullName}#`) && (pull.head as { sha?: string })?.sha === sha).map(([, pull]) => pull));
+      const all = [...fake.pulls.entries()].filter(([key, pull]) => key.startsWith(`${fullName}#`) && (pull.head as { sha?: string })?.sha === sha).map(([, pull]) => pull);
+      // Pages as GitHub documents them: per_page (default 30, at most 100), page, a Link header.
+      const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 30));
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const next = page * perPage < all.length ? { link: `<${url.origin}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"` } : undefined;
+      return send(res, 200, all.slice((page - 1) * perPage, page * perPage), next);
     }
     if (method === 'GET' && (m = /^commits\/([^/]+)$/.exec(rest))) {
       const sha = gitRevParse(bare, `${decodeURIComponent(m[1]!)}^{commit}`);

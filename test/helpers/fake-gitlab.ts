@@ -6,7 +6,7 @@
  * queued per route.
  */
 import { execFileSync } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveEndless } from './fake-github.ts';
 
@@ -17,6 +17,9 @@ export interface GitLabRecorded {
   body: Record<string, unknown>;
   /** The request's headers (the token scoping tests read PRIVATE-TOKEN from them). */
   headers?: IncomingMessage['headers'];
+  /** The PRIVATE-TOKEN and Authorization headers the request carried (token-scoping tests). */
+  privateToken?: string;
+  authorization?: string;
 }
 
 export interface GitLabFault {
@@ -31,6 +34,10 @@ export interface FakeGitLabUser {
   username: string;
   /** Shown as public_email (what a non-admin search matches). */
   email: string;
+  /** Administrator view: the primary e-mail (shown as `email`, `confirmed_at` null unless confirmed). */
+  primaryEmail?: { email: string; confirmed: boolean };
+  /** Administrator view: secondary e-mails (GET /users/:id/emails; the search matches them too). */
+  secondaryEmails?: Array<{ email: string; confirmed: boolean }>;
   gpgKeys?: string[];
   /** `expires_at` as GitLab gives it (ISO time, or null: never). */
   sshKeys?: Array<{ key: string; usage_type: 'auth' | 'signing' | 'auth_and_signing'; title?: string; expires_at?: string | null }>;
@@ -86,6 +93,10 @@ export interface FakeGitLab {
   users: FakeGitLabUser[];
   /** project id → bare repository. */
   projects: Map<number, string>;
+  /** project id → path_with_namespace (GET /projects/:id answers 404 for a project without one). */
+  projectPaths: Map<number, string>;
+  /** When set, git smart HTTP under `/<group>/<project>.git/` is passed on to this origin (a `git http-backend`), as GitLab serves clones on its own host. */
+  gitOrigin?: string;
   /** Releases with their asset links (uploads are files served at /-/project/:id/uploads/…). */
   releases: FakeGitLabRelease[];
   /** Project uploads: full_path → bytes. */
@@ -97,6 +108,8 @@ export interface FakeGitLab {
   awards: Array<{ project: number; noteable: string; iid: number; noteId: number; name: string }>;
   /** Project issues (GET/POST /projects/:id/issues, PUT /projects/:id/issues/:iid). */
   issues: FakeGitLabIssue[];
+  /** Merge requests GET /projects/:id/repository/commits/:sha/merge_requests answers from (head sha in `sha`). */
+  mergeRequests: Array<{ project: number; iid: number; sha: string; source_branch: string; target_branch: string; state: 'opened' | 'closed' | 'merged' }>;
   /** Adds a release whose assets are project uploads, as `glab release upload` makes them. */
   addRelease(project: number, tag: string, commit: string, assets: Array<{ name: string; content: Buffer | string } | { name: string; endless: true }>): FakeGitLabRelease;
   /** Stores a project upload, as a POST /projects/:id/uploads would; returns its full_path. */
@@ -114,7 +127,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   };
   const fake: Omit<FakeGitLab, 'url' | 'stop'> = {
     token, requests: [], statuses: [], notes: [], faults: [], users: [], projects: new Map(),
-    releases: [], uploads: new Map(), endlessUploads: new Set(), members: new Map(), awards: [], issues: [], storeUpload,
+    releases: [], uploads: new Map(), endlessUploads: new Set(), members: new Map(), awards: [], issues: [], storeUpload, mergeRequests: [], projectPaths: new Map(),
     addRelease(project, tag, commit, assets) {
       const linkTo = (a: (typeof assets)[number]): string => {
         if (!('endless' in a)) return storeUpload(project, a.name, Buffer.from(a.content));
@@ -143,6 +156,22 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   };
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+  /** A list as GitLab pages it: per_page (default 20, at most 100), page, Link rel="next" and x-next-page. */
+  const sendPage = (req: IncomingMessage, res: ServerResponse, url: URL, items: unknown[]): void => {
+    const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 20));
+    const page = Number(url.searchParams.get('page') ?? 1);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-total': String(items.length), 'x-total-pages': String(Math.max(1, Math.ceil(items.length / perPage))) };
+    if (page * perPage < items.length) {
+      const next = new URL(`${origin}${url.pathname}`);
+      for (const [k, v] of url.searchParams) next.searchParams.set(k, v);
+      next.searchParams.set('page', String(page + 1));
+      next.searchParams.set('per_page', String(perPage));
+      headers.link = `<${next.href}>; rel="next"`;
+      headers['x-next-page'] = String(page + 1);
+    }
+    res.writeHead(200, headers).end(JSON.stringify(items.slice((page - 1) * perPage, page * perPage)));
+    void req;
   };
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string, bytes: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -173,7 +202,8 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       }
     }
     for (const [k, v] of url.searchParams) if (method !== 'GET' && body[k] === undefined) body[k] = v;
-    fake.requests.push({ method, path, query: url.searchParams, body, headers: req.headers });
+    const credentials = { ...(typeof req.headers['private-token'] === 'string' ? { privateToken: req.headers['private-token'] } : {}), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
+    fake.requests.push({ method, path, query: url.searchParams, body, headers: req.headers, ...credentials });
     if (req.headers['private-token'] !== token) return send(res, 401, { message: '401 Unauthorized' });
     const fault = fake.faults.find((f) => f.method === method && f.path.test(path));
     if (fault) {
@@ -184,7 +214,15 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/users') {
       const search = (url.searchParams.get('search') ?? '').toLowerCase();
-      return send(res, 200, fake.users.filter((u) => u.email.toLowerCase() === search).map((u) => ({ id: u.id, username: u.username, public_email: u.email, state: 'active' })));
+      const matches = (u: FakeGitLabUser) => [u.email, u.primaryEmail?.email, ...(u.secondaryEmails ?? []).map((e) => e.email)].some((e) => e?.toLowerCase() === search);
+      return send(res, 200, fake.users.filter(matches).map((u) => ({
+        id: u.id, username: u.username, public_email: u.email, state: 'active',
+        ...(u.primaryEmail ? { email: u.primaryEmail.email, confirmed_at: u.primaryEmail.confirmed ? '2024-01-01T00:00:00.000Z' : null } : {}),
+      })));
+    }
+    if (method === 'GET' && (m = /^\/users\/(\d+)\/emails$/.exec(path))) {
+      const user = fake.users.find((u) => u.id === Number(m![1]));
+      return send(res, 200, (user?.secondaryEmails ?? []).map((e, i) => ({ id: i + 1, email: e.email, confirmed_at: e.confirmed ? '2024-01-01T00:00:00.000Z' : null })));
     }
     if (method === 'GET' && (m = /^\/users\/(\d+)\/gpg_keys$/.exec(path))) {
       const user = fake.users.find((u) => u.id === Number(m![1]));
@@ -193,6 +231,12 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     if (method === 'GET' && (m = /^\/users\/(\d+)\/keys$/.exec(path))) {
       const user = fake.users.find((u) => u.id === Number(m![1]));
       return send(res, 200, (user?.sshKeys ?? []).map((key, i) => ({ id: i + 1, title: key.title ?? `key ${i + 1}`, created_at: '2024-01-01T00:00:00.000Z', expires_at: key.expires_at ?? null, key: key.key, usage_type: key.usage_type })));
+    }
+    if (method === 'GET' && (m = /^\/projects\/(\d+)$/.exec(path))) {
+      const id = Number(m[1]);
+      const fullPath = fake.projectPaths.get(id);
+      if (!fullPath || !fake.projects.has(id)) return send(res, 404, { message: '404 Project Not Found' });
+      return send(res, 200, { id, path_with_namespace: fullPath, default_branch: 'main', http_url_to_repo: `${origin}/${fullPath}.git` });
     }
     m = /^\/projects\/(\d+)\/(.*)$/.exec(path);
     if (!m) return send(res, 404, { message: '404 Not Found' });
@@ -210,6 +254,13 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
         return send(res, 404, { message: '404 File Not Found' });
       }
     }
+    if (method === 'GET' && (m = /^repository\/commits\/([0-9a-f]{40})\/merge_requests$/.exec(rest))) {
+      // Every merge request the commit belongs to; here, those it is the head of.
+      return sendPage(req, res, url, fake.mergeRequests.filter((mr) => mr.project === project && mr.sha === m![1]).map((mr) => ({
+        id: 1000 + mr.iid, iid: mr.iid, project_id: project, target_project_id: project, source_project_id: project, sha: mr.sha,
+        source_branch: mr.source_branch, target_branch: mr.target_branch, state: mr.state,
+      })));
+    }
     if (method === 'POST' && (m = /^statuses\/([0-9a-f]{40})$/.exec(rest))) {
       const record: StatusRecord = { project, sha: m[1]!, state: String(body.state), name: String(body.name), description: String(body.description ?? '') };
       fake.statuses.push(record);
@@ -217,7 +268,7 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     }
     if ((m = /^merge_requests\/(\d+)\/notes(?:\/(\d+))?$/.exec(rest))) {
       const iid = Number(m[1]);
-      if (method === 'GET' && !m[2]) return send(res, 200, fake.notes.filter((n) => n.project === project && n.iid === iid).map((n) => ({ id: n.id, body: n.body })));
+      if (method === 'GET' && !m[2]) return sendPage(req, res, url, fake.notes.filter((n) => n.project === project && n.iid === iid).map((n) => ({ id: n.id, body: n.body })));
       if (method === 'POST' && !m[2]) {
         const note: NoteRecord = { id: nextId++, project, iid, body: String(body.body), edits: 0 };
         fake.notes.push(note);
@@ -310,6 +361,15 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     return send(res, 404, { message: `404 Not Found: ${method} ${path}` });
   };
   const server: Server = createServer((req, res) => {
+    if (fake.gitOrigin && (req.url ?? '').includes('.git/')) {
+      const upstream = request(`${fake.gitOrigin}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', (error) => send(res, 502, { message: error.message }));
+      req.pipe(upstream);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

@@ -53,7 +53,8 @@ export interface SignedRepo {
   /** Points a ref of the bare repository at a commit. */
   updateRef(ref: string, oid: string): void;
   /** Rewrites the policy on main (signed by alice) and pushes. */
-  setPolicy(text: string | undefined): string;
+  /** Commits the policy on main (by alice, signed, unless told otherwise) and pushes it. */
+  setPolicy(text: string | undefined, as?: Person, signer?: Signer): string;
   cleanup(): void;
 }
 
@@ -105,14 +106,14 @@ export function makeSignedRepo(fullName = 'octo-org/signed-repo'): SignedRepo {
     return run('git', ['rev-parse', 'HEAD'], { cwd: work }).trim();
   };
 
-  const setPolicy = (text: string | undefined): string => {
+  const setPolicy = (text: string | undefined, as: Person = alice, signer: Signer = 'alice-gpg'): string => {
     if (run('git', ['branch', '--list', 'main'], { cwd: work }).trim() !== '') run('git', ['checkout', '-q', 'main'], { cwd: work });
     mkdirSync(join(work, '.github', 'keys'), { recursive: true });
     writeFileSync(join(work, '.github', 'keys', 'team.asc'), alicePublicKey);
     if (text === undefined) rmSync(join(work, '.github', 'signet.yml'), { force: true });
     else writeFileSync(join(work, '.github', 'signet.yml'), text);
     run('git', ['add', '-A', '.github'], { cwd: work });
-    const oid = commitOnce(alice, 'alice-gpg', text === undefined ? 'Remove the signing policy' : 'Signing policy');
+    const oid = commitOnce(as, signer, text === undefined ? 'Remove the signing policy' : 'Signing policy');
     run('git', ['push', '-q', 'origin', 'main'], { cwd: work });
     return oid;
   };

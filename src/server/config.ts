@@ -1,18 +1,14 @@
 /**
- * The server's settings from the environment (DESIGN.md "Running the app"): Probot's usual
+ * The server's settings from the environment (docs/app.md "Settings"): Probot's usual
  * variables plus signet's own. Missing or malformed settings are one clear error each.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { getPrivateKey } from '@probot/get-private-key';
 import { SignetError } from '../core/errors.ts';
+import { readGitLabConfig, type GitLabConfig } from '../gitlab/config.ts';
 
-export interface GitLabConfig {
-  /** e.g. https://gitlab.example.com (the API is under /api/v4). */
-  url: string;
-  token: string;
-  webhookSecret: string;
-}
+export type { GitLabConfig };
 
 export interface ServerConfig {
   appId: number;
@@ -29,6 +25,8 @@ export interface ServerConfig {
   sqlitePath: string;
   instanceId: string;
   checkTimeoutMs: number;
+  /** Most commits one check judges; past it the check fails and says so. */
+  maxCommits: number;
   fetchTimeoutMs: number;
   keyCacheTtlMs: number;
   leaseMs: number;
@@ -57,13 +55,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerCon
   if (!privateKey) throw new SignetError('CONFIG_INVALID', 'set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (the .pem file GitHub issued)');
   if (!env.WEBHOOK_SECRET) throw new SignetError('CONFIG_INVALID', 'WEBHOOK_SECRET must be set to the GitHub App webhook secret');
   const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com';
-  let gitlab: GitLabConfig | undefined;
-  if (env.GITLAB_URL || env.GITLAB_TOKEN || env.GITLAB_WEBHOOK_SECRET) {
-    if (!env.GITLAB_URL || !env.GITLAB_TOKEN || !env.GITLAB_WEBHOOK_SECRET) {
-      throw new SignetError('CONFIG_INVALID', 'the GitLab bot needs all of GITLAB_URL, GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET');
-    }
-    gitlab = { url: env.GITLAB_URL.replace(/\/+$/, ''), token: env.GITLAB_TOKEN, webhookSecret: env.GITLAB_WEBHOOK_SECRET };
-  }
+  const gitlab = readGitLabConfig(env, cwd);
   return {
     appId,
     privateKey,
@@ -78,6 +70,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerCon
     sqlitePath: resolve(cwd, env.SIGNET_SQLITE_PATH || '.data/signet.sqlite'),
     instanceId: env.SIGNET_INSTANCE_ID || randomUUID(),
     checkTimeoutMs: number(env, 'SIGNET_CHECK_TIMEOUT_MS', 300_000),
+    maxCommits: number(env, 'SIGNET_CHECK_MAX_COMMITS', 20_000),
     fetchTimeoutMs: number(env, 'SIGNET_FETCH_TIMEOUT_MS', 120_000),
     keyCacheTtlMs: number(env, 'SIGNET_KEY_CACHE_TTL_MS', 600_000),
     leaseMs: number(env, 'SIGNET_CLAIM_LEASE_MS', 600_000),

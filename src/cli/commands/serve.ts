@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CliIO } from '../cli/io.ts';
+import type { CliIO } from '../io.ts';
 
 export async function runServe(args: string[], io: CliIO): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {

@@ -9,9 +9,12 @@ import { Probot, ProbotOctokit, Server, type Logger as ProbotLogger } from 'prob
 import { GitCache } from '../forge/git-cache.ts';
 import { createGitHubCaches } from '../forge/github-api.ts';
 import { openStore, type SignetStore } from '../store/store.ts';
-import { signetApp, type HttpHandler, type SignetAppOptions } from './app.ts';
+import { signetApp, type SignetAppOptions } from '../app/app.ts';
+import type { CheckDependencies } from '../app/run-check.ts';
+import type { HttpHandler } from '../forge/http-handler.ts';
+import { GITLAB_WEBHOOK_PATH } from '../gitlab/handler.ts';
+import { limitWebhookBodies } from './body-limit.ts';
 import type { ServerConfig } from './config.ts';
-import type { CheckDependencies } from './run-check.ts';
 
 export interface RunningServer {
   port: number;
@@ -41,6 +44,7 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     instanceId: config.instanceId,
     leaseMs: config.leaseMs,
     checkTimeoutMs: config.checkTimeoutMs,
+    maxCommits: config.maxCommits,
     now: () => new Date(),
   };
 
@@ -65,6 +69,8 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
   const handlers: HttpHandler[] = [healthHandler(store), ...((await options.extraHandlers?.(deps)) ?? [])];
   await server.load(signetApp({ deps, handlers, ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}) }));
   const http = await server.start();
+  // Installed before any request can arrive (start() resolves in the listen callback's tick).
+  limitWebhookBodies(http, [config.webhookPath, GITLAB_WEBHOOK_PATH]);
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {
