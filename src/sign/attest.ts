@@ -13,7 +13,7 @@ import { digestFile, type DigestOptions } from './file-digest.ts';
 import { attachAttestationLegacy, pushBundleReferrer, type ResolvedImage } from './oci/image-signing.ts';
 import type { RegistryClient } from './oci/registry-client.ts';
 import { isKeylessSigning } from './keyless/keyless-signing.ts';
-import { signDsseBundle, type AttestationSigner } from './dsse-bundle-signer.ts';
+import { signDsseBundle, type AttestationSigner } from './keyless/dsse-bundle-signer.ts';
 import { verifyKeylessBundle, type IdentityPolicy, type KeylessTrust } from '../core/sign/keyless.ts';
 
 /** cosign's `--type` names; `slsaprovenance` means SLSA v1 here (cosign maps it to v0.2). */

@@ -6,7 +6,7 @@ import { parseCommandArgs, requireString, runCommand } from '../../sign/cli-supp
 import { loadCosignSigner } from '../../sign/cosign-signer.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { keylessServices } from '../../sign/keyless/keyless-signing.ts';
-import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../../sign/keyless/keyless-options.ts';
+import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 

@@ -6,7 +6,7 @@ import { signBlobFile } from '../../sign/blob.ts';
 import { parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
 import { loadCosignSigner } from '../../sign/cosign-signer.ts';
 import { keylessServices, signBlobKeyless } from '../../sign/keyless/keyless-signing.ts';
-import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../../sign/keyless/keyless-options.ts';
+import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../keyless-options.ts';
 import type { CliIO, CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 

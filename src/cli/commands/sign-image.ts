@@ -4,7 +4,7 @@ import { loadCosignSigner } from '../../sign/cosign-signer.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { signImageBundle, signImageLegacy } from '../../sign/oci/image-signing.ts';
 import { keylessServices } from '../../sign/keyless/keyless-signing.ts';
-import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../../sign/keyless/keyless-options.ts';
+import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 

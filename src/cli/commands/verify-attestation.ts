@@ -7,7 +7,7 @@ import { parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { verifyImageAttestations } from '../../sign/oci/image-signing.ts';
 import { parseJson } from '../../core/sign/encoding.ts';
-import { imageTrustFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE } from '../../sign/keyless/keyless-options.ts';
+import { imageTrustFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE } from '../keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 

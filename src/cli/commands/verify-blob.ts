@@ -8,7 +8,7 @@ import { loadPublicKey } from '../../sign/cosign-signer.ts';
 import { verifyKeylessBundle } from '../../core/sign/keyless.ts';
 import { parseJson } from '../../core/sign/encoding.ts';
 import { digestFile } from '../../sign/file-digest.ts';
-import { describeKeylessFailure, identityPolicyFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE, wantsKeylessVerify } from '../../sign/keyless/keyless-options.ts';
+import { describeKeylessFailure, identityPolicyFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE, wantsKeylessVerify } from '../keyless-options.ts';
 import { loadKeylessTrust } from '../../sign/keyless/trusted-root.ts';
 import type { CliIO, CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';

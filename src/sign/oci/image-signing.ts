@@ -16,7 +16,7 @@ import { verifyKeylessBundle, type IdentityPolicy, type KeylessTrust } from '../
 import { parseSigstoreBundle, SIGSTORE_BUNDLE_V03, verifyDsseBundle, type SigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
 import type { Signer } from '../../core/sign/signer.ts';
 import type { RegistryClient } from './registry-client.ts';
-import { signDsseBundle, type AttestationSigner } from '../dsse-bundle-signer.ts';
+import { signDsseBundle, type AttestationSigner } from '../keyless/dsse-bundle-signer.ts';
 
 export interface ResolvedImage {
   ref: ImageReference;

@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import { SignetError } from '../../core/errors.ts';
-import { checkIdentityPolicy, type IdentityPolicy, type KeylessResult, type KeylessTrust } from '../../core/sign/keyless.ts';
-import { loadPublicKey } from '../cosign-signer.ts';
-import type { KeySourceContext } from '../key-source.ts';
-import { loadKeylessTrust } from './trusted-root.ts';
+import { SignetError } from '../core/errors.ts';
+import { checkIdentityPolicy, type IdentityPolicy, type KeylessResult, type KeylessTrust } from '../core/sign/keyless.ts';
+import { loadPublicKey } from '../sign/cosign-signer.ts';
+import type { KeySourceContext } from '../sign/key-source.ts';
+import { loadKeylessTrust } from '../sign/keyless/trusted-root.ts';
 
 /** cosign's flag names, so scripts move over unchanged. */
 export const KEYLESS_VERIFY_OPTIONS = {

@@ -1,7 +1,7 @@
-import { signDsse } from '../core/sign/dsse.ts';
-import { dsseBundle, type SigstoreBundle } from '../core/sign/sigstore-bundle.ts';
-import type { Signer } from '../core/sign/signer.ts';
-import { isKeylessSigning, signDsseKeyless, type KeylessSigning } from './keyless/keyless-signing.ts';
+import { signDsse } from '../../core/sign/dsse.ts';
+import { dsseBundle, type SigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
+import type { Signer } from '../../core/sign/signer.ts';
+import { isKeylessSigning, signDsseKeyless, type KeylessSigning } from './keyless-signing.ts';
 
 /** A key (Signer) or keyless signing through Fulcio and Rekor. */
 export type AttestationSigner = Signer | KeylessSigning;
