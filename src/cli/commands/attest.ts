@@ -65,7 +65,8 @@ export const runAttest: CommandRunner = (argv, io) => runCommand('attest', io, a
   if (typeof values.image === 'string') {
     const { client, image, ref } = await openImage(values.image, io.env, { plainHttp: values['allow-http-registry'] === true });
     const where = await attestImage(client, image, signer, predicateType, predicate, format, now.toISOString().replace(/\.\d+Z$/, 'Z'));
-    io.stdout.write(`${ref.registry}/${ref.repository}:${where}\n`);
+    // A legacy attestation is a tag (`repo:sha256-….att`); a bundle referrer is a manifest digest (`repo@sha256:…`).
+    io.stdout.write(`${ref.registry}/${ref.repository}${/^[a-z0-9]+:/.test(where) ? '@' : ':'}${where}\n`);
     return EXIT_OK;
   }
   const subjects = await fileSubjects(positionals.map((file) => resolve(io.cwd, file)), { progressTo: io.stderr });
