@@ -9,7 +9,7 @@ import { configValue, readGitConfig } from '../git/git-config.ts';
 import { openRepository, type Repository } from '../git/repository.ts';
 import { loadRegistries } from '../keys/load-registries.ts';
 import { VerdictRecords } from '../store/verdict-records.ts';
-import { detectHookContext, forPusher, type HookContext } from './hook-host.ts';
+import { detectHookContext, forPusher, withCertifiedPusher, type HookContext } from './hook-host.ts';
 import { readPushCertificate } from './push-certificate.ts';
 import { renderRejection, summarizeAccepted } from './render-rejection.ts';
 
@@ -62,7 +62,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     const repo = openRepository({ cwd: io.cwd, env: io.env });
     const config = readGitConfig(join(repo.commonDir, 'config'));
     const budget = Number(configValue(config, 'signet.timeoutMs') ?? NaN);
-    context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined);
+    context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined, configValue(config, 'signet.repository') ?? repo.commonDir);
     const auditPath = configValue(config, 'signet.auditLog') ?? join(repo.commonDir, 'signet', 'audit.log');
     audit = pino({ base: { component: 'pre-receive' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: auditPath, sync: true, mkdir: true }));
 
@@ -77,6 +77,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     });
     const now = new Date(started);
     const pushCertificate = await readPushCertificate(repo, io.env, registries, now);
+    context = withCertifiedPusher(context, pushCertificate);
     const records = new VerdictRecords(join(repo.commonDir, 'signet', 'verdicts'));
     const evaluation = await evaluatePush(repo, registries, policy, updates, {
       now,
@@ -100,7 +101,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     return 0;
   } catch (error) {
     const message = error instanceof SignetError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
-    audit?.error({ event: 'push-error', pusher: context.pusher, host: context.host, updates, error: message }, 'push rejected: internal error');
+    audit?.error({ event: 'push-error', pusher: context.pusher, pusherSource: context.pusherSource, host: context.host, repository: context.repository, updates, error: message }, 'push rejected: internal error');
     io.stderr.write(forPusher(context.host, [`signet: push rejected: ${message}`, 'signet fails closed on errors: No ref was updated. Ask the server admin to check the hook configuration.']));
     return 1;
   }
@@ -113,6 +114,7 @@ function writeAudit(audit: pino.Logger, context: HookContext, updates: RefUpdate
       {
         event: 'push',
         pusher: context.pusher,
+        pusherSource: context.pusherSource,
         host: context.host,
         via: context.via,
         repository: context.repository,
