@@ -16,3 +16,10 @@ export function parseDateOption(option: string, text: string, now: Date): Date {
   }
   return date;
 }
+
+/** A whole-day distance in words: "in 5 days", "today", "3 days ago"; never a negative count. */
+export function dayCount(daysLeft: number): string {
+  const n = Math.abs(daysLeft);
+  const days = n === 1 ? '1 day' : `${n} days`;
+  return daysLeft > 0 ? `in ${days}` : daysLeft === 0 ? 'today' : `${days} ago`;
+}

@@ -7,7 +7,7 @@ import type { SignetStore } from '../../store/store.ts';
 import { runJob } from '../../jobs/run-job.ts';
 import { startScheduler } from '../../jobs/scheduler.ts';
 import { startJobsRuntime } from '../../dashboard/runtime.ts';
-import { parseDateOption } from '../../report/dates.ts';
+import { dayCount, parseDateOption } from '../../report/dates.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 
 const HELP = `usage: signet jobs run JOB --config FILE [--now TIME] [--dry-run] [--format text|json]
@@ -46,7 +46,7 @@ function describeRun(run: JobRun): string {
     const data = r.data as { findings?: Array<Record<string, unknown>> } | Array<Record<string, unknown>> | undefined;
     const findings = Array.isArray(data) ? data : data?.findings;
     for (const finding of findings ?? []) {
-      if (run.job === 'key-expiry') lines.push(`  ${finding.state === 'expired' ? 'expired' : 'expires'} ${String(finding.expiresAt).slice(0, 10)} (${finding.daysLeft} days)  ${finding.kind} ${finding.id}  ${(finding.names as string[]).join(', ')}`);
+      if (run.job === 'key-expiry') lines.push(`  ${finding.state === 'expired' ? 'expired' : 'expires'} ${String(finding.expiresAt).slice(0, 10)} (${dayCount(Number(finding.daysLeft))})  ${finding.kind} ${finding.id}  ${(finding.names as string[]).join(', ')}`);
       else lines.push(`  ${String(finding.commit).slice(0, 12)} ${finding.ref} ${finding.status}  ${finding.how} key ${finding.key}: ${finding.why}`);
     }
   }
@@ -157,3 +157,4 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
   }
   throw new SignetError('USAGE', `unknown jobs action '${action}' (run, list or schedule)`);
 }
+
