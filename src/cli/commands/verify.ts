@@ -6,7 +6,7 @@ import type { CommitResult } from '../../core/verify-object.ts';
 import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
-import { buildRegistries, readRegistrySources } from '../../keys/load-registries.ts';
+import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitRow, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
@@ -78,9 +78,11 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     const { runPolicyVerification } = await import('./verify-policy.ts');
     return runPolicyVerification(repo, { ...values, policy: values.policy, format }, revisionArgs, now, io);
   }
-  const sources = readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] });
+  const { sources, note } = await registrySources(values, repo.gitDir, io);
   const registries = await buildRegistries(sources);
   const revisions = parseRevisions(repo, revisionArgs);
+  // Said once the revisions are known good, so that a usage error stays one line.
+  if (note) io.stderr.write(note);
 
   // Progress goes to a terminal's stderr, unless the table is being drawn on that terminal too.
   const progress = io.stderr.isTTY && !(format === 'text' && io.stdout.isTTY) ? (done: number, total: number | undefined) => {
@@ -125,6 +127,16 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${summaryLine(counts, total)}${tags.length ? `; ${tags.length} tag${tags.length === 1 ? '' : 's'}` : ''} — ${verdict}\n`);
   }
   return allGood ? EXIT_OK : EXIT_POLICY_FAILED;
+}
+
+/** The key options given, or else what git itself would trust (said on stderr in one line). */
+async function registrySources(values: { keyring?: string[]; 'allowed-signers'?: string; 'revoked-keys'?: string }, gitDir: string, io: CliIO): Promise<{ sources: RegistrySources; note?: string }> {
+  if (values.keyring?.length || values['allowed-signers'] || values['revoked-keys']) {
+    return { sources: readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] }) };
+  }
+  const { gitRegistries } = await import('../../keys/git-registries.ts');
+  const found = gitRegistries(gitDir, io.env);
+  return { sources: found.sources, note: `signet verify: ${found.description}\n` };
 }
 
 function parseTime(text: string): Date {
