@@ -5,12 +5,64 @@ import { EXIT_USAGE } from '../cli/io.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+const KEYLESS = 'is for keyless signing (Fulcio certificates, OIDC identities); signet signs and verifies with a key pair: use --key (signet generate-key-pair makes one)';
+const NO_TLOG = 'talks to a Rekor transparency log; signet neither uploads to nor reads one: its signatures and bundles are checked with the key alone';
+/**
+ * cosign flags people script with that signet does not take: each refused with a sentence
+ * naming the flag and what signet does instead (never Node's "Unknown option" message).
+ */
+const COSIGN_REFUSED: Record<string, string> = {
+  '--fulcio-url': KEYLESS, '--oidc-issuer': KEYLESS, '--oidc-client-id': KEYLESS, '--oidc-provider': KEYLESS, '--identity-token': KEYLESS,
+  '--certificate': KEYLESS, '--certificate-chain': KEYLESS, '--output-certificate': KEYLESS, '--certificate-identity': KEYLESS,
+  '--certificate-identity-regexp': KEYLESS, '--certificate-oidc-issuer': KEYLESS, '--certificate-oidc-issuer-regexp': KEYLESS,
+  '--rekor-url': NO_TLOG,
+  '--sk': 'uses a hardware security key; signet reads a cosign key file (--key cosign.key)',
+  '--slot': 'uses a hardware security key; signet reads a cosign key file (--key cosign.key)',
+  '--timestamp-server-url': 'asks an RFC 3161 timestamp authority; signet does not: the signature carries no trusted time',
+  '--rfc3161-timestamp': 'gives an RFC 3161 timestamp; signet does not read one: the signature carries no trusted time',
+  '--registry-referrers-mode': 'chooses how cosign stores a signature; signet stores a v3 bundle as an OCI referrer with --format bundle, a legacy .sig tag with --format legacy',
+};
+/** cosign flags that ask for what signet always does: accepted and ignored. */
+const COSIGN_ALREADY: Record<string, (value: string | undefined) => boolean> = {
+  '--yes': (value) => value !== 'false', // signet never asks for confirmation
+  '-y': (value) => value === undefined,
+  '--tlog-upload': (value) => value === 'false', // signet never uploads (=true is refused below)
+  '--insecure-ignore-tlog': (value) => value !== 'false', // signet never reads a transparency log
+  '--insecure-ignore-sct': (value) => value !== 'false',
+  '--offline': (value) => value !== 'false', // signet's key-based verification is offline
+};
+
+/** Drops the cosign flags signet honours by nature; refuses the others with a sentence. */
+function cosignFlags(argv: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      kept.push(...argv.slice(i));
+      break;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('-') ? (eq > 0 ? arg.slice(0, eq) : arg) : '';
+    const value = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const already = COSIGN_ALREADY[name];
+    if (already?.(value)) continue;
+    if (name === '--tlog-upload') throw new SignetError('USAGE', `cosign's --tlog-upload ${NO_TLOG}; drop the flag, or pass --tlog-upload=false`);
+    const refused = COSIGN_REFUSED[name];
+    if (refused) throw new SignetError('USAGE', `cosign's ${name} ${refused}`);
+    kept.push(arg);
+  }
+  return kept;
+}
+
 /** node:util parseArgs with strict options; a parse error becomes one usage line (exit 2). */
 export function parseCommandArgs<T extends Options>(argv: string[], options: T, usage: string) {
+  const args = cosignFlags(argv);
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new SignetError('USAGE', `${(error as Error).message.split('\n')[0] ?? 'bad arguments'}\n${usage}`);
+    const message = (error as Error).message.split('\n')[0] ?? 'bad arguments';
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    throw new SignetError('USAGE', `${unknown ? `unknown option ${unknown[1]}` : message}\n${usage}`);
   }
 }
 

@@ -8,7 +8,7 @@ import { loadCosignSigner } from '../../sign/cosign-signer.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 
-const USAGE = 'usage: signet sign-blob --key KEY [--output-signature FILE] [--bundle FILE] FILE';
+const USAGE = 'usage: signet sign-blob --key KEY [--output-signature FILE] [--bundle FILE] FILE|-   (- reads standard input)';
 
 /** `cosign sign-blob --key`: prints base64(DER ECDSA-SHA256 over FILE); optionally a sigstore bundle v0.3. */
 export const runSignBlob: CommandRunner = (argv, io) => runCommand('sign-blob', io, async () => {
@@ -23,8 +23,8 @@ export const runSignBlob: CommandRunner = (argv, io) => runCommand('sign-blob', 
   }
   if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one FILE is required\n${USAGE}`);
   const signer = await loadCosignSigner(requireString(values.key, '--key'), io);
-  const file = resolve(io.cwd, positionals[0] ?? '');
-  const result = await signBlobFile(file, signer, { progressTo: io.stderr, label: positionals[0] ?? '' });
+  const file = positionals[0] === '-' ? '-' : resolve(io.cwd, positionals[0] ?? '');
+  const result = await signBlobFile(file, signer, { progressTo: io.stderr, label: positionals[0] ?? '', stdin: io.stdin });
   const signature = toBase64(result.signature);
   if (typeof values['output-signature'] === 'string') {
     await writeFile(resolve(io.cwd, values['output-signature']), signature);

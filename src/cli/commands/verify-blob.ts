@@ -8,7 +8,10 @@ import { loadPublicKey } from '../../sign/cosign-signer.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 
-const USAGE = 'usage: signet verify-blob --key cosign.pub (--signature SIG | --bundle BUNDLE) FILE';
+const USAGE = `usage: signet verify-blob --key cosign.pub (--signature SIG | --bundle BUNDLE) [-o text|json] FILE|-
+  --signature SIG   a file holding the base64 signature, or the base64 text itself
+  -o, --output      text (default: "Verified OK" on stderr) or json (one object on stdout)
+  FILE              the signed file; - reads standard input`;
 
 async function readInput(io: { cwd: string }, path: string, what: string): Promise<Buffer> {
   try {
@@ -18,12 +21,26 @@ async function readInput(io: { cwd: string }, path: string, what: string): Promi
   }
 }
 
+/**
+ * cosign's --signature takes a path or the base64 signature itself: a readable file wins; else
+ * text that is base64 is the signature; else one line saying it is neither.
+ */
+async function signatureInput(io: { cwd: string }, value: string): Promise<Buffer> {
+  try {
+    return await readFile(resolve(io.cwd, value));
+  } catch {
+    if (/^[A-Za-z0-9+/]+={0,2}$/.test(value.trim()) && value.trim().length >= 16) return Buffer.from(value.trim());
+    throw new SignetError('USAGE', `--signature ${value.length > 40 ? `${value.slice(0, 40)}…` : value}: neither a readable file nor a base64 signature`);
+  }
+}
+
 /** Exit 0 "Verified OK"; 1 with the reason when the signature does not verify; 2 on usage errors. */
 export const runVerifyBlob: CommandRunner = (argv, io) => runCommand('verify-blob', io, async () => {
   const { values, positionals } = parseCommandArgs(argv, {
     key: { type: 'string' },
     signature: { type: 'string' },
     bundle: { type: 'string' },
+    output: { type: 'string', short: 'o', default: 'text' },
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
@@ -32,15 +49,18 @@ export const runVerifyBlob: CommandRunner = (argv, io) => runCommand('verify-blo
   if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one FILE is required\n${USAGE}`);
   if ((values.signature === undefined) === (values.bundle === undefined)) throw new SignetError('USAGE', `give one of --signature or --bundle\n${USAGE}`);
   const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
-  const file = resolve(io.cwd, positionals[0] ?? '');
-  const options = { progressTo: io.stderr, label: positionals[0] ?? '' };
+  const output = String(values.output);
+  if (output !== 'text' && output !== 'json') throw new SignetError('USAGE', `-o/--output must be text or json, not '${output}'`);
+  const file = positionals[0] === '-' ? '-' : resolve(io.cwd, positionals[0] ?? '');
+  const options = { progressTo: io.stderr, label: positionals[0] ?? '', stdin: io.stdin };
   const result = typeof values.bundle === 'string'
     ? await verifyBlobBundle(file, publicKey, parseSigstoreBundle(await readInput(io, values.bundle, 'bundle'), values.bundle), options)
-    : await verifyBlobSignature(file, publicKey, decodeSignatureFile(await readInput(io, String(values.signature), 'signature')), options);
+    : await verifyBlobSignature(file, publicKey, decodeSignatureFile(await signatureInput(io, String(values.signature))), options);
+  if (output === 'json') io.stdout.write(`${JSON.stringify({ file: positionals[0], ok: result.ok, reason: result.reason, detail: result.detail })}\n`);
   if (!result.ok) {
     io.stderr.write(`signet verify-blob: ${positionals[0]}: ${result.reason}: ${result.detail}\n`);
     return EXIT_POLICY_FAILED;
   }
-  io.stderr.write('Verified OK\n');
+  if (output === 'text') io.stderr.write('Verified OK\n');
   return EXIT_OK;
 });
