@@ -13,10 +13,11 @@ import { commitJson, commitRow, summaryLine, tagJson, tagRow } from '../render/v
 
 const HELP = `usage: signet verify [--repo DIR] [--keyring FILE.asc]… [--allowed-signers FILE]
                      [--revoked-keys FILE] [--policy FILE [--ref REF]]
-                     [--format text|json|jsonl] [--now TIME] REVISION…
+                     [--format text|json|jsonl] [--jobs N] [-q] [--now TIME] REVISION…
 
-Verifies the signature of every commit in the revisions (as git takes them: A..B, ^A B, B,
---all) and of every annotated tag named, against the given key registries.
+Verifies the signature of every commit in the revisions (as git takes them: A..B, A...B,
+^A B, B, X^!, X^@, --all) and of every annotated tag named, against the given key registries;
+with no key option, against the keys git uses (gpg.ssh.allowedSignersFile, gpg --export).
 
   --repo DIR             repository (work tree or bare); default: the current one
   --keyring FILE         armored OpenPGP keyring (repeatable)
@@ -28,8 +29,9 @@ Verifies the signature of every commit in the revisions (as git takes them: A..B
   --ref REF              the ref the range would update (default: the branch or tag named
                          by the revision, e.g. main in origin/main..main)
   --jobs N               commits in flight at once, their signature checks on Node's thread
-                         pool (UV_THREADPOOL_SIZE threads, default 4) while this thread
-                         reads the next ones (default 256; 1 = one at a time, this thread only)
+                         pool (one thread per core, 2 to 16; UV_THREADPOOL_SIZE overrides) while
+                         this thread reads the next ones (default 256; 1 = one at a time)
+  -q, --quiet            print only what is not G, and the summary (text and jsonl)
   --now TIME             judge key and signature expiry at TIME (ISO 8601) instead of now
 
 Exit status: 0 every commit is G (with --policy: the policy allows the update); 1 not;
@@ -56,6 +58,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
       jobs: { type: 'string' },
       policy: { type: 'string' },
       ref: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -100,8 +103,11 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const collected: CommitResult[] = [];
 
   const out = new LineWriter(io.stdout);
-  if (format === 'jsonl') for (const tag of tags) await out.line(JSON.stringify(tagJson(tag)));
-  if (format === 'text') for (const tag of tags) await out.line(tagRow(tag));
+  // --quiet (CI on a long range): only what needs reading, then the summary.
+  const quiet = values.quiet === true;
+  const shown = tags.filter((tag) => !quiet || tag.verdict.status !== 'G');
+  if (format === 'jsonl') for (const tag of shown) await out.line(JSON.stringify(tagJson(tag)));
+  if (format === 'text') for (const tag of shown) await out.line(tagRow(tag));
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
@@ -111,6 +117,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
     if (result.verdict.status !== 'G') allGood = false;
     let written: Promise<void> | undefined;
+    if (quiet && result.verdict.status === 'G' && format !== 'json') continue;
     if (format === 'jsonl') written = out.line(JSON.stringify(commitJson(result)));
     else if (format === 'text') written = out.line(commitRow(result));
     else collected.push(result);
