@@ -60,13 +60,33 @@ describe('CLI conventions', () => {
       commitFile(repo, 'u', 'u\n', 'unsigned one', { email: alice.email });
       commitFile(repo, 'v', 'v\n', 'signed last', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
       writeFileSync(join(dir.path, 'alice.asc'), alice.armoredPublicKey);
+      // Two tags sharing their first ten characters, and a tag and a commit by a key the registry lacks.
+      const stranger = gpg.createKey('Stranger', 'stranger@example.com');
+      for (const name of ['tag-openpgp-one', 'tag-openpgp-two']) git(repo, [...gpg.gitSigningConfig(alice), 'tag', '-s', '-m', name, name], { env: gpg.env() });
+      git(repo, [...gpg.gitSigningConfig(stranger), 'tag', '-s', '-m', 'by a stranger', 'stranger-tag'], { env: gpg.env() });
+      commitFile(repo, 's', 's\n', 'by a stranger', { email: stranger.email, sign: gpg.gitSigningConfig(stranger), env: gpg.env() });
+      git(repo, ['reset', '-q', '--hard', 'HEAD~1']);
+      git(repo, ['branch', 'stranger-branch', 'HEAD@{1}']);
     }, 60_000);
+
+    it('prints full tag names, the first column as wide as the longest, and one wording per reason', () => {
+      const result = signet(['verify', '--keyring', join(dir.path, 'alice.asc'), 'tag-openpgp-one', 'tag-openpgp-two', 'stranger-tag', 'main..stranger-branch'], repo);
+      const lines = result.stdout.trim().split('\n');
+      expect(lines[0]).toMatch(/^tag-openpgp-one  G  /);
+      expect(lines[1]).toMatch(/^tag-openpgp-two  G  /);
+      expect(lines[2]).toMatch(/^stranger-tag     E  /);
+      expect(lines[3]).toMatch(/^[0-9a-f]{10}       E  /);
+      const reasonOf = (line: string): string => line.slice(line.lastIndexOf('  ') + 2);
+      expect(reasonOf(lines[2]!)).toMatch(/^unknown_key: /);
+      expect(reasonOf(lines[2]!)).toBe(reasonOf(lines[3]!));
+    });
     afterAll(() => dir.remove());
 
     it('prints only what is not G, and the summary', () => {
       const full = signet(['verify', '--keyring', join(dir.path, 'alice.asc'), 'main'], repo);
       const quiet = signet(['verify', '--keyring', join(dir.path, 'alice.asc'), '-q', 'main'], repo);
       expect(full.stdout.trim().split('\n')).toHaveLength(6);
+      expect(full.stdout).not.toMatch(/tag-/);
       const lines = quiet.stdout.trim().split('\n');
       expect(lines).toHaveLength(2);
       expect(lines[0]).toMatch(/ N .*unsigned one/);

@@ -9,7 +9,7 @@ import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
-import { commitJson, commitRow, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
+import { commitJson, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
 
 const HELP = `usage: signet verify [--repo DIR] [--keyring FILE.asc]… [--allowed-signers FILE]
                      [--revoked-keys FILE] [--policy FILE [--ref REF]]
@@ -107,7 +107,9 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const quiet = values.quiet === true;
   const shown = tags.filter((tag) => !quiet || tag.verdict.status !== 'G');
   if (format === 'jsonl') for (const tag of shown) await out.line(JSON.stringify(tagJson(tag)));
-  if (format === 'text') for (const tag of shown) await out.line(tagRow(tag));
+  // Column widths from the data: the first column fits the longest tag name shown.
+  const idWidth = idColumnWidth(shown);
+  if (format === 'text') for (const tag of shown) await out.line(tagRow(tag, idWidth));
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
@@ -119,7 +121,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     let written: Promise<void> | undefined;
     if (quiet && result.verdict.status === 'G' && format !== 'json') continue;
     if (format === 'jsonl') written = out.line(JSON.stringify(commitJson(result)));
-    else if (format === 'text') written = out.line(commitRow(result));
+    else if (format === 'text') written = out.line(commitRow(result, idWidth));
     else collected.push(result);
     // Awaited only when the buffer went out: one promise per 64 KiB, not per line.
     if (written) await written;
