@@ -51,9 +51,14 @@ describe('hook install: one installed signet for every repository', () => {
     }
     const work = join(dir.path, 'work');
     git(dir.path, ['init', '-q', '-b', 'main', work]);
-    const push = (): number => spawnSync('git', ['push', '-q', servers[1]!, 'main'], { cwd: work, env: { ...gitEnv, ...gpg.env() }, encoding: 'utf8' }).status ?? -1;
-    commitFile(work, 'a', 'a\n', 'unsigned', { email: alice.email });
-    expect(push()).not.toBe(0);
+    const unsigned = commitFile(work, 'a', 'a\n', 'unsigned', { email: alice.email });
+    const rejected = spawnSync('git', ['push', '-q', servers[1]!, 'main'], { cwd: work, env: { ...gitEnv, ...gpg.env() }, encoding: 'utf8' });
+    expect(rejected.status).not.toBe(0);
+    // Said once: the id, letter and subject, then why — not the id and subject again.
+    expect(rejected.stderr).toContain(`remote:   ${unsigned.slice(0, 10)} N "unsigned": not signed; the policy requires signed commits`);
+    expect(rejected.stderr).not.toContain(`commit ${unsigned.slice(0, 12)} ("unsigned")`);
+    // A root commit has no "commit your branch starts from": git's way is --root.
+    expect(rejected.stderr).toContain("remote:   - git rebase --root --exec 'git commit --amend --no-edit -S'");
     // A branch whose only commit is signed passes the same hook.
     git(work, ['checkout', '-q', '--orphan', 'clean']);
     git(work, ['rm', '-rq', '--cached', '.']);
