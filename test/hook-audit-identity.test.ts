@@ -86,6 +86,18 @@ describe('hook audit records: actor and repository', () => {
     }
   });
 
+  it('audit export, run inside the repository with no source named, reads its log and names it on older records', () => {
+    // A record from before the hook named plain git repositories.
+    const log = join(server, 'signet', 'audit.log');
+    writeFileSync(log, `${readFileSync(log, 'utf8')}${JSON.stringify({ level: 30, time: new Date().toISOString(), component: 'pre-receive', event: 'push', pusher: 'old', ref: 'refs/heads/old', allowed: true, commits: [] })}\n`);
+    const result = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'audit', 'export', '--since', '2000-01-01'], { cwd: server, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    const records = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(records.at(-1)).toMatchObject({ actor: 'old', repository: server, ref: 'refs/heads/old' });
+    const outside = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'audit', 'export', '--since', '2000-01-01'], { cwd: dir.path, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(outside.stderr).toMatch(/^signet audit: nothing to export from: not inside a repository/);
+  });
+
   it('audit export fills actor and repository from those records', () => {
     const records = exported();
     expect(records.length).toBeGreaterThanOrEqual(6);
