@@ -47,6 +47,17 @@ describe('CLI conventions', () => {
     expect(readme).toMatch(/thread pool, one thread per core/);
   });
 
+  it('jobs list gives the next run in the configured time zone, as the schedule reads', () => {
+    const dir = tempDir('cli-jobs-list');
+    try {
+      writeFileSync(join(dir.path, 'jobs.yml'), `timezone: Europe/Berlin\nstate_dir: ${join(dir.path, 'state')}\njobs:\n  key-expiry:\n    schedule: "0 9 * * 1"\n`);
+      const result = signet(['jobs', 'list', '--config', join(dir.path, 'jobs.yml')]);
+      expect(result.stdout).toMatch(/^key-expiry {9}"0 9 \* \* 1" \(Europe\/Berlin\), next \d{4}-\d\d-\d\d 09:00 \+0[12]:00\n/);
+    } finally {
+      dir.remove();
+    }
+  });
+
   describe('verify -q', () => {
     const dir = tempDir('cli-quiet');
     const repo = join(dir.path, 'repo');

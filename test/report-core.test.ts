@@ -149,3 +149,14 @@ describe('day counts in words', () => {
     expect([dayCount(5), dayCount(1), dayCount(0), dayCount(-1), dayCount(-2530)]).toEqual(['in 5 days', 'in 1 day', 'today', '1 day ago', '2530 days ago']);
   });
 });
+
+describe('times in the configured zone', () => {
+  it('writes a date and time as they read in the zone, with its offset', async () => {
+    const { inTimeZone } = await import('../src/report/dates.ts');
+    const at = new Date('2026-12-07T08:00:00Z');
+    expect(inTimeZone(at, 'Europe/Berlin')).toBe('2026-12-07 09:00 +01:00');
+    expect(inTimeZone(new Date('2026-07-07T08:00:00Z'), 'Europe/Berlin')).toBe('2026-07-07 10:00 +02:00');
+    expect(inTimeZone(at, 'UTC')).toBe('2026-12-07 08:00 +00:00');
+    expect(inTimeZone(at, 'America/New_York')).toBe('2026-12-07 03:00 -05:00');
+  });
+});
