@@ -32,7 +32,7 @@ describe('hook install: one installed signet for every repository', () => {
     alice = gpg.createKey('Alice', 'alice@example.com');
     mkdirSync(conf, { recursive: true });
     writeFileSync(join(conf, 'alice.asc'), alice.armoredPublicKey);
-    writeFileSync(join(conf, 'policy.yml'), 'version: 1\nkeys:\n  openpgp: [alice.asc]\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n');
+    writeFileSync(join(conf, 'policy.yml'), 'version: 1\nkeys:\n  openpgp: [alice.asc]\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n  - refs: ["refs/tags/**"]\n    require_signed_tags: true\n');
     // The installed signet: here a launcher for this checkout's signet, standing in for dist/signet.
     mkdirSync(join(dir.path, 'opt', 'bin'), { recursive: true, mode: 0o755 });
     writeFileSync(installed, `#!/bin/sh\nexec '${process.execPath}' '${join(process.cwd(), 'bin', 'signet.js')}' "$@"\n`, { mode: 0o755 });
@@ -64,6 +64,12 @@ describe('hook install: one installed signet for every repository', () => {
     git(work, ['rm', '-rq', '--cached', '.']);
     commitFile(work, 'c', 'c\n', 'signed root', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
     expect(spawnSync('git', ['push', '-q', servers[1]!, 'clean:main'], { cwd: work, env: { ...gitEnv, ...gpg.env() } }).status).toBe(0);
+    // A tag brings no new commits: said so, not "0 new commits verified".
+    git(work, [...gpg.gitSigningConfig(alice), 'tag', '-s', '-m', 'release', 'v1'], { env: gpg.env() });
+    const tagPush = spawnSync('git', ['push', servers[1]!, 'v1'], { cwd: work, env: { ...gitEnv, ...gpg.env() }, encoding: 'utf8' });
+    expect(tagPush.status).toBe(0);
+    expect(tagPush.stderr).toContain('signet: refs/tags/v1: accepted; it brings no new commits (the tag itself was checked against the policy)');
+    expect(tagPush.stderr).not.toMatch(/0 new commits/);
     // And uninstall knows the hook as signet's.
     expect(signet(['hook', 'uninstall', '--repo', servers[0]!]).code).toBe(0);
     expect(existsSync(join(servers[0]!, 'hooks', 'pre-receive'))).toBe(false);
