@@ -74,6 +74,10 @@ describe('SPDX SBOM attestation about files', () => {
   it('verify-attestation: accepts the right files and type; rejects a changed file, a wrong type, a wrong key', async () => {
     const ok = await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'spdx', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir });
     expect(ok.code, ok.stderr).toBe(0);
+    // cosign's -o: json (the default) puts the statements on stdout; text only the verdict.
+    const text = await runSignet(['verify-attestation', '--key', 'cosign.pub', '-o', 'text', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir });
+    expect([text.code, text.stdout, text.stderr]).toEqual([0, 'Verified OK\n', '']);
+    expect((await runSignet(['verify-attestation', '--key', 'cosign.pub', '-o', 'yaml', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).stderr).toMatch(/-o\/--output must be json or text, not 'yaml'/);
     expect(JSON.parse(ok.stdout)[0].predicateType).toBe('https://spdx.dev/Document');
     expect((await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'slsaprovenance', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).code).toBe(1);
     expect((await runSignet(['verify-attestation', '--key', 'other.pub', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).code).toBe(1);

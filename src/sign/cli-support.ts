@@ -94,3 +94,13 @@ export function requireString(value: string | boolean | undefined | (string | bo
   if (typeof value !== 'string' || value === '') throw new SignetError('USAGE', `${flag} is required`);
   return value;
 }
+
+/**
+ * cosign's -o/--output for its verify commands: json (the default: the verified payloads on
+ * stdout) or text (only the "Verified …" line, on stdout).
+ */
+export function outputFormat(value: string | boolean | undefined | (string | boolean)[]): 'json' | 'text' {
+  const output = value === undefined ? 'json' : String(value);
+  if (output !== 'json' && output !== 'text') throw new SignetError('USAGE', `-o/--output must be json or text, not '${output}'`);
+  return output;
+}

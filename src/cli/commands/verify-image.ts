@@ -1,12 +1,12 @@
 import { SignetError } from '../../core/errors.ts';
-import { parseAnnotations, parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
+import { outputFormat, parseAnnotations, parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
 import { loadPublicKey } from '../../sign/cosign-signer.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { verifyImageSignatures } from '../../sign/oci/image-signing.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 
-const USAGE = 'usage: signet verify-image --key cosign.pub [-a key=value]… [--allow-http-registry] REF';
+const USAGE = 'usage: signet verify-image --key cosign.pub [-a key=value]… [--allow-http-registry] [-o json|text] REF';
 
 /**
  * Exit 0 when at least one signature (legacy or bundle) verifies with the key and carries every
@@ -17,11 +17,21 @@ export const runVerifyImage: CommandRunner = (argv, io) => runCommand('verify-im
     key: { type: 'string' },
     annotations: { type: 'string', short: 'a', multiple: true },
     'allow-http-registry': { type: 'boolean', default: false },
+    output: { type: 'string', short: 'o' },
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
+  const output = outputFormat(values.output);
+  // -o text: the "Verified …" line is the output; -o json (default): it goes to stderr, the payloads to stdout.
+  const report = (verified: string, payloads: unknown[]): void => {
+    if (output === 'text') io.stdout.write(`${verified}\n`);
+    else {
+      io.stderr.write(`${verified}\n`);
+      io.stdout.write(`${JSON.stringify(payloads)}\n`);
+    }
+  };
   if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one image REF is required\n${USAGE}`);
   const annotations = parseAnnotations(values.annotations as string[] | undefined);
   const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
@@ -33,7 +43,6 @@ export const runVerifyImage: CommandRunner = (argv, io) => runCommand('verify-im
     io.stderr.write(`signet verify-image: ${image.descriptor.digest}: ${why}\n`);
     return EXIT_POLICY_FAILED;
   }
-  io.stderr.write(`Verified ${good.length} signature(s) on ${image.descriptor.digest} (${[...new Set(good.map((check) => check.format))].join(', ')})\n`);
-  io.stdout.write(`${JSON.stringify(good.map((check) => check.payload))}\n`);
+  report(`Verified ${good.length} signature(s) on ${image.descriptor.digest} (${[...new Set(good.map((check) => check.format))].join(', ')})`, good.map((check) => check.payload));
   return EXIT_OK;
 });
