@@ -139,7 +139,11 @@ dashboard: { token_env: OPS_TOKEN, user: ops }
     const problems = page.locator('table[data-table="problems"] tbody tr');
     expect(await problems.count()).toBe(2);
     const texts = await problems.allTextContents();
-    expect(texts.find((t) => t.includes('push rejected'))).toMatch(/refs\/heads\/main.*UNSIGNED_COMMIT/);
+    // "why" in words (the codes stay in data-codes for scripts); "who" never a bare "unknown".
+    const rejected = texts.find((t) => t.includes('push rejected'));
+    expect(rejected).toMatch(/refs\/heads\/main.*unsigned commit/);
+    expect(rejected).not.toMatch(/UNSIGNED_COMMIT|unknown/);
+    expect(await page.locator('table[data-table="problems"] td[data-codes="UNSIGNED_COMMIT"]').count()).toBe(1);
     expect(texts.find((t) => t.includes('check failure'))).toContain('2 commits not signed by a registry key');
     expect(await page.locator('script').count()).toBe(0);
 

@@ -79,7 +79,7 @@ describe('pre-receive hook, real pushes', () => {
     commitFile(work, 'README', 'hello\n', 'initial', { email: alice.email, sign: signAs(alice), env: gpg.env() });
     expect(push(['-q', 'origin', 'main']).code).toBe(0);
 
-    const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', '--repo', server, '--policy', join(conf, 'policy.yml')], { encoding: 'utf8' });
+    const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', '--copy', '--repo', server, '--policy', join(conf, 'policy.yml')], { encoding: 'utf8' });
     expect(install.stderr).toBe('');
     expect(install.status).toBe(0);
   }, 240_000);

@@ -176,7 +176,7 @@ jobs:
     const ok = await cli({ GH_TOKEN: TOKENS.github, GL_TOKEN: TOKENS.gitlab });
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(1);
-    expect(ok.stdout).toMatch(new RegExp(`key-expiry  github:acme/widgets  1 finding; issues: unchanged\\n  expires \\d{4}-\\d\\d-\\d\\d \\(\\d+ days\\)  openpgp ${dana}  Dana <dana@example.com>`));
+    expect(ok.stdout).toMatch(new RegExp(`key-expiry  github:acme/widgets  1 finding; issues: unchanged\\n  expires \\d{4}-\\d\\d-\\d\\d \\(in \\d+ days\\)  openpgp ${dana}  Dana <dana@example.com>`));
     const log = readFileSync(join(dir.path, 'state', 'audit.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
     expect(log.map((r) => [r.source, r.action, r.repository, r.verdict])).toEqual([['jobs', 'job:key-expiry', 'github:acme/widgets', 'findings'], ['jobs', 'job:key-expiry', 'gitlab:acme/platform/widgets', 'findings']]);
     const bad = await cli({ GH_TOKEN: 'wrong', GL_TOKEN: TOKENS.gitlab });

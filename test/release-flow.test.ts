@@ -89,7 +89,7 @@ const OTHER_PROJECT = 999;
 
 function gitLabUnderTest(): ForgeUnderTest & { fake(): FakeGitLab } {
   let gitlab: FakeGitLab;
-  const deps = () => ({ api: createGitLabApi(gitlab.url, gitlab.token), token: gitlab.token, caches: createGitLabCaches(), store, gitCache: undefined as never, log: silent, instanceId: 'flow-test', leaseMs: 60_000, checkTimeoutMs: 60_000, now: () => new Date() });
+  const deps = () => ({ api: createGitLabApi(gitlab.url, gitlab.token), url: gitlab.url, token: gitlab.token, caches: createGitLabCaches(), store, gitCache: undefined as never, log: silent, instanceId: 'flow-test', leaseMs: 60_000, checkTimeoutMs: 60_000, now: () => new Date() });
   return {
     name: 'GitLab',
     fake: () => gitlab,

@@ -117,3 +117,46 @@ describe('key watch', () => {
     expect(findings.map((f) => `${f.commit} ${f.why}`)).toEqual(['at signed-after', 'late accepted-after', 'by-key-id signed-after', 'ssh time-unknown']);
   });
 });
+
+describe('report key table wording', () => {
+  it('gives each key one state in words, never "valid" next to an expired date, never a negative day count', async () => {
+    const { renderReportMarkdown } = await import('../src/report/render-markdown.ts');
+    const now = Date.UTC(2026, 11, 4) / 1000;
+    const report = {
+      repository: 'r', generatedAt: new Date(now * 1000).toISOString(), since: '2026-01-01T00:00:00.000Z', until: '2026-12-04T00:00:00.000Z', bucket: 'month' as const, policy: null, refs: [], tags: [],
+      keys: [
+        key('GONE', { expiresAt: Date.UTC(2020, 11, 31) / 1000 }),
+        key('SOON', { expiresAt: now + 5 * DAY + 10 }),
+        key('LATER', { expiresAt: now + 300 * DAY }),
+        key('NEVER'),
+        key('REVOKED', { expiresAt: Date.UTC(2020, 0, 1) / 1000, revoked: true, revokedAt: now - 10 * DAY }),
+      ],
+    };
+    const rows = renderReportMarkdown(report).split('\n').filter((line) => /^\| openpgp /.test(line));
+    const row = (id: string): string => rows.find((line) => line.includes(`\`${id}\``))!;
+    expect(row('GONE')).toContain('| **expired** 2164 days ago | 2020-12-31 |');
+    expect(row('GONE')).not.toMatch(/valid|-\d+ days/);
+    expect(row('SOON')).toContain('| valid, **expires in 5 days** |');
+    expect(row('LATER')).toMatch(/\| valid \| 2027-09-30 \|/);
+    expect(row('NEVER')).toMatch(/\| valid \| /);
+    expect(row('REVOKED')).toMatch(/\| revoked 2026-11-24 \| 2020-01-01 \|/);
+  });
+});
+
+describe('day counts in words', () => {
+  it('says "in N days", "today" or "N days ago", never a negative number', async () => {
+    const { dayCount } = await import('../src/report/dates.ts');
+    expect([dayCount(5), dayCount(1), dayCount(0), dayCount(-1), dayCount(-2530)]).toEqual(['in 5 days', 'in 1 day', 'today', '1 day ago', '2530 days ago']);
+  });
+});
+
+describe('times in the configured zone', () => {
+  it('writes a date and time as they read in the zone, with its offset', async () => {
+    const { inTimeZone } = await import('../src/report/dates.ts');
+    const at = new Date('2026-12-07T08:00:00Z');
+    expect(inTimeZone(at, 'Europe/Berlin')).toBe('2026-12-07 09:00 +01:00');
+    expect(inTimeZone(new Date('2026-07-07T08:00:00Z'), 'Europe/Berlin')).toBe('2026-07-07 10:00 +02:00');
+    expect(inTimeZone(at, 'UTC')).toBe('2026-12-07 08:00 +00:00');
+    expect(inTimeZone(at, 'America/New_York')).toBe('2026-12-07 03:00 -05:00');
+  });
+});

@@ -74,6 +74,10 @@ describe('SPDX SBOM attestation about files', () => {
   it('verify-attestation: accepts the right files and type; rejects a changed file, a wrong type, a wrong key', async () => {
     const ok = await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'spdx', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir });
     expect(ok.code, ok.stderr).toBe(0);
+    // cosign's -o: json (the default) puts the statements on stdout; text only the verdict.
+    const text = await runSignet(['verify-attestation', '--key', 'cosign.pub', '-o', 'text', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir });
+    expect([text.code, text.stdout, text.stderr]).toEqual([0, 'Verified OK\n', '']);
+    expect((await runSignet(['verify-attestation', '--key', 'cosign.pub', '-o', 'yaml', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).stderr).toMatch(/-o\/--output must be json or text, not 'yaml'/);
     expect(JSON.parse(ok.stdout)[0].predicateType).toBe('https://spdx.dev/Document');
     expect((await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'slsaprovenance', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).code).toBe(1);
     expect((await runSignet(['verify-attestation', '--key', 'other.pub', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).code).toBe(1);
@@ -128,10 +132,12 @@ describe('attestations on images', () => {
     const ref = `${registry.host}/acme/svc@${digest}`;
     const legacy = await runSignet(['attest', '--key', 'cosign.key', '--type', 'spdx', '--format', 'legacy', '--image', ref], { cwd: dir, env: ienv });
     expect(legacy.code, legacy.stderr).toBe(0);
-    expect(legacy.stdout).toContain(`sha256-${digest.slice(7)}.att`);
+    expect(legacy.stdout).toContain(`${registry.host}/acme/svc:sha256-${digest.slice(7)}.att`);
     const bundle = await runSignet(['attest', '--key', 'cosign.key', '--type', 'slsaprovenance', '--builder-id', 'https://ci.example.com/r', '--build-type', 'https://ci.example.com/t', '--image', ref], { cwd: dir, env: ienv });
     expect(bundle.code, bundle.stderr).toBe(0);
     expect(bundle.stdout).toContain('fallback-tag');
+    // A referrer is named by its digest: repo@sha256:…, as sign-image prints it.
+    expect(bundle.stdout).toMatch(new RegExp(`^${registry.host}/acme/svc@sha256:[0-9a-f]{64} `));
     const spdx = await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'spdx', '--image', `${registry.host}/acme/svc:v1`], { cwd: dir, env: ienv });
     expect(spdx.code, spdx.stderr).toBe(0);
     expect(JSON.parse(spdx.stdout)).toHaveLength(1);

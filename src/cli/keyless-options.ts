@@ -61,3 +61,10 @@ export async function imageTrustFrom(values: Values, io: KeySourceContext & { cw
   const identity = identityPolicyFrom(values);
   return { keyless: await loadKeylessTrust(typeof values['trusted-root'] === 'string' ? values['trusted-root'] : undefined, io.cwd), identity };
 }
+
+/** A key and the keyless services together is a mistake worth one line, not a silent choice. */
+export function refuseKeylessWithKey(values: Values): void {
+  if (values.key === undefined) return;
+  const keyless = ['keyless', 'fulcio-url', 'rekor-url', 'timestamp-server-url'].find((name) => values[name] !== undefined && values[name] !== false);
+  if (keyless) throw new SignetError('USAGE', `--${keyless} is for keyless signing (Fulcio certificate, Rekor entry); with --key the signature is made with the key alone: leave out one of them`);
+}

@@ -35,16 +35,18 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: signet <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'signet <command> --help' for a command's options.\n`;
+  return `usage: signet <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'signet <command> --help' or 'signet help <command>' for a command's options; 'signet --version' (-V) for the version.\n`;
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
+  // `signet help verify` is `signet verify --help`.
+  if (argv[0] === 'help' && argv[1] !== undefined) return main([argv[1], '--help'], io);
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage());
     return name === undefined ? EXIT_USAGE : 0;
   }
-  if (name === '--version') {
+  if (name === '--version' || name === '-V' || name === 'version') {
     // The runtime matters to a server admin: the single executable carries its own Node.
     io.stdout.write(`signet ${SIGNET_VERSION} (node ${process.version})\n`);
     return 0;
@@ -56,7 +58,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   try {
     const run = await command.load();
-    return await run(rest, io);
+    // --help anywhere before `--` (`signet hook install --help`) shows the command's help, which
+    // each command prints for a leading --help, whatever else the line holds.
+    const end = rest.indexOf('--');
+    const asksHelp = (end < 0 ? rest : rest.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+    return await run(asksHelp ? ['--help'] : rest, io);
   } catch (error) {
     // Last line of defence: one clear line, never a stack trace with key material in it.
     const code = (error as { code?: unknown })?.code;

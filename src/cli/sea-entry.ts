@@ -5,6 +5,7 @@ import { startupSnapshot } from 'node:v8';
 import { tuneProcess } from '../../bin/process-tuning.js';
 import { openpgpjs } from '../core/openpgp/openpgpjs.ts';
 import { parsePolicy } from '../core/policy/parse.ts';
+import { endQuietlyWhenReaderLeaves } from './closed-pipe.ts';
 import { main } from './main.ts';
 import { warmUp } from './warm-up.ts';
 
@@ -32,6 +33,7 @@ function run(): void {
   // used the pool.
   tuneProcess();
   const invokedAs = basename(process.execPath);
+  endQuietlyWhenReaderLeaves([process.stdout, process.stderr]);
   const args = invokedAs === 'pre-receive' ? ['hook', 'pre-receive'] : process.argv.slice(2);
   main(args, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() }).then(
     (code) => { process.exitCode = code; },

@@ -5,6 +5,7 @@
  */
 import { coverageRatio } from '../core/report/summarize.ts';
 import { renderCoverageSvg, escapeXml } from '../report/render-svg.ts';
+import type { ViolationCode } from '../core/policy/types.ts';
 import type { AuditRecord } from '../jobs/audit-trail.ts';
 import type { DashboardView, RepositoryView } from './view.ts';
 
@@ -71,14 +72,42 @@ function expiryTable(repository: RepositoryView): string {
   return `<h3>Keys close to expiry</h3><table data-table="expiring"><thead><tr><th>kind</th><th>key</th><th>names</th><th>expires</th><th class="num">days left</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** The "why" column in words; the codes stay in the cell's data-codes for scripts. */
+const VIOLATION_WORDS: Record<ViolationCode, string> = {
+  UNSIGNED_COMMIT: 'unsigned commit',
+  COMMIT_SIGNATURE_NOT_ACCEPTED: 'commit signature not accepted',
+  COMMIT_SIGNER_NOT_ALLOWED: 'commit signer not allowed on this ref',
+  COMMIT_EMAIL_MISMATCH: "committer e-mail not on the signing key",
+  COMMIT_WEAK_HASH: 'commit signed with SHA-1',
+  MERGETAG_BAD_SIGNATURE: 'merged tag altered after signing',
+  PATH_SIGNER_NOT_ALLOWED: 'protected path changed by a signer not allowed there',
+  PATH_THRESHOLD_NOT_MET: 'protected path needs more signers',
+  FORCE_PUSH_FORBIDDEN: 'force push',
+  DELETION_FORBIDDEN: 'protected ref deleted',
+  TAG_NOT_ANNOTATED: 'lightweight tag',
+  UNSIGNED_TAG: 'unsigned tag',
+  TAG_SIGNATURE_NOT_ACCEPTED: 'tag signature not accepted',
+  TAG_SIGNER_NOT_ALLOWED: 'tag signer not allowed',
+  TAG_EMAIL_MISMATCH: 'tagger e-mail not on the signing key',
+  TAG_WEAK_HASH: 'tag signed with SHA-1',
+  PUSH_NOT_SIGNED: 'push not signed',
+  PUSH_SIGNATURE_NOT_ACCEPTED: 'push signature not accepted',
+  PUSH_SIGNER_NOT_ALLOWED: 'push signer not allowed',
+  PUSH_NONCE_NOT_VERIFIED: 'signed push could be a replay',
+  TAG_NAME_MISMATCH: 'signed tag pushed under another name',
+  REPLACE_REF_FORBIDDEN: 'replace ref without a rule',
+};
+
 function problemRow(record: AuditRecord): string {
   const what = record.source === 'hook' ? 'push rejected' : `check ${record.verdict}`;
   const detail = record.detail ?? {};
   const about = record.ref ?? (typeof detail.headSha === 'string' ? detail.headSha.slice(0, 12) : '');
-  const why = Array.isArray(detail.violations)
-    ? (detail.violations as Array<{ code?: string }>).map((v) => v.code).filter(Boolean).join(', ')
+  const codes = Array.isArray(detail.violations) ? [...new Set((detail.violations as Array<{ code?: string }>).map((v) => v.code).filter((code): code is string => Boolean(code)))] : [];
+  const why = codes.length > 0
+    ? codes.map((code) => VIOLATION_WORDS[code as ViolationCode] ?? code.toLowerCase().replace(/_/g, ' ')).join('; ')
     : typeof detail.error === 'string' ? detail.error : typeof detail.summary === 'string' ? detail.summary : '';
-  return `<tr data-source="${html(record.source)}"><td>${minute(record.at)}</td><td>${html(record.repository)}</td><td>${html(what)}</td><td><code>${html(about)}</code></td><td>${html(record.actor)}</td><td>${html(why)}</td></tr>`;
+  const who = record.actor === 'unknown' ? 'not recorded' : record.actor;
+  return `<tr data-source="${html(record.source)}"><td>${minute(record.at)}</td><td>${html(record.repository)}</td><td>${html(what)}</td><td><code>${html(about)}</code></td><td>${html(who)}</td><td data-codes="${html(codes.join(' '))}">${html(why)}</td></tr>`;
 }
 
 export function renderDashboard(view: DashboardView, links: { svg: (repository: string) => string }): string {

@@ -18,8 +18,9 @@ export interface RevisionSet {
 const DWIM_RULES = ['%s', 'refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remotes/%s', 'refs/remotes/%s/HEAD'];
 
 /**
- * Turns revision arguments as git takes them (`A..B`, `^A B`, `B`, `--not`, `--all`,
- * `--branches`, `--tags`, `X~2`, `X^2`, `X^{}`) into commit ids to include and exclude.
+ * Turns revision arguments as git takes them (`A..B`, `A...B`, `^A B`, `B`, `X^!`, `X^@`,
+ * `--not`, `--all`, `--branches`, `--tags`, `X~2`, `X^2`, `X^{}`) into commit ids to include
+ * and exclude.
  */
 export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
   const set: RevisionSet = { include: [], exclude: [], tags: [] };
@@ -40,7 +41,24 @@ export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
     if (arg === '--tags') { addRefs('refs/tags/'); continue; }
     if (arg === '--remotes') { addRefs('refs/remotes/'); continue; }
     if (arg.startsWith('-')) throw new SignetError('USAGE', `unknown revision option '${arg}'`);
-    if (arg.includes('...')) throw new SignetError('USAGE', `'${arg}': symmetric ranges (A...B) are not supported; use A..B`);
+    const symmetric = arg.indexOf('...');
+    if (symmetric >= 0) {
+      // A...B (how GitHub compares a pull request): what either reaches and not both, i.e. A and
+      // B without their merge bases, as `git rev-list A...B`.
+      const left = resolveCommit(repo, arg.slice(0, symmetric) || 'HEAD', negate ? undefined : set.tags);
+      const right = resolveCommit(repo, arg.slice(symmetric + 3) || 'HEAD', negate ? undefined : set.tags);
+      add(left, negate);
+      add(right, negate);
+      for (const base of mergeBases(repo, left, right)) add(base, !negate);
+      continue;
+    }
+    // X^@: X's parents (not X); X^!: X without its parents — as git's revision.c takes them.
+    if (arg.endsWith('^@') || arg.endsWith('^!')) {
+      const tip = resolveCommit(repo, arg.slice(0, -2), arg.endsWith('^!') && !negate ? set.tags : undefined);
+      if (arg.endsWith('^!')) add(tip, negate);
+      for (const parent of parentsOf(repo, tip)) add(parent, arg.endsWith('^!') ? !negate : negate);
+      continue;
+    }
     const range = arg.indexOf('..');
     if (range >= 0) {
       const left = arg.slice(0, range) || 'HEAD';
@@ -60,6 +78,32 @@ export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
   }
   set.tags = dedupe(set.tags);
   return set;
+}
+
+/**
+ * `git merge-base --all A B`: the common ancestors that no other common ancestor reaches. Every
+ * ancestor of a common ancestor is common, so these are the common commits that are not a parent
+ * of another common commit. Walks both histories whole: simple, and right on any shape.
+ */
+function mergeBases(repo: Repository, a: string, b: string): string[] {
+  const reach = (tip: string): Set<string> => {
+    const seen = new Set<string>([tip]);
+    const stack = [tip];
+    while (stack.length > 0) {
+      for (const parent of parentsOf(repo, stack.pop()!)) {
+        if (!seen.has(parent)) {
+          seen.add(parent);
+          stack.push(parent);
+        }
+      }
+    }
+    return seen;
+  };
+  const fromA = reach(a);
+  const common = [...reach(b)].filter((oid) => fromA.has(oid));
+  const covered = new Set<string>();
+  for (const oid of common) for (const parent of parentsOf(repo, oid)) covered.add(parent);
+  return common.filter((oid) => !covered.has(oid));
 }
 
 function dedupe(tags: TagReference[]): TagReference[] {

@@ -8,8 +8,10 @@ export type HookHost = 'git' | 'github-enterprise' | 'gitlab';
 
 export interface HookContext {
   host: HookHost;
-  /** Who pushed, as the host names them. */
+  /** Who pushed, as the host names them (or as a verified push certificate names them). */
   pusher: string;
+  /** Where `pusher` comes from: the host's variable, or `push certificate` when a signed push proved it. */
+  pusherSource?: string;
   /** How the push arrived (protocol, or GHES's GITHUB_VIA such as "pull request merge button"). */
   via?: string;
   repository?: string;
@@ -19,7 +21,11 @@ export interface HookContext {
   budgetMs: number;
 }
 
-export function detectHookContext(env: NodeJS.ProcessEnv, configuredBudgetMs?: number): HookContext {
+/**
+ * @param localRepository on a plain git server, the repository's name from `signet.repository`
+ * in its config, or its path: the hook knows where it runs even when no host variable says so.
+ */
+export function detectHookContext(env: NodeJS.ProcessEnv, configuredBudgetMs?: number, localRepository?: string): HookContext {
   if (env.GL_ID || env.GL_PROTOCOL || env.GL_USERNAME) {
     return {
       host: 'gitlab',
@@ -42,7 +48,29 @@ export function detectHookContext(env: NodeJS.ProcessEnv, configuredBudgetMs?: n
       budgetMs: configuredBudgetMs ?? 4_000,
     };
   }
-  return { host: 'git', pusher: env.GIT_PUSHER ?? env.REMOTE_USER ?? env.USER ?? 'unknown', ...(env.GIT_PROTOCOL ? { via: env.GIT_PROTOCOL } : {}), budgetMs: configuredBudgetMs ?? 60_000 };
+  // Strongest first: gitolite's authenticated user (GL_USER), the web server's authenticated user
+  // (REMOTE_USER behind HTTP auth), the admin's own GIT_PUSHER; USER last, which over SSH is the
+  // shared account (`git`) and says little.
+  const [pusherSource, pusher] = (['GL_USER', 'REMOTE_USER', 'GIT_PUSHER', 'USER'] as const)
+    .map((name) => [name, env[name]] as const)
+    .find(([, value]) => value !== undefined && value !== '') ?? ['none', 'unknown'];
+  return {
+    host: 'git',
+    pusher: pusher ?? 'unknown',
+    pusherSource,
+    ...(env.GIT_PROTOCOL ? { via: env.GIT_PROTOCOL } : {}),
+    ...(localRepository ? { repository: localRepository } : {}),
+    budgetMs: configuredBudgetMs ?? 60_000,
+  };
+}
+
+/**
+ * A push certificate whose signature we verified (G) names the pusher more strongly than any
+ * variable of the host: the key signed it. Otherwise the context stays as it was.
+ */
+export function withCertifiedPusher(context: HookContext, certificate: { status: string; signer?: string } | undefined): HookContext {
+  if (certificate?.status !== 'G' || !certificate.signer) return context;
+  return { ...context, pusher: certificate.signer, pusherSource: 'push certificate' };
 }
 
 /** Formats lines for the pusher's terminal as the host will show them. */

@@ -10,7 +10,7 @@ import { openRepository, type Repository } from '../git/repository.ts';
 import { loadRegistries } from '../keys/load-registries.ts';
 import { RefRuleRecords } from '../store/ref-rule-records.ts';
 import { VerdictRecords } from '../store/verdict-records.ts';
-import { detectHookContext, forPusher, type HookContext } from './hook-host.ts';
+import { detectHookContext, forPusher, withCertifiedPusher, type HookContext } from './hook-host.ts';
 import { readPushCertificate } from './push-certificate.ts';
 import { renderRejection, summarizeAccepted } from './render-rejection.ts';
 
@@ -67,7 +67,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     const refStorage = (configValue(config, 'extensions.refstorage') ?? 'files').toLowerCase();
     if (refStorage !== 'files') throw new SignetError('REPOSITORY_INVALID', `${repo.commonDir}: refs are stored as '${refStorage}'; signet's hook reads the files backend only (git refs migrate --ref-format=files)`);
     const budget = Number(configValue(config, 'signet.timeoutMs') ?? NaN);
-    context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined);
+    context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined, configValue(config, 'signet.repository') ?? repo.commonDir);
     const auditPath = configValue(config, 'signet.auditLog') ?? join(repo.commonDir, 'signet', 'audit.log');
     audit = pino({ base: { component: 'pre-receive' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: auditPath, sync: true, mkdir: true }));
 
@@ -82,6 +82,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     });
     const now = new Date(started);
     const pushCertificate = await readPushCertificate(repo, io.env, registries, now);
+    context = withCertifiedPusher(context, pushCertificate);
     const records = new VerdictRecords(join(repo.commonDir, 'signet', 'verdicts'));
     const refRules = new RefRuleRecords(join(repo.commonDir, 'signet', 'ref-rules.jsonl'));
     const evaluation = await evaluatePush(repo, registries, policy, updates, {
@@ -108,7 +109,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     return 0;
   } catch (error) {
     const message = error instanceof SignetError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
-    audit?.error({ event: 'push-error', pusher: context.pusher, host: context.host, updates, error: message }, 'push rejected: internal error');
+    audit?.error({ event: 'push-error', pusher: context.pusher, pusherSource: context.pusherSource, host: context.host, repository: context.repository, updates, error: message }, 'push rejected: internal error');
     io.stderr.write(forPusher(context.host, [`signet: push rejected: ${message}`, 'signet fails closed on errors: No ref was updated. Ask the server admin to check the hook configuration.']));
     return 1;
   }
@@ -121,6 +122,7 @@ function writeAudit(audit: pino.Logger, context: HookContext, updates: RefUpdate
       {
         event: 'push',
         pusher: context.pusher,
+        pusherSource: context.pusherSource,
         host: context.host,
         via: context.via,
         repository: context.repository,

@@ -30,6 +30,7 @@ export async function readPushCertificate(repo: Repository, env: NodeJS.ProcessE
     ...(nonceStatus ? { nonceStatus } : {}),
     ...(verdict.signer ? { signer: verdict.signer } : {}),
     ...(verdict.key ? { key: verdict.key } : {}),
+    verdict,
   };
 }
 

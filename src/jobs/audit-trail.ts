@@ -96,7 +96,11 @@ export function inWindow(record: AuditRecord, window: AuditWindow): boolean {
 }
 
 /** Reads JSON-lines audit logs (hook or jobs), keeping the decisions in the window. */
-export async function readAuditLog(path: string, window: AuditWindow, onProblem: (message: string) => void): Promise<AuditRecord[]> {
+/**
+ * @param repository the repository the log belongs to (a hook log found through --repo): fills
+ * the records that do not name one (written before the hook recorded it on plain git servers).
+ */
+export async function readAuditLog(path: string, window: AuditWindow, onProblem: (message: string) => void, repository?: string): Promise<AuditRecord[]> {
   if (!existsSync(path)) {
     onProblem(`${path}: no such audit log`);
     return [];
@@ -115,6 +119,7 @@ export async function readAuditLog(path: string, window: AuditWindow, onProblem:
       continue;
     }
     const record = parsed && typeof parsed === 'object' ? fromHookLine(parsed as Record<string, unknown>) : undefined;
+    if (record && repository && record.repository === 'unknown') record.repository = repository;
     if (record && inWindow(record, window)) records.push(record);
   }
   return records;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { SignetError } from '../core/errors.ts';
 import { loadOpenPgpRegistry } from '../core/openpgp/index.ts';
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
@@ -30,9 +31,20 @@ function readKeyFile(path: string, what: string): Buffer {
   }
 }
 
+/**
+ * GnuPG 2.1+ keeps public keys in a keybox (pubring.kbx: "KBXf" at offset 8 of its first blob),
+ * a format of its own that openpgp.js does not read: say how to export it instead.
+ */
+function refuseKeybox(path: string, bytes: Buffer): Buffer {
+  if (bytes.length >= 12 && bytes.subarray(8, 12).toString('latin1') === 'KBXf') {
+    throw new SignetError('KEYRING_INVALID', `${path}: is a GnuPG keybox, which signet does not read; export its keys and give that file: gpg --homedir ${dirname(resolve(path))} --armor --export > keys.asc, then --keyring keys.asc`);
+  }
+  return bytes;
+}
+
 export function readRegistrySources(files: RegistryFiles): RegistrySources {
   return {
-    keyrings: files.keyrings.map((path) => ({ name: path, text: readKeyFile(path, 'OpenPGP keyring').toString('latin1') })),
+    keyrings: files.keyrings.map((path) => ({ name: path, text: refuseKeybox(path, readKeyFile(path, 'OpenPGP keyring')).toString('latin1') })),
     ...(files.allowedSigners ? { allowedSigners: { name: files.allowedSigners, text: readKeyFile(files.allowedSigners, 'allowed signers file').toString('utf8') } } : {}),
     ...(files.revokedKeys ? { revokedKeys: { name: files.revokedKeys, bytes: new Uint8Array(readKeyFile(files.revokedKeys, 'revoked keys file')) } } : {}),
   };

@@ -16,3 +16,18 @@ export function parseDateOption(option: string, text: string, now: Date): Date {
   }
   return date;
 }
+
+/** A whole-day distance in words: "in 5 days", "today", "3 days ago"; never a negative count. */
+export function dayCount(daysLeft: number): string {
+  const n = Math.abs(daysLeft);
+  const days = n === 1 ? '1 day' : `${n} days`;
+  return daysLeft > 0 ? `in ${days}` : daysLeft === 0 ? 'today' : `${days} ago`;
+}
+
+/** `2026-12-07 09:00 +01:00` in the time zone given: what a person reads next to a schedule in that zone. */
+export function inTimeZone(date: Date, timeZone: string): string {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset' })
+    .formatToParts(date).map((part) => [part.type, part.value]));
+  const offset = parts.timeZoneName === 'GMT' ? '+00:00' : String(parts.timeZoneName).replace(/^GMT/, '');
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${offset}`;
+}

@@ -55,13 +55,20 @@ function refSection(ref: RefReport): string[] {
 }
 
 function keyRow(key: RegistryKeyReport, now: number): string {
-  let expiry = isoDay(key.expiresAt);
-  if (key.expiresAt !== undefined) {
-    const days = Math.floor((key.expiresAt - now) / DAY);
-    expiry += days < 0 ? ' (expired)' : days <= 30 ? ` (**${days} days**)` : '';
-  }
-  const state = key.revoked ? `revoked ${key.revokedAt !== undefined ? isoDay(key.revokedAt) : ''}`.trim() : 'valid';
-  return `| ${key.kind} | \`${cell(key.id)}\` | ${cell(key.names.join(', '))} | ${state} | ${expiry} | ${isoDay(key.lastRotation)} | ${key.commitsInPeriod} |`;
+  return `| ${key.kind} | \`${cell(key.id)}\` | ${cell(key.names.join(', '))} | ${keyState(key, now)} | ${isoDay(key.expiresAt)} | ${isoDay(key.lastRotation)} | ${key.commitsInPeriod} |`;
+}
+
+/** One state per key, in words: revoked wins over expired, expired over expiring. */
+export function keyState(key: Pick<RegistryKeyReport, 'revoked' | 'revokedAt' | 'expiresAt'>, now: number): string {
+  if (key.revoked) return `revoked ${key.revokedAt !== undefined ? isoDay(key.revokedAt) : ''}`.trim();
+  if (key.expiresAt === undefined) return 'valid';
+  if (key.expiresAt <= now) return `**expired** ${daysText(Math.floor((now - key.expiresAt) / DAY))} ago`;
+  const days = Math.floor((key.expiresAt - now) / DAY);
+  return days <= 30 ? `valid, **expires in ${daysText(days)}**` : 'valid';
+}
+
+function daysText(days: number): string {
+  return days === 1 ? '1 day' : `${days} days`;
 }
 
 export function renderReportMarkdown(report: ComplianceReport): string {

@@ -14,6 +14,8 @@ export interface DigestOptions {
   /** Where a progress meter goes when it is a TTY. */
   progressTo?: NodeJS.WritableStream & { isTTY?: boolean };
   label?: string;
+  /** What the path `-` reads (cosign's convention for standard input). */
+  stdin?: NodeJS.ReadableStream;
 }
 
 /** Chunk size: large enough that per-chunk overhead vanishes, small enough to keep memory flat. */
@@ -21,6 +23,16 @@ const CHUNK = 1 << 20;
 
 /** Hashes a file in constant memory, one pass. */
 export async function digestFile(path: string, algorithm: DigestAlgorithm, options: DigestOptions = {}): Promise<FileDigest> {
+  if (path === '-' && options.stdin) {
+    const hash = createHash(algorithm);
+    let read = 0;
+    for await (const chunk of options.stdin) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      hash.update(bytes);
+      read += bytes.length;
+    }
+    return { digest: hash.digest(), size: read };
+  }
   let size: number;
   try {
     const info = await stat(path);

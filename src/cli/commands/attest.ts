@@ -6,7 +6,7 @@ import { parseCommandArgs, requireString, runCommand } from '../../sign/cli-supp
 import { loadCosignSigner } from '../../sign/cosign-signer.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { keylessServices } from '../../sign/keyless/keyless-signing.ts';
-import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../keyless-options.ts';
+import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE, refuseKeylessWithKey } from '../keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 
@@ -49,7 +49,7 @@ export const runAttest: CommandRunner = (argv, io) => runCommand('attest', io, a
     if (!algorithm || !hex) throw new SignetError('USAGE', '--source-digest must be ALG=HEX (e.g. gitCommit=<sha>)');
     sourceDigest = { [algorithm]: hex };
   }
-  if (values.key !== undefined && values.keyless) throw new SignetError('USAGE', 'give --key or --keyless, not both');
+  refuseKeylessWithKey(values);
   const signer = values.key === undefined ? { services: keylessServices(values), env: io.env } : await loadCosignSigner(requireString(values.key, '--key'), io);
   const now = new Date();
   const predicate = await buildPredicate(predicateType, {
@@ -69,7 +69,8 @@ export const runAttest: CommandRunner = (argv, io) => runCommand('attest', io, a
   if (typeof values.image === 'string') {
     const { client, image, ref } = await openImage(values.image, io.env, { plainHttp: values['allow-http-registry'] === true });
     const where = await attestImage(client, image, signer, predicateType, predicate, format, now.toISOString().replace(/\.\d+Z$/, 'Z'));
-    io.stdout.write(`${ref.registry}/${ref.repository}:${where}\n`);
+    // A legacy attestation is a tag (`repo:sha256-….att`); a bundle referrer is a manifest digest (`repo@sha256:…`).
+    io.stdout.write(`${ref.registry}/${ref.repository}${/^[a-z0-9]+:/.test(where) ? '@' : ':'}${where}\n`);
     return EXIT_OK;
   }
   const subjects = await fileSubjects(positionals.map((file) => resolve(io.cwd, file)), { progressTo: io.stderr });

@@ -66,6 +66,16 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
   const logs = new Set(explicit);
   const repositories = new Set(values['store-repository'] ?? []);
   const repos = [...(values.repo ?? [])];
+  // Run inside a repository with nothing named: that repository's hook log, as a person expects.
+  if (explicit.length === 0 && repos.length === 0 && !values.config && !values.database && !io.env.DATABASE_URL && !values.sqlite) {
+    try {
+      repos.push(openRepository({ cwd: io.cwd, env: io.env }).commonDir);
+    } catch {
+      // not in a repository: the usage error below says what to give
+    }
+  }
+  /** Which repository each hook log belongs to, to fill records that do not say. */
+  const logRepository = new Map<string, string>();
   if (values.config) {
     const config = readJobsConfig(values.config, io.cwd);
     logs.add(config.auditLog);
@@ -77,14 +87,16 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
   for (const path of repos) {
     const repo = openRepository({ path, cwd: io.cwd, env: {} });
     const configured = configValue(readGitConfig(join(repo.commonDir, 'config')), 'signet.auditLog');
-    logs.add(configured ? resolve(repo.commonDir, configured) : join(repo.commonDir, 'signet', 'audit.log'));
+    const log = configured ? resolve(repo.commonDir, configured) : join(repo.commonDir, 'signet', 'audit.log');
+    logs.add(log);
+    logRepository.set(log, configValue(readGitConfig(join(repo.commonDir, 'config')), 'signet.repository') ?? repo.commonDir);
   }
   const databaseUrl = values.database ?? io.env.DATABASE_URL;
-  if (logs.size === 0 && !databaseUrl && !values.sqlite) throw new SignetError('USAGE', 'nothing to export from: give --log, --repo, --config, --database or --sqlite');
+  if (logs.size === 0 && !databaseUrl && !values.sqlite) throw new SignetError('USAGE', 'nothing to export from: not inside a repository, and no --log, --repo, --config, --database or --sqlite given');
 
   const problems: string[] = [];
   const sources: AuditRecord[][] = [];
-  for (const log of logs) if (existsSync(log)) sources.push(await readAuditLog(log, window, (problem) => problems.push(problem)));
+  for (const log of logs) if (existsSync(log)) sources.push(await readAuditLog(log, window, (problem) => problems.push(problem), logRepository.get(log)));
   if (databaseUrl || values.sqlite) {
     const store = await openAuditStore(databaseUrl, values.sqlite, io.cwd);
     try {

@@ -5,10 +5,11 @@ import { SignetError } from '../../core/errors.ts';
 import { encryptCosignPrivateKey, publicKeyPem } from '../../core/sign/cosign-key.ts';
 import { COSIGN_PASSWORD_ENV } from '../../sign/cosign-signer.ts';
 import { parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
-import type { CommandRunner } from '../io.ts';
+import { promptPassword } from '../../sign/password-prompt.ts';
+import type { CliIO, CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 
-const USAGE = 'usage: signet generate-key-pair [--output-key-prefix cosign] [--force]   (password from COSIGN_PASSWORD)';
+const USAGE = 'usage: signet generate-key-pair [--output-key-prefix cosign] [--force]   (password from COSIGN_PASSWORD, else asked on the terminal)';
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -17,6 +18,16 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** As cosign: asked twice on a terminal; without one, the variable is the only way. */
+async function askPassword(io: CliIO): Promise<string> {
+  const stdin = io.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
+  if (!stdin.isTTY) throw new SignetError('CONFIG_INVALID', `set ${COSIGN_PASSWORD_ENV} to the password for the new key (it may be empty): there is no terminal to ask on`);
+  const first = await promptPassword(stdin, io.stderr, 'Enter password for private key: ');
+  const again = await promptPassword(stdin, io.stderr, 'Enter password for private key again: ');
+  if (first !== again) throw new SignetError('USAGE', 'the two passwords differ; no key was written');
+  return first;
 }
 
 /** Writes `<prefix>.key` (cosign's encrypted PEM, mode 0600) and `<prefix>.pub` (SPKI PEM), ECDSA P-256. */
@@ -30,8 +41,7 @@ export const runGenerateKeyPair: CommandRunner = (argv, io) => runCommand('gener
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new SignetError('USAGE', `unexpected argument '${positionals[0]}'\n${USAGE}`);
-  const password = io.env[COSIGN_PASSWORD_ENV];
-  if (password === undefined) throw new SignetError('CONFIG_INVALID', `set ${COSIGN_PASSWORD_ENV} to the password for the new key (it may be empty)`);
+  const password = io.env[COSIGN_PASSWORD_ENV] ?? await askPassword(io);
   const prefix = String(values['output-key-prefix']);
   const keyPath = resolve(io.cwd, `${prefix}.key`);
   const pubPath = resolve(io.cwd, `${prefix}.pub`);

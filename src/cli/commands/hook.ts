@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,12 +13,15 @@ import { EXIT_OK, type CliIO } from '../io.ts';
 export const HOOK_MARKER = 'signet-pre-receive-hook';
 
 const HELP = `usage: signet hook pre-receive            (run by git; reads <old> <new> <ref> lines)
-       signet hook install --repo BARE.git --policy FILE [--binary PATH | --script] [--force]
+       signet hook install --repo BARE.git --policy FILE [--binary PATH [--copy] | --script] [--force]
        signet hook install --repo BARE.git --uninstall
 
-install copies the self-contained executable (dist/signet, from 'npm run build') into
-hooks/pre-receive and sets 'signet.policy' in the repository's config. With --script, or
-without a built executable, it writes a small script that runs this signet with node instead.
+install writes hooks/pre-receive as a small script that runs one installed signet executable
+(dist/signet from 'npm run build', this executable, or --binary PATH), so a server with many
+repositories keeps one copy; that executable must not be writable by anyone but its owner
+(root or you). --copy copies the executable into the repository instead (GitHub Enterprise
+Server, whose hooks run in a chroot, needs it). With --script, or without a built executable,
+the script runs this signet with node. Each sets 'signet.policy' in the repository's config.
 `;
 
 export async function runHook(argv: string[], io: CliIO): Promise<number> {
@@ -41,6 +44,7 @@ function install(argv: string[], io: CliIO): number {
       policy: { type: 'string' },
       binary: { type: 'string' },
       script: { type: 'boolean' },
+      copy: { type: 'boolean' },
       force: { type: 'boolean' },
       uninstall: { type: 'boolean' },
     },
@@ -72,17 +76,51 @@ function install(argv: string[], io: CliIO): number {
   if (existing && !ours && !values.force) throw new SignetError('USAGE', `${hookPath} already exists and is not signet's; use --force to replace it`);
 
   const binary = values.script ? undefined : values.binary ? resolve(io.cwd, values.binary) : findExecutable();
+  if (values.copy && !binary) throw new SignetError('USAGE', "--copy needs the built executable (npm run build, or --binary PATH); it does not go with --script");
+  if (binary && !values.copy) refuseWritableByOthers(binary);
   rmSync(hookPath, { force: true });
-  if (binary) {
+  if (binary && values.copy) {
     copyFileSync(binary, hookPath);
+  } else if (binary) {
+    // One installed executable for every repository: the hook only names it.
+    writeFileSync(hookPath, `#!/bin/sh\n# ${HOOK_MARKER}: installed by 'signet hook install'; runs the signet executable below\nexec ${shellQuote(binary)} hook pre-receive\n`);
   } else {
     const script = join(packageRoot(), 'bin', 'signet.js');
     writeFileSync(hookPath, `#!/bin/sh\n# ${HOOK_MARKER}: installed by 'signet hook install'\nexec '${process.execPath}' '${script}' hook pre-receive\n`);
   }
   chmodSync(hookPath, 0o755);
   execFileSync('git', ['config', '--file', configPath, 'signet.policy', policyPath]);
-  io.stdout.write(`signet: installed ${binary ? 'the signet executable' : 'a node script'} as ${hookPath}\nsignet: policy ${policyPath}\n`);
+  const what = binary ? (values.copy ? 'a copy of the signet executable' : `a script that runs ${binary}`) : 'a node script';
+  io.stdout.write(`signet: installed ${what} as ${hookPath}\nsignet: policy ${policyPath}\n`);
   return EXIT_OK;
+}
+
+/**
+ * The hook runs the named executable on every push, so whoever can change that file (or swap
+ * it in its directory) decides every push: refuse one that others than its owner can write,
+ * or whose owner is neither root nor us.
+ */
+function refuseWritableByOthers(binary: string): void {
+  const uid = process.getuid?.() ?? 0;
+  for (const [path, what] of [[binary, 'the executable'], [dirname(binary), 'its directory']] as const) {
+    let info;
+    try {
+      info = statSync(path);
+    } catch {
+      throw new SignetError('USAGE', `${path}: cannot read ${what} the hook would run`);
+    }
+    const sticky = (info.mode & 0o1000) !== 0;
+    if ((info.mode & 0o022) !== 0 && !(what === 'its directory' && sticky)) {
+      throw new SignetError('USAGE', `${path}: ${what} is writable by group or others, and every push would run what they put there; chmod go-w it, or use --copy`);
+    }
+    if (info.uid !== 0 && info.uid !== uid) {
+      throw new SignetError('USAGE', `${path}: ${what} belongs to uid ${info.uid}, neither root nor you, and every push would run what they put there; use --copy`);
+    }
+  }
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The checkout or installed package this signet runs from (the bundle lives in dist/…). */

@@ -7,7 +7,7 @@ import type { SignetStore } from '../../store/store.ts';
 import { runJob } from '../../jobs/run-job.ts';
 import { startScheduler } from '../../jobs/scheduler.ts';
 import { startJobsRuntime } from '../../dashboard/runtime.ts';
-import { parseDateOption } from '../../report/dates.ts';
+import { dayCount, inTimeZone, parseDateOption } from '../../report/dates.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 
 const HELP = `usage: signet jobs run JOB --config FILE [--now TIME] [--dry-run] [--format text|json]
@@ -46,7 +46,7 @@ function describeRun(run: JobRun): string {
     const data = r.data as { findings?: Array<Record<string, unknown>> } | Array<Record<string, unknown>> | undefined;
     const findings = Array.isArray(data) ? data : data?.findings;
     for (const finding of findings ?? []) {
-      if (run.job === 'key-expiry') lines.push(`  ${finding.state === 'expired' ? 'expired' : 'expires'} ${String(finding.expiresAt).slice(0, 10)} (${finding.daysLeft} days)  ${finding.kind} ${finding.id}  ${(finding.names as string[]).join(', ')}`);
+      if (run.job === 'key-expiry') lines.push(`  ${finding.state === 'expired' ? 'expired' : 'expires'} ${String(finding.expiresAt).slice(0, 10)} (${dayCount(Number(finding.daysLeft))})  ${finding.kind} ${finding.id}  ${(finding.names as string[]).join(', ')}`);
       else lines.push(`  ${String(finding.commit).slice(0, 12)} ${finding.ref} ${finding.status}  ${finding.how} key ${finding.key}: ${finding.why}`);
     }
   }
@@ -92,7 +92,9 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
     await scheduler.stop();
     for (const job of JOB_NAMES) {
       const schedule = config.jobs[job].schedule;
-      io.stdout.write(`${job.padEnd(18)} ${schedule ? `"${schedule}" (${config.timezone}), next ${next.get(job)?.toISOString() ?? '-'}` : 'by hand only'}\n`);
+      const at = next.get(job);
+      // The next run in the configured time zone, as the schedule is read (UTC would look an hour off).
+      io.stdout.write(`${job.padEnd(18)} ${schedule ? `"${schedule}" (${config.timezone}), next ${at ? inTimeZone(at, config.timezone) : '-'}` : 'by hand only'}\n`);
     }
     io.stdout.write(`${config.repositories.length} repositor${config.repositories.length === 1 ? 'y' : 'ies'}: ${config.repositories.map((r) => r.name).join(', ') || '-'}\n`);
     return EXIT_OK;
@@ -157,3 +159,4 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
   }
   throw new SignetError('USAGE', `unknown jobs action '${action}' (run, list or schedule)`);
 }
+

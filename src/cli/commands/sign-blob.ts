@@ -6,11 +6,11 @@ import { signBlobFile } from '../../sign/blob.ts';
 import { parseCommandArgs, requireString, runCommand } from '../../sign/cli-support.ts';
 import { loadCosignSigner } from '../../sign/cosign-signer.ts';
 import { keylessServices, signBlobKeyless } from '../../sign/keyless/keyless-signing.ts';
-import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../keyless-options.ts';
+import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE, refuseKeylessWithKey } from '../keyless-options.ts';
 import type { CliIO, CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 
-const USAGE = `usage: signet sign-blob --key KEY [--output-signature FILE] [--bundle FILE] FILE
+const USAGE = `usage: signet sign-blob --key KEY [--output-signature FILE] [--bundle FILE] FILE|-   (- reads standard input)
        signet sign-blob [--keyless] ${KEYLESS_SIGN_USAGE} --bundle FILE FILE   (no --key: keyless, as cosign)`;
 
 /** `cosign sign-blob --key`: prints base64(DER ECDSA-SHA256 over FILE); optionally a sigstore bundle v0.3. */
@@ -27,10 +27,10 @@ export const runSignBlob: CommandRunner = (argv, io) => runCommand('sign-blob', 
   }
   if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one FILE is required\n${USAGE}`);
   if (values.key === undefined) return signBlobKeylessCommand(values, positionals[0] ?? '', io);
-  if (values.keyless) throw new SignetError('USAGE', 'give --key or --keyless, not both');
+  refuseKeylessWithKey(values);
   const signer = await loadCosignSigner(requireString(values.key, '--key'), io);
-  const file = resolve(io.cwd, positionals[0] ?? '');
-  const result = await signBlobFile(file, signer, { progressTo: io.stderr, label: positionals[0] ?? '' });
+  const file = positionals[0] === '-' ? '-' : resolve(io.cwd, positionals[0] ?? '');
+  const result = await signBlobFile(file, signer, { progressTo: io.stderr, label: positionals[0] ?? '', stdin: io.stdin });
   const signature = toBase64(result.signature);
   if (typeof values['output-signature'] === 'string') {
     await writeFile(resolve(io.cwd, values['output-signature']), signature);

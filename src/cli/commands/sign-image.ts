@@ -4,7 +4,7 @@ import { loadCosignSigner } from '../../sign/cosign-signer.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { signImageBundle, signImageLegacy } from '../../sign/oci/image-signing.ts';
 import { keylessServices } from '../../sign/keyless/keyless-signing.ts';
-import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE } from '../keyless-options.ts';
+import { KEYLESS_SIGN_OPTIONS, KEYLESS_SIGN_USAGE, refuseKeylessWithKey } from '../keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK } from '../io.ts';
 
@@ -30,7 +30,7 @@ export const runSignImage: CommandRunner = (argv, io) => runCommand('sign-image'
   if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one image REF is required\n${USAGE}`);
   const keyless = values.key === undefined;
   if (keyless && values.format === 'legacy') throw new SignetError('USAGE', 'keyless image signatures are stored in the bundle format (cosign v3): leave out --format legacy');
-  if (!keyless && values.keyless) throw new SignetError('USAGE', 'give --key or --keyless, not both');
+  refuseKeylessWithKey(values);
   const format = String(values.format ?? (keyless ? 'bundle' : 'legacy'));
   if (format !== 'legacy' && format !== 'bundle') throw new SignetError('USAGE', `--format must be legacy or bundle, not '${format}'`);
   const annotations = parseAnnotations(values.annotations as string[] | undefined);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { SignetError } from '../../core/errors.ts';
 import { parseSigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
 import { predicateTypeFor, verifyFileAttestation } from '../../sign/attest.ts';
-import { parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
+import { outputFormat, parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { verifyImageAttestations } from '../../sign/oci/image-signing.ts';
 import { parseJson } from '../../core/sign/encoding.ts';
@@ -11,7 +11,7 @@ import { imageTrustFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE } from '..
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 
-const USAGE = `usage: signet verify-attestation (--key cosign.pub | ${KEYLESS_VERIFY_USAGE}) [--type spdx|slsaprovenance|URI] (--image REF | --bundle BUNDLE FILE…)`;
+const USAGE = `usage: signet verify-attestation (--key cosign.pub | ${KEYLESS_VERIFY_USAGE}) [--type spdx|slsaprovenance|URI] [-o json|text] (--image REF | --bundle BUNDLE FILE…)`;
 
 /** Exit 0 and the verified statements (JSON array) on stdout; 1 when none verifies; 2 on usage errors. */
 export const runVerifyAttestation: CommandRunner = (argv, io) => runCommand('verify-attestation', io, async () => {
@@ -22,11 +22,21 @@ export const runVerifyAttestation: CommandRunner = (argv, io) => runCommand('ver
     bundle: { type: 'string' },
     'allow-http-registry': { type: 'boolean', default: false },
     ...KEYLESS_VERIFY_OPTIONS,
+    output: { type: 'string', short: 'o' },
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
+  const output = outputFormat(values.output);
+  // -o text: the "Verified …" line is the output; -o json (default): it goes to stderr, the payloads to stdout.
+  const report = (verified: string, payloads: unknown[]): void => {
+    if (output === 'text') io.stdout.write(`${verified}\n`);
+    else {
+      io.stderr.write(`${verified}\n`);
+      io.stdout.write(`${JSON.stringify(payloads)}\n`);
+    }
+  };
   const predicateType = typeof values.type === 'string' ? predicateTypeFor(values.type) : undefined;
   const publicKey = await imageTrustFrom(values, io);
   if (typeof values.image === 'string') {
@@ -39,8 +49,7 @@ export const runVerifyAttestation: CommandRunner = (argv, io) => runCommand('ver
       io.stderr.write(`signet verify-attestation: ${image.descriptor.digest}: ${why}\n`);
       return EXIT_POLICY_FAILED;
     }
-    io.stderr.write(`Verified ${good.length} attestation(s) on ${image.descriptor.digest}\n`);
-    io.stdout.write(`${JSON.stringify(good.map((check) => check.payload))}\n`);
+    report(`Verified ${good.length} attestation(s) on ${image.descriptor.digest}`, good.map((check) => check.payload));
     return EXIT_OK;
   }
   if (typeof values.bundle !== 'string' || positionals.length === 0) throw new SignetError('USAGE', `give --image REF, or --bundle BUNDLE and the FILEs it is about\n${USAGE}`);
@@ -57,7 +66,6 @@ export const runVerifyAttestation: CommandRunner = (argv, io) => runCommand('ver
     io.stderr.write(`signet verify-attestation: ${values.bundle}: ${result.reason}: ${result.detail}\n`);
     return EXIT_POLICY_FAILED;
   }
-  io.stderr.write('Verified OK\n');
-  io.stdout.write(`${JSON.stringify([result.statement])}\n`);
+  report('Verified OK', [result.statement]);
   return EXIT_OK;
 });

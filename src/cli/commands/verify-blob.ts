@@ -13,14 +13,30 @@ import { loadKeylessTrust } from '../../sign/keyless/trusted-root.ts';
 import type { CliIO, CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 
-const USAGE = `usage: signet verify-blob --key cosign.pub (--signature SIG | --bundle BUNDLE) FILE
-       signet verify-blob --bundle BUNDLE ${KEYLESS_VERIFY_USAGE} FILE   (keyless)`;
+const USAGE = `usage: signet verify-blob --key cosign.pub (--signature SIG | --bundle BUNDLE) [-o text|json] FILE|-
+       signet verify-blob --bundle BUNDLE ${KEYLESS_VERIFY_USAGE} FILE   (keyless)
+  --signature SIG   a file holding the base64 signature, or the base64 text itself
+  -o, --output      text (default: "Verified OK" on stderr) or json (one object on stdout)
+  FILE              the signed file; - reads standard input`;
 
 async function readInput(io: { cwd: string }, path: string, what: string): Promise<Buffer> {
   try {
     return await readFile(resolve(io.cwd, path));
   } catch {
     throw new SignetError('USAGE', `cannot read ${what} ${path}`);
+  }
+}
+
+/**
+ * cosign's --signature takes a path or the base64 signature itself: a readable file wins; else
+ * text that is base64 is the signature; else one line saying it is neither.
+ */
+async function signatureInput(io: { cwd: string }, value: string): Promise<Buffer> {
+  try {
+    return await readFile(resolve(io.cwd, value));
+  } catch {
+    if (/^[A-Za-z0-9+/]+={0,2}$/.test(value.trim()) && value.trim().length >= 16) return Buffer.from(value.trim());
+    throw new SignetError('USAGE', `--signature ${value.length > 40 ? `${value.slice(0, 40)}…` : value}: neither a readable file nor a base64 signature`);
   }
 }
 
@@ -31,6 +47,7 @@ export const runVerifyBlob: CommandRunner = (argv, io) => runCommand('verify-blo
     signature: { type: 'string' },
     bundle: { type: 'string' },
     ...KEYLESS_VERIFY_OPTIONS,
+    output: { type: 'string', short: 'o', default: 'text' },
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
@@ -41,16 +58,19 @@ export const runVerifyBlob: CommandRunner = (argv, io) => runCommand('verify-blo
   if (values.key === undefined && typeof values.bundle === 'string') return verifyBlobKeylessCommand(values, values.bundle, positionals[0] ?? '', io);
   if (wantsKeylessVerify(values)) throw new SignetError('USAGE', 'the --certificate-* flags are for keyless bundles: leave out --key');
   const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
-  const file = resolve(io.cwd, positionals[0] ?? '');
-  const options = { progressTo: io.stderr, label: positionals[0] ?? '' };
+  const output = String(values.output);
+  if (output !== 'text' && output !== 'json') throw new SignetError('USAGE', `-o/--output must be text or json, not '${output}'`);
+  const file = positionals[0] === '-' ? '-' : resolve(io.cwd, positionals[0] ?? '');
+  const options = { progressTo: io.stderr, label: positionals[0] ?? '', stdin: io.stdin };
   const result = typeof values.bundle === 'string'
     ? await verifyBlobBundle(file, publicKey, parseSigstoreBundle(await readInput(io, values.bundle, 'bundle'), values.bundle), options)
-    : await verifyBlobSignature(file, publicKey, decodeSignatureFile(await readInput(io, String(values.signature), 'signature')), options);
+    : await verifyBlobSignature(file, publicKey, decodeSignatureFile(await signatureInput(io, String(values.signature))), options);
+  if (output === 'json') io.stdout.write(`${JSON.stringify({ file: positionals[0], ok: result.ok, reason: result.reason, detail: result.detail })}\n`);
   if (!result.ok) {
     io.stderr.write(`signet verify-blob: ${positionals[0]}: ${result.reason}: ${result.detail}\n`);
     return EXIT_POLICY_FAILED;
   }
-  io.stderr.write('Verified OK\n');
+  if (output === 'text') io.stderr.write('Verified OK\n');
   return EXIT_OK;
 });
 

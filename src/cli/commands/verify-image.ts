@@ -1,13 +1,13 @@
 import { SignetError } from '../../core/errors.ts';
-import { parseAnnotations, parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
+import { outputFormat, parseAnnotations, parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { verifyImageSignatures } from '../../sign/oci/image-signing.ts';
 import { imageTrustFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE } from '../keyless-options.ts';
 import type { CommandRunner } from '../io.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED } from '../io.ts';
 
-const USAGE = `usage: signet verify-image --key cosign.pub [-a key=value]… [--allow-http-registry] REF
-       signet verify-image ${KEYLESS_VERIFY_USAGE} [-a key=value]… [--allow-http-registry] REF   (keyless)`;
+const USAGE = `usage: signet verify-image --key cosign.pub [-a key=value]… [--allow-http-registry] [-o json|text] REF
+       signet verify-image ${KEYLESS_VERIFY_USAGE} [-a key=value]… [--allow-http-registry] [-o json|text] REF   (keyless)`;
 
 /**
  * Exit 0 when at least one signature (legacy or bundle) verifies with the key and carries every
@@ -19,11 +19,21 @@ export const runVerifyImage: CommandRunner = (argv, io) => runCommand('verify-im
     annotations: { type: 'string', short: 'a', multiple: true },
     'allow-http-registry': { type: 'boolean', default: false },
     ...KEYLESS_VERIFY_OPTIONS,
+    output: { type: 'string', short: 'o' },
   }, USAGE);
   if (values.help) {
     io.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
+  const output = outputFormat(values.output);
+  // -o text: the "Verified …" line is the output; -o json (default): it goes to stderr, the payloads to stdout.
+  const report = (verified: string, payloads: unknown[]): void => {
+    if (output === 'text') io.stdout.write(`${verified}\n`);
+    else {
+      io.stderr.write(`${verified}\n`);
+      io.stdout.write(`${JSON.stringify(payloads)}\n`);
+    }
+  };
   if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one image REF is required\n${USAGE}`);
   const annotations = parseAnnotations(values.annotations as string[] | undefined);
   const publicKey = await imageTrustFrom(values, io);
@@ -35,7 +45,6 @@ export const runVerifyImage: CommandRunner = (argv, io) => runCommand('verify-im
     io.stderr.write(`signet verify-image: ${image.descriptor.digest}: ${why}\n`);
     return EXIT_POLICY_FAILED;
   }
-  io.stderr.write(`Verified ${good.length} signature(s) on ${image.descriptor.digest} (${[...new Set(good.map((check) => check.format))].join(', ')})\n`);
-  io.stdout.write(`${JSON.stringify(good.map((check) => check.payload))}\n`);
+  report(`Verified ${good.length} signature(s) on ${image.descriptor.digest} (${[...new Set(good.map((check) => check.format))].join(', ')})`, good.map((check) => check.payload));
   return EXIT_OK;
 });

@@ -6,17 +6,18 @@ import type { CommitResult } from '../../core/verify-object.ts';
 import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
-import { buildRegistries, readRegistrySources } from '../../keys/load-registries.ts';
+import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
-import { commitJson, commitRow, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
+import { commitJson, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
 
 const HELP = `usage: signet verify [--repo DIR] [--keyring FILE.asc]… [--allowed-signers FILE]
                      [--revoked-keys FILE] [--policy FILE [--ref REF]]
-                     [--format text|json|jsonl] [--now TIME] REVISION…
+                     [--format text|json|jsonl] [--jobs N] [-q] [--now TIME] REVISION…
 
-Verifies the signature of every commit in the revisions (as git takes them: A..B, ^A B, B,
---all) and of every annotated tag named, against the given key registries.
+Verifies the signature of every commit in the revisions (as git takes them: A..B, A...B,
+^A B, B, X^!, X^@, --all) and of every annotated tag named, against the given key registries;
+with no key option, against the keys git uses (gpg.ssh.allowedSignersFile, gpg --export).
 
   --repo DIR             repository (work tree or bare); default: the current one
   --keyring FILE         armored OpenPGP keyring (repeatable)
@@ -30,8 +31,9 @@ Verifies the signature of every commit in the revisions (as git takes them: A..B
                          full refs/… name may not exist yet). Default: the branch or tag
                          named by the revision, e.g. main in origin/main..main
   --jobs N               commits in flight at once, their signature checks on Node's thread
-                         pool (UV_THREADPOOL_SIZE threads, default 4) while this thread
-                         reads the next ones (default 256; 1 = one at a time, this thread only)
+                         pool (one thread per core, 2 to 16; UV_THREADPOOL_SIZE overrides) while
+                         this thread reads the next ones (default 256; 1 = one at a time)
+  -q, --quiet            print only what is not G, and the summary (text and jsonl)
   --now TIME             judge key and signature expiry at TIME (ISO 8601) instead of now
 
 Exit status: 0 every commit is G (with --policy: the policy allows the update); 1 not;
@@ -58,6 +60,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
       jobs: { type: 'string' },
       policy: { type: 'string' },
       ref: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -80,10 +83,12 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     const { runPolicyVerification } = await import('./verify-policy.ts');
     return runPolicyVerification(repo, { ...values, policy: values.policy, format }, revisionArgs, now, io);
   }
-  const sources = readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] });
+  const { sources, note } = await registrySources(values, repo.gitDir, io);
   const registries = await buildRegistries(sources);
   for (const warning of registries.openpgp.warnings) io.stderr.write(`signet: warning: ${warning}\n`);
   const revisions = parseRevisions(repo, revisionArgs);
+  // Said once the revisions are known good, so that a usage error stays one line.
+  if (note) io.stderr.write(note);
 
   // Progress goes to a terminal's stderr, unless the table is being drawn on that terminal too.
   const progress = io.stderr.isTTY && !(format === 'text' && io.stdout.isTTY) ? (done: number, total: number | undefined) => {
@@ -103,8 +108,13 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const collected: CommitResult[] = [];
 
   const out = new LineWriter(io.stdout);
-  if (format === 'jsonl') for (const tag of tags) await out.line(JSON.stringify(tagJson(tag)));
-  if (format === 'text') for (const tag of tags) await out.line(tagRow(tag));
+  // --quiet (CI on a long range): only what needs reading, then the summary.
+  const quiet = values.quiet === true;
+  const shown = tags.filter((tag) => !quiet || tag.verdict.status !== 'G');
+  if (format === 'jsonl') for (const tag of shown) await out.line(JSON.stringify(tagJson(tag)));
+  // Column widths from the data: the first column fits the longest tag name shown.
+  const idWidth = idColumnWidth(shown);
+  if (format === 'text') for (const tag of shown) await out.line(tagRow(tag, idWidth));
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
@@ -115,8 +125,9 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     if (repo.objects.shallow.has(result.commit)) cutAt++;
     if (result.verdict.status !== 'G') allGood = false;
     let written: Promise<void> | undefined;
+    if (quiet && result.verdict.status === 'G' && format !== 'json') continue;
     if (format === 'jsonl') written = out.line(JSON.stringify(commitJson(result)));
-    else if (format === 'text') written = out.line(commitRow(result));
+    else if (format === 'text') written = out.line(commitRow(result, idWidth));
     else collected.push(result);
     // Awaited only when the buffer went out: one promise per 64 KiB, not per line.
     if (written) await written;
@@ -135,6 +146,16 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`signet: note: history cut at ${cutAt} shallow commit${cutAt === 1 ? '' : 's'} (shallow clone: older commits not checked)\n`);
   }
   return allGood ? EXIT_OK : EXIT_POLICY_FAILED;
+}
+
+/** The key options given, or else what git itself would trust (said on stderr in one line). */
+async function registrySources(values: { keyring?: string[]; 'allowed-signers'?: string; 'revoked-keys'?: string }, gitDir: string, io: CliIO): Promise<{ sources: RegistrySources; note?: string }> {
+  if (values.keyring?.length || values['allowed-signers'] || values['revoked-keys']) {
+    return { sources: readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] }) };
+  }
+  const { gitRegistries } = await import('../../keys/git-registries.ts');
+  const found = gitRegistries(gitDir, io.env);
+  return { sources: found.sources, note: `signet verify: ${found.description}\n` };
 }
 
 function parseTime(text: string): Date {

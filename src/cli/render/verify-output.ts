@@ -29,19 +29,29 @@ function fit(text: string, width: number): string {
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat.padEnd(width);
 }
 
-/** One row a person reads at a glance: short id, letter, signer, subject, reason. */
-export function commitRow(result: CommitResult): string {
-  const verdict = result.verdict;
-  const signer = verdict.signer ?? (verdict.key ? verdict.key : '-');
-  const reason = verdict.detail && verdict.status !== 'G' ? `${verdict.reason}: ${verdict.detail}` : verdict.reason;
-  const tags = result.mergetags.map((tag) => ` [mergetag ${tag.name}: ${tag.verdict.status} ${tag.verdict.reason}]`).join('');
-  return `${result.commit.slice(0, 10)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(result.subject, 48)}  ${reason}${tags}`;
+/** The reason as both commit and tag rows say it: the code, and the detail when not G. */
+function reasonText(verdict: SignatureVerdict): string {
+  return verdict.detail && verdict.status !== 'G' ? `${verdict.reason}: ${verdict.detail}` : verdict.reason;
 }
 
-export function tagRow(result: TagResult & { ref?: string }): string {
+/** The first column's width: a short commit id, or the longest tag name shown above the commits. */
+export function idColumnWidth(tags: Array<{ name: string }>): number {
+  return Math.max(10, ...tags.map((tag) => tag.name.replace(/[\u0000-\u001f\u007f]/g, ' ').length));
+}
+
+/** One row a person reads at a glance: short id, letter, signer, subject, reason. */
+export function commitRow(result: CommitResult, idWidth = 10): string {
+  const verdict = result.verdict;
+  const signer = verdict.signer ?? (verdict.key ? verdict.key : '-');
+  const tags = result.mergetags.map((tag) => ` [mergetag ${tag.name}: ${tag.verdict.status} ${tag.verdict.reason}]`).join('');
+  return `${result.commit.slice(0, 10).padEnd(idWidth)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(result.subject, 48)}  ${reasonText(verdict)}${tags}`;
+}
+
+/** A tag row: the full tag name (never cut: two tags may share a prefix), then as a commit row. */
+export function tagRow(result: TagResult & { ref?: string }, idWidth = idColumnWidth([result])): string {
   const verdict = result.verdict;
   const signer = verdict.signer ?? verdict.key ?? '-';
-  return `${fit(result.name, 10)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(`(tag) ${result.subject}`, 48)}  ${verdict.reason}`;
+  return `${fit(result.name, Math.max(idWidth, result.name.length))}  ${verdict.status}  ${fit(signer, 34)}  ${fit(`(tag) ${result.subject}`, 48)}  ${reasonText(verdict)}`;
 }
 
 export function summaryLine(counts: Map<StatusLetter, number>, total: number, what = 'commit'): string {

@@ -227,7 +227,7 @@ function checkSignature(policy: Policy, rule: PolicyRule, verdict: SignatureVerd
       return [{
         code: codes.notAccepted,
         reason: `signed by an expired key, and not before it expired${when}`,
-        fix: `extend your key's expiry (gpg --quick-set-expire FINGERPRINT 1y), have it updated in the registry, then re-sign: ${resign}`,
+        fix: `${expiredKeyFix(verdict)}, then re-sign: ${resign}`,
       }];
     }
   }
@@ -283,11 +283,22 @@ function statusFinding(policy: Policy, verdict: SignatureVerdict, resign: string
     case 'Y':
       return {
         reason: `signed by an expired key${keyText}; this rule does not accept Y`,
-        fix: `extend your key's expiry (gpg --quick-set-expire FINGERPRINT 1y) and have it updated in the registry, or sign with a current key: ${resign}`,
+        fix: `${expiredKeyFix(verdict)}, or sign with a current key: ${resign}`,
       };
     default:
       return { reason: `signature status ${verdict.status} is not accepted`, fix: `re-sign: ${resign}` };
   }
+}
+
+/**
+ * What to change for an expired key: an OpenPGP key carries its own expiry (gpg extends it); an
+ * SSH key has none, its validity is the `valid-before` option of its allowed_signers line.
+ */
+function expiredKeyFix(verdict: SignatureVerdict): string {
+  if (verdict.format === 'ssh') {
+    return 'ask an admin to move the valid-before="…" date of your key\'s line in allowed_signers, or to add a new key (ssh-keygen -t ed25519)';
+  }
+  return "extend your key's expiry (gpg --quick-set-expire FINGERPRINT 1y) and have it updated in the registry";
 }
 
 function registerKeyFix(policy: Policy, verdict: SignatureVerdict): string {
@@ -305,7 +316,7 @@ function checkPushCertificate(policy: Policy, rule: PolicyRule, input: RefUpdate
   if (!cert || cert.status === 'N') {
     return [{ code: 'PUSH_NOT_SIGNED', reason: `the push is not signed; the policy requires git push --signed for ${input.ref}`, fix: 'git push --signed' }];
   }
-  const verdict: SignatureVerdict = {
+  const verdict: SignatureVerdict = cert.verdict ?? {
     status: cert.status,
     format: 'openpgp',
     reason: cert.status === 'G' ? 'valid' : 'invalid',

@@ -125,6 +125,11 @@ export interface PushCertificateInput {
   signer?: string;
   /** GIT_PUSH_CERT_KEY: the signing key's id or fingerprint. */
   key?: string;
+  /**
+   * Our own verdict on the certificate's signature, when we checked it: its reason, format and
+   * key give the push the same reasons and fix-its as a commit signed by the same key.
+   */
+  verdict?: SignatureVerdict;
 }
 
 export interface RefUpdateInput {

@@ -23,6 +23,8 @@ export interface SpdxPackage {
   licenseConcluded: 'NOASSERTION';
   licenseDeclared: string;
   copyrightText: 'NOASSERTION';
+  /** Says when downloadLocation was derived rather than read from the lockfile. */
+  comment?: string;
   checksums?: { algorithm: string; checksumValue: string }[];
   externalRefs: { referenceCategory: 'PACKAGE-MANAGER'; referenceType: 'purl'; referenceLocator: string }[];
 }
@@ -41,6 +43,11 @@ export interface SpdxOptions {
   creator: string;
   /** Include devDependencies (default: only what ships). */
   includeDev?: boolean;
+  /**
+   * The registry a lockfile without `resolved` fields (npm's omit-lockfile-registry-resolved)
+   * installs from; default https://registry.npmjs.org.
+   */
+  registry?: string;
 }
 
 interface LockEntry {
@@ -50,6 +57,8 @@ interface LockEntry {
   resolved?: string;
   integrity?: string;
   license?: string;
+  /** Shipped inside its parent's tarball: it has no download of its own. */
+  inBundle: boolean;
   dev: boolean;
   optional: boolean;
   dependencies: Record<string, string>;
@@ -91,6 +100,7 @@ function readEntries(lock: Record<string, unknown>): Map<string, LockEntry> {
       ...(typeof raw.resolved === 'string' ? { resolved: raw.resolved } : {}),
       ...(typeof raw.integrity === 'string' ? { integrity: raw.integrity } : {}),
       ...(typeof raw.license === 'string' ? { license: raw.license } : {}),
+      inBundle: raw.inBundle === true,
       dev: raw.dev === true,
       optional: raw.optional === true,
       dependencies,
@@ -124,6 +134,22 @@ function checksumsOf(integrity: string | undefined): SpdxPackage['checksums'] {
   return sums.length > 0 ? sums : undefined;
 }
 
+/**
+ * Where the package was downloaded from: the lockfile's `resolved` URL; without one (npm's
+ * omit-lockfile-registry-resolved), an installed registry package's tarball URL as npm builds
+ * it — `REGISTRY/NAME/-/BASENAME-VERSION.tgz`, BASENAME without the scope — marked as derived.
+ * The root, linked workspaces, bundled copies and non-http sources stay NOASSERTION.
+ */
+function downloadLocation(entry: LockEntry, registry: string): Pick<SpdxPackage, 'downloadLocation' | 'comment'> {
+  if (entry.resolved !== undefined) return { downloadLocation: /^https?:/.test(entry.resolved) ? entry.resolved : 'NOASSERTION' };
+  if (entry.inBundle || !/(^|\/)node_modules\//.test(entry.path) || !/^\d/.test(entry.version)) return { downloadLocation: 'NOASSERTION' };
+  const basename = entry.name.startsWith('@') ? entry.name.slice(entry.name.indexOf('/') + 1) : entry.name;
+  return {
+    downloadLocation: `${registry.replace(/\/+$/, '')}/${entry.name}/-/${basename}-${entry.version}.tgz`,
+    comment: 'downloadLocation derived from the package name and version (npm registry layout): the lockfile has no resolved URL',
+  };
+}
+
 /** SPDX 2.3 JSON describing a package-lock.json (v2/v3): one package per installed copy, DEPENDS_ON edges. */
 export function spdxFromPackageLock(lockJson: unknown, options: SpdxOptions): SpdxDocument {
   if (!isRecord(lockJson)) throw new SignetError('CONFIG_INVALID', 'package-lock.json is not a JSON object');
@@ -144,7 +170,7 @@ export function spdxFromPackageLock(lockJson: unknown, options: SpdxOptions): Sp
       name: entry.name,
       SPDXID: ids.get(entry.path) ?? '',
       versionInfo: entry.version,
-      downloadLocation: entry.resolved && /^https?:/.test(entry.resolved) ? entry.resolved : 'NOASSERTION',
+      ...downloadLocation(entry, options.registry ?? 'https://registry.npmjs.org'),
       filesAnalyzed: false,
       licenseConcluded: 'NOASSERTION',
       licenseDeclared: entry.license ?? 'NOASSERTION',
