@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import { SignetError } from '../core/errors.ts';
 import { loadOpenPgpRegistry } from '../core/openpgp/index.ts';
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
+import { createX509Registry, parseRevocationList, parseX509Roots } from '../core/x509/index.ts';
 import type { KeyRegistries } from '../core/verify-object.ts';
 
 export interface RegistryFiles {
   keyrings: string[];
   allowedSigners?: string | undefined;
   revokedKeys?: string | undefined;
+  /** PEM CA certificates X.509 (gpgsm) signatures must chain to. */
+  x509Roots?: string[] | undefined;
+  /** CRLs (DER or PEM) for those CAs. */
+  crls?: string[] | undefined;
 }
 
 /**
@@ -18,6 +23,8 @@ export interface RegistrySources {
   keyrings: Array<{ name: string; text: string }>;
   allowedSigners?: { name: string; text: string };
   revokedKeys?: { name: string; bytes: Uint8Array };
+  x509Roots?: Array<{ name: string; text: string }>;
+  crls?: Array<{ name: string; bytes: Uint8Array }>;
 }
 
 function readKeyFile(path: string, what: string): Buffer {
@@ -35,6 +42,8 @@ export function readRegistrySources(files: RegistryFiles): RegistrySources {
     keyrings: files.keyrings.map((path) => ({ name: path, text: readKeyFile(path, 'OpenPGP keyring').toString('latin1') })),
     ...(files.allowedSigners ? { allowedSigners: { name: files.allowedSigners, text: readKeyFile(files.allowedSigners, 'allowed signers file').toString('utf8') } } : {}),
     ...(files.revokedKeys ? { revokedKeys: { name: files.revokedKeys, bytes: new Uint8Array(readKeyFile(files.revokedKeys, 'revoked keys file')) } } : {}),
+    ...(files.x509Roots?.length ? { x509Roots: files.x509Roots.map((path) => ({ name: path, text: readKeyFile(path, 'X.509 root certificates').toString('latin1') })) } : {}),
+    ...(files.crls?.length ? { crls: files.crls.map((path) => ({ name: path, bytes: new Uint8Array(readKeyFile(path, 'CRL')) })) } : {}),
   };
 }
 
@@ -45,6 +54,9 @@ export async function buildRegistries(sources: RegistrySources): Promise<KeyRegi
   return {
     openpgp: await loadOpenPgpRegistry(sources.keyrings),
     ssh: createSshRegistry(allowed, revoked),
+    ...(sources.x509Roots || sources.crls
+      ? { x509: createX509Registry((sources.x509Roots ?? []).flatMap((file) => parseX509Roots(file.text, file.name)), (sources.crls ?? []).map((file) => parseRevocationList(file.bytes, file.name))) }
+      : {}),
   };
 }
 

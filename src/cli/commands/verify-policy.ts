@@ -12,7 +12,7 @@ import { commitJson, commitRow } from '../render/verify-output.ts';
 /** `signet verify --policy FILE`: the range judged as a push to a ref, as the hook and the app judge it. */
 export async function runPolicyVerification(
   repo: Repository,
-  values: { policy: string; ref?: string | undefined; keyring?: string[] | undefined; 'allowed-signers'?: string | undefined; 'revoked-keys'?: string | undefined; format: 'text' | 'json' | 'jsonl' },
+  values: { policy: string; ref?: string | undefined; keyring?: string[] | undefined; 'allowed-signers'?: string | undefined; 'revoked-keys'?: string | undefined; 'x509-roots'?: string[] | undefined; crl?: string[] | undefined; format: 'text' | 'json' | 'jsonl' },
   revisionArgs: string[],
   now: Date,
   io: CliIO,
@@ -24,6 +24,8 @@ export async function runPolicyVerification(
     keyrings: [...policy.keys.openpgp.map((file) => resolve(base, file)), ...(values.keyring ?? [])],
     allowedSigners: values['allowed-signers'] ?? (policy.keys.sshAllowedSigners ? resolve(base, policy.keys.sshAllowedSigners) : undefined),
     revokedKeys: values['revoked-keys'] ?? (policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined),
+    x509Roots: values['x509-roots'],
+    crls: values.crl,
   });
   const revisions = parseRevisions(repo, revisionArgs);
   if (revisions.include.length !== 1) throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');

@@ -12,7 +12,8 @@ import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitRow, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
 
 const HELP = `usage: signet verify [--repo DIR] [--keyring FILE.asc]… [--allowed-signers FILE]
-                     [--revoked-keys FILE] [--policy FILE [--ref REF]]
+                     [--revoked-keys FILE] [--x509-roots FILE.pem]… [--crl FILE]…
+                     [--policy FILE [--ref REF]]
                      [--format text|json|jsonl] [--now TIME] REVISION…
 
 Verifies the signature of every commit in the revisions (as git takes them: A..B, ^A B, B,
@@ -22,6 +23,8 @@ Verifies the signature of every commit in the revisions (as git takes them: A..B
   --keyring FILE         armored OpenPGP keyring (repeatable)
   --allowed-signers FILE SSH allowed signers file, as git's gpg.ssh.allowedSignersFile
   --revoked-keys FILE    SSH revoked keys (plain list or KRL), as gpg.ssh.revocationFile
+  --x509-roots FILE.pem  CA certificates X.509 (gpgsm) signatures must chain to (repeatable)
+  --crl FILE             certificate revocation list of such a CA, DER or PEM (repeatable)
   --format FORMAT        text (default), json, or jsonl (one object a commit, newest first)
   --policy FILE          judge the range as a push to REF under this policy (its key files
                          join the registries), exactly as the hook and the app do
@@ -51,6 +54,8 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
       keyring: { type: 'string', multiple: true },
       'allowed-signers': { type: 'string' },
       'revoked-keys': { type: 'string' },
+      'x509-roots': { type: 'string', multiple: true },
+      crl: { type: 'string', multiple: true },
       format: { type: 'string', default: 'text' },
       now: { type: 'string' },
       jobs: { type: 'string' },
@@ -78,7 +83,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     const { runPolicyVerification } = await import('./verify-policy.ts');
     return runPolicyVerification(repo, { ...values, policy: values.policy, format }, revisionArgs, now, io);
   }
-  const sources = readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] });
+  const sources = readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'], x509Roots: values['x509-roots'], crls: values.crl });
   const registries = await buildRegistries(sources);
   const revisions = parseRevisions(repo, revisionArgs);
 
