@@ -114,8 +114,8 @@ export function readCertificate(der: Uint8Array): CertificateFacts {
         extKeyUsage = [...value.keyPurposes];
         break;
       case '2.5.29.17':
-        if (!(value instanceof pkijs.GeneralNames)) throw new CertificateError('subjectAltName is unreadable');
-        for (const name of value.names) {
+        if (!(value instanceof pkijs.AltName)) throw new CertificateError('subjectAltName is unreadable');
+        for (const name of value.altNames) {
           if (name.type === 1 && typeof name.value === 'string') emails.push(name.value);
           if (name.type === 6 && typeof name.value === 'string') uris.push(name.value);
         }
