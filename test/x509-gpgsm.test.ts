@@ -118,6 +118,13 @@ describe('X.509 (gpgsm) commits: signet beside git %G?', () => {
     expect(run.status).toBe(1);
   });
 
+  it('a Fulcio (gitsign) certificate is never G on the X.509 path, even when its CA is a registry root', async () => {
+    const leaf = ca.issue('keyless', 'keyless@example.com', { profile: 'fulcio' });
+    const oid = opensslSignedCommit(repo, leaf, 'keyless');
+    const verdict = (await verifyCommitObject(oid, gitBytes(repo, ['cat-file', 'commit', oid]), await buildRegistries({ keyrings: [], x509Roots: [{ name: 'ca.pem', text: readFileSync(ca.certificate, 'latin1') }] }), { hash: 'sha1', now })).verdict;
+    expect({ status: verdict.status, reason: verdict.reason }).toEqual({ status: 'E', reason: 'unknown_signature_type' });
+  });
+
   it('an unreadable --x509-roots file is one line naming it, exit 2', () => {
     const bad = join(dir.path, 'bad-roots.pem');
     writeFileSync(bad, 'not a certificate\n');

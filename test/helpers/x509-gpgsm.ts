@@ -16,7 +16,7 @@ function openssl(cwd: string, args: string[], input?: Buffer): Buffer {
   return execFileSync('openssl', args, { cwd, input, env: { ...process.env, LEAF_EMAIL: 'nobody@example.com' }, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-export type LeafProfile = 'email' | 'server-only';
+export type LeafProfile = 'email' | 'server-only' | 'fulcio';
 
 export interface Leaf {
   name: string;
@@ -55,6 +55,14 @@ basicConstraints = CA:false
 keyUsage = critical,digitalSignature
 extendedKeyUsage = emailProtection
 subjectAltName = email:$ENV::LEAF_EMAIL
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[fulcio]
+basicConstraints = CA:false
+keyUsage = critical,digitalSignature
+extendedKeyUsage = codeSigning
+subjectAltName = email:$ENV::LEAF_EMAIL
+1.3.6.1.4.1.57264.1.1 = ASN1:UTF8String:https://accounts.example.com
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 [server-only]

@@ -19,6 +19,8 @@ const EMAIL_PROTECTION = '1.3.6.1.5.5.7.3.4';
 const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
 const MAX_CHAIN = 8;
+/** Fulcio's certificate extensions (OIDC issuer, workflow facts): 1.3.6.1.4.1.57264.1.x. */
+const FULCIO_EXTENSIONS = '1.3.6.1.4.1.57264.1.';
 
 /**
  * The chain from `leaf` to a registry root, issuers taken from the registry and from the
@@ -102,6 +104,11 @@ export function verifyX509Signature(registry: X509Registry, payload: Uint8Array,
     return { ...base, reason: check.why === 'weak' ? 'weak_hash' : 'unsupported_algorithm', detail: check.detail };
   }
   const good: SignatureVerdict = { ...base, hashAlgorithm: digest };
+
+  // A Fulcio certificate (gitsign) is trusted only through its Rekor entry, which this path
+  // does not check: it must never become G here, whatever roots the registry holds.
+  const fulcio = [...leaf.extensions.keys()].find((oid) => oid.startsWith(FULCIO_EXTENSIONS));
+  if (fulcio) return { ...good, reason: 'unknown_signature_type', detail: `a Sigstore keyless (gitsign) certificate (extension ${fulcio}): not supported yet` };
 
   const chain = buildChain(leaf, message.certificates, registry);
   if (!chain) return { ...good, status: 'U', reason: 'unknown_key', detail: `the certificate of ${good.signer} (issuer ${leaf.issuer || '(empty)'}) does not chain to a registry root` };
