@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCommitObject, type KeyRegistries } from '../src/core/verify-object.ts';
@@ -123,6 +123,37 @@ describe('X.509 (gpgsm) commits: signet beside git %G?', () => {
     const oid = opensslSignedCommit(repo, leaf, 'keyless');
     const verdict = (await verifyCommitObject(oid, gitBytes(repo, ['cat-file', 'commit', oid]), await buildRegistries({ keyrings: [], x509Roots: [{ name: 'ca.pem', text: readFileSync(ca.certificate, 'latin1') }] }), { hash: 'sha1', now })).verdict;
     expect({ status: verdict.status, reason: verdict.reason }).toEqual({ status: 'E', reason: 'unknown_signature_type' });
+  });
+
+  it('the hook: a policy with keys.x509_roots and x509_crls accepts the good commit and rejects the revoked one, changing no ref', () => {
+    const conf = join(dir.path, 'conf');
+    const server = join(dir.path, 'server.git');
+    mkdirSync(conf, { recursive: true });
+    copyFileSync(ca.certificate, join(conf, 'corp-ca.pem'));
+    copyFileSync(ca.crl(), join(conf, 'corp-ca.crl'));
+    writeFileSync(join(conf, 'policy.yml'), 'version: 1\nkeys:\n  x509_roots: [corp-ca.pem]\n  x509_crls: [corp-ca.crl]\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n    signers: [good@example.com, revoked@example.com]\n');
+    git(dir.path, ['init', '-q', '--bare', '-b', 'main', server]);
+    const install = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'hook', 'install', '--script', '--repo', server, '--policy', join(conf, 'policy.yml')], { encoding: 'utf8' });
+    expect(install.stderr).toBe('');
+    const push = (oid: string, ref: string): { code: number | null; stderr: string } => {
+      const result = spawnSync('git', ['push', server, `${oid}:${ref}`], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+      return { code: result.status, stderr: result.stderr };
+    };
+    expect(push(commits.get('good')!, 'refs/heads/main').code).toBe(0);
+    const rejected = push(commits.get('revoked by a CRL')!, 'refs/heads/other');
+    expect(rejected.code).not.toBe(0);
+    expect(rejected.stderr).toMatch(/revoked/);
+    expect(spawnSync('git', ['--git-dir', server, 'for-each-ref', '--format=%(refname)'], { encoding: 'utf8' }).stdout.trim()).toBe('refs/heads/main');
+  });
+
+  it('signet policy check reads keys.x509_roots and names a bad roots file', () => {
+    const conf = join(dir.path, 'conf-bad');
+    mkdirSync(conf, { recursive: true });
+    writeFileSync(join(conf, 'roots.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    writeFileSync(join(conf, 'policy.yml'), 'version: 1\nkeys:\n  x509_roots: [roots.pem]\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n');
+    const run = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'policy', 'check', join(conf, 'policy.yml')], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stdout + run.stderr).toMatch(/roots\.pem:1: unreadable certificate/);
   });
 
   it('an unreadable --x509-roots file is one line naming it, exit 2', () => {

@@ -74,6 +74,8 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       keyrings: policy.keys.openpgp.map((file) => resolve(base, file)),
       allowedSigners: policy.keys.sshAllowedSigners ? resolve(base, policy.keys.sshAllowedSigners) : undefined,
       revokedKeys: policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined,
+      x509Roots: policy.keys.x509Roots?.map((file) => resolve(base, file)),
+      crls: policy.keys.x509Crls?.map((file) => resolve(base, file)),
     });
     const now = new Date(started);
     const pushCertificate = await readPushCertificate(repo, io.env, registries, now);

@@ -24,8 +24,8 @@ export async function runPolicyVerification(
     keyrings: [...policy.keys.openpgp.map((file) => resolve(base, file)), ...(values.keyring ?? [])],
     allowedSigners: values['allowed-signers'] ?? (policy.keys.sshAllowedSigners ? resolve(base, policy.keys.sshAllowedSigners) : undefined),
     revokedKeys: values['revoked-keys'] ?? (policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined),
-    x509Roots: values['x509-roots'],
-    crls: values.crl,
+    x509Roots: [...(policy.keys.x509Roots ?? []).map((file) => resolve(base, file)), ...(values['x509-roots'] ?? [])],
+    crls: [...(policy.keys.x509Crls ?? []).map((file) => resolve(base, file)), ...(values.crl ?? [])],
   });
   const revisions = parseRevisions(repo, revisionArgs);
   if (revisions.include.length !== 1) throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');

@@ -12,7 +12,7 @@ import type { AcceptableLetter, KeyFileRef, PathRule, Policy, PolicyKeys, Policy
 
 const TOP_FIELDS = ['version', 'keys', 'groups', 'rules', 'release'] as const;
 const RELEASE_FIELDS = ['images'] as const;
-const KEY_FIELDS = ['openpgp', 'ssh_allowed_signers', 'ssh_revoked_keys', 'forge_accounts', 'trust_web_flow'] as const;
+const KEY_FIELDS = ['openpgp', 'ssh_allowed_signers', 'ssh_revoked_keys', 'x509_roots', 'x509_crls', 'forge_accounts', 'trust_web_flow'] as const;
 const RULE_FIELDS = [
   'refs', 'require_signed_commits', 'require_signed_tags', 'accept', 'signers', 'require_email_match',
   'refuse_sha1', 'paths', 'forbid_force_push', 'forbid_deletion', 'require_signed_push',
@@ -274,6 +274,17 @@ function readKeys(reader: Reader, at: Located | undefined): PolicyKeys {
       const file = addFile('openpgp', item);
       if (file !== undefined) keys.openpgp.push(file);
     }
+  }
+  for (const [field, kind, what] of [['x509_roots', 'x509_roots', 'PEM CA certificate files'], ['x509_crls', 'x509_crls', 'CRL files']] as const) {
+    const at = fields.get(field);
+    if (!at) continue;
+    const files: string[] = [];
+    for (const item of reader.list(at, what) ?? []) {
+      const file = addFile(kind, item);
+      if (file !== undefined) files.push(file);
+    }
+    if (kind === 'x509_roots') keys.x509Roots = files;
+    else keys.x509Crls = files;
   }
   const allowed = fields.get('ssh_allowed_signers');
   if (allowed) keys.sshAllowedSigners = addFile('ssh_allowed_signers', allowed);

@@ -21,7 +21,7 @@ export type SignerEntry =
 
 /** Where a key file named by the policy is, so callers can read it and point at the line. */
 export interface KeyFileRef {
-  kind: 'openpgp' | 'ssh_allowed_signers' | 'ssh_revoked_keys';
+  kind: 'openpgp' | 'ssh_allowed_signers' | 'ssh_revoked_keys' | 'x509_roots' | 'x509_crls';
   /** As written in the policy: relative to the policy file's directory, or absolute. */
   file: string;
   /** The field path, e.g. `keys.openpgp[0]`. */
@@ -34,6 +34,10 @@ export interface PolicyKeys {
   openpgp: string[];
   sshAllowedSigners?: string;
   sshRevokedKeys?: string;
+  /** PEM CA certificates X.509 (gpgsm) signatures must chain to. */
+  x509Roots?: string[];
+  /** CRLs of those CAs (DER or PEM). */
+  x509Crls?: string[];
   forgeAccounts: boolean;
   trustWebFlow: boolean;
   /** Every key file above, with its position in the policy file. */
