@@ -3,6 +3,7 @@ import { verifyOpenPgpSignature } from './openpgp/index.ts';
 import type { SshRegistry } from './ssh/index.ts';
 import { verifySshSignature, verifySshSignatureWith } from './ssh/index.ts';
 import { createX509Registry, verifyX509Signature, type X509Registry } from './x509/index.ts';
+import type { KeylessRegistry } from './sigstore/keyless-registry.ts';
 import type { CheckRunner } from './native-verify.ts';
 import { hasSignerIdentity, parseCommit, parseTag, subjectOf, type ExtractedSignature, type ObjectHash, type Person } from './git/signed-object.ts';
 import { unsignedVerdict, type SignatureVerdict } from './verdict.ts';
@@ -14,6 +15,8 @@ export interface KeyRegistries {
   ssh: SshRegistry;
   /** CA certificates and CRLs for X.509 (gpgsm) signatures; absent: none trusted. */
   x509?: X509Registry;
+  /** Sigstore trusted root and keyless identities for gitsign signatures; absent: none trusted. */
+  keyless?: KeylessRegistry;
 }
 
 const NO_X509_ROOTS = createX509Registry();
@@ -97,7 +100,7 @@ export async function verifySignature(
       return context.runner ? verifySshSignatureWith(context.runner, registries.ssh, payload, signature.armored, sshOptions) : verifySshSignature(registries.ssh, payload, signature.armored, sshOptions);
     }
     case 'x509':
-      return verifyX509Signature(registries.x509 ?? NO_X509_ROOTS, payload, signature.armored, { now: context.now, fallbackTime: context.signerTime ?? context.sshTime, ...(email ? { committerEmail: email } : {}) });
+      return verifyX509Signature(registries.x509 ?? NO_X509_ROOTS, payload, signature.armored, { now: context.now, fallbackTime: context.signerTime ?? context.sshTime, ...(email ? { committerEmail: email } : {}), ...(registries.keyless ? { keyless: registries.keyless } : {}) });
     default:
       return { status: 'E', format: 'none', reason: 'unknown_signature_type', detail: 'the signature block is of no known type' };
   }

@@ -5,6 +5,8 @@ import { checkSignature, digestName, WEAK_DIGESTS } from './algorithms.ts';
 import { isIssuedBy, type CertificateFacts } from './certificate.ts';
 import { MessageError, readSignedMessage, signerCertificate } from './cms.ts';
 import type { X509Registry } from './registry.ts';
+import { verifyGitsign } from '../sigstore/gitsign.ts';
+import type { KeylessRegistry } from '../sigstore/keyless-registry.ts';
 
 export interface X509VerifyOptions {
   /** "Now", for expiry (as gpg judges OpenPGP key expiry). */
@@ -13,6 +15,8 @@ export interface X509VerifyOptions {
   fallbackTime: Date;
   /** The committer's (tagger's) e-mail, to say whether the certificate names it. */
   committerEmail?: string;
+  /** Sigstore trust for gitsign (Fulcio) certificates; absent: they are at best U. */
+  keyless?: KeylessRegistry;
 }
 
 const EMAIL_PROTECTION = '1.3.6.1.5.5.7.3.4';
@@ -105,10 +109,20 @@ export function verifyX509Signature(registry: X509Registry, payload: Uint8Array,
   }
   const good: SignatureVerdict = { ...base, hashAlgorithm: digest };
 
-  // A Fulcio certificate (gitsign) is trusted only through its Rekor entry, which this path
-  // does not check: it must never become G here, whatever roots the registry holds.
+  // A Fulcio certificate (gitsign) is trusted only through its Rekor entry and the Sigstore
+  // trusted root, never through the X.509 roots, whatever they hold.
   const fulcio = [...leaf.extensions.keys()].find((oid) => oid.startsWith(FULCIO_EXTENSIONS));
-  if (fulcio) return { ...good, reason: 'unknown_signature_type', detail: `a Sigstore keyless (gitsign) certificate (extension ${fulcio}): not supported yet` };
+  if (fulcio) {
+    return verifyGitsign(options.keyless, {
+      certificate: leaf.der,
+      emails: leaf.emails,
+      uris: leaf.uris,
+      extensions: leaf.extensions,
+      signature: message.signature,
+      signedAttributes: message.signedAttributes,
+      unsignedAttributes: message.unsignedAttributes,
+    }, good);
+  }
 
   const chain = buildChain(leaf, message.certificates, registry);
   if (!chain) return { ...good, status: 'U', reason: 'unknown_key', detail: `the certificate of ${good.signer} (issuer ${leaf.issuer || '(empty)'}) does not chain to a registry root` };
