@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrustedRoot, type KeylessIdentity } from '../src/core/sigstore/keyless-registry.ts';
 import { verifyCommitObject, type KeyRegistries } from '../src/core/verify-object.ts';
 import { buildRegistries } from '../src/keys/load-registries.ts';
+import { PUBLIC_GOOD_TRUSTED_ROOT_BASE64 } from '../src/keys/public-good-trusted-root.ts';
 import { git, gitBytes, tempDir } from './helpers/git.ts';
 import { localSigstore, type LocalSigstore, type SignOptions } from './helpers/sigstore-local.ts';
 import { withSignature, writeCommit } from './helpers/x509-gpgsm.ts';
@@ -70,5 +73,49 @@ describe('gitsign commits, verified offline against a trusted root', () => {
     const foreign = { ...registries, keyless: { source: 'other.json', trustMaterial: parseTrustedRoot(other.trustedRoot, 'other.json'), identities: [alice] } };
     const verdict = await verdictOf({}, false, foreign);
     expect(verdict.status).not.toBe('G');
+  });
+
+  describe('signet verify with the four cosign identity flags', () => {
+    const signet = (args: string[]): { status: number | null; stdout: string; stderr: string } => spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--repo', repo, ...args], { encoding: 'utf8' });
+    let rootFile: string;
+    let oid: string;
+    beforeAll(async () => {
+      rootFile = join(dir.path, 'trusted_root.json');
+      writeFileSync(rootFile, sigstore.trustedRoot);
+      oid = (await gitsignCommit()).oid;
+      git(repo, ['update-ref', 'refs/heads/keyless', oid]);
+    });
+    const statusOf = (run: { stdout: string }): string => (JSON.parse(run.stdout.trim()) as { status: string }).status;
+
+    it('exact identity and issuer: G', () => {
+      const run = signet(['--trusted-root', rootFile, '--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', '--format', 'jsonl', 'keyless']);
+      expect(statusOf(run)).toBe('G');
+      expect(run.status).toBe(0);
+    });
+    it('anchored regexps: G; another identity: U', () => {
+      expect(statusOf(signet(['--trusted-root', rootFile, '--certificate-identity-regexp', '^alice@example\\.com$', '--certificate-oidc-issuer-regexp', '^https://accounts\\.example\\.com$', '--format', 'jsonl', 'keyless']))).toBe('G');
+      expect(statusOf(signet(['--trusted-root', rootFile, '--certificate-identity', 'bob@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', '--format', 'jsonl', 'keyless']))).toBe('U');
+    });
+    it('the shipped public-good root does not vouch for a local Fulcio: U', () => {
+      expect(statusOf(signet(['--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', '--format', 'jsonl', 'keyless']))).toBe('U');
+    });
+    const bad: Array<[string, string[], RegExp]> = [
+      ['an unanchored regexp', ['--certificate-identity-regexp', 'alice@example\\.com', '--certificate-oidc-issuer', 'https://accounts.example.com'], /--certificate-identity-regexp: the regular expression 'alice@example\\\.com' must be anchored/],
+      ['an identity without an issuer', ['--certificate-identity', 'alice@example.com'], /--certificate-identity needs --certificate-oidc-issuer/],
+      ['a trusted root that is not one', ['--trusted-root', join(process.cwd(), 'package.json'), '--certificate-identity', 'a@b.c', '--certificate-oidc-issuer', 'https://x'], /package\.json: not a Sigstore trusted root/],
+    ];
+    for (const [name, args, message] of bad) {
+      it(`${name}: one line naming it, exit 2`, () => {
+        const run = signet([...args, 'keyless']);
+        expect(run.status).toBe(2);
+        expect(run.stderr.trim().split('\n')).toHaveLength(1);
+        expect(run.stderr).toMatch(message);
+      });
+    }
+  });
+
+  it('the shipped public-good trusted root is the one @sigstore/tuf embeds', () => {
+    const seeds = JSON.parse(readFileSync(join(process.cwd(), 'node_modules/@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { targets: Record<string, string> }>;
+    expect(PUBLIC_GOOD_TRUSTED_ROOT_BASE64).toBe(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']);
   });
 });

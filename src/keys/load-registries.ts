@@ -3,6 +3,8 @@ import { SignetError } from '../core/errors.ts';
 import { loadOpenPgpRegistry } from '../core/openpgp/index.ts';
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
 import { createX509Registry, parseRevocationList, parseX509Roots } from '../core/x509/index.ts';
+import { parseTrustedRoot, type KeylessIdentity } from '../core/sigstore/keyless-registry.ts';
+import { PUBLIC_GOOD_TRUSTED_ROOT_BASE64, PUBLIC_GOOD_TRUSTED_ROOT_NAME } from './public-good-trusted-root.ts';
 import type { KeyRegistries } from '../core/verify-object.ts';
 
 export interface RegistryFiles {
@@ -13,6 +15,10 @@ export interface RegistryFiles {
   x509Roots?: string[] | undefined;
   /** CRLs (DER or PEM) for those CAs. */
   crls?: string[] | undefined;
+  /** A Sigstore trusted_root.json for gitsign signatures (default: the public-good one). */
+  trustedRoot?: string | undefined;
+  /** Keyless identities gitsign signatures may come from; none: no gitsign commit is G. */
+  keylessIdentities?: KeylessIdentity[] | undefined;
 }
 
 /**
@@ -25,6 +31,8 @@ export interface RegistrySources {
   revokedKeys?: { name: string; bytes: Uint8Array };
   x509Roots?: Array<{ name: string; text: string }>;
   crls?: Array<{ name: string; bytes: Uint8Array }>;
+  trustedRoot?: { name: string; text: string };
+  keylessIdentities?: KeylessIdentity[];
 }
 
 function readKeyFile(path: string, what: string): Buffer {
@@ -43,6 +51,8 @@ export function readRegistrySources(files: RegistryFiles): RegistrySources {
     ...(files.allowedSigners ? { allowedSigners: { name: files.allowedSigners, text: readKeyFile(files.allowedSigners, 'allowed signers file').toString('utf8') } } : {}),
     ...(files.revokedKeys ? { revokedKeys: { name: files.revokedKeys, bytes: new Uint8Array(readKeyFile(files.revokedKeys, 'revoked keys file')) } } : {}),
     ...(files.x509Roots?.length ? { x509Roots: files.x509Roots.map((path) => ({ name: path, text: readKeyFile(path, 'X.509 root certificates').toString('latin1') })) } : {}),
+    ...(files.trustedRoot ? { trustedRoot: { name: files.trustedRoot, text: readKeyFile(files.trustedRoot, 'Sigstore trusted root').toString('utf8') } } : {}),
+    ...(files.keylessIdentities?.length ? { keylessIdentities: files.keylessIdentities } : {}),
     ...(files.crls?.length ? { crls: files.crls.map((path) => ({ name: path, bytes: new Uint8Array(readKeyFile(path, 'CRL')) })) } : {}),
   };
 }
@@ -57,7 +67,15 @@ export async function buildRegistries(sources: RegistrySources): Promise<KeyRegi
     ...(sources.x509Roots || sources.crls
       ? { x509: createX509Registry((sources.x509Roots ?? []).flatMap((file) => parseX509Roots(file.text, file.name)), (sources.crls ?? []).map((file) => parseRevocationList(file.bytes, file.name))) }
       : {}),
+    ...(sources.trustedRoot || sources.keylessIdentities
+      ? { keyless: keylessRegistry(sources) }
+      : {}),
   };
+}
+
+function keylessRegistry(sources: RegistrySources): NonNullable<KeyRegistries['keyless']> {
+  const root = sources.trustedRoot ?? { name: PUBLIC_GOOD_TRUSTED_ROOT_NAME, text: Buffer.from(PUBLIC_GOOD_TRUSTED_ROOT_BASE64, 'base64').toString('utf8') };
+  return { source: root.name, trustMaterial: parseTrustedRoot(root.text, root.name), identities: sources.keylessIdentities ?? [] };
 }
 
 /** Reads the key files a verification trusts; any unreadable or malformed file is an error. */
