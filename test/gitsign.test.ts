@@ -99,6 +99,18 @@ describe('gitsign commits, verified offline against a trusted root', () => {
     it('the shipped public-good root does not vouch for a local Fulcio: U', () => {
       expect(statusOf(signet(['--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', '--format', 'jsonl', 'keyless']))).toBe('U');
     });
+    it('signet verify --policy: keys.trusted_root and a keyless identity in signers allow the push; another identity does not', () => {
+      const write = (name: string, subject: string): string => {
+        const file = join(dir.path, name);
+        writeFileSync(file, `version: 1\nkeys:\n  trusted_root: trusted_root.json\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n    signers:\n      - {issuer: "https://accounts.example.com", subject: "${subject}"}\n`);
+        return file;
+      };
+      const allowed = signet(['--policy', write('allow.yml', 'alice@example.com'), '--ref', 'refs/heads/keyless', 'keyless']);
+      expect(allowed.stderr).toBe('');
+      expect(allowed.status).toBe(0);
+      expect(signet(['--policy', write('deny.yml', 'bob@example.com'), '--ref', 'refs/heads/keyless', 'keyless']).status).toBe(1);
+    });
+
     const bad: Array<[string, string[], RegExp]> = [
       ['an unanchored regexp', ['--certificate-identity-regexp', 'alice@example\\.com', '--certificate-oidc-issuer', 'https://accounts.example.com'], /--certificate-identity-regexp: the regular expression 'alice@example\\\.com' must be anchored/],
       ['an identity without an issuer', ['--certificate-identity', 'alice@example.com'], /--certificate-identity needs --certificate-oidc-issuer/],

@@ -3,7 +3,8 @@ import { SignetError } from '../core/errors.ts';
 import { loadOpenPgpRegistry } from '../core/openpgp/index.ts';
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
 import { createX509Registry, parseRevocationList, parseX509Roots } from '../core/x509/index.ts';
-import { parseTrustedRoot, type KeylessIdentity } from '../core/sigstore/keyless-registry.ts';
+import { anchoredRegexp, parseTrustedRoot, type KeylessIdentity } from '../core/sigstore/keyless-registry.ts';
+import type { KeylessIdentitySpec } from '../core/policy/types.ts';
 import { PUBLIC_GOOD_TRUSTED_ROOT_BASE64, PUBLIC_GOOD_TRUSTED_ROOT_NAME } from './public-good-trusted-root.ts';
 import type { KeyRegistries } from '../core/verify-object.ts';
 
@@ -71,6 +72,17 @@ export async function buildRegistries(sources: RegistrySources): Promise<KeyRegi
       ? { keyless: keylessRegistry(sources) }
       : {}),
   };
+}
+
+/** A policy's keyless identities (regexps checked anchored when the policy was parsed) as the registry takes them. */
+export function keylessIdentitiesOf(specs: readonly KeylessIdentitySpec[] | undefined, field = 'keyless identity'): KeylessIdentity[] | undefined {
+  if (!specs?.length) return undefined;
+  return specs.map((spec) => ({
+    ...(spec.subject !== undefined ? { subject: spec.subject } : {}),
+    ...(spec.subjectRegexp !== undefined ? { subjectRegexp: anchoredRegexp(spec.subjectRegexp, `${field} subject_regexp`) } : {}),
+    ...(spec.issuer !== undefined ? { issuer: spec.issuer } : {}),
+    ...(spec.issuerRegexp !== undefined ? { issuerRegexp: anchoredRegexp(spec.issuerRegexp, `${field} issuer_regexp`) } : {}),
+  }));
 }
 
 function keylessRegistry(sources: RegistrySources): NonNullable<KeyRegistries['keyless']> {

@@ -5,7 +5,7 @@ import { parsePolicy } from '../../core/policy/index.ts';
 import { evaluatePush } from '../../git/evaluate-push.ts';
 import type { Repository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
-import { loadRegistries } from '../../keys/load-registries.ts';
+import { keylessIdentitiesOf, loadRegistries } from '../../keys/load-registries.ts';
 import type { KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, type CliIO } from '../io.ts';
 import { commitJson, commitRow } from '../render/verify-output.ts';
@@ -27,8 +27,8 @@ export async function runPolicyVerification(
     revokedKeys: values['revoked-keys'] ?? (policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined),
     x509Roots: [...(policy.keys.x509Roots ?? []).map((file) => resolve(base, file)), ...(values['x509-roots'] ?? [])],
     crls: [...(policy.keys.x509Crls ?? []).map((file) => resolve(base, file)), ...(values.crl ?? [])],
-    trustedRoot: values['trusted-root'],
-    keylessIdentities: values.keylessIdentities,
+    trustedRoot: values['trusted-root'] ?? (policy.keys.trustedRoot ? resolve(base, policy.keys.trustedRoot) : undefined),
+    keylessIdentities: [...(keylessIdentitiesOf(policy.keys.keyless) ?? []), ...(values.keylessIdentities ?? [])],
   });
   const revisions = parseRevisions(repo, revisionArgs);
   if (revisions.include.length !== 1) throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');

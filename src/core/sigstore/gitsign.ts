@@ -67,7 +67,7 @@ export function hashedRekordBody(signature: Uint8Array, signedAttributes: Uint8A
 export function verifyGitsign(registry: KeylessRegistry | undefined, signed: GitsignSignature, base: SignatureVerdict): SignatureVerdict {
   const subject = signed.emails[0] ?? signed.uris[0] ?? '';
   const issuer = fulcioIssuer(signed.extensions);
-  const good: SignatureVerdict = { ...base, format: 'x509', signer: issuer ? `${subject} (${issuer})` : subject };
+  const good: SignatureVerdict = { ...base, format: 'x509', signer: issuer ? `${subject} (${issuer})` : subject, keyless: { subject, ...(issuer !== undefined ? { issuer } : {}) } };
   const stored = signed.unsignedAttributes.get(REKOR_ENTRY_ATTRIBUTE);
   if (!stored) {
     return { ...good, status: 'E', reason: 'unknown_key', detail: 'gitsign signature without a Rekor log entry (online mode): it needs a log lookup, so it cannot be verified offline' };
