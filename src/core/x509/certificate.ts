@@ -81,9 +81,12 @@ export class CertificateError extends Error {}
 export function readCertificate(der: Uint8Array): CertificateFacts {
   let parsed: pkijs.Certificate;
   let node: X509Certificate;
+  let publicKey: KeyObject;
   try {
     parsed = pkijs.Certificate.fromBER(der);
     node = new X509Certificate(der);
+    // Read now: node parses the key lazily, and a malformed one throws on first use.
+    publicKey = node.publicKey;
   } catch (error) {
     throw new CertificateError(`unreadable certificate: ${(error as Error).message}`);
   }
@@ -147,7 +150,7 @@ export function readCertificate(der: Uint8Array): CertificateFacts {
     uris,
     extensions,
     unknownCritical,
-    publicKey: node.publicKey,
+    publicKey,
     node,
   };
 }

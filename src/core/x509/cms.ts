@@ -1,5 +1,6 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { berShapeProblem } from './ber-shape.ts';
 import { readCertificate, CertificateError, type CertificateFacts } from './certificate.ts';
 
 /**
@@ -64,6 +65,8 @@ function single(values: Uint8Array[] | undefined, what: string): asn1js.AsnType 
 
 export function readSignedMessage(armored: string): SignedMessage {
   const ber = decodeArmor(armored);
+  const shape = berShapeProblem(ber);
+  if (shape) throw new MessageError(`the signature is not well-formed BER: ${shape}`);
   const asn = asn1js.fromBER(ber);
   if (asn.offset === -1) throw new MessageError('the signature is not BER');
   if (asn.offset !== ber.length) throw new MessageError('the signature has trailing bytes');
