@@ -10,6 +10,8 @@ export interface CertificateFacts {
   /** RFC 4514-style subject, e.g. `CN=Alice,O=Example`; empty for Fulcio certificates. */
   subject: string;
   issuer: string;
+  /** The issuer Name as encoded, to match a CMS issuerAndSerialNumber byte for byte. */
+  issuerDer: Uint8Array;
   /** Serial number, lower-case hex without leading zero bytes. */
   serial: string;
   notBefore: Date;
@@ -140,6 +142,7 @@ export function readCertificate(der: Uint8Array): CertificateFacts {
     fingerprint: createHash('sha1').update(der).digest('hex').toUpperCase(),
     subject: nameText(parsed.subject),
     issuer: nameText(parsed.issuer),
+    issuerDer: new Uint8Array(parsed.issuer.valueBeforeDecode.slice(0)),
     serial: hex(serialBytes.subarray(start)),
     notBefore: parsed.notBefore.value,
     notAfter: parsed.notAfter.value,

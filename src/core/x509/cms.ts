@@ -1,5 +1,4 @@
 import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { berShapeProblem } from './ber-shape.ts';
 import { readCertificate, CertificateError, type CertificateFacts } from './certificate.ts';
 
@@ -17,7 +16,8 @@ export interface SignedMessage {
   messageDigest: Uint8Array;
   signingTime?: Date;
   /** How the signer names its certificate. */
-  signerId: { issuerSerial: { issuer: pkijs.RelativeDistinguishedNames; serial: string } } | { keyIdentifier: Uint8Array };
+  /** The issuer Name as encoded (DER bytes) and serial, or a subjectKeyIdentifier. */
+  signerId: { issuerSerial: { issuer: Uint8Array; serial: string } } | { keyIdentifier: Uint8Array };
   certificates: CertificateFacts[];
   /** Unsigned attribute values (each value's DER) by OID. */
   unsignedAttributes: Map<string, Uint8Array[]>;
@@ -47,15 +47,6 @@ function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.subarray(start)).toString('hex');
 }
 
-function attributeValues(attributes: pkijs.Attribute[] | undefined): Map<string, Uint8Array[]> {
-  const map = new Map<string, Uint8Array[]>();
-  for (const attribute of attributes ?? []) {
-    if (map.has(attribute.type)) throw new MessageError(`attribute ${attribute.type} appears twice`);
-    map.set(attribute.type, attribute.values.map((value: asn1js.AsnType) => new Uint8Array(value.toBER(false))));
-  }
-  return map;
-}
-
 function single(values: Uint8Array[] | undefined, what: string): asn1js.AsnType {
   if (!values || values.length !== 1) throw new MessageError(`the ${what} attribute must have exactly one value`);
   const parsed = asn1js.fromBER(values[0]!);
@@ -63,6 +54,62 @@ function single(values: Uint8Array[] | undefined, what: string): asn1js.AsnType 
   return parsed.result;
 }
 
+type Block = asn1js.AsnType & { idBlock: { tagClass: number; tagNumber: number; isConstructed: boolean }; valueBlock: { value?: unknown }; valueBeforeDecodeView: Uint8Array };
+
+function children(block: Block | undefined, what: string): Block[] {
+  const value = block?.valueBlock.value;
+  if (!block || !block.idBlock.isConstructed || !Array.isArray(value)) throw new MessageError(`${what} is not a constructed element`);
+  return value as Block[];
+}
+
+function isUniversal(block: Block | undefined, tag: number): boolean {
+  return block !== undefined && block.idBlock.tagClass === 1 && block.idBlock.tagNumber === tag;
+}
+
+function isContext(block: Block | undefined, tag: number): boolean {
+  return block !== undefined && block.idBlock.tagClass === 3 && block.idBlock.tagNumber === tag;
+}
+
+function oidOf(block: Block | undefined, what: string): string {
+  if (!(block instanceof asn1js.ObjectIdentifier)) throw new MessageError(`${what} is not an OBJECT IDENTIFIER`);
+  return block.valueBlock.toString();
+}
+
+function algorithmOf(block: Block | undefined, what: string): string {
+  if (!isUniversal(block, 16)) throw new MessageError(`${what} is not an AlgorithmIdentifier`);
+  return oidOf(children(block, what)[0], what);
+}
+
+function attributesOf(block: Block, what: string): Map<string, Uint8Array[]> {
+  const map = new Map<string, Uint8Array[]>();
+  for (const attribute of children(block, what)) {
+    const [type, values] = children(attribute, `an attribute of ${what}`);
+    const oid = oidOf(type, `an attribute type of ${what}`);
+    if (!isUniversal(values, 17)) throw new MessageError(`attribute ${oid} has no value set`);
+    if (map.has(oid)) throw new MessageError(`attribute ${oid} appears twice`);
+    map.set(oid, children(values, `attribute ${oid}`).map((value) => new Uint8Array(value.valueBeforeDecodeView)));
+  }
+  return map;
+}
+
+/** Certificates read before, by their bytes: a history repeats its signers' certificates. */
+const certificateCache = new Map<string, CertificateFacts>();
+const CERTIFICATE_CACHE_SIZE = 256;
+
+function cachedCertificate(der: Uint8Array): CertificateFacts {
+  const key = Buffer.from(der).toString('latin1');
+  const known = certificateCache.get(key);
+  if (known) return known;
+  const facts = readCertificate(der);
+  if (certificateCache.size >= CERTIFICATE_CACHE_SIZE) certificateCache.delete(certificateCache.keys().next().value!);
+  certificateCache.set(key, facts);
+  return facts;
+}
+
+/**
+ * Reads the SignedData by walking asn1js's generic tree (RFC 5652 section 5): pkijs's schema
+ * matcher costs several milliseconds a signature, which a history of thousands repeats.
+ */
 export function readSignedMessage(armored: string): SignedMessage {
   const ber = decodeArmor(armored);
   const shape = berShapeProblem(ber);
@@ -70,25 +117,60 @@ export function readSignedMessage(armored: string): SignedMessage {
   const asn = asn1js.fromBER(ber);
   if (asn.offset === -1) throw new MessageError('the signature is not BER');
   if (asn.offset !== ber.length) throw new MessageError('the signature has trailing bytes');
-  let signedData: pkijs.SignedData;
-  try {
-    const info = new pkijs.ContentInfo({ schema: asn.result });
-    if (info.contentType !== SIGNED_DATA) throw new MessageError(`the content is ${info.contentType}, not SignedData`);
-    signedData = new pkijs.SignedData({ schema: info.content });
-  } catch (error) {
-    if (error instanceof MessageError) throw error;
-    throw new MessageError(`unreadable SignedData: ${(error as Error).message}`);
+  const [contentType, explicit] = children(asn.result as Block, 'ContentInfo');
+  if (oidOf(contentType, 'the content type') !== SIGNED_DATA) throw new MessageError('the content is not SignedData');
+  if (!isContext(explicit, 0)) throw new MessageError('ContentInfo has no [0] content');
+  const explicitChildren = children(explicit, 'the content');
+  if (explicitChildren.length !== 1) throw new MessageError('ContentInfo content must be one element');
+  const fields = children(explicitChildren[0], 'SignedData');
+  let index = 0;
+  if (!(fields[index++] instanceof asn1js.Integer)) throw new MessageError('SignedData has no version');
+  if (!isUniversal(fields[index++], 17)) throw new MessageError('SignedData has no digestAlgorithms');
+  const encap = children(fields[index++], 'encapContentInfo');
+  if (oidOf(encap[0], 'the signed content type') !== DATA) throw new MessageError('the signed content type is not data');
+  if (encap.length > 1) throw new MessageError('the signature is not detached: it carries its own content');
+  const certificates: CertificateFacts[] = [];
+  if (isContext(fields[index], 0)) {
+    for (const certificate of children(fields[index++], 'certificates')) {
+      if (!isUniversal(certificate, 16)) continue; // other certificate formats (attribute, v1): not ours to use
+      try {
+        certificates.push(cachedCertificate(new Uint8Array(certificate.valueBeforeDecodeView)));
+      } catch (error) {
+        if (error instanceof CertificateError) throw new MessageError(`an embedded certificate is unreadable: ${error.message}`);
+        throw error;
+      }
+    }
   }
-  if (signedData.encapContentInfo.eContentType !== DATA) throw new MessageError('the signed content type is not data');
-  if (signedData.encapContentInfo.eContent) throw new MessageError('the signature is not detached: it carries its own content');
-  if (signedData.signerInfos.length !== 1) throw new MessageError(`the signature has ${signedData.signerInfos.length} signers, not one`);
-  const signer = signedData.signerInfos[0]!;
-  if (!signer.signedAttrs) throw new MessageError('the signature has no signed attributes');
-  const signedAttributes = new Uint8Array(signer.signedAttrs.encodedValue.slice(0));
+  if (isContext(fields[index], 1)) index++; // crls: signet takes revocation only from the registry
+  if (!isUniversal(fields[index], 17) || index !== fields.length - 1) throw new MessageError('SignedData has no signerInfos set where expected');
+  const signers = children(fields[index], 'signerInfos');
+  if (signers.length !== 1) throw new MessageError(`the signature has ${signers.length} signers, not one`);
+  const info = children(signers[0], 'SignerInfo');
+  let at = 0;
+  if (!(info[at++] instanceof asn1js.Integer)) throw new MessageError('SignerInfo has no version');
+  const sid = info[at++];
+  let signerId: SignedMessage['signerId'];
+  if (isUniversal(sid, 16)) {
+    const [issuer, serial] = children(sid, 'issuerAndSerialNumber');
+    if (!isUniversal(issuer, 16) || !(serial instanceof asn1js.Integer)) throw new MessageError('issuerAndSerialNumber is malformed');
+    signerId = { issuerSerial: { issuer: new Uint8Array(issuer!.valueBeforeDecodeView), serial: hexOf(serial.valueBlock.valueHexView) } };
+  } else if (isContext(sid, 0) && !sid!.idBlock.isConstructed) {
+    signerId = { keyIdentifier: new Uint8Array((sid as unknown as { valueBlock: { valueHexView: Uint8Array } }).valueBlock.valueHexView) };
+  } else throw new MessageError('SignerInfo has no signer identifier');
+  const digestAlgorithm = algorithmOf(info[at++], 'the digest algorithm');
+  if (!isContext(info[at], 0)) throw new MessageError('the signature has no signed attributes');
+  const signedBlock = info[at++]!;
+  const signedAttributes = new Uint8Array(signedBlock.valueBeforeDecodeView);
   signedAttributes[0] = 0x31;
-  const signed = attributeValues(signer.signedAttrs.attributes);
-  const contentType = single(signed.get(CONTENT_TYPE), 'contentType');
-  if (!(contentType instanceof asn1js.ObjectIdentifier) || contentType.valueBlock.toString() !== DATA) throw new MessageError('the contentType attribute is not data');
+  const signed = attributesOf(signedBlock, 'the signed attributes');
+  const signatureAlgorithm = algorithmOf(info[at++], 'the signature algorithm');
+  const signatureBlock = info[at++];
+  if (!(signatureBlock instanceof asn1js.OctetString)) throw new MessageError('the signature value is not an OCTET STRING');
+  const unsignedAttributes = isContext(info[at], 1) ? attributesOf(info[at++]!, 'the unsigned attributes') : new Map<string, Uint8Array[]>();
+  if (at !== info.length) throw new MessageError('SignerInfo has trailing fields');
+
+  const contentTypeValue = single(signed.get(CONTENT_TYPE), 'contentType');
+  if (!(contentTypeValue instanceof asn1js.ObjectIdentifier) || contentTypeValue.valueBlock.toString() !== DATA) throw new MessageError('the contentType attribute is not data');
   const digest = single(signed.get(MESSAGE_DIGEST), 'messageDigest');
   if (!(digest instanceof asn1js.OctetString)) throw new MessageError('the messageDigest attribute is not an OCTET STRING');
   let signingTime: Date | undefined;
@@ -98,30 +180,16 @@ export function readSignedMessage(armored: string): SignedMessage {
     signingTime = time.toDate();
     if (Number.isNaN(signingTime.getTime())) throw new MessageError('the signingTime attribute is not a valid time');
   }
-  const certificates: CertificateFacts[] = [];
-  for (const certificate of signedData.certificates ?? []) {
-    if (!(certificate instanceof pkijs.Certificate)) continue;
-    try {
-      certificates.push(readCertificate(new Uint8Array(certificate.toSchema().toBER(false))));
-    } catch (error) {
-      if (error instanceof CertificateError) throw new MessageError(`an embedded certificate is unreadable: ${error.message}`);
-      throw error;
-    }
-  }
-  const sid = signer.sid as unknown;
-  const signerId: SignedMessage['signerId'] = sid instanceof pkijs.IssuerAndSerialNumber
-    ? { issuerSerial: { issuer: sid.issuer, serial: hexOf(sid.serialNumber.valueBlock.valueHexView) } }
-    : { keyIdentifier: new Uint8Array((sid as asn1js.OctetString).valueBlock.valueHexView) };
   return {
-    digestAlgorithm: signer.digestAlgorithm.algorithmId,
-    signatureAlgorithm: signer.signatureAlgorithm.algorithmId,
-    signature: new Uint8Array(signer.signature.valueBlock.valueHexView),
+    digestAlgorithm,
+    signatureAlgorithm,
+    signature: new Uint8Array(signatureBlock.valueBlock.valueHexView),
     signedAttributes,
     messageDigest: new Uint8Array(digest.valueBlock.valueHexView),
     ...(signingTime ? { signingTime } : {}),
     signerId,
     certificates,
-    unsignedAttributes: attributeValues(signer.unsignedAttrs?.attributes),
+    unsignedAttributes,
   };
 }
 
@@ -136,9 +204,5 @@ export function signerCertificate(message: SignedMessage): CertificateFacts | un
       return Buffer.from(ski.subarray(2)).toString('hex') === wanted;
     });
   }
-  return message.certificates.find((certificate) => {
-    if (certificate.serial !== id.issuerSerial.serial) return false;
-    const parsed = pkijs.Certificate.fromBER(certificate.der);
-    return parsed.issuer.isEqual(id.issuerSerial.issuer);
-  });
+  return message.certificates.find((certificate) => certificate.serial === id.issuerSerial.serial && Buffer.compare(Buffer.from(certificate.issuerDer), Buffer.from(id.issuerSerial.issuer)) === 0);
 }
