@@ -118,6 +118,12 @@ describe('X.509 (gpgsm) commits: signet beside git %G?', () => {
     expect(run.status).toBe(1);
   });
 
+  it('an e-mail certificate whose key usage is encryption only does not sign: E not_signing_key', async () => {
+    const oid = opensslSignedCommit(repo, ca.issue('encipher', 'encipher@example.com', { profile: 'encipher-only' }), 'encipher');
+    const verdict = (await verifyCommitObject(oid, gitBytes(repo, ['cat-file', 'commit', oid]), await buildRegistries({ keyrings: [], x509Roots: [{ name: 'ca.pem', text: readFileSync(ca.certificate, 'latin1') }] }), { hash: 'sha1', now })).verdict;
+    expect({ status: verdict.status, reason: verdict.reason }).toEqual({ status: 'E', reason: 'not_signing_key' });
+  });
+
   it('a Fulcio (gitsign) certificate is never G on the X.509 path, even when its CA is a registry root', async () => {
     const leaf = ca.issue('keyless', 'keyless@example.com', { profile: 'fulcio' });
     const oid = opensslSignedCommit(repo, leaf, 'keyless');

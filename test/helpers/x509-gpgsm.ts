@@ -16,7 +16,7 @@ function openssl(cwd: string, args: string[], input?: Buffer): Buffer {
   return execFileSync('openssl', args, { cwd, input, env: { ...process.env, LEAF_EMAIL: 'nobody@example.com' }, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-export type LeafProfile = 'email' | 'server-only' | 'fulcio';
+export type LeafProfile = 'email' | 'server-only' | 'encipher-only' | 'fulcio';
 
 export interface Leaf {
   name: string;
@@ -63,6 +63,13 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = codeSigning
 subjectAltName = email:$ENV::LEAF_EMAIL
 1.3.6.1.4.1.57264.1.1 = ASN1:UTF8String:https://accounts.example.com
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[encipher-only]
+basicConstraints = CA:false
+keyUsage = critical,keyEncipherment
+extendedKeyUsage = emailProtection
+subjectAltName = email:$ENV::LEAF_EMAIL
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 [server-only]
