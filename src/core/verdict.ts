@@ -40,6 +40,10 @@ export interface SignatureVerdict {
    * identities (OpenPGP: a UID's address; SSH: matches a principal pattern). Absent when not asked.
    */
   emailMatches?: boolean;
+  /** X.509: the signing certificate's subject (RFC 4514), for `x509:` policy entries. */
+  certificateSubject?: string;
+  /** Keyless (gitsign): the certificate's SAN and the OIDC issuer Fulcio recorded. */
+  keyless?: { subject: string; issuer?: string };
   /** Signature creation time (seconds since the epoch) where the signature carries one. */
   signedAt?: number;
   /** When the key stopped being valid (seconds), for Y verdicts. */

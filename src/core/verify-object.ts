@@ -2,6 +2,8 @@ import type { OpenPgpRegistry } from './openpgp/index.ts';
 import { verifyOpenPgpSignature } from './openpgp/index.ts';
 import type { SshRegistry } from './ssh/index.ts';
 import { verifySshSignature, verifySshSignatureWith } from './ssh/index.ts';
+import { createX509Registry, verifyX509Signature, type X509Registry } from './x509/index.ts';
+import type { KeylessRegistry } from './sigstore/keyless-registry.ts';
 import type { CheckRunner } from './native-verify.ts';
 import { hasSignerIdentity, parseCommit, parseTag, subjectOf, type ExtractedSignature, type ObjectHash, type Person } from './git/signed-object.ts';
 import { unsignedVerdict, type SignatureVerdict } from './verdict.ts';
@@ -11,7 +13,13 @@ import { SignetError } from './errors.ts';
 export interface KeyRegistries {
   openpgp: OpenPgpRegistry;
   ssh: SshRegistry;
+  /** CA certificates and CRLs for X.509 (gpgsm) signatures; absent: none trusted. */
+  x509?: X509Registry;
+  /** Sigstore trusted root and keyless identities for gitsign signatures; absent: none trusted. */
+  keyless?: KeylessRegistry;
 }
+
+const NO_X509_ROOTS = createX509Registry();
 
 export interface VerifyObjectOptions {
   hash: ObjectHash;
@@ -56,6 +64,8 @@ export interface SignatureContext {
   sshTime: Date;
   /** The committer's (tagger's) e-mail, to say whether it is one of the key's identities. */
   email?: string;
+  /** The committer (tagger) time: X.509 validity is judged at it when the signature names no signing time. */
+  signerTime?: Date;
   runner?: CheckRunner;
   /**
    * Set when the object has no committer (tagger) line git can read as `name <email>`: git
@@ -76,9 +86,9 @@ export async function verifySignature(
   if (multipleSignatures) {
     // git would hand both blocks to gpg and report whichever verdict it prints last; an object
     // with two signatures has no single signer, so we refuse to pick one.
-    return { status: 'E', format: signature.kind === 'ssh' ? 'ssh' : 'openpgp', reason: 'malformed_signature', detail: 'the object carries more than one signature block' };
+    return { status: 'E', format: signature.kind === 'unknown' ? 'none' : signature.kind, reason: 'malformed_signature', detail: 'the object carries more than one signature block' };
   }
-  if (context.unreadableSigner && (signature.kind === 'openpgp' || signature.kind === 'ssh')) {
+  if (context.unreadableSigner && (signature.kind === 'openpgp' || signature.kind === 'ssh' || signature.kind === 'x509')) {
     return { status: 'E', format: signature.kind, reason: 'malformed_signature', detail: `the object has no ${context.unreadableSigner} line of the form "name <email>": git does not check its signature (%G? says N)` };
   }
   const email = context.email;
@@ -90,7 +100,7 @@ export async function verifySignature(
       return context.runner ? verifySshSignatureWith(context.runner, registries.ssh, payload, signature.armored, sshOptions) : verifySshSignature(registries.ssh, payload, signature.armored, sshOptions);
     }
     case 'x509':
-      return { status: 'E', format: 'x509', reason: 'unknown_signature_type', detail: 'X.509 (gpgsm / gitsign) signatures are not supported yet' };
+      return verifyX509Signature(registries.x509 ?? NO_X509_ROOTS, payload, signature.armored, { now: context.now, fallbackTime: context.signerTime ?? context.sshTime, ...(email ? { committerEmail: email } : {}), ...(registries.keyless ? { keyless: registries.keyless } : {}) });
     default:
       return { status: 'E', format: 'none', reason: 'unknown_signature_type', detail: 'the signature block is of no known type' };
   }
@@ -101,6 +111,7 @@ export async function verifyCommitObject(oid: string, raw: Uint8Array, registrie
   const committer = commit.committer;
   const context: SignatureContext = { now: options.now, sshTime: options.sshVerifyTime ?? new Date((committer?.time ?? 0) * 1000) };
   if (committer?.email) context.email = committer.email;
+  if (committer) context.signerTime = new Date(committer.time * 1000);
   if (commit.signature && !hasSignerIdentity(commit.payload, 'committer')) context.unreadableSigner = 'committer';
   if (options.runner) context.runner = options.runner;
   const verdict = await verifySignature(registries, commit.payload, commit.signature, commit.multipleSignatures ?? false, context);
@@ -123,6 +134,7 @@ export async function verifyTagObject(oid: string | undefined, raw: Uint8Array, 
   const verdict = await verifySignature(registries, tag.payload, tag.signature, tag.multipleSignatures ?? false, {
     now: options.now,
     sshTime,
+    ...(tag.tagger ? { signerTime: new Date(tag.tagger.time * 1000) } : {}),
     ...(tag.tagger?.email ? { email: tag.tagger.email } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
     ...(tag.signature && !hasSignerIdentity(tag.payload, 'tagger') ? { unreadableSigner: 'tagger' as const } : {}),

@@ -7,7 +7,7 @@ import type { CliIO } from '../cli/io.ts';
 import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
 import { configValue, readGitConfig } from '../git/git-config.ts';
 import { openRepository, type Repository } from '../git/repository.ts';
-import { loadRegistries } from '../keys/load-registries.ts';
+import { keylessIdentitiesOf, loadRegistries } from '../keys/load-registries.ts';
 import { RefRuleRecords } from '../store/ref-rule-records.ts';
 import { VerdictRecords } from '../store/verdict-records.ts';
 import { detectHookContext, forPusher, withCertifiedPusher, type HookContext } from './hook-host.ts';
@@ -79,6 +79,10 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       keyrings: policy.keys.openpgp.map((file) => resolve(base, file)),
       allowedSigners: policy.keys.sshAllowedSigners ? resolve(base, policy.keys.sshAllowedSigners) : undefined,
       revokedKeys: policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined,
+      x509Roots: policy.keys.x509Roots?.map((file) => resolve(base, file)),
+      crls: policy.keys.x509Crls?.map((file) => resolve(base, file)),
+      trustedRoot: policy.keys.trustedRoot ? resolve(base, policy.keys.trustedRoot) : undefined,
+      keylessIdentities: keylessIdentitiesOf(policy.keys.keyless),
     });
     const now = new Date(started);
     const pushCertificate = await readPushCertificate(repo, io.env, registries, now);

@@ -3,12 +3,24 @@ import { dirname, resolve } from 'node:path';
 import { SignetError } from '../core/errors.ts';
 import { loadOpenPgpRegistry } from '../core/openpgp/index.ts';
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
+import { createX509Registry, parseRevocationList, parseX509Roots } from '../core/x509/index.ts';
+import { anchoredRegexp, parseTrustedRoot, type KeylessIdentity } from '../core/sigstore/keyless-registry.ts';
+import type { KeylessIdentitySpec } from '../core/policy/types.ts';
+import { PUBLIC_GOOD_TRUSTED_ROOT_BASE64, PUBLIC_GOOD_TRUSTED_ROOT_NAME } from './public-good-trusted-root.ts';
 import type { KeyRegistries } from '../core/verify-object.ts';
 
 export interface RegistryFiles {
   keyrings: string[];
   allowedSigners?: string | undefined;
   revokedKeys?: string | undefined;
+  /** PEM CA certificates X.509 (gpgsm) signatures must chain to. */
+  x509Roots?: string[] | undefined;
+  /** CRLs (DER or PEM) for those CAs. */
+  crls?: string[] | undefined;
+  /** A Sigstore trusted_root.json for gitsign signatures (default: the public-good one). */
+  trustedRoot?: string | undefined;
+  /** Keyless identities gitsign signatures may come from; none: no gitsign commit is G. */
+  keylessIdentities?: KeylessIdentity[] | undefined;
 }
 
 /**
@@ -19,6 +31,10 @@ export interface RegistrySources {
   keyrings: Array<{ name: string; text: string }>;
   allowedSigners?: { name: string; text: string };
   revokedKeys?: { name: string; bytes: Uint8Array };
+  x509Roots?: Array<{ name: string; text: string }>;
+  crls?: Array<{ name: string; bytes: Uint8Array }>;
+  trustedRoot?: { name: string; text: string };
+  keylessIdentities?: KeylessIdentity[];
 }
 
 function readKeyFile(path: string, what: string): Buffer {
@@ -47,6 +63,10 @@ export function readRegistrySources(files: RegistryFiles): RegistrySources {
     keyrings: files.keyrings.map((path) => ({ name: path, text: refuseKeybox(path, readKeyFile(path, 'OpenPGP keyring')).toString('latin1') })),
     ...(files.allowedSigners ? { allowedSigners: { name: files.allowedSigners, text: readKeyFile(files.allowedSigners, 'allowed signers file').toString('utf8') } } : {}),
     ...(files.revokedKeys ? { revokedKeys: { name: files.revokedKeys, bytes: new Uint8Array(readKeyFile(files.revokedKeys, 'revoked keys file')) } } : {}),
+    ...(files.x509Roots?.length ? { x509Roots: files.x509Roots.map((path) => ({ name: path, text: readKeyFile(path, 'X.509 root certificates').toString('latin1') })) } : {}),
+    ...(files.trustedRoot ? { trustedRoot: { name: files.trustedRoot, text: readKeyFile(files.trustedRoot, 'Sigstore trusted root').toString('utf8') } } : {}),
+    ...(files.keylessIdentities?.length ? { keylessIdentities: files.keylessIdentities } : {}),
+    ...(files.crls?.length ? { crls: files.crls.map((path) => ({ name: path, bytes: new Uint8Array(readKeyFile(path, 'CRL')) })) } : {}),
   };
 }
 
@@ -57,7 +77,29 @@ export async function buildRegistries(sources: RegistrySources): Promise<KeyRegi
   return {
     openpgp: await loadOpenPgpRegistry(sources.keyrings),
     ssh: createSshRegistry(allowed, revoked),
+    ...(sources.x509Roots || sources.crls
+      ? { x509: createX509Registry((sources.x509Roots ?? []).flatMap((file) => parseX509Roots(file.text, file.name)), (sources.crls ?? []).map((file) => parseRevocationList(file.bytes, file.name))) }
+      : {}),
+    ...(sources.trustedRoot || sources.keylessIdentities
+      ? { keyless: keylessRegistry(sources) }
+      : {}),
   };
+}
+
+/** A policy's keyless identities (regexps checked anchored when the policy was parsed) as the registry takes them. */
+export function keylessIdentitiesOf(specs: readonly KeylessIdentitySpec[] | undefined, field = 'keyless identity'): KeylessIdentity[] | undefined {
+  if (!specs?.length) return undefined;
+  return specs.map((spec) => ({
+    ...(spec.subject !== undefined ? { subject: spec.subject } : {}),
+    ...(spec.subjectRegexp !== undefined ? { subjectRegexp: anchoredRegexp(spec.subjectRegexp, `${field} subject_regexp`) } : {}),
+    ...(spec.issuer !== undefined ? { issuer: spec.issuer } : {}),
+    ...(spec.issuerRegexp !== undefined ? { issuerRegexp: anchoredRegexp(spec.issuerRegexp, `${field} issuer_regexp`) } : {}),
+  }));
+}
+
+function keylessRegistry(sources: RegistrySources): NonNullable<KeyRegistries['keyless']> {
+  const root = sources.trustedRoot ?? { name: PUBLIC_GOOD_TRUSTED_ROOT_NAME, text: Buffer.from(PUBLIC_GOOD_TRUSTED_ROOT_BASE64, 'base64').toString('utf8') };
+  return { source: root.name, trustMaterial: parseTrustedRoot(root.text, root.name), identities: sources.keylessIdentities ?? [] };
 }
 
 /** Reads the key files a verification trusts; any unreadable or malformed file is an error. */

@@ -102,6 +102,8 @@ function summary(file: string, policy: Policy): string {
     ...keys.openpgp.map((keyring) => `OpenPGP keyring ${keyring}`),
     ...(keys.sshAllowedSigners ? [`SSH allowed signers ${keys.sshAllowedSigners}`] : []),
     ...(keys.sshRevokedKeys ? [`SSH revoked keys ${keys.sshRevokedKeys}`] : []),
+    ...(keys.x509Roots ?? []).map((roots) => `X.509 roots ${roots}`),
+    ...(keys.x509Crls ?? []).map((crl) => `X.509 CRL ${crl}`),
     ...(keys.forgeAccounts ? ['keys registered on forge accounts'] : []),
   ];
   lines.push(`keys: ${keyParts.length > 0 ? keyParts.join('; ') : 'none named in the policy'}; GitHub web-flow key ${keys.trustWebFlow ? 'trusted' : 'not trusted'}`);

@@ -6,14 +6,15 @@ import { evaluatePush } from '../../git/evaluate-push.ts';
 import type { Repository } from '../../git/repository.ts';
 import { refCandidates } from '../../git/refs.ts';
 import { parseRevisions } from '../../git/revisions.ts';
-import { loadRegistries } from '../../keys/load-registries.ts';
+import { keylessIdentitiesOf, loadRegistries } from '../../keys/load-registries.ts';
+import type { KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, type CliIO } from '../io.ts';
 import { commitJson, commitRow } from '../render/verify-output.ts';
 
 /** `signet verify --policy FILE`: the range judged as a push to a ref, as the hook and the app judge it. */
 export async function runPolicyVerification(
   repo: Repository,
-  values: { policy: string; ref?: string | undefined; keyring?: string[] | undefined; 'allowed-signers'?: string | undefined; 'revoked-keys'?: string | undefined; format: 'text' | 'json' | 'jsonl' },
+  values: { policy: string; ref?: string | undefined; keyring?: string[] | undefined; 'allowed-signers'?: string | undefined; 'revoked-keys'?: string | undefined; 'x509-roots'?: string[] | undefined; crl?: string[] | undefined; 'trusted-root'?: string | undefined; keylessIdentities?: KeylessIdentity[] | undefined; format: 'text' | 'json' | 'jsonl' },
   revisionArgs: string[],
   now: Date,
   io: CliIO,
@@ -25,6 +26,10 @@ export async function runPolicyVerification(
     keyrings: [...policy.keys.openpgp.map((file) => resolve(base, file)), ...(values.keyring ?? [])],
     allowedSigners: values['allowed-signers'] ?? (policy.keys.sshAllowedSigners ? resolve(base, policy.keys.sshAllowedSigners) : undefined),
     revokedKeys: values['revoked-keys'] ?? (policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined),
+    x509Roots: [...(policy.keys.x509Roots ?? []).map((file) => resolve(base, file)), ...(values['x509-roots'] ?? [])],
+    crls: [...(policy.keys.x509Crls ?? []).map((file) => resolve(base, file)), ...(values.crl ?? [])],
+    trustedRoot: values['trusted-root'] ?? (policy.keys.trustedRoot ? resolve(base, policy.keys.trustedRoot) : undefined),
+    keylessIdentities: [...(keylessIdentitiesOf(policy.keys.keyless) ?? []), ...(values.keylessIdentities ?? [])],
   });
   const revisions = parseRevisions(repo, revisionArgs);
   if (revisions.include.length !== 1) throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');

@@ -7,12 +7,16 @@ import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
+import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
 
 const HELP = `usage: signet verify [--repo DIR] [--keyring FILE.asc]… [--allowed-signers FILE]
-                     [--revoked-keys FILE] [--policy FILE [--ref REF]]
+                     [--revoked-keys FILE] [--x509-roots FILE.pem]… [--crl FILE]…
+                     [--trusted-root FILE] [--certificate-identity[-regexp] ID
+                     --certificate-oidc-issuer[-regexp] ISSUER]
+                     [--policy FILE [--ref REF]]
                      [--format text|json|jsonl] [--jobs N] [-q] [--now TIME] REVISION…
 
 Verifies the signature of every commit in the revisions (as git takes them: A..B, A...B,
@@ -23,6 +27,15 @@ with no key option, against the keys git uses (gpg.ssh.allowedSignersFile, gpg -
   --keyring FILE         armored OpenPGP keyring (repeatable)
   --allowed-signers FILE SSH allowed signers file, as git's gpg.ssh.allowedSignersFile
   --revoked-keys FILE    SSH revoked keys (plain list or KRL), as gpg.ssh.revocationFile
+  --x509-roots FILE.pem  CA certificates X.509 (gpgsm) signatures must chain to (repeatable)
+  --crl FILE             certificate revocation list of such a CA, DER or PEM (repeatable)
+  --trusted-root FILE    Sigstore trusted_root.json for gitsign (keyless) commits; default:
+                         the public-good root shipped with signet
+  --certificate-identity ID, --certificate-identity-regexp RE
+                         the gitsign signer (certificate SAN) to trust, as cosign names it;
+                         a regexp must be anchored (^…$)
+  --certificate-oidc-issuer URL, --certificate-oidc-issuer-regexp RE
+                         the OIDC issuer Fulcio recorded for that signer (required with an identity)
   --format FORMAT        text (default), json, or jsonl (one object a commit, newest first)
   --policy FILE          judge the range as a push to REF under this policy (its key files
                          join the registries), exactly as the hook and the app do
@@ -55,6 +68,13 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
       keyring: { type: 'string', multiple: true },
       'allowed-signers': { type: 'string' },
       'revoked-keys': { type: 'string' },
+      'x509-roots': { type: 'string', multiple: true },
+      crl: { type: 'string', multiple: true },
+      'trusted-root': { type: 'string' },
+      'certificate-identity': { type: 'string' },
+      'certificate-identity-regexp': { type: 'string' },
+      'certificate-oidc-issuer': { type: 'string' },
+      'certificate-oidc-issuer-regexp': { type: 'string' },
       format: { type: 'string', default: 'text' },
       now: { type: 'string' },
       jobs: { type: 'string' },
@@ -81,7 +101,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   if (values.policy) {
     // The policy engine (and its YAML parser) loads only when asked for: a plain verify starts faster.
     const { runPolicyVerification } = await import('./verify-policy.ts');
-    return runPolicyVerification(repo, { ...values, policy: values.policy, format }, revisionArgs, now, io);
+    return runPolicyVerification(repo, { ...values, policy: values.policy, format, keylessIdentities: identitiesFromFlags(values) }, revisionArgs, now, io);
   }
   const { sources, note } = await registrySources(values, repo.gitDir, io);
   const registries = await buildRegistries(sources);
@@ -149,13 +169,31 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** The key options given, or else what git itself would trust (said on stderr in one line). */
-async function registrySources(values: { keyring?: string[]; 'allowed-signers'?: string; 'revoked-keys'?: string }, gitDir: string, io: CliIO): Promise<{ sources: RegistrySources; note?: string }> {
-  if (values.keyring?.length || values['allowed-signers'] || values['revoked-keys']) {
-    return { sources: readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'] }) };
+async function registrySources(values: { keyring?: string[]; 'allowed-signers'?: string; 'revoked-keys'?: string; 'x509-roots'?: string[]; crl?: string[]; 'trusted-root'?: string; 'certificate-identity'?: string; 'certificate-identity-regexp'?: string; 'certificate-oidc-issuer'?: string; 'certificate-oidc-issuer-regexp'?: string }, gitDir: string, io: CliIO): Promise<{ sources: RegistrySources; note?: string }> {
+  const keylessIdentities = identitiesFromFlags(values);
+  if (values.keyring?.length || values['allowed-signers'] || values['revoked-keys'] || values['x509-roots']?.length || values.crl?.length || values['trusted-root'] || keylessIdentities) {
+    return { sources: readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'], x509Roots: values['x509-roots'], crls: values.crl, trustedRoot: values['trusted-root'], keylessIdentities }) };
   }
   const { gitRegistries } = await import('../../keys/git-registries.ts');
   const found = gitRegistries(gitDir, io.env);
   return { sources: found.sources, note: `signet verify: ${found.description}\n` };
+}
+
+/** The one keyless identity cosign's four flags name; both halves or neither. */
+export function identitiesFromFlags(values: { 'certificate-identity'?: string | undefined; 'certificate-identity-regexp'?: string | undefined; 'certificate-oidc-issuer'?: string | undefined; 'certificate-oidc-issuer-regexp'?: string | undefined }): KeylessIdentity[] | undefined {
+  const subject = values['certificate-identity'];
+  const subjectRegexp = values['certificate-identity-regexp'];
+  const issuer = values['certificate-oidc-issuer'];
+  const issuerRegexp = values['certificate-oidc-issuer-regexp'];
+  if (subject === undefined && subjectRegexp === undefined && issuer === undefined && issuerRegexp === undefined) return undefined;
+  if (subject !== undefined && subjectRegexp !== undefined) throw new SignetError('USAGE', 'give --certificate-identity or --certificate-identity-regexp, not both');
+  if (issuer !== undefined && issuerRegexp !== undefined) throw new SignetError('USAGE', 'give --certificate-oidc-issuer or --certificate-oidc-issuer-regexp, not both');
+  if (subject === undefined && subjectRegexp === undefined) throw new SignetError('USAGE', '--certificate-oidc-issuer needs --certificate-identity or --certificate-identity-regexp (whom to trust from that issuer)');
+  if (issuer === undefined && issuerRegexp === undefined) throw new SignetError('USAGE', '--certificate-identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp (an identity means nothing without its issuer)');
+  return [{
+    ...(subject !== undefined ? { subject } : { subjectRegexp: anchoredRegexp(subjectRegexp!, '--certificate-identity-regexp') }),
+    ...(issuer !== undefined ? { issuer } : { issuerRegexp: anchoredRegexp(issuerRegexp!, '--certificate-oidc-issuer-regexp') }),
+  }];
 }
 
 function parseTime(text: string): Date {

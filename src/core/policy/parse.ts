@@ -8,11 +8,11 @@ import { SignetError } from '../errors.ts';
 import { parseImageReference } from '../sign/image-reference.ts';
 import { globProblem, literalPrefix } from './glob.ts';
 import { GROUP_NAME, parseSignerEntry, type ParsedEntry } from './signers.ts';
-import type { AcceptableLetter, KeyFileRef, PathRule, Policy, PolicyKeys, PolicyProblem, PolicyRelease, PolicyRule, SignerEntry } from './types.ts';
+import type { AcceptableLetter, KeyFileRef, KeylessEntry, PathRule, Policy, PolicyKeys, PolicyProblem, PolicyRelease, PolicyRule, SignerEntry } from './types.ts';
 
 const TOP_FIELDS = ['version', 'keys', 'groups', 'rules', 'release'] as const;
 const RELEASE_FIELDS = ['images'] as const;
-const KEY_FIELDS = ['openpgp', 'ssh_allowed_signers', 'ssh_revoked_keys', 'forge_accounts', 'trust_web_flow'] as const;
+const KEY_FIELDS = ['openpgp', 'ssh_allowed_signers', 'ssh_revoked_keys', 'x509_roots', 'x509_crls', 'trusted_root', 'forge_accounts', 'trust_web_flow'] as const;
 const RULE_FIELDS = [
   'refs', 'require_signed_commits', 'require_signed_tags', 'accept', 'signers', 'require_email_match',
   'refuse_sha1', 'paths', 'forbid_force_push', 'forbid_deletion', 'require_signed_push',
@@ -74,6 +74,8 @@ interface Located {
 }
 
 class Reader {
+  /** Keyless identities named anywhere in signers or groups: the policy trusts exactly these. */
+  readonly keyless: KeylessEntry[] = [];
   readonly problems: PolicyProblem[] = [];
   constructor(
     private readonly doc: Document,
@@ -153,7 +155,7 @@ class Reader {
    * A list of strings, or a single string standing for a one-item list. `rawScalars` keeps the
    * source text of plain numbers, so an unquoted `0x1A2B…` key id stays text, not a number.
    */
-  list(at: Located, what: string, rawScalars = false): Located[] | undefined {
+  list(at: Located, what: string, rawScalars = false, maps = false): Located[] | undefined {
     const node = at.node;
     let items: Located[];
     if (isSeq(node)) {
@@ -174,11 +176,65 @@ class Reader {
       if (isScalar(n) && rawScalars && typeof n.value === 'number' && n.type === 'PLAIN' && typeof n.source === 'string') {
         n.value = n.source;
       }
-      if (isScalar(n) && typeof n.value === 'string' && n.value.trim() !== '') strings.push(item);
+      if ((isScalar(n) && typeof n.value === 'string' && n.value.trim() !== '') || (maps && isMap(n))) strings.push(item);
       else this.report(item, `expected ${what.replace(/s$/, '')} as a string; found ${describe(n)}`);
     }
     return strings.length === items.length ? strings : undefined;
   }
+}
+
+const KEYLESS_FIELDS = ['issuer', 'issuer_regexp', 'subject', 'subject_regexp'] as const;
+
+/** A signers or group member: a string entry, or a keyless identity `{issuer | issuer_regexp, subject | subject_regexp}`. */
+function readMember(reader: Reader, item: Located): ParsedEntry | undefined {
+  if (!isMap(item.node)) {
+    const parsed = parseSignerEntry(text(item));
+    if ('problem' in parsed) {
+      reader.report(item, parsed.problem);
+      return undefined;
+    }
+    return parsed.entry;
+  }
+  const before = reader.problems.length;
+  const fields = reader.fields(item, KEYLESS_FIELDS);
+  if (!fields) return undefined;
+  const value = (field: (typeof KEYLESS_FIELDS)[number]): string | undefined => {
+    const at = fields.get(field);
+    if (!at) return undefined;
+    const got = reader.string(at);
+    if (got !== undefined && field.endsWith('_regexp')) {
+      const problem = regexpProblem(got);
+      if (problem) reader.report(at, problem);
+    }
+    return got;
+  };
+  const issuer = value('issuer');
+  const issuerRegexp = value('issuer_regexp');
+  const subject = value('subject');
+  const subjectRegexp = value('subject_regexp');
+  if ((issuer === undefined) === (issuerRegexp === undefined) && reader.problems.length === before) reader.report(item, 'a keyless identity needs exactly one of issuer or issuer_regexp');
+  if ((subject === undefined) === (subjectRegexp === undefined) && reader.problems.length === before) reader.report(item, 'a keyless identity needs exactly one of subject or subject_regexp');
+  if (reader.problems.length !== before) return undefined;
+  const entry: KeylessEntry = { kind: 'keyless', ...(issuer !== undefined ? { issuer } : { issuerRegexp: issuerRegexp! }), ...(subject !== undefined ? { subject } : { subjectRegexp: subjectRegexp! }) };
+  reader.keyless.push(entry);
+  return entry;
+}
+
+/** Regexps in a policy are anchored: an unanchored `alice@example.com` also matches `alice@example.com.evil.test`. */
+function regexpProblem(pattern: string): string | undefined {
+  if (!pattern.startsWith('^') || !pattern.endsWith('$') || pattern.endsWith('\\$')) return `the regular expression '${pattern}' must be anchored (start with ^ and end with $)`;
+  try {
+    new RegExp(pattern, 'u');
+    return undefined;
+  } catch (error) {
+    return `'${pattern}' is not a regular expression (${(error as Error).message})`;
+  }
+}
+
+function memberText(at: Located): string {
+  if (!isMap(at.node)) return text(at);
+  const json = at.node.toJSON() as Record<string, unknown>;
+  return Object.entries(json).map(([key, v]) => `${key}=${String(v)}`).join(' ');
 }
 
 function text(at: Located): string {
@@ -230,6 +286,7 @@ function readPolicy(reader: Reader, source: string): Policy | undefined {
     });
   }
   const release = readRelease(reader, top.get('release'));
+  if (reader.keyless.length > 0) keys.keyless = reader.keyless.map(({ kind: _kind, via: _via, ...identity }) => identity);
   return { version: 1, source, keys, groups: groups.raw, rules, ...(release ? { release } : {}) };
 }
 
@@ -275,6 +332,22 @@ function readKeys(reader: Reader, at: Located | undefined): PolicyKeys {
       if (file !== undefined) keys.openpgp.push(file);
     }
   }
+  for (const [field, kind, what] of [['x509_roots', 'x509_roots', 'PEM CA certificate files'], ['x509_crls', 'x509_crls', 'CRL files']] as const) {
+    const at = fields.get(field);
+    if (!at) continue;
+    const files: string[] = [];
+    for (const item of reader.list(at, what) ?? []) {
+      const file = addFile(kind, item);
+      if (file !== undefined) files.push(file);
+    }
+    if (kind === 'x509_roots') keys.x509Roots = files;
+    else keys.x509Crls = files;
+  }
+  const trustedRoot = fields.get('trusted_root');
+  if (trustedRoot) {
+    const file = addFile('trusted_root', trustedRoot);
+    if (file !== undefined) keys.trustedRoot = file;
+  }
   const allowed = fields.get('ssh_allowed_signers');
   if (allowed) keys.sshAllowedSigners = addFile('ssh_allowed_signers', allowed);
   const revoked = fields.get('ssh_revoked_keys');
@@ -313,14 +386,13 @@ function readGroups(reader: Reader, at: Located | undefined): Groups {
           continue;
         }
         const members: Member[] = [];
-        const items = reader.list({ node: reader.resolve(pair.value), anchor: keyNode, path: `groups.${name}` }, 'signers', true);
+        const items = reader.list({ node: reader.resolve(pair.value), anchor: keyNode, path: `groups.${name}` }, 'signers', true, true);
         for (const item of items ?? []) {
-          const parsed = parseSignerEntry(text(item));
-          if ('problem' in parsed) reader.report(item, parsed.problem);
-          else members.push({ entry: parsed.entry, at: item });
+          const entry = readMember(reader, item);
+          if (entry) members.push({ entry, at: item });
         }
         defs.set(name, members);
-        raw[name] = (items ?? []).map(text);
+        raw[name] = (items ?? []).map(memberText);
       }
     }
   }
@@ -377,17 +449,16 @@ function groupHint(name: string, defs: Map<string, unknown>): string {
 
 /** Reads an allow-list and expands its groups; undefined after reporting a problem. */
 function readSigners(reader: Reader, at: Located, groups: Groups): { written: string[]; entries: SignerEntry[] } | undefined {
-  const items = reader.list(at, 'signers', true);
+  const items = reader.list(at, 'signers', true, true);
   if (!items) return undefined;
   const entries: SignerEntry[] = [];
   let ok = true;
   for (const item of items) {
-    const parsed = parseSignerEntry(text(item));
-    if ('problem' in parsed) {
-      reader.report(item, parsed.problem);
+    const entry = readMember(reader, item);
+    if (!entry) {
       ok = false;
-    } else if (parsed.entry.kind === 'group') {
-      const name = parsed.entry.group;
+    } else if (entry.kind === 'group') {
+      const name = entry.group;
       if (!groups.has(name)) {
         reader.report(item, `unknown group '${name}'${groupHint(name, new Map(Object.keys(groups.raw).map((k) => [k, true])))}`);
         ok = false;
@@ -398,10 +469,10 @@ function readSigners(reader: Reader, at: Located, groups: Groups): { written: st
         reader.report(item, `group '${name}' has no signers`);
         ok = false;
       }
-      entries.push(...members.map((entry) => ({ ...entry, via: `group:${name}` })));
-    } else entries.push(parsed.entry);
+      entries.push(...members.map((member) => ({ ...member, via: `group:${name}` })));
+    } else entries.push(entry);
   }
-  return ok ? { written: items.map(text), entries } : undefined;
+  return ok ? { written: items.map(memberText), entries } : undefined;
 }
 
 function readRule(reader: Reader, at: Located, index: number, groups: Groups): PolicyRule | undefined {

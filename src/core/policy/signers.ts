@@ -7,7 +7,7 @@
  * word). Short (8-digit) key ids are refused: they are trivially forged.
  */
 import type { SignatureVerdict } from '../verdict.ts';
-import type { SignerEntry } from './types.ts';
+import type { KeylessIdentitySpec, SignerEntry } from './types.ts';
 
 export type ParsedEntry = SignerEntry | { kind: 'group'; group: string };
 
@@ -20,6 +20,11 @@ export function parseSignerEntry(text: string): { entry: ParsedEntry } | { probl
     const principal = raw.slice('principal:'.length);
     if (principal === '' || /[\s*?,]/.test(principal)) return { problem: `'${raw}' is not a valid principal (no spaces, wildcards or commas)` };
     return { entry: { kind: 'principal', principal } };
+  }
+  if (raw.startsWith('x509:')) {
+    const subject = raw.slice('x509:'.length).trim();
+    if (subject === '' || !subject.includes('=')) return { problem: `'${raw}' is not an X.509 subject (write x509:CN=Name,O=Organisation as signet verify prints it)` };
+    return { entry: { kind: 'x509-subject', subject } };
   }
   if (raw.startsWith('group:')) {
     const group = raw.slice('group:'.length);
@@ -104,7 +109,19 @@ export function entryMatches(entry: SignerEntry, verdict: SignatureVerdict): boo
       });
     case 'keyid':
       return keyIdMatches(verdict.key, entry.keyId) || keyIdMatches(verdict.primaryKey, entry.keyId);
+    case 'x509-subject':
+      return verdict.format === 'x509' && !verdict.keyless && verdict.certificateSubject === entry.subject;
+    case 'keyless':
+      return verdict.keyless !== undefined && keylessMatches(entry, verdict.keyless.subject, verdict.keyless.issuer);
   }
+}
+
+/** Whether a keyless identity (regexps already checked to be anchored when parsed) names this signer. */
+export function keylessMatches(entry: KeylessIdentitySpec, subject: string, issuer: string | undefined): boolean {
+  if (issuer === undefined) return false;
+  const subjectOk = entry.subject !== undefined ? entry.subject === subject : entry.subjectRegexp !== undefined && new RegExp(entry.subjectRegexp, 'u').test(subject);
+  const issuerOk = entry.issuer !== undefined ? entry.issuer === issuer : entry.issuerRegexp !== undefined && new RegExp(entry.issuerRegexp, 'u').test(issuer);
+  return subjectOk && issuerOk;
 }
 
 /** The first matching entry, or undefined. */
@@ -120,6 +137,8 @@ export function describeEntry(entry: SignerEntry): string {
       case 'ssh': return entry.fingerprint;
       case 'fingerprint': return entry.fingerprint;
       case 'keyid': return `0x${entry.keyId}`;
+      case 'x509-subject': return `x509:${entry.subject}`;
+      case 'keyless': return `keyless ${entry.subject ?? entry.subjectRegexp ?? ''} from ${entry.issuer ?? entry.issuerRegexp ?? ''}`;
     }
   })();
   return entry.via ? `${what} (via ${entry.via})` : what;

@@ -11,6 +11,9 @@ export type AcceptableLetter = 'G' | 'X' | 'Y';
 /** One entry of an allow-list after `group:` references have been expanded. */
 export type SignerEntry =
   | { kind: 'email'; email: string; via?: string }
+  | KeylessEntry
+  /** An X.509 certificate subject as signet prints it (RFC 4514, e.g. `CN=Alice,O=Corp`), written `x509:SUBJECT`. */
+  | { kind: 'x509-subject'; subject: string; via?: string }
   | { kind: 'principal'; principal: string; via?: string }
   /** Full OpenPGP fingerprint, upper-case hex (40 for v4, 64 for v6). */
   | { kind: 'fingerprint'; fingerprint: string; via?: string }
@@ -19,9 +22,19 @@ export type SignerEntry =
   /** SSH public key fingerprint, `SHA256:` + unpadded base64, case-sensitive. */
   | { kind: 'ssh'; fingerprint: string; via?: string };
 
+/** A keyless (Sigstore) identity: exactly one of each pair; regexps are anchored (checked when parsed). */
+export interface KeylessIdentitySpec {
+  issuer?: string;
+  issuerRegexp?: string;
+  subject?: string;
+  subjectRegexp?: string;
+}
+
+export type KeylessEntry = { kind: 'keyless'; via?: string } & KeylessIdentitySpec;
+
 /** Where a key file named by the policy is, so callers can read it and point at the line. */
 export interface KeyFileRef {
-  kind: 'openpgp' | 'ssh_allowed_signers' | 'ssh_revoked_keys';
+  kind: 'openpgp' | 'ssh_allowed_signers' | 'ssh_revoked_keys' | 'x509_roots' | 'x509_crls' | 'trusted_root';
   /** As written in the policy: relative to the policy file's directory, or absolute. */
   file: string;
   /** The field path, e.g. `keys.openpgp[0]`. */
@@ -34,6 +47,14 @@ export interface PolicyKeys {
   openpgp: string[];
   sshAllowedSigners?: string;
   sshRevokedKeys?: string;
+  /** PEM CA certificates X.509 (gpgsm) signatures must chain to. */
+  x509Roots?: string[];
+  /** CRLs of those CAs (DER or PEM). */
+  x509Crls?: string[];
+  /** A Sigstore trusted_root.json for gitsign commits (default: the public-good one). */
+  trustedRoot?: string;
+  /** Every keyless identity named in signers or groups: the ones gitsign commits may be G for. */
+  keyless?: KeylessIdentitySpec[];
   forgeAccounts: boolean;
   trustWebFlow: boolean;
   /** Every key file above, with its position in the policy file. */

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { toSignedEntity, Verifier, VerificationError } from '@sigstore/verify';
+import * as asn1js from 'asn1js';
+import type { SignatureVerdict } from '../verdict.ts';
+import { identityMatches, type KeylessRegistry } from './keyless-registry.ts';
+import { ProtoError, readLogEntry } from './log-entry-proto.ts';
+
+/** The Rekor TransparencyLogEntry gitsign stores as an unsigned CMS attribute ("offline" mode). */
+export const REKOR_ENTRY_ATTRIBUTE = '1.3.6.1.4.1.57264.3.1';
+const ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
+const ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
+
+/** What the CMS layer has already read and checked (the signature over the signed attributes holds). */
+export interface GitsignSignature {
+  certificate: Uint8Array;
+  /** SAN e-mails and URIs, in that order. */
+  emails: readonly string[];
+  uris: readonly string[];
+  extensions: ReadonlyMap<string, Uint8Array>;
+  signature: Uint8Array;
+  /** DER SET OF signed attributes: what the signature and the log entry cover. */
+  signedAttributes: Uint8Array;
+  unsignedAttributes: ReadonlyMap<string, Uint8Array[]>;
+}
+
+/** The OIDC issuer Fulcio wrote into the certificate: .1.8 (a DER UTF8String) or legacy .1.1 (raw text). */
+export function fulcioIssuer(extensions: ReadonlyMap<string, Uint8Array>): string | undefined {
+  const v2 = extensions.get(ISSUER_V2);
+  if (v2) {
+    const parsed = asn1js.fromBER(v2);
+    if (parsed.offset !== -1 && parsed.result instanceof asn1js.Utf8String) return parsed.result.valueBlock.value;
+  }
+  const v1 = extensions.get(ISSUER_V1);
+  return v1 ? new TextDecoder('utf-8', { fatal: true }).decode(v1) : undefined;
+}
+
+function pem(der: Uint8Array): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+/**
+ * The hashedrekord entry gitsign logs, rebuilt (the stored entry drops the body): the SHA-256
+ * of the signed attributes, the signature, the certificate as PEM; canonical JSON (RFC 8785:
+ * keys sorted, no spaces), which this literal already is.
+ */
+export function hashedRekordBody(signature: Uint8Array, signedAttributes: Uint8Array, certificate: Uint8Array): string {
+  const digest = createHash('sha256').update(signedAttributes).digest('hex');
+  return JSON.stringify({
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: {
+      data: { hash: { algorithm: 'sha256', value: digest } },
+      signature: { content: Buffer.from(signature).toString('base64'), publicKey: { content: Buffer.from(pem(certificate)).toString('base64') } },
+    },
+  });
+}
+
+/**
+ * Verifies a gitsign (Sigstore keyless) signature offline: the Rekor entry it carries (SET
+ * and/or inclusion proof against the trusted root's log keys, body rebuilt from the signature
+ * and certificate), the certificate chain to the trusted root's Fulcio CAs at the log's
+ * integrated time, then the identity. The letter for a good signature whose identity is not
+ * trusted is U; G needs every check.
+ */
+export function verifyGitsign(registry: KeylessRegistry | undefined, signed: GitsignSignature, base: SignatureVerdict): SignatureVerdict {
+  const subject = signed.emails[0] ?? signed.uris[0] ?? '';
+  const issuer = fulcioIssuer(signed.extensions);
+  const good: SignatureVerdict = { ...base, format: 'x509', signer: issuer ? `${subject} (${issuer})` : subject, keyless: { subject, ...(issuer !== undefined ? { issuer } : {}) } };
+  const stored = signed.unsignedAttributes.get(REKOR_ENTRY_ATTRIBUTE);
+  if (!stored) {
+    return { ...good, status: 'E', reason: 'unknown_key', detail: 'gitsign signature without a Rekor log entry (online mode): it needs a log lookup, so it cannot be verified offline' };
+  }
+  if (stored.length !== 1) return { ...good, status: 'E', reason: 'malformed_signature', detail: 'the Rekor log entry attribute must have exactly one value' };
+  let entry;
+  try {
+    const octets = asn1js.fromBER(stored[0]!);
+    if (octets.offset === -1 || !(octets.result instanceof asn1js.OctetString)) throw new ProtoError('the attribute value is not an OCTET STRING');
+    entry = readLogEntry(new Uint8Array(octets.result.valueBlock.valueHexView));
+  } catch (error) {
+    if (error instanceof ProtoError || error instanceof TypeError) return { ...good, status: 'E', reason: 'malformed_signature', detail: `unreadable Rekor log entry: ${error.message}` };
+    throw error;
+  }
+  // sigstore-js checks the proof against the signed checkpoint's root only; a proof whose own
+  // root hash or tree size disagrees with that checkpoint is inconsistent, so refuse it here.
+  if (entry.inclusionProof) {
+    const [, size, root] = entry.inclusionProof.checkpoint.envelope.split('\n');
+    if (root !== entry.inclusionProof.rootHash || size !== entry.inclusionProof.treeSize) {
+      return { ...good, status: 'E', reason: 'invalid', detail: 'log: the inclusion proof\'s root hash or tree size differs from its signed checkpoint' };
+    }
+  }
+  const rebuilt = Buffer.from(hashedRekordBody(signed.signature, signed.signedAttributes, signed.certificate)).toString('base64');
+  if (!registry) return { ...good, status: 'U', reason: 'unknown_key', detail: 'keyless signature: no Sigstore trusted root or identity in the registry' };
+  let bundle;
+  try {
+    bundle = bundleFromJSON({
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      verificationMaterial: {
+        certificate: { rawBytes: Buffer.from(signed.certificate).toString('base64') },
+        tlogEntries: [{ ...entry, canonicalizedBody: entry.canonicalizedBody ?? rebuilt }],
+        timestampVerificationData: { rfc3161Timestamps: [] },
+      },
+      messageSignature: {
+        messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(signed.signedAttributes).digest('base64') },
+        signature: Buffer.from(signed.signature).toString('base64'),
+      },
+    });
+  } catch (error) {
+    return { ...good, status: 'E', reason: 'malformed_signature', detail: `the Rekor log entry does not form a Sigstore bundle: ${(error as Error).message}` };
+  }
+  let integrated: number;
+  try {
+    const verifier = new Verifier(registry.trustMaterial, { tlogThreshold: 1, ctlogThreshold: 0, tsaThreshold: 0, timestampThreshold: 1 });
+    verifier.verify(toSignedEntity(bundle, Buffer.from(signed.signedAttributes)));
+    integrated = Number(entry.integratedTime);
+  } catch (error) {
+    if (!(error instanceof VerificationError)) throw error;
+    const cause = error.cause instanceof Error ? error.cause.message : '';
+    const detail = `${error.code}: ${error.message}${cause ? ` (${cause})` : ''}`;
+    if (error.code === 'CERTIFICATE_ERROR' && /not valid or expired/.test(cause)) {
+      return { ...good, status: 'E', reason: 'expired_key', detail: `time: the certificate was not valid at the log's integrated time — ${detail}` };
+    }
+    if (error.code === 'CERTIFICATE_ERROR') return { ...good, status: 'U', reason: 'unknown_key', detail: `chain: the certificate does not chain to a Fulcio CA of ${registry.source} — ${detail}` };
+    if (error.code === 'SIGNATURE_ERROR') return { ...good, status: 'B', reason: 'invalid', detail: `signature: ${detail}` };
+    return { ...good, status: 'E', reason: 'invalid', detail: `log: the Rekor entry does not vouch for this signature — ${detail}` };
+  }
+  const trusted = registry.identities.some((identity) => identityMatches(identity, subject, issuer));
+  if (!trusted) {
+    return { ...good, status: 'U', reason: 'unknown_key', signedAt: integrated, detail: `identity: ${subject || '(no SAN)'} from issuer ${issuer ?? '(none)'} is not a trusted keyless identity` };
+  }
+  return { ...good, status: 'G', reason: 'valid', signedAt: integrated };
+}
