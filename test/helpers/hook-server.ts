@@ -28,7 +28,7 @@ export function makeHookServer(parent: string, name: string, policyPath: string,
   git(work, ['remote', 'add', 'origin', server]);
   const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', ...(options.binary ? [] : ['--script']), '--repo', server, '--policy', policyPath], { encoding: 'utf8' });
   expect(install.stderr).toBe('');
-  expect(install.stdout).toMatch(options.binary ? /the signet executable/ : /a node script/);
+  expect(install.stdout).toMatch(options.binary ? /a script that runs \S*dist\/signet|the signet executable/ : /a node script/);
   return {
     server,
     work,
