@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/git.ts';
@@ -19,8 +20,13 @@ describe('verification in flight', () => {
 
   const verify = (extra: string[], revisions: string[], keys = true): string[] => {
     const keyArgs = keys ? ['--keyring', join(dir.path, 'keys/registry.asc'), '--allowed-signers', join(dir.path, 'keys/allowed_signers')] : [];
-    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo(), ...keyArgs, '--format', 'jsonl', ...extra, ...revisions], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    expect(result.stderr).toBe('');
+    // Without key options signet reads what git would (gpg's keyring, git config): an empty
+    // GNUPGHOME keeps that out of the test, and the one stderr line says the registry is empty.
+    const env = keys ? process.env : { ...process.env, GNUPGHOME: join(dir.path, 'empty-gnupg'), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+    if (!keys) mkdirSync(join(dir.path, 'empty-gnupg'), { recursive: true, mode: 0o700 });
+    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo(), ...keyArgs, '--format', 'jsonl', ...extra, ...revisions], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env });
+    if (keys) expect(result.stderr).toBe('');
+    else expect(result.stderr).toMatch(/^signet verify: no key options, .*the registry is empty.*\n$/);
     return result.stdout.trim().split('\n').filter(Boolean);
   };
   const revList = (revisions: string[]): string[] => execFileSync('git', ['-C', repo(), 'rev-list', ...revisions], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
