@@ -33,7 +33,7 @@ describe('CLI conventions', () => {
 
   it('prints the version for --version, -V and version', () => {
     const version = JSON.parse(readFileSync('package.json', 'utf8')).version as string;
-    for (const flag of ['--version', '-V', 'version']) expect(signet([flag]).stdout, flag).toBe(`signet ${version}\n`);
+    for (const flag of ['--version', '-V', 'version']) expect(signet([flag]).stdout, flag).toBe(`signet ${version} (node ${process.version})\n`);
   });
 
   it('verify: the usage line names --jobs and -q, as the README does; the pool size agrees with the README', () => {

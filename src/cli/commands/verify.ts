@@ -15,7 +15,7 @@ import { commitJson, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } fr
 const HELP = `usage: signet verify [--repo DIR] [--keyring FILE.asc]… [--allowed-signers FILE]
                      [--revoked-keys FILE] [--x509-roots FILE.pem]… [--crl FILE]…
                      [--trusted-root FILE] [--certificate-identity[-regexp] ID
-                     --certificate-oidc-issuer[-regexp] ISSUER]
+                     --certificate-oidc-issuer[-regexp] URL]
                      [--policy FILE [--ref REF]]
                      [--format text|json|jsonl] [--jobs N] [-q] [--now TIME] REVISION…
 
