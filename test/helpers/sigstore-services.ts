@@ -25,7 +25,11 @@ export async function startSigstoreServices(options: { caClock?: Date; logClock?
   // past end of buffer"), so this private Sigstore runs without certificate transparency and the
   // trusted root lists no CT log (signet then requires no SCT, as for any such private instance).
   const ca = await initializeCA(ec(), undefined, options.caClock);
-  const tsa = await initializeTSA(ec());
+  // The mock TSA writes genTime through pkijs, which drops trailing zeros of the milliseconds
+  // ("…05.12Z"); @sigstore/core 3 reads exactly three digits and calls anything else an invalid
+  // time, so about one timestamp in ten failed. A fixed clock with three non-zero digits, a minute
+  // ahead (inside the certificates' ten minutes, after they are issued), keeps it readable.
+  const tsa = await initializeTSA(ec(), new Date(Math.floor(Date.now() / 1000) * 1000 + 60_000 + 123));
   let base = '';
   const handlers = new Map<string, (body: string) => Promise<{ statusCode: number; response: string | Buffer; contentType?: string }>>();
   const server: Server = createServer((request, response) => {
