@@ -10,7 +10,7 @@
 // on first use; it is never downloaded from anywhere else.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 
@@ -34,9 +34,16 @@ function runtime() {
 }
 const node = process.env.SIGNET_BUILD_NODE ?? runtime();
 
+// Several builds may run at once (test files build in parallel: hook-push, release-self): each
+// works in its own folder and puts dist/signet in place with one rename, so none sees another's
+// half-written files.
+const work = `dist/.sea-build-${process.pid}`;
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
 await build({
   entryPoints: ['src/cli/sea-entry.ts'],
-  outfile: 'dist/signet-sea.cjs',
+  outfile: `${work}/signet-sea.cjs`,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -48,9 +55,9 @@ await build({
   logLevel: 'error',
 });
 
-writeFileSync('dist/sea-config.json', JSON.stringify({
-  main: 'dist/signet-sea.cjs',
-  output: 'dist/sea-prep.blob',
+writeFileSync(`${work}/sea-config.json`, JSON.stringify({
+  main: `${work}/signet-sea.cjs`,
+  output: `${work}/sea-prep.blob`,
   disableExperimentalSEAWarning: true,
   // A startup snapshot (src/cli/sea-entry.ts): module initialisation happens at build time.
   useSnapshot: true,
@@ -58,18 +65,24 @@ writeFileSync('dist/sea-config.json', JSON.stringify({
 // Building a snapshot warns about every built-in module Node has not certified for snapshots
 // (child_process, worker_threads, module): expected here, so the output is shown only on failure.
 try {
-  execFileSync(node, ['--experimental-sea-config', 'dist/sea-config.json'], { stdio: 'pipe' });
+  execFileSync(node, ['--experimental-sea-config', `${work}/sea-config.json`], { stdio: 'pipe' });
 } catch (error) {
   process.stderr.write(String(error.stderr ?? ''));
   throw error;
 }
-rmSync('dist/signet', { force: true });
-copyFileSync(node, 'dist/signet');
-chmodSync('dist/signet', 0o755);
-execFileSync(process.execPath, [
-  require.resolve('postject/dist/cli.js'), 'dist/signet', 'NODE_SEA_BLOB', 'dist/sea-prep.blob',
-  '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
-], { stdio: ['ignore', 'ignore', 'inherit'] });
-rmSync('dist/sea-prep.blob', { force: true });
+copyFileSync(node, `${work}/signet`);
+chmodSync(`${work}/signet`, 0o755);
+// postject (LIEF) warns about Node 24's unnamed .note sections; harmless, so shown only on failure.
+try {
+  execFileSync(process.execPath, [
+    require.resolve('postject/dist/cli.js'), `${work}/signet`, 'NODE_SEA_BLOB', `${work}/sea-prep.blob`,
+    '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+  ], { stdio: 'pipe' });
+} catch (error) {
+  process.stderr.write(String(error.stderr ?? ''));
+  throw error;
+}
+renameSync(`${work}/signet`, 'dist/signet');
+rmSync(work, { recursive: true, force: true });
 const inside = execFileSync('dist/signet', ['--version'], { encoding: 'utf8' }).trim();
 process.stdout.write(`built dist/signet (single executable): ${inside}\n`);
