@@ -192,8 +192,13 @@ function splitHeaderSignature(raw: Uint8Array, hash: ObjectHash): SignedParts {
   };
 }
 
+/**
+ * Signature blocks: BEGIN lines of a kind signet verifies (PGP, SSH, X.509). Other armor, such as
+ * an OpenTimestamps proof appended after the signature, is not a second signature: gpg reads the
+ * first PGP block and ignores what follows (issue 13).
+ */
 function countArmorBlocks(armored: string): number {
-  return (armored.match(/^-----BEGIN [A-Z ]+-----/gm) ?? []).length;
+  return (armored.match(/^-----BEGIN [^\n]*/gm) ?? []).filter((line) => signatureKind(line) !== undefined).length;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
