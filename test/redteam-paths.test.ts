@@ -91,4 +91,56 @@ describe('path rules against crafted file names', () => {
     const result = host.push(['-q', 'origin', 'main']);
     expect(result.code, result.stderr).toBe(0);
   });
+
+  /** A commit made with git commit-tree: any tree, any parents, signed by `who`. */
+  function commitTree(host: HookServer, who: GpgIdentity, tree: string, parents: string[], message: string): string {
+    const identity = { GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_EMAIL: who.email, GIT_AUTHOR_NAME: who.email, GIT_COMMITTER_NAME: who.email };
+    return git(host.work, [...gpg.gitSigningConfig(who), 'commit-tree', `-S${who.fingerprint}`, ...parents.flatMap((parent) => ['-p', parent]), '-m', message, tree], { env: { ...identity, ...gpg.env() } });
+  }
+  const asAlice = (host: HookServer, file: string, content: string): string => commitFile(host.work, file, content, `alice: ${file}`, { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+  const asBob = (host: HookServer, file: string, content: string): string => commitFile(host.work, file, content, `bob: ${file}`, { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+
+  it('refuses a merge that takes a protected path back to an old version through its first parent', () => {
+    const host = fresh('merge-revert');
+    const v1 = asAlice(host, 'deploy/run.sh', 'v1 (vulnerable)\n');
+    const v2 = asAlice(host, 'deploy/run.sh', 'v2 (fixed)\n');
+    expect(host.push(['-q', 'origin', 'main']).code).toBe(0);
+    // Bob's merge: first parent the old commit, second parent main, tree of the old commit. Its
+    // diff against the first parent is empty, yet main's deploy/run.sh goes back to v1.
+    const merge = commitTree(host, bob, `${v1}^{tree}`, [v1, v2], 'merge');
+    git(host.work, ['reset', '-q', '--hard', merge]);
+    expectRefused(host, /PATH_SIGNER_NOT_ALLOWED|only alice@example.com may sign/);
+  });
+
+  it('refuses the same through a fresh commit of bob on top of the old version', () => {
+    const host = fresh('merge-revert-fresh');
+    const v1 = asAlice(host, 'deploy/run.sh', 'v1 (vulnerable)\n');
+    const v2 = asAlice(host, 'deploy/run.sh', 'v2 (fixed)\n');
+    expect(host.push(['-q', 'origin', 'main']).code).toBe(0);
+    git(host.work, ['checkout', '-q', '-b', 'side', v1]);
+    const side = asBob(host, 'docs/note.md', 'note\n');
+    const merge = commitTree(host, bob, `${side}^{tree}`, [side, v2], 'merge');
+    git(host.work, ['checkout', '-q', 'main']);
+    git(host.work, ['reset', '-q', '--hard', merge]);
+    expectRefused(host, /PATH_SIGNER_NOT_ALLOWED|only alice@example.com may sign/);
+  });
+
+  it('accepts bob merging his own branch, or main into it, after alice changed deploy/ on main', () => {
+    const host = fresh('merge-ordinary');
+    const base = asAlice(host, 'deploy/run.sh', 'v1\n');
+    expect(host.push(['-q', 'origin', 'main']).code).toBe(0);
+    git(host.work, ['checkout', '-q', '-b', 'topic', base]);
+    asBob(host, 'docs/topic.md', 'topic\n');
+    git(host.work, ['checkout', '-q', 'main']);
+    asAlice(host, 'deploy/run.sh', 'v2\n');
+    expect(host.push(['-q', 'origin', 'main']).code).toBe(0);
+    // main into topic (first parent topic), then topic into main (first parent main).
+    git(host.work, ['checkout', '-q', 'topic']);
+    git(host.work, [...gpg.gitSigningConfig(bob), 'merge', '-q', '-S', '--no-edit', 'main'], { env: { GIT_AUTHOR_EMAIL: bob.email, GIT_COMMITTER_EMAIL: bob.email, GIT_AUTHOR_NAME: 'Bob', GIT_COMMITTER_NAME: 'Bob', ...gpg.env() } });
+    git(host.work, ['checkout', '-q', 'main']);
+    asBob(host, 'docs/main.md', 'main\n');
+    git(host.work, [...gpg.gitSigningConfig(bob), 'merge', '-q', '-S', '--no-ff', '--no-edit', 'topic'], { env: { GIT_AUTHOR_EMAIL: bob.email, GIT_COMMITTER_EMAIL: bob.email, GIT_AUTHOR_NAME: 'Bob', GIT_COMMITTER_NAME: 'Bob', ...gpg.env() } });
+    const result = host.push(['-q', 'origin', 'main']);
+    expect(result.code, result.stderr).toBe(0);
+  });
 });
