@@ -129,7 +129,9 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
     }
 
     const oldCommit = oldOid ? peelToCommit(repo, oldOid) : undefined;
-    const isForcePush = Boolean(oldCommit && newCommit && listCommits(repo.objects, [oldCommit], [newCommit]).length > 0);
+    // Outside refs/heads git lets a ref name a blob or tree: moving from or to one is no
+    // fast-forward either (a commit to a blob throws the ref's history away).
+    const isForcePush = Boolean(oldOid && newOid && oldOid !== newOid && (!oldCommit || !newCommit || listCommits(repo.objects, [oldCommit], [newCommit]).length > 0));
     const decision = evaluateRefUpdate(policy, {
       ref: target,
       oldOid,
