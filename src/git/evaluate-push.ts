@@ -77,10 +77,11 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
   const decisions: RefDecision[] = [];
   const sources = options.existingTips ? undefined : new JudgedSources(repo, policy, options.ruleHistory);
   const judgedUnder: Array<{ ref: string; rules: PolicyRule[] }> = [];
+  let symbolicRefs: Map<string, string> | undefined;
   for (const update of updates) {
     // A push through a symbolic ref (refs/heads/master → refs/heads/main) moves its target:
     // the target is judged, under its rules and the alias's together.
-    const { target, aliases } = resolveAlias(repo, update.ref);
+    const { target, aliases } = resolveAlias(repo, update.ref, (symbolicRefs ??= listSymbolicRefs(repo)));
     const stdinOld = update.oldOid && !isZeroId(update.oldOid) ? update.oldOid : null;
     const oldOid = aliases.length > 0 ? repo.refs.resolve(target) ?? null : stdinOld;
     const newOid = update.newOid && !isZeroId(update.newOid) ? update.newOid : null;
@@ -151,17 +152,44 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
 
 const MAX_ALIAS_DEPTH = 5;
 
-/** The ref a name finally stands for, and the symbolic names passed on the way (first: `ref`). */
-function resolveAlias(repo: Repository, ref: string): { target: string; aliases: string[] } {
+/**
+ * The ref a name finally stands for, and its aliases: the symbolic names passed on the way
+ * (first: `ref`), then every other symbolic ref that stands for the same target. A push
+ * straight to refs/heads/main moves what refs/heads/master → main shows too, so master's rules
+ * judge it as well.
+ */
+function resolveAlias(repo: Repository, ref: string, symbolicRefs: Map<string, string>): { target: string; aliases: string[] } {
   const aliases: string[] = [];
   let target = ref;
   for (let depth = 0; depth <= MAX_ALIAS_DEPTH; depth++) {
     const next = repo.refs.symbolicTarget(target);
-    if (next === undefined) return { target, aliases };
+    if (next === undefined) {
+      for (const [name, final] of symbolicRefs) if (final === target && !aliases.includes(name)) aliases.push(name);
+      return { target, aliases };
+    }
     aliases.push(target);
     target = next;
   }
   throw new SignetError('REPOSITORY_INVALID', `symbolic ref ${ref} nests too deeply`);
+}
+
+/**
+ * Every symbolic ref under refs/ (before the push), name → the ref it finally stands for;
+ * dangling ones too (master → main before main is created).
+ */
+function listSymbolicRefs(repo: Repository): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const name of repo.refs.names('refs/')) {
+    let target = repo.refs.symbolicTarget(name);
+    if (target === undefined) continue;
+    for (let depth = 0; depth < MAX_ALIAS_DEPTH; depth++) {
+      const next = repo.refs.symbolicTarget(target);
+      if (next === undefined) break;
+      target = next;
+    }
+    found.set(name, target);
+  }
+  return found;
 }
 
 /**
