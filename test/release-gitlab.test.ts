@@ -49,6 +49,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'signet-release-gitlab-'));
   gitlab = await startFakeGitLab();
   gitlab.projects.set(PROJECT_ID, fixture.bare);
+  gitlab.projectPaths.set(PROJECT_ID, FULL_NAME);
   gitlab.members.set(`${PROJECT_ID}:${MAINTAINER.id}`, 40);
   gitlab.members.set(`${PROJECT_ID}:${DEVELOPER.id}`, 30);
   store = openSqliteStore(join(dir, 'signet.sqlite'));

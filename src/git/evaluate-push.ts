@@ -8,6 +8,7 @@ import { isZeroId } from './hash-algorithm.ts';
 import type { Repository } from './repository.ts';
 import { peelToCommit } from './peel.ts';
 import { listCommits } from './rev-walk.ts';
+import { mergeBases } from './revisions.ts';
 import { changedPaths } from './tree-diff.ts';
 
 export interface RefUpdate {
@@ -76,10 +77,11 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
   const decisions: RefDecision[] = [];
   const sources = options.existingTips ? undefined : new JudgedSources(repo, policy, options.ruleHistory);
   const judgedUnder: Array<{ ref: string; rules: PolicyRule[] }> = [];
+  let symbolicRefs: Map<string, string> | undefined;
   for (const update of updates) {
     // A push through a symbolic ref (refs/heads/master → refs/heads/main) moves its target:
     // the target is judged, under its rules and the alias's together.
-    const { target, aliases } = resolveAlias(repo, update.ref);
+    const { target, aliases } = resolveAlias(repo, update.ref, (symbolicRefs ??= listSymbolicRefs(repo)));
     const stdinOld = update.oldOid && !isZeroId(update.oldOid) ? update.oldOid : null;
     const oldOid = aliases.length > 0 ? repo.refs.resolve(target) ?? null : stdinOld;
     const newOid = update.newOid && !isZeroId(update.newOid) ? update.newOid : null;
@@ -128,7 +130,9 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
     }
 
     const oldCommit = oldOid ? peelToCommit(repo, oldOid) : undefined;
-    const isForcePush = Boolean(oldCommit && newCommit && listCommits(repo.objects, [oldCommit], [newCommit]).length > 0);
+    // Outside refs/heads git lets a ref name a blob or tree: moving from or to one is no
+    // fast-forward either (a commit to a blob throws the ref's history away).
+    const isForcePush = Boolean(oldOid && newOid && oldOid !== newOid && (!oldCommit || !newCommit || listCommits(repo.objects, [oldCommit], [newCommit]).length > 0));
     const decision = evaluateRefUpdate(policy, {
       ref: target,
       oldOid,
@@ -148,17 +152,44 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
 
 const MAX_ALIAS_DEPTH = 5;
 
-/** The ref a name finally stands for, and the symbolic names passed on the way (first: `ref`). */
-function resolveAlias(repo: Repository, ref: string): { target: string; aliases: string[] } {
+/**
+ * The ref a name finally stands for, and its aliases: the symbolic names passed on the way
+ * (first: `ref`), then every other symbolic ref that stands for the same target. A push
+ * straight to refs/heads/main moves what refs/heads/master → main shows too, so master's rules
+ * judge it as well.
+ */
+function resolveAlias(repo: Repository, ref: string, symbolicRefs: Map<string, string>): { target: string; aliases: string[] } {
   const aliases: string[] = [];
   let target = ref;
   for (let depth = 0; depth <= MAX_ALIAS_DEPTH; depth++) {
     const next = repo.refs.symbolicTarget(target);
-    if (next === undefined) return { target, aliases };
+    if (next === undefined) {
+      for (const [name, final] of symbolicRefs) if (final === target && !aliases.includes(name)) aliases.push(name);
+      return { target, aliases };
+    }
     aliases.push(target);
     target = next;
   }
   throw new SignetError('REPOSITORY_INVALID', `symbolic ref ${ref} nests too deeply`);
+}
+
+/**
+ * Every symbolic ref under refs/ (before the push), name → the ref it finally stands for;
+ * dangling ones too (master → main before main is created).
+ */
+function listSymbolicRefs(repo: Repository): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const name of repo.refs.names('refs/')) {
+    let target = repo.refs.symbolicTarget(name);
+    if (target === undefined) continue;
+    for (let depth = 0; depth < MAX_ALIAS_DEPTH; depth++) {
+      const next = repo.refs.symbolicTarget(target);
+      if (next === undefined) break;
+      target = next;
+    }
+    found.set(name, target);
+  }
+  return found;
 }
 
 /**
@@ -247,9 +278,25 @@ function verifyAhead(oids: string[], verify: (oid: string) => Promise<CommitResu
   };
 }
 
+/**
+ * The paths a commit changes, for path rules. A commit: against its parent. A merge: a path
+ * counts unless the merge took it unchanged from one parent and every other parent left it as
+ * it was at the merge base (a three-way merge's own outcome). Against the first parent alone,
+ * a merge whose first parent is an old commit would take a protected file back to an old
+ * version with an empty diff; against every parent, each ordinary merge after a protected
+ * change on the other side would count as changing it. No single merge base (criss-cross,
+ * unrelated histories) or more than two parents: every path any parent differs in counts.
+ */
 function commitChangedPaths(repo: Repository, oid: string): string[] {
+  const treeOf = (commit: string): string => parseCommit(repo.objects.read(commit).data, repo.hashAlgorithm, `commit ${commit}`).tree;
   const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
   const parent = commit.parents[0];
-  const parentTree = parent ? parseCommit(repo.objects.read(parent).data, repo.hashAlgorithm, `commit ${parent}`).tree : undefined;
-  return changedPaths(repo.objects, parentTree, commit.tree);
+  if (commit.parents.length <= 1) return changedPaths(repo.objects, parent ? treeOf(parent) : undefined, commit.tree);
+  const differs = commit.parents.map((p) => new Set(changedPaths(repo.objects, treeOf(p), commit.tree)));
+  const all = new Set(differs.flatMap((set) => [...set]));
+  const bases = commit.parents.length === 2 ? mergeBases(repo, commit.parents[0]!, commit.parents[1]!) : [];
+  if (bases.length !== 1) return [...all].sort();
+  const baseTree = treeOf(bases[0]!);
+  const moved = commit.parents.map((p) => new Set(changedPaths(repo.objects, baseTree, treeOf(p))));
+  return [...all].filter((path) => differs.every((set) => set.has(path)) || differs.some((set, i) => set.has(path) && moved[i]!.has(path))).sort();
 }

@@ -41,6 +41,16 @@ export class RefStore {
 
   /** All refs under a prefix (e.g. 'refs/'), name → object id, symbolic refs resolved. */
   list(prefix = 'refs/'): Map<string, string> {
+    const refs = new Map<string, string>();
+    for (const name of this.names(prefix)) {
+      const oid = this.resolve(name);
+      if (oid) refs.set(name, oid);
+    }
+    return refs;
+  }
+
+  /** Every ref name under a prefix, sorted, dangling symbolic refs included (list() drops them). */
+  names(prefix = 'refs/'): string[] {
     const names = new Set<string>();
     for (const name of this.packedRefs().keys()) if (name.startsWith(prefix)) names.add(name);
     const walk = (relative: string): void => {
@@ -57,12 +67,7 @@ export class RefStore {
       }
     };
     walk('refs');
-    const refs = new Map<string, string>();
-    for (const name of [...names].sort()) {
-      const oid = this.resolve(name);
-      if (oid) refs.set(name, oid);
-    }
-    return refs;
+    return [...names].sort();
   }
 
   private readRaw(name: string): string | undefined {

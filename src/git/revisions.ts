@@ -85,7 +85,7 @@ export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
  * ancestor of a common ancestor is common, so these are the common commits that are not a parent
  * of another common commit. Walks both histories whole: simple, and right on any shape.
  */
-function mergeBases(repo: Repository, a: string, b: string): string[] {
+export function mergeBases(repo: Repository, a: string, b: string): string[] {
   const reach = (tip: string): Set<string> => {
     const seen = new Set<string>([tip]);
     const stack = [tip];

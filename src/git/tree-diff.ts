@@ -20,7 +20,10 @@ function readTree(store: ObjectStore, oid: string): Map<string, TreeEntry> {
     const nul = data.indexOf(0, space + 1);
     if (space < 0 || nul < 0 || nul + 1 + idLength > data.length) throw new SignetError('OBJECT_MALFORMED', `tree ${oid} is truncated`);
     const mode = data.toString('latin1', position, space);
-    const name = data.toString('utf8', space + 1, nul);
+    // Keyed by the raw bytes (latin1 maps each byte to one code unit): git allows any byte in a
+    // name, and two names that are not UTF-8 can decode to the same string, which would let one
+    // entry hide a change to the other.
+    const name = data.toString('latin1', space + 1, nul);
     entries.set(name, { mode, oid: data.toString('hex', nul + 1, nul + 1 + idLength) });
     position = nul + 1 + idLength;
   }
@@ -32,7 +35,12 @@ function readTree(store: ObjectStore, oid: string): Map<string, TreeEntry> {
  * `git diff-tree -r --name-only` lists them. Unchanged subtrees are skipped by id, so a
  * commit touching one file reads only the trees on that file's path.
  */
-export function changedPaths(store: ObjectStore, fromTree: string | undefined, toTree: string | undefined, prefix = ''): string[] {
+export function changedPaths(store: ObjectStore, fromTree: string | undefined, toTree: string | undefined): string[] {
+  return changedRawPaths(store, fromTree, toTree, '').map((path) => Buffer.from(path, 'latin1').toString('utf8'));
+}
+
+/** changedPaths with names as raw bytes (latin1 strings), in git's byte order. */
+function changedRawPaths(store: ObjectStore, fromTree: string | undefined, toTree: string | undefined, prefix: string): string[] {
   if (fromTree === toTree) return [];
   const before = fromTree ? readTree(store, fromTree) : new Map<string, TreeEntry>();
   const after = toTree ? readTree(store, toTree) : new Map<string, TreeEntry>();
@@ -45,7 +53,7 @@ export function changedPaths(store: ObjectStore, fromTree: string | undefined, t
     const path = `${prefix}${name}`;
     const aTree = a?.mode === TREE_MODE ? a.oid : undefined;
     const bTree = b?.mode === TREE_MODE ? b.oid : undefined;
-    if (aTree || bTree) changed.push(...changedPaths(store, aTree, bTree, `${path}/`));
+    if (aTree || bTree) changed.push(...changedRawPaths(store, aTree, bTree, `${path}/`));
     // A file, symlink or submodule on either side is itself a changed path.
     if ((a && a.mode !== TREE_MODE) || (b && b.mode !== TREE_MODE)) changed.push(path);
   }

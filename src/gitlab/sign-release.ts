@@ -10,9 +10,11 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { gitLabClientFileReader } from '../forge/gitlab-api.ts';
 import { gitLabClient, projectDownloadScope, type GitLabClient } from '../forge/gitlab-client.ts';
 import { ForgeHttpError } from '../forge/http-error.ts';
+import { ForgeError } from '../forge/forge-error.ts';
 import { gitLabMaySign } from '../release/command.ts';
 import { runSignRelease, type ReleaseForge, type ReleaseSettings, type SignReleaseOutcome } from '../release/flow.ts';
 import type { ReleaseAsset, ReleaseHost } from '../release/run.ts';
+import { confirmProject, type ConfirmedProject } from './confirm-project.ts';
 import { GITLAB_POLICY_PATHS, type GitLabSignRelease } from './plan.ts';
 import { audit, projectKey, type GitLabDependencies } from './run-check.ts';
 
@@ -103,6 +105,19 @@ export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencie
 
 export async function runGitLabSignRelease(deps: GitLabDependencies, baseUrl: string, plan: GitLabSignRelease, delivery: string, settings: ReleaseSettings): Promise<SignReleaseOutcome> {
   const client = gitLabClient({ baseUrl, token: deps.token });
-  return runSignRelease(gitLabReleaseForge(client, deps, plan, delivery), deps, { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery }, settings);
+  // The payload's id and path are claims, and a per-project secret speaks for either: without
+  // this, the holder of one project's secret named another project's id with her own path and
+  // the bot read, signed and commented on that project's release (the check flow confirms too).
+  let confirmed: ConfirmedProject;
+  try {
+    confirmed = await confirmProject(deps.api, baseUrl, plan.project);
+  } catch (error) {
+    const message = error instanceof ForgeError ? error.message : (error as Error).message;
+    deps.log.warn({ delivery, projectId: plan.project.id, project: plan.project.fullName }, message);
+    await audit(deps, plan.project, 'note./sign-release', delivery, undefined, 'refused', { reason: message });
+    return { status: 'refused' };
+  }
+  const project = { ...plan.project, ...confirmed };
+  return runSignRelease(gitLabReleaseForge(client, deps, { ...plan, project }, delivery), deps, { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery }, settings);
 }
 

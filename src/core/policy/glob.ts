@@ -30,7 +30,9 @@ export function globMatches(pattern: string, kind: GlobKind, subject: string): b
   const key = `${kind}\0${pattern}`;
   let re = compiled.get(key);
   if (!re) {
-    re = new RegExp(toRegExpSource(pattern, kind), 'u');
+    // 's': a file name may contain a newline, and '.' must not stop there (a path rule would
+    // not see deploy/run<newline>.sh).
+    re = new RegExp(toRegExpSource(pattern, kind), 'su');
     compiled.set(key, re);
   }
   return re.test(subject);
@@ -52,7 +54,7 @@ export function anyGlobMatches(patterns: readonly string[], kind: GlobKind, subj
   }
   let re = byKind[kind];
   if (!re) {
-    re = new RegExp(patterns.map((pattern) => `(?:${toRegExpSource(pattern, kind)})`).join('|'), 'u');
+    re = new RegExp(patterns.map((pattern) => `(?:${toRegExpSource(pattern, kind)})`).join('|'), 'su');
     byKind[kind] = re;
   }
   return re.test(subject);
