@@ -16,6 +16,14 @@ export interface VerifyRangeOptions {
    * a time, checked on this thread (no thread pool). Default 256.
    */
   inFlight?: number;
+  /** Verdicts of earlier runs under the same keys (src/store/verdict-cache.ts): a hit is not verified again. */
+  cache?: CommitVerdictCache;
+}
+
+/** What the walk asks of a verdict cache; the cache decides what it keeps. */
+export interface CommitVerdictCache {
+  get(oid: string): CommitResult | undefined;
+  put(result: CommitResult): void;
 }
 
 const DEFAULT_IN_FLIGHT = 256;
@@ -49,10 +57,15 @@ export async function* verifyCommits(repo: Repository, revisions: RevisionSet, r
   const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude);
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
   const verifyOptions: VerifyObjectOptions = { ...objectOptions(repo, options), ...(inFlight > 1 ? { runner: runOnThreadPool } : {}) };
+  const cache = options.cache;
   const start = (oid: string): Promise<CommitResult> => {
+    const cached = cache?.get(oid);
+    if (cached) return Promise.resolve(repo.objects.shallow.has(oid) ? { ...cached, parents: [] } : cached);
     const object = repo.objects.read(oid);
     if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${oid} is a ${object.type}, not a commit`);
     let result = verifyCommitObject(oid, object.data, registries, verifyOptions);
+    // Kept as verified, before the shallow cut below: whether a commit is a boundary is the clone's, not the commit's.
+    if (cache) result = result.then((verified) => (cache.put(verified), verified));
     // A shallow boundary commit is listed as git lists it: without parents.
     if (repo.objects.shallow.has(oid)) result = result.then((verified) => ({ ...verified, parents: [] }));
     // Awaited in order later; until then a failure must not count as unhandled.
