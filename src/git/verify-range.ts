@@ -36,6 +36,8 @@ const REFILL = 64;
 const PROGRESS_EVERY = 256;
 /** With exclusions, commits found are verified while the walk decides, up to this many. */
 const SPECULATION_LIMIT = 4096;
+/** The store's budget while streaming a range: the commits in flight, many times over. */
+const STREAMING_RECENT_BYTES = 4 * 1024 * 1024;
 
 export async function verifyTags(repo: Repository, tags: TagReference[], registries: KeyRegistries, options: VerifyRangeOptions): Promise<Array<TagResult & { ref?: string }>> {
   const results: Array<TagResult & { ref?: string }> = [];
@@ -54,8 +56,9 @@ export async function verifyTags(repo: Repository, tags: TagReference[], registr
  * keeps it for the verifier) and the signature checks run on the thread pool meanwhile.
  */
 export async function* verifyCommits(repo: Repository, revisions: RevisionSet, registries: KeyRegistries, options: VerifyRangeOptions): AsyncGenerator<CommitResult> {
-  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude);
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
+  // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
+  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0 });
   const verifyOptions: VerifyObjectOptions = { ...objectOptions(repo, options), ...(inFlight > 1 ? { runner: runOnThreadPool } : {}) };
   const cache = options.cache;
   const start = (oid: string): Promise<CommitResult> => {
@@ -78,18 +81,24 @@ export async function* verifyCommits(repo: Repository, revisions: RevisionSet, r
   };
 
   if (walk.finalAsFound) {
-    // Every commit found is in the range: verify them in the order found.
-    const started: Array<Promise<CommitResult>> = [];
-    const refillAt = inFlight - Math.min(REFILL, Math.ceil(inFlight / 2));
-    while (!walk.finished || started.length > 0) {
-      if (!walk.finished && started.length <= refillAt) {
-        const found = walk.next(inFlight - started.length);
-        for (let index = 0; index < found.length; index++) started.push(start(found[index]!));
-        continue;
+    // Every commit found is in the range: verify them in the order found. Each is read again
+    // a window after the walk read it, so the store need remember only a window's worth.
+    repo.objects.limitRecent(Math.max(STREAMING_RECENT_BYTES, inFlight * 8192));
+    try {
+      const started: Array<Promise<CommitResult>> = [];
+      const refillAt = inFlight - Math.min(REFILL, Math.ceil(inFlight / 2));
+      while (!walk.finished || started.length > 0) {
+        if (!walk.finished && started.length <= refillAt) {
+          const found = walk.next(inFlight - started.length);
+          for (let index = 0; index < found.length; index++) started.push(start(found[index]!));
+          continue;
+        }
+        yield await started.shift()!;
+        done++;
+        progress(walk.finished ? done + started.length : undefined);
       }
-      yield await started.shift()!;
-      done++;
-      progress(walk.finished ? done + started.length : undefined);
+    } finally {
+      repo.objects.limitRecent(undefined);
     }
     return;
   }
