@@ -135,20 +135,21 @@ describe('signet verify: the verdict cache', () => {
     expect(statusOf(foreign, sshCommit)).toBe('G');
   });
 
-  it('keys on every input: trusted root, X.509 roots, CRLs, keyless identities, policy', () => {
+  it('keys on every input: trusted root, X.509 roots, CRLs, keyless identities, policy, signet version', () => {
     const base = { keyrings: [] };
     const keys = new Set([
-      verdictKey({ sources: base }),
-      verdictKey({ sources: { ...base, trustedRoot: { name: 'root.json', text: '{"a":1}' } } }),
-      verdictKey({ sources: { ...base, trustedRoot: { name: 'root.json', text: '{"a":2}' } } }),
-      verdictKey({ sources: { ...base, x509Roots: [{ name: 'ca.pem', text: 'one' }] } }),
-      verdictKey({ sources: { ...base, crls: [{ name: 'ca.crl', bytes: new Uint8Array([1]) }] } }),
-      verdictKey({ sources: { ...base, keylessIdentities: [{ subject: 'a@example.com', issuer: 'https://issuer' }] } }),
-      verdictKey({ sources: { ...base, keylessIdentities: [{ subjectRegexp: /^a@example\.com$/, issuer: 'https://issuer' }] } }),
-      verdictKey({ sources: base, policy: new TextEncoder().encode('rules: []\n') }),
-      verdictKey({ sources: base, now: new Date(before) }),
+      verdictKey({ sources: base, verifier: '0.2.0' }),
+      verdictKey({ sources: base, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, trustedRoot: { name: 'root.json', text: '{"a":1}' } }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, trustedRoot: { name: 'root.json', text: '{"a":2}' } }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, x509Roots: [{ name: 'ca.pem', text: 'one' }] }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, crls: [{ name: 'ca.crl', bytes: new Uint8Array([1]) }] }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, keylessIdentities: [{ subject: 'a@example.com', issuer: 'https://issuer' }] }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, keylessIdentities: [{ subjectRegexp: /^a@example\.com$/, issuer: 'https://issuer' }] }, verifier: '0.1.0' }),
+      verdictKey({ sources: base, policy: new TextEncoder().encode('rules: []\n'), verifier: '0.1.0' }),
+      verdictKey({ sources: base, now: new Date(before), verifier: '0.1.0' }),
     ]);
-    expect(keys.size).toBe(9);
+    expect(keys.size).toBe(10);
   });
 });
 

@@ -10,7 +10,7 @@ import type { RegistrySources } from '../keys/load-registries.ts';
  * One file per verdict key (`<key>.cache`): the key is a SHA-256 over everything a verdict
  * depends on besides the commit itself — the registry's content (keyrings, allowed_signers,
  * revoked keys, X.509 roots and CRLs, trusted root, keyless identities), the policy file's
- * content when there is one, the explicit `--now`, and this format's version — so a changed
+ * content when there is one, the explicit `--now`, signet's version and this format's — so a changed
  * input finds no file and every commit is verified again. The object id is the key within a file.
  *
  * The file is `MAGIC version key sha256(body)\n` and a body of `oid<TAB>result-json` lines,
@@ -40,6 +40,8 @@ export interface VerdictKeyInputs {
   policy?: Uint8Array;
   /** An explicit --now; undefined when the run is judged at the clock. */
   now?: Date;
+  /** signet's version: a release that judges differently (a fixed verifier) finds no old verdict. */
+  verifier: string;
 }
 
 /** SHA-256 over every input a verdict depends on, each length-prefixed so no two inputs run together. */
@@ -51,6 +53,7 @@ export function verdictKey(inputs: VerdictKeyInputs): string {
     hash.update(bytes);
   };
   field('version', String(VERSION));
+  field('verifier', inputs.verifier);
   const { sources } = inputs;
   for (const keyring of sources.keyrings) field('keyring', Buffer.from(keyring.text, 'latin1'));
   if (sources.allowedSigners) field('allowed-signers', sources.allowedSigners.text);

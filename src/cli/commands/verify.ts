@@ -118,7 +118,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   for (const warning of registries.openpgp.warnings) io.stderr.write(`signet: warning: ${warning}\n`);
   const revisions = parseRevisions(repo, revisionArgs);
   if (values['no-cache'] && values.cache !== undefined) throw new SignetError('USAGE', 'give --cache DIR or --no-cache, not both');
-  const cache = values['no-cache'] ? undefined : new VerdictCache(values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'), verdictKey({ sources, ...(values.now ? { now } : {}) }), values.now !== undefined);
+  const cache = values['no-cache'] ? undefined : new VerdictCache(values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'), verdictKey({ sources, verifier: signetVersion(), ...(values.now ? { now } : {}) }), values.now !== undefined);
   if (cache?.ignoredReason) io.stderr.write(`signet: warning: ${cache.ignoredReason}\n`);
   // Said once the revisions are known good, so that a usage error stays one line.
   if (note) io.stderr.write(note);
@@ -215,6 +215,12 @@ export function identitiesFromFlags(values: { 'certificate-identity'?: string | 
     ...(subject !== undefined ? { subject } : { subjectRegexp: anchoredRegexp(subjectRegexp!, '--certificate-identity-regexp') }),
     ...(issuer !== undefined ? { issuer } : { issuerRegexp: anchoredRegexp(issuerRegexp!, '--certificate-oidc-issuer-regexp') }),
   }];
+}
+
+/** Defined by the bundle (scripts/bundle.mjs); a run from source names itself so. */
+declare const SIGNET_VERSION: string;
+function signetVersion(): string {
+  return typeof SIGNET_VERSION === 'string' ? SIGNET_VERSION : 'source';
 }
 
 function parseTime(text: string): Date {
