@@ -47,7 +47,7 @@ function ensureRepo(name, generator, nOpenpgp, nSsh) {
 }
 
 function signetVerifyArgs(dir) {
-  return ['verify', '--repo', join(dir, 'repo'), '--keyring', join(dir, 'keys/registry.asc'), '--allowed-signers', join(dir, 'keys/allowed_signers'), '--format', 'jsonl', 'main'];
+  return ['verify', '--repo', join(dir, 'repo'), '--keyring', join(dir, 'keys/registry.asc'), '--allowed-signers', join(dir, 'keys/allowed_signers'), '--format', 'jsonl', '--no-cache', 'main'];
 }
 
 function gitEnvFor(dir) {
@@ -191,6 +191,25 @@ if (want('memory')) {
     figures[name] = { signetPeakMiB: ours, gitRevListPeakMiB: theirs };
   }
   results.figures.memory = figures;
+}
+
+if (want('cache')) {
+  // Repeated runs pay for new commits only: `verify --all` over 100,000 unchanged commits with a
+  // fresh verdict cache (cold), then again (cached). Without --now the OpenPGP half is verified
+  // again each time (its expiry is judged at the clock); with --now every verdict is reused.
+  const dir = ensureRepo('repo-100k', 'fast', 50000, 50000);
+  const figures = {};
+  for (const [label, extra] of [['at the clock', []], ['--now given', ['--now', '2030-01-01T00:00:00Z']]]) {
+    const cache = join(benchDir, `verify-cache-${extra.length ? 'now' : 'clock'}`);
+    rmSync(cache, { recursive: true, force: true });
+    const args = [signetBin, 'verify', '--repo', join(dir, 'repo'), '--keyring', join(dir, 'keys/registry.asc'), '--allowed-signers', join(dir, 'keys/allowed_signers'), '--format', 'jsonl', '--cache', cache, ...extra, '--all'];
+    const cold = wall(process.execPath, args).ms;
+    const cached = median([0, 1, 2].map(() => wall(process.execPath, args).ms));
+    row(`verify --all 100,000, cold cache (${label})`, cold, undefined, 'start-up included; writes the cache');
+    row(`verify --all 100,000, cached (${label})`, cached, undefined, `${(cold / cached).toFixed(1)}× faster than cold`);
+    figures[extra.length ? 'now' : 'clock'] = { coldMs: cold, cachedMs: cached };
+  }
+  results.figures.verifyCache100k = figures;
 }
 
 if (want('hook')) {

@@ -25,6 +25,7 @@ export class ObjectStore {
   private readonly recent = new Map<string, GitObject>();
   private recentBytes = 0;
   private static readonly RECENT_BUDGET = 64 * 1024 * 1024;
+  private recentBudget = ObjectStore.RECENT_BUDGET;
   /**
    * The commits of `.git/shallow` (a clone made with --depth): git treats them as having no
    * parents even when their parents are present, so every history walk over this store does.
@@ -61,10 +62,24 @@ export class ObjectStore {
 
   private remember(oid: string, object: GitObject): void {
     const size = object.data.length + 100;
-    if (size > ObjectStore.RECENT_BUDGET / 16) return;
+    if (size > this.recentBudget / 16) return;
     this.recent.set(oid, object);
     this.recentBytes += size;
-    while (this.recentBytes > ObjectStore.RECENT_BUDGET) {
+    this.evictRecent();
+  }
+
+  /**
+   * Sets the byte budget of recently read objects (undefined: the default, 64 MiB). A caller that
+   * reads each commit again right after the walk found it needs only a window's worth: a 64 MiB
+   * cache that a 100,000-commit walk fills is resident memory that buys nothing there.
+   */
+  limitRecent(bytes: number | undefined): void {
+    this.recentBudget = bytes ?? ObjectStore.RECENT_BUDGET;
+    this.evictRecent();
+  }
+
+  private evictRecent(): void {
+    while (this.recentBytes > this.recentBudget) {
       const [oldest, value] = this.recent.entries().next().value as [string, GitObject];
       this.recent.delete(oldest);
       this.recentBytes -= value.data.length + 100;

@@ -8,6 +8,9 @@ const QUEUED = 4;
 /** git's SLOP: keep walking this many extra commits once everything left looks uninteresting. */
 const SLOP = 5;
 
+/** The parent links of a commit the walk has passed and no longer needs (keepFound: false). */
+const PASSED: WalkNode[] = [];
+
 interface WalkNode {
   oid: string;
   time: number;
@@ -45,12 +48,22 @@ export class RevisionWalk {
   private stopped = false;
   readonly finalAsFound: boolean;
 
+  /**
+   * Whether `result()` will be asked for. A caller streaming a range without exclusions takes
+   * the ids as found, so the walk need not keep them; nor the parent links of commits it has
+   * passed (only marking what exclusions reach walks back through them).
+   */
+  private readonly keepFound: boolean;
+
   constructor(
     private readonly store: ObjectStore,
     include: string[],
     exclude: string[],
+    options: { keepFound?: boolean } = {},
   ) {
     this.finalAsFound = exclude.length === 0;
+    this.keepFound = options.keepFound ?? true;
+    if (!this.keepFound && !this.finalAsFound) throw new Error('a walk with exclusions must keep what it finds');
     for (const oid of exclude) {
       const commit = this.node(oid);
       commit.flags |= UNINTERESTING;
@@ -110,7 +123,9 @@ export class RevisionWalk {
         }
       }
       this.lastAddedTime = commit.time;
-      this.interesting.push(commit);
+      if (this.keepFound) this.interesting.push(commit);
+      // Its parents are queued or seen: without exclusions nothing walks back through it again.
+      else commit.parents = PASSED;
       found.push(commit.oid);
     }
     return found;
@@ -118,6 +133,7 @@ export class RevisionWalk {
 
   /** The final answer, once `finished`. */
   result(): string[] {
+    if (!this.keepFound) throw new Error('this walk was asked not to keep what it found');
     return this.interesting.filter((commit) => !(commit.flags & UNINTERESTING)).map((commit) => commit.oid);
   }
 

@@ -16,6 +16,14 @@ export interface VerifyRangeOptions {
    * a time, checked on this thread (no thread pool). Default 256.
    */
   inFlight?: number;
+  /** Verdicts of earlier runs under the same keys (src/store/verdict-cache.ts): a hit is not verified again. */
+  cache?: CommitVerdictCache;
+}
+
+/** What the walk asks of a verdict cache; the cache decides what it keeps. */
+export interface CommitVerdictCache {
+  get(oid: string): CommitResult | undefined;
+  put(result: CommitResult): void;
 }
 
 const DEFAULT_IN_FLIGHT = 256;
@@ -28,6 +36,8 @@ const REFILL = 64;
 const PROGRESS_EVERY = 256;
 /** With exclusions, commits found are verified while the walk decides, up to this many. */
 const SPECULATION_LIMIT = 4096;
+/** The store's budget while streaming a range: the commits in flight, many times over. */
+const STREAMING_RECENT_BYTES = 4 * 1024 * 1024;
 
 export async function verifyTags(repo: Repository, tags: TagReference[], registries: KeyRegistries, options: VerifyRangeOptions): Promise<Array<TagResult & { ref?: string }>> {
   const results: Array<TagResult & { ref?: string }> = [];
@@ -46,13 +56,19 @@ export async function verifyTags(repo: Repository, tags: TagReference[], registr
  * keeps it for the verifier) and the signature checks run on the thread pool meanwhile.
  */
 export async function* verifyCommits(repo: Repository, revisions: RevisionSet, registries: KeyRegistries, options: VerifyRangeOptions): AsyncGenerator<CommitResult> {
-  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude);
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
+  // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
+  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0 });
   const verifyOptions: VerifyObjectOptions = { ...objectOptions(repo, options), ...(inFlight > 1 ? { runner: runOnThreadPool } : {}) };
+  const cache = options.cache;
   const start = (oid: string): Promise<CommitResult> => {
+    const cached = cache?.get(oid);
+    if (cached) return Promise.resolve(repo.objects.shallow.has(oid) ? { ...cached, parents: [] } : cached);
     const object = repo.objects.read(oid);
     if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${oid} is a ${object.type}, not a commit`);
     let result = verifyCommitObject(oid, object.data, registries, verifyOptions);
+    // Kept as verified, before the shallow cut below: whether a commit is a boundary is the clone's, not the commit's.
+    if (cache) result = result.then((verified) => (cache.put(verified), verified));
     // A shallow boundary commit is listed as git lists it: without parents.
     if (repo.objects.shallow.has(oid)) result = result.then((verified) => ({ ...verified, parents: [] }));
     // Awaited in order later; until then a failure must not count as unhandled.
@@ -65,18 +81,24 @@ export async function* verifyCommits(repo: Repository, revisions: RevisionSet, r
   };
 
   if (walk.finalAsFound) {
-    // Every commit found is in the range: verify them in the order found.
-    const started: Array<Promise<CommitResult>> = [];
-    const refillAt = inFlight - Math.min(REFILL, Math.ceil(inFlight / 2));
-    while (!walk.finished || started.length > 0) {
-      if (!walk.finished && started.length <= refillAt) {
-        const found = walk.next(inFlight - started.length);
-        for (let index = 0; index < found.length; index++) started.push(start(found[index]!));
-        continue;
+    // Every commit found is in the range: verify them in the order found. Each is read again
+    // a window after the walk read it, so the store need remember only a window's worth.
+    repo.objects.limitRecent(Math.max(STREAMING_RECENT_BYTES, inFlight * 8192));
+    try {
+      const started: Array<Promise<CommitResult>> = [];
+      const refillAt = inFlight - Math.min(REFILL, Math.ceil(inFlight / 2));
+      while (!walk.finished || started.length > 0) {
+        if (!walk.finished && started.length <= refillAt) {
+          const found = walk.next(inFlight - started.length);
+          for (let index = 0; index < found.length; index++) started.push(start(found[index]!));
+          continue;
+        }
+        yield await started.shift()!;
+        done++;
+        progress(walk.finished ? done + started.length : undefined);
       }
-      yield await started.shift()!;
-      done++;
-      progress(walk.finished ? done + started.length : undefined);
+    } finally {
+      repo.objects.limitRecent(undefined);
     }
     return;
   }

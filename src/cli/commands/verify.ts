@@ -8,6 +8,8 @@ import { parseRevisions } from '../../git/revisions.ts';
 import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
 import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
+import { join, resolve } from 'node:path';
+import { VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
@@ -17,7 +19,8 @@ const HELP = `usage: signet verify [--repo DIR] [--keyring FILE.asc]… [--allow
                      [--trusted-root FILE] [--certificate-identity[-regexp] ID
                      --certificate-oidc-issuer[-regexp] URL]
                      [--policy FILE [--ref REF]]
-                     [--format text|json|jsonl] [--jobs N] [-q] [--now TIME] REVISION…
+                     [--format text|json|jsonl] [--jobs N] [-q] [--now TIME]
+                     [--no-cache | --cache DIR] REVISION…
 
 Verifies the signature of every commit in the revisions (as git takes them: A..B, A...B,
 ^A B, B, X^!, X^@, --all) and of every annotated tag named, against the given key registries;
@@ -48,6 +51,11 @@ with no key option, against the keys git uses (gpg.ssh.allowedSignersFile, gpg -
                          this thread reads the next ones (default 256; 1 = one at a time)
   -q, --quiet            print only what is not G, and the summary (text and jsonl)
   --now TIME             judge key and signature expiry at TIME (ISO 8601) instead of now
+  --cache DIR            keep verdicts in DIR (default: <git dir>/signet/verify-cache), so a
+                         repeated run verifies only new commits; keyed by the keys' content and
+                         --now. Without --now, OpenPGP and X.509 verdicts (expiry is judged at
+                         the clock) are verified every time; SSH and unsigned ones are reused
+  --no-cache             neither read nor write the verdict cache
 
 Exit status: 0 every commit is G (with --policy: the policy allows the update); 1 not;
 2 usage or configuration error.
@@ -81,6 +89,8 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
       policy: { type: 'string' },
       ref: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      cache: { type: 'string' },
+      'no-cache': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -107,6 +117,9 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const registries = await buildRegistries(sources);
   for (const warning of registries.openpgp.warnings) io.stderr.write(`signet: warning: ${warning}\n`);
   const revisions = parseRevisions(repo, revisionArgs);
+  if (values['no-cache'] && values.cache !== undefined) throw new SignetError('USAGE', 'give --cache DIR or --no-cache, not both');
+  const cache = values['no-cache'] ? undefined : new VerdictCache(values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'), verdictKey({ sources, verifier: signetVersion(), ...(values.now ? { now } : {}) }), values.now !== undefined);
+  if (cache?.ignoredReason) io.stderr.write(`signet: warning: ${cache.ignoredReason}\n`);
   // Said once the revisions are known good, so that a usage error stays one line.
   if (note) io.stderr.write(note);
 
@@ -138,7 +151,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
-  for await (const result of verifyCommits(repo, revisions, registries, { now, ...(jobs ? { inFlight: jobs } : {}), ...(progress ? { onProgress: progress } : {}) })) {
+  for await (const result of verifyCommits(repo, revisions, registries, { now, ...(jobs ? { inFlight: jobs } : {}), ...(cache ? { cache } : {}), ...(progress ? { onProgress: progress } : {}) })) {
     // A range this long repays V8's optimising compiler, delayed at start-up for short runs.
     if (++total === OPTIMISE_AFTER_COMMITS) optimiseNow();
     counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
@@ -154,6 +167,14 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   }
   repo.objects.close();
   await out.flush();
+  if (cache) {
+    try {
+      cache.save();
+    } catch (error) {
+      // The verdicts stand without their memo: say so, and the next run verifies again.
+      io.stderr.write(`signet: warning: cannot write the verdict cache in ${cache.directory} (${(error as Error).message})\n`);
+    }
+  }
 
   if (format === 'json') {
     io.stdout.write(`${JSON.stringify({ commits: collected.map(commitJson), tags: tags.map(tagJson), summary: { total, statuses: Object.fromEntries(counts), ok: allGood, ...(cutAt ? { shallowBoundary: cutAt } : {}) } }, null, 2)}\n`);
@@ -194,6 +215,12 @@ export function identitiesFromFlags(values: { 'certificate-identity'?: string | 
     ...(subject !== undefined ? { subject } : { subjectRegexp: anchoredRegexp(subjectRegexp!, '--certificate-identity-regexp') }),
     ...(issuer !== undefined ? { issuer } : { issuerRegexp: anchoredRegexp(issuerRegexp!, '--certificate-oidc-issuer-regexp') }),
   }];
+}
+
+/** Defined by the bundle (scripts/bundle.mjs); a run from source names itself so. */
+declare const SIGNET_VERSION: string;
+function signetVersion(): string {
+  return typeof SIGNET_VERSION === 'string' ? SIGNET_VERSION : 'source';
 }
 
 function parseTime(text: string): Date {

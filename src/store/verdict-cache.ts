@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommitResult } from '../core/verify-object.ts';
+import type { RegistrySources } from '../keys/load-registries.ts';
+
+/**
+ * `signet verify`'s memory of verdicts, so that a repeated run pays for new commits only.
+ *
+ * One file per verdict key (`<key>.cache`): the key is a SHA-256 over everything a verdict
+ * depends on besides the commit itself — the registry's content (keyrings, allowed_signers,
+ * revoked keys, X.509 roots and CRLs, trusted root, keyless identities), the policy file's
+ * content when there is one, the explicit `--now`, signet's version and this format's — so a changed
+ * input finds no file and every commit is verified again. The object id is the key within a file.
+ *
+ * The file is `MAGIC version key sha256(body)\n` and a body of `oid<TAB>result-json` lines,
+ * written whole to a temporary name and renamed. A file whose magic, version, key or checksum
+ * does not match (damaged, cut short, another version's, renamed) is ignored and rewritten: the
+ * commits are verified again, never passed on a broken record. The checksum detects damage,
+ * not forgery: the cache is trusted as much as the directory it lives in (docs/threat-model.md).
+ *
+ * Time: without `--now` a verdict is judged at the clock, and OpenPGP and X.509 (keyless) verdicts
+ * involve key, signature and certificate expiry against it; such a verdict is never reused
+ * without an explicit `--now` (see `reusableWithoutNow`). SSH verdicts are judged at the commit's
+ * own time, as git does, and unsigned commits have no time at all: those are reused.
+ *
+ * Separate on purpose from the hook's first verdicts (src/store/verdict-records.ts): those are a
+ * server's record of what it accepted and when (kept for the policy's grandfathering, never
+ * re-judged), this is a disposable memo of a pure function of its key, safe to delete at any time.
+ */
+const MAGIC = 'signet-verify-cache';
+const VERSION = 1;
+/** Files kept per directory (one per key): older ones are removed when a run writes its own. */
+const KEEP_FILES = 8;
+const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+export interface VerdictKeyInputs {
+  sources: RegistrySources;
+  /** The policy file's bytes when the run judges under a policy. */
+  policy?: Uint8Array;
+  /** An explicit --now; undefined when the run is judged at the clock. */
+  now?: Date;
+  /** signet's version: a release that judges differently (a fixed verifier) finds no old verdict. */
+  verifier: string;
+}
+
+/** SHA-256 over every input a verdict depends on, each length-prefixed so no two inputs run together. */
+export function verdictKey(inputs: VerdictKeyInputs): string {
+  const hash = createHash('sha256');
+  const field = (label: string, value: string | Uint8Array): void => {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    hash.update(`${label}:${bytes.length}:`);
+    hash.update(bytes);
+  };
+  field('version', String(VERSION));
+  field('verifier', inputs.verifier);
+  const { sources } = inputs;
+  for (const keyring of sources.keyrings) field('keyring', Buffer.from(keyring.text, 'latin1'));
+  if (sources.allowedSigners) field('allowed-signers', sources.allowedSigners.text);
+  if (sources.revokedKeys) field('revoked-keys', sources.revokedKeys.bytes);
+  for (const root of sources.x509Roots ?? []) field('x509-root', Buffer.from(root.text, 'latin1'));
+  for (const crl of sources.crls ?? []) field('crl', crl.bytes);
+  if (sources.trustedRoot) field('trusted-root', sources.trustedRoot.text);
+  for (const identity of sources.keylessIdentities ?? []) {
+    field('keyless', JSON.stringify([identity.subject ?? null, identity.subjectRegexp?.source ?? null, identity.issuer ?? null, identity.issuerRegexp?.source ?? null]));
+  }
+  if (inputs.policy) field('policy', inputs.policy);
+  field('now', inputs.now ? String(inputs.now.getTime()) : 'clock');
+  return hash.digest('hex');
+}
+
+/** Whether a verdict made at the clock still holds at another time: no expiry judged against the clock. */
+export function reusableWithoutNow(result: CommitResult): boolean {
+  const timeless = (format: string): boolean => format === 'ssh' || format === 'none';
+  return timeless(result.verdict.format) && result.mergetags.every((tag) => timeless(tag.verdict.format));
+}
+
+export class VerdictCache {
+  private readonly lines = new Map<string, string>();
+  private readonly added: string[] = [];
+  private readonly path: string;
+  /** Whether the file on disk was missing or ignored (then it is rewritten even with nothing new). */
+  private rewrite = false;
+  ignoredReason: string | undefined;
+
+  constructor(
+    readonly directory: string,
+    readonly key: string,
+    /** Whether verdicts may be reused whatever they involve (an explicit --now is in the key). */
+    private readonly explicitNow: boolean,
+  ) {
+    this.path = join(directory, `${key}.cache`);
+    this.load();
+  }
+
+  get size(): number {
+    return this.lines.size;
+  }
+
+  get(oid: string): CommitResult | undefined {
+    const line = this.lines.get(oid);
+    if (line === undefined) return undefined;
+    let result: CommitResult;
+    try {
+      result = JSON.parse(line) as CommitResult;
+    } catch {
+      // The checksum matched, so this is a bug or a forgery, not damage: verify again.
+      this.lines.delete(oid);
+      return undefined;
+    }
+    if (result?.commit !== oid || typeof result.verdict?.status !== 'string' || !Array.isArray(result.mergetags)) return undefined;
+    return result;
+  }
+
+  put(result: CommitResult): void {
+    if (!this.explicitNow && !reusableWithoutNow(result)) return;
+    if (this.lines.has(result.commit) || !OID.test(result.commit)) return;
+    const line = JSON.stringify(result);
+    this.lines.set(result.commit, line);
+    this.added.push(result.commit);
+  }
+
+  /** Writes the file if anything is new: whole, under a temporary name, then renamed. */
+  save(): void {
+    if (this.added.length === 0 && !this.rewrite) return;
+    const parts: string[] = [];
+    for (const [oid, line] of this.lines) parts.push(`${oid}\t${line}\n`);
+    const body = Buffer.from(parts.join(''), 'utf8');
+    const header = `${MAGIC} ${VERSION} ${this.key} ${createHash('sha256').update(body).digest('hex')}\n`;
+    mkdirSync(this.directory, { recursive: true });
+    const temporary = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, Buffer.concat([Buffer.from(header, 'latin1'), body]));
+    renameSync(temporary, this.path);
+    this.added.length = 0;
+    this.rewrite = false;
+    this.prune();
+  }
+
+  private load(): void {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.rewrite = true;
+      return;
+    }
+    const end = bytes.indexOf(0x0a);
+    const header = end < 0 ? [] : bytes.subarray(0, end).toString('latin1').split(' ');
+    const body = end < 0 ? Buffer.alloc(0) : bytes.subarray(end + 1);
+    let problem: string | undefined;
+    if (header.length !== 4 || header[0] !== MAGIC) problem = 'not a signet verdict cache';
+    else if (header[1] !== String(VERSION)) problem = `version ${header[1]}, not ${VERSION}`;
+    else if (header[2] !== this.key) problem = 'made for other keys, policy or time';
+    else if (createHash('sha256').update(body).digest('hex') !== header[3]) problem = 'checksum mismatch (damaged)';
+    if (problem) {
+      this.ignoredReason = `${this.path}: ${problem}; ignored, verifying again`;
+      this.rewrite = true;
+      return;
+    }
+    const text = body.toString('utf8');
+    let start = 0;
+    while (start < text.length) {
+      const newline = text.indexOf('\n', start);
+      const stop = newline < 0 ? text.length : newline;
+      const tab = text.indexOf('\t', start);
+      if (tab > start && tab < stop) this.lines.set(text.slice(start, tab), text.slice(tab + 1, stop));
+      start = stop + 1;
+    }
+  }
+
+  /** Keeps the newest few files: each changed keyring or --now leaves one behind. */
+  private prune(): void {
+    let files: Array<{ name: string; mtime: number }>;
+    try {
+      files = readdirSync(this.directory)
+        .filter((name) => name.endsWith('.cache'))
+        .map((name) => ({ name, mtime: statSync(join(this.directory, name)).mtimeMs }));
+    } catch {
+      // Pruning is housekeeping: a file another run removed first is no reason to fail the run.
+      return;
+    }
+    files.sort((a, b) => b.mtime - a.mtime);
+    for (const file of files.slice(KEEP_FILES)) rmSync(join(this.directory, file.name), { force: true });
+  }
+}
