@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +10,12 @@ import { commitFile, createSshKey, GpgHome, sshSigningConfig, type SshIdentity }
 
 interface Line { commit: string; status: string }
 
+/** The secret the cache files are authenticated with in these tests (a CI secret in real use). */
+const CACHE_KEY = 'verify-cache-test-secret';
+const mac = (key: string, body: string) => createHmac('sha256', CACHE_KEY).update(key).update('\0').update(body).digest('hex');
+
 function signet(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; lines: Line[]; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--format', 'jsonl', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--format', 'jsonl', ...args], { encoding: 'utf8', env: { ...process.env, SIGNET_CACHE_KEY: CACHE_KEY, ...env }, maxBuffer: 64 * 1024 * 1024 });
   const lines = run.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Line);
   return { status: run.status, lines, stdout: run.stdout, stderr: run.stderr };
 }
@@ -74,15 +78,25 @@ describe('signet verify: the verdict cache', () => {
     expect(statusOf(first, sshCommit)).toBe('G');
     const cached = cacheFile(join(repo, '.git', 'signet', 'verify-cache'));
     expect(cached.body).toContain(sshCommit);
-    // A record rewritten with a valid checksum is believed (the cache is as trusted as its
-    // directory): that shows the second run used the record instead of verifying.
+    // A record rewritten with a valid MAC under the secret is believed (it stands for a run that
+    // had the secret): that shows the second run used the record instead of verifying.
     const body = cached.body.replace('"status":"G"', '"status":"B"');
     expect(body).not.toBe(cached.body);
     const header = cached.header.split(' ');
-    header[3] = createHash('sha256').update(body).digest('hex');
+    header[3] = mac(header[2] ?? '', body);
     writeFileSync(cached.path, `${header.join(' ')}\n${body}`);
     const second = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD']);
     expect(statusOf(second, sshCommit)).toBe('B');
+    // The same forgery with a plain checksum, or under another secret (a cache restored from a job
+    // that had no access to the secret), is ignored and the commit verified again.
+    header[3] = createHash('sha256').update(body).digest('hex');
+    writeFileSync(cached.path, `${header.join(' ')}\n${body}`);
+    const forged = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD']);
+    expect(forged.stderr).toMatch(/not written with this machine's cache key, or damaged; ignored/);
+    expect(statusOf(forged, sshCommit)).toBe('G');
+    const elsewhere = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD'], { SIGNET_CACHE_KEY: 'another machine' });
+    expect(elsewhere.stderr).toMatch(/not written with this machine's cache key/);
+    expect(statusOf(elsewhere, sshCommit)).toBe('G');
     expect(statusOf(signet(['--repo', repo, '--allowed-signers', aliceAllowed, '--no-cache', 'HEAD']), sshCommit)).toBe('G');
   });
 
@@ -126,7 +140,7 @@ describe('signet verify: the verdict cache', () => {
     const { path, header, body } = cacheFile(cache);
     writeFileSync(path, `${header}\n${body.replace('"status":"G"', '"status":"B"')}`);
     const run = signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
-    expect(run.stderr).toMatch(/checksum mismatch \(damaged\); ignored, verifying again/);
+    expect(run.stderr).toMatch(/not written with this machine's cache key, or damaged; ignored, verifying again/);
     expect(statusOf(run, sshCommit)).toBe('G');
     // A foreign file under the right name is ignored the same way.
     writeFileSync(path, 'PK\u0003\u0004 not a cache at all');

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitResult } from '../core/verify-object.ts';
@@ -88,6 +88,12 @@ export class VerdictCache {
     readonly key: string,
     /** Whether verdicts may be reused whatever they involve (an explicit --now is in the key). */
     private readonly explicitNow: boolean,
+    /**
+     * The secret the file is authenticated with (HMAC-SHA256 over key and body): kept outside the
+     * repository (cacheSecret), so a verify-cache restored from another job or machine — a CI
+     * cache an untrusted pull-request job could write — is ignored, not believed.
+     */
+    private readonly secret: Buffer,
   ) {
     this.path = join(directory, `${key}.cache`);
     this.load();
@@ -126,7 +132,7 @@ export class VerdictCache {
     const parts: string[] = [];
     for (const [oid, line] of this.lines) parts.push(`${oid}\t${line}\n`);
     const body = Buffer.from(parts.join(''), 'utf8');
-    const header = `${MAGIC} ${VERSION} ${this.key} ${createHash('sha256').update(body).digest('hex')}\n`;
+    const header = `${MAGIC} ${VERSION} ${this.key} ${this.mac(body).toString('hex')}\n`;
     mkdirSync(this.directory, { recursive: true });
     const temporary = `${this.path}.${process.pid}.tmp`;
     writeFileSync(temporary, Buffer.concat([Buffer.from(header, 'latin1'), body]));
@@ -152,7 +158,7 @@ export class VerdictCache {
     if (header.length !== 4 || header[0] !== MAGIC) problem = 'not a signet verdict cache';
     else if (header[1] !== String(VERSION)) problem = `version ${header[1]}, not ${VERSION}`;
     else if (header[2] !== this.key) problem = 'made for other keys, policy or time';
-    else if (createHash('sha256').update(body).digest('hex') !== header[3]) problem = 'checksum mismatch (damaged)';
+    else if (!this.authentic(body, header[3] ?? '')) problem = 'not written with this machine\'s cache key, or damaged';
     if (problem) {
       this.ignoredReason = `${this.path}: ${problem}; ignored, verifying again`;
       this.rewrite = true;
@@ -169,6 +175,16 @@ export class VerdictCache {
     }
   }
 
+  private mac(body: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(this.key).update('\0').update(body).digest();
+  }
+
+  private authentic(body: Buffer, hex: string): boolean {
+    const expected = this.mac(body);
+    const given = /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : Buffer.alloc(0);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
   /** Keeps the newest few files: each changed keyring or --now leaves one behind. */
   private prune(): void {
     let files: Array<{ name: string; mtime: number }>;
@@ -182,5 +198,38 @@ export class VerdictCache {
     }
     files.sort((a, b) => b.mtime - a.mtime);
     for (const file of files.slice(KEEP_FILES)) rmSync(join(this.directory, file.name), { force: true });
+  }
+}
+
+/**
+ * The secret verify-cache files are authenticated with: `SIGNET_CACHE_KEY` when set (a CI secret,
+ * so trusted jobs share a cache and untrusted ones cannot feed it), else 32 random bytes in
+ * `$XDG_CONFIG_HOME/signet/verify-cache.key` (or `~/.config/…`), made on first use, mode 0600.
+ * Undefined when neither can be had: then nothing is cached rather than cached unauthenticated.
+ */
+export function cacheSecret(env: NodeJS.ProcessEnv): Buffer | undefined {
+  if (env.SIGNET_CACHE_KEY) return Buffer.from(env.SIGNET_CACHE_KEY, 'utf8');
+  const base = env.XDG_CONFIG_HOME || (env.HOME ? join(env.HOME, '.config') : undefined);
+  if (!base) return undefined;
+  const directory = join(base, 'signet');
+  const path = join(directory, 'verify-cache.key');
+  try {
+    const existing = readFileSync(path);
+    if (existing.length >= 32) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+  }
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    writeFileSync(path, randomBytes(32), { mode: 0o600, flag: 'wx' });
+    return readFileSync(path);
+  } catch {
+    // Another run made it first (read it), or the home is read-only (no cache).
+    try {
+      const raced = readFileSync(path);
+      return raced.length >= 32 ? raced : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }

@@ -9,7 +9,7 @@ import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
 import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
 import { join, resolve } from 'node:path';
-import { VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
+import { cacheSecret, VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
@@ -118,7 +118,8 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   for (const warning of registries.openpgp.warnings) io.stderr.write(`signet: warning: ${warning}\n`);
   const revisions = parseRevisions(repo, revisionArgs);
   if (values['no-cache'] && values.cache !== undefined) throw new SignetError('USAGE', 'give --cache DIR or --no-cache, not both');
-  const cache = values['no-cache'] ? undefined : new VerdictCache(values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'), verdictKey({ sources, verifier: signetVersion(), ...(values.now ? { now } : {}) }), values.now !== undefined);
+  const secret = values['no-cache'] ? undefined : cacheSecret(io.env);
+  const cache = values['no-cache'] || !secret ? undefined : new VerdictCache(values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'), verdictKey({ sources, verifier: signetVersion(), ...(values.now ? { now } : {}) }), values.now !== undefined, secret);
   if (cache?.ignoredReason) io.stderr.write(`signet: warning: ${cache.ignoredReason}\n`);
   // Said once the revisions are known good, so that a usage error stays one line.
   if (note) io.stderr.write(note);
