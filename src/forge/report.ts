@@ -34,6 +34,8 @@ export interface SignatureReport {
 
 /** GitHub refuses check-run summaries over 65 535 characters. */
 export const SUMMARY_LIMIT = 65_000;
+/** A user ID, reason or fix longer than this is cut in its cell, so one row cannot push the rest out. */
+const CELL_LIMIT = 1_000;
 
 export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedKeys: string[] = []): SignatureReport {
   const rows: ReportRow[] = [];
@@ -89,10 +91,12 @@ export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedK
     title = rejected > 0 ? `${rejected} of ${rows.length} commit${rows.length === 1 ? '' : 's'} do${rejected === 1 ? 'es' : ''} not meet the signing policy` : `the signing policy refuses this change`;
   }
   // Ref names, the policy's path and every problem are the pusher's text: escaped, never raw.
+  // Each piece is cut at CELL_LIMIT: the head must leave room for the table under SUMMARY_LIMIT.
   const head = [
-    md`**${markdownText(title)}** (policy ${markdownCode(policy.source)}, refs ${joinMarkdown(evaluation.decisions.map((d) => markdownCode(d.ref)), ', ')})`,
-    ...refProblems.map((p) => md`- ${markdownText(p)}`),
-    ...skippedKeys.map((s) => md`- skipped an unreadable forge key: ${markdownText(s)}`),
+    md`**${markdownText(title, CELL_LIMIT)}** (policy ${markdownCode(policy.source, { limit: CELL_LIMIT })}, refs ${joinMarkdown(evaluation.decisions.slice(0, 20).map((d) => markdownCode(d.ref, { limit: CELL_LIMIT })), ', ')})`,
+    ...refProblems.slice(0, 20).map((p) => md`- ${markdownText(p, CELL_LIMIT)}`),
+    ...skippedKeys.slice(0, 20).map((s) => md`- skipped an unreadable forge key: ${markdownText(s, CELL_LIMIT)}`),
+    ...(evaluation.decisions.length > 20 || refProblems.length > 20 || skippedKeys.length > 20 ? [md`- … more refs, problems or keys than shown (${evaluation.decisions.length} refs, ${refProblems.length} problems, ${skippedKeys.length} skipped keys)`] : []),
   ];
   return { conclusion, title: terminalText(title), summary: renderSummary(head, rows), rows, refProblems };
 }
@@ -122,7 +126,7 @@ export function renderSummary(head: Markdown[], rows: ReportRow[]): Markdown {
   let length = lines.join('\n').length;
   let shown = 0;
   for (const row of ordered) {
-    const line = md`| ${markdownCode(row.commit.slice(0, 12), { inTable: true })} ${markdownText(clip(row.subject, 50))} | ${markdownText(row.letter)} | ${markdownText(row.signer)} | ${markdownText(row.reason)} | ${markdownCode(row.fix, { inTable: true })} |`;
+    const line = md`| ${markdownCode(row.commit.slice(0, 12), { inTable: true })} ${markdownText(clip(row.subject, 50))} | ${markdownText(row.letter)} | ${markdownText(row.signer, CELL_LIMIT)} | ${markdownText(row.reason, CELL_LIMIT)} | ${markdownCode(row.fix, { inTable: true, limit: CELL_LIMIT })} |`;
     if (length + line.length + 200 > SUMMARY_LIMIT) break;
     lines.push(line);
     length += line.length + 1;

@@ -53,7 +53,7 @@ export function markdownText(text: string, limit = MARKDOWN_TEXT_LIMIT): Markdow
     .replace(PUNCTUATION, (c) => ENTITIES[c] ?? `\\${c}`)
     .replace(CONTROL, visibleControl)
     .replace(/:\/\//g, '\\://')
-    .replace(/\b(www)\./gi, '$1\\.')
+    .replace(/(www)\./gi, '$1\\.')
     .replace(/^(\d+)([.)])/, '$1\\$2')
     .replace(/^[-+=]/, '\\$&');
   return escaped as Markdown;
