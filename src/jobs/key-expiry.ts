@@ -17,6 +17,8 @@ import { recentSignerForgeKeys, recentSignerGitLabKeys, type ForgeKeysResult } f
 import { fetchGitHubRequest } from './github-request.ts';
 import { syncIssues } from './issue-tracker.ts';
 import { slug } from './ports.ts';
+import { markdownText } from '../core/render/markdown-text.ts';
+import { terminalText } from '../core/render/terminal-text.ts';
 
 export interface ExpiryFindingData {
   kind: 'openpgp' | 'ssh';
@@ -53,9 +55,11 @@ export function expiryIssue(finding: KeyExpiryFinding, repository: string, forge
   const forgeName = forge === 'gitlab' ? 'GitLab' : 'GitHub';
   return {
     id: `key-expiry:${key.id}`,
-    title: finding.state === 'expired' ? `Signing key expired on ${date}: ${who(finding)}` : `Signing key expires on ${date}: ${who(finding)}`,
+    // A title is one line of plain text: controls and bidi made visible.
+    title: terminalText(finding.state === 'expired' ? `Signing key expired on ${date}: ${who(finding)}` : `Signing key expires on ${date}: ${who(finding)}`),
     body: [
-      `The ${what} (${key.names.join(', ') || 'no names'}) ${account ? `that ${account} registered on ${forgeName}, trusted by the policy of` : 'in the signing registry of'} **${repository}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
+      // The key's names are its user IDs (or SSH comments): whoever made the key wrote them.
+      `The ${what} (${key.names.length > 0 ? markdownText(key.names.join(', '), 2_000) : 'no names'}) ${account ? `that ${markdownText(account)} registered on ${forgeName}, trusted by the policy of` : 'in the signing registry of'} **${markdownText(repository)}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
       '',
       finding.state === 'expired'
         ? 'Its signatures are no longer `G`: pushes signed with it are refused where the policy requires `G`.'
