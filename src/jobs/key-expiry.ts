@@ -17,7 +17,7 @@ import { recentSignerForgeKeys, recentSignerGitLabKeys, type ForgeKeysResult } f
 import { fetchGitHubRequest } from './github-request.ts';
 import { syncIssues } from './issue-tracker.ts';
 import { slug } from './ports.ts';
-import { markdownText } from '../core/render/markdown-text.ts';
+import { markdownCode, markdownText } from '../core/render/markdown-text.ts';
 import { terminalText } from '../core/render/terminal-text.ts';
 
 export interface ExpiryFindingData {
@@ -43,14 +43,14 @@ function fixOf(key: KeyExpiryFinding['key'], account: string | undefined, forge:
   }
   if (account) return `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then upload the extended public key again under GitHub → Settings → SSH and GPG keys.`;
   return key.kind === 'openpgp'
-    ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in \`${key.source}\` with the output of \`gpg --armor --export ${key.id}\`.`
-    : `Move \`valid-before\` of its line in \`${key.source}\` to a later date, or add a line for the key that replaces it.`;
+    ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in ${markdownCode(key.source)} with the output of \`gpg --armor --export ${key.id}\`.`
+    : `Move \`valid-before\` of its line in ${markdownCode(key.source)} to a later date, or add a line for the key that replaces it.`;
 }
 
 export function expiryIssue(finding: KeyExpiryFinding, repository: string, forge: 'github' | 'gitlab' = 'github'): DesiredIssue {
   const { key } = finding;
   const date = isoDay(finding.expiresAt);
-  const what = key.kind === 'openpgp' ? `OpenPGP key \`${key.id}\`` : `SSH key \`${key.id}\``;
+  const what = key.kind === 'openpgp' ? `OpenPGP key ${markdownCode(key.id)}` : `SSH key ${markdownCode(key.id)}`;
   const account = key.names.find((name) => name.startsWith('@'));
   const forgeName = forge === 'gitlab' ? 'GitLab' : 'GitHub';
   return {

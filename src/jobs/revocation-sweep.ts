@@ -53,7 +53,7 @@ export function revocationIssue(key: WithdrawnKey, findings: RevocationFinding[]
     id: `revoked-key:${key.id}`,
     title: terminalText(`${findings.length} commit${findings.length === 1 ? '' : 's'} signed by ${key.how} key ${key.names[0] ?? key.id}`),
     body: [
-      `The ${key.kind === 'openpgp' ? 'OpenPGP' : 'SSH'} key \`${key.id}\` (${key.names.length > 0 ? markdownText(key.names.join(', '), 2_000) : 'no names'}) was ${key.how}${since} from the signing registry of **${markdownText(repository)}**.`,
+      `The ${key.kind === 'openpgp' ? 'OpenPGP' : 'SSH'} key ${markdownCode(key.id)} (${key.names.length > 0 ? markdownText(key.names.join(', '), 2_000) : 'no names'}) was ${key.how}${since} from the signing registry of **${markdownText(repository)}**.`,
       `These commits on protected refs carry its signature after that:`,
       '',
       ...lines,
