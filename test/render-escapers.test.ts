@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { markdownCode, markdownText, md, MARKDOWN_TEXT_LIMIT } from '../src/core/render/markdown-text.ts';
 import { isTerminalSafe, terminalText } from '../src/core/render/terminal-text.ts';
 import { HOSTILE_CORPUS } from './helpers/hostile-corpus.ts';
+import { commitRow, tagRow } from '../src/cli/render/verify-output.ts';
+import type { TagResult } from '../src/core/verify-object.ts';
 
 function gfm(markdown: string): string {
   return execFileSync('cmark-gfm', ['--unsafe', '-e', 'table', '-e', 'autolink', '-e', 'strikethrough'], { input: markdown, encoding: 'utf8' });
@@ -114,5 +116,17 @@ describe('terminalText', () => {
     expect(terminalText('a\u001b]0;t\u0007b\rc\nd\u202ee\u0085f')).toBe('a\\x1b]0;t\\x07b\\rc\\nd\\u202ee\\u0085f');
     expect(terminalText('plain text, ünïcode ✓')).toBe('plain text, ünïcode ✓');
     expect(terminalText('lone \ud800')).toBe('lone \ufffd');
+  });
+});
+
+describe('signet verify table rows', () => {
+  it('carry no control or bidi character from the subject, signer, verdict detail or mergetag names', () => {
+    for (const text of HOSTILE_CORPUS.filter((s) => s.length < 1000)) {
+      const verdict = { status: 'B' as const, format: 'openpgp' as const, reason: 'unknown_key' as const, signer: text, detail: text };
+      const row = commitRow({ commit: 'a'.repeat(40), parents: [], subject: text, verdict, mergetags: [{ tag: 'b'.repeat(40), name: text, target: 'c'.repeat(40), subject: text, verdict } as unknown as TagResult] });
+      expect(isTerminalSafe(row), JSON.stringify(row)).toBe(true);
+      const tag = tagRow({ tag: 'b'.repeat(40), name: text, target: 'c'.repeat(40), subject: text, verdict } as unknown as TagResult);
+      expect(isTerminalSafe(tag), JSON.stringify(tag)).toBe(true);
+    }
   });
 });
