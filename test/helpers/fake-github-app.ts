@@ -33,8 +33,14 @@ export interface AppHarness {
   stop(): Promise<void>;
 }
 
+/** Markdown text as a reader sees it: backslash escapes and the three entities undone. */
+export function readMarkdown(text: string): string {
+  return text.replace(/\\([!-/:-@[-`{-~])/g, '$1').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** The summary's table rows, each cell as a reader sees it (an escaped `\|` stays inside its cell). */
 export function tableRows(summary: string): string[][] {
-  return summary.split('\n').filter((line) => line.startsWith('| `')).map((line) => line.split(' | ').map((cell) => cell.replace(/^\| /, '').trim()));
+  return summary.split('\n').filter((line) => line.startsWith('| `')).map((line) => line.split(' | ').map((cell) => readMarkdown(cell.replace(/^\| /, '').trim())));
 }
 
 export async function startAppHarness(fullName: string): Promise<AppHarness> {
