@@ -14,6 +14,9 @@ import { example, retarget } from './fake-github-webhooks.ts';
 import { startGitHttpBackend, type GitHttpBackend } from './http-backend.ts';
 import { bob, makeSignedRepo, type SignedRepo } from './http-backend-repo.ts';
 import { freePort } from './postgres.ts';
+import { readMarkdown } from './read-markdown.ts';
+
+export { readMarkdown };
 
 export const SECRET = 'webhook-secret-for-tests';
 export const INSTALLATION = 77;
@@ -31,11 +34,6 @@ export interface AppHarness {
   pushPayload(ref: string, before: string, after: string): Record<string, unknown>;
   runsFor(sha: string): CheckRunRecord[];
   stop(): Promise<void>;
-}
-
-/** Markdown text as a reader sees it: backslash escapes and the three entities undone. */
-export function readMarkdown(text: string): string {
-  return text.replace(/\\([!-/:-@[-`{-~])/g, '$1').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 /** The summary's table rows, each cell as a reader sees it (an escaped `\|` stays inside its cell). */
