@@ -32,4 +32,17 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'process', message: 'src/core is pure: take what you need as an argument.' }, { name: 'fetch', message: 'src/core does no network I/O.' }, { name: 'console', message: 'src/core does not log; return data.' }],
     },
   })),
+  // The files that write Markdown from untrusted text. The check report's renderers are typed
+  // (src/core/render/markdown-text.ts: a branded Markdown type that only the escapers make, and
+  // an md`` tag that accepts only Markdown); here lint closes the two ways back to raw text.
+  {
+    files: ['src/forge/report.ts', 'src/release/render.ts', 'src/report/render-markdown.ts', 'src/jobs/key-expiry.ts', 'src/jobs/revocation-sweep.ts', 'src/gitlab/run-check.ts'],
+    rules: {
+      'no-restricted-syntax': ['error',
+        { selector: 'TemplateElement[tail=false][value.raw=/\\\\`$/]', message: 'A hand-made code span around ${…} is closed by a backtick in the text: use markdownCode() from src/core/render/markdown-text.ts.' },
+        { selector: 'FunctionDeclaration[id.name=/^(cell|escape\\w*|sanitize\\w*)$/]', message: 'One escaping function per medium: use markdownText()/markdownCode() from src/core/render/markdown-text.ts.' },
+        { selector: 'VariableDeclarator[id.name=/^(escape\\w*|sanitize\\w*)$/][init.type=/Function/]', message: 'One escaping function per medium: use markdownText()/markdownCode() from src/core/render/markdown-text.ts.' },
+      ],
+    },
+  },
 );

@@ -13,6 +13,7 @@ import { parsePolicy } from '../src/core/policy/index.ts';
 import { decideSignatures } from '../src/forge/decide.ts';
 import { buildCheckRegistries, type ForgeAccountKeys } from '../src/forge/forge-keys.ts';
 import { renderSummary, SUMMARY_LIMIT, type ReportRow } from '../src/forge/report.ts';
+import { md } from '../src/core/render/markdown-text.ts';
 import { scopeOf } from '../src/forge/scope.ts';
 import { planGitLabEvent } from '../src/gitlab/plan.ts';
 import { openRepository } from '../src/git/repository.ts';
@@ -102,7 +103,7 @@ describe('renderSummary', () => {
     const rows: ReportRow[] = Array.from({ length: 2000 }, (_, i) => ({
       commit: i.toString(16).padStart(40, '0'), subject: `change | ${i}`, letter: i === 1999 ? 'N' : 'G', signer: 'A <a@x>', reason: i === 1999 ? 'unsigned' : 'valid', fix: i === 1999 ? 'git commit --amend -S' : '', accepted: i !== 1999,
     }));
-    const summary = renderSummary(['**title**'], rows);
+    const summary = renderSummary([md`**title**`], rows);
     expect(summary.length).toBeLessThanOrEqual(SUMMARY_LIMIT);
     const lines = summary.split('\n');
     expect(lines[4]).toContain('| N |');

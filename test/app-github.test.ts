@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliver, example, retarget } from './helpers/fake-github-webhooks.ts';
-import { SECRET, startAppHarness, tableRows, type AppHarness } from './helpers/fake-github-app.ts';
+import { SECRET, startAppHarness, readMarkdown, tableRows, type AppHarness } from './helpers/fake-github-app.ts';
 import { DEFAULT_POLICY, bob, mallory } from './helpers/http-backend-repo.ts';
 
 const FULL_NAME = 'octo-org/signed-repo';
@@ -35,7 +35,7 @@ describe('pull requests', () => {
     const rows = tableRows(completed.output.summary);
     expect(rows).toHaveLength(2);
     // bob signed with the SSH key he registered on GitHub, alice with the policy's keyring.
-    expect(rows.map((r) => [r[1], r[2]]).sort()).toEqual([['G', 'Alice &lt;alice@example.com&gt;'], ['G', bob.email]]);
+    expect(rows.map((r) => [r[1], r[2]]).sort()).toEqual([['G', 'Alice <alice@example.com>'], ['G', bob.email]]);
     // Objects came over smart HTTP with the installation token, as x-access-token.
     const auth = app.backend.requests.find((r) => r.authorization)?.authorization ?? '';
     expect(Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString()).toMatch(/^x-access-token:ghs_test77_\d+$/);
@@ -225,7 +225,7 @@ describe('bounds on the work an outsider causes (issue 12)', () => {
     }
     const run = app.runsFor(head).at(-1)!;
     expect(run.current.conclusion).toBe('failure');
-    expect((run.current.output as { summary: string }).summary).toContain('150 commits to judge, more than SIGNET_CHECK_MAX_COMMITS (100)');
+    expect(readMarkdown((run.current.output as { summary: string }).summary)).toContain('150 commits to judge, more than SIGNET_CHECK_MAX_COMMITS (100)');
   });
 });
 

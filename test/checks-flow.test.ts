@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCheckFlow, type CheckPublisher, type CheckRequest, type CheckSettings } from '../src/checks/check-flow.ts';
 import { ForgeError } from '../src/forge/forge-error.ts';
 import type { SignatureReport } from '../src/forge/report.ts';
+import { md } from '../src/core/render/markdown-text.ts';
 import { openSqliteStore } from '../src/store/sql-sqlite.ts';
 import type { SignetStore } from '../src/store/store.ts';
 
@@ -54,7 +55,7 @@ function recorder(refuse = 0): CheckPublisher & { calls: string[]; reports: Sign
   };
 }
 
-const success: SignatureReport = { conclusion: 'success', title: '1 commit meets the signing policy', summary: 'ok', rows: [], refProblems: [] };
+const success: SignatureReport = { conclusion: 'success', title: '1 commit meets the signing policy', summary: md`ok`, rows: [], refProblems: [] };
 
 describe.each(['github', 'gitlab'] as const)('the check flow (%s)', (forge) => {
   it('claims, marks running, completes with the result, and a second claim of the same trigger posts nothing', async () => {

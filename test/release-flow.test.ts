@@ -26,6 +26,7 @@ import { openSqliteStore } from '../src/store/sql-sqlite.ts';
 import type { SignetStore } from '../src/store/store.ts';
 import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.ts';
 import { startFakeGitLab, type FakeGitLab } from './helpers/fake-gitlab.ts';
+import { readMarkdown } from './helpers/read-markdown.ts';
 
 type AssetSource = { name: string; content: Buffer | string } | { name: string; endless: true };
 
@@ -189,7 +190,7 @@ describe.each([gitHubUnderTest(), gitLabUnderTest()])('/sign-release flow on $na
     }
     const peak = disk.stop();
     expect(outcome.status).toBe('failed');
-    expect(outcome.comment).toContain('| `endless.bin` | download | failed: more than the per-asset cap of 1 MiB (SIGNET_RELEASE_MAX_ASSET_BYTES): the download was stopped there |');
+    expect(readMarkdown(outcome.comment)).toContain('| `endless.bin` | download | failed: more than the per-asset cap of 1 MiB (SIGNET_RELEASE_MAX_ASSET_BYTES): the download was stopped there |');
     expect(peak).toBeLessThanOrEqual(1024 ** 2 + (256 << 10));
     expect(readdirSync(workDir())).toEqual([]);
   });
@@ -198,16 +199,16 @@ describe.each([gitHubUnderTest(), gitLabUnderTest()])('/sign-release flow on $na
     forge.addRelease('v-run', ['a', 'b', 'c'].map((n) => ({ name: `${n}.bin`, content: Buffer.alloc(600 << 10, n) })));
     const outcome = await run('v-run', { SIGNET_RELEASE_MAX_RUN_BYTES: '1M' });
     expect(outcome.status).toBe('failed');
-    expect(outcome.comment).not.toContain('| `a.bin` | download |');
+    expect(readMarkdown(outcome.comment)).not.toContain('| `a.bin` | download |');
     // GitHub declares each asset's length: b and c are refused before a byte is written. GitLab's
     // uploads are cut while streaming: b spends the rest of the budget and c is not asked for.
     const cap = '1 MiB \\(SIGNET_RELEASE_MAX_RUN_BYTES\\)';
     const row = (name: string, why: string) => new RegExp(`\\| \`${name}\\.bin\` \\| download \\| failed: ${why}`);
     if (forge.name === 'GitHub') {
-      for (const name of ['b', 'c']) expect(outcome.comment).toMatch(row(name, `600 KiB is over what is left of the per-run cap of ${cap}`));
+      for (const name of ['b', 'c']) expect(readMarkdown(outcome.comment)).toMatch(row(name, `600 KiB is over what is left of the per-run cap of ${cap}`));
     } else {
-      expect(outcome.comment).toMatch(row('b', `more than what is left of the per-run cap of ${cap}: the download was stopped there`));
-      expect(outcome.comment).toMatch(row('c', `not downloaded: the per-run cap of ${cap} is used up`));
+      expect(readMarkdown(outcome.comment)).toMatch(row('b', `more than what is left of the per-run cap of ${cap}: the download was stopped there`));
+      expect(readMarkdown(outcome.comment)).toMatch(row('c', `not downloaded: the per-run cap of ${cap} is used up`));
       expect(forge.downloads().filter((path) => path.endsWith('/c.bin'))).toEqual([]);
     }
   });
@@ -217,7 +218,7 @@ describe.each([gitHubUnderTest(), gitLabUnderTest()])('/sign-release flow on $na
     const before = forge.downloads().length;
     const outcome = await run('v-conf', { SIGNET_RELEASE_MAX_ASSET_BYTES: 'lots' });
     expect(outcome.status).toBe('error');
-    expect(outcome.comment).toBe('signet could not sign release `v-conf`: SIGNET_RELEASE_MAX_ASSET_BYTES: "lots" is not a size (a positive number of bytes, or with K, M or G)\n');
+    expect(readMarkdown(outcome.comment)).toBe('signet could not sign release `v-conf`: SIGNET_RELEASE_MAX_ASSET_BYTES: "lots" is not a size (a positive number of bytes, or with K, M or G)\n');
     expect(forge.downloads().length).toBe(before);
   });
 
@@ -263,11 +264,11 @@ describe('GitLab release links that point outside the project', () => {
     );
     const id = nextCommand++;
     const outcome = await runSignRelease(gitlab.forge(`delivery-${id}`, id), { store, log: silent, instanceId: 'flow-test', leaseMs: 60_000, now: () => new Date() }, { tag: 'v-cross', trigger: `sign-release:${id}`, delivery: `delivery-${id}` }, { env: {}, cwd: dir });
-    expect(outcome.comment).toContain('| `borrowed.yaml` | download | failed: GET /-/project/999/uploads/');
-    expect(outcome.comment).toContain('| `dotdot.yaml` | download | failed: GET /-/project/999/uploads/');
-    expect(outcome.comment).toContain('| `api.bin` | download | failed: GET /api/v4/projects/999/repository/files/secret/raw: HTTP 401 |');
-    expect(outcome.comment).not.toContain('| `mirror.bin` |');
-    expect(outcome.comment).not.toContain('| `own.bin` |');
+    expect(readMarkdown(outcome.comment)).toContain('| `borrowed.yaml` | download | failed: GET /-/project/999/uploads/');
+    expect(readMarkdown(outcome.comment)).toContain('| `dotdot.yaml` | download | failed: GET /-/project/999/uploads/');
+    expect(readMarkdown(outcome.comment)).toContain('| `api.bin` | download | failed: GET /api/v4/projects/999/repository/files/secret/raw: HTTP 401 |');
+    expect(readMarkdown(outcome.comment)).not.toContain('| `mirror.bin` |');
+    expect(readMarkdown(outcome.comment)).not.toContain('| `own.bin` |');
     const tokened = fake.requests.filter((r) => r.headers?.['private-token'] !== undefined).map((r) => r.path);
     expect(tokened.filter((path) => !gitlab.tokenMayGo(path))).toEqual([]);
     expect(fake.requests.filter((r) => r.path.includes(`/${OTHER_PROJECT}/`)).length).toBe(3);

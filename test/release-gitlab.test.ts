@@ -210,8 +210,9 @@ describe('/sign-release on GitLab', () => {
       // Both of cosign's formats: the legacy .sig tag, and a v3 bundle (docker-registry 2.8 has no
       // referrers API, so under the fallback tag sha256-<hex>).
       expect(rows.filter((r) => r[0] === `\`${pinned}\``).map((r) => [r[1], r[2]])).toEqual([
-        ['cosign image signature (legacy .sig)', `uploaded: pushed ${digest.replace(':', '-')}.sig`],
-        ['cosign v3 signature (sigstore bundle referrer)', expect.stringMatching(/^uploaded: pushed sha256:[0-9a-f]{64} \(fallback tag\)$/)],
+        // The raw Markdown: the cells are markdownText, so parentheses are backslash-escaped.
+        ['cosign image signature \\(legacy .sig\\)', `uploaded: pushed ${digest.replace(':', '-')}.sig`],
+        ['cosign v3 signature \\(sigstore bundle referrer\\)', expect.stringMatching(/^uploaded: pushed sha256:[0-9a-f]{64} \\\(fallback tag\\\)$/)],
       ]);
       expect(rows.find((r) => r[0] === `\`${registry.host}/group/missing:v1.3.0\``)?.[2]).toMatch(/^failed: .*no such manifest/);
       expect(answers[0]!.body).toContain(`signet verify-image --key cosign.pub -a release=v1.3.0 ${pinned}`);

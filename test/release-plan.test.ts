@@ -124,8 +124,9 @@ describe('the answer', () => {
         { asset: 'checksums.txt.asc', made: 'x', status: 'failed', detail: 'HTTP 500\nsecond line' },
       ],
     });
-    expect(body).toContain('| `a b&lt;c&gt;.bin.asc` | OpenPGP detached signature | uploaded |');
-    expect(body).toContain('failed: HTTP 500 second line |');
+    // In a code span entities are shown as they are: `<` stays `<`, the pipe is `\|` (GFM's cell rule).
+    expect(body).toContain('| `a\\|b<c>.bin.asc` | OpenPGP detached signature | uploaded |');
+    expect(body).toContain('failed: HTTP 500␤second line |');
     expect(body).toContain('1 of 3 failed');
     expect(body).toContain('sha256sum --check checksums.txt');
     expect(body).not.toContain('gpg --verify checksums.txt.asc');

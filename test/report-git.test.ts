@@ -170,7 +170,7 @@ describe('signet report, numbers checked against git log %G?', () => {
     const main = report.refs[0]!;
     expect(result.stdout).toContain('### refs/heads/main');
     expect(result.stdout).toContain(`| ${['G', 'B', 'U', 'X', 'Y', 'R', 'E', 'N'].map((l) => main.statuses[l as 'G']).join(' | ')} |`);
-    expect(result.stdout).toMatch(/\| v1\.0 \| G \| Alice <alice@example\.com> \| 2023-11-26 \|/);
+    expect(result.stdout).toMatch(/\| v1\.0 \| G \| Alice &lt;alice@example\.com&gt; \| 2023-11-26 \|/);
     expect(result.stdout).toContain(`\`${h.carol.fingerprint}\``);
   });
 

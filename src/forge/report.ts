@@ -6,6 +6,8 @@
 import type { Policy, Violation } from '../core/policy/index.ts';
 import type { StatusLetter } from '../core/verdict.ts';
 import type { PushEvaluation } from '../git/evaluate-push.ts';
+import { joinMarkdown, markdownCode, markdownText, md, trustedMarkdown, type Markdown } from '../core/render/markdown-text.ts';
+import { terminalText } from '../core/render/terminal-text.ts';
 
 export type Conclusion = 'success' | 'failure' | 'neutral';
 
@@ -21,9 +23,10 @@ export interface ReportRow {
 
 export interface SignatureReport {
   conclusion: Conclusion;
+  /** Plain text on one line (check-run title, commit-status description): controls made visible. */
   title: string;
   /** Markdown: one line of counts, problems that are about refs, then the table. */
-  summary: string;
+  summary: Markdown;
   rows: ReportRow[];
   /** Violations not tied to one commit (force pushes, deletions, tags). */
   refProblems: string[];
@@ -31,6 +34,8 @@ export interface SignatureReport {
 
 /** GitHub refuses check-run summaries over 65 535 characters. */
 export const SUMMARY_LIMIT = 65_000;
+/** A user ID, reason or fix longer than this is cut in its cell, so one row cannot push the rest out. */
+const CELL_LIMIT = 1_000;
 
 export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedKeys: string[] = []): SignatureReport {
   const rows: ReportRow[] = [];
@@ -85,12 +90,15 @@ export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedK
     conclusion = 'failure';
     title = rejected > 0 ? `${rejected} of ${rows.length} commit${rows.length === 1 ? '' : 's'} do${rejected === 1 ? 'es' : ''} not meet the signing policy` : `the signing policy refuses this change`;
   }
+  // Ref names, the policy's path and every problem are the pusher's text: escaped, never raw.
+  // Each piece is cut at CELL_LIMIT: the head must leave room for the table under SUMMARY_LIMIT.
   const head = [
-    `**${title}** (policy \`${policy.source}\`, refs ${evaluation.decisions.map((d) => `\`${d.ref}\``).join(', ')})`,
-    ...refProblems.map((p) => `- ${escapeInline(p)}`),
-    ...skippedKeys.map((s) => `- skipped an unreadable forge key: ${escapeInline(s)}`),
+    md`**${markdownText(title, CELL_LIMIT)}** (policy ${markdownCode(policy.source, { limit: CELL_LIMIT })}, refs ${joinMarkdown(evaluation.decisions.slice(0, 20).map((d) => markdownCode(d.ref, { limit: CELL_LIMIT })), ', ')})`,
+    ...refProblems.slice(0, 20).map((p) => md`- ${markdownText(p, CELL_LIMIT)}`),
+    ...skippedKeys.slice(0, 20).map((s) => md`- skipped an unreadable forge key: ${markdownText(s, CELL_LIMIT)}`),
+    ...(evaluation.decisions.length > 20 || refProblems.length > 20 || skippedKeys.length > 20 ? [md`- … more refs, problems or keys than shown (${evaluation.decisions.length} refs, ${refProblems.length} problems, ${skippedKeys.length} skipped keys)`] : []),
   ];
-  return { conclusion, title, summary: renderSummary(head, rows), rows, refProblems };
+  return { conclusion, title: terminalText(title), summary: renderSummary(head, rows), rows, refProblems };
 }
 
 /** The title and summary for "no policy file": neutral, never a silent success. */
@@ -99,7 +107,7 @@ export function noPolicyReport(policyPath: string, branch: string): SignatureRep
   return {
     conclusion: 'neutral',
     title,
-    summary: `**${title}**: add \`${policyPath}\` to the default branch (\`${branch}\`) to require signed commits. See signet's docs/policy.md.`,
+    summary: md`**${markdownText(title)}**: add ${markdownCode(policyPath)} to the default branch (${markdownCode(branch)}) to require signed commits. See signet's docs/policy.md.`,
     rows: [],
     refProblems: [],
   };
@@ -107,35 +115,27 @@ export function noPolicyReport(policyPath: string, branch: string): SignatureRep
 
 /** The failure every internal error becomes: a required check must never stay pending. */
 export function failureReport(line: string): SignatureReport {
-  return { conclusion: 'failure', title: line.length > 120 ? `${line.slice(0, 119)}…` : line, summary: `**${escapeInline(line)}**\n\nNothing was verified. Re-run the check (or comment \`/signet recheck\`) once this is fixed.`, rows: [], refProblems: [] };
+  return { conclusion: 'failure', title: terminalText(line.length > 120 ? `${line.slice(0, 119)}…` : line), summary: md`**${markdownText(line)}**\n\nNothing was verified. Re-run the check (or comment \`/signet recheck\`) once this is fixed.`, rows: [], refProblems: [] };
 }
 
-export function renderSummary(head: string[], rows: ReportRow[]): string {
+export function renderSummary(head: Markdown[], rows: ReportRow[]): Markdown {
   // Rejected commits first: they are what people need to see when the table is cut.
   const ordered = [...rows.filter((r) => !r.accepted), ...rows.filter((r) => r.accepted)];
-  const lines = [...head, ''];
-  if (ordered.length > 0) lines.push('| commit | letter | signer | reason | fix |', '| --- | --- | --- | --- | --- |');
+  const lines: Markdown[] = [...head, md``];
+  if (ordered.length > 0) lines.push(md`| commit | letter | signer | reason | fix |`, md`| --- | --- | --- | --- | --- |`);
   let length = lines.join('\n').length;
   let shown = 0;
   for (const row of ordered) {
-    const line = `| \`${row.commit.slice(0, 12)}\` ${escapeCell(clip(row.subject, 50))} | ${row.letter} | ${escapeCell(row.signer)} | ${escapeCell(row.reason)} | ${row.fix ? `\`${escapeCell(row.fix).replace(/`/g, "'")}\`` : ''} |`;
+    const line = md`| ${markdownCode(row.commit.slice(0, 12), { inTable: true })} ${markdownText(clip(row.subject, 50))} | ${markdownText(row.letter)} | ${markdownText(row.signer, CELL_LIMIT)} | ${markdownText(row.reason, CELL_LIMIT)} | ${markdownCode(row.fix, { inTable: true, limit: CELL_LIMIT })} |`;
     if (length + line.length + 200 > SUMMARY_LIMIT) break;
     lines.push(line);
     length += line.length + 1;
     shown++;
   }
-  if (shown < ordered.length) lines.push('', `… and ${ordered.length - shown} more commit${ordered.length - shown === 1 ? '' : 's'} (${ordered.slice(shown).filter((r) => !r.accepted).length} rejected) not shown.`);
-  return lines.join('\n');
+  if (shown < ordered.length) lines.push(md``, trustedMarkdown(`… and ${ordered.length - shown} more commit${ordered.length - shown === 1 ? '' : 's'} (${ordered.slice(shown).filter((r) => !r.accepted).length} rejected) not shown.`));
+  return joinMarkdown(lines);
 }
 
 function clip(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
-}
-
-function escapeCell(text: string): string {
-  return escapeInline(text).replace(/\|/g, '\\|');
-}
-
-function escapeInline(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
 }

@@ -1,3 +1,5 @@
+import { terminalText } from '../core/render/terminal-text.ts';
+
 /**
  * Where the hook runs changes what it may print and how long it has:
  * - GitLab shows the pusher only lines that start with `GL-HOOK-ERR:`;
@@ -73,8 +75,13 @@ export function withCertifiedPusher(context: HookContext, certificate: { status:
   return { ...context, pusher: certificate.signer, pusherSource: 'push certificate' };
 }
 
-/** Formats lines for the pusher's terminal as the host will show them. */
+/**
+ * Formats lines for the pusher's terminal as the host will show them. This is the one place the
+ * hook writes to the pusher: every whole line goes through terminalText here, so no message built
+ * from a subject, a user ID or a ref name can carry ESC, CR, a newline (a forged `remote:` or
+ * `GL-HOOK-ERR:` line) or a bidi control, whichever path built it.
+ */
 export function forPusher(host: HookHost, lines: string[]): string {
   const prefix = host === 'gitlab' ? 'GL-HOOK-ERR: ' : '';
-  return lines.map((line) => `${prefix}${line}\n`).join('');
+  return lines.map((line) => `${prefix}${terminalText(line)}\n`).join('');
 }

@@ -17,6 +17,8 @@ import { recentSignerForgeKeys, recentSignerGitLabKeys, type ForgeKeysResult } f
 import { fetchGitHubRequest } from './github-request.ts';
 import { syncIssues } from './issue-tracker.ts';
 import { slug } from './ports.ts';
+import { markdownCode, markdownText } from '../core/render/markdown-text.ts';
+import { terminalText } from '../core/render/terminal-text.ts';
 
 export interface ExpiryFindingData {
   kind: 'openpgp' | 'ssh';
@@ -41,21 +43,23 @@ function fixOf(key: KeyExpiryFinding['key'], account: string | undefined, forge:
   }
   if (account) return `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then upload the extended public key again under GitHub → Settings → SSH and GPG keys.`;
   return key.kind === 'openpgp'
-    ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in \`${key.source}\` with the output of \`gpg --armor --export ${key.id}\`.`
-    : `Move \`valid-before\` of its line in \`${key.source}\` to a later date, or add a line for the key that replaces it.`;
+    ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in ${markdownCode(key.source)} with the output of \`gpg --armor --export ${key.id}\`.`
+    : `Move \`valid-before\` of its line in ${markdownCode(key.source)} to a later date, or add a line for the key that replaces it.`;
 }
 
 export function expiryIssue(finding: KeyExpiryFinding, repository: string, forge: 'github' | 'gitlab' = 'github'): DesiredIssue {
   const { key } = finding;
   const date = isoDay(finding.expiresAt);
-  const what = key.kind === 'openpgp' ? `OpenPGP key \`${key.id}\`` : `SSH key \`${key.id}\``;
+  const what = key.kind === 'openpgp' ? `OpenPGP key ${markdownCode(key.id)}` : `SSH key ${markdownCode(key.id)}`;
   const account = key.names.find((name) => name.startsWith('@'));
   const forgeName = forge === 'gitlab' ? 'GitLab' : 'GitHub';
   return {
     id: `key-expiry:${key.id}`,
-    title: finding.state === 'expired' ? `Signing key expired on ${date}: ${who(finding)}` : `Signing key expires on ${date}: ${who(finding)}`,
+    // A title is one line of plain text: controls and bidi made visible.
+    title: terminalText(finding.state === 'expired' ? `Signing key expired on ${date}: ${who(finding)}` : `Signing key expires on ${date}: ${who(finding)}`),
     body: [
-      `The ${what} (${key.names.join(', ') || 'no names'}) ${account ? `that ${account} registered on ${forgeName}, trusted by the policy of` : 'in the signing registry of'} **${repository}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
+      // The key's names are its user IDs (or SSH comments): whoever made the key wrote them.
+      `The ${what} (${key.names.length > 0 ? markdownText(key.names.join(', '), 2_000) : 'no names'}) ${account ? `that ${markdownText(account)} registered on ${forgeName}, trusted by the policy of` : 'in the signing registry of'} **${markdownText(repository)}** ${finding.state === 'expired' ? 'expired' : 'expires'} on **${date}**.`,
       '',
       finding.state === 'expired'
         ? 'Its signatures are no longer `G`: pushes signed with it are refused where the policy requires `G`.'

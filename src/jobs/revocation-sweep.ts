@@ -15,6 +15,8 @@ import { VerdictRecords } from '../store/verdict-records.ts';
 import { forEachRepository, issueTracker, repositoryContext, type JobEnvironment, type JobRun } from './context.ts';
 import { syncIssues } from './issue-tracker.ts';
 import { slug } from './ports.ts';
+import { markdownCode, markdownText } from '../core/render/markdown-text.ts';
+import { terminalText } from '../core/render/terminal-text.ts';
 
 const DAY = 86_400;
 
@@ -43,14 +45,15 @@ function describeWhy(finding: RevocationFinding): string {
 }
 
 export function revocationIssue(key: WithdrawnKey, findings: RevocationFinding[], repository: string): DesiredIssue {
-  const lines = findings.slice(0, 50).map((f) => `- \`${f.commit.slice(0, 12)}\` on \`${f.ref}\` (${f.status}): ${describeWhy(f)}`);
+  // Ref names are the pushers' text, key names the key makers': escaped, never raw.
+  const lines = findings.slice(0, 50).map((f) => `- ${markdownCode(f.commit.slice(0, 12))} on ${markdownCode(f.ref, { limit: 1_000 })} (${f.status}): ${describeWhy(f)}`);
   if (findings.length > 50) lines.push(`- … and ${findings.length - 50} more (\`signet jobs run revocation-sweep --format json\`)`);
   const since = key.since !== undefined ? ` on ${isoDay(key.since)}` : '';
   return {
     id: `revoked-key:${key.id}`,
-    title: `${findings.length} commit${findings.length === 1 ? '' : 's'} signed by ${key.how} key ${key.names[0] ?? key.id}`,
+    title: terminalText(`${findings.length} commit${findings.length === 1 ? '' : 's'} signed by ${key.how} key ${key.names[0] ?? key.id}`),
     body: [
-      `The ${key.kind === 'openpgp' ? 'OpenPGP' : 'SSH'} key \`${key.id}\` (${key.names.join(', ') || 'no names'}) was ${key.how}${since} from the signing registry of **${repository}**.`,
+      `The ${key.kind === 'openpgp' ? 'OpenPGP' : 'SSH'} key ${markdownCode(key.id)} (${key.names.length > 0 ? markdownText(key.names.join(', '), 2_000) : 'no names'}) was ${key.how}${since} from the signing registry of **${markdownText(repository)}**.`,
       `These commits on protected refs carry its signature after that:`,
       '',
       ...lines,

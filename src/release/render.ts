@@ -4,6 +4,7 @@
  * keys' fingerprints. Pure.
  */
 import { shellQuoteFileName, shellWord } from './shell-quote.ts';
+import { markdownCode, markdownText } from '../core/render/markdown-text.ts';
 import { CHECKSUMS_NAME, CHECKSUMS_SIGNATURE_NAME, SBOM_ATTESTATION_NAME, PROVENANCE_ATTESTATION_NAME, type ResultRow } from './plan.ts';
 
 export const RELEASE_COMMENT_MARKER = '<!-- signet:sign-release -->';
@@ -20,10 +21,6 @@ export interface ReleaseSummary {
   cosignPublicKeyPem?: string;
 }
 
-function cell(text: string): string {
-  return text.replace(/[|\r\n]+/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 export function releaseFailed(summary: ReleaseSummary): boolean {
   return summary.rows.some((row) => row.status === 'failed');
 }
@@ -33,14 +30,15 @@ export function renderReleaseComment(summary: ReleaseSummary): string {
   const lines = [
     RELEASE_COMMENT_MARKER,
     failed === 0
-      ? `### signet signed release \`${cell(summary.tag)}\``
-      : `### signet could not finish signing release \`${cell(summary.tag)}\`: ${failed} of ${summary.rows.length} failed`,
+      ? `### signet signed release ${markdownCode(summary.tag)}`
+      : `### signet could not finish signing release ${markdownCode(summary.tag)}: ${failed} of ${summary.rows.length} failed`,
     '',
     '| asset | made | status |',
     '| --- | --- | --- |',
-    ...summary.rows.map((row) => `| \`${cell(row.asset)}\` | ${cell(row.made)} | ${row.status}${row.detail ? `: ${cell(row.detail)}` : ''} |`),
+    // Asset and link names, what was made from them and the errors they caused are the release editor's text.
+    ...summary.rows.map((row) => `| ${markdownCode(row.asset, { inTable: true })} | ${markdownText(row.made)} | ${row.status}${row.detail ? `: ${markdownText(row.detail)}` : ''} |`),
   ];
-  if (summary.notes.length > 0) lines.push('', ...summary.notes.map((note) => `- ${cell(note)}`));
+  if (summary.notes.length > 0) lines.push('', ...summary.notes.map((note) => `- ${markdownText(note)}`));
   const made = new Set(summary.rows.filter((row) => row.status !== 'failed' && row.status !== 'skipped').map((row) => row.asset));
   const commands: string[] = [];
   /** Names that cannot be pasted into a shell safely: their commands are left out, with a note. */
@@ -75,13 +73,13 @@ export function renderReleaseComment(summary: ReleaseSummary): string {
   if (commands.length > 0) {
     lines.push('', 'Check them after downloading the release assets into one directory:', '', '```sh', ...commands, '```');
   }
-  if (summary.openpgpFingerprint) lines.push('', `OpenPGP signing key: \`${summary.openpgpFingerprint}\``);
+  if (summary.openpgpFingerprint) lines.push('', `OpenPGP signing key: ${markdownCode(summary.openpgpFingerprint)}`);
   if (summary.cosignPublicKeyPem) lines.push('', '<details><summary>cosign.pub</summary>', '', '```', summary.cosignPublicKeyPem.trim(), '```', '', '</details>');
   return `${lines.join('\n')}\n`;
 }
 
 export function renderRefusal(user: string, tag: string): string {
-  return `${RELEASE_COMMENT_MARKER}\n@${user} thank you — signing release \`${cell(tag)}\` needs maintain or admin permission on this repository (Maintainer or Owner on GitLab), so signet did not run it. A maintainer can comment \`/sign-release ${cell(tag)}\`.\n`;
+  return `${RELEASE_COMMENT_MARKER}\n@${user} thank you — signing release ${markdownCode(tag)} needs maintain or admin permission on this repository (Maintainer or Owner on GitLab), so signet did not run it. A maintainer can comment ${markdownCode(`/sign-release ${tag}`)}.\n`;
 }
 
 /** An error as one line of a result table or answer: its first line, at most 300 characters. */

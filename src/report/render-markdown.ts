@@ -1,6 +1,7 @@
 /** A compliance report as GitHub/GitLab-flavoured Markdown, for an issue, a comment or a file. */
 import { STATUS_LETTERS, type ComplianceReport, type RefReport, type RegistryKeyReport } from '../core/report/types.ts';
 import { coverageRatio } from '../core/report/summarize.ts';
+import { markdownCode, markdownText } from '../core/render/markdown-text.ts';
 
 const DAY = 86_400;
 
@@ -8,17 +9,15 @@ export function isoDay(seconds: number | undefined): string {
   return seconds === undefined ? 'never' : new Date(seconds * 1000).toISOString().slice(0, 10);
 }
 
-/** Table cells must not break the table. */
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
+/** Table cells must not break the table: names, keys and refs are pushers' and key owners' text. */
+const cell = markdownText;
 
 function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(1)} %`;
 }
 
 function refSection(ref: RefReport): string[] {
-  const lines = [`### ${ref.ref}`, ''];
+  const lines = [`### ${markdownText(ref.ref)}`, ''];
   if (ref.commits === 0) {
     lines.push('No commits in the period.', '');
     return lines;
@@ -26,7 +25,7 @@ function refSection(ref: RefReport): string[] {
   lines.push(
     `${ref.commits} commits, ${ref.signed} signed, ${ref.good} signed by a registry key (**${percent(coverageRatio(ref))}**)` +
       (ref.compliant !== undefined ? `; ${ref.compliant} allowed by the policy, ${ref.violations} not` : '') +
-      (ref.tip ? `. Tip \`${ref.tip.slice(0, 12)}\`.` : '.'),
+      (ref.tip ? `. Tip ${markdownCode(ref.tip.slice(0, 12))}.` : '.'),
     '',
     `| ${STATUS_LETTERS.join(' | ')} |`,
     `| ${STATUS_LETTERS.map(() => '---:').join(' | ')} |`,
@@ -36,7 +35,7 @@ function refSection(ref: RefReport): string[] {
   if (ref.exemptions.length > 0) {
     lines.push(`Exemptions (${ref.exemptions.length}): commits allowed although not \`G\`:`, '');
     for (const exemption of ref.exemptions.slice(0, 20)) {
-      lines.push(`- \`${exemption.oid.slice(0, 12)}\` ${exemption.status}: ${exemption.reason === 'first-verdict' ? 'accepted with a good signature when pushed (verdict kept)' : 'the rule accepts this letter'}`);
+      lines.push(`- ${markdownCode(exemption.oid.slice(0, 12))} ${exemption.status}: ${exemption.reason === 'first-verdict' ? 'accepted with a good signature when pushed (verdict kept)' : 'the rule accepts this letter'}`);
     }
     if (ref.exemptions.length > 20) lines.push(`- … and ${ref.exemptions.length - 20} more (see the JSON report)`);
     lines.push('');
@@ -47,7 +46,7 @@ function refSection(ref: RefReport): string[] {
     lines.push('| signer | key | commits | letters |', '| --- | --- | ---: | --- |');
     for (const signer of ref.signers) {
       const letters = Object.entries(signer.statuses).map(([letter, n]) => `${letter} ${n}`).join(', ');
-      lines.push(`| ${cell(signer.signer)} | \`${cell(signer.key)}\` | ${signer.commits} | ${letters} |`);
+      lines.push(`| ${cell(signer.signer)} | ${markdownCode(signer.key, { inTable: true })} | ${signer.commits} | ${letters} |`);
     }
     lines.push('');
   }
@@ -55,7 +54,7 @@ function refSection(ref: RefReport): string[] {
 }
 
 function keyRow(key: RegistryKeyReport, now: number): string {
-  return `| ${key.kind} | \`${cell(key.id)}\` | ${cell(key.names.join(', '))} | ${keyState(key, now)} | ${isoDay(key.expiresAt)} | ${isoDay(key.lastRotation)} | ${key.commitsInPeriod} |`;
+  return `| ${key.kind} | ${markdownCode(key.id, { inTable: true })} | ${cell(key.names.join(', '))} | ${keyState(key, now)} | ${isoDay(key.expiresAt)} | ${isoDay(key.lastRotation)} | ${key.commitsInPeriod} |`;
 }
 
 /** One state per key, in words: revoked wins over expired, expired over expiring. */
@@ -74,9 +73,9 @@ function daysText(days: number): string {
 export function renderReportMarkdown(report: ComplianceReport): string {
   const now = Math.floor(Date.parse(report.generatedAt) / 1000);
   const lines = [
-    `## Signing compliance: ${report.repository}`,
+    `## Signing compliance: ${markdownText(report.repository)}`,
     '',
-    `Period ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)} (committer dates, UTC). Policy: ${report.policy ? `\`${report.policy}\`` : 'none (every branch, no exemptions)'}. Generated ${report.generatedAt}.`,
+    `Period ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)} (committer dates, UTC). Policy: ${report.policy ? markdownCode(report.policy) : 'none (every branch, no exemptions)'}. Generated ${report.generatedAt}.`,
     '',
   ];
   if (report.refs.length === 0) lines.push('No protected refs.', '');

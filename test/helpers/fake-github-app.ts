@@ -14,6 +14,9 @@ import { example, retarget } from './fake-github-webhooks.ts';
 import { startGitHttpBackend, type GitHttpBackend } from './http-backend.ts';
 import { bob, makeSignedRepo, type SignedRepo } from './http-backend-repo.ts';
 import { freePort } from './postgres.ts';
+import { readMarkdown } from './read-markdown.ts';
+
+export { readMarkdown };
 
 export const SECRET = 'webhook-secret-for-tests';
 export const INSTALLATION = 77;
@@ -33,8 +36,9 @@ export interface AppHarness {
   stop(): Promise<void>;
 }
 
+/** The summary's table rows, each cell as a reader sees it (an escaped `\|` stays inside its cell). */
 export function tableRows(summary: string): string[][] {
-  return summary.split('\n').filter((line) => line.startsWith('| `')).map((line) => line.split(' | ').map((cell) => cell.replace(/^\| /, '').trim()));
+  return summary.split('\n').filter((line) => line.startsWith('| `')).map((line) => line.split(' | ').map((cell) => readMarkdown(cell.replace(/^\| /, '').trim())));
 }
 
 export async function startAppHarness(fullName: string): Promise<AppHarness> {

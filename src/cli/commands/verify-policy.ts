@@ -10,6 +10,7 @@ import { keylessIdentitiesOf, loadRegistries } from '../../keys/load-registries.
 import type { KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, type CliIO } from '../io.ts';
 import { commitJson, commitRow } from '../render/verify-output.ts';
+import { terminalText } from '../../core/render/terminal-text.ts';
 
 /** `signet verify --policy FILE`: the range judged as a push to a ref, as the hook and the app judge it. */
 export async function runPolicyVerification(
@@ -52,10 +53,11 @@ export async function runPolicyVerification(
     io.stdout.write(`${JSON.stringify({ ref, allowed: decision.allowed, noPolicy: decision.noPolicy, commits: ordered.map((result) => ({ ...commitJson(result), accepted: accepted.get(result.commit)?.accepted ?? true })), violations: decision.violations }, null, 2)}\n`);
   } else {
     for (const result of ordered) io.stdout.write(`${commitRow(result)}\n`);
-    if (decision.noPolicy) io.stdout.write(`no rule of ${policyPath} applies to ${ref}: nothing is required\n`);
-    for (const violation of decision.violations) io.stdout.write(`✗ ${violation.message}\n`);
+    if (decision.noPolicy) io.stdout.write(`no rule of ${policyPath} applies to ${terminalText(ref)}: nothing is required\n`);
+    // Messages quote subjects and ref names: one visible line each on the CI log or terminal.
+    for (const violation of decision.violations) io.stdout.write(`✗ ${terminalText(violation.message)}\n`);
     const fixes = [...new Set(decision.violations.flatMap((violation) => (violation.fix ? [violation.fix] : [])))];
-    if (fixes.length > 0) io.stdout.write(`to fix:\n${fixes.map((fix) => `  - ${fix}`).join('\n')}\n`);
+    if (fixes.length > 0) io.stdout.write(`to fix:\n${fixes.map((fix) => `  - ${terminalText(fix)}`).join('\n')}\n`);
     io.stdout.write(`${ordered.length} commit${ordered.length === 1 ? '' : 's'} for ${ref}: ${decision.allowed ? 'the policy allows this update' : 'the policy rejects this update'}\n`);
   }
   return decision.allowed ? EXIT_OK : EXIT_POLICY_FAILED;

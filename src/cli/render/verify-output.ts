@@ -1,5 +1,6 @@
 import type { CommitResult, TagResult } from '../../core/verify-object.ts';
 import type { SignatureVerdict, StatusLetter } from '../../core/verdict.ts';
+import { terminalText } from '../../core/render/terminal-text.ts';
 
 /** The `--format jsonl` line of DESIGN.md's contract: fixed keys, null where nothing applies. */
 export function commitJson(result: CommitResult): Record<string, unknown> {
@@ -25,7 +26,7 @@ function withVerdict(json: Record<string, unknown>, verdict: SignatureVerdict): 
 }
 
 function fit(text: string, width: number): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  const flat = terminalText(text);
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat.padEnd(width);
 }
 
@@ -36,22 +37,25 @@ function reasonText(verdict: SignatureVerdict): string {
 
 /** The first column's width: a short commit id, or the longest tag name shown above the commits. */
 export function idColumnWidth(tags: Array<{ name: string }>): number {
-  return Math.max(10, ...tags.map((tag) => tag.name.replace(/[\u0000-\u001f\u007f]/g, ' ').length));
+  return Math.max(10, ...tags.map((tag) => terminalText(tag.name).length));
 }
 
-/** One row a person reads at a glance: short id, letter, signer, subject, reason. */
+/**
+ * One row a person reads at a glance: short id, letter, signer, subject, reason. The whole row
+ * goes through terminalText: the reason's detail and mergetag names come from the objects too.
+ */
 export function commitRow(result: CommitResult, idWidth = 10): string {
   const verdict = result.verdict;
   const signer = verdict.signer ?? (verdict.key ? verdict.key : '-');
   const tags = result.mergetags.map((tag) => ` [mergetag ${tag.name}: ${tag.verdict.status} ${tag.verdict.reason}]`).join('');
-  return `${result.commit.slice(0, 10).padEnd(idWidth)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(result.subject, 48)}  ${reasonText(verdict)}${tags}`;
+  return terminalText(`${result.commit.slice(0, 10).padEnd(idWidth)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(result.subject, 48)}  ${reasonText(verdict)}${tags}`);
 }
 
 /** A tag row: the full tag name (never cut: two tags may share a prefix), then as a commit row. */
 export function tagRow(result: TagResult & { ref?: string }, idWidth = idColumnWidth([result])): string {
   const verdict = result.verdict;
   const signer = verdict.signer ?? verdict.key ?? '-';
-  return `${fit(result.name, Math.max(idWidth, result.name.length))}  ${verdict.status}  ${fit(signer, 34)}  ${fit(`(tag) ${result.subject}`, 48)}  ${reasonText(verdict)}`;
+  return terminalText(`${fit(result.name, Math.max(idWidth, terminalText(result.name).length))}  ${verdict.status}  ${fit(signer, 34)}  ${fit(`(tag) ${result.subject}`, 48)}  ${reasonText(verdict)}`);
 }
 
 export function summaryLine(counts: Map<StatusLetter, number>, total: number, what = 'commit'): string {
