@@ -1,11 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
+// Two tiers, mirroring src/ by area: test/unit/<area>/ needs no git server, database,
+// browser, registry or network service; test/e2e/<area>/ is the rest. The bundle
+// (dist/) is built once by the global setup, which both tiers share.
+const shared = {
+  globalSetup: ['test/global-setup.ts'],
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
+    projects: [
+      { test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
+    ],
   },
 });

@@ -1,5 +1,5 @@
 // The commit and tag parser as it was before it was rewritten for speed (2026-12), kept as the
-// oracle the rewritten one is property-tested against (test/signed-object-oracle.test.ts).
+// oracle the rewritten one is property-tested against (test/unit/signed/signed-object-oracle.test.ts).
 import { Buffer } from 'node:buffer';
 import { SignetError } from '../../src/core/errors.ts';
 

@@ -1,0 +1,132 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { git, tempDir } from '../../helpers/git.ts';
+import { makeHookServer, type HookServer } from '../../helpers/hook-server.ts';
+import { commitFile, GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
+
+/**
+ * forbid_force_push on refs outside refs/heads (where git itself lets a ref name any object):
+ * moving a protected ref from a commit to a blob or tree throws its history away as surely as a
+ * forced rewind. Real `git push` into a bare repository with the hook.
+ */
+const POLICY = `version: 1
+keys:
+  openpgp: [keys/registry.asc]
+rules:
+  - refs: ["refs/meta/*"]
+    require_signed_commits: true
+    forbid_force_push: true
+`;
+
+describe('forbid_force_push against non-commit objects', () => {
+  const dir = tempDir('redteam-refs');
+  const conf = join(dir.path, 'conf');
+  let gpg: GpgHome;
+  let alice: GpgIdentity;
+
+  beforeAll(() => {
+    gpg = new GpgHome(join(dir.path, 'gnupg'));
+    alice = gpg.createKey('Alice', 'alice@example.com');
+    mkdirSync(join(conf, 'keys'), { recursive: true });
+    writeFileSync(join(conf, 'keys', 'registry.asc'), alice.armoredPublicKey);
+    writeFileSync(join(conf, 'policy.yml'), POLICY);
+  }, 60_000);
+  afterAll(() => dir.remove());
+
+  function fresh(name: string): HookServer {
+    const host = makeHookServer(dir.path, name, join(conf, 'policy.yml'), { env: gpg.env() });
+    commitFile(host.work, 'project.config', 'x\n', 'config', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    const result = host.push(['-q', 'origin', 'HEAD:refs/meta/config']);
+    expect(result.code, result.stderr).toBe(0);
+    return host;
+  }
+
+  for (const kind of ['blob', 'tree'] as const) {
+    it(`refuses moving a protected ref from a commit to a ${kind}`, () => {
+      const host = fresh(`to-${kind}`);
+      const target = kind === 'blob' ? git(host.work, ['rev-parse', 'HEAD:project.config']) : git(host.work, ['rev-parse', 'HEAD^{tree}']);
+      const before = host.refs();
+      const result = host.push(['-f', 'origin', `${target}:refs/meta/config`]);
+      expect(result.code, result.stderr).not.toBe(0);
+      expect(result.stderr).toMatch(/force-pushing refs\/meta\/config is forbidden/);
+      expect(host.refs()).toBe(before);
+    });
+  }
+
+  it('still accepts a fast-forward of the protected ref', () => {
+    const host = fresh('ff');
+    commitFile(host.work, 'project.config', 'y\n', 'config 2', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    const result = host.push(['-q', 'origin', 'HEAD:refs/meta/config']);
+    expect(result.code, result.stderr).toBe(0);
+  });
+});
+
+/**
+ * A symbolic ref's rule, when the push names its target: refs/heads/master → refs/heads/main
+ * (left by a default-branch rename), master's rule allows only alice, main's any registered
+ * key. A push through master is judged under both; a push straight to main showed bob's
+ * commit as master's tip without master's rule ever being asked.
+ */
+const ALIAS_POLICY = `version: 1
+keys:
+  openpgp: [keys/registry.asc]
+rules:
+  - refs: [refs/heads/master]
+    require_signed_commits: true
+    signers: [alice@example.com]
+  - refs: [refs/heads/main]
+    require_signed_commits: true
+`;
+
+describe("a symbolic ref's rule when the target is pushed directly", () => {
+  const dir = tempDir('redteam-alias');
+  const conf = join(dir.path, 'conf');
+  let gpg: GpgHome;
+  let alice: GpgIdentity;
+  let bob: GpgIdentity;
+
+  beforeAll(() => {
+    gpg = new GpgHome(join(dir.path, 'gnupg'));
+    alice = gpg.createKey('Alice', 'alice@example.com');
+    bob = gpg.createKey('Bob', 'bob@example.com');
+    mkdirSync(join(conf, 'keys'), { recursive: true });
+    writeFileSync(join(conf, 'keys', 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
+    writeFileSync(join(conf, 'policy.yml'), ALIAS_POLICY);
+  }, 60_000);
+  afterAll(() => dir.remove());
+
+  function fresh(name: string): HookServer {
+    const host = makeHookServer(dir.path, name, join(conf, 'policy.yml'), { env: gpg.env() });
+    commitFile(host.work, 'a.txt', 'a\n', 'initial', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    expect(host.push(['-q', 'origin', 'main']).code).toBe(0);
+    host.onServer(['symbolic-ref', 'refs/heads/master', 'refs/heads/main']);
+    return host;
+  }
+
+  it("refuses bob's commit pushed straight to main while master (alias of main) allows only alice", () => {
+    const host = fresh('direct');
+    commitFile(host.work, 'b.txt', 'b\n', 'bob', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+    const before = host.refs();
+    const result = host.push(['origin', 'main']);
+    expect(result.code, result.stderr).not.toBe(0);
+    expect(result.stderr).toMatch(/alice@example\.com/);
+    expect(host.refs()).toBe(before);
+  });
+
+  it("accepts alice's commit pushed straight to main", () => {
+    const host = fresh('direct-ok');
+    commitFile(host.work, 'c.txt', 'c\n', 'alice', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    const result = host.push(['-q', 'origin', 'main']);
+    expect(result.code, result.stderr).toBe(0);
+  });
+
+  it("refuses bob creating main while master already points at it (a dangling alias)", () => {
+    const host = makeHookServer(dir.path, 'dangling', join(conf, 'policy.yml'), { env: gpg.env() });
+    host.onServer(['symbolic-ref', 'refs/heads/master', 'refs/heads/main']);
+    commitFile(host.work, 'd.txt', 'd\n', 'bob', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+    const result = host.push(['origin', 'main']);
+    expect(result.code, result.stderr).not.toBe(0);
+    expect(result.stderr).toMatch(/alice@example\.com/);
+  });
+});

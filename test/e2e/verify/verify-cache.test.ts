@@ -1,0 +1,193 @@
+import { createHash, createHmac } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verdictKey } from '../../../src/store/verdict-cache.ts';
+import { git, tempDir } from '../../helpers/git.ts';
+import { makeFixtures, gitEnv, type Fixtures } from '../../helpers/fixture-repos.ts';
+import { commitFile, createSshKey, GpgHome, sshSigningConfig, type SshIdentity } from '../../helpers/signing-keys.ts';
+
+interface Line { commit: string; status: string }
+
+/** The secret the cache files are authenticated with in these tests (a CI secret in real use). */
+const CACHE_KEY = 'verify-cache-test-secret';
+const mac = (key: string, body: string) => createHmac('sha256', CACHE_KEY).update(key).update('\0').update(body).digest('hex');
+
+function signet(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; lines: Line[]; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--format', 'jsonl', ...args], { encoding: 'utf8', env: { ...process.env, SIGNET_CACHE_KEY: CACHE_KEY, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const lines = run.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Line);
+  return { status: run.status, lines, stdout: run.stdout, stderr: run.stderr };
+}
+
+function statusOf(run: { lines: Line[] }, commit: string): string | undefined {
+  return run.lines.find((line) => line.commit === commit)?.status;
+}
+
+/** The one cache file in a directory, as header and body lines. */
+function cacheFile(directory: string): { path: string; header: string; body: string } {
+  const files = readdirSync(directory).filter((name) => name.endsWith('.cache'));
+  expect(files).toHaveLength(1);
+  const path = join(directory, files[0]!);
+  const text = readFileSync(path, 'utf8');
+  const end = text.indexOf('\n');
+  return { path, header: text.slice(0, end), body: text.slice(end + 1) };
+}
+
+describe('signet verify: the verdict cache', () => {
+  const dir = tempDir('verify-cache');
+  let repo: string;
+  let alice: SshIdentity;
+  let bob: SshIdentity;
+  let sshCommit: string;
+  let pgpCommit: string;
+  let gpg: GpgHome;
+  const file = (name: string, text: string): string => {
+    const path = join(dir.path, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  let aliceAllowed: string;
+  let bobAllowed: string;
+  let carolRing: string;
+  let daveRing: string;
+  // Carol's key is made now and expires in a day: valid an hour from now, expired in three days.
+  const before = new Date(Date.now() + 3600_000).toISOString();
+  const after = new Date(Date.now() + 3 * 86400_000).toISOString();
+
+  beforeAll(() => {
+    repo = join(dir.path, 'repo');
+    git(dir.path, ['init', '-q', '-b', 'main', repo]);
+    alice = createSshKey(join(dir.path, 'ssh'), 'alice', 'alice@example.com');
+    bob = createSshKey(join(dir.path, 'ssh'), 'bob', 'bob@example.com');
+    sshCommit = commitFile(repo, 'a', '1', 'ssh', { email: 'alice@example.com', sign: sshSigningConfig(alice) });
+    gpg = new GpgHome(join(dir.path, 'gnupg'));
+    gpg.gpg(['--quick-gen-key', 'Carol <carol@example.com>', 'ed25519', 'sign', '1d']);
+    const carol = /^fpr:+([0-9A-F]{40}):/m.exec(gpg.gpg(['--with-colons', '--list-keys', 'carol@example.com']))![1]!;
+    pgpCommit = commitFile(repo, 'b', '2', 'openpgp', { email: 'carol@example.com', sign: ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${carol}`], env: gpg.env() });
+    const dave = new GpgHome(join(dir.path, 'gnupg-dave')).createKey('Dave', 'dave@example.com');
+    aliceAllowed = file('alice.allowed', `alice@example.com ${alice.publicKeyLine}\n`);
+    bobAllowed = file('bob.allowed', `bob@example.com ${bob.publicKeyLine}\n`);
+    carolRing = file('carol.asc', gpg.gpg(['--armor', '--export', carol]));
+    daveRing = file('dave.asc', dave.armoredPublicKey);
+  }, 60_000);
+  afterAll(() => dir.remove());
+
+  it('lives in the git dir by default and reuses what it holds', () => {
+    const first = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD']);
+    expect(statusOf(first, sshCommit)).toBe('G');
+    const cached = cacheFile(join(repo, '.git', 'signet', 'verify-cache'));
+    expect(cached.body).toContain(sshCommit);
+    // A record rewritten with a valid MAC under the secret is believed (it stands for a run that
+    // had the secret): that shows the second run used the record instead of verifying.
+    const body = cached.body.replace('"status":"G"', '"status":"B"');
+    expect(body).not.toBe(cached.body);
+    const header = cached.header.split(' ');
+    header[3] = mac(header[2] ?? '', body);
+    writeFileSync(cached.path, `${header.join(' ')}\n${body}`);
+    const second = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD']);
+    expect(statusOf(second, sshCommit)).toBe('B');
+    // The same forgery with a plain checksum, or under another secret (a cache restored from a job
+    // that had no access to the secret), is ignored and the commit verified again.
+    header[3] = createHash('sha256').update(body).digest('hex');
+    writeFileSync(cached.path, `${header.join(' ')}\n${body}`);
+    const forged = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD']);
+    expect(forged.stderr).toMatch(/not written with this machine's cache key, or damaged; ignored/);
+    expect(statusOf(forged, sshCommit)).toBe('G');
+    const elsewhere = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD'], { SIGNET_CACHE_KEY: 'another machine' });
+    expect(elsewhere.stderr).toMatch(/not written with this machine's cache key/);
+    expect(statusOf(elsewhere, sshCommit)).toBe('G');
+    expect(statusOf(signet(['--repo', repo, '--allowed-signers', aliceAllowed, '--no-cache', 'HEAD']), sshCommit)).toBe('G');
+  });
+
+  it('is not used for another allowed_signers file', () => {
+    const cache = join(dir.path, 'cache-allowed');
+    expect(statusOf(signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']), sshCommit)).toBe('G');
+    expect(statusOf(signet(['--repo', repo, '--cache', cache, '--allowed-signers', bobAllowed, 'HEAD']), sshCommit)).not.toBe('G');
+  });
+
+  it('is not used once the key is revoked', () => {
+    const cache = join(dir.path, 'cache-revoked');
+    const none = file('none.revoked', '');
+    const revoked = file('alice.revoked', `${alice.publicKeyLine}\n`);
+    expect(statusOf(signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, '--revoked-keys', none, 'HEAD']), sshCommit)).toBe('G');
+    expect(statusOf(signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, '--revoked-keys', revoked, 'HEAD']), sshCommit)).toBe('R');
+  });
+
+  it('is not used for another keyring', () => {
+    const cache = join(dir.path, 'cache-keyring');
+    expect(statusOf(signet(['--repo', repo, '--cache', cache, '--keyring', carolRing, '--now', before, 'HEAD']), pgpCommit)).toBe('G');
+    expect(statusOf(signet(['--repo', repo, '--cache', cache, '--keyring', daveRing, '--now', before, 'HEAD']), pgpCommit)).toBe('E');
+  });
+
+  it('is not used for another --now', () => {
+    const cache = join(dir.path, 'cache-now');
+    expect(statusOf(signet(['--repo', repo, '--cache', cache, '--keyring', carolRing, '--now', before, 'HEAD']), pgpCommit)).toBe('G');
+    expect(statusOf(signet(['--repo', repo, '--cache', cache, '--keyring', carolRing, '--now', after, 'HEAD']), pgpCommit)).toBe('Y');
+  });
+
+  it('without --now keeps no verdict judged against the clock (OpenPGP expiry), only SSH and unsigned ones', () => {
+    const cache = join(dir.path, 'cache-clock');
+    signet(['--repo', repo, '--cache', cache, '--keyring', carolRing, '--allowed-signers', aliceAllowed, 'HEAD']);
+    const { body } = cacheFile(cache);
+    expect(body).toContain(sshCommit);
+    expect(body).not.toContain(pgpCommit);
+  });
+
+  it('ignores a damaged file, says so, and verifies again', () => {
+    const cache = join(dir.path, 'cache-damaged');
+    signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
+    const { path, header, body } = cacheFile(cache);
+    writeFileSync(path, `${header}\n${body.replace('"status":"G"', '"status":"B"')}`);
+    const run = signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
+    expect(run.stderr).toMatch(/not written with this machine's cache key, or damaged; ignored, verifying again/);
+    expect(statusOf(run, sshCommit)).toBe('G');
+    // A foreign file under the right name is ignored the same way.
+    writeFileSync(path, 'PK\u0003\u0004 not a cache at all');
+    const foreign = signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
+    expect(foreign.stderr).toMatch(/not a signet verdict cache; ignored/);
+    expect(statusOf(foreign, sshCommit)).toBe('G');
+  });
+
+  it('keys on every input: trusted root, X.509 roots, CRLs, keyless identities, policy, signet version', () => {
+    const base = { keyrings: [] };
+    const keys = new Set([
+      verdictKey({ sources: base, verifier: '0.2.0' }),
+      verdictKey({ sources: base, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, trustedRoot: { name: 'root.json', text: '{"a":1}' } }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, trustedRoot: { name: 'root.json', text: '{"a":2}' } }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, x509Roots: [{ name: 'ca.pem', text: 'one' }] }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, crls: [{ name: 'ca.crl', bytes: new Uint8Array([1]) }] }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, keylessIdentities: [{ subject: 'a@example.com', issuer: 'https://issuer' }] }, verifier: '0.1.0' }),
+      verdictKey({ sources: { ...base, keylessIdentities: [{ subjectRegexp: /^a@example\.com$/, issuer: 'https://issuer' }] }, verifier: '0.1.0' }),
+      verdictKey({ sources: base, policy: new TextEncoder().encode('rules: []\n'), verifier: '0.1.0' }),
+      verdictKey({ sources: base, now: new Date(before), verifier: '0.1.0' }),
+    ]);
+    expect(keys.size).toBe(10);
+  });
+});
+
+describe('signet verify: cached verdicts equal uncached ones on the differential fixtures', () => {
+  let fx: Fixtures;
+  const dir = tempDir('verify-cache-fixtures');
+  beforeAll(() => {
+    fx = makeFixtures();
+  }, 120_000);
+  afterAll(() => dir.remove());
+
+  for (const now of [undefined, '2030-01-01T00:00:00Z']) {
+    it(`${now ? 'with' : 'without'} --now`, () => {
+      const args = ['--repo', fx.repoDir('repo'), '--keyring', fx.keyring, '--allowed-signers', fx.allowedSigners, '--revoked-keys', fx.revokedKeys, ...(now ? ['--now', now] : []), '--all'];
+      const cache = join(dir.path, now ? 'now' : 'clock');
+      const uncached = signet([...args, '--no-cache'], gitEnv(fx));
+      const first = signet([...args, '--cache', cache], gitEnv(fx));
+      const second = signet([...args, '--cache', cache], gitEnv(fx));
+      expect(uncached.lines.length).toBeGreaterThan(10);
+      const commits = uncached.lines.filter((line) => !('tag' in line)).length;
+      expect(cacheFile(cache).body.split('\n').length).toBeGreaterThan(now ? commits : 1);
+      expect(first.stdout).toBe(uncached.stdout);
+      expect(second.stdout).toBe(uncached.stdout);
+      expect(second.status).toBe(uncached.status);
+    });
+  }
+});
