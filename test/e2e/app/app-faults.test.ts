@@ -73,7 +73,7 @@ describe('faults', () => {
     const run = app.runsFor(oid!).at(-1)!;
     expect(run.current).toMatchObject({ status: 'completed', conclusion: 'failure' });
     expect((run.current.output as { title: string }).title).toMatch(/^signet could not fetch the commits: cannot fetch refs\/heads\/down/);
-    expect((run.current.output as { summary: string }).summary).toMatch(/^\*\*signet could not fetch the commits: cannot fetch refs\/heads\/down.* from http:\/\/127\.0\.0\.1:\d+\/octo-org\/faulty-repo\.git: HTTP 503/);
+    expect((run.current.output as { summary: string }).summary).toMatch(/^\*\*signet could not fetch the commits: cannot fetch refs\/heads\/down.* from http\\?:\/\/127\.0\.0\.1:\d+\/octo-org\/faulty-repo\.git: HTTP 503/);
     const audit = await app.store.listAudit(`github:${FULL_NAME}`, 1);
     expect(audit[0]).toMatchObject({ outcome: 'error', headSha: oid });
   });
