@@ -124,6 +124,8 @@ beforeAll(async () => {
   github.permissions.set('maintainer-mia', { permission: 'write', role_name: 'maintain' });
   gitlab.projects.set(PROJECT_ID, fixture.bare);
   gitlab.members.set(`${PROJECT_ID}:${MAINTAINER.id}`, 40);
+  // /sign-release confirms the project with GitLab before acting for it (id and path must agree).
+  gitlab.projectPaths.set(PROJECT_ID, 'group/big');
   const files = new Map<string, string>();
   const seen: IncomingHttpHeaders[] = [];
   const server = createServer((req, res) => {
