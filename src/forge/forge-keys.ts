@@ -13,6 +13,8 @@ import { loadOpenPgpRegistry, type KeySourceText } from '../core/openpgp/index.t
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys, type AllowedSigner } from '../core/ssh/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import type { KeyRegistries } from '../core/verify-object.ts';
+import type { KeylessIdentity } from '../core/sigstore/keyless-registry.ts';
+import { buildRegistries } from '../keys/load-registries.ts';
 
 export interface ForgeAccountKeys {
   /** The forge's account name (GitHub login, GitLab username). */
@@ -31,6 +33,11 @@ export interface PolicyKeyFiles {
   keyrings: KeySourceText[];
   allowedSigners?: { name: string; text: string };
   revokedKeys?: { name: string; bytes: Uint8Array };
+  /** X.509 roots and CRLs, a Sigstore trusted root and keyless identities: as the hook reads them. */
+  x509Roots?: Array<{ name: string; text: string }>;
+  crls?: Array<{ name: string; bytes: Uint8Array }>;
+  trustedRoot?: { name: string; text: string };
+  keylessIdentities?: KeylessIdentity[];
 }
 
 export interface CheckRegistries {
@@ -83,11 +90,24 @@ export async function buildCheckRegistries(files: PolicyKeyFiles, accounts: Forg
     }
   }
 
+  // X.509 and keyless trust come from the policy alone (forges hold no such keys), built by the
+  // same code as the hook's and `signet verify --policy`'s registries.
+  const certificates = files.x509Roots || files.crls || files.trustedRoot || files.keylessIdentities
+    ? await buildRegistries({
+      keyrings: [],
+      ...(files.x509Roots ? { x509Roots: files.x509Roots } : {}),
+      ...(files.crls ? { crls: files.crls } : {}),
+      ...(files.trustedRoot ? { trustedRoot: files.trustedRoot } : {}),
+      ...(files.keylessIdentities ? { keylessIdentities: files.keylessIdentities } : {}),
+    })
+    : undefined;
   return {
     registries: {
       openpgp: forgeKeyrings.length > 0 ? await loadOpenPgpRegistry([...files.keyrings, ...forgeKeyrings]) : policyOpenPgp,
       // Policy lines first: ssh-keygen (and our verifier) consult allowed_signers in order.
       ssh: createSshRegistry([...policySigners, ...forgeSigners], revoked),
+      ...(certificates?.x509 ? { x509: certificates.x509 } : {}),
+      ...(certificates?.keyless ? { keyless: certificates.keyless } : {}),
     },
     keyOwners,
     skipped,

@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import { parsePolicy, type Policy } from '../core/policy/index.ts';
 import { ForgeError } from './forge-error.ts';
 import type { PolicyKeyFiles } from './forge-keys.ts';
+import { keylessIdentitiesOf } from '../keys/load-registries.ts';
 
 /** Reads one file of the default branch: its bytes, or undefined when it does not exist. */
 export type DefaultBranchReader = (path: string) => Promise<Uint8Array | undefined>;
@@ -44,6 +45,24 @@ export async function loadPolicy(read: DefaultBranchReader, candidates: string[]
       files.allowedSigners = { name, text: Buffer.from(content).toString('utf8') };
     }
     if (policy.keys.sshRevokedKeys) files.revokedKeys = await required(policy.keys.sshRevokedKeys, 'keys.ssh_revoked_keys');
+    // X.509 roots and CRLs, the trusted root and keyless identities: the same trust the hook reads.
+    if (policy.keys.x509Roots?.length) {
+      files.x509Roots = [];
+      for (const [index, file] of policy.keys.x509Roots.entries()) {
+        const { name, bytes: content } = await required(file, `keys.x509_roots[${index}]`);
+        files.x509Roots.push({ name, text: Buffer.from(content).toString('latin1') });
+      }
+    }
+    if (policy.keys.x509Crls?.length) {
+      files.crls = [];
+      for (const [index, file] of policy.keys.x509Crls.entries()) files.crls.push(await required(file, `keys.x509_crls[${index}]`));
+    }
+    if (policy.keys.trustedRoot) {
+      const { name, bytes: content } = await required(policy.keys.trustedRoot, 'keys.trusted_root');
+      files.trustedRoot = { name, text: Buffer.from(content).toString('utf8') };
+    }
+    const keyless = keylessIdentitiesOf(policy.keys.keyless);
+    if (keyless) files.keylessIdentities = keyless;
     return { path, policy, files };
   }
   return undefined;

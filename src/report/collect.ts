@@ -16,7 +16,7 @@ import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistr
 import { openRepository, type Repository } from '../git/repository.ts';
 import { listCommits } from '../git/rev-walk.ts';
 import { changedPaths } from '../git/tree-diff.ts';
-import { buildRegistries, readRegistrySources, type RegistrySources } from '../keys/load-registries.ts';
+import { buildRegistries, keylessIdentitiesOf, readRegistrySources, type RegistrySources } from '../keys/load-registries.ts';
 import { VerdictRecords } from '../store/verdict-records.ts';
 import { registryKeyReports } from './registry-keys.ts';
 
@@ -72,7 +72,15 @@ export async function loadReportContext(request: Pick<ReportRequest, 'repo' | 'c
     allowedSigners ??= policy.keys.sshAllowedSigners ? resolve(base, policy.keys.sshAllowedSigners) : undefined;
     revokedKeys ??= policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined;
   }
-  const sources = readRegistrySources({ keyrings, allowedSigners, revokedKeys });
+  // The policy's X.509 roots and CRLs, trusted root and keyless identities, as the hook reads them.
+  const base = policyPath ? dirname(policyPath) : request.cwd;
+  const sources = readRegistrySources({
+    keyrings, allowedSigners, revokedKeys,
+    x509Roots: policy?.keys.x509Roots?.map((file) => resolve(base, file)),
+    crls: policy?.keys.x509Crls?.map((file) => resolve(base, file)),
+    trustedRoot: policy?.keys.trustedRoot ? resolve(base, policy.keys.trustedRoot) : undefined,
+    keylessIdentities: keylessIdentitiesOf(policy?.keys.keyless),
+  });
   return { repo, policy, policyPath, sources, registries: await buildRegistries(sources) };
 }
 
