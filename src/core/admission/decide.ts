@@ -7,6 +7,7 @@
  */
 import { isRecord } from '../sign/encoding.ts';
 import type { AdmissionPolicy, AttestationCondition, Authority, ImagePolicy, NamespaceSelection } from './image-policy.ts';
+import { wholeMatch } from '../whole-match.ts';
 
 /** What verifying one authority against one image digest found. */
 export interface AuthorityFacts {
@@ -53,7 +54,7 @@ export function conditionHolds(statement: unknown, condition: AttestationConditi
   if (condition.equals !== undefined) return value === condition.equals;
   if (condition.matches !== undefined) {
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return false;
-    return new RegExp(condition.matches, 'u').test(String(value));
+    return wholeMatch(condition.matches).test(String(value));
   }
   return false;
 }

@@ -8,6 +8,7 @@
  */
 import type { SignatureVerdict } from '../verdict.ts';
 import type { KeylessIdentitySpec, SignerEntry } from './types.ts';
+import { wholeMatch } from '../whole-match.ts';
 
 export type ParsedEntry = SignerEntry | { kind: 'group'; group: string };
 
@@ -119,8 +120,8 @@ export function entryMatches(entry: SignerEntry, verdict: SignatureVerdict): boo
 /** Whether a keyless identity (regexps already checked to be anchored when parsed) names this signer. */
 export function keylessMatches(entry: KeylessIdentitySpec, subject: string, issuer: string | undefined): boolean {
   if (issuer === undefined) return false;
-  const subjectOk = entry.subject !== undefined ? entry.subject === subject : entry.subjectRegexp !== undefined && new RegExp(entry.subjectRegexp, 'u').test(subject);
-  const issuerOk = entry.issuer !== undefined ? entry.issuer === issuer : entry.issuerRegexp !== undefined && new RegExp(entry.issuerRegexp, 'u').test(issuer);
+  const subjectOk = entry.subject !== undefined ? entry.subject === subject : entry.subjectRegexp !== undefined && wholeMatch(entry.subjectRegexp).test(subject);
+  const issuerOk = entry.issuer !== undefined ? entry.issuer === issuer : entry.issuerRegexp !== undefined && wholeMatch(entry.issuerRegexp).test(issuer);
   return subjectOk && issuerOk;
 }
 

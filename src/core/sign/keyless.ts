@@ -12,6 +12,7 @@ import { toSignedEntity, toTrustMaterial, Verifier, type SignedEntity, type Trus
 import { SignetError } from '../errors.ts';
 import { isRecord, parseJson } from './encoding.ts';
 import { verifyDigestSignature } from './signer.ts';
+import { wholeMatch } from '../whole-match.ts';
 
 export interface IdentityPolicy {
   subject?: string;
@@ -55,7 +56,7 @@ export function keylessTrust(trustedRootJson: string | Uint8Array | unknown, wha
 function anchored(text: string, flag: string): RegExp {
   if (!text.startsWith('^') || !text.endsWith('$') || text.endsWith('\\$')) throw new SignetError('USAGE', `${flag} must be anchored with ^ and $ (an unanchored expression matches far more than intended): '${text}'`);
   try {
-    return new RegExp(text, 'u');
+    return wholeMatch(text);
   } catch (error) {
     throw new SignetError('USAGE', `${flag}: invalid regular expression: ${(error as Error).message}`);
   }
@@ -73,8 +74,8 @@ export function checkIdentityPolicy(policy: IdentityPolicy, names = { subject: '
 }
 
 export function identityMatches(policy: IdentityPolicy, identity: KeylessIdentity): boolean {
-  const subjectOk = policy.subject !== undefined ? identity.subject === policy.subject : new RegExp(policy.subjectRegExp ?? '^$', 'u').test(identity.subject);
-  const issuerOk = policy.issuer !== undefined ? identity.issuer === policy.issuer : new RegExp(policy.issuerRegExp ?? '^$', 'u').test(identity.issuer);
+  const subjectOk = policy.subject !== undefined ? identity.subject === policy.subject : wholeMatch(policy.subjectRegExp ?? '^$').test(identity.subject);
+  const issuerOk = policy.issuer !== undefined ? identity.issuer === policy.issuer : wholeMatch(policy.issuerRegExp ?? '^$').test(identity.issuer);
   return subjectOk && issuerOk;
 }
 

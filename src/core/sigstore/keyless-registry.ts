@@ -1,6 +1,7 @@
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { SignetError } from '../errors.ts';
+import { wholeMatch } from '../whole-match.ts';
 
 /**
  * Whom a keyless (Sigstore) signature may come from: the certificate's SAN (e-mail or URI)
@@ -49,7 +50,7 @@ export function anchoredRegexp(text: string, field: string): RegExp {
     throw new SignetError('USAGE', `${field}: the regular expression '${text}' must be anchored (start with ^ and end with $)`);
   }
   try {
-    return new RegExp(text, 'u');
+    return wholeMatch(text);
   } catch (error) {
     throw new SignetError('USAGE', `${field}: '${text}' is not a regular expression (${(error as Error).message})`);
   }
