@@ -26,8 +26,8 @@ interface WalkNode {
  * slop against clock skew). Only ids, times and parent links are kept per commit, so a
  * 100,000-commit range costs a few tens of megabytes.
  */
-export function listCommits(store: ObjectStore, include: string[], exclude: string[]): string[] {
-  const walk = new RevisionWalk(store, include, exclude);
+export function listCommits(store: ObjectStore, include: string[], exclude: string[], parsed: string[] = []): string[] {
+  const walk = new RevisionWalk(store, include, exclude, { parsed });
   while (!walk.finished) walk.next(Number.POSITIVE_INFINITY);
   return walk.result();
 }
@@ -59,11 +59,17 @@ export class RevisionWalk {
     private readonly store: ObjectStore,
     include: string[],
     exclude: string[],
-    options: { keepFound?: boolean } = {},
+    options: { keepFound?: boolean; parsed?: string[] } = {},
   ) {
     this.finalAsFound = exclude.length === 0;
     this.keepFound = options.keepFound ?? true;
     if (!this.keepFound && !this.finalAsFound) throw new Error('a walk with exclusions must keep what it finds');
+    // git has read every tip (and the commits its revision syntax stepped through) before the
+    // walk starts, so an exclusion's mark already passes through them (revision.c
+    // mark_parents_uninteresting only recurses into parsed commits).
+    for (const oid of options.parsed ?? []) this.parse(this.node(oid));
+    for (const oid of include) this.parse(this.node(oid));
+    for (const oid of exclude) this.parse(this.node(oid));
     for (const oid of exclude) {
       const commit = this.node(oid);
       commit.flags |= UNINTERESTING;

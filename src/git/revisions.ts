@@ -13,6 +13,13 @@ export interface RevisionSet {
   include: string[];
   exclude: string[];
   tags: TagReference[];
+  /**
+   * Commits git reads while resolving the arguments (X of X^@ and X^!, each step of X~3 and
+   * X^2). Its walk then knows their parents, and marks from an exclusion pass through them: on
+   * a clock-skewed history that changes where `git rev-list` stops, so the walk must know them
+   * too to list what git lists.
+   */
+  parsed: string[];
 }
 
 const DWIM_RULES = ['%s', 'refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remotes/%s', 'refs/remotes/%s/HEAD'];
@@ -23,7 +30,8 @@ const DWIM_RULES = ['%s', 'refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remo
  * and exclude.
  */
 export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
-  const set: RevisionSet = { include: [], exclude: [], tags: [] };
+  const set: RevisionSet = { include: [], exclude: [], tags: [], parsed: [] };
+  const resolve = (expression: string, tags: TagReference[] | undefined, tagOfAnything = false): string | undefined => resolveTracked(repo, expression, tags, tagOfAnything, set.parsed);
   let negate = false;
   const add = (oid: string, exclude: boolean): void => {
     (exclude ? set.exclude : set.include).push(oid);
@@ -45,8 +53,8 @@ export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
     if (symmetric >= 0) {
       // A...B (how GitHub compares a pull request): what either reaches and not both, i.e. A and
       // B without their merge bases, as `git rev-list A...B`.
-      const left = resolveCommit(repo, arg.slice(0, symmetric) || 'HEAD', negate ? undefined : set.tags);
-      const right = resolveCommit(repo, arg.slice(symmetric + 3) || 'HEAD', negate ? undefined : set.tags);
+      const left = resolve(arg.slice(0, symmetric) || 'HEAD', negate ? undefined : set.tags)!;
+      const right = resolve(arg.slice(symmetric + 3) || 'HEAD', negate ? undefined : set.tags)!;
       add(left, negate);
       add(right, negate);
       for (const base of mergeBases(repo, left, right)) add(base, !negate);
@@ -54,7 +62,8 @@ export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
     }
     // X^@: X's parents (not X); X^!: X without its parents — as git's revision.c takes them.
     if (arg.endsWith('^@') || arg.endsWith('^!')) {
-      const tip = resolveCommit(repo, arg.slice(0, -2), arg.endsWith('^!') && !negate ? set.tags : undefined);
+      const tip = resolve(arg.slice(0, -2), arg.endsWith('^!') && !negate ? set.tags : undefined)!;
+      set.parsed.push(tip);
       if (arg.endsWith('^!')) add(tip, negate);
       for (const parent of parentsOf(repo, tip)) add(parent, arg.endsWith('^!') ? !negate : negate);
       continue;
@@ -63,17 +72,17 @@ export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
     if (range >= 0) {
       const left = arg.slice(0, range) || 'HEAD';
       const right = arg.slice(range + 2) || 'HEAD';
-      add(resolveCommit(repo, left, undefined), !negate);
-      add(resolveCommit(repo, right, negate ? undefined : set.tags), negate);
+      add(resolve(left, undefined)!, !negate);
+      add(resolve(right, negate ? undefined : set.tags)!, negate);
       continue;
     }
     if (arg.startsWith('^')) {
-      add(resolveCommit(repo, arg.slice(1), undefined), !negate);
+      add(resolve(arg.slice(1), undefined)!, !negate);
       continue;
     }
     // `signet verify TAG` where the tag names a blob or tree (git.git's junio-gpg-pub): the tag
     // is verified and there are no commits to list; a bare blob or tree stays an error.
-    const commit = resolveCommit(repo, arg, negate ? undefined : set.tags, !negate);
+    const commit = resolve(arg, negate ? undefined : set.tags, !negate);
     if (commit !== undefined) add(commit, negate);
   }
   set.tags = dedupe(set.tags);
@@ -120,6 +129,11 @@ function dedupe(tags: TagReference[]): TagReference[] {
 export function resolveCommit(repo: Repository, expression: string, tags: TagReference[] | undefined): string;
 export function resolveCommit(repo: Repository, expression: string, tags: TagReference[] | undefined, tagOfAnything: boolean): string | undefined;
 export function resolveCommit(repo: Repository, expression: string, tags: TagReference[] | undefined, tagOfAnything = false): string | undefined {
+  return resolveTracked(repo, expression, tags, tagOfAnything, []);
+}
+
+/** resolveCommit, noting in `parsed` each commit a `~` or `^` step reads the parents of. */
+function resolveTracked(repo: Repository, expression: string, tags: TagReference[] | undefined, tagOfAnything: boolean, parsed: string[]): string | undefined {
   const match = /^(.*?)((?:[~^][0-9]*|\^\{[a-z]*\})*)$/.exec(expression);
   const base = match?.[1] ?? expression;
   const operators = match?.[2] ?? '';
@@ -139,8 +153,12 @@ export function resolveCommit(repo: Repository, expression: string, tags: TagRef
     pendingTags = undefined;
     const count = step.length > 1 ? Number(step.slice(1)) : 1;
     if (step.startsWith('~')) {
-      for (let i = 0; i < count; i++) current = parentsOf(repo, current)[0] ?? fail(expression, 'has too few ancestors');
+      for (let i = 0; i < count; i++) {
+        parsed.push(current);
+        current = parentsOf(repo, current)[0] ?? fail(expression, 'has too few ancestors');
+      }
     } else if (count > 0) {
+      parsed.push(current);
       current = parentsOf(repo, current)[count - 1] ?? fail(expression, `has no parent ${count}`);
     }
   }

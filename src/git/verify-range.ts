@@ -58,7 +58,7 @@ export async function verifyTags(repo: Repository, tags: TagReference[], registr
 export async function* verifyCommits(repo: Repository, revisions: RevisionSet, registries: KeyRegistries, options: VerifyRangeOptions): AsyncGenerator<CommitResult> {
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
   // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
-  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0 });
+  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0, parsed: revisions.parsed });
   const verifyOptions: VerifyObjectOptions = { ...objectOptions(repo, options), ...(inFlight > 1 ? { runner: runOnThreadPool } : {}) };
   const cache = options.cache;
   const start = (oid: string): Promise<CommitResult> => {
