@@ -19,17 +19,55 @@ mkdirSync(join(root, '.bench'), { recursive: true });
 const helpersFile = join(root, '.bench', 'admission-bench-helpers.mjs');
 await build({
   stdin: { contents: "export * from './test/helpers/sign-registry.ts';\nexport * from './test/helpers/sign-cli.ts';", resolveDir: root, loader: 'ts' },
-  bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: helpersFile, packages: 'external', logLevel: 'warning',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: helpersFile,
+  packages: 'external',
+  logLevel: 'warning',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
 const h = await import(helpersFile);
 
 const dir = mkdtempSync(join(tmpdir(), 'signet-admission-bench-'));
 const run = (cmd, args) => h.mustRun(cmd, args, { cwd: dir });
-run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=bench CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
+run('openssl', [
+  'req',
+  '-x509',
+  '-newkey',
+  'ec',
+  '-pkeyopt',
+  'ec_paramgen_curve:P-256',
+  '-nodes',
+  '-days',
+  '1',
+  '-subj',
+  '/CN=bench CA',
+  '-keyout',
+  'ca.key',
+  '-out',
+  'ca.pem',
+]);
 run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=admission', '-keyout', 'tls.key', '-out', 'tls.csr']);
 writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-run('openssl', ['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'tls.crt']);
+run('openssl', [
+  'x509',
+  '-req',
+  '-in',
+  'tls.csr',
+  '-CA',
+  'ca.pem',
+  '-CAkey',
+  'ca.key',
+  '-CAcreateserial',
+  '-days',
+  '1',
+  '-extfile',
+  'san.ext',
+  '-out',
+  'tls.crt',
+]);
 const ca = readFileSync(join(dir, 'ca.pem'));
 const registry = await h.startRegistry(dir);
 const env = { PATH: process.env.PATH, DOCKER_CONFIG: registry.dockerConfig, COSIGN_PASSWORD: 'bench' };
@@ -50,7 +88,11 @@ function policy(ttl) {
 
 async function startWebhook(name, ttl) {
   writeFileSync(join(dir, `${name}.yml`), policy(ttl));
-  const child = spawn(process.execPath, [join(root, 'bin/signet.js'), 'admission', '--listen', '127.0.0.1:0', '--tls-cert', 'tls.crt', '--tls-key', 'tls.key', '--policy', `${name}.yml`], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bin/signet.js'), 'admission', '--listen', '127.0.0.1:0', '--tls-cert', 'tls.crt', '--tls-key', 'tls.key', '--policy', `${name}.yml`],
+    { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const port = await new Promise((resolvePort, reject) => {
     let seen = '';
     child.stderr.on('data', (chunk) => {
@@ -69,10 +111,27 @@ let uid = 0;
 function review() {
   uid += 1;
   return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
     request: {
-      uid: `bench-${uid}`, kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'default', name: 'web', dryRun: false,
-      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { initContainers: [{ name: 'init', image: images[2] }], containers: [{ name: 'web', image: images[0] }, { name: 'sidecar', image: images[1] }] } },
+      uid: `bench-${uid}`,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      operation: 'CREATE',
+      namespace: 'default',
+      name: 'web',
+      dryRun: false,
+      object: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web' },
+        spec: {
+          initContainers: [{ name: 'init', image: images[2] }],
+          containers: [
+            { name: 'web', image: images[0] },
+            { name: 'sidecar', image: images[1] },
+          ],
+        },
+      },
     },
   });
 }
@@ -81,7 +140,9 @@ function post(port) {
     const started = performance.now();
     const req = request({ host: '127.0.0.1', port, path: '/validate', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
-      res.on('data', (chunk) => { text += chunk; });
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
       res.on('end', () => {
         const allowed = JSON.parse(text).response?.allowed;
         if (allowed !== true) reject(new Error(`not admitted: ${text}`));
@@ -113,12 +174,14 @@ try {
   figures.cached = { p50: pct(warmTimes, 50), p99: pct(warmTimes, 99) };
   let done = 0;
   const until = performance.now() + SECONDS * 1000;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (performance.now() < until) {
-      await post(warm.port);
-      done += 1;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (performance.now() < until) {
+        await post(warm.port);
+        done += 1;
+      }
+    }),
+  );
   figures.reviewsPerSecond = done / SECONDS;
   warm.child.kill('SIGTERM');
 } finally {
@@ -127,7 +190,9 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 const ms = (value) => `${value.toFixed(2)} ms`;
-console.log(`admission, pod of 3 images, uncached (tags resolved, signatures verified each review): p50 ${ms(figures.uncached.p50)}, p99 ${ms(figures.uncached.p99)} (target p99 <= 300 ms)`);
+console.log(
+  `admission, pod of 3 images, uncached (tags resolved, signatures verified each review): p50 ${ms(figures.uncached.p50)}, p99 ${ms(figures.uncached.p99)} (target p99 <= 300 ms)`,
+);
 console.log(`admission, pod of 3 images, cached: p50 ${ms(figures.cached.p50)}, p99 ${ms(figures.cached.p99)} (target p99 <= 5 ms)`);
 console.log(`admission, cached reviews per second, 16 in flight for ${SECONDS} s: ${figures.reviewsPerSecond.toFixed(0)}/s (target >= 1,000/s)`);
 console.log(JSON.stringify(figures));

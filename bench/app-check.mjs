@@ -25,11 +25,23 @@ mkdirSync(join(root, '.bench'), { recursive: true });
 const helpersFile = join(root, '.bench', 'app-bench-helpers.mjs');
 await build({
   stdin: {
-    contents: ["export * from './test/helpers/fake-github.ts';", "export * from './test/helpers/fake-github-webhooks.ts';", "export * from './test/helpers/http-backend.ts';", "export * from './test/helpers/http-backend-repo.ts';", "export { freePort } from './test/helpers/postgres.ts';"].join('\n'),
+    contents: [
+      "export * from './test/helpers/fake-github.ts';",
+      "export * from './test/helpers/fake-github-webhooks.ts';",
+      "export * from './test/helpers/http-backend.ts';",
+      "export * from './test/helpers/http-backend-repo.ts';",
+      "export { freePort } from './test/helpers/postgres.ts';",
+    ].join('\n'),
     resolveDir: root,
     loader: 'ts',
   },
-  bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: helpersFile, packages: 'external', logLevel: 'warning',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: helpersFile,
+  packages: 'external',
+  logLevel: 'warning',
 });
 const h = await import(helpersFile);
 
@@ -52,9 +64,19 @@ async function startApp(name, writeIntervalMs) {
   const child = spawn(process.execPath, ['dist/app.mjs'], {
     cwd: root,
     env: {
-      PATH: process.env.PATH, NODE_ENV: 'production', APP_ID: String(github.appId), PRIVATE_KEY: github.privateKey, WEBHOOK_SECRET: SECRET,
-      GHE_HOST: github.host, GHE_PROTOCOL: 'http', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
-      SIGNET_CACHE_DIR: join(dir, `cache-${name}`), SIGNET_SQLITE_PATH: join(dir, `${name}.sqlite`), SIGNET_GITHUB_WRITE_INTERVAL_MS: String(writeIntervalMs),
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      APP_ID: String(github.appId),
+      PRIVATE_KEY: github.privateKey,
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: 'http',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SIGNET_CACHE_DIR: join(dir, `cache-${name}`),
+      SIGNET_SQLITE_PATH: join(dir, `${name}.sqlite`),
+      SIGNET_GITHUB_WRITE_INTERVAL_MS: String(writeIntervalMs),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -74,7 +96,11 @@ async function startApp(name, writeIntervalMs) {
 const info = { fullName: FULL_NAME, cloneUrl: `${backend.origin}/${repo.path}`, installationId: 1 };
 function rerun() {
   const payload = h.retarget(h.example('check_run', 'rerequested'), info);
-  Object.assign(payload.check_run, { name: 'signet/signatures', head_sha: head, pull_requests: [{ number: 1, head: { ref: 'bench', sha: head }, base: { ref: 'main', sha: repo.heads.main } }] });
+  Object.assign(payload.check_run, {
+    name: 'signet/signatures',
+    head_sha: head,
+    pull_requests: [{ number: 1, head: { ref: 'bench', sha: head }, base: { ref: 'main', sha: repo.heads.main } }],
+  });
   payload.check_run.check_suite = { ...payload.check_run.check_suite, head_branch: null, head_sha: head, pull_requests: [] };
   return payload;
 }
@@ -90,8 +116,11 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
 
 function checkLast() {
   const run = github.checkRuns.at(-1);
-  const rows = String(run?.current?.output?.summary ?? '').split('\n').filter((l) => l.startsWith('| `')).length;
-  if (run?.current?.conclusion !== 'success' || rows !== 250) throw new Error(`unexpected check run: ${run?.current?.conclusion}, ${rows} rows: ${run?.current?.output?.title}`);
+  const rows = String(run?.current?.output?.summary ?? '')
+    .split('\n')
+    .filter((l) => l.startsWith('| `')).length;
+  if (run?.current?.conclusion !== 'success' || rows !== 250)
+    throw new Error(`unexpected check run: ${run?.current?.conclusion}, ${rows} rows: ${run?.current?.output?.title}`);
 }
 
 async function measure(label, writeIntervalMs, deliveries) {
@@ -111,18 +140,26 @@ async function measure(label, writeIntervalMs, deliveries) {
     const t0 = Date.now();
     let sent = 0;
     const latencies = [];
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (sent < deliveries) {
-        sent++;
-        const response = await h.deliver(hook, SECRET, 'check_run', rerun());
-        if (response.status !== 200) throw new Error(`delivery answered ${response.status}`);
-        latencies.push(response.ms);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (sent < deliveries) {
+          sent++;
+          const response = await h.deliver(hook, SECRET, 'check_run', rerun());
+          if (response.status !== 200) throw new Error(`delivery answered ${response.status}`);
+          latencies.push(response.ms);
+        }
+      }),
+    );
     const seconds = (Date.now() - t0) / 1000;
     const posted = github.checkRuns.length - before;
     if (posted !== deliveries) throw new Error(`${posted} check runs for ${deliveries} deliveries`);
-    return { cold: cold.ms, cachedMedian: percentile(cached, 0.5), perSecond: deliveries / seconds, p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95) };
+    return {
+      cold: cold.ms,
+      cachedMedian: percentile(cached, 0.5),
+      perSecond: deliveries / seconds,
+      p50: percentile(latencies, 0.5),
+      p95: percentile(latencies, 0.95),
+    };
   } finally {
     app.child.kill('SIGTERM');
     await new Promise((r) => app.child.once('exit', r));
@@ -135,9 +172,13 @@ try {
   process.stdout.write(`webhook → check run, 250-commit pull request (250 rows, success):\n`);
   process.stdout.write(`  cold (empty cache: full fetch, keys, policy):  ${fast.cold.toFixed(0)} ms\n`);
   process.stdout.write(`  cached (objects, keys, policy ETag):           ${fast.cachedMedian.toFixed(0)} ms (median of 5)\n`);
-  process.stdout.write(`  throughput, ${DELIVERIES} deliveries × ${CONCURRENCY} concurrent, no write spacing: ${fast.perSecond.toFixed(2)} webhooks/s (latency p50 ${fast.p50.toFixed(0)} ms, p95 ${fast.p95.toFixed(0)} ms)\n`);
+  process.stdout.write(
+    `  throughput, ${DELIVERIES} deliveries × ${CONCURRENCY} concurrent, no write spacing: ${fast.perSecond.toFixed(2)} webhooks/s (latency p50 ${fast.p50.toFixed(0)} ms, p95 ${fast.p95.toFixed(0)} ms)\n`,
+  );
   const spaced = await measure('github-spacing', 1000, Math.min(DELIVERIES, 8));
-  process.stdout.write(`  throughput with GitHub's 1 s write spacing (production default): ${spaced.perSecond.toFixed(2)} webhooks/s (2 writes per check run)\n`);
+  process.stdout.write(
+    `  throughput with GitHub's 1 s write spacing (production default): ${spaced.perSecond.toFixed(2)} webhooks/s (2 writes per check run)\n`,
+  );
 } finally {
   await github.stop();
   await backend.stop();

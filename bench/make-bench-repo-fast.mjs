@@ -45,15 +45,34 @@ const gpgVerify = { ...env, GNUPGHOME: join(dir, 'gnupg-verify') };
 
 try {
   // ------------------------------------------------------------ keys, made by the real tools
-  run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quiet', '--quick-gen-key',
-    'Bench OpenPGP <bench-openpgp@signet.test>', 'ed25519', 'sign', 'never'], { env: gpgSign, stdio: 'ignore' });
+  run(
+    'gpg',
+    [
+      '--batch',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--quiet',
+      '--quick-gen-key',
+      'Bench OpenPGP <bench-openpgp@signet.test>',
+      'ed25519',
+      'sign',
+      'never',
+    ],
+    { env: gpgSign, stdio: 'ignore' },
+  );
   const fingerprint = run('gpg', ['--with-colons', '--list-keys', 'bench-openpgp@signet.test'], { env: gpgSign, stdio: ['ignore', 'pipe', 'ignore'] })
-    .split('\n').find((line) => line.startsWith('fpr:'))?.split(':')[9];
+    .split('\n')
+    .find((line) => line.startsWith('fpr:'))
+    ?.split(':')[9];
   const publicArmor = run('gpg', ['--batch', '--armor', '--export', fingerprint], { env: gpgSign });
   writeFileSync(join(dir, 'keys', 'registry.asc'), publicArmor);
   run('gpg', ['--batch', '--quiet', '--import'], { env: gpgVerify, input: publicArmor, stdio: ['pipe', 'ignore', 'ignore'] });
   run('gpg', ['--batch', '--quiet', '--import-ownertrust'], { env: gpgVerify, input: `${fingerprint}:6:\n`, stdio: ['pipe', 'ignore', 'ignore'] });
-  const secretArmor = run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--armor', '--export-secret-keys', fingerprint], { env: gpgSign });
+  const secretArmor = run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--armor', '--export-secret-keys', fingerprint], {
+    env: gpgSign,
+  });
   const openpgpKey = await openpgp.readPrivateKey({ armoredKey: secretArmor });
 
   const sshKeyFile = join(dir, 'ssh', 'bench-ssh');
@@ -105,16 +124,28 @@ try {
   for (let k = 0; k < 6 && commitIds.length > 0; k += 1) sample.add(commitIds[Math.floor(Math.random() * commitIds.length)]);
   for (const id of sample) {
     if (id === undefined) continue;
-    const verdict = run('git', ['-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys', 'allowed_signers')}`, 'log', '-1', '--format=%G?', id], { cwd: repo, env: gpgVerify }).trim();
+    const verdict = run('git', ['-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys', 'allowed_signers')}`, 'log', '-1', '--format=%G?', id], {
+      cwd: repo,
+      env: gpgVerify,
+    }).trim();
     if (verdict !== 'G') throw new Error(`git says ${verdict} for generated commit ${id}, expected G`);
   }
 
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  writeFileSync(infoFile, `${JSON.stringify({ nOpenpgp, nSsh, head: parent, root, openpgpTip, openpgpFingerprint: fingerprint, seconds: Number(seconds.toFixed(1)), generator: 'fast' })}\n`);
-  process.stderr.write(`make-bench-repo-fast: ${nOpenpgp} + ${nSsh} commits in ${seconds.toFixed(1)}s -> ${dir} (git checked ${sample.size} samples and fsck)\n`);
+  writeFileSync(
+    infoFile,
+    `${JSON.stringify({ nOpenpgp, nSsh, head: parent, root, openpgpTip, openpgpFingerprint: fingerprint, seconds: Number(seconds.toFixed(1)), generator: 'fast' })}\n`,
+  );
+  process.stderr.write(
+    `make-bench-repo-fast: ${nOpenpgp} + ${nSsh} commits in ${seconds.toFixed(1)}s -> ${dir} (git checked ${sample.size} samples and fsck)\n`,
+  );
 } finally {
   for (const home of [gpgSign, gpgVerify]) {
-    try { execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: home, stdio: 'ignore' }); } catch { /* none running */ }
+    try {
+      execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: home, stdio: 'ignore' });
+    } catch {
+      /* none running */
+    }
   }
 }
 
@@ -151,7 +182,12 @@ function sshSignature(payload, key) {
   const version = Buffer.alloc(4);
   version.writeUInt32BE(1);
   const blob = Buffer.concat([
-    Buffer.from('SSHSIG'), version, sshString(key.publicBlob), sshString('git'), sshString(''), sshString('sha512'),
+    Buffer.from('SSHSIG'),
+    version,
+    sshString(key.publicBlob),
+    sshString('git'),
+    sshString(''),
+    sshString('sha512'),
     sshString(Buffer.concat([sshString('ssh-ed25519'), sshString(raw)])),
   ]);
   const lines = blob.toString('base64').match(/.{1,70}/g) ?? [];

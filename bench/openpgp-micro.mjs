@@ -12,16 +12,22 @@ const seconds = Number(process.argv[2] ?? 2);
 mkdirSync('.bench', { recursive: true });
 const outfile = resolve('.bench/openpgp-core.mjs');
 await build({
-  entryPoints: ['src/core/openpgp/index.ts'], outfile, bundle: true, platform: 'node', format: 'esm',
-  target: 'node20', packages: 'external', logLevel: 'warning',
+  entryPoints: ['src/core/openpgp/index.ts'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
 });
 const core = await import(pathToFileURL(outfile).href);
 
 // A commit-sized payload (~300 bytes), as git hands it to gpg.
 const payload = new TextEncoder().encode(
-  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 3f786850e387550fdab836ed7e6dc881de23001b\n'
-  + 'author Alice Example <alice@example.com> 1700000000 +0100\ncommitter Alice Example <alice@example.com> 1700000000 +0100\n\n'
-  + 'Add the release checklist\n\nSigned-off-by: Alice Example <alice@example.com>\n',
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 3f786850e387550fdab836ed7e6dc881de23001b\n' +
+    'author Alice Example <alice@example.com> 1700000000 +0100\ncommitter Alice Example <alice@example.com> 1700000000 +0100\n\n' +
+    'Add the release checklist\n\nSigned-off-by: Alice Example <alice@example.com>\n',
 );
 
 // Rates are per second of this process's CPU time (user + system), so that other work on a
@@ -60,10 +66,13 @@ for (const [label, options] of [
   const commits = [];
   for (let index = 0; index < 64; index += 1) {
     const body = new TextEncoder().encode(`${new TextDecoder().decode(payload)}Change-Id: I${index.toString(16).padStart(40, '0')}\n`);
-    commits.push({ body, signature: await openpgp.sign({ message: await openpgp.createMessage({ binary: body }), signingKeys: privateKey, detached: true, format: 'armored' }) });
+    commits.push({
+      body,
+      signature: await openpgp.sign({ message: await openpgp.createMessage({ binary: body }), signingKeys: privateKey, detached: true, format: 'armored' }),
+    });
   }
   let next = 0;
-  const pick = () => commits[(next++) & 63];
+  const pick = () => commits[next++ & 63];
   const registry = await core.loadOpenPgpRegistry([{ name: 'bench.asc', text: publicKey.armor() }]);
   const now = new Date();
   for (const commit of commits) {
@@ -71,14 +80,23 @@ for (const [label, options] of [
     if (fast.status !== 'G') throw new Error(`${label}: fast path says ${fast.status} (${fast.detail})`);
   }
   // The floor: node:crypto alone checking a signature of the same kind over a 32-byte digest.
-  const native = crypto.generateKeyPairSync(options.type === 'rsa' ? 'rsa' : options.curve === 'nistP256' ? 'ec' : 'ed25519', options.type === 'rsa' ? { modulusLength: 3072 } : options.curve === 'nistP256' ? { namedCurve: 'P-256' } : undefined);
+  const native = crypto.generateKeyPairSync(
+    options.type === 'rsa' ? 'rsa' : options.curve === 'nistP256' ? 'ec' : 'ed25519',
+    options.type === 'rsa' ? { modulusLength: 3072 } : options.curve === 'nistP256' ? { namedCurve: 'P-256' } : undefined,
+  );
   const digest = crypto.randomBytes(32);
   const algorithm = options.curve === 'ed25519Legacy' ? null : 'sha256';
   const nativeSignature = crypto.sign(algorithm, digest, native.privateKey);
   const rates = await compare({
     native: async () => crypto.verify(algorithm, digest, native.publicKey, nativeSignature),
-    fast: () => { const c = pick(); return core.verifyOpenPgpSignature(registry, c.body, c.signature, { now }); },
-    path: () => { const c = pick(); return core.verifyOpenPgpSignatureWithOpenPgpJs(registry, c.body, c.signature, { now }); },
+    fast: () => {
+      const c = pick();
+      return core.verifyOpenPgpSignature(registry, c.body, c.signature, { now });
+    },
+    path: () => {
+      const c = pick();
+      return core.verifyOpenPgpSignatureWithOpenPgpJs(registry, c.body, c.signature, { now });
+    },
     library: async () => {
       const c = pick();
       const result = await openpgp.verify({
@@ -90,6 +108,13 @@ for (const [label, options] of [
     },
   });
   const [nativeRate, fastRate, pathRate, libraryRate] = [rates.native, rates.fast, rates.path, rates.library];
-  rows.push({ key: label, 'node:crypto alone /s': nativeRate, 'fast path /s': fastRate, 'openpgp.js path /s': pathRate, 'openpgp.verify() /s': libraryRate, speed_up: `${(fastRate / libraryRate).toFixed(1)}x` });
+  rows.push({
+    key: label,
+    'node:crypto alone /s': nativeRate,
+    'fast path /s': fastRate,
+    'openpgp.js path /s': pathRate,
+    'openpgp.verify() /s': libraryRate,
+    speed_up: `${(fastRate / libraryRate).toFixed(1)}x`,
+  });
 }
 console.table(rows);

@@ -41,13 +41,28 @@ function row(label, ours, theirs, note = '') {
 
 function ensureRepo(name, generator, nOpenpgp, nSsh) {
   const dir = join(benchDir, name);
-  const args = generator === 'git' ? ['bash', [join(root, 'bench/make-bench-repo.sh'), dir, String(nOpenpgp), String(nSsh)]] : [process.execPath, [join(root, 'bench/make-bench-repo-fast.mjs'), dir, String(nOpenpgp), String(nSsh)]];
+  const args =
+    generator === 'git'
+      ? ['bash', [join(root, 'bench/make-bench-repo.sh'), dir, String(nOpenpgp), String(nSsh)]]
+      : [process.execPath, [join(root, 'bench/make-bench-repo-fast.mjs'), dir, String(nOpenpgp), String(nSsh)]];
   execFileSync(args[0], args[1], { stdio: ['ignore', 'ignore', 'inherit'] });
   return dir;
 }
 
 function signetVerifyArgs(dir) {
-  return ['verify', '--repo', join(dir, 'repo'), '--keyring', join(dir, 'keys/registry.asc'), '--allowed-signers', join(dir, 'keys/allowed_signers'), '--format', 'jsonl', '--no-cache', 'main'];
+  return [
+    'verify',
+    '--repo',
+    join(dir, 'repo'),
+    '--keyring',
+    join(dir, 'keys/registry.asc'),
+    '--allowed-signers',
+    join(dir, 'keys/allowed_signers'),
+    '--format',
+    'jsonl',
+    '--no-cache',
+    'main',
+  ];
 }
 
 function gitEnvFor(dir) {
@@ -78,7 +93,9 @@ function seaBin() {
 function cryptoFloor(n) {
   const runs = [];
   for (let i = 0; i < 5; i++) {
-    const run = wall(process.execPath, [join(root, 'bench/crypto-floor.mjs'), String(n)], { env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.min(Math.max(cpus().length, 2), 16)) } });
+    const run = wall(process.execPath, [join(root, 'bench/crypto-floor.mjs'), String(n)], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: String(Math.min(Math.max(cpus().length, 2), 16)) },
+    });
     const figures = JSON.parse(run.stdout);
     runs.push({ ...figures, total: figures.startupMs + figures.checksMs });
   }
@@ -106,7 +123,10 @@ if (want('verify')) {
   // signet from node and from the single executable, interleaved: this VM's speed drifts by
   // tens of percent within minutes, and interleaving keeps the drift out of the comparison.
   // git before and after signet's runs; the faster of the two counts (the ratio errs low).
-  const gitLog = () => wall('git', ['-C', join(dir, 'repo'), '-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys/allowed_signers')}`, 'log', '--pretty=%H %G?', 'main'], { env: gitEnvFor(dir) });
+  const gitLog = () =>
+    wall('git', ['-C', join(dir, 'repo'), '-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys/allowed_signers')}`, 'log', '--pretty=%H %G?', 'main'], {
+      env: gitEnvFor(dir),
+    });
   const gitBefore = gitLog();
   const runs = [];
   const seaRuns = [];
@@ -120,7 +140,8 @@ if (want('verify')) {
   const theirs = [gitBefore, gitLog()].sort((a, b) => a.ms - b.ms)[0];
   const ourCounts = countLetters(ours.split('\n'), (line) => JSON.parse(line).status);
   const theirCounts = countLetters(theirs.stdout.split('\n'), (line) => line.split(' ')[1]);
-  if (JSON.stringify(ourCounts) !== JSON.stringify(theirCounts)) throw new Error(`verdicts differ: signet ${JSON.stringify(ourCounts)} git ${JSON.stringify(theirCounts)}`);
+  if (JSON.stringify(ourCounts) !== JSON.stringify(theirCounts))
+    throw new Error(`verdicts differ: signet ${JSON.stringify(ourCounts)} git ${JSON.stringify(theirCounts)}`);
   const ms = median(runs);
   row('verify 2,000 commits (1k OpenPGP + 1k SSH)', ms, theirs.ms, `start-up included; same letters ${JSON.stringify(ourCounts)}`);
   // The same command from the single executable (its V8 snapshot holds the loaded modules).
@@ -129,8 +150,21 @@ if (want('verify')) {
   // What no implementation on this machine can beat: Node's start-up and 2,000 Ed25519 checks on
   // the thread pool (one thread per core) with nothing else to do. See README, "Where the time goes".
   const floor = cryptoFloor(2000);
-  row('  floor: node start-up + 2,000 Ed25519 checks', floor.startupMs + floor.checksMs, theirs.ms, `start-up ${fmt(floor.startupMs)} + checks ${fmt(floor.checksMs)}, no git, no parsing`);
-  results.figures.verify2k = { signetMs: ms, singleExecutableMs: seaMs, gitMs: theirs.ms, ratio: theirs.ms / ms, singleExecutableRatio: theirs.ms / seaMs, gitCommitsPerSecond: 2000 / (theirs.ms / 1000), floorMs: floor.startupMs + floor.checksMs };
+  row(
+    '  floor: node start-up + 2,000 Ed25519 checks',
+    floor.startupMs + floor.checksMs,
+    theirs.ms,
+    `start-up ${fmt(floor.startupMs)} + checks ${fmt(floor.checksMs)}, no git, no parsing`,
+  );
+  results.figures.verify2k = {
+    signetMs: ms,
+    singleExecutableMs: seaMs,
+    gitMs: theirs.ms,
+    ratio: theirs.ms / ms,
+    singleExecutableRatio: theirs.ms / seaMs,
+    gitCommitsPerSecond: 2000 / (theirs.ms / 1000),
+    floorMs: floor.startupMs + floor.checksMs,
+  };
 }
 
 if (want('realistic')) {
@@ -140,7 +174,10 @@ if (want('realistic')) {
   const dir = join(benchDir, 'repo-realistic');
   execFileSync('bash', [join(root, 'bench/make-realistic-repo.sh'), dir, '60'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const info = JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'));
-  const gitLog = () => wall('git', ['-C', join(dir, 'repo'), '-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys/allowed_signers')}`, 'log', '--pretty=%H %G?', 'main'], { env: gitEnvFor(dir) });
+  const gitLog = () =>
+    wall('git', ['-C', join(dir, 'repo'), '-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys/allowed_signers')}`, 'log', '--pretty=%H %G?', 'main'], {
+      env: gitEnvFor(dir),
+    });
   const gitBefore = gitLog();
   const runs = [];
   let ours;
@@ -150,12 +187,29 @@ if (want('realistic')) {
     ours = run.stdout;
   }
   const theirs = [gitBefore, gitLog()].sort((a, b) => a.ms - b.ms)[0];
-  const ourLetters = new Map(ours.split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((record) => record.commit).map((record) => [record.commit, record.status]));
-  const differing = theirs.stdout.split('\n').filter(Boolean).map((line) => line.split(' ')).filter(([commit, letter]) => ourLetters.get(commit) !== letter);
-  if (differing.length > 0 || ourLetters.size !== info.commits) throw new Error(`realistic history: ${differing.length} verdicts differ from git's (${ourLetters.size} of ${info.commits} commits listed)`);
+  const ourLetters = new Map(
+    ours
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((record) => record.commit)
+      .map((record) => [record.commit, record.status]),
+  );
+  const differing = theirs.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' '))
+    .filter(([commit, letter]) => ourLetters.get(commit) !== letter);
+  if (differing.length > 0 || ourLetters.size !== info.commits)
+    throw new Error(`realistic history: ${differing.length} verdicts differ from git's (${ourLetters.size} of ${info.commits} commits listed)`);
   const counts = countLetters(theirs.stdout.split('\n'), (line) => line.split(' ')[1]);
   const ms = median(runs);
-  row(`verify a realistic history, ${info.commits.toLocaleString('en-US')} commits`, ms, theirs.ms, `start-up included; ${info.signers} signers, same letters ${JSON.stringify(counts)}`);
+  row(
+    `verify a realistic history, ${info.commits.toLocaleString('en-US')} commits`,
+    ms,
+    theirs.ms,
+    `start-up included; ${info.signers} signers, same letters ${JSON.stringify(counts)}`,
+  );
   results.figures.verifyRealistic = { commits: info.commits, signers: info.signers, signetMs: ms, gitMs: theirs.ms, ratio: theirs.ms / ms, letters: counts };
 }
 
@@ -168,10 +222,26 @@ if (want('throughput')) {
   const seaRuns = [];
   for (let i = 0; i < 3; i++) seaRuns.push(wall(seaBin(), signetVerifyArgs(dir)).ms);
   const seaMs = median(seaRuns);
-  row('  the same, single executable (dist/signet)', seaMs, undefined, `${Math.round(20000 / (seaMs / 1000)).toLocaleString('en-US')} commits/s, start-up included`);
+  row(
+    '  the same, single executable (dist/signet)',
+    seaMs,
+    undefined,
+    `${Math.round(20000 / (seaMs / 1000)).toLocaleString('en-US')} commits/s, start-up included`,
+  );
   const floor = cryptoFloor(20000);
-  row('  floor: node start-up + 20,000 Ed25519 checks', floor.startupMs + floor.checksMs, undefined, `${Math.round(20000 / ((floor.startupMs + floor.checksMs) / 1000)).toLocaleString('en-US')} checks/s, no git, no parsing`);
-  results.figures.verify20k = { signetMs: ms, commitsPerSecond: 20000 / (ms / 1000), singleExecutableMs: seaMs, singleExecutableCommitsPerSecond: 20000 / (seaMs / 1000), floorMs: floor.startupMs + floor.checksMs };
+  row(
+    '  floor: node start-up + 20,000 Ed25519 checks',
+    floor.startupMs + floor.checksMs,
+    undefined,
+    `${Math.round(20000 / ((floor.startupMs + floor.checksMs) / 1000)).toLocaleString('en-US')} checks/s, no git, no parsing`,
+  );
+  results.figures.verify20k = {
+    signetMs: ms,
+    commitsPerSecond: 20000 / (ms / 1000),
+    singleExecutableMs: seaMs,
+    singleExecutableCommitsPerSecond: 20000 / (seaMs / 1000),
+    floorMs: floor.startupMs + floor.checksMs,
+  };
 }
 
 if (want('memory')) {
@@ -183,11 +253,16 @@ if (want('memory')) {
     return Number(run.stderr.trim().split('\n').pop()) / 1024;
   };
   const figures = {};
-  for (const [label, name, n] of [['20,000', 'repo-20k', 10000], ['100,000', 'repo-100k', 50000]]) {
+  for (const [label, name, n] of [
+    ['20,000', 'repo-20k', 10000],
+    ['100,000', 'repo-100k', 50000],
+  ]) {
     const dir = ensureRepo(name, 'fast', n, n);
     const ours = peak(process.execPath, [signetBin, ...signetVerifyArgs(dir)]);
     const theirs = peak('git', ['-C', join(dir, 'repo'), 'rev-list', 'main']);
-    console.log(`  ${`peak RSS, verify ${label} commits`.padEnd(44)} ${`${ours.toFixed(0)} MiB`.padStart(10)}  ${`${theirs.toFixed(0)} MiB`.padStart(10)}  ${''.padStart(7)}  peer: git rev-list of the range`);
+    console.log(
+      `  ${`peak RSS, verify ${label} commits`.padEnd(44)} ${`${ours.toFixed(0)} MiB`.padStart(10)}  ${`${theirs.toFixed(0)} MiB`.padStart(10)}  ${''.padStart(7)}  peer: git rev-list of the range`,
+    );
     figures[name] = { signetPeakMiB: ours, gitRevListPeakMiB: theirs };
   }
   results.figures.memory = figures;
@@ -199,10 +274,28 @@ if (want('cache')) {
   // again each time (its expiry is judged at the clock); with --now every verdict is reused.
   const dir = ensureRepo('repo-100k', 'fast', 50000, 50000);
   const figures = {};
-  for (const [label, extra] of [['at the clock', []], ['--now given', ['--now', '2030-01-01T00:00:00Z']]]) {
+  for (const [label, extra] of [
+    ['at the clock', []],
+    ['--now given', ['--now', '2030-01-01T00:00:00Z']],
+  ]) {
     const cache = join(benchDir, `verify-cache-${extra.length ? 'now' : 'clock'}`);
     rmSync(cache, { recursive: true, force: true });
-    const args = [signetBin, 'verify', '--repo', join(dir, 'repo'), '--keyring', join(dir, 'keys/registry.asc'), '--allowed-signers', join(dir, 'keys/allowed_signers'), '--format', 'jsonl', '--cache', cache, ...extra, '--all'];
+    const args = [
+      signetBin,
+      'verify',
+      '--repo',
+      join(dir, 'repo'),
+      '--keyring',
+      join(dir, 'keys/registry.asc'),
+      '--allowed-signers',
+      join(dir, 'keys/allowed_signers'),
+      '--format',
+      'jsonl',
+      '--cache',
+      cache,
+      ...extra,
+      '--all',
+    ];
     const cold = wall(process.execPath, args).ms;
     const cached = median([0, 1, 2].map(() => wall(process.execPath, args).ms));
     row(`verify --all 100,000, cold cache (${label})`, cold, undefined, 'start-up included; writes the cache');
@@ -220,23 +313,36 @@ if (want('hook')) {
   const hookDir = join(benchDir, 'hook');
   rmSync(hookDir, { recursive: true, force: true });
   mkdirSync(hookDir, { recursive: true });
-  writeFileSync(join(hookDir, 'policy.yml'), `version: 1\nkeys:\n  openpgp: [${join(dir, 'keys/registry.asc')}]\n  ssh_allowed_signers: ${join(dir, 'keys/allowed_signers')}\nrules:\n  - refs: ["refs/heads/*"]\n    require_signed_commits: true\n`);
+  writeFileSync(
+    join(hookDir, 'policy.yml'),
+    `version: 1\nkeys:\n  openpgp: [${join(dir, 'keys/registry.asc')}]\n  ssh_allowed_signers: ${join(dir, 'keys/allowed_signers')}\nrules:\n  - refs: ["refs/heads/*"]\n    require_signed_commits: true\n`,
+  );
   const makeServer = (name, hookBody) => {
     const server = join(hookDir, `${name}.git`);
     execFileSync('git', ['init', '-q', '--bare', server]);
     const times = join(hookDir, `${name}.times`);
-    writeFileSync(join(server, 'hooks', 'pre-receive'), `#!/bin/sh\nstart=$(date +%s%N)\n${hookBody}\nrc=$?\necho $(( ($(date +%s%N) - start) / 1000 )) >> '${times}'\nexit $rc\n`);
+    writeFileSync(
+      join(server, 'hooks', 'pre-receive'),
+      `#!/bin/sh\nstart=$(date +%s%N)\n${hookBody}\nrc=$?\necho $(( ($(date +%s%N) - start) / 1000 )) >> '${times}'\nexit $rc\n`,
+    );
     chmodSync(join(server, 'hooks', 'pre-receive'), 0o755);
     return { server, times };
   };
   copyFileSync(join(root, 'dist/signet'), join(hookDir, 'signet'));
   const signet = makeServer('signet', `SIGNET_POLICY='${join(hookDir, 'policy.yml')}' '${join(hookDir, 'signet')}' hook pre-receive`);
-  const loop = makeServer('verify-commit-loop', `export GNUPGHOME='${join(dir, 'gnupg-verify')}'\nfail=0\nwhile read old new ref; do\n  for c in $(git rev-list "$new" --not --all); do git -c gpg.ssh.allowedSignersFile='${join(dir, 'keys/allowed_signers')}' verify-commit "$c" >/dev/null 2>&1 || fail=1; done\ndone\n[ $fail -eq 0 ]`);
+  const loop = makeServer(
+    'verify-commit-loop',
+    `export GNUPGHOME='${join(dir, 'gnupg-verify')}'\nfail=0\nwhile read old new ref; do\n  for c in $(git rev-list "$new" --not --all); do git -c gpg.ssh.allowedSignersFile='${join(dir, 'keys/allowed_signers')}' verify-commit "$c" >/dev/null 2>&1 || fail=1; done\ndone\n[ $fail -eq 0 ]`,
+  );
   const pushTo = (target, commit) => {
     const result = spawnSync('git', ['-C', source, 'push', '-q', target.server, `${commit}:refs/heads/main`], { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`push to ${target.server} failed: ${result.stderr}`);
   };
-  const timesOf = (target) => readFileSync(target.times, 'utf8').trim().split('\n').map((line) => Number(line) / 1000);
+  const timesOf = (target) =>
+    readFileSync(target.times, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => Number(line) / 1000);
   // 1-commit pushes: seed with the history up to commit 1,950, then push one commit at a time.
   for (const target of [signet, loop]) {
     pushTo(target, commits[1949]);
@@ -251,7 +357,10 @@ if (want('hook')) {
     rmSync(target.server, { recursive: true, force: true });
   }
   const signet2 = makeServer('signet', `SIGNET_POLICY='${join(hookDir, 'policy.yml')}' '${join(hookDir, 'signet')}' hook pre-receive`);
-  const loop2 = makeServer('verify-commit-loop', `export GNUPGHOME='${join(dir, 'gnupg-verify')}'\nfail=0\nwhile read old new ref; do\n  for c in $(git rev-list "$new" --not --all); do git -c gpg.ssh.allowedSignersFile='${join(dir, 'keys/allowed_signers')}' verify-commit "$c" >/dev/null 2>&1 || fail=1; done\ndone\n[ $fail -eq 0 ]`);
+  const loop2 = makeServer(
+    'verify-commit-loop',
+    `export GNUPGHOME='${join(dir, 'gnupg-verify')}'\nfail=0\nwhile read old new ref; do\n  for c in $(git rev-list "$new" --not --all); do git -c gpg.ssh.allowedSignersFile='${join(dir, 'keys/allowed_signers')}' verify-commit "$c" >/dev/null 2>&1 || fail=1; done\ndone\n[ $fail -eq 0 ]`,
+  );
   rmSync(signet2.times, { force: true });
   rmSync(loop2.times, { force: true });
   pushTo(signet2, commits[commits.length - 1]);
@@ -262,11 +371,22 @@ if (want('hook')) {
   results.figures.hook = { oneCommitMs: oneOurs, oneCommitLoopMs: oneTheirs, twoThousandMs: allOurs, twoThousandLoopMs: allTheirs };
 }
 
-for (const [name, script] of [['micro', 'bench/openpgp-micro.mjs'], ['micro', 'bench/ssh-micro.mjs'], ['sign', 'bench/sign-blob.mjs'], ['app', 'bench/app-check.mjs'], ['admission', 'bench/admission.mjs']]) {
+for (const [name, script] of [
+  ['micro', 'bench/openpgp-micro.mjs'],
+  ['micro', 'bench/ssh-micro.mjs'],
+  ['sign', 'bench/sign-blob.mjs'],
+  ['app', 'bench/app-check.mjs'],
+  ['admission', 'bench/admission.mjs'],
+]) {
   if (!want(name) || !existsSync(join(root, script))) continue;
   console.log(`\n${script}:`);
   const run = spawnSync(process.execPath, [join(root, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 900_000 });
-  process.stdout.write(run.stdout.split('\n').map((line) => `  ${line}`).join('\n'));
+  process.stdout.write(
+    run.stdout
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n'),
+  );
   results.figures[script] = run.stdout.trim();
 }
 

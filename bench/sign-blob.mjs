@@ -37,8 +37,12 @@ function measure(command, args, options) {
     let peakKiB = 0;
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
     const sample = () => {
       try {
         const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
@@ -101,9 +105,11 @@ try {
     targets: { throughputRatioMin: 0.8, peakRssMBMax: 150 },
     met: ratio >= 0.8 && best.signet.peakMB < 150 && check.stdout.includes('Verified OK'),
   };
-  console.log(`sign-blob ${sizeMiB} MiB: signet ${figures.signet.MBps} MB/s (${figures.signet.seconds} s, peak RSS ${figures.signet.peakRssMB} MB)`
-    + ` vs sha256sum ${figures.sha256sum.MBps} MB/s (${figures.sha256sum.seconds} s, peak RSS ${figures.sha256sum.peakRssMB} MB)`
-    + ` → ratio ${figures.throughputRatio}× (target ≥ 0.8), ${figures.met ? 'targets met' : 'TARGETS MISSED'}`);
+  console.log(
+    `sign-blob ${sizeMiB} MiB: signet ${figures.signet.MBps} MB/s (${figures.signet.seconds} s, peak RSS ${figures.signet.peakRssMB} MB)` +
+      ` vs sha256sum ${figures.sha256sum.MBps} MB/s (${figures.sha256sum.seconds} s, peak RSS ${figures.sha256sum.peakRssMB} MB)` +
+      ` → ratio ${figures.throughputRatio}× (target ≥ 0.8), ${figures.met ? 'targets met' : 'TARGETS MISSED'}`,
+  );
   console.log(JSON.stringify(figures));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -20,16 +20,22 @@ const ROUNDS = 6;
 mkdirSync('.bench', { recursive: true });
 const outfile = resolve('.bench/ssh-core.mjs');
 await build({
-  entryPoints: ['src/core/ssh/index.ts'], outfile, bundle: true, platform: 'node', format: 'esm',
-  target: 'node20', packages: 'external', logLevel: 'warning',
+  entryPoints: ['src/core/ssh/index.ts'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
 });
 const core = await import(pathToFileURL(outfile).href);
 
 // A commit-sized payload (~300 bytes), as git hands it to ssh-keygen.
 const payload = Buffer.from(
-  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 3f786850e387550fdab836ed7e6dc881de23001b\n'
-  + 'author Alice Example <alice@example.com> 1700000000 +0100\ncommitter Alice Example <alice@example.com> 1700000000 +0100\n\n'
-  + 'Add the release checklist\n\nSigned-off-by: Alice Example <alice@example.com>\n',
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 3f786850e387550fdab836ed7e6dc881de23001b\n' +
+    'author Alice Example <alice@example.com> 1700000000 +0100\ncommitter Alice Example <alice@example.com> 1700000000 +0100\n\n' +
+    'Add the release checklist\n\nSigned-off-by: Alice Example <alice@example.com>\n',
 );
 
 function rate(run, budgetMs) {
@@ -48,7 +54,9 @@ function rate(run, budgetMs) {
 function best(pair) {
   const out = pair.map(() => 0);
   for (let round = 0; round < ROUNDS; round += 1) {
-    pair.forEach((run, i) => { out[i] = Math.max(out[i], rate(run, (seconds * 1000) / ROUNDS)); });
+    pair.forEach((run, i) => {
+      out[i] = Math.max(out[i], rate(run, (seconds * 1000) / ROUNDS));
+    });
   }
   return out.map(Math.round);
 }
@@ -62,27 +70,45 @@ function sshString(bytes) {
 
 function keyObjectOf(keyBlob) {
   const fields = [];
-  for (let o = 0; o < keyBlob.length;) { const length = keyBlob.readUInt32BE(o); fields.push(keyBlob.subarray(o + 4, o + 4 + length)); o += 4 + length; }
+  for (let o = 0; o < keyBlob.length;) {
+    const length = keyBlob.readUInt32BE(o);
+    fields.push(keyBlob.subarray(o + 4, o + 4 + length));
+    o += 4 + length;
+  }
   const [type, a, b] = fields;
   const url = (bytes) => Buffer.from(bytes).toString('base64url');
   const mpint = (bytes) => url(bytes[0] === 0 ? bytes.subarray(1) : bytes);
   if (type.toString() === 'ssh-ed25519') return crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: url(a) }, format: 'jwk' });
   if (type.toString() === 'ssh-rsa') return crypto.createPublicKey({ key: { kty: 'RSA', e: mpint(a), n: mpint(b) }, format: 'jwk' });
   const size = (b.length - 1) / 2;
-  return crypto.createPublicKey({ key: { kty: 'EC', crv: { 32: 'P-256', 48: 'P-384' }[size], x: url(b.subarray(1, 1 + size)), y: url(b.subarray(1 + size)) }, format: 'jwk' });
+  return crypto.createPublicKey({
+    key: { kty: 'EC', crv: { 32: 'P-256', 48: 'P-384' }[size], x: url(b.subarray(1, 1 + size)), y: url(b.subarray(1 + size)) },
+    format: 'jwk',
+  });
 }
 
 /** The floor: the signature's own primitive over the same SSHSIG signed data, nothing else. */
 function bareVerifier(armored, publicLine) {
   const blob = Buffer.from(armored.split('\n').slice(1, -2).join(''), 'base64');
   let offset = 6 + 4;
-  const next = () => { const length = blob.readUInt32BE(offset); const value = blob.subarray(offset + 4, offset + 4 + length); offset += 4 + length; return value; };
+  const next = () => {
+    const length = blob.readUInt32BE(offset);
+    const value = blob.subarray(offset + 4, offset + 4 + length);
+    offset += 4 + length;
+    return value;
+  };
   next(); // public key
   const namespace = next();
   next(); // reserved
   const hashAlgorithm = next().toString();
   const signature = next();
-  const signed = Buffer.concat([Buffer.from('SSHSIG'), sshString(namespace), sshString(Buffer.alloc(0)), sshString(Buffer.from(hashAlgorithm)), sshString(crypto.createHash(hashAlgorithm).update(payload).digest())]);
+  const signed = Buffer.concat([
+    Buffer.from('SSHSIG'),
+    sshString(namespace),
+    sshString(Buffer.alloc(0)),
+    sshString(Buffer.from(hashAlgorithm)),
+    sshString(crypto.createHash(hashAlgorithm).update(payload).digest()),
+  ]);
   const type = signature.subarray(4, 4 + signature.readUInt32BE(0)).toString();
   const body = signature.subarray(8 + type.length);
   const key = keyObjectOf(Buffer.from(publicLine.split(' ')[1], 'base64'));
@@ -92,7 +118,13 @@ function bareVerifier(armored, publicLine) {
   const size = { 'ecdsa-sha2-nistp256': 32, 'ecdsa-sha2-nistp384': 48 }[type];
   const hash = { 'ecdsa-sha2-nistp256': 'sha256', 'ecdsa-sha2-nistp384': 'sha384' }[type];
   let o = 0;
-  const mp = () => { const length = body.readUInt32BE(o); let v = body.subarray(o + 4, o + 4 + length); o += 4 + length; while (v.length > size) v = v.subarray(1); return Buffer.concat([Buffer.alloc(size - v.length), v]); };
+  const mp = () => {
+    const length = body.readUInt32BE(o);
+    let v = body.subarray(o + 4, o + 4 + length);
+    o += 4 + length;
+    while (v.length > size) v = v.subarray(1);
+    return Buffer.concat([Buffer.alloc(size - v.length), v]);
+  };
   const rs = Buffer.concat([mp(), mp()]);
   return () => crypto.verify(hash, signed, { key, dsaEncoding: 'ieee-p1363' }, rs);
 }
@@ -101,7 +133,12 @@ const dir = mkdtempSync(join(tmpdir(), 'signet-ssh-bench-'));
 const rows = [];
 try {
   writeFileSync(join(dir, 'payload'), payload);
-  for (const [label, type, bits] of [['Ed25519', 'ed25519'], ['ECDSA P-256', 'ecdsa', 256], ['ECDSA P-384', 'ecdsa', 384], ['RSA-3072', 'rsa', 3072]]) {
+  for (const [label, type, bits] of [
+    ['Ed25519', 'ed25519'],
+    ['ECDSA P-256', 'ecdsa', 256],
+    ['ECDSA P-384', 'ecdsa', 384],
+    ['RSA-3072', 'rsa', 3072],
+  ]) {
     const keyPath = join(dir, `key-${type}-${bits ?? ''}`);
     execFileSync('ssh-keygen', ['-q', '-t', type, ...(bits ? ['-b', String(bits)] : []), '-N', '', '-f', keyPath]);
     execFileSync('ssh-keygen', ['-Y', 'sign', '-n', 'git', '-f', keyPath, join(dir, 'payload')], { stdio: 'pipe' });
@@ -123,5 +160,7 @@ try {
 
 console.log(`node ${process.version}, OpenSSL ${process.versions.openssl}; verifications per CPU-second, best of ${ROUNDS} rounds in ${seconds} s each`);
 for (const { label, ours, floor } of rows) {
-  console.log(`${label.padEnd(12)} verifySshSignature ${String(ours).padStart(6)}/s   bare node:crypto verify ${String(floor).padStart(6)}/s   (${Math.round((ours / floor) * 100)}%)`);
+  console.log(
+    `${label.padEnd(12)} verifySshSignature ${String(ours).padStart(6)}/s   bare node:crypto verify ${String(floor).padStart(6)}/s   (${Math.round((ours / floor) * 100)}%)`,
+  );
 }

@@ -23,7 +23,13 @@ if (existsSync(target)) {
   process.stdout.write(`better-sqlite3 for ABI ${abi} is already built: ${target}\n`);
   process.exit(0);
 }
-const nodeGyp = join(dirname(require.resolve('npm/package.json', { paths: [dirname(process.execPath), '/usr/lib/node_modules', '/usr/local/lib/node_modules'] })), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const nodeGyp = join(
+  dirname(require.resolve('npm/package.json', { paths: [dirname(process.execPath), '/usr/lib/node_modules', '/usr/local/lib/node_modules'] })),
+  'node_modules',
+  'node-gyp',
+  'bin',
+  'node-gyp.js',
+);
 const work = mkdtempSync(join(tmpdir(), 'signet-native-'));
 try {
   cpSync(packageDir, work, { recursive: true, filter: (source) => !source.startsWith(join(packageDir, 'build')) });

@@ -55,13 +55,16 @@ await build({
   logLevel: 'error',
 });
 
-writeFileSync(`${work}/sea-config.json`, JSON.stringify({
-  main: `${work}/signet-sea.cjs`,
-  output: `${work}/sea-prep.blob`,
-  disableExperimentalSEAWarning: true,
-  // A startup snapshot (src/cli/sea-entry.ts): module initialisation happens at build time.
-  useSnapshot: true,
-}));
+writeFileSync(
+  `${work}/sea-config.json`,
+  JSON.stringify({
+    main: `${work}/signet-sea.cjs`,
+    output: `${work}/sea-prep.blob`,
+    disableExperimentalSEAWarning: true,
+    // A startup snapshot (src/cli/sea-entry.ts): module initialisation happens at build time.
+    useSnapshot: true,
+  }),
+);
 // Building a snapshot warns about every built-in module Node has not certified for snapshots
 // (child_process, worker_threads, module): expected here, so the output is shown only on failure.
 try {
@@ -74,10 +77,18 @@ copyFileSync(node, `${work}/signet`);
 chmodSync(`${work}/signet`, 0o755);
 // postject (LIEF) warns about Node 24's unnamed .note sections; harmless, so shown only on failure.
 try {
-  execFileSync(process.execPath, [
-    require.resolve('postject/dist/cli.js'), `${work}/signet`, 'NODE_SEA_BLOB', `${work}/sea-prep.blob`,
-    '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
-  ], { stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [
+      require.resolve('postject/dist/cli.js'),
+      `${work}/signet`,
+      'NODE_SEA_BLOB',
+      `${work}/sea-prep.blob`,
+      '--sentinel-fuse',
+      'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+    ],
+    { stdio: 'pipe' },
+  );
 } catch (error) {
   process.stderr.write(String(error.stderr ?? ''));
   throw error;

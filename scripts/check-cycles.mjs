@@ -25,9 +25,12 @@ function specifiers(file) {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const found = [];
   const visit = (node) => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
-    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) found.push(node.arguments[0].text);
-    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) found.push(node.argument.literal.text);
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier))
+      found.push(node.moduleSpecifier.text);
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0]))
+      found.push(node.arguments[0].text);
+    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal))
+      found.push(node.argument.literal.text);
     ts.forEachChild(node, visit);
   };
   visit(source);
@@ -84,7 +87,8 @@ const rel = (file) => relative(root, file);
 const folderOf = (file) => rel(dirname(file));
 const folders = [...new Set(files.map(folderOf))];
 const folderEdges = new Map(folders.map((folder) => [folder, new Set()]));
-for (const [file, targets] of graph) for (const target of targets) if (folderOf(file) !== folderOf(target)) folderEdges.get(folderOf(file)).add(folderOf(target));
+for (const [file, targets] of graph)
+  for (const target of targets) if (folderOf(file) !== folderOf(target)) folderEdges.get(folderOf(file)).add(folderOf(target));
 
 const current = {
   files: cycles(files, (file) => graph.get(file)).map((component) => component.map(rel)),
@@ -104,6 +108,8 @@ for (const component of current.files) if (!covered(component, baseline.files)) 
 for (const component of current.folders) if (!covered(component, baseline.folders)) problems.push(`import cycle between folders: ${component.join(' → ')}`);
 for (const line of problems) console.error(`check-cycles: ${line}`);
 if (problems.length > 0) {
-  console.error('check-cycles: break the cycle (see docs/architecture.md "Dependency direction"); scripts/import-cycles-baseline.json lists only cycles older than this check');
+  console.error(
+    'check-cycles: break the cycle (see docs/architecture.md "Dependency direction"); scripts/import-cycles-baseline.json lists only cycles older than this check',
+  );
   process.exit(1);
 }

@@ -54,7 +54,8 @@ copyFileSync(executable, join(out, name));
 
 // Signed by the signet just built, run from its bundle on this Node (the executable itself is
 // what is being signed; it is checked by the verification below).
-const signet = (args) => execFileSync(process.execPath, [join(root, 'bin/signet.js'), ...args], { cwd: out, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const signet = (args) =>
+  execFileSync(process.execPath, [join(root, 'bin/signet.js'), ...args], { cwd: out, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 const commit = execFileSync('git', ['-C', root, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
 let origin = '';
@@ -72,11 +73,26 @@ signet(['attest', '--key', keyPath(cosignKey), '--type', 'spdx', '--lockfile', j
 // The SBOM itself, readable without unwrapping the attestation.
 const statement = JSON.parse(Buffer.from(JSON.parse(readFileSync(join(out, sbomBundle), 'utf8')).dsseEnvelope.payload, 'base64').toString('utf8'));
 writeFileSync(join(out, 'signet.spdx.json'), `${JSON.stringify(statement.predicate, null, 2)}\n`);
-signet(['attest', '--key', keyPath(cosignKey), '--type', 'slsaprovenance',
-  '--builder-id', env.SIGNET_RELEASE_BUILDER_ID ?? 'urn:signet:release-script',
-  '--build-type', 'urn:signet:release:v1',
-  '--source-uri', sourceUri, '--source-digest', `gitCommit=${commit}`,
-  '--bundle', `${name}.intoto.sigstore.json`, name]);
+signet([
+  'attest',
+  '--key',
+  keyPath(cosignKey),
+  '--type',
+  'slsaprovenance',
+  '--builder-id',
+  env.SIGNET_RELEASE_BUILDER_ID ?? 'urn:signet:release-script',
+  '--build-type',
+  'urn:signet:release:v1',
+  '--source-uri',
+  sourceUri,
+  '--source-digest',
+  `gitCommit=${commit}`,
+  '--bundle',
+  `${name}.intoto.sigstore.json`,
+  name,
+]);
 copyFileSync(cosignPub, join(out, 'cosign.pub'));
 copyFileSync(openpgpPub, join(out, 'signing-key.asc'));
-process.stdout.write(`release ${out}: ${name} from ${commit}${dirty ? ' (work tree has uncommitted changes)' : ''}; ${execFileSync(executable, ['--version'], { encoding: 'utf8' }).trim()}\n`);
+process.stdout.write(
+  `release ${out}: ${name} from ${commit}${dirty ? ' (work tree has uncommitted changes)' : ''}; ${execFileSync(executable, ['--version'], { encoding: 'utf8' }).trim()}\n`,
+);

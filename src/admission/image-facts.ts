@@ -30,7 +30,10 @@ export class ImageFacts {
   /** Counters for the health page and the tests. */
   readonly stats = { digestHits: 0, digestMisses: 0, factHits: 0, factMisses: 0 };
 
-  constructor(private readonly loaded: LoadedAdmissionPolicy, private readonly options: ImageFactsOptions) {
+  constructor(
+    private readonly loaded: LoadedAdmissionPolicy,
+    private readonly options: ImageFactsOptions,
+  ) {
     this.digests = new TtlCache(loaded.policy.cache.maxEntries);
     this.facts = new TtlCache(loaded.policy.cache.maxEntries);
   }
@@ -61,13 +64,15 @@ export class ImageFacts {
 
   /** Image pull secrets named in the policy: `.dockerconfigjson` files (mounted Secrets). */
   private readPullSecrets(): Promise<unknown[]> {
-    this.pullSecrets ??= Promise.all(this.loaded.policy.registries.pullSecrets.map(async (path) => {
-      try {
-        return JSON.parse(await readFile(path, 'utf8')) as unknown;
-      } catch (error) {
-        throw new SignetError('CONFIG_INVALID', `image pull secret ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
-    }));
+    this.pullSecrets ??= Promise.all(
+      this.loaded.policy.registries.pullSecrets.map(async (path) => {
+        try {
+          return JSON.parse(await readFile(path, 'utf8')) as unknown;
+        } catch (error) {
+          throw new SignetError('CONFIG_INVALID', `image pull secret ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        }
+      }),
+    );
     return this.pullSecrets;
   }
 
@@ -83,7 +88,8 @@ export class ImageFacts {
     this.stats.digestMisses += 1;
     const manifest = await this.client(ref.registry).getManifest(ref.repository, reference);
     if (!manifest) throw new SignetError('OBJECT_MISSING', `${ref.registry}/${ref.repository}:${reference}: no such image in the registry`);
-    if (ref.digest && manifest.digest !== ref.digest) throw new SignetError('OBJECT_MISSING', `${ref.registry}/${ref.repository}@${ref.digest}: the registry answered with ${manifest.digest}`);
+    if (ref.digest && manifest.digest !== ref.digest)
+      throw new SignetError('OBJECT_MISSING', `${ref.registry}/${ref.repository}@${ref.digest}: the registry answered with ${manifest.digest}`);
     const descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length };
     if (!ref.digest) this.digests.set(key, descriptor, this.loaded.policy.cache.tagTtlSeconds * 1000);
     return { ref: { ...ref, digest: manifest.digest }, descriptor };
@@ -102,11 +108,13 @@ export class ImageFacts {
     const running = this.inFlight.get(key);
     if (running) return running;
     this.stats.factMisses += 1;
-    const work = this.verify(image, authority).then((facts) => {
-      const ttl = facts.signed ? this.loaded.policy.cache.ttlSeconds : this.loaded.policy.cache.failureTtlSeconds;
-      this.facts.set(key, facts, ttl * 1000);
-      return facts;
-    }).finally(() => this.inFlight.delete(key));
+    const work = this.verify(image, authority)
+      .then((facts) => {
+        const ttl = facts.signed ? this.loaded.policy.cache.ttlSeconds : this.loaded.policy.cache.failureTtlSeconds;
+        this.facts.set(key, facts, ttl * 1000);
+        return facts;
+      })
+      .finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, work);
     return work;
   }
@@ -117,9 +125,12 @@ export class ImageFacts {
     const client = this.client(image.ref.registry);
     const signatures = await verifyImageSignatures(client, image, publicKey);
     const good = signatures.filter((check) => check.ok);
-    const detail = good.length > 0 ? 'signature verified'
-      : signatures.length === 0 ? 'no signature found'
-        : `no signature verifies with its key (${signatures.map((check) => `${check.format}: ${check.detail}`).join('; ')})`;
+    const detail =
+      good.length > 0
+        ? 'signature verified'
+        : signatures.length === 0
+          ? 'no signature found'
+          : `no signature verifies with its key (${signatures.map((check) => `${check.format}: ${check.detail}`).join('; ')})`;
     const statements: AuthorityFacts['statements'] = [];
     if (good.length > 0 && authority.attestations.length > 0) {
       for (const check of await verifyImageAttestations(client, image, publicKey)) {

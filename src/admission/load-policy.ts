@@ -36,12 +36,15 @@ export async function loadAdmissionPolicy(file: string, trustedRootFile?: string
     for (const authority of entry.authorities) {
       if (authority.keyless) {
         keyless ??= await loadKeylessTrust(trustedRootFile, dirname(file));
-        keys.set(authority, { keyless, identity: authority.keyless.identities.map((identity) => ({
-          ...(identity.subject !== undefined ? { subject: identity.subject } : {}),
-          ...(identity.subjectRegExp !== undefined ? { subjectRegExp: identity.subjectRegExp } : {}),
-          ...(identity.issuer !== undefined ? { issuer: identity.issuer } : {}),
-          ...(identity.issuerRegExp !== undefined ? { issuerRegExp: identity.issuerRegExp } : {}),
-        })) });
+        keys.set(authority, {
+          keyless,
+          identity: authority.keyless.identities.map((identity) => ({
+            ...(identity.subject !== undefined ? { subject: identity.subject } : {}),
+            ...(identity.subjectRegExp !== undefined ? { subjectRegExp: identity.subjectRegExp } : {}),
+            ...(identity.issuer !== undefined ? { issuer: identity.issuer } : {}),
+            ...(identity.issuerRegExp !== undefined ? { issuerRegExp: identity.issuerRegExp } : {}),
+          })),
+        });
         continue;
       }
       if (!authority.key) continue;
@@ -51,7 +54,10 @@ export async function loadAdmissionPolicy(file: string, trustedRootFile?: string
         try {
           pem = await readFile(what, 'utf8');
         } catch (error) {
-          throw new SignetError('CONFIG_INVALID', `${file}: policy ${entry.name}: cannot read key ${what}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+          throw new SignetError(
+            'CONFIG_INVALID',
+            `${file}: policy ${entry.name}: cannot read key ${what}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          );
         }
       }
       keys.set(authority, readPublicKey(pem ?? '', what));

@@ -36,33 +36,57 @@ export function admissionManifests(options: ManifestOptions): string {
   });
   const documents = [
     {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: options.name, namespace: options.namespace, labels },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: options.name, namespace: options.namespace, labels },
       spec: {
-        replicas: 2, selector: { matchLabels: labels },
+        replicas: 2,
+        selector: { matchLabels: labels },
         template: {
           metadata: { labels },
           spec: {
             securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [{
-              name: 'signet', image: options.image,
-              args: ['admission', '--listen', '0.0.0.0:8443', '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--policy', '/policy/policy.yml'],
-              ports: [{ containerPort: 8443, name: 'https' }],
-              readinessProbe: { httpGet: { path: '/readyz', port: 8443, scheme: 'HTTPS' } },
-              livenessProbe: { httpGet: { path: '/healthz', port: 8443, scheme: 'HTTPS' } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-              volumeMounts: [{ name: 'tls', mountPath: '/tls', readOnly: true }, { name: 'policy', mountPath: '/policy', readOnly: true }],
-            }],
-            volumes: [{ name: 'tls', secret: { secretName: `${options.name}-tls` } }, { name: 'policy', configMap: { name: `${options.name}-policy` } }],
+            containers: [
+              {
+                name: 'signet',
+                image: options.image,
+                args: ['admission', '--listen', '0.0.0.0:8443', '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--policy', '/policy/policy.yml'],
+                ports: [{ containerPort: 8443, name: 'https' }],
+                readinessProbe: { httpGet: { path: '/readyz', port: 8443, scheme: 'HTTPS' } },
+                livenessProbe: { httpGet: { path: '/healthz', port: 8443, scheme: 'HTTPS' } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                volumeMounts: [
+                  { name: 'tls', mountPath: '/tls', readOnly: true },
+                  { name: 'policy', mountPath: '/policy', readOnly: true },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'tls', secret: { secretName: `${options.name}-tls` } },
+              { name: 'policy', configMap: { name: `${options.name}-policy` } },
+            ],
           },
         },
       },
     },
     {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: options.name, namespace: options.namespace, labels },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: options.name, namespace: options.namespace, labels },
       spec: { selector: labels, ports: [{ name: 'https', port: 443, targetPort: 8443 }] },
     },
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: options.name, labels }, webhooks: [webhook('/validate', 'validate')] },
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: options.name, labels }, webhooks: [{ ...webhook('/mutate', 'mutate'), reinvocationPolicy: 'IfNeeded' }] },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: options.name, labels },
+      webhooks: [webhook('/validate', 'validate')],
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: options.name, labels },
+      webhooks: [{ ...webhook('/mutate', 'mutate'), reinvocationPolicy: 'IfNeeded' }],
+    },
   ];
   return documents.map((document) => stringify(document, { lineWidth: 0 })).join('---\n');
 }

@@ -17,7 +17,10 @@ export type ReviewKind = 'validate' | 'mutate';
 
 /** Control characters and bidi overrides never reach kubectl's terminal through a message. */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 const MESSAGE_LIMIT = 4_000;
@@ -26,7 +29,12 @@ function clip(text: string): string {
   return text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}… (cut)` : text;
 }
 
-async function judgeImage(image: string, request: AdmissionRequest, loaded: LoadedAdmissionPolicy, facts: ImageFacts): Promise<ImageDecision & { pinned?: string }> {
+async function judgeImage(
+  image: string,
+  request: AdmissionRequest,
+  loaded: LoadedAdmissionPolicy,
+  facts: ImageFacts,
+): Promise<ImageDecision & { pinned?: string }> {
   let ref;
   try {
     ref = parseImageReference(image);
@@ -47,20 +55,45 @@ async function judgeImage(image: string, request: AdmissionRequest, loaded: Load
   const known = new Map<string, AuthorityFacts | undefined>();
   const keyOf = (policy: ImagePolicy, authority: Authority) => `${policy.name}\0${policy.authorities.indexOf(authority)}`;
   try {
-    await Promise.all(policies.flatMap((policy) => policy.authorities.map(async (authority) => {
-      known.set(keyOf(policy, authority), await facts.factsFor(resolved, policy, authority));
-    })));
+    await Promise.all(
+      policies.flatMap((policy) =>
+        policy.authorities.map(async (authority) => {
+          known.set(keyOf(policy, authority), await facts.factsFor(resolved, policy, authority));
+        }),
+      ),
+    );
   } catch (error) {
-    return { image, digest: resolved.descriptor.digest, allowed: false, warnings: [], reasons: [`${image} (${resolved.descriptor.digest}): cannot verify: ${(error as Error).message}`], passed: [] };
+    return {
+      image,
+      digest: resolved.descriptor.digest,
+      allowed: false,
+      warnings: [],
+      reasons: [`${image} (${resolved.descriptor.digest}): cannot verify: ${(error as Error).message}`],
+      passed: [],
+    };
   }
   const decision = decideImage(image, resolved.descriptor.digest, policies, loaded.policy.noMatch, (policy, authority) => known.get(keyOf(policy, authority)));
-  return { ...decision, pinned: formatImageReference({ registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), digest: resolved.descriptor.digest }) };
+  return {
+    ...decision,
+    pinned: formatImageReference({
+      registry: ref.registry,
+      repository: ref.repository,
+      ...(ref.tag ? { tag: ref.tag } : {}),
+      digest: resolved.descriptor.digest,
+    }),
+  };
 }
 
 /** Decides one review; never throws for what the request contains (that denies). */
-export async function reviewAdmission(kind: ReviewKind, request: AdmissionRequest, loaded: LoadedAdmissionPolicy, facts: ImageFacts): Promise<{ verdict: AdmissionVerdict; decisions: ImageDecision[] }> {
+export async function reviewAdmission(
+  kind: ReviewKind,
+  request: AdmissionRequest,
+  loaded: LoadedAdmissionPolicy,
+  facts: ImageFacts,
+): Promise<{ verdict: AdmissionVerdict; decisions: ImageDecision[] }> {
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return { verdict: { allowed: true }, decisions: [] };
-  if (!namespaceSelected(loaded.policy.namespaces, request.namespace)) return { verdict: { allowed: true, auditAnnotations: { 'signet-skipped': 'namespace not selected' } }, decisions: [] };
+  if (!namespaceSelected(loaded.policy.namespaces, request.namespace))
+    return { verdict: { allowed: true, auditAnnotations: { 'signet-skipped': 'namespace not selected' } }, decisions: [] };
   let images;
   try {
     images = containerImages(request.kind.kind, request.object);
@@ -72,9 +105,15 @@ export async function reviewAdmission(kind: ReviewKind, request: AdmissionReques
   const byImage = new Map(decisions.map((decision) => [decision.image, decision]));
   const denied = decisions.filter((decision) => !decision.allowed);
   const warnings = decisions.flatMap((decision) => decision.warnings).map((line) => clip(printable(`signet: ${line}`)));
-  const auditAnnotations = { 'signet-images': clip(JSON.stringify(decisions.map((decision) => ({ image: decision.image, digest: decision.digest, allowed: decision.allowed, policies: decision.passed })))) };
+  const auditAnnotations = {
+    'signet-images': clip(
+      JSON.stringify(decisions.map((decision) => ({ image: decision.image, digest: decision.digest, allowed: decision.allowed, policies: decision.passed }))),
+    ),
+  };
   if (denied.length > 0) {
-    const message = clip(printable(`signet: denied ${request.kind.kind} ${request.namespace}/${request.name}: ${denied.flatMap((decision) => decision.reasons).join('; ')}`));
+    const message = clip(
+      printable(`signet: denied ${request.kind.kind} ${request.namespace}/${request.name}: ${denied.flatMap((decision) => decision.reasons).join('; ')}`),
+    );
     return { verdict: { allowed: false, message, warnings, auditAnnotations }, decisions };
   }
   const verdict: AdmissionVerdict = { allowed: true, warnings, auditAnnotations };

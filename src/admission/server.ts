@@ -49,14 +49,20 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', connection: status === 413 ? 'close' : 'keep-alive' });
+  response.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+    connection: status === 413 ? 'close' : 'keep-alive',
+  });
   response.end(text);
 }
 
 export class AdmissionService {
   facts: ImageFacts;
 
-  constructor(private loaded: LoadedAdmissionPolicy, private readonly options: ImageFactsOptions & { log: Logger }) {
+  constructor(
+    private loaded: LoadedAdmissionPolicy,
+    private readonly options: ImageFactsOptions & { log: Logger },
+  ) {
     this.facts = new ImageFacts(loaded, options);
   }
 
@@ -85,18 +91,39 @@ export class AdmissionService {
     });
     const started = performance.now();
     const review = reviewAdmission(kind, request, this.loaded, this.facts).catch((error: unknown) => ({
-      verdict: { allowed: false, message: `signet: denied ${request.kind.kind} ${request.namespace}/${request.name}: internal error while verifying (${(error as Error).message})` },
+      verdict: {
+        allowed: false,
+        message: `signet: denied ${request.kind.kind} ${request.namespace}/${request.name}: internal error while verifying (${(error as Error).message})`,
+      },
       decisions: [],
     }));
     const outcome = await Promise.race([review, timedOut]).finally(() => clearTimeout(timer));
-    const verdict = outcome === 'timeout'
-      ? { allowed: false, message: `signet: denied ${request.kind.kind} ${request.namespace}/${request.name}: image verification did not finish within ${budget} ms (registry slow or unreachable)` }
-      : outcome.verdict;
-    this.options.log.info({
-      event: 'admission', kind, uid: request.uid, operation: request.operation, resource: request.kind.kind, namespace: request.namespace, name: request.name,
-      dryRun: request.dryRun, allowed: verdict.allowed, ms: Math.round(performance.now() - started),
-      images: outcome === 'timeout' ? undefined : outcome.decisions.map((decision) => ({ image: decision.image, digest: decision.digest, allowed: decision.allowed })),
-    }, verdict.allowed ? 'admitted' : 'denied');
+    const verdict =
+      outcome === 'timeout'
+        ? {
+            allowed: false,
+            message: `signet: denied ${request.kind.kind} ${request.namespace}/${request.name}: image verification did not finish within ${budget} ms (registry slow or unreachable)`,
+          }
+        : outcome.verdict;
+    this.options.log.info(
+      {
+        event: 'admission',
+        kind,
+        uid: request.uid,
+        operation: request.operation,
+        resource: request.kind.kind,
+        namespace: request.namespace,
+        name: request.name,
+        dryRun: request.dryRun,
+        allowed: verdict.allowed,
+        ms: Math.round(performance.now() - started),
+        images:
+          outcome === 'timeout'
+            ? undefined
+            : outcome.decisions.map((decision) => ({ image: decision.image, digest: decision.digest, allowed: decision.allowed })),
+      },
+      verdict.allowed ? 'admitted' : 'denied',
+    );
     return { status: 200, body: admissionResponse(request.uid, verdict) };
   }
 
@@ -118,7 +145,12 @@ export class AdmissionService {
 }
 
 /** Starts the HTTPS server; resolves once it listens. */
-export async function startAdmissionServer(loaded: LoadedAdmissionPolicy, options: AdmissionServerOptions, host: string, port: number): Promise<{ server: Server; service: AdmissionService; port: number }> {
+export async function startAdmissionServer(
+  loaded: LoadedAdmissionPolicy,
+  options: AdmissionServerOptions,
+  host: string,
+  port: number,
+): Promise<{ server: Server; service: AdmissionService; port: number }> {
   const service = new AdmissionService(loaded, options);
   const server = createServer({ cert: options.cert, key: options.key, minVersion: 'TLSv1.2' }, (request, response) => {
     service.route(request, response).catch((error: unknown) => {

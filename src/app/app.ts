@@ -80,7 +80,14 @@ async function execute(plan: GitHubPlan, context: Context, deps: CheckDependenci
       deps.log.info({ action: plan.action, installation: plan.installationId, repositories: plan.repositories }, 'installation event');
       for (const fullName of plan.repositories) {
         if (plan.action === 'deleted') await deps.gitCache.forget(`github:${fullName}`);
-        await deps.store.appendAudit({ at: deps.now().toISOString(), forge: 'github', repository: `github:${fullName}`, event: `installation.${plan.action}`, delivery: context.id, outcome: 'recorded' });
+        await deps.store.appendAudit({
+          at: deps.now().toISOString(),
+          forge: 'github',
+          repository: `github:${fullName}`,
+          event: `installation.${plan.action}`,
+          delivery: context.id,
+          outcome: 'recorded',
+        });
       }
       return undefined;
     case 'ignore':

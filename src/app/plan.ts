@@ -96,7 +96,9 @@ export function planGitHubEvent(name: string, payload: unknown, deliveryId: stri
   if (!body) return { kind: 'ignore', reason: 'the payload is not a JSON object' };
   const action = text(body.action);
   if (name === 'installation' || name === 'installation_repositories') {
-    const repositories = [...asArray(body.repositories), ...asArray(body.repositories_added)].map((r) => text(object(r)?.full_name)).filter((s): s is string => !!s);
+    const repositories = [...asArray(body.repositories), ...asArray(body.repositories_added)]
+      .map((r) => text(object(r)?.full_name))
+      .filter((s): s is string => !!s);
     const installationId = object(body.installation)?.id;
     return { kind: 'installation', action: action ?? 'unknown', ...(typeof installationId === 'number' ? { installationId } : {}), repositories };
   }
@@ -137,9 +139,14 @@ export function planGitHubEvent(name: string, payload: unknown, deliveryId: stri
       return {
         kind: 'check',
         target: {
-          repository, event: 'merge_group.checks_requested', trigger: `merge_group:${headRef}`, headSha,
+          repository,
+          event: 'merge_group.checks_requested',
+          trigger: `merge_group:${headRef}`,
+          headSha,
           contexts: [{ ref: baseRef, oldOid: baseSha, newOid: headSha, baseOid: baseSha }],
-          fetchRefs: [headRef, baseRef], lookUpPullRequests: false, knownAccounts: [],
+          fetchRefs: [headRef, baseRef],
+          lookUpPullRequests: false,
+          knownAccounts: [],
         },
       };
     }
@@ -152,16 +159,32 @@ export function planGitHubEvent(name: string, payload: unknown, deliveryId: stri
         const commenter = text(object(comment?.user)?.login);
         // Our own answers quote the command; an app's comment never triggers signing.
         if (text(object(comment?.user)?.type) === 'Bot') return ignore('issue_comment: /sign-release from a bot');
-        if (!issue || typeof issue.number !== 'number' || typeof comment?.id !== 'number' || !commenter) return ignore('issue_comment: /sign-release without issue number, comment id or author');
+        if (!issue || typeof issue.number !== 'number' || typeof comment?.id !== 'number' || !commenter)
+          return ignore('issue_comment: /sign-release without issue number, comment id or author');
         const tag = parseSignReleaseCommand(commentBody)?.tag;
-        return { kind: 'sign-release', repository, ...(tag ? { tag } : {}), issueNumber: issue.number, commentId: comment.id, commenter, trigger: `sign-release:${String(comment.id)}` };
+        return {
+          kind: 'sign-release',
+          repository,
+          ...(tag ? { tag } : {}),
+          issueNumber: issue.number,
+          commentId: comment.id,
+          commenter,
+          trigger: `sign-release:${String(comment.id)}`,
+        };
       }
       if (!issue || !object(issue.pull_request)) return ignore('issue_comment on an issue, not a pull request');
       if (!isRecheckCommand(text(comment?.body) ?? '')) return ignore('issue_comment without a /signet command');
       const number = issue.number;
       if (typeof number !== 'number') return ignore('issue_comment: the payload lacks the pull request number');
       const commentId = comment?.id;
-      return { kind: 'recheck-pull', repository, number, trigger: `recheck:${deliveryId}`, event: 'issue_comment./signet recheck', ...(typeof commentId === 'number' ? { commentId } : {}) };
+      return {
+        kind: 'recheck-pull',
+        repository,
+        number,
+        trigger: `recheck:${deliveryId}`,
+        event: 'issue_comment./signet recheck',
+        ...(typeof commentId === 'number' ? { commentId } : {}),
+      };
     }
     default:
       return ignore(`${name} is not an event signet handles`);
@@ -190,8 +213,15 @@ function planPush(body: Json, repository: RepositoryRef): GitHubPlan | undefined
   return {
     kind: 'check',
     target: {
-      repository, event: 'push', trigger: `auto:${ref}`, headSha: after, contexts: [context],
-      fetchRefs: [ref], lookUpPullRequests: ref.startsWith('refs/heads/'), knownAccounts, ...(policyAt ? { policyAt } : {}),
+      repository,
+      event: 'push',
+      trigger: `auto:${ref}`,
+      headSha: after,
+      contexts: [context],
+      fetchRefs: [ref],
+      lookUpPullRequests: ref.startsWith('refs/heads/'),
+      knownAccounts,
+      ...(policyAt ? { policyAt } : {}),
     },
   };
 }
@@ -210,8 +240,14 @@ export function planPull(pull: Json | undefined, repository: RepositoryRef, even
   const sameRepository = text(object(head?.repo)?.full_name) === repository.fullName;
   if (headRef && sameRepository) contexts.push({ ref: `refs/heads/${headRef}`, oldOid: null, newOid: headSha, ...(baseSha ? { baseOid: baseSha } : {}) });
   return {
-    repository, event, trigger, headSha, contexts,
-    fetchRefs: [`refs/pull/${number}/head`], lookUpPullRequests: false, knownAccounts: [],
+    repository,
+    event,
+    trigger,
+    headSha,
+    contexts,
+    fetchRefs: [`refs/pull/${number}/head`],
+    lookUpPullRequests: false,
+    knownAccounts: [],
   };
 }
 
@@ -238,10 +274,15 @@ function planSuite(suite: Json | undefined, repository: RepositoryRef, event: st
   }
   if (contexts.length === 0) return undefined;
   return {
-    repository, event,
+    repository,
+    event,
     // An automatic check_suite.requested asks for what the push already asked for.
     trigger: deliveryId ? `rerun:${deliveryId}` : `auto:refs/heads/${headBranch ?? headSha}`,
-    headSha, contexts, fetchRefs, lookUpPullRequests: true, knownAccounts: [],
+    headSha,
+    contexts,
+    fetchRefs,
+    lookUpPullRequests: true,
+    knownAccounts: [],
     // The suite of a push to the default branch: the policy before that push (see planPush).
     ...(headBranch === repository.defaultBranch && before ? { policyAt: before } : {}),
   };

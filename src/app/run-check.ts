@@ -36,10 +36,21 @@ export function repositoryKey(repository: RepositoryRef): string {
 }
 
 /** Reads the pull request a `/signet recheck` or rerun is about, then checks it. */
-export async function recheckPull(installation: GitHubInstallation, deps: CheckDependencies, repository: RepositoryRef, number: number, trigger: string, event: string, delivery: string, commentId?: number): Promise<CheckOutcome> {
+export async function recheckPull(
+  installation: GitHubInstallation,
+  deps: CheckDependencies,
+  repository: RepositoryRef,
+  number: number,
+  trigger: string,
+  event: string,
+  delivery: string,
+  commentId?: number,
+): Promise<CheckOutcome> {
   let pull: Record<string, unknown>;
   try {
-    pull = (await installation.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: repository.owner, repo: repository.name, pull_number: number })).data as Record<string, unknown>;
+    pull = (
+      await installation.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: repository.owner, repo: repository.name, pull_number: number })
+    ).data as Record<string, unknown>;
   } catch (error) {
     deps.log.error({ err: error, repository: repository.fullName, number }, 'cannot read the pull request to re-check');
     await audit(deps, repository, event, delivery, undefined, 'error', { error: `cannot read pull request #${number}: ${(error as Error).message}` });
@@ -52,9 +63,16 @@ export async function recheckPull(installation: GitHubInstallation, deps: CheckD
   }
   const outcome = await runCheck(installation, deps, { ...target, ...(commentId !== undefined ? { commentId } : {}) }, delivery);
   if (commentId !== undefined && outcome.status === 'posted') {
-    await installation.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner: repository.owner, repo: repository.name, comment_id: commentId, content: 'rocket' }).catch((error: unknown) => {
-      deps.log.warn({ err: error }, 'could not react to the /signet recheck comment');
-    });
+    await installation
+      .request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', {
+        owner: repository.owner,
+        repo: repository.name,
+        comment_id: commentId,
+        content: 'rocket',
+      })
+      .catch((error: unknown) => {
+        deps.log.warn({ err: error }, 'could not react to the /signet recheck comment');
+      });
   }
   return outcome;
 }
@@ -66,14 +84,23 @@ export async function runCheck(installation: GitHubInstallation, deps: CheckDepe
   const publisher: CheckPublisher = {
     async start() {
       const created = await installation.request('POST /repos/{owner}/{repo}/check-runs', {
-        ...base, name: CHECK_NAME, head_sha: headSha, status: 'in_progress', started_at: deps.now().toISOString(), external_id: delivery,
+        ...base,
+        name: CHECK_NAME,
+        head_sha: headSha,
+        status: 'in_progress',
+        started_at: deps.now().toISOString(),
+        external_id: delivery,
       });
       checkRunId = (created.data as { id: number }).id;
       return String(checkRunId);
     },
     async complete(report: SignatureReport) {
       await installation.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
-        ...base, check_run_id: checkRunId, status: 'completed', conclusion: report.conclusion, completed_at: deps.now().toISOString(),
+        ...base,
+        check_run_id: checkRunId,
+        status: 'completed',
+        conclusion: report.conclusion,
+        completed_at: deps.now().toISOString(),
         output: { title: report.title, summary: report.summary },
       });
     },
@@ -140,7 +167,13 @@ async function openPullContexts(request: GitHubRequest, repository: RepositoryRe
   try {
     // Every page: a pull request on page 2 still brings its base's rules.
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const { data } = await request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', { owner: repository.owner, repo: repository.name, commit_sha: headSha, per_page: 100, page });
+      const { data } = await request('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', {
+        owner: repository.owner,
+        repo: repository.name,
+        commit_sha: headSha,
+        per_page: 100,
+        page,
+      });
       if (!Array.isArray(data)) break;
       pulls.push(...data);
       if (data.length < 100) break;
@@ -159,6 +192,14 @@ async function openPullContexts(request: GitHubRequest, repository: RepositoryRe
   return contexts;
 }
 
-export async function audit(deps: CheckDependencies, repository: RepositoryRef, event: string, delivery: string, headSha: string | undefined, outcome: string, detail: Record<string, unknown>): Promise<void> {
+export async function audit(
+  deps: CheckDependencies,
+  repository: RepositoryRef,
+  event: string,
+  delivery: string,
+  headSha: string | undefined,
+  outcome: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
   await auditEvent(deps, { forge: 'github', repositoryKey: repositoryKey(repository), event, delivery, headSha }, outcome, detail);
 }

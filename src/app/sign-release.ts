@@ -36,16 +36,30 @@ function lengthOf(headers: Record<string, unknown>): number | undefined {
  * id under the event's own repository: the token goes to no other URL (GitHub answers an asset
  * download with a redirect to signed storage; fetch drops Authorization on that cross-origin hop).
  */
-export function gitHubReleaseHost(request: GitHubRequest, deps: Pick<CheckDependencies, 'caches'>, owner: string, repo: string, release: { id: number; upload_url: string }, tag: string): ReleaseHost {
+export function gitHubReleaseHost(
+  request: GitHubRequest,
+  deps: Pick<CheckDependencies, 'caches'>,
+  owner: string,
+  repo: string,
+  release: { id: number; upload_url: string },
+  tag: string,
+): ReleaseHost {
   return {
     async listAssets() {
       // GitHub allows 1000 assets per release: 10 full pages, an 11th that says there are no more; a longer list is an error, not a cut.
-      const list = (await listAll(request, 'GET /repos/{owner}/{repo}/releases/{release_id}/assets', { owner, repo, release_id: release.id }, 11)) as Array<{ id: number; name: string }>;
+      const list = (await listAll(request, 'GET /repos/{owner}/{repo}/releases/{release_id}/assets', { owner, repo, release_id: release.id }, 11)) as Array<{
+        id: number;
+        name: string;
+      }>;
       return list.map((a): ReleaseAsset => ({ id: String(a.id), name: a.name }));
     },
     async open(asset) {
       const { data, headers } = await request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
-        owner, repo, asset_id: Number(asset.id), headers: { accept: 'application/octet-stream' }, request: { parseSuccessResponseBody: false },
+        owner,
+        repo,
+        asset_id: Number(asset.id),
+        headers: { accept: 'application/octet-stream' },
+        request: { parseSuccessResponseBody: false },
       });
       if (!data) throw new Error(`GitHub sent no content for ${asset.name}`);
       const length = lengthOf(headers);
@@ -56,7 +70,12 @@ export function gitHubReleaseHost(request: GitHubRequest, deps: Pick<CheckDepend
       const body = createReadStream(path, { highWaterMark: 256 << 10 });
       // An upload is not retried: a half-received one may leave an asset in GitHub's "starter" state.
       try {
-        await request(`POST ${release.upload_url}`, { name, data: Readable.toWeb(body), headers: { 'content-type': contentType, 'content-length': size }, request: { retries: 0 } });
+        await request(`POST ${release.upload_url}`, {
+          name,
+          data: Readable.toWeb(body),
+          headers: { 'content-type': contentType, 'content-length': size },
+          request: { retries: 0 },
+        });
       } finally {
         body.destroy();
       }
@@ -109,7 +128,11 @@ export function gitHubReleaseForge(installation: GitHubInstallation, deps: Check
       } catch {
         commitSha = undefined; // The provenance then names the tag only.
       }
-      return { host: gitHubReleaseHost(request, deps, owner, repo, release, tag), ...(commitSha ? { commitSha } : {}), ...(release.html_url ? { releaseUrl: release.html_url } : {}) };
+      return {
+        host: gitHubReleaseHost(request, deps, owner, repo, release, tag),
+        ...(commitSha ? { commitSha } : {}),
+        ...(release.html_url ? { releaseUrl: release.html_url } : {}),
+      };
     },
     defaultBranchReader: gitHubFileReader(request, deps.caches, owner, repo, repository.defaultBranch),
     policyPaths: [POLICY_PATH],
@@ -117,6 +140,17 @@ export function gitHubReleaseForge(installation: GitHubInstallation, deps: Check
   };
 }
 
-export async function runGitHubSignRelease(installation: GitHubInstallation, deps: CheckDependencies, plan: SignReleasePlan, delivery: string, settings: ReleaseSettings): Promise<SignReleaseOutcome> {
-  return runSignRelease(gitHubReleaseForge(installation, deps, plan, delivery), deps, { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery }, settings);
+export async function runGitHubSignRelease(
+  installation: GitHubInstallation,
+  deps: CheckDependencies,
+  plan: SignReleasePlan,
+  delivery: string,
+  settings: ReleaseSettings,
+): Promise<SignReleaseOutcome> {
+  return runSignRelease(
+    gitHubReleaseForge(installation, deps, plan, delivery),
+    deps,
+    { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery },
+    settings,
+  );
 }

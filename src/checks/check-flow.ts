@@ -60,7 +60,12 @@ export interface FlowOutcome {
   report?: SignatureReport;
 }
 
-export async function runCheckFlow(settings: CheckSettings, request: CheckRequest, publisher: CheckPublisher, compute: () => Promise<ComputedCheck>): Promise<FlowOutcome> {
+export async function runCheckFlow(
+  settings: CheckSettings,
+  request: CheckRequest,
+  publisher: CheckPublisher,
+  compute: () => Promise<ComputedCheck>,
+): Promise<FlowOutcome> {
   const { store, log } = settings;
   const { repositoryKey, headSha, trigger } = request;
   const logged = { repository: repositoryKey, headSha };
@@ -120,7 +125,11 @@ export async function runCheckFlow(settings: CheckSettings, request: CheckReques
   await store.completeCheck(repositoryKey, headSha, trigger, { ...(postedId !== undefined ? { checkRunId: postedId } : {}), conclusion: report.conclusion });
   if (decision) await recordAccepted(settings, repositoryKey, decision, request.delivery);
   await auditCheck(settings, request, failure ? 'error' : report.conclusion, {
-    ...idDetail, commits: report.rows.length, rejected: report.rows.filter((r) => !r.accepted).length, elapsedMs: Date.now() - started, ...(failure ? { error: failure } : {}),
+    ...idDetail,
+    commits: report.rows.length,
+    rejected: report.rows.filter((r) => !r.accepted).length,
+    elapsedMs: Date.now() - started,
+    ...(failure ? { error: failure } : {}),
   });
   return { status: 'posted', conclusion: report.conclusion, report, ...(postedId !== undefined ? { postedId } : {}) };
 }
@@ -134,7 +143,15 @@ async function recordAccepted(settings: CheckSettings, repositoryKey: string, de
     if (refDecision.noPolicy) continue;
     for (const commit of refDecision.commits) {
       const result = evaluation.commits.get(commit.oid);
-      if (result && commit.accepted) records.push({ repository: repositoryKey, commit: commit.oid, verdict: result.verdict, recordedAt: settings.now().toISOString(), ref: refDecision.ref, delivery });
+      if (result && commit.accepted)
+        records.push({
+          repository: repositoryKey,
+          commit: commit.oid,
+          verdict: result.verdict,
+          recordedAt: settings.now().toISOString(),
+          ref: refDecision.ref,
+          delivery,
+        });
     }
   }
   await settings.store.recordFirstVerdicts(records);
@@ -149,8 +166,14 @@ export async function auditEvent(
 ): Promise<void> {
   try {
     await settings.store.appendAudit({
-      at: settings.now().toISOString(), forge: entry.forge, repository: entry.repositoryKey, event: entry.event, delivery: entry.delivery,
-      ...(entry.headSha ? { headSha: entry.headSha } : {}), outcome, detail,
+      at: settings.now().toISOString(),
+      forge: entry.forge,
+      repository: entry.repositoryKey,
+      event: entry.event,
+      delivery: entry.delivery,
+      ...(entry.headSha ? { headSha: entry.headSha } : {}),
+      outcome,
+      detail,
     });
   } catch (error) {
     settings.log.error({ err: error }, 'cannot write the audit trail');

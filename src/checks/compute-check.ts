@@ -61,7 +61,13 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   });
 
   const loaded = await loadPolicy(source.policyReader, source.policyPaths);
-  if (!loaded) return { report: noPolicyReport(source.policyPaths[0]!, source.policyRevision ? `${source.defaultBranch} before this push (${source.policyRevision.slice(0, 12)})` : source.defaultBranch) };
+  if (!loaded)
+    return {
+      report: noPolicyReport(
+        source.policyPaths[0]!,
+        source.policyRevision ? `${source.defaultBranch} before this push (${source.policyRevision.slice(0, 12)})` : source.defaultBranch,
+      ),
+    };
 
   // Every context is judged on its own, with only its own base excluded: one shared exclusion
   // set let a push whose `before` already contains a pull request's unsigned commit hide it
@@ -75,7 +81,10 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   // past the bound the check fails (never passes) and says which bound.
   const maxCommits = settings.maxCommits ?? DEFAULT_MAX_COMMITS;
   if (commits.length > maxCommits) {
-    throw new ForgeError('limit', `${commits.length} commits to judge, more than SIGNET_CHECK_MAX_COMMITS (${maxCommits}); split the change or raise the limit`);
+    throw new ForgeError(
+      'limit',
+      `${commits.length} commits to judge, more than SIGNET_CHECK_MAX_COMMITS (${maxCommits}); split the change or raise the limit`,
+    );
   }
   let forge: AccountsOfCommits = { accounts: [], accountOfEmail: new Map() };
   if (loaded.policy.keys.forgeAccounts || loaded.policy.keys.trustWebFlow) forge = await source.accountsOf(commits, loaded.policy);
@@ -85,11 +94,19 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   } catch (error) {
     throw new ForgeError('keys', (error as Error).message);
   }
-  const recorded = await settings.store.lookupVerdicts(source.repositoryKey, commits.map((c) => c.oid));
+  const recorded = await settings.store.lookupVerdicts(
+    source.repositoryKey,
+    commits.map((c) => c.oid),
+  );
   const decisions: Decision[] = [];
   for (const scope of scopes) {
     const decision = await decideSignatures({
-      repo, policy: loaded.policy, checkRegistries, scope, now: settings.now(), recorded,
+      repo,
+      policy: loaded.policy,
+      checkRegistries,
+      scope,
+      now: settings.now(),
+      recorded,
       accountOfEmail: (email) => forge.accountOfEmail.get(email),
     });
     // A signature verdict does not depend on the rule: the next context reuses it.

@@ -21,7 +21,8 @@ export const KEYLESS_SIGN_OPTIONS = {
   'timestamp-server-url': { type: 'string' },
 } as const;
 
-export const KEYLESS_VERIFY_USAGE = '(--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--trusted-root FILE]';
+export const KEYLESS_VERIFY_USAGE =
+  '(--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--trusted-root FILE]';
 export const KEYLESS_SIGN_USAGE = '[--fulcio-url URL] [--rekor-url URL] [--timestamp-server-url URL]';
 
 type Values = Record<string, unknown>;
@@ -52,12 +53,16 @@ export function describeKeylessFailure(result: Extract<KeylessResult, { ok: fals
 }
 
 /** `--key` → that key; else the four identity flags (and --trusted-root) → keyless. */
-export async function imageTrustFrom(values: Values, io: KeySourceContext & { cwd: string }): Promise<KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy }> {
+export async function imageTrustFrom(
+  values: Values,
+  io: KeySourceContext & { cwd: string },
+): Promise<KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy }> {
   if (typeof values.key === 'string') {
     if (wantsKeylessVerify(values)) throw new SignetError('USAGE', 'the --certificate-* and --trusted-root flags are for keyless signatures: leave out --key');
     return loadPublicKey(values.key, io);
   }
-  if (!wantsKeylessVerify(values)) throw new SignetError('USAGE', 'give --key cosign.pub, or the keyless identity (--certificate-identity … --certificate-oidc-issuer …)');
+  if (!wantsKeylessVerify(values))
+    throw new SignetError('USAGE', 'give --key cosign.pub, or the keyless identity (--certificate-identity … --certificate-oidc-issuer …)');
   const identity = identityPolicyFrom(values);
   return { keyless: await loadKeylessTrust(typeof values['trusted-root'] === 'string' ? values['trusted-root'] : undefined, io.cwd), identity };
 }
@@ -66,5 +71,9 @@ export async function imageTrustFrom(values: Values, io: KeySourceContext & { cw
 export function refuseKeylessWithKey(values: Values): void {
   if (values.key === undefined) return;
   const keyless = ['keyless', 'fulcio-url', 'rekor-url', 'timestamp-server-url'].find((name) => values[name] !== undefined && values[name] !== false);
-  if (keyless) throw new SignetError('USAGE', `--${keyless} is for keyless signing (Fulcio certificate, Rekor entry); with --key the signature is made with the key alone: leave out one of them`);
+  if (keyless)
+    throw new SignetError(
+      'USAGE',
+      `--${keyless} is for keyless signing (Fulcio certificate, Rekor entry); with --key the signature is made with the key alone: leave out one of them`,
+    );
 }

@@ -7,15 +7,42 @@ import { EXIT_USAGE } from './io.ts';
  * for the signing pipelines' imports (start-up time is part of the hook's budget).
  */
 const commands: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
-  attest: { summary: 'sign an in-toto attestation (SPDX SBOM, SLSA provenance) about files or an image', load: async () => (await import('./commands/attest.ts')).runAttest },
-  'verify-attestation': { summary: 'verify an in-toto attestation bundle about files or an image', load: async () => (await import('./commands/verify-attestation.ts')).runVerifyAttestation },
-  'sign-image': { summary: 'sign a container image in an OCI registry (cosign legacy .sig or v3 bundle referrer)', load: async () => (await import('./commands/sign-image.ts')).runSignImage },
-  'verify-image': { summary: 'verify cosign-format signatures on a container image with a public key', load: async () => (await import('./commands/verify-image.ts')).runVerifyImage },
-  'sign-package': { summary: 'sign release packages: .asc + .sigstore.json each, Helm charts .prov', load: async () => (await import('./commands/sign-package.ts')).runSignPackage },
-  checksums: { summary: 'write checksums.txt (sha256sum format) and its OpenPGP signature checksums.txt.asc', load: async () => (await import('./commands/checksums.ts')).runChecksums },
-  'generate-key-pair': { summary: 'write a cosign-compatible encrypted key pair (cosign.key, cosign.pub)', load: async () => (await import('./commands/generate-key-pair.ts')).runGenerateKeyPair },
-  'sign-blob': { summary: 'sign a file as cosign sign-blob does (base64 signature, sigstore bundle)', load: async () => (await import('./commands/sign-blob.ts')).runSignBlob },
-  'verify-blob': { summary: 'verify a blob signature or sigstore bundle with a public key', load: async () => (await import('./commands/verify-blob.ts')).runVerifyBlob },
+  attest: {
+    summary: 'sign an in-toto attestation (SPDX SBOM, SLSA provenance) about files or an image',
+    load: async () => (await import('./commands/attest.ts')).runAttest,
+  },
+  'verify-attestation': {
+    summary: 'verify an in-toto attestation bundle about files or an image',
+    load: async () => (await import('./commands/verify-attestation.ts')).runVerifyAttestation,
+  },
+  'sign-image': {
+    summary: 'sign a container image in an OCI registry (cosign legacy .sig or v3 bundle referrer)',
+    load: async () => (await import('./commands/sign-image.ts')).runSignImage,
+  },
+  'verify-image': {
+    summary: 'verify cosign-format signatures on a container image with a public key',
+    load: async () => (await import('./commands/verify-image.ts')).runVerifyImage,
+  },
+  'sign-package': {
+    summary: 'sign release packages: .asc + .sigstore.json each, Helm charts .prov',
+    load: async () => (await import('./commands/sign-package.ts')).runSignPackage,
+  },
+  checksums: {
+    summary: 'write checksums.txt (sha256sum format) and its OpenPGP signature checksums.txt.asc',
+    load: async () => (await import('./commands/checksums.ts')).runChecksums,
+  },
+  'generate-key-pair': {
+    summary: 'write a cosign-compatible encrypted key pair (cosign.key, cosign.pub)',
+    load: async () => (await import('./commands/generate-key-pair.ts')).runGenerateKeyPair,
+  },
+  'sign-blob': {
+    summary: 'sign a file as cosign sign-blob does (base64 signature, sigstore bundle)',
+    load: async () => (await import('./commands/sign-blob.ts')).runSignBlob,
+  },
+  'verify-blob': {
+    summary: 'verify a blob signature or sigstore bundle with a public key',
+    load: async () => (await import('./commands/verify-blob.ts')).runVerifyBlob,
+  },
   verify: {
     summary: 'verify commit and tag signatures in a revision range',
     load: async () => (await import('./commands/verify.ts')).runVerify,
@@ -24,12 +51,31 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'run (pre-receive), install or uninstall the server-side hook',
     load: async () => (await import('./commands/hook.ts')).runHook,
   },
-  report: { summary: 'compliance report of a local repository over a period (markdown, json, svg chart)', load: async () => (await import('./commands/report.ts')).runReport },
-  serve: { summary: 'run the GitHub App and GitLab bot server (what npm start runs; settings from the environment)', load: async () => (await import('./commands/serve.ts')).runServe },
-  jobs: { summary: 'run scheduled jobs by hand (key-expiry, revocation-sweep, compliance-report), list or run their schedules', load: async () => (await import('./commands/jobs.ts')).runJobs },
-  admission: { summary: 'Kubernetes admission webhook: only signed images run (admission --listen …, admission manifests)', load: async () => (await import('./commands/admission.ts')).runAdmission },
-  audit: { summary: 'audit export --since DATE: every decision (hook, app, jobs) as JSON lines', load: async () => (await import('./commands/audit.ts')).runAudit },
-  policy: { summary: 'check a policy file: policy check FILE', load: async () => (await import('./commands/policy-check.ts')).makeRunPolicy({ checkKeyFile: (await import('../keys/check-key-file.ts')).checkKeyFileContents }) },
+  report: {
+    summary: 'compliance report of a local repository over a period (markdown, json, svg chart)',
+    load: async () => (await import('./commands/report.ts')).runReport,
+  },
+  serve: {
+    summary: 'run the GitHub App and GitLab bot server (what npm start runs; settings from the environment)',
+    load: async () => (await import('./commands/serve.ts')).runServe,
+  },
+  jobs: {
+    summary: 'run scheduled jobs by hand (key-expiry, revocation-sweep, compliance-report), list or run their schedules',
+    load: async () => (await import('./commands/jobs.ts')).runJobs,
+  },
+  admission: {
+    summary: 'Kubernetes admission webhook: only signed images run (admission --listen …, admission manifests)',
+    load: async () => (await import('./commands/admission.ts')).runAdmission,
+  },
+  audit: {
+    summary: 'audit export --since DATE: every decision (hook, app, jobs) as JSON lines',
+    load: async () => (await import('./commands/audit.ts')).runAudit,
+  },
+  policy: {
+    summary: 'check a policy file: policy check FILE',
+    load: async () =>
+      (await import('./commands/policy-check.ts')).makeRunPolicy({ checkKeyFile: (await import('../keys/check-key-file.ts')).checkKeyFileContents }),
+  },
 };
 
 function usage(): string {

@@ -36,8 +36,13 @@ function run(): void {
   endQuietlyWhenReaderLeaves([process.stdout, process.stderr]);
   const args = invokedAs === 'pre-receive' ? ['hook', 'pre-receive'] : process.argv.slice(2);
   main(args, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() }).then(
-    (code) => { process.exitCode = code; },
-    (error: unknown) => { process.stderr.write(`signet: ${(error as Error)?.message ?? String(error)}\n`); process.exitCode = 2; },
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`signet: ${(error as Error)?.message ?? String(error)}\n`);
+      process.exitCode = 2;
+    },
   );
 }
 

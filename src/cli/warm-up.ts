@@ -37,10 +37,16 @@ export async function warmUp(): Promise<void> {
     writeFileSync(join(repo, 'objects', 'pack', `${WARM_UP_PACK_NAME}.idx`), Buffer.from(WARM_UP_INDEX, 'base64'));
     writeFileSync(join(dir, 'keys.asc'), WARM_UP_KEYRING);
     writeFileSync(join(dir, 'allowed_signers'), WARM_UP_ALLOWED_SIGNERS);
-    writeFileSync(join(dir, 'policy.yml'), 'version: 1\nkeys:\n  openpgp: [keys.asc]\n  ssh_allowed_signers: allowed_signers\nrules:\n  - refs: ["refs/heads/*"]\n    require_signed_commits: true\n');
+    writeFileSync(
+      join(dir, 'policy.yml'),
+      'version: 1\nkeys:\n  openpgp: [keys.asc]\n  ssh_allowed_signers: allowed_signers\nrules:\n  - refs: ["refs/heads/*"]\n    require_signed_commits: true\n',
+    );
     const env = { SIGNET_POLICY: join(dir, 'policy.yml'), GIT_DIR: repo };
     for (const format of ['jsonl', 'text']) {
-      const code = await main(['verify', '--repo', repo, '--keyring', join(dir, 'keys.asc'), '--allowed-signers', join(dir, 'allowed_signers'), '--format', format, WARM_UP_TIP], io(dir, {}));
+      const code = await main(
+        ['verify', '--repo', repo, '--keyring', join(dir, 'keys.asc'), '--allowed-signers', join(dir, 'allowed_signers'), '--format', format, WARM_UP_TIP],
+        io(dir, {}),
+      );
       if (code !== 0) throw new Error(`warm-up: verify --format ${format} exited ${code}`);
     }
     const code = await main(['hook', 'pre-receive'], io(repo, env, `${ZERO} ${WARM_UP_TIP} refs/heads/main\n`));

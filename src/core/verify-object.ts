@@ -86,21 +86,42 @@ export async function verifySignature(
   if (multipleSignatures) {
     // git would hand both blocks to gpg and report whichever verdict it prints last; an object
     // with two signatures has no single signer, so we refuse to pick one.
-    return { status: 'E', format: signature.kind === 'unknown' ? 'none' : signature.kind, reason: 'malformed_signature', detail: 'the object carries more than one signature block' };
+    return {
+      status: 'E',
+      format: signature.kind === 'unknown' ? 'none' : signature.kind,
+      reason: 'malformed_signature',
+      detail: 'the object carries more than one signature block',
+    };
   }
   if (context.unreadableSigner && (signature.kind === 'openpgp' || signature.kind === 'ssh' || signature.kind === 'x509')) {
-    return { status: 'E', format: signature.kind, reason: 'malformed_signature', detail: `the object has no ${context.unreadableSigner} line of the form "name <email>": git does not check its signature (%G? says N)` };
+    return {
+      status: 'E',
+      format: signature.kind,
+      reason: 'malformed_signature',
+      detail: `the object has no ${context.unreadableSigner} line of the form "name <email>": git does not check its signature (%G? says N)`,
+    };
   }
   const email = context.email;
   switch (signature.kind) {
     case 'openpgp':
-      return verifyOpenPgpSignature(registries.openpgp, payload, signature.armored, { now: context.now, ...(email ? { committerEmail: email } : {}), ...(context.runner ? { runner: context.runner } : {}) });
+      return verifyOpenPgpSignature(registries.openpgp, payload, signature.armored, {
+        now: context.now,
+        ...(email ? { committerEmail: email } : {}),
+        ...(context.runner ? { runner: context.runner } : {}),
+      });
     case 'ssh': {
       const sshOptions = { at: context.sshTime, ...(email ? { committerEmail: email } : {}) };
-      return context.runner ? verifySshSignatureWith(context.runner, registries.ssh, payload, signature.armored, sshOptions) : verifySshSignature(registries.ssh, payload, signature.armored, sshOptions);
+      return context.runner
+        ? verifySshSignatureWith(context.runner, registries.ssh, payload, signature.armored, sshOptions)
+        : verifySshSignature(registries.ssh, payload, signature.armored, sshOptions);
     }
     case 'x509':
-      return verifyX509Signature(registries.x509 ?? NO_X509_ROOTS, payload, signature.armored, { now: context.now, fallbackTime: context.signerTime ?? context.sshTime, ...(email ? { committerEmail: email } : {}), ...(registries.keyless ? { keyless: registries.keyless } : {}) });
+      return verifyX509Signature(registries.x509 ?? NO_X509_ROOTS, payload, signature.armored, {
+        now: context.now,
+        fallbackTime: context.signerTime ?? context.sshTime,
+        ...(email ? { committerEmail: email } : {}),
+        ...(registries.keyless ? { keyless: registries.keyless } : {}),
+      });
     default:
       return { status: 'E', format: 'none', reason: 'unknown_signature_type', detail: 'the signature block is of no known type' };
   }

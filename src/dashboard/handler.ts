@@ -73,7 +73,9 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       return true;
     }
     if (!authorized(req.headers.authorization, options.token, user)) {
-      send(res, 401, 'text/plain; charset=utf-8', 'signet dashboard: operators only\n', { 'www-authenticate': 'Basic realm="signet dashboard", charset="UTF-8"' });
+      send(res, 401, 'text/plain; charset=utf-8', 'signet dashboard: operators only\n', {
+        'www-authenticate': 'Basic realm="signet dashboard", charset="UTF-8"',
+      });
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -44,7 +44,11 @@ export function startJobsRuntime(options: RuntimeOptions): JobsRuntime | undefin
   const path = options.configPath ?? options.env.SIGNET_JOBS_CONFIG;
   if (!path) return undefined;
   const config = readJobsConfig(path, process.cwd());
-  const environment = jobEnvironment(config, { env: options.env, ...(options.store ? { store: options.store } : {}), actor: `scheduler:${options.instanceId ?? process.pid}` });
+  const environment = jobEnvironment(config, {
+    env: options.env,
+    ...(options.store ? { store: options.store } : {}),
+    actor: `scheduler:${options.instanceId ?? process.pid}`,
+  });
   const elect = options.store && options.store.kind === 'postgres' ? { store: options.store } : {};
   const scheduler = startScheduler({
     config,

@@ -23,7 +23,11 @@ export interface CheckScope {
 
 /** The commits a scope brings, newest first, with their committer e-mails (for account lookups). */
 export function commitsInScope(repo: Repository, scope: CheckScope): Array<{ oid: string; committerEmail: string }> {
-  const heads = scope.updates.map((u) => u.newOid).filter((oid): oid is string => !!oid && !isZeroId(oid)).map((oid) => peelToCommit(repo, oid)).filter((oid): oid is string => !!oid);
+  const heads = scope.updates
+    .map((u) => u.newOid)
+    .filter((oid): oid is string => !!oid && !isZeroId(oid))
+    .map((oid) => peelToCommit(repo, oid))
+    .filter((oid): oid is string => !!oid);
   const exclude = scope.existingTips.filter((oid) => repo.objects.has(oid));
   return listCommits(repo.objects, heads, exclude).map((oid) => {
     const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
@@ -57,7 +61,11 @@ export async function decideSignatures(input: DecideInput): Promise<Decision> {
     const accountOf = input.accountOfEmail ?? (() => undefined);
     for (const { oid, committerEmail } of commitsInScope(repo, scope)) {
       if (recorded.has(oid)) continue;
-      const result = await verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, { hash: repo.hashAlgorithm, now, sshVerifyTime: now });
+      const result = await verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, {
+        hash: repo.hashAlgorithm,
+        now,
+        sshVerifyTime: now,
+      });
       const adjusted = applyForgeEmailRule(result.verdict, committerEmail, checkRegistries.keyOwners, accountOf);
       if (adjusted !== result.verdict) recorded.set(oid, adjusted);
     }

@@ -92,15 +92,16 @@ export async function buildCheckRegistries(files: PolicyKeyFiles, accounts: Forg
 
   // X.509 and keyless trust come from the policy alone (forges hold no such keys), built by the
   // same code as the hook's and `signet verify --policy`'s registries.
-  const certificates = files.x509Roots || files.crls || files.trustedRoot || files.keylessIdentities
-    ? await buildRegistries({
-      keyrings: [],
-      ...(files.x509Roots ? { x509Roots: files.x509Roots } : {}),
-      ...(files.crls ? { crls: files.crls } : {}),
-      ...(files.trustedRoot ? { trustedRoot: files.trustedRoot } : {}),
-      ...(files.keylessIdentities ? { keylessIdentities: files.keylessIdentities } : {}),
-    })
-    : undefined;
+  const certificates =
+    files.x509Roots || files.crls || files.trustedRoot || files.keylessIdentities
+      ? await buildRegistries({
+          keyrings: [],
+          ...(files.x509Roots ? { x509Roots: files.x509Roots } : {}),
+          ...(files.crls ? { crls: files.crls } : {}),
+          ...(files.trustedRoot ? { trustedRoot: files.trustedRoot } : {}),
+          ...(files.keylessIdentities ? { keylessIdentities: files.keylessIdentities } : {}),
+        })
+      : undefined;
   return {
     registries: {
       openpgp: forgeKeyrings.length > 0 ? await loadOpenPgpRegistry([...files.keyrings, ...forgeKeyrings]) : policyOpenPgp,

@@ -87,7 +87,7 @@ export class GitCache {
     let repo = this.repositories.get(request.key);
     if (repo && request.wants.every((oid) => repo!.objects.has(oid))) return repo;
 
-    if (await this.packCount(gitdir) > this.maxPacks) {
+    if ((await this.packCount(gitdir)) > this.maxPacks) {
       // isomorphic-git writes one pack per fetch and cannot repack; lookups slow down with
       // every pack, so start over with one.
       repo?.objects.close();
@@ -107,7 +107,11 @@ export class GitCache {
         await git.fetch({ fs, http, gitdir, url: request.url, remote: 'origin', remoteRef: ref, singleBranch: false, tags: false, headers });
       }
     } catch (error) {
-      throw new ForgeError(controller.signal.aborted ? 'timeout' : 'fetch', `cannot fetch ${request.refs.join(', ')} from ${redact(request.url)}: ${describeFetchError(error, controller.signal)}`, { cause: error });
+      throw new ForgeError(
+        controller.signal.aborted ? 'timeout' : 'fetch',
+        `cannot fetch ${request.refs.join(', ')} from ${redact(request.url)}: ${describeFetchError(error, controller.signal)}`,
+        { cause: error },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -119,7 +123,10 @@ export class GitCache {
     this.repositories.set(request.key, repo);
     const missing = request.wants.filter((oid) => !repo!.objects.has(oid));
     if (missing.length > 0) {
-      throw new ForgeError('fetch', `commit ${missing[0]} is not in ${request.refs.join(', ')} at ${redact(request.url)} (the ref moved or was deleted since the event)`);
+      throw new ForgeError(
+        'fetch',
+        `commit ${missing[0]} is not in ${request.refs.join(', ')} at ${redact(request.url)} (the ref moved or was deleted since the event)`,
+      );
     }
     return repo;
   }

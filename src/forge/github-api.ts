@@ -10,7 +10,10 @@ import type { ForgeAccountKeys } from './forge-keys.ts';
 import type { DefaultBranchReader } from './policy-source.ts';
 import { TtlCache } from './ttl-cache.ts';
 
-export type GitHubRequest = (route: string, parameters?: Record<string, unknown>) => Promise<{ status: number; data: unknown; headers: Record<string, unknown> }>;
+export type GitHubRequest = (
+  route: string,
+  parameters?: Record<string, unknown>,
+) => Promise<{ status: number; data: unknown; headers: Record<string, unknown> }>;
 
 export interface GitHubCaches {
   files: Map<string, { etag: string; bytes: Uint8Array }>;
@@ -40,7 +43,10 @@ export function gitHubFileReader(request: GitHubRequest, caches: GitHubCaches, o
     const cached = caches.files.get(key);
     try {
       const response = await request('GET /repos/{owner}/{repo}/contents/{path}', {
-        owner, repo, path, ref: branch,
+        owner,
+        repo,
+        path,
+        ref: branch,
         ...(cached ? { headers: { 'if-none-match': cached.etag } } : {}),
       });
       const data = response.data as { type?: string; encoding?: string; content?: string; sha?: string };
@@ -74,19 +80,28 @@ export function gitHubFileReader(request: GitHubRequest, caches: GitHubCaches, o
  * through an e-mail verified on that account, so the answer is the verified-e-mail rule itself.
  * One request per e-mail not cached yet (any commit with that committer e-mail will do).
  */
-export async function gitHubAccountsOfEmails(request: GitHubRequest, caches: GitHubCaches, owner: string, repo: string, sampleCommits: Map<string, string>, known: Map<string, string> = new Map()): Promise<Map<string, string>> {
+export async function gitHubAccountsOfEmails(
+  request: GitHubRequest,
+  caches: GitHubCaches,
+  owner: string,
+  repo: string,
+  sampleCommits: Map<string, string>,
+  known: Map<string, string> = new Map(),
+): Promise<Map<string, string>> {
   const accounts = new Map<string, string>();
   await Promise.all(
     [...sampleCommits].map(async ([email, sha]) => {
-      const login = known.get(email) ?? (await caches.accounts.get(email, async () => {
-        try {
-          const { data } = await request('GET /repos/{owner}/{repo}/commits/{ref}', { owner, repo, ref: sha });
-          const committer = (data as { committer?: { login?: string } | null }).committer;
-          return committer?.login ?? null;
-        } catch (error) {
-          throw apiError(`looking up the account of ${email} (commit ${sha.slice(0, 12)})`, error);
-        }
-      }));
+      const login =
+        known.get(email) ??
+        (await caches.accounts.get(email, async () => {
+          try {
+            const { data } = await request('GET /repos/{owner}/{repo}/commits/{ref}', { owner, repo, ref: sha });
+            const committer = (data as { committer?: { login?: string } | null }).committer;
+            return committer?.login ?? null;
+          } catch (error) {
+            throw apiError(`looking up the account of ${email} (commit ${sha.slice(0, 12)})`, error);
+          }
+        }));
       if (login) accounts.set(email, login);
     }),
   );
@@ -112,12 +127,19 @@ interface GitHubGpgKey {
 }
 
 /** The GPG and SSH signing keys `login` registered, with the e-mails GitHub verified on its GPG keys. */
-export async function gitHubAccountKeys(request: GitHubRequest, caches: GitHubCaches, login: string, options: { trustedForAnyEmail?: boolean } = {}): Promise<ForgeAccountKeys> {
+export async function gitHubAccountKeys(
+  request: GitHubRequest,
+  caches: GitHubCaches,
+  login: string,
+  options: { trustedForAnyEmail?: boolean } = {},
+): Promise<ForgeAccountKeys> {
   return caches.keys.get(`${login}\0${options.trustedForAnyEmail ? 1 : 0}`, async () => {
     try {
       const [gpg, ssh] = await Promise.all([
         listAll(request, 'GET /users/{username}/gpg_keys', { username: login }) as Promise<GitHubGpgKey[]>,
-        options.trustedForAnyEmail ? Promise.resolve([]) : (listAll(request, 'GET /users/{username}/ssh_signing_keys', { username: login }) as Promise<Array<{ key?: string }>>),
+        options.trustedForAnyEmail
+          ? Promise.resolve([])
+          : (listAll(request, 'GET /users/{username}/ssh_signing_keys', { username: login }) as Promise<Array<{ key?: string }>>),
       ]);
       const verifiedEmails = new Set<string>();
       for (const key of gpg) for (const e of key.emails ?? []) if (e.verified && e.email) verifiedEmails.add(e.email.toLowerCase());

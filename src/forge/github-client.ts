@@ -33,7 +33,12 @@ export function gitHubClient(options: GitHubClientOptions): GitHubRequest {
   const retryDelays = options.retryDelaysMs ?? [250, 1000];
   const timeoutMs = options.timeoutMs ?? 60_000;
 
-  const once = async (method: string, first: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> => {
+  const once = async (
+    method: string,
+    first: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+  ): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> => {
     const signal = AbortSignal.timeout(timeoutMs);
     let url = new URL(first);
     for (let hops = 0; ; hops++) {
@@ -45,10 +50,21 @@ export function gitHubClient(options: GitHubClientOptions): GitHubRequest {
       try {
         response = await doFetch(url.href, { method, headers: sent, signal, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
       } catch (error) {
-        throw new ForgeHttpError('FORGE_UNREACHABLE', `${where}: ${(error as Error).name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : 'GitHub could not be reached'}`, { cause: error });
+        throw new ForgeHttpError(
+          'FORGE_UNREACHABLE',
+          `${where}: ${(error as Error).name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : 'GitHub could not be reached'}`,
+          { cause: error },
+        );
       }
       const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && response.status !== 304 && location && (method === 'GET' || method === 'HEAD') && hops < MAX_REDIRECTS) {
+      if (
+        response.status >= 300 &&
+        response.status < 400 &&
+        response.status !== 304 &&
+        location &&
+        (method === 'GET' || method === 'HEAD') &&
+        hops < MAX_REDIRECTS
+      ) {
         await response.body?.cancel();
         url = new URL(location, url);
         continue;
@@ -67,7 +83,8 @@ export function gitHubClient(options: GitHubClientOptions): GitHubRequest {
       }
       // 304 is thrown as Octokit throws it: conditional readers catch it and use their cache.
       if (response.status >= 300) {
-        const message = typeof data === 'object' && data && 'message' in data ? String((data as { message: unknown }).message).split('\n')[0] : `HTTP ${response.status}`;
+        const message =
+          typeof data === 'object' && data && 'message' in data ? String((data as { message: unknown }).message).split('\n')[0] : `HTTP ${response.status}`;
         const code = response.status < 400 ? 'FORGE_REJECTED' : codeOfStatus(response.status, response.headers);
         throw new ForgeHttpError(code, `${where}: HTTP ${response.status} ${message}`.slice(0, 300), { status: response.status });
       }
@@ -87,10 +104,24 @@ export function gitHubClient(options: GitHubClientOptions): GitHubRequest {
       return encodeURIComponent(String(value));
     });
     const url = path.startsWith('http') ? path : `${apiUrl}${path}`;
-    if (new URL(url).origin !== origin) throw new ForgeHttpError('FORGE_REJECTED', `${method} ${new URL(url).origin}: not the configured GitHub API (${origin}); signet sends its token nowhere else`);
+    if (new URL(url).origin !== origin)
+      throw new ForgeHttpError(
+        'FORGE_REJECTED',
+        `${method} ${new URL(url).origin}: not the configured GitHub API (${origin}); signet sends its token nowhere else`,
+      );
     const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
-    const query = hasBody ? '' : Object.entries(rest).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
-    const headers = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': options.userAgent ?? 'signet', ...extraHeaders, ...(hasBody ? { 'content-type': 'application/json' } : {}) };
+    const query = hasBody
+      ? ''
+      : Object.entries(rest)
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+          .join('&');
+    const headers = {
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+      'user-agent': options.userAgent ?? 'signet',
+      ...extraHeaders,
+      ...(hasBody ? { 'content-type': 'application/json' } : {}),
+    };
     const target = `${url}${query ? `${url.includes('?') ? '&' : '?'}${query}` : ''}`;
     for (let attempt = 0; ; attempt++) {
       try {

@@ -87,7 +87,9 @@ export function gitLabFileReader(api: GitLabApi, projectId: number, branch: stri
 export function gitLabClientFileReader(client: GitLabClient, projectId: number, ref: string): DefaultBranchReader {
   return async (path: string) => {
     try {
-      const file = await client.json<{ content?: string }>(`/projects/${projectId}/repository/files/${encodeURIComponent(path)}?ref=${encodeURIComponent(ref)}`);
+      const file = await client.json<{ content?: string }>(
+        `/projects/${projectId}/repository/files/${encodeURIComponent(path)}?ref=${encodeURIComponent(ref)}`,
+      );
       return Buffer.from(String(file.content ?? ''), 'base64');
     } catch (error) {
       if (error instanceof ForgeHttpError && error.code === 'FORGE_NOT_FOUND') return undefined;
@@ -105,8 +107,11 @@ export async function gitLabUserOfEmail(api: GitLabApi, caches: GitLabCaches, em
   const user = await caches.users.get(email, async () => {
     const users = (await gitLabCall(`looking up the user of ${email}`, () => api.Users.all({ search: email }))) as Array<Record<string, unknown>>;
     for (const candidate of users) {
-      const emails = [candidate.email, candidate.public_email, candidate.commit_email].filter((e): e is string => typeof e === 'string').map((e) => e.toLowerCase());
-      if (emails.includes(email) && typeof candidate.id === 'number' && typeof candidate.username === 'string') return { id: candidate.id, username: candidate.username };
+      const emails = [candidate.email, candidate.public_email, candidate.commit_email]
+        .filter((e): e is string => typeof e === 'string')
+        .map((e) => e.toLowerCase());
+      if (emails.includes(email) && typeof candidate.id === 'number' && typeof candidate.username === 'string')
+        return { id: candidate.id, username: candidate.username };
     }
     return null;
   });
@@ -118,12 +123,18 @@ export async function gitLabAccountKeys(api: GitLabApi, caches: GitLabCaches, us
   const keys = await caches.keys.get(String(user.id), async () => {
     const [gpg, ssh] = await Promise.all([
       gitLabCall(`reading the GPG keys of ${user.username}`, () => api.UserGPGKeys.all({ userId: user.id })) as Promise<Array<{ key?: string }>>,
-      gitLabCall(`reading the SSH keys of ${user.username}`, () => api.UserSSHKeys.all({ userId: user.id })) as Promise<Array<{ key?: string; title?: string; usage_type?: string; expires_at?: string | null }>>,
+      gitLabCall(`reading the SSH keys of ${user.username}`, () => api.UserSSHKeys.all({ userId: user.id })) as Promise<
+        Array<{ key?: string; title?: string; usage_type?: string; expires_at?: string | null }>
+      >,
     ]);
     const sshSigningKeyDetails = ssh
       .filter((k) => k.usage_type === undefined || k.usage_type === 'signing' || k.usage_type === 'auth_and_signing')
       .filter((k): k is typeof k & { key: string } => typeof k.key === 'string')
-      .map((k) => ({ key: k.key, ...(typeof k.title === 'string' ? { title: k.title } : {}), ...(typeof k.expires_at === 'string' ? { expiresAt: k.expires_at } : {}) }));
+      .map((k) => ({
+        key: k.key,
+        ...(typeof k.title === 'string' ? { title: k.title } : {}),
+        ...(typeof k.expires_at === 'string' ? { expiresAt: k.expires_at } : {}),
+      }));
     return {
       account: user.username,
       gpgKeys: gpg.map((k) => k.key).filter((k): k is string => typeof k === 'string' && k.includes('BEGIN PGP PUBLIC KEY BLOCK')),

@@ -60,7 +60,12 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
   const isApi = (url: URL) => url.origin === origin && url.pathname.startsWith(apiPrefix) && !url.username && !url.password;
 
   /** One exchange, redirects judged hop by hop; the token only where `tokenFor` says. */
-  const exchange = async (first: string, init: GitLabRequestInit & { headers?: Record<string, string> }, tokenFor: (url: URL) => boolean, timeoutMs: number): Promise<Response> => {
+  const exchange = async (
+    first: string,
+    init: GitLabRequestInit & { headers?: Record<string, string> },
+    tokenFor: (url: URL) => boolean,
+    timeoutMs: number,
+  ): Promise<Response> => {
     const method = init.method ?? 'GET';
     const signal = AbortSignal.timeout(timeoutMs);
     let url = new URL(first);
@@ -77,7 +82,11 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
       try {
         response = await doFetch(url.href, { method, headers, signal, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
       } catch (error) {
-        throw new ForgeHttpError('FORGE_UNREACHABLE', `${where}: ${(error as Error).name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : 'GitLab could not be reached'}`, { cause: error });
+        throw new ForgeHttpError(
+          'FORGE_UNREACHABLE',
+          `${where}: ${(error as Error).name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : 'GitLab could not be reached'}`,
+          { cause: error },
+        );
       }
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location && (method === 'GET' || method === 'HEAD') && hops < MAX_REDIRECTS) {
@@ -87,7 +96,11 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
       }
       if (!response.ok) {
         await response.body?.cancel();
-        throw new ForgeHttpError(response.status >= 300 && response.status < 400 ? 'FORGE_REJECTED' : codeOfStatus(response.status, response.headers), `${where}: HTTP ${response.status}`, { status: response.status });
+        throw new ForgeHttpError(
+          response.status >= 300 && response.status < 400 ? 'FORGE_REJECTED' : codeOfStatus(response.status, response.headers),
+          `${where}: HTTP ${response.status}`,
+          { status: response.status },
+        );
       }
       return response;
     }
@@ -119,7 +132,7 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
     async list<T>(path: string, maxPages = 100): Promise<T[]> {
       const items: T[] = [];
       const separator = path.includes('?') ? '&' : '?';
-      for (let page = 1; page <= maxPages; ) {
+      for (let page = 1; page <= maxPages;) {
         const response = await request(`${path}${separator}per_page=100&page=${page}`);
         const data = (await response.json()) as unknown;
         if (!Array.isArray(data)) throw new ForgeHttpError('FORGE_REJECTED', `GET ${path}: not a list`);
@@ -128,11 +141,13 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
         const next = response.headers.get('x-next-page');
         if (next === null ? data.length < 100 : next === '') return items;
         page = next === null ? page + 1 : Number(next);
-        if (!Number.isSafeInteger(page) || page <= 1) throw new ForgeHttpError('FORGE_REJECTED', `GET ${path}: x-next-page "${next}" is not a page after this one`);
+        if (!Number.isSafeInteger(page) || page <= 1)
+          throw new ForgeHttpError('FORGE_REJECTED', `GET ${path}: x-next-page "${next}" is not a page after this one`);
       }
       throw new ForgeHttpError('FORGE_TOO_LARGE', `GET ${path}: more than ${maxPages * 100} items`);
     },
-    download: (url, tokenFor, timeoutMs = 30 * 60_000) => exchange(new URL(url, baseUrl).href, {}, (hop) => hop.origin === origin && !hop.username && !hop.password && tokenFor(hop), timeoutMs),
+    download: (url, tokenFor, timeoutMs = 30 * 60_000) =>
+      exchange(new URL(url, baseUrl).href, {}, (hop) => hop.origin === origin && !hop.username && !hop.password && tokenFor(hop), timeoutMs),
   };
 }
 

@@ -28,6 +28,8 @@ async function verifiedOn(api: GitLabApi, candidate: Candidate, email: string): 
   if (lower(candidate.public_email) === email || lower(candidate.commit_email) === email) return true;
   if (lower(candidate.email) === email) return typeof candidate.confirmed_at === 'string' && candidate.confirmed_at !== '';
   // A search hit on none of the shown fields: a secondary e-mail (administrator tokens only).
-  const emails = (await gitLabCall(`reading the e-mails of user ${String(candidate.id)}`, () => api.UserEmails.all({ userId: candidate.id as number }))) as unknown as Candidate[];
+  const emails = (await gitLabCall(`reading the e-mails of user ${String(candidate.id)}`, () =>
+    api.UserEmails.all({ userId: candidate.id as number }),
+  )) as unknown as Candidate[];
   return emails.some((entry) => lower(entry.email) === email && typeof entry.confirmed_at === 'string' && entry.confirmed_at !== '');
 }

@@ -88,15 +88,25 @@ export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedK
     title = `${rows.length} commit${rows.length === 1 ? '' : 's'} meet${rows.length === 1 ? 's' : ''} the signing policy`;
   } else {
     conclusion = 'failure';
-    title = rejected > 0 ? `${rejected} of ${rows.length} commit${rows.length === 1 ? '' : 's'} do${rejected === 1 ? 'es' : ''} not meet the signing policy` : `the signing policy refuses this change`;
+    title =
+      rejected > 0
+        ? `${rejected} of ${rows.length} commit${rows.length === 1 ? '' : 's'} do${rejected === 1 ? 'es' : ''} not meet the signing policy`
+        : `the signing policy refuses this change`;
   }
   // Ref names, the policy's path and every problem are the pusher's text: escaped, never raw.
   // Each piece is cut at CELL_LIMIT: the head must leave room for the table under SUMMARY_LIMIT.
   const head = [
-    md`**${markdownText(title, CELL_LIMIT)}** (policy ${markdownCode(policy.source, { limit: CELL_LIMIT })}, refs ${joinMarkdown(evaluation.decisions.slice(0, 20).map((d) => markdownCode(d.ref, { limit: CELL_LIMIT })), ', ')})`,
+    md`**${markdownText(title, CELL_LIMIT)}** (policy ${markdownCode(policy.source, { limit: CELL_LIMIT })}, refs ${joinMarkdown(
+      evaluation.decisions.slice(0, 20).map((d) => markdownCode(d.ref, { limit: CELL_LIMIT })),
+      ', ',
+    )})`,
     ...refProblems.slice(0, 20).map((p) => md`- ${markdownText(p, CELL_LIMIT)}`),
     ...skippedKeys.slice(0, 20).map((s) => md`- skipped an unreadable forge key: ${markdownText(s, CELL_LIMIT)}`),
-    ...(evaluation.decisions.length > 20 || refProblems.length > 20 || skippedKeys.length > 20 ? [md`- … more refs, problems or keys than shown (${evaluation.decisions.length} refs, ${refProblems.length} problems, ${skippedKeys.length} skipped keys)`] : []),
+    ...(evaluation.decisions.length > 20 || refProblems.length > 20 || skippedKeys.length > 20
+      ? [
+          md`- … more refs, problems or keys than shown (${evaluation.decisions.length} refs, ${refProblems.length} problems, ${skippedKeys.length} skipped keys)`,
+        ]
+      : []),
   ];
   return { conclusion, title: terminalText(title), summary: renderSummary(head, rows), rows, refProblems };
 }
@@ -115,7 +125,13 @@ export function noPolicyReport(policyPath: string, branch: string): SignatureRep
 
 /** The failure every internal error becomes: a required check must never stay pending. */
 export function failureReport(line: string): SignatureReport {
-  return { conclusion: 'failure', title: terminalText(line.length > 120 ? `${line.slice(0, 119)}…` : line), summary: md`**${markdownText(line)}**\n\nNothing was verified. Re-run the check (or comment \`/signet recheck\`) once this is fixed.`, rows: [], refProblems: [] };
+  return {
+    conclusion: 'failure',
+    title: terminalText(line.length > 120 ? `${line.slice(0, 119)}…` : line),
+    summary: md`**${markdownText(line)}**\n\nNothing was verified. Re-run the check (or comment \`/signet recheck\`) once this is fixed.`,
+    rows: [],
+    refProblems: [],
+  };
 }
 
 export function renderSummary(head: Markdown[], rows: ReportRow[]): Markdown {
@@ -132,7 +148,13 @@ export function renderSummary(head: Markdown[], rows: ReportRow[]): Markdown {
     length += line.length + 1;
     shown++;
   }
-  if (shown < ordered.length) lines.push(md``, trustedMarkdown(`… and ${ordered.length - shown} more commit${ordered.length - shown === 1 ? '' : 's'} (${ordered.slice(shown).filter((r) => !r.accepted).length} rejected) not shown.`));
+  if (shown < ordered.length)
+    lines.push(
+      md``,
+      trustedMarkdown(
+        `… and ${ordered.length - shown} more commit${ordered.length - shown === 1 ? '' : 's'} (${ordered.slice(shown).filter((r) => !r.accepted).length} rejected) not shown.`,
+      ),
+    );
   return joinMarkdown(lines);
 }
 

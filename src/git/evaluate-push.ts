@@ -1,6 +1,17 @@
 import { SignetError } from '../core/errors.ts';
 import { parseCommit } from '../core/git/signed-object.ts';
-import { commitRulesForRef, evaluateRefUpdate, ruleCovers, rulesForRef, type CommitInput, type Policy, type PolicyRule, type PushCertificateInput, type RefDecision, type TagInput } from '../core/policy/index.ts';
+import {
+  commitRulesForRef,
+  evaluateRefUpdate,
+  ruleCovers,
+  rulesForRef,
+  type CommitInput,
+  type Policy,
+  type PolicyRule,
+  type PushCertificateInput,
+  type RefDecision,
+  type TagInput,
+} from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import { runOnThreadPool } from '../core/native-verify.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult, type VerifyObjectOptions } from '../core/verify-object.ts';
@@ -63,15 +74,27 @@ export interface PushEvaluation {
  * --policy`: for each ref update, find the commits it brings, verify them against the
  * registries, and let the policy decide.
  */
-export async function evaluatePush(repo: Repository, registries: KeyRegistries, policy: Policy, updates: RefUpdate[], options: EvaluatePushOptions): Promise<PushEvaluation> {
+export async function evaluatePush(
+  repo: Repository,
+  registries: KeyRegistries,
+  policy: Policy,
+  updates: RefUpdate[],
+  options: EvaluatePushOptions,
+): Promise<PushEvaluation> {
   const commits = new Map<string, CommitResult>();
   const tags = new Map<string, TagResult>();
   const changed = new Map<string, string[]>();
   // Signature checks on libuv's thread pool, several commits ahead (verifyAhead): a long push is
   // verified on every core.
-  const objectOptions: VerifyObjectOptions = { hash: repo.hashAlgorithm, now: options.now, runner: runOnThreadPool, ...(options.sshVerifyTime ? { sshVerifyTime: options.sshVerifyTime } : {}) };
+  const objectOptions: VerifyObjectOptions = {
+    hash: repo.hashAlgorithm,
+    now: options.now,
+    runner: runOnThreadPool,
+    ...(options.sshVerifyTime ? { sshVerifyTime: options.sshVerifyTime } : {}),
+  };
   const checkDeadline = (): void => {
-    if (options.deadline !== undefined && Date.now() > options.deadline) throw new SignetError('INTERNAL', 'verification did not finish within the hook time limit');
+    if (options.deadline !== undefined && Date.now() > options.deadline)
+      throw new SignetError('INTERNAL', 'verification did not finish within the hook time limit');
   };
 
   const decisions: RefDecision[] = [];
@@ -83,7 +106,7 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
     // the target is judged, under its rules and the alias's together.
     const { target, aliases } = resolveAlias(repo, update.ref, (symbolicRefs ??= listSymbolicRefs(repo)));
     const stdinOld = update.oldOid && !isZeroId(update.oldOid) ? update.oldOid : null;
-    const oldOid = aliases.length > 0 ? repo.refs.resolve(target) ?? null : stdinOld;
+    const oldOid = aliases.length > 0 ? (repo.refs.resolve(target) ?? null) : stdinOld;
     const newOid = update.newOid && !isZeroId(update.newOid) ? update.newOid : null;
     const rules = rulesForRef(policy, target, aliases);
     const needPaths = rules.some((rule) => rule.paths.length > 0);
@@ -102,7 +125,10 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
 
     const exclude = options.existingTips ?? sources!.judgedTips(target, aliases, oldOid);
     const brought = newCommit && rules.length > 0 ? listCommits(repo.objects, [newCommit], exclude) : [];
-    const verified = verifyAhead(brought.filter((oid) => !commits.has(oid)), (oid) => verifyCommitObject(oid, repo.objects.read(oid).data, registries, objectOptions));
+    const verified = verifyAhead(
+      brought.filter((oid) => !commits.has(oid)),
+      (oid) => verifyCommitObject(oid, repo.objects.read(oid).data, registries, objectOptions),
+    );
     const inputs: CommitInput[] = [];
     for (const oid of brought) {
       checkDeadline();
@@ -132,7 +158,9 @@ export async function evaluatePush(repo: Repository, registries: KeyRegistries, 
     const oldCommit = oldOid ? peelToCommit(repo, oldOid) : undefined;
     // Outside refs/heads git lets a ref name a blob or tree: moving from or to one is no
     // fast-forward either (a commit to a blob throws the ref's history away).
-    const isForcePush = Boolean(oldOid && newOid && oldOid !== newOid && (!oldCommit || !newCommit || listCommits(repo.objects, [oldCommit], [newCommit]).length > 0));
+    const isForcePush = Boolean(
+      oldOid && newOid && oldOid !== newOid && (!oldCommit || !newCommit || listCommits(repo.objects, [oldCommit], [newCommit]).length > 0),
+    );
     const decision = evaluateRefUpdate(policy, {
       ref: target,
       oldOid,
@@ -219,7 +247,8 @@ class JudgedSources {
   judgedTips(target: string, aliases: string[], oldOid: string | null): string[] {
     const wanted = commitRulesForRef(this.policy, target, aliases);
     // No rule judges commits here: nothing is checked, so what counts as judged does not matter.
-    if (wanted.length === 0) return (this.everything ??= [...new Set(this.repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(this.repo, oid) ?? []));
+    if (wanted.length === 0)
+      return (this.everything ??= [...new Set(this.repo.refs.list('refs/').values())].flatMap((oid) => peelToCommit(this.repo, oid) ?? []));
     const own = oldOid ? peelToCommit(this.repo, oldOid) : undefined;
     const tips = own ? [own] : [];
     for (const source of this.sources()) {

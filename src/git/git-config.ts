@@ -35,7 +35,10 @@ function unquote(raw: string): string {
   let quoted = false;
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!;
-    if (ch === '"') { quoted = !quoted; continue; }
+    if (ch === '"') {
+      quoted = !quoted;
+      continue;
+    }
     if (!quoted && (ch === '#' || ch === ';')) break;
     if (ch === '\\' && i + 1 < raw.length) {
       const next = raw[++i]!;

@@ -175,7 +175,8 @@ export class ObjectStore {
     const framed = Buffer.allocUnsafe(header.length + object.data.length);
     for (let index = 0; index < header.length; index++) framed[index] = header.charCodeAt(index);
     framed.set(object.data, header.length);
-    if (oneShotHash(this.hashAlgorithm, framed, 'hex') !== oid) throw new SignetError('OBJECT_CORRUPT', `object ${oid} is corrupt: its content hashes to another id`);
+    if (oneShotHash(this.hashAlgorithm, framed, 'hex') !== oid)
+      throw new SignetError('OBJECT_CORRUPT', `object ${oid} is corrupt: its content hashes to another id`);
   }
 }
 

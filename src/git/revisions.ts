@@ -31,7 +31,8 @@ const DWIM_RULES = ['%s', 'refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remo
  */
 export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
   const set: RevisionSet = { include: [], exclude: [], tags: [], parsed: [] };
-  const resolve = (expression: string, tags: TagReference[] | undefined, tagOfAnything = false): string | undefined => resolveTracked(repo, expression, tags, tagOfAnything, set.parsed);
+  const resolve = (expression: string, tags: TagReference[] | undefined, tagOfAnything = false): string | undefined =>
+    resolveTracked(repo, expression, tags, tagOfAnything, set.parsed);
   let negate = false;
   const add = (oid: string, exclude: boolean): void => {
     (exclude ? set.exclude : set.include).push(oid);
@@ -43,11 +44,28 @@ export function parseRevisions(repo: Repository, args: string[]): RevisionSet {
     }
   };
   for (const arg of args) {
-    if (arg === '--not') { negate = !negate; continue; }
-    if (arg === '--all') { addRefs('refs/'); const head = repo.refs.resolve('HEAD'); if (head) add(peelToCommit(repo, head, 'HEAD', undefined, false)!, negate); continue; }
-    if (arg === '--branches') { addRefs('refs/heads/'); continue; }
-    if (arg === '--tags') { addRefs('refs/tags/'); continue; }
-    if (arg === '--remotes') { addRefs('refs/remotes/'); continue; }
+    if (arg === '--not') {
+      negate = !negate;
+      continue;
+    }
+    if (arg === '--all') {
+      addRefs('refs/');
+      const head = repo.refs.resolve('HEAD');
+      if (head) add(peelToCommit(repo, head, 'HEAD', undefined, false)!, negate);
+      continue;
+    }
+    if (arg === '--branches') {
+      addRefs('refs/heads/');
+      continue;
+    }
+    if (arg === '--tags') {
+      addRefs('refs/tags/');
+      continue;
+    }
+    if (arg === '--remotes') {
+      addRefs('refs/remotes/');
+      continue;
+    }
     if (arg.startsWith('-')) throw new SignetError('USAGE', `unknown revision option '${arg}'`);
     const symmetric = arg.indexOf('...');
     if (symmetric >= 0) {

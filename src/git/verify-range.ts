@@ -39,7 +39,12 @@ const SPECULATION_LIMIT = 4096;
 /** The store's budget while streaming a range: the commits in flight, many times over. */
 const STREAMING_RECENT_BYTES = 4 * 1024 * 1024;
 
-export async function verifyTags(repo: Repository, tags: TagReference[], registries: KeyRegistries, options: VerifyRangeOptions): Promise<Array<TagResult & { ref?: string }>> {
+export async function verifyTags(
+  repo: Repository,
+  tags: TagReference[],
+  registries: KeyRegistries,
+  options: VerifyRangeOptions,
+): Promise<Array<TagResult & { ref?: string }>> {
   const results: Array<TagResult & { ref?: string }> = [];
   for (const tag of tags) {
     const object = repo.objects.read(tag.oid);
@@ -55,7 +60,12 @@ export async function verifyTags(repo: Repository, tags: TagReference[], registr
  * Verification starts while the walk goes on: the walk reads each commit once (the store
  * keeps it for the verifier) and the signature checks run on the thread pool meanwhile.
  */
-export async function* verifyCommits(repo: Repository, revisions: RevisionSet, registries: KeyRegistries, options: VerifyRangeOptions): AsyncGenerator<CommitResult> {
+export async function* verifyCommits(
+  repo: Repository,
+  revisions: RevisionSet,
+  registries: KeyRegistries,
+  options: VerifyRangeOptions,
+): AsyncGenerator<CommitResult> {
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
   // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
   const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0, parsed: revisions.parsed });

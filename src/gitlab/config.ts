@@ -40,7 +40,10 @@ function readSecretsFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new SignetError('CONFIG_INVALID', `GITLAB_WEBHOOK_SECRETS_FILE: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new SignetError(
+      'CONFIG_INVALID',
+      `GITLAB_WEBHOOK_SECRETS_FILE: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }
 
@@ -57,8 +60,10 @@ export function parseProjectSecrets(text: string, source: string): Map<string, s
   }
   const secrets = new Map<string, string>();
   for (const [project, secret] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!/^\d+$/.test(project) && !/^[^\s/]+(\/[^\s/]+)+$/.test(project)) throw new SignetError('CONFIG_INVALID', `${source}: '${project}' is neither a project id nor a group/project path`);
-    if (typeof secret !== 'string' || secret.length === 0) throw new SignetError('CONFIG_INVALID', `${source}: the secret of '${project}' must be a non-empty string`);
+    if (!/^\d+$/.test(project) && !/^[^\s/]+(\/[^\s/]+)+$/.test(project))
+      throw new SignetError('CONFIG_INVALID', `${source}: '${project}' is neither a project id nor a group/project path`);
+    if (typeof secret !== 'string' || secret.length === 0)
+      throw new SignetError('CONFIG_INVALID', `${source}: the secret of '${project}' must be a non-empty string`);
     secrets.set(project.toLowerCase(), secret);
   }
   return secrets;

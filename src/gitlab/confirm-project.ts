@@ -15,7 +15,11 @@ export interface ConfirmedProject {
 }
 
 export async function confirmProject(api: GitLabApi, gitLabUrl: string, project: ProjectRef): Promise<ConfirmedProject> {
-  const shown = (await gitLabCall(`reading project ${project.id}`, () => api.Projects.show(project.id))) as { id?: unknown; path_with_namespace?: unknown; default_branch?: unknown };
+  const shown = (await gitLabCall(`reading project ${project.id}`, () => api.Projects.show(project.id))) as {
+    id?: unknown;
+    path_with_namespace?: unknown;
+    default_branch?: unknown;
+  };
   const path = typeof shown.path_with_namespace === 'string' ? shown.path_with_namespace : undefined;
   if (shown.id !== project.id || !path || path.toLowerCase() !== project.fullName.toLowerCase()) {
     throw new ForgeError('api', `delivery refused: project ${project.id} is '${path ?? '?'}' on GitLab, not '${project.fullName}'`);

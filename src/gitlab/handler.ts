@@ -124,7 +124,8 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { git
       let outcome: GitLabOutcome | undefined;
       try {
         if (plan.kind === 'check') outcome = await runGitLabCheck(deps, plan.target, delivery);
-        else if (plan.kind === 'sign-release') await runGitLabSignRelease(deps, config.url, plan, delivery, options.release ?? { env: process.env, cwd: process.cwd() });
+        else if (plan.kind === 'sign-release')
+          await runGitLabSignRelease(deps, config.url, plan, delivery, options.release ?? { env: process.env, cwd: process.cwd() });
         else if (plan.project) await audit(deps, plan.project, event, delivery, undefined, 'skipped', { reason: plan.reason });
       } catch (error) {
         deps.log.error({ err: error, delivery }, 'unexpected error handling a GitLab delivery');
@@ -135,7 +136,10 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { git
     const timer = setTimeout(() => answer(res, 202, { status: 'still processing' }), ANSWER_WITHIN_MS);
     await work;
     clearTimeout(timer);
-    answer(res, 200, { status: plan.kind === 'check' ? 'checked' : plan.kind === 'sign-release' ? 'sign-release' : 'ignored', ...(plan.kind === 'ignore' ? { reason: plan.reason } : {}) });
+    answer(res, 200, {
+      status: plan.kind === 'check' ? 'checked' : plan.kind === 'sign-release' ? 'sign-release' : 'ignored',
+      ...(plan.kind === 'ignore' ? { reason: plan.reason } : {}),
+    });
     return true;
   };
   return [handler];

@@ -92,9 +92,13 @@ export function planGitLabEvent(event: string, payload: unknown, deliveryId: str
       return {
         kind: 'check',
         target: {
-          project, event: event === 'Push Hook' ? 'push' : 'tag_push', trigger: `auto:${ref}`, headSha: head,
+          project,
+          event: event === 'Push Hook' ? 'push' : 'tag_push',
+          trigger: `auto:${ref}`,
+          headSha: head,
           contexts: [{ ref, oldOid: before ?? null, newOid: head, ...(before ? { baseOid: before } : {}) }],
-          fetchRefs: [ref], knownUsers,
+          fetchRefs: [ref],
+          knownUsers,
         },
       };
     }
@@ -110,7 +114,8 @@ export function planGitLabEvent(event: string, payload: unknown, deliveryId: str
     case 'Note Hook': {
       const attributes = object(body.object_attributes);
       const note = text(attributes?.note) ?? '';
-      if (mentionsSignRelease(note)) return planSignRelease(body, attributes, project, note) ?? ignore('note: /sign-release without note id, author or issue / merge request');
+      if (mentionsSignRelease(note))
+        return planSignRelease(body, attributes, project, note) ?? ignore('note: /sign-release without note id, author or issue / merge request');
       if (text(attributes?.noteable_type) !== 'MergeRequest') return ignore('note on something other than a merge request');
       if (!isRecheck(text(attributes?.note) ?? '')) return ignore('note without a /signet command');
       const target = mergeRequestTarget(project, object(body.merge_request), 'note./signet recheck', `recheck:${deliveryId}`);
@@ -142,6 +147,7 @@ function mergeRequestTarget(project: ProjectRef, mr: Json | undefined, event: st
   if (typeof iid !== 'number' || !head || !targetBranch) return undefined;
   const targetRef = `refs/heads/${targetBranch}`;
   const contexts: CheckContext[] = [{ ref: targetRef, oldOid: null, newOid: head, baseRef: targetRef }];
-  if (sourceBranch && mr?.source_project_id === project.id) contexts.push({ ref: `refs/heads/${sourceBranch}`, oldOid: null, newOid: head, baseRef: targetRef });
+  if (sourceBranch && mr?.source_project_id === project.id)
+    contexts.push({ ref: `refs/heads/${sourceBranch}`, oldOid: null, newOid: head, baseRef: targetRef });
   return { project, event, trigger, headSha: head, contexts, fetchRefs: [`refs/merge-requests/${iid}/head`, targetRef], mergeRequestIid: iid, knownUsers: [] };
 }

@@ -40,7 +40,10 @@ export async function runGitLabCheck(deps: GitLabDependencies, target: GitLabTar
   const { project, headSha } = target;
   const setStatus = (state: CommitState, description: string) =>
     gitLabCall(`setting the ${STATUS_NAME} status of ${headSha.slice(0, 12)}`, () =>
-      deps.api.Commits.editStatus(project.id, headSha, state, { name: STATUS_NAME, description: description.length > 255 ? `${description.slice(0, 254)}…` : description }),
+      deps.api.Commits.editStatus(project.id, headSha, state, {
+        name: STATUS_NAME,
+        description: description.length > 255 ? `${description.slice(0, 254)}…` : description,
+      }),
     );
   const publisher: CheckPublisher = {
     async start() {
@@ -50,7 +53,9 @@ export async function runGitLabCheck(deps: GitLabDependencies, target: GitLabTar
     async complete(report) {
       await setStatus(stateOf(report), report.conclusion === 'neutral' ? `neutral: ${report.title}` : report.title);
     },
-    ...(target.mergeRequestIid !== undefined ? { annotate: (report: SignatureReport) => upsertNote(deps, project.id, target.mergeRequestIid!, noteBody(report)) } : {}),
+    ...(target.mergeRequestIid !== undefined
+      ? { annotate: (report: SignatureReport) => upsertNote(deps, project.id, target.mergeRequestIid!, noteBody(report)) }
+      : {}),
   };
   const outcome = await runCheckFlow(
     deps,
@@ -72,7 +77,10 @@ export function noteBody(report: SignatureReport): string {
 }
 
 async function upsertNote(deps: GitLabDependencies, projectId: number, iid: number, body: string): Promise<void> {
-  const notes = (await gitLabCall(`listing the notes of !${iid}`, () => deps.api.MergeRequestNotes.all(projectId, iid, { perPage: 100 }))) as Array<{ id: number; body?: string }>;
+  const notes = (await gitLabCall(`listing the notes of !${iid}`, () => deps.api.MergeRequestNotes.all(projectId, iid, { perPage: 100 }))) as Array<{
+    id: number;
+    body?: string;
+  }>;
   const mine = notes.find((note) => note.body?.startsWith(NOTE_MARKER));
   if (mine) await gitLabCall(`editing note ${mine.id} of !${iid}`, () => deps.api.MergeRequestNotes.edit(projectId, iid, mine.id, { body }));
   else await gitLabCall(`writing a note on !${iid}`, () => deps.api.MergeRequestNotes.create(projectId, iid, body));
@@ -131,6 +139,14 @@ async function openMergeRequestContexts(deps: GitLabDependencies, project: Proje
   return contexts;
 }
 
-export async function audit(deps: Pick<GitLabDependencies, 'store' | 'log' | 'now'>, project: ProjectRef, event: string, delivery: string, headSha: string | undefined, outcome: string, detail: Record<string, unknown>): Promise<void> {
+export async function audit(
+  deps: Pick<GitLabDependencies, 'store' | 'log' | 'now'>,
+  project: ProjectRef,
+  event: string,
+  delivery: string,
+  headSha: string | undefined,
+  outcome: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
   await auditEvent(deps, { forge: 'gitlab', repositoryKey: projectKey(project), event, delivery, headSha }, outcome, detail);
 }

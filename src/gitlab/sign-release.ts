@@ -48,7 +48,11 @@ export function gitLabReleaseHost(client: GitLabClient, project: { id: number; f
       const form = new FormData();
       // A file-backed Blob: the multipart body is read from the file as it is sent.
       form.append('file', await openAsBlob(path, { type: contentType }), basename(name));
-      const uploaded = await client.json<{ full_path?: string; url?: string }>(`/projects/${project.id}/uploads`, { method: 'POST', form, timeoutMs: TRANSFER_TIMEOUT_MS });
+      const uploaded = await client.json<{ full_path?: string; url?: string }>(`/projects/${project.id}/uploads`, {
+        method: 'POST',
+        form,
+        timeoutMs: TRANSFER_TIMEOUT_MS,
+      });
       const fullPath = uploaded.full_path ?? `/-/project/${project.id}${uploaded.url ?? ''}`;
       await client.request(`${release}/assets/links`, { method: 'POST', json: { name, url: `${client.baseUrl}${fullPath}`, link_type: 'other' } });
     },
@@ -94,7 +98,8 @@ export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencie
       }
       return {
         host: gitLabReleaseHost(client, project, tag),
-        ...(release.commit?.id ? { commitSha: release.commit.id } : {}), ...(release._links?.self ? { releaseUrl: release._links.self } : {}),
+        ...(release.commit?.id ? { commitSha: release.commit.id } : {}),
+        ...(release._links?.self ? { releaseUrl: release._links.self } : {}),
       };
     },
     defaultBranchReader: gitLabClientFileReader(client, project.id, project.defaultBranch),
@@ -103,7 +108,13 @@ export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencie
   };
 }
 
-export async function runGitLabSignRelease(deps: GitLabDependencies, baseUrl: string, plan: GitLabSignRelease, delivery: string, settings: ReleaseSettings): Promise<SignReleaseOutcome> {
+export async function runGitLabSignRelease(
+  deps: GitLabDependencies,
+  baseUrl: string,
+  plan: GitLabSignRelease,
+  delivery: string,
+  settings: ReleaseSettings,
+): Promise<SignReleaseOutcome> {
   const client = gitLabClient({ baseUrl, token: deps.token });
   // The payload's id and path are claims, and a per-project secret speaks for either: without
   // this, the holder of one project's secret named another project's id with her own path and
@@ -118,6 +129,10 @@ export async function runGitLabSignRelease(deps: GitLabDependencies, baseUrl: st
     return { status: 'refused' };
   }
   const project = { ...plan.project, ...confirmed };
-  return runSignRelease(gitLabReleaseForge(client, deps, { ...plan, project }, delivery), deps, { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery }, settings);
+  return runSignRelease(
+    gitLabReleaseForge(client, deps, { ...plan, project }, delivery),
+    deps,
+    { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery },
+    settings,
+  );
 }
-

@@ -65,11 +65,18 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     // Symbolic refs and the refs before the push decide what counts as judged: read from a
     // backend signet does not read, they would look absent and an alias would pass unresolved.
     const refStorage = (configValue(config, 'extensions.refstorage') ?? 'files').toLowerCase();
-    if (refStorage !== 'files') throw new SignetError('REPOSITORY_INVALID', `${repo.commonDir}: refs are stored as '${refStorage}'; signet's hook reads the files backend only (git refs migrate --ref-format=files)`);
+    if (refStorage !== 'files')
+      throw new SignetError(
+        'REPOSITORY_INVALID',
+        `${repo.commonDir}: refs are stored as '${refStorage}'; signet's hook reads the files backend only (git refs migrate --ref-format=files)`,
+      );
     const budget = Number(configValue(config, 'signet.timeoutMs') ?? NaN);
     context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined, configValue(config, 'signet.repository') ?? repo.commonDir);
     const auditPath = configValue(config, 'signet.auditLog') ?? join(repo.commonDir, 'signet', 'audit.log');
-    audit = pino({ base: { component: 'pre-receive' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: auditPath, sync: true, mkdir: true }));
+    audit = pino(
+      { base: { component: 'pre-receive' }, timestamp: pino.stdTimeFunctions.isoTime },
+      pino.destination({ dest: auditPath, sync: true, mkdir: true }),
+    );
 
     updates = parseUpdates(await readStdin(io.stdin));
     const policyPath = resolvePolicyPath(repo, io.env);
@@ -103,18 +110,38 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       io.stderr.write(forPusher(context.host, renderRejection(evaluation)));
       return 1;
     }
-    records.recordAllFirst(evaluation.decisions.flatMap((decision) => decision.commits.flatMap((commit) => {
-      const result = evaluation.commits.get(commit.oid);
-      return result ? [{ commit: commit.oid, verdict: result.verdict, acceptedAt: now.toISOString(), ref: decision.ref, pusher: context.pusher }] : [];
-    })));
+    records.recordAllFirst(
+      evaluation.decisions.flatMap((decision) =>
+        decision.commits.flatMap((commit) => {
+          const result = evaluation.commits.get(commit.oid);
+          return result ? [{ commit: commit.oid, verdict: result.verdict, acceptedAt: now.toISOString(), ref: decision.ref, pusher: context.pusher }] : [];
+        }),
+      ),
+    );
     refRules.recordAll(evaluation.judgedUnder);
     const summary = summarizeAccepted(evaluation.decisions);
     if (summary.length > 0 && context.host !== 'gitlab') io.stderr.write(forPusher(context.host, summary));
     return 0;
   } catch (error) {
     const message = error instanceof SignetError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
-    audit?.error({ event: 'push-error', pusher: context.pusher, pusherSource: context.pusherSource, host: context.host, repository: context.repository, updates, error: message }, 'push rejected: internal error');
-    io.stderr.write(forPusher(context.host, [`signet: push rejected: ${message}`, 'signet fails closed on errors: No ref was updated. Ask the server admin to check the hook configuration.']));
+    audit?.error(
+      {
+        event: 'push-error',
+        pusher: context.pusher,
+        pusherSource: context.pusherSource,
+        host: context.host,
+        repository: context.repository,
+        updates,
+        error: message,
+      },
+      'push rejected: internal error',
+    );
+    io.stderr.write(
+      forPusher(context.host, [
+        `signet: push rejected: ${message}`,
+        'signet fails closed on errors: No ref was updated. Ask the server admin to check the hook configuration.',
+      ]),
+    );
     return 1;
   }
 }

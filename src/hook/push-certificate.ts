@@ -8,7 +8,12 @@ import type { Repository } from '../git/repository.ts';
  * GIT_PUSH_CERT. We verify its signature against our own registries rather than trusting
  * GIT_PUSH_CERT_STATUS (which reflects the server's gpg keyring); the nonce check is git's.
  */
-export async function readPushCertificate(repo: Repository, env: NodeJS.ProcessEnv, registries: KeyRegistries, now: Date): Promise<PushCertificateInput | undefined> {
+export async function readPushCertificate(
+  repo: Repository,
+  env: NodeJS.ProcessEnv,
+  registries: KeyRegistries,
+  now: Date,
+): Promise<PushCertificateInput | undefined> {
   const blob = env.GIT_PUSH_CERT;
   if (!blob) return undefined;
   const bytes = repo.objects.read(blob).data;

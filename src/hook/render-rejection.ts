@@ -60,8 +60,8 @@ export function summarizeAccepted(decisions: RefDecision[]): string[] {
     d.noPolicy
       ? `signet: ${d.ref}: no policy rule applies; not checked`
       : d.commits.length === 0
-        // A tag, or a branch moved to commits the server has: "0 new commits verified" reads as nothing was checked.
-        ? `signet: ${d.ref}: accepted; it brings no new commits${d.ref.startsWith('refs/tags/') ? ' (the tag itself was checked against the policy)' : ''}`
+        ? // A tag, or a branch moved to commits the server has: "0 new commits verified" reads as nothing was checked.
+          `signet: ${d.ref}: accepted; it brings no new commits${d.ref.startsWith('refs/tags/') ? ' (the tag itself was checked against the policy)' : ''}`
         : `signet: ${d.ref}: ${d.commits.length} new commit${d.commits.length === 1 ? '' : 's'} verified`,
   );
 }

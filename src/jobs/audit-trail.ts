@@ -28,7 +28,10 @@ export interface AuditRecord {
 
 /** Writes job decisions as JSON lines, synchronously and appending, as the hook does. */
 export function jobAuditLog(path: string): { write(record: Omit<AuditRecord, 'source'>): void } {
-  const logger = pino({ base: { component: 'jobs' }, timestamp: false, messageKey: 'message' }, pino.destination({ dest: path, sync: true, mkdir: true, append: true }));
+  const logger = pino(
+    { base: { component: 'jobs' }, timestamp: false, messageKey: 'message' },
+    pino.destination({ dest: path, sync: true, mkdir: true, append: true }),
+  );
   return {
     write(record) {
       logger.info({ ...record, source: 'jobs' });
@@ -127,5 +130,9 @@ export async function readAuditLog(path: string, window: AuditWindow, onProblem:
 
 /** Oldest first; records at the same instant keep their source order. */
 export function mergeByTime(...sources: AuditRecord[][]): AuditRecord[] {
-  return sources.flat().map((record, index) => ({ record, index })).sort((a, b) => Date.parse(a.record.at) - Date.parse(b.record.at) || a.index - b.index).map(({ record }) => record);
+  return sources
+    .flat()
+    .map((record, index) => ({ record, index }))
+    .sort((a, b) => Date.parse(a.record.at) - Date.parse(b.record.at) || a.index - b.index)
+    .map(({ record }) => record);
 }

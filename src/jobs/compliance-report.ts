@@ -25,7 +25,14 @@ export interface CoveragePoint {
 
 export function totals(report: ComplianceReport): CoveragePoint {
   const sum = (pick: (r: ComplianceReport['refs'][number]) => number): number => report.refs.reduce((total, ref) => total + pick(ref), 0);
-  return { since: report.since, until: report.until, commits: sum((r) => r.commits), signed: sum((r) => r.signed), good: sum((r) => r.good), violations: sum((r) => r.violations ?? 0) };
+  return {
+    since: report.since,
+    until: report.until,
+    commits: sum((r) => r.commits),
+    signed: sum((r) => r.signed),
+    good: sum((r) => r.good),
+    violations: sum((r) => r.violations ?? 0),
+  };
 }
 
 export async function runComplianceReport(environment: JobEnvironment): Promise<JobRun> {
@@ -53,7 +60,13 @@ export async function runComplianceReport(environment: JobEnvironment): Promise<
     const tracker = settings.publish === 'issue' && !environment.dryRun ? issueTracker(environment, repository) : undefined;
     const title = `Signing compliance ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)}: ${(coverageRatio(point) * 100).toFixed(1)} % signed by registry keys`;
     const issues = tracker
-      ? await syncIssues(tracker, 'compliance-report', settings.label, [{ id: `compliance-report:${report.until.slice(0, 10)}`, title, body: renderReportMarkdown(report) }], () => `Superseded by the report for ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)}.`)
+      ? await syncIssues(
+          tracker,
+          'compliance-report',
+          settings.label,
+          [{ id: `compliance-report:${report.until.slice(0, 10)}`, title, body: renderReportMarkdown(report) }],
+          () => `Superseded by the report for ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)}.`,
+        )
       : undefined;
     const violations = point.violations;
     return {

@@ -45,7 +45,11 @@ export interface JobsConfig {
   timezone: string;
   repositories: WatchedRepository[];
   jobs: {
-    'key-expiry': JobSettings & { withinDays: number; label: string; /** With `forge_accounts: true`: check the forge keys of accounts that committed within this many days. */ forgeAccountsDays: number };
+    'key-expiry': JobSettings & {
+      withinDays: number;
+      label: string;
+      /** With `forge_accounts: true`: check the forge keys of accounts that committed within this many days. */ forgeAccountsDays: number;
+    };
     'revocation-sweep': JobSettings & { lookbackDays: number; label: string };
     'compliance-report': JobSettings & { periodDays: number; publish: 'issue' | 'none'; label: string };
   };
@@ -63,7 +67,11 @@ const JOB_FIELDS: Record<JobName, string[]> = {
 const DASHBOARD = ['token_env', 'user'];
 
 class ConfigReader {
-  constructor(readonly doc: Document, readonly lines: LineCounter, readonly source: string) {}
+  constructor(
+    readonly doc: Document,
+    readonly lines: LineCounter,
+    readonly source: string,
+  ) {}
 
   fail(path: Array<string | number>, message: string): never {
     const node = this.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
@@ -125,7 +133,8 @@ export function parseJobsConfig(text: string, source: string): JobsConfig {
     const name = reader.string(r.name, [...at, 'name'], true)!;
     if (names.has(name)) reader.fail([...at, 'name'], `'${name}' is listed twice`);
     names.add(name);
-    if (r.keyrings !== undefined && (!Array.isArray(r.keyrings) || r.keyrings.some((k) => typeof k !== 'string'))) reader.fail([...at, 'keyrings'], 'must be a list of file names');
+    if (r.keyrings !== undefined && (!Array.isArray(r.keyrings) || r.keyrings.some((k) => typeof k !== 'string')))
+      reader.fail([...at, 'keyrings'], 'must be a list of file names');
     const policy = path(reader.string(r.policy, [...at, 'policy']));
     const allowedSigners = path(reader.string(r.allowed_signers, [...at, 'allowed_signers']));
     const revokedKeys = path(reader.string(r.revoked_keys, [...at, 'revoked_keys']));
@@ -136,11 +145,15 @@ export function parseJobsConfig(text: string, source: string): JobsConfig {
       if (written !== 'github' && written !== 'gitlab') reader.fail([...at, 'forge', 'type'], `must be github or gitlab, not '${written}'`);
       const type: ForgeTarget['type'] = written;
       const project = reader.string(f.project, [...at, 'forge', 'project'], true)!;
-      if (type === 'github' && !/^[^/\s]+\/[^/\s]+$/.test(project)) reader.fail([...at, 'forge', 'project'], `a GitHub repository is owner/name, not '${project}'`);
+      if (type === 'github' && !/^[^/\s]+\/[^/\s]+$/.test(project))
+        reader.fail([...at, 'forge', 'project'], `a GitHub repository is owner/name, not '${project}'`);
       forge = {
         type,
         project,
-        apiUrl: (reader.string(f.api_url, [...at, 'forge', 'api_url']) ?? (type === 'github' ? 'https://api.github.com' : 'https://gitlab.com/api/v4')).replace(/\/+$/, ''),
+        apiUrl: (reader.string(f.api_url, [...at, 'forge', 'api_url']) ?? (type === 'github' ? 'https://api.github.com' : 'https://gitlab.com/api/v4')).replace(
+          /\/+$/,
+          '',
+        ),
         tokenEnv: reader.string(f.token_env, [...at, 'forge', 'token_env']) ?? (type === 'github' ? 'GITHUB_TOKEN' : 'GITLAB_TOKEN'),
       };
     }
@@ -159,7 +172,8 @@ export function parseJobsConfig(text: string, source: string): JobsConfig {
   const settings = (name: JobName): Record<string, unknown> & JobSettings => {
     const job = reader.object(jobs[name], ['jobs', name], JOB_FIELDS[name]);
     const schedule = reader.string(job.schedule, ['jobs', name, 'schedule']);
-    if (schedule !== undefined && !validateCron(schedule)) reader.fail(['jobs', name, 'schedule'], `'${schedule}' is not a cron expression (minute hour day month weekday, e.g. "0 6 * * *")`);
+    if (schedule !== undefined && !validateCron(schedule))
+      reader.fail(['jobs', name, 'schedule'], `'${schedule}' is not a cron expression (minute hour day month weekday, e.g. "0 6 * * *")`);
     return { ...job, ...(schedule ? { schedule } : {}) };
   };
   const expiry = settings('key-expiry');
@@ -208,7 +222,10 @@ export function readJobsConfig(file: string, cwd: string): JobsConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new SignetError('CONFIG_INVALID', `${path}: cannot read the jobs configuration (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new SignetError(
+      'CONFIG_INVALID',
+      `${path}: cannot read the jobs configuration (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   return parseJobsConfig(text, path);
 }

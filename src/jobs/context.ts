@@ -79,7 +79,11 @@ function forgeFailure(error: ForgeHttpError): string {
  * Runs `work` for every watched repository; one repository's failure is its outcome, not the
  * job's end. Every outcome joins the audit trail (and the store's, for forge repositories).
  */
-export async function forEachRepository(environment: JobEnvironment, job: JobName, work: (repository: WatchedRepository) => Promise<Omit<RepositoryOutcome, 'repository'>>): Promise<JobRun> {
+export async function forEachRepository(
+  environment: JobEnvironment,
+  job: JobName,
+  work: (repository: WatchedRepository) => Promise<Omit<RepositoryOutcome, 'repository'>>,
+): Promise<JobRun> {
   const startedAt = environment.now().toISOString();
   const outcomes: RepositoryOutcome[] = [];
   for (const repository of environment.config.repositories) {
@@ -87,20 +91,38 @@ export async function forEachRepository(environment: JobEnvironment, job: JobNam
     try {
       outcome = { repository: repository.name, ...(await work(repository)) };
     } catch (error) {
-      const message = error instanceof SignetError ? error.message : error instanceof ForgeHttpError ? forgeFailure(error) : `internal error: ${(error as Error)?.message ?? String(error)}`;
+      const message =
+        error instanceof SignetError
+          ? error.message
+          : error instanceof ForgeHttpError
+            ? forgeFailure(error)
+            : `internal error: ${(error as Error)?.message ?? String(error)}`;
       outcome = { repository: repository.name, outcome: 'error', findings: 0, error: message };
     }
     outcomes.push(outcome);
     const at = environment.now().toISOString();
-    const detail = { findings: outcome.findings, ...(outcome.issues ? { issues: outcome.issues } : {}), ...(outcome.error ? { error: outcome.error } : {}), ...(outcome.warnings ? { warnings: outcome.warnings } : {}), ...(environment.dryRun ? { dryRun: true } : {}) };
+    const detail = {
+      findings: outcome.findings,
+      ...(outcome.issues ? { issues: outcome.issues } : {}),
+      ...(outcome.error ? { error: outcome.error } : {}),
+      ...(outcome.warnings ? { warnings: outcome.warnings } : {}),
+      ...(environment.dryRun ? { dryRun: true } : {}),
+    };
     environment.audit({ at, actor: environment.actor, action: `job:${job}`, repository: repository.name, verdict: outcome.outcome, detail });
     if (environment.store && repository.forge) {
-      await environment.store.appendAudit({
-        at, forge: repository.forge.type, repository: `${repository.forge.type}:${repository.forge.project}`, event: `job:${job}`, delivery: `job:${job}:${startedAt}`,
-        outcome: outcome.outcome, detail: { ...detail, actor: environment.actor },
-      }).catch(() => {
-        // The file audit log has the record; a store that is down must not fail the job.
-      });
+      await environment.store
+        .appendAudit({
+          at,
+          forge: repository.forge.type,
+          repository: `${repository.forge.type}:${repository.forge.project}`,
+          event: `job:${job}`,
+          delivery: `job:${job}:${startedAt}`,
+          outcome: outcome.outcome,
+          detail: { ...detail, actor: environment.actor },
+        })
+        .catch(() => {
+          // The file audit log has the record; a store that is down must not fail the job.
+        });
     }
   }
   return { job, startedAt, finishedAt: environment.now().toISOString(), repositories: outcomes };

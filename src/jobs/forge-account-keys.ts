@@ -37,7 +37,13 @@ function recentCommitterEmails(context: ReportContext, since: Date, until: Date)
 }
 
 /** GitHub: the GPG keys of the accounts GitHub links recent commits to. */
-export async function recentSignerForgeKeys(context: ReportContext, project: string, request: GitHubRequest, since: Date, until: Date): Promise<ForgeKeysResult> {
+export async function recentSignerForgeKeys(
+  context: ReportContext,
+  project: string,
+  request: GitHubRequest,
+  since: Date,
+  until: Date,
+): Promise<ForgeKeysResult> {
   const [owner = '', repo = ''] = project.split('/');
   const samples = recentCommitterEmails(context, since, until);
   const caches = createGitHubCaches();

@@ -24,7 +24,9 @@ export function gitHubIssueTracker(options: { apiUrl: string; repository: string
         const { data } = await request(`GET ${base}`, { state: 'all', labels: label, per_page: 100, page });
         const items = Array.isArray(data) ? (data as GitHubIssue[]) : [];
         // The issues API lists pull requests too.
-        for (const item of items) if (!item.pull_request) issues.push({ number: item.number, title: item.title, body: item.body ?? '', state: item.state === 'closed' ? 'closed' : 'open' });
+        for (const item of items)
+          if (!item.pull_request)
+            issues.push({ number: item.number, title: item.title, body: item.body ?? '', state: item.state === 'closed' ? 'closed' : 'open' });
         if (items.length < 100) break;
       }
       return issues;

@@ -17,13 +17,21 @@ export function gitLabIssueTracker(options: { apiUrl: string; project: string; t
   const baseUrl = options.apiUrl.replace(/\/api\/v4\/?$/, '');
   if (baseUrl === options.apiUrl.replace(/\/+$/, '')) throw new ForgeHttpError('FORGE_REJECTED', `forge.api_url ${options.apiUrl} must end in /api/v4`);
   const gitlab = gitLabClient({ baseUrl, token: options.token, ...(options.fetch ? { fetch: options.fetch } : {}) });
-  const client = { request: (method: string, path: string, json?: unknown) => gitlab.json<unknown>(path, { method, ...(json !== undefined ? { json } : {}) }).then((data) => ({ data })) };
+  const client = {
+    request: (method: string, path: string, json?: unknown) =>
+      gitlab.json<unknown>(path, { method, ...(json !== undefined ? { json } : {}) }).then((data) => ({ data })),
+  };
   const base = `/projects/${encodeURIComponent(options.project)}/issues`;
   return {
     target: `gitlab:${options.project}`,
     async listIssues(label) {
       const items = await gitlab.list<GitLabIssue>(`${base}?labels=${encodeURIComponent(label)}&scope=all`, 50);
-      return items.map((item): ExistingIssue => ({ number: item.iid, title: item.title, body: item.description ?? '', state: item.state === 'closed' ? 'closed' : 'open' }));
+      return items.map((item): ExistingIssue => ({
+        number: item.iid,
+        title: item.title,
+        body: item.description ?? '',
+        state: item.state === 'closed' ? 'closed' : 'open',
+      }));
     },
     async createIssue(issue) {
       const { data } = await client.request('POST', base, { title: issue.title, description: issue.body, labels: issue.labels.join(',') });

@@ -23,7 +23,13 @@ export interface SyncResult {
 }
 
 /** Brings the tracker's issues of one kind in line with the findings. */
-export async function syncIssues(tracker: IssueTracker, kind: string, label: string, desired: DesiredIssue[], closeComment: (issue: ExistingIssue) => string): Promise<SyncResult & { actions: IssueAction[] }> {
+export async function syncIssues(
+  tracker: IssueTracker,
+  kind: string,
+  label: string,
+  desired: DesiredIssue[],
+  closeComment: (issue: ExistingIssue) => string,
+): Promise<SyncResult & { actions: IssueAction[] }> {
   const existing = await tracker.listIssues(label);
   const actions = planIssueSync(kind, existing, desired, closeComment);
   const result: SyncResult = { created: [], updated: [], closed: [], unchanged: desired.length };

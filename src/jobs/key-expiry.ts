@@ -41,7 +41,8 @@ function fixOf(key: KeyExpiryFinding['key'], account: string | undefined, forge:
       ? `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then under GitLab → User settings → GPG keys remove the old one (remove, not revoke: revoking unverifies the commits it signed) and add the output of \`gpg --armor --export ${key.id}\`.`
       : `${account}: GitLab cannot extend an SSH key's expiry: add a new SSH key with usage type "Signing" (or "Authentication & Signing") under GitLab → User settings → SSH keys, sign with it (\`git config user.signingkey\`), and remove this one once it is no longer needed.`;
   }
-  if (account) return `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then upload the extended public key again under GitHub → Settings → SSH and GPG keys.`;
+  if (account)
+    return `${account}: extend the key (\`gpg --quick-set-expire ${key.id} 1y\`), then upload the extended public key again under GitHub → Settings → SSH and GPG keys.`;
   return key.kind === 'openpgp'
     ? `Extend it (\`gpg --quick-set-expire ${key.id} 1y\`, and \`gpg --quick-set-expire ${key.id} 1y '*'\` for its signing subkeys), then replace it in ${markdownCode(key.source)} with the output of \`gpg --armor --export ${key.id}\`.`
     : `Move \`valid-before\` of its line in ${markdownCode(key.source)} to a later date, or add a line for the key that replaces it.`;
@@ -67,7 +68,9 @@ export function expiryIssue(finding: KeyExpiryFinding, repository: string, forge
       '',
       `To fix: ${fixOf(key, account, forge)}`,
       '',
-      account && forge === 'gitlab' ? `signet closes this issue when ${account} no longer lists this key, or lists it extended.` : 'signet closes this issue when the registry holds the extended key.',
+      account && forge === 'gitlab'
+        ? `signet closes this issue when ${account} no longer lists this key, or lists it extended.`
+        : 'signet closes this issue when the registry holds the extended key.',
     ].join('\n'),
   };
 }
@@ -83,7 +86,11 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
       const forge = repository.forge;
       if (context.policy?.keys.forgeAccounts && forge) {
         const token = environment.env[forge.tokenEnv];
-        if (!token) throw new SignetError('CONFIG_INVALID', `the policy trusts forge accounts, and reading their keys needs the token in ${forge.tokenEnv}, which is not set`);
+        if (!token)
+          throw new SignetError(
+            'CONFIG_INVALID',
+            `the policy trusts forge accounts, and reading their keys needs the token in ${forge.tokenEnv}, which is not set`,
+          );
         const since = new Date(now.getTime() - settings.forgeAccountsDays * 86_400_000);
         let forgeKeys: ForgeKeysResult;
         try {
@@ -92,13 +99,17 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
           } else {
             // gitbeaker adds /api/v4 to the host itself.
             const host = forge.apiUrl.replace(/\/api\/v4$/, '');
-            if (host === forge.apiUrl) throw new SignetError('CONFIG_INVALID', `forge.api_url ${forge.apiUrl} must end in /api/v4 to read the GitLab accounts' keys`);
+            if (host === forge.apiUrl)
+              throw new SignetError('CONFIG_INVALID', `forge.api_url ${forge.apiUrl} must end in /api/v4 to read the GitLab accounts' keys`);
             forgeKeys = await recentSignerGitLabKeys(context, createGitLabApi(host, token), since, now);
           }
         } catch (error) {
           if (error instanceof ForgeError && error.cause instanceof ForgeHttpError) {
             // The client's code says outage or refusal; the job's outcome tells them apart.
-            throw new ForgeHttpError(error.cause.code, `reading the forge accounts' keys: ${error.message}`, { ...(error.cause.status !== undefined ? { status: error.cause.status } : {}), cause: error });
+            throw new ForgeHttpError(error.cause.code, `reading the forge accounts' keys: ${error.message}`, {
+              ...(error.cause.status !== undefined ? { status: error.cause.status } : {}),
+              cause: error,
+            });
           }
           if (error instanceof ForgeError) throw new SignetError('CONFIG_INVALID', `reading the forge accounts' keys: ${error.message}`, { cause: error });
           throw error;
@@ -112,12 +123,25 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
     }
     const findings = findExpiringKeys(keys, Math.floor(now.getTime() / 1000), settings.withinDays);
     const data: ExpiryFindingData[] = findings.map((f) => ({
-      kind: f.key.kind, id: f.key.id, names: f.key.names, source: f.key.source, expiresAt: new Date(f.expiresAt * 1000).toISOString(), daysLeft: f.daysLeft, state: f.state,
+      kind: f.key.kind,
+      id: f.key.id,
+      names: f.key.names,
+      source: f.key.source,
+      expiresAt: new Date(f.expiresAt * 1000).toISOString(),
+      daysLeft: f.daysLeft,
+      state: f.state,
     }));
     await environment.state.write(`key-expiry/${slug(repository.name)}.json`, { at: now.toISOString(), withinDays: settings.withinDays, findings: data });
     const tracker = environment.dryRun ? undefined : issueTracker(environment, repository);
     const issues = tracker
-      ? await syncIssues(tracker, 'key-expiry', settings.label, findings.map((f) => expiryIssue(f, repository.name, repository.forge?.type)), () => `The registry of ${repository.name} no longer holds a key that expires within ${settings.withinDays} days under this id (checked ${now.toISOString()}): closing.`)
+      ? await syncIssues(
+          tracker,
+          'key-expiry',
+          settings.label,
+          findings.map((f) => expiryIssue(f, repository.name, repository.forge?.type)),
+          () =>
+            `The registry of ${repository.name} no longer holds a key that expires within ${settings.withinDays} days under this id (checked ${now.toISOString()}): closing.`,
+        )
       : undefined;
     return {
       outcome: findings.length > 0 ? 'findings' : 'ok',

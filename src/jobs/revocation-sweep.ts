@@ -6,7 +6,15 @@
  */
 import { join } from 'node:path';
 import type { DesiredIssue } from '../core/report/issue-sync.ts';
-import { findCommitsAfterWithdrawal, updateSnapshot, withdrawnKeys, type RegistrySnapshot, type RevocationFinding, type SweepCommit, type WithdrawnKey } from '../core/report/key-watch.ts';
+import {
+  findCommitsAfterWithdrawal,
+  updateSnapshot,
+  withdrawnKeys,
+  type RegistrySnapshot,
+  type RevocationFinding,
+  type SweepCommit,
+  type WithdrawnKey,
+} from '../core/report/key-watch.ts';
 import { parseRevokedKeys } from '../core/ssh/index.ts';
 import { commitsInPeriod, CommitVerifier, peelToCommit, protectedRefs } from '../report/collect.ts';
 import { registryKeyReports, revokedSshFingerprints } from '../report/registry-keys.ts';
@@ -38,15 +46,20 @@ const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
 function describeWhy(finding: RevocationFinding): string {
   switch (finding.why) {
-    case 'signed-after': return `signed ${iso(finding.signedAt)}, after the key was ${finding.key.how}`;
-    case 'accepted-after': return `signed ${iso(finding.signedAt)} (before) but first accepted ${iso(finding.acceptedAt!)}, after the key was ${finding.key.how}: the date may be forged`;
-    case 'time-unknown': return 'the registry does not say since when the key is revoked';
+    case 'signed-after':
+      return `signed ${iso(finding.signedAt)}, after the key was ${finding.key.how}`;
+    case 'accepted-after':
+      return `signed ${iso(finding.signedAt)} (before) but first accepted ${iso(finding.acceptedAt!)}, after the key was ${finding.key.how}: the date may be forged`;
+    case 'time-unknown':
+      return 'the registry does not say since when the key is revoked';
   }
 }
 
 export function revocationIssue(key: WithdrawnKey, findings: RevocationFinding[], repository: string): DesiredIssue {
   // Ref names are the pushers' text, key names the key makers': escaped, never raw.
-  const lines = findings.slice(0, 50).map((f) => `- ${markdownCode(f.commit.slice(0, 12))} on ${markdownCode(f.ref, { limit: 1_000 })} (${f.status}): ${describeWhy(f)}`);
+  const lines = findings
+    .slice(0, 50)
+    .map((f) => `- ${markdownCode(f.commit.slice(0, 12))} on ${markdownCode(f.ref, { limit: 1_000 })} (${f.status}): ${describeWhy(f)}`);
   if (findings.length > 50) lines.push(`- … and ${findings.length - 50} more (\`signet jobs run revocation-sweep --format json\`)`);
   const since = key.since !== undefined ? ` on ${isoDay(key.since)}` : '';
   return {
@@ -74,9 +87,13 @@ export async function runRevocationSweep(environment: JobEnvironment): Promise<J
       const snapshotKey = `snapshots/${slug(repository.name)}.json`;
       const snapshot = updateSnapshot(await environment.state.read<RegistrySnapshot>(snapshotKey), keys, now.toISOString());
       await environment.state.write(snapshotKey, snapshot);
-      const revokedFile = context.sources.revokedKeys ? revokedSshFingerprints(parseRevokedKeys(context.sources.revokedKeys.bytes, context.sources.revokedKeys.name)) : new Set<string>();
-      const revokedSsh = [...new Set([...revokedFile, ...keys.filter((k) => k.kind === 'ssh' && k.revoked).map((k) => k.id)])]
-        .map((id) => ({ id, names: keys.find((k) => k.id === id)?.names ?? [] }));
+      const revokedFile = context.sources.revokedKeys
+        ? revokedSshFingerprints(parseRevokedKeys(context.sources.revokedKeys.bytes, context.sources.revokedKeys.name))
+        : new Set<string>();
+      const revokedSsh = [...new Set([...revokedFile, ...keys.filter((k) => k.kind === 'ssh' && k.revoked).map((k) => k.id)])].map((id) => ({
+        id,
+        names: keys.find((k) => k.id === id)?.names ?? [],
+      }));
       const withdrawn = withdrawnKeys(snapshot, revokedSsh);
 
       const findings: RevocationFinding[] = [];
@@ -92,7 +109,10 @@ export async function runRevocationSweep(environment: JobEnvironment): Promise<J
             const { verdict } = await verifier.verify(oid);
             const accepted = records.lookup(oid)?.acceptedAt;
             commits.push({
-              oid, ref, committedAt: time, status: verdict.status,
+              oid,
+              ref,
+              committedAt: time,
+              status: verdict.status,
               ...(verdict.signedAt !== undefined ? { signedAt: verdict.signedAt } : {}),
               ...(verdict.key ? { key: verdict.key } : {}),
               ...(verdict.primaryKey ? { primaryKey: verdict.primaryKey } : {}),
@@ -103,10 +123,23 @@ export async function runRevocationSweep(environment: JobEnvironment): Promise<J
         findings.push(...findCommitsAfterWithdrawal(withdrawn, commits));
       }
       const data: RevocationFindingData[] = findings.map((f) => ({
-        key: f.key.id, kind: f.key.kind, names: f.key.names, how: f.key.how, since: f.key.since !== undefined ? iso(f.key.since) : null,
-        commit: f.commit, ref: f.ref, status: f.status, signedAt: iso(f.signedAt), ...(f.acceptedAt !== undefined ? { acceptedAt: iso(f.acceptedAt) } : {}), why: f.why,
+        key: f.key.id,
+        kind: f.key.kind,
+        names: f.key.names,
+        how: f.key.how,
+        since: f.key.since !== undefined ? iso(f.key.since) : null,
+        commit: f.commit,
+        ref: f.ref,
+        status: f.status,
+        signedAt: iso(f.signedAt),
+        ...(f.acceptedAt !== undefined ? { acceptedAt: iso(f.acceptedAt) } : {}),
+        why: f.why,
       }));
-      await environment.state.write(`revocation-sweep/${slug(repository.name)}.json`, { at: now.toISOString(), withdrawn: withdrawn.map((k) => ({ id: k.id, how: k.how, since: k.since ?? null })), findings: data });
+      await environment.state.write(`revocation-sweep/${slug(repository.name)}.json`, {
+        at: now.toISOString(),
+        withdrawn: withdrawn.map((k) => ({ id: k.id, how: k.how, since: k.since ?? null })),
+        findings: data,
+      });
 
       const byKey = new Map<string, { key: WithdrawnKey; findings: RevocationFinding[] }>();
       for (const finding of findings) {
@@ -116,7 +149,14 @@ export async function runRevocationSweep(environment: JobEnvironment): Promise<J
       }
       const tracker = environment.dryRun ? undefined : issueTracker(environment, repository);
       const issues = tracker
-        ? await syncIssues(tracker, 'revoked-key', settings.label, [...byKey.values()].map(({ key, findings: f }) => revocationIssue(key, f, repository.name)), () => `No commit signed by this key after it was withdrawn is left on the protected refs of ${repository.name} (checked ${now.toISOString()}): closing.`)
+        ? await syncIssues(
+            tracker,
+            'revoked-key',
+            settings.label,
+            [...byKey.values()].map(({ key, findings: f }) => revocationIssue(key, f, repository.name)),
+            () =>
+              `No commit signed by this key after it was withdrawn is left on the protected refs of ${repository.name} (checked ${now.toISOString()}): closing.`,
+          )
         : undefined;
       return {
         outcome: findings.length > 0 ? 'findings' : 'ok',

@@ -62,20 +62,24 @@ export function startScheduler(options: SchedulerOptions): JobScheduler {
   for (const job of JOB_NAMES) {
     const schedule = options.config.jobs[job].schedule;
     if (!schedule) continue;
-    const task = cron.schedule(schedule, async (context) => {
-      const slot = context.date;
-      try {
-        const run = await options.run(job, slot);
-        options.onRun?.(job, slot, run);
-      } catch (error) {
-        options.onError?.(job, slot, error);
-      }
-    }, {
-      name: job,
-      timezone: options.config.timezone,
-      noOverlap: true,
-      ...(coordinator ? { distributed: true, runCoordinator: coordinator, distributedLease: options.leaseMs ?? 6 * 3_600_000 } : {}),
-    });
+    const task = cron.schedule(
+      schedule,
+      async (context) => {
+        const slot = context.date;
+        try {
+          const run = await options.run(job, slot);
+          options.onRun?.(job, slot, run);
+        } catch (error) {
+          options.onError?.(job, slot, error);
+        }
+      },
+      {
+        name: job,
+        timezone: options.config.timezone,
+        noOverlap: true,
+        ...(coordinator ? { distributed: true, runCoordinator: coordinator, distributedLease: options.leaseMs ?? 6 * 3_600_000 } : {}),
+      },
+    );
     task.on('execution:skipped', (context) => options.onSkip?.(job, context.date, context.reason ?? 'skipped'));
     tasks.set(job, task);
   }

@@ -17,7 +17,8 @@ export interface GitRegistries {
 
 function gitConfigPath(gitDir: string, key: string, env: NodeJS.ProcessEnv): string | undefined {
   const result = spawnSync('git', ['--git-dir', gitDir, 'config', '--path', '--get', key], { env, encoding: 'utf8' });
-  if (result.error) throw new SignetError('CONFIG_INVALID', `cannot run git to read ${key} (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`);
+  if (result.error)
+    throw new SignetError('CONFIG_INVALID', `cannot run git to read ${key} (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`);
   // 1: the key is not set. Anything else is a broken config, which git itself would refuse.
   if (result.status === 1) return undefined;
   if (result.status !== 0) throw new SignetError('CONFIG_INVALID', `git config ${key}: ${result.stderr.trim().split('\n')[0] ?? `exit ${result.status}`}`);
@@ -29,7 +30,10 @@ function gpgExport(env: NodeJS.ProcessEnv): { text: string; count: number } | un
   const run = (args: string[]): string => {
     const result = spawnSync('gpg', ['--batch', ...args], { env, encoding: 'latin1', maxBuffer: 256 * 1024 * 1024 });
     if (result.error || result.status !== 0) {
-      throw new SignetError('KEYRING_INVALID', `gpg ${args.join(' ')} failed: ${(result.stderr || result.error?.message || `exit ${result.status}`).trim().split('\n')[0]}`);
+      throw new SignetError(
+        'KEYRING_INVALID',
+        `gpg ${args.join(' ')} failed: ${(result.stderr || result.error?.message || `exit ${result.status}`).trim().split('\n')[0]}`,
+      );
     }
     return result.stdout;
   };
@@ -48,7 +52,10 @@ export function gitRegistries(gitDir: string, env: NodeJS.ProcessEnv): GitRegist
   if (exported && exported.count > 0) sources.keyrings.push({ name: 'gpg --export', text: exported.text });
   const parts: string[] = [];
   if (exported === undefined) parts.push('OpenPGP: none (gpg is not installed)');
-  else parts.push(`OpenPGP: ${exported.count} public key${exported.count === 1 ? '' : 's'} from gpg --export${env.GNUPGHOME ? ` (GNUPGHOME=${env.GNUPGHOME})` : ''}`);
+  else
+    parts.push(
+      `OpenPGP: ${exported.count} public key${exported.count === 1 ? '' : 's'} from gpg --export${env.GNUPGHOME ? ` (GNUPGHOME=${env.GNUPGHOME})` : ''}`,
+    );
   parts.push(allowedSigners ? `SSH: ${allowedSigners} (gpg.ssh.allowedSignersFile)` : 'SSH: none (gpg.ssh.allowedSignersFile is not set)');
   if (revokedKeys) parts.push(`revoked: ${revokedKeys} (gpg.ssh.revocationFile)`);
   const empty = !allowedSigners && !(exported && exported.count > 0);

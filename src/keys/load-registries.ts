@@ -53,7 +53,10 @@ function readKeyFile(path: string, what: string): Buffer {
  */
 function refuseKeybox(path: string, bytes: Buffer): Buffer {
   if (bytes.length >= 12 && bytes.subarray(8, 12).toString('latin1') === 'KBXf') {
-    throw new SignetError('KEYRING_INVALID', `${path}: is a GnuPG keybox, which signet does not read; export its keys and give that file: gpg --homedir ${dirname(resolve(path))} --armor --export > keys.asc, then --keyring keys.asc`);
+    throw new SignetError(
+      'KEYRING_INVALID',
+      `${path}: is a GnuPG keybox, which signet does not read; export its keys and give that file: gpg --homedir ${dirname(resolve(path))} --armor --export > keys.asc, then --keyring keys.asc`,
+    );
   }
   return bytes;
 }
@@ -61,9 +64,13 @@ function refuseKeybox(path: string, bytes: Buffer): Buffer {
 export function readRegistrySources(files: RegistryFiles): RegistrySources {
   return {
     keyrings: files.keyrings.map((path) => ({ name: path, text: refuseKeybox(path, readKeyFile(path, 'OpenPGP keyring')).toString('latin1') })),
-    ...(files.allowedSigners ? { allowedSigners: { name: files.allowedSigners, text: readKeyFile(files.allowedSigners, 'allowed signers file').toString('utf8') } } : {}),
+    ...(files.allowedSigners
+      ? { allowedSigners: { name: files.allowedSigners, text: readKeyFile(files.allowedSigners, 'allowed signers file').toString('utf8') } }
+      : {}),
     ...(files.revokedKeys ? { revokedKeys: { name: files.revokedKeys, bytes: new Uint8Array(readKeyFile(files.revokedKeys, 'revoked keys file')) } } : {}),
-    ...(files.x509Roots?.length ? { x509Roots: files.x509Roots.map((path) => ({ name: path, text: readKeyFile(path, 'X.509 root certificates').toString('latin1') })) } : {}),
+    ...(files.x509Roots?.length
+      ? { x509Roots: files.x509Roots.map((path) => ({ name: path, text: readKeyFile(path, 'X.509 root certificates').toString('latin1') })) }
+      : {}),
     ...(files.trustedRoot ? { trustedRoot: { name: files.trustedRoot, text: readKeyFile(files.trustedRoot, 'Sigstore trusted root').toString('utf8') } } : {}),
     ...(files.keylessIdentities?.length ? { keylessIdentities: files.keylessIdentities } : {}),
     ...(files.crls?.length ? { crls: files.crls.map((path) => ({ name: path, bytes: new Uint8Array(readKeyFile(path, 'CRL')) })) } : {}),
@@ -78,11 +85,14 @@ export async function buildRegistries(sources: RegistrySources): Promise<KeyRegi
     openpgp: await loadOpenPgpRegistry(sources.keyrings),
     ssh: createSshRegistry(allowed, revoked),
     ...(sources.x509Roots || sources.crls
-      ? { x509: createX509Registry((sources.x509Roots ?? []).flatMap((file) => parseX509Roots(file.text, file.name)), (sources.crls ?? []).map((file) => parseRevocationList(file.bytes, file.name))) }
+      ? {
+          x509: createX509Registry(
+            (sources.x509Roots ?? []).flatMap((file) => parseX509Roots(file.text, file.name)),
+            (sources.crls ?? []).map((file) => parseRevocationList(file.bytes, file.name)),
+          ),
+        }
       : {}),
-    ...(sources.trustedRoot || sources.keylessIdentities
-      ? { keyless: keylessRegistry(sources) }
-      : {}),
+    ...(sources.trustedRoot || sources.keylessIdentities ? { keyless: keylessRegistry(sources) } : {}),
   };
 }
 

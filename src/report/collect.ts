@@ -51,7 +51,9 @@ export interface ReportContext {
   registries: KeyRegistries;
 }
 
-export async function loadReportContext(request: Pick<ReportRequest, 'repo' | 'cwd' | 'keyrings' | 'allowedSigners' | 'revokedKeys' | 'policy'>): Promise<ReportContext> {
+export async function loadReportContext(
+  request: Pick<ReportRequest, 'repo' | 'cwd' | 'keyrings' | 'allowedSigners' | 'revokedKeys' | 'policy'>,
+): Promise<ReportContext> {
   const repo = openRepository({ ...(request.repo ? { path: request.repo } : {}), cwd: request.cwd, env: {} });
   let policy: Policy | undefined;
   let policyPath: string | undefined;
@@ -75,7 +77,9 @@ export async function loadReportContext(request: Pick<ReportRequest, 'repo' | 'c
   // The policy's X.509 roots and CRLs, trusted root and keyless identities, as the hook reads them.
   const base = policyPath ? dirname(policyPath) : request.cwd;
   const sources = readRegistrySources({
-    keyrings, allowedSigners, revokedKeys,
+    keyrings,
+    allowedSigners,
+    revokedKeys,
     x509Roots: policy?.keys.x509Roots?.map((file) => resolve(base, file)),
     crls: policy?.keys.x509Crls?.map((file) => resolve(base, file)),
     trustedRoot: policy?.keys.trustedRoot ? resolve(base, policy.keys.trustedRoot) : undefined,
@@ -129,7 +133,10 @@ export function commitsInPeriod(repo: Repository, tip: string, since: number, un
 /** Verifies commits once however many refs reach them. */
 export class CommitVerifier {
   private readonly cache = new Map<string, CommitResult>();
-  constructor(private readonly context: ReportContext, private readonly now: Date) {}
+  constructor(
+    private readonly context: ReportContext,
+    private readonly now: Date,
+  ) {}
 
   async verify(oid: string): Promise<CommitResult> {
     let result = this.cache.get(oid);
@@ -215,7 +222,9 @@ export async function buildComplianceReport(request: ReportRequest, loaded?: Rep
         }
       }
     }
-    refReports.push(summarizeRef(commits, { ref, tip: tip ?? null, rules: rules.map((rule) => rule.index), since, until, bucket, judged: policy !== undefined }));
+    refReports.push(
+      summarizeRef(commits, { ref, tip: tip ?? null, rules: rules.map((rule) => rule.index), since, until, bucket, judged: policy !== undefined }),
+    );
   }
 
   const tags: TagSummary[] = [];

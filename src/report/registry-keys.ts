@@ -49,7 +49,8 @@ export async function openPgpKeyReports(keyrings: RegistrySources['keyrings']): 
     const detail = details.get(info.fingerprint);
     const signing = dedupe(detail?.signing ?? []);
     // A key can sign until its last signing (sub)key expires.
-    const expiresAt = signing.length === 0 ? info.expiresAt : signing.some((s) => s.expiresAt === undefined) ? undefined : Math.max(...signing.map((s) => s.expiresAt!));
+    const expiresAt =
+      signing.length === 0 ? info.expiresAt : signing.some((s) => s.expiresAt === undefined) ? undefined : Math.max(...signing.map((s) => s.expiresAt!));
     const lastRotation = signing.length > 0 ? Math.max(...signing.map((s) => s.createdAt)) : detail?.createdAt;
     return {
       kind: 'openpgp' as const,
@@ -94,8 +95,14 @@ export function sshKeyReports(sources: RegistrySources): RegistryKeyReport[] {
     if (line.certAuthority) continue; // a CA vouches for certificates; it is not itself a signer's key
     const known = byKey.get(line.fingerprint);
     const entry = known ?? {
-      kind: 'ssh' as const, id: line.fingerprint, names: [], source: `${line.source}:${line.line}`, revoked: revoked.has(line.fingerprint),
-      signingKeys: [line.fingerprint], commitsInPeriod: 0, unlimited: false,
+      kind: 'ssh' as const,
+      id: line.fingerprint,
+      names: [],
+      source: `${line.source}:${line.line}`,
+      revoked: revoked.has(line.fingerprint),
+      signingKeys: [line.fingerprint],
+      commitsInPeriod: 0,
+      unlimited: false,
     };
     for (const name of line.principals) if (!entry.names.includes(name)) entry.names.push(name);
     // The key is usable until the last of its lines stops being valid.
@@ -113,4 +120,3 @@ export function sshKeyReports(sources: RegistrySources): RegistryKeyReport[] {
 export async function registryKeyReports(sources: RegistrySources): Promise<RegistryKeyReport[]> {
   return [...(await openPgpKeyReports(sources.keyrings)), ...sshKeyReports(sources)];
 }
-

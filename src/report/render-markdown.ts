@@ -35,7 +35,9 @@ function refSection(ref: RefReport): string[] {
   if (ref.exemptions.length > 0) {
     lines.push(`Exemptions (${ref.exemptions.length}): commits allowed although not \`G\`:`, '');
     for (const exemption of ref.exemptions.slice(0, 20)) {
-      lines.push(`- ${markdownCode(exemption.oid.slice(0, 12))} ${exemption.status}: ${exemption.reason === 'first-verdict' ? 'accepted with a good signature when pushed (verdict kept)' : 'the rule accepts this letter'}`);
+      lines.push(
+        `- ${markdownCode(exemption.oid.slice(0, 12))} ${exemption.status}: ${exemption.reason === 'first-verdict' ? 'accepted with a good signature when pushed (verdict kept)' : 'the rule accepts this letter'}`,
+      );
     }
     if (ref.exemptions.length > 20) lines.push(`- … and ${ref.exemptions.length - 20} more (see the JSON report)`);
     lines.push('');
@@ -45,7 +47,9 @@ function refSection(ref: RefReport): string[] {
   if (ref.signers.length > 0) {
     lines.push('| signer | key | commits | letters |', '| --- | --- | ---: | --- |');
     for (const signer of ref.signers) {
-      const letters = Object.entries(signer.statuses).map(([letter, n]) => `${letter} ${n}`).join(', ');
+      const letters = Object.entries(signer.statuses)
+        .map(([letter, n]) => `${letter} ${n}`)
+        .join(', ');
       lines.push(`| ${cell(signer.signer)} | ${markdownCode(signer.key, { inTable: true })} | ${signer.commits} | ${letters} |`);
     }
     lines.push('');

@@ -32,7 +32,9 @@ function panel(ref: RefReport, report: ComplianceReport, top: number): string {
   const parts: string[] = [];
   const title = `${ref.ref}: ${percent(coverageRatio(ref))} signed by registry keys (${ref.good} of ${ref.commits} commits)`;
   parts.push(`<text x="${x0}" y="${top + 24}" font-size="15" font-weight="bold" fill="${COLOURS.text}">${escapeXml(title)}</text>`);
-  parts.push(`<text x="${x0}" y="${top + 42}" font-size="12" fill="${COLOURS.text}">${escapeXml(`${report.since.slice(0, 10)} to ${report.until.slice(0, 10)}, per ${report.bucket}`)}</text>`);
+  parts.push(
+    `<text x="${x0}" y="${top + 42}" font-size="12" fill="${COLOURS.text}">${escapeXml(`${report.since.slice(0, 10)} to ${report.until.slice(0, 10)}, per ${report.bucket}`)}</text>`,
+  );
   parts.push(legend(top));
 
   // Y axis: share of the bucket's commits.
@@ -41,7 +43,9 @@ function panel(ref: RefReport, report: ComplianceReport, top: number): string {
     parts.push(`<line x1="${x0}" y1="${y}" x2="${x0 + plotWidth}" y2="${y}" stroke="${COLOURS.grid}" stroke-width="1"/>`);
     parts.push(`<text x="${x0 - 6}" y="${y + 4}" font-size="11" text-anchor="end" fill="${COLOURS.text}">${tick * 100} %</text>`);
   }
-  parts.push(`<text transform="translate(${14} ${y0 + plotHeight / 2}) rotate(-90)" font-size="11" text-anchor="middle" fill="${COLOURS.text}">share of commits</text>`);
+  parts.push(
+    `<text transform="translate(${14} ${y0 + plotHeight / 2}) rotate(-90)" font-size="11" text-anchor="middle" fill="${COLOURS.text}">share of commits</text>`,
+  );
   parts.push(`<line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y0 + plotHeight}" stroke="${COLOURS.axis}"/>`);
   parts.push(`<line x1="${x0}" y1="${y0 + plotHeight}" x2="${x0 + plotWidth}" y2="${y0 + plotHeight}" stroke="${COLOURS.axis}"/>`);
 
@@ -55,45 +59,68 @@ function panel(ref: RefReport, report: ComplianceReport, top: number): string {
     const other = bucket.signed - bucket.good;
     const unsigned = bucket.commits - bucket.signed;
     const tip = `${bucketLabel(bucket, report.bucket)}: ${bucket.commits} commits, ${bucket.good} G, ${other} signed otherwise, ${unsigned} unsigned`;
-    parts.push(`<g class="bucket" data-start="${bucket.start}" data-commits="${bucket.commits}" data-good="${bucket.good}" data-signed="${bucket.signed}"><title>${escapeXml(tip)}</title>`);
+    parts.push(
+      `<g class="bucket" data-start="${bucket.start}" data-commits="${bucket.commits}" data-good="${bucket.good}" data-signed="${bucket.signed}"><title>${escapeXml(tip)}</title>`,
+    );
     if (bucket.commits === 0) {
       // An empty bucket is outlined where there is room; on a long period it stays blank.
-      if (slot >= 8) parts.push(`<rect x="${x.toFixed(1)}" y="${y0}" width="${barWidth.toFixed(1)}" height="${plotHeight}" fill="none" stroke="${COLOURS.grid}" stroke-dasharray="3 3"/>`);
+      if (slot >= 8)
+        parts.push(
+          `<rect x="${x.toFixed(1)}" y="${y0}" width="${barWidth.toFixed(1)}" height="${plotHeight}" fill="none" stroke="${COLOURS.grid}" stroke-dasharray="3 3"/>`,
+        );
     } else {
       let y = y0 + plotHeight;
-      for (const [value, colour] of [[bucket.good, COLOURS.good], [other, COLOURS.other], [unsigned, COLOURS.unsigned]] as const) {
+      for (const [value, colour] of [
+        [bucket.good, COLOURS.good],
+        [other, COLOURS.other],
+        [unsigned, COLOURS.unsigned],
+      ] as const) {
         if (value === 0) continue;
         const height = (value / bucket.commits) * plotHeight;
         y -= height;
         parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barWidth.toFixed(1)}" height="${height.toFixed(1)}" fill="${colour}"/>`);
       }
     }
-    if (slot >= 14) parts.push(`<text x="${(x + barWidth / 2).toFixed(1)}" y="${y0 - 4}" font-size="10" text-anchor="middle" fill="${COLOURS.text}">${bucket.commits}</text>`);
+    if (slot >= 14)
+      parts.push(
+        `<text x="${(x + barWidth / 2).toFixed(1)}" y="${y0 - 4}" font-size="10" text-anchor="middle" fill="${COLOURS.text}">${bucket.commits}</text>`,
+      );
     parts.push('</g>');
     if (index % every === 0) {
-      parts.push(`<text x="${(x + barWidth / 2).toFixed(1)}" y="${y0 + plotHeight + 16}" font-size="11" text-anchor="middle" fill="${COLOURS.text}">${escapeXml(bucketLabel(bucket, report.bucket))}</text>`);
+      parts.push(
+        `<text x="${(x + barWidth / 2).toFixed(1)}" y="${y0 + plotHeight + 16}" font-size="11" text-anchor="middle" fill="${COLOURS.text}">${escapeXml(bucketLabel(bucket, report.bucket))}</text>`,
+      );
     }
   });
-  parts.push(`<text x="${x0 + plotWidth / 2}" y="${y0 + plotHeight + 36}" font-size="11" text-anchor="middle" fill="${COLOURS.text}">${report.bucket === 'week' ? 'week starting (UTC)' : report.bucket === 'month' ? 'month (UTC)' : 'day (UTC)'}; numbers above bars: commits</text>`);
+  parts.push(
+    `<text x="${x0 + plotWidth / 2}" y="${y0 + plotHeight + 36}" font-size="11" text-anchor="middle" fill="${COLOURS.text}">${report.bucket === 'week' ? 'week starting (UTC)' : report.bucket === 'month' ? 'month (UTC)' : 'day (UTC)'}; numbers above bars: commits</text>`,
+  );
   return parts.join('\n');
 }
 
 function legend(top: number): string {
-  const items: Array<[string, string]> = [[COLOURS.good, 'G: registry key'], [COLOURS.other, 'signed, not G'], [COLOURS.unsigned, 'unsigned (N)']];
+  const items: Array<[string, string]> = [
+    [COLOURS.good, 'G: registry key'],
+    [COLOURS.other, 'signed, not G'],
+    [COLOURS.unsigned, 'unsigned (N)'],
+  ];
   let x = WIDTH - MARGIN.right - 330;
-  return items.map(([colour, label]) => {
-    const item = `<rect x="${x}" y="${top + 32}" width="12" height="12" fill="${colour}"/><text x="${x + 16}" y="${top + 42}" font-size="11" fill="${COLOURS.text}">${label}</text>`;
-    x += 112;
-    return item;
-  }).join('\n');
+  return items
+    .map(([colour, label]) => {
+      const item = `<rect x="${x}" y="${top + 32}" width="12" height="12" fill="${colour}"/><text x="${x + 16}" y="${top + 42}" font-size="11" fill="${COLOURS.text}">${label}</text>`;
+      x += 112;
+      return item;
+    })
+    .join('\n');
 }
 
 export function renderCoverageSvg(report: ComplianceReport): string {
   const refs = report.refs.length > 0 ? report.refs : [];
   const height = Math.max(1, refs.length) * PANEL_HEIGHT;
-  const body = refs.length > 0
-    ? refs.map((ref, index) => panel(ref, report, index * PANEL_HEIGHT)).join('\n')
-    : `<text x="${MARGIN.left}" y="40" font-size="14" fill="${COLOURS.text}">no protected refs in ${escapeXml(report.repository)}</text>`;
+  const body =
+    refs.length > 0
+      ? refs.map((ref, index) => panel(ref, report, index * PANEL_HEIGHT)).join('\n')
+      : `<text x="${MARGIN.left}" y="40" font-size="14" fill="${COLOURS.text}">no protected refs in ${escapeXml(report.repository)}</text>`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" role="img">`,
     `<title>${escapeXml(`Signing coverage of ${report.repository}, ${report.since.slice(0, 10)} to ${report.until.slice(0, 10)}`)}</title>`,

@@ -45,7 +45,8 @@ function number(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 
 export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
   const appId = Number(env.APP_ID);
-  if (!env.APP_ID || !Number.isInteger(appId) || appId <= 0) throw new SignetError('CONFIG_INVALID', 'APP_ID must be set to the GitHub App id (a positive number)');
+  if (!env.APP_ID || !Number.isInteger(appId) || appId <= 0)
+    throw new SignetError('CONFIG_INVALID', 'APP_ID must be set to the GitHub App id (a positive number)');
   let privateKey: string | null = null;
   try {
     privateKey = getPrivateKey({ env: env as Record<string, string> });

@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   const server = await startSignetServer(config, gitlab ? { extraHandlers: (deps) => gitLabHandlers(gitlab, deps) } : {});
   const shutdown = (signal: string) => {
     server.deps.log.info({ signal }, 'stopping');
-    server.stop().then(() => process.exit(0), () => process.exit(1));
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

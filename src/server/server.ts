@@ -59,7 +59,14 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
 
   const probotLog = log as unknown as ProbotLogger;
   const server = new Server({
-    Probot: Probot.defaults({ appId: config.appId, privateKey: config.privateKey, secret: config.webhookSecret, baseUrl: config.baseUrl, Octokit, log: probotLog }),
+    Probot: Probot.defaults({
+      appId: config.appId,
+      privateKey: config.privateKey,
+      secret: config.webhookSecret,
+      baseUrl: config.baseUrl,
+      Octokit,
+      log: probotLog,
+    }),
     port: config.port,
     host: config.host,
     webhookPath: config.webhookPath,

@@ -4,7 +4,14 @@ import { basename, resolve } from 'node:path';
 import { SignetError } from '../core/errors.ts';
 import { IN_TOTO_PAYLOAD_TYPE } from '../core/sign/dsse.ts';
 import { repositoryName } from '../core/sign/image-reference.ts';
-import { inTotoStatement, parseInTotoStatement, SLSA_PROVENANCE_V1, SPDX_PREDICATE_TYPE, type InTotoStatement, type ResourceDescriptor } from '../core/sign/in-toto.ts';
+import {
+  inTotoStatement,
+  parseInTotoStatement,
+  SLSA_PROVENANCE_V1,
+  SPDX_PREDICATE_TYPE,
+  type InTotoStatement,
+  type ResourceDescriptor,
+} from '../core/sign/in-toto.ts';
 import { serialize } from '../core/sign/oci-manifest.ts';
 import { checkSlsaProvenanceV1, slsaProvenanceV1, type SlsaResource } from '../core/sign/slsa-provenance.ts';
 import { spdxFromPackageLock } from '../core/sign/spdx.ts';
@@ -107,16 +114,27 @@ export async function fileSubjects(paths: readonly string[], options: DigestOpti
 }
 
 /** An in-toto Statement v1 in DSSE, in a sigstore bundle v0.3. */
-export async function attestSubjects(subjects: ResourceDescriptor[], signer: AttestationSigner, predicateType: string, predicate: unknown): Promise<SigstoreBundle> {
+export async function attestSubjects(
+  subjects: ResourceDescriptor[],
+  signer: AttestationSigner,
+  predicateType: string,
+  predicate: unknown,
+): Promise<SigstoreBundle> {
   const statement = inTotoStatement(subjects, predicateType, predicate);
   return signDsseBundle(signer, IN_TOTO_PAYLOAD_TYPE, serialize(statement));
 }
 
 export async function attestImage(
-  client: RegistryClient, image: ResolvedImage, signer: AttestationSigner, predicateType: string, predicate: unknown,
-  format: 'legacy' | 'bundle', created: string,
+  client: RegistryClient,
+  image: ResolvedImage,
+  signer: AttestationSigner,
+  predicateType: string,
+  predicate: unknown,
+  format: 'legacy' | 'bundle',
+  created: string,
 ): Promise<string> {
-  if (format === 'legacy' && isKeylessSigning(signer)) throw new SignetError('USAGE', 'keyless attestations are stored in the bundle format: leave out --format legacy');
+  if (format === 'legacy' && isKeylessSigning(signer))
+    throw new SignetError('USAGE', 'keyless attestations are stored in the bundle format: leave out --format legacy');
   const subject = [{ name: repositoryName(image.ref), digest: { sha256: image.descriptor.digest.slice(7) } }];
   const bundle = await attestSubjects(subject, signer, predicateType, predicate);
   if (format === 'legacy') {
@@ -132,25 +150,47 @@ export interface AttestationCheck extends BundleVerification {
 }
 
 /** Verifies a DSSE bundle about files: signature, every file among the subjects, predicate type. */
-export async function verifyFileAttestation(bundle: SigstoreBundle, trust: KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy; json: unknown }, paths: readonly string[], predicateType?: string, options: DigestOptions = {}): Promise<AttestationCheck> {
+export async function verifyFileAttestation(
+  bundle: SigstoreBundle,
+  trust: KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy; json: unknown },
+  paths: readonly string[],
+  predicateType?: string,
+  options: DigestOptions = {},
+): Promise<AttestationCheck> {
   let verified: { ok: boolean; reason: BundleVerification['reason']; detail: string; payload?: Uint8Array; payloadType?: string };
   if ('keyless' in trust) {
     const result = verifyKeylessBundle(trust.json, {}, trust.keyless, trust.identity);
     verified = result.ok
-      ? { ok: true, reason: 'valid', detail: result.detail, ...(bundle.dsseEnvelope ? { payload: Buffer.from(bundle.dsseEnvelope.payload, 'base64'), payloadType: bundle.dsseEnvelope.payloadType } : {}) }
+      ? {
+          ok: true,
+          reason: 'valid',
+          detail: result.detail,
+          ...(bundle.dsseEnvelope ? { payload: Buffer.from(bundle.dsseEnvelope.payload, 'base64'), payloadType: bundle.dsseEnvelope.payloadType } : {}),
+        }
       : { ok: false, reason: result.check === 'identity' ? 'unknown_key' : 'invalid', detail: `keyless ${result.check} check failed: ${result.detail}` };
   } else {
     verified = verifyDsseBundle(bundle, trust);
   }
-  if (!verified.ok || !verified.payload) return { ok: false, reason: verified.ok ? 'unknown_signature_type' : verified.reason, detail: verified.ok ? 'bundle carries no DSSE envelope' : verified.detail };
-  if (verified.payloadType !== IN_TOTO_PAYLOAD_TYPE) return { ok: false, reason: 'unknown_signature_type', detail: `payload type ${String(verified.payloadType)}` };
+  if (!verified.ok || !verified.payload)
+    return {
+      ok: false,
+      reason: verified.ok ? 'unknown_signature_type' : verified.reason,
+      detail: verified.ok ? 'bundle carries no DSSE envelope' : verified.detail,
+    };
+  if (verified.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+    return { ok: false, reason: 'unknown_signature_type', detail: `payload type ${String(verified.payloadType)}` };
   const statement = parseInTotoStatement(verified.payload, 'attestation');
   if (predicateType && statement.predicateType !== predicateType) {
     return { ok: false, reason: 'invalid', detail: `predicate type is ${statement.predicateType}, expected ${predicateType}`, statement };
   }
   for (const subject of await fileSubjects(paths, options)) {
     if (!statement.subject.some((entry) => entry.digest.sha256 === subject.digest.sha256)) {
-      return { ok: false, reason: 'invalid', detail: `${subject.name} (sha256 ${subject.digest.sha256?.slice(0, 12) ?? ''}…) is not a subject of the attestation`, statement };
+      return {
+        ok: false,
+        reason: 'invalid',
+        detail: `${subject.name} (sha256 ${subject.digest.sha256?.slice(0, 12) ?? ''}…) is not a subject of the attestation`,
+        statement,
+      };
     }
   }
   return { ok: true, reason: 'valid', detail: 'attestation verified', statement };

@@ -5,22 +5,34 @@ import { EXIT_USAGE } from '../cli/io.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-const KEYLESS = 'is not taken by signet: keyless signing reads the OIDC token from SIGSTORE_ID_TOKEN (or GitHub Actions), keyless verification takes --certificate-identity and --certificate-oidc-issuer (docs/signing.md)';
-const NO_TLOG = 'talks to a Rekor server; signet does not query one: keyless bundles carry their log entry and are checked offline, key signatures with the key alone';
+const KEYLESS =
+  'is not taken by signet: keyless signing reads the OIDC token from SIGSTORE_ID_TOKEN (or GitHub Actions), keyless verification takes --certificate-identity and --certificate-oidc-issuer (docs/signing.md)';
+const NO_TLOG =
+  'talks to a Rekor server; signet does not query one: keyless bundles carry their log entry and are checked offline, key signatures with the key alone';
 /**
  * cosign flags people script with that signet does not take: each refused with a sentence
  * naming the flag and what signet does instead (never Node's "Unknown option" message).
  */
 const COSIGN_REFUSED: Record<string, string> = {
-  '--fulcio-url': KEYLESS, '--oidc-issuer': KEYLESS, '--oidc-client-id': KEYLESS, '--oidc-provider': KEYLESS, '--identity-token': KEYLESS,
-  '--certificate': KEYLESS, '--certificate-chain': KEYLESS, '--output-certificate': KEYLESS, '--certificate-identity': KEYLESS,
-  '--certificate-identity-regexp': KEYLESS, '--certificate-oidc-issuer': KEYLESS, '--certificate-oidc-issuer-regexp': KEYLESS,
+  '--fulcio-url': KEYLESS,
+  '--oidc-issuer': KEYLESS,
+  '--oidc-client-id': KEYLESS,
+  '--oidc-provider': KEYLESS,
+  '--identity-token': KEYLESS,
+  '--certificate': KEYLESS,
+  '--certificate-chain': KEYLESS,
+  '--output-certificate': KEYLESS,
+  '--certificate-identity': KEYLESS,
+  '--certificate-identity-regexp': KEYLESS,
+  '--certificate-oidc-issuer': KEYLESS,
+  '--certificate-oidc-issuer-regexp': KEYLESS,
   '--rekor-url': NO_TLOG,
   '--sk': 'uses a hardware security key; signet reads a cosign key file (--key cosign.key)',
   '--slot': 'uses a hardware security key; signet reads a cosign key file (--key cosign.key)',
   '--timestamp-server-url': 'asks an RFC 3161 timestamp authority; signet does not: the signature carries no trusted time',
   '--rfc3161-timestamp': 'gives an RFC 3161 timestamp; signet does not read one: the signature carries no trusted time',
-  '--registry-referrers-mode': 'chooses how cosign stores a signature; signet stores a v3 bundle as an OCI referrer with --format bundle, a legacy .sig tag with --format legacy',
+  '--registry-referrers-mode':
+    'chooses how cosign stores a signature; signet stores a v3 bundle as an OCI referrer with --format bundle, a legacy .sig tag with --format legacy',
 };
 /** cosign flags that ask for what signet always does: accepted and ignored. */
 const COSIGN_ALREADY: Record<string, (value: string | undefined) => boolean> = {

@@ -88,13 +88,14 @@ export async function loadOpenPgpSigner(keyRef: string, context: KeySourceContex
   }
   const signingKeys = key;
   const sign = async (message: openpgp.Message<Uint8Array | ReadableStream<Uint8Array>>): Promise<string> =>
-    readStreamToString(await openpgp.sign({ message, signingKeys, detached: true, format: 'armored' }) as string | ReadableStream<string>);
+    readStreamToString((await openpgp.sign({ message, signingKeys, detached: true, format: 'armored' })) as string | ReadableStream<string>);
   return {
     fingerprint: key.getFingerprint().toUpperCase(),
     userIds: key.getUserIDs(),
     publicKeyArmored: key.toPublic().armor(),
     signDetached: async (data) => sign(await openpgp.createMessage({ binary: data })),
-    signFile: async (path) => signStreamDetached(key, Readable.toWeb(createReadStream(path, { highWaterMark: 256 << 10 })) as unknown as ReadableStream<Uint8Array>),
+    signFile: async (path) =>
+      signStreamDetached(key, Readable.toWeb(createReadStream(path, { highWaterMark: 256 << 10 })) as unknown as ReadableStream<Uint8Array>),
     signCleartext: async (text, hash = 'sha512') => {
       const message = await openpgp.createCleartextMessage({ text });
       const config = { preferredHashAlgorithm: hash === 'sha512' ? openpgp.enums.hash.sha512 : openpgp.enums.hash.sha256 };

@@ -47,11 +47,7 @@ export interface SignedPackage {
  * Signs one release package: `<file>.asc` (OpenPGP, detached, armored) and `<file>.sigstore.json`
  * (bundle v0.3) each; for a Helm chart `<file>.prov` (what `helm verify` reads) instead of `.asc`.
  */
-export async function signPackage(
-  path: string,
-  signers: { cosign?: Signer; openpgp?: OpenPgpSigner },
-  options: DigestOptions = {},
-): Promise<SignedPackage> {
+export async function signPackage(path: string, signers: { cosign?: Signer; openpgp?: OpenPgpSigner }, options: DigestOptions = {}): Promise<SignedPackage> {
   const detected = await detectPackage(path);
   const outputs: string[] = [];
   let sha256Hex: string | undefined;

@@ -1,8 +1,15 @@
 import pg from 'pg';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import {
-  APPEND_AUDIT_SQL, CLAIM_SQL, COMPLETE_SQL, LIST_AUDIT_SQL, RECORD_VERDICT_SQL, RELEASE_SQL,
-  auditFromRow, schemaStatements, type AuditRow,
+  APPEND_AUDIT_SQL,
+  CLAIM_SQL,
+  COMPLETE_SQL,
+  LIST_AUDIT_SQL,
+  RECORD_VERDICT_SQL,
+  RELEASE_SQL,
+  auditFromRow,
+  schemaStatements,
+  type AuditRow,
 } from './sql-schema.ts';
 import type { AuditEntry, CheckClaim, SignetStore, VerificationRecord } from './store.ts';
 
@@ -58,7 +65,16 @@ export async function openPostgresStore(connectionString: string): Promise<Signe
       }
     },
     async appendAudit(entry: AuditEntry): Promise<void> {
-      await pool.query(APPEND_AUDIT_SQL, [entry.at, entry.forge, entry.repository, entry.event, entry.delivery, entry.headSha ?? null, entry.outcome, entry.detail ? JSON.stringify(entry.detail) : null]);
+      await pool.query(APPEND_AUDIT_SQL, [
+        entry.at,
+        entry.forge,
+        entry.repository,
+        entry.event,
+        entry.delivery,
+        entry.headSha ?? null,
+        entry.outcome,
+        entry.detail ? JSON.stringify(entry.detail) : null,
+      ]);
     },
     async listAudit(repository: string, limit: number): Promise<AuditEntry[]> {
       const { rows } = await pool.query<AuditRow>(LIST_AUDIT_SQL, [repository, limit]);

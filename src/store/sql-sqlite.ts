@@ -4,8 +4,17 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import {
-  APPEND_AUDIT_SQL, CLAIM_SQL, COMPLETE_SQL, LIST_AUDIT_SQL, RECORD_VERDICT_SQL, RELEASE_SQL,
-  auditFromRow, schemaStatements, sqliteParameters, toSqliteParameters, type AuditRow,
+  APPEND_AUDIT_SQL,
+  CLAIM_SQL,
+  COMPLETE_SQL,
+  LIST_AUDIT_SQL,
+  RECORD_VERDICT_SQL,
+  RELEASE_SQL,
+  auditFromRow,
+  schemaStatements,
+  sqliteParameters,
+  toSqliteParameters,
+  type AuditRow,
 } from './sql-schema.ts';
 import type { AuditEntry, CheckClaim, SignetStore, VerificationRecord } from './store.ts';
 
@@ -49,7 +58,18 @@ export function openSqliteStore(path: string): SignetStore {
       recordAll(records);
     },
     async appendAudit(entry: AuditEntry): Promise<void> {
-      audit.run(sqliteParameters(entry.at, entry.forge, entry.repository, entry.event, entry.delivery, entry.headSha ?? null, entry.outcome, entry.detail ? JSON.stringify(entry.detail) : null));
+      audit.run(
+        sqliteParameters(
+          entry.at,
+          entry.forge,
+          entry.repository,
+          entry.event,
+          entry.delivery,
+          entry.headSha ?? null,
+          entry.outcome,
+          entry.detail ? JSON.stringify(entry.detail) : null,
+        ),
+      );
     },
     async listAudit(repository: string, limit: number): Promise<AuditEntry[]> {
       return (listAudit.all(sqliteParameters(repository, limit)) as AuditRow[]).map(auditFromRow);

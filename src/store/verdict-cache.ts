@@ -62,7 +62,10 @@ export function verdictKey(inputs: VerdictKeyInputs): string {
   for (const crl of sources.crls ?? []) field('crl', crl.bytes);
   if (sources.trustedRoot) field('trusted-root', sources.trustedRoot.text);
   for (const identity of sources.keylessIdentities ?? []) {
-    field('keyless', JSON.stringify([identity.subject ?? null, identity.subjectRegexp?.source ?? null, identity.issuer ?? null, identity.issuerRegexp?.source ?? null]));
+    field(
+      'keyless',
+      JSON.stringify([identity.subject ?? null, identity.subjectRegexp?.source ?? null, identity.issuer ?? null, identity.issuerRegexp?.source ?? null]),
+    );
   }
   if (inputs.policy) field('policy', inputs.policy);
   field('now', inputs.now ? String(inputs.now.getTime()) : 'clock');
@@ -158,7 +161,7 @@ export class VerdictCache {
     if (header.length !== 4 || header[0] !== MAGIC) problem = 'not a signet verdict cache';
     else if (header[1] !== String(VERSION)) problem = `version ${header[1]}, not ${VERSION}`;
     else if (header[2] !== this.key) problem = 'made for other keys, policy or time';
-    else if (!this.authentic(body, header[3] ?? '')) problem = 'not written with this machine\'s cache key, or damaged';
+    else if (!this.authentic(body, header[3] ?? '')) problem = "not written with this machine's cache key, or damaged";
     if (problem) {
       this.ignoredReason = `${this.path}: ${problem}; ignored, verifying again`;
       this.rewrite = true;

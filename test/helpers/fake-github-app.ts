@@ -38,7 +38,10 @@ export interface AppHarness {
 
 /** The summary's table rows, each cell as a reader sees it (an escaped `\|` stays inside its cell). */
 export function tableRows(summary: string): string[][] {
-  return summary.split('\n').filter((line) => line.startsWith('| `')).map((line) => line.split(' | ').map((cell) => readMarkdown(cell.replace(/^\| /, '').trim())));
+  return summary
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => line.split(' | ').map((cell) => readMarkdown(cell.replace(/^\| /, '').trim())));
 }
 
 export async function startAppHarness(fullName: string): Promise<AppHarness> {
@@ -50,15 +53,33 @@ export async function startAppHarness(fullName: string): Promise<AppHarness> {
   github.users.set('bob', { sshSigningKeys: [repo.bobSshPublicKey] });
   github.emailLogins.set(bob.email, 'bob');
   const store = openSqliteStore(join(dir, 'signet.sqlite'));
-  const config = readServerConfig({
-    APP_ID: String(github.appId), PRIVATE_KEY: github.privateKey, WEBHOOK_SECRET: SECRET,
-    GHE_HOST: github.host, GHE_PROTOCOL: 'http', PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent',
-    SIGNET_CACHE_DIR: join(dir, 'cache'), SIGNET_GITHUB_WRITE_INTERVAL_MS: '0', SIGNET_INSTANCE_ID: 'test-1',
-  }, dir);
+  const config = readServerConfig(
+    {
+      APP_ID: String(github.appId),
+      PRIVATE_KEY: github.privateKey,
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: 'http',
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent',
+      SIGNET_CACHE_DIR: join(dir, 'cache'),
+      SIGNET_GITHUB_WRITE_INTERVAL_MS: '0',
+      SIGNET_INSTANCE_ID: 'test-1',
+    },
+    dir,
+  );
   const server = await startSignetServer(config, { store });
   const info = () => ({ fullName, cloneUrl: `${backend.origin}/${repo.path}`, installationId: INSTALLATION });
   return {
-    fullName, repo, backend, github, store, server, hookUrl: `${server.url}/api/github/webhooks`, info,
+    fullName,
+    repo,
+    backend,
+    github,
+    store,
+    server,
+    hookUrl: `${server.url}/api/github/webhooks`,
+    info,
     pullPayload(action, number, head, headRef) {
       const payload = retarget(example('pull_request', action), info());
       payload.number = number;

@@ -27,7 +27,11 @@ export function retarget(payload: Record<string, unknown>, repo: RepoInfo): Reco
   const [owner, name] = repo.fullName.split('/');
   const repository = (payload.repository ?? {}) as Record<string, unknown>;
   Object.assign(repository, {
-    name, full_name: repo.fullName, clone_url: repo.cloneUrl, default_branch: repo.defaultBranch ?? 'main', master_branch: repo.defaultBranch ?? 'main',
+    name,
+    full_name: repo.fullName,
+    clone_url: repo.cloneUrl,
+    default_branch: repo.defaultBranch ?? 'main',
+    master_branch: repo.defaultBranch ?? 'main',
     owner: { ...(repository.owner as object), login: owner, name: owner },
   });
   payload.repository = repository;
@@ -42,11 +46,28 @@ export interface Delivery {
   ms: number;
 }
 
-export async function deliver(url: string, secret: string, event: string, payload: unknown, options: { id?: string; signature?: string; rawBody?: string } = {}): Promise<Delivery> {
+export async function deliver(
+  url: string,
+  secret: string,
+  event: string,
+  payload: unknown,
+  options: { id?: string; signature?: string; rawBody?: string } = {},
+): Promise<Delivery> {
   const body = options.rawBody ?? JSON.stringify(payload);
   const id = options.id ?? randomUUID();
   const signature = options.signature ?? `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-  return post(url, { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': id, 'x-hub-signature-256': signature, 'user-agent': 'GitHub-Hookshot/test' }, body, id);
+  return post(
+    url,
+    {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': id,
+      'x-hub-signature-256': signature,
+      'user-agent': 'GitHub-Hookshot/test',
+    },
+    body,
+    id,
+  );
 }
 
 /**
@@ -56,12 +77,16 @@ export async function deliver(url: string, secret: string, event: string, payloa
 export function post(url: string, headers: Record<string, string>, body: string, id = ''): Promise<Delivery> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: 60_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), id, ms: Date.now() - started }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: 60_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), id, ms: Date.now() - started }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('webhook delivery timed out')));
     req.on('error', reject);
     req.end(body);

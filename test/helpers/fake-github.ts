@@ -114,7 +114,9 @@ function gitShow(bare: string, spec: string): Buffer | undefined {
 
 function gitRevParse(bare: string, spec: string): string | undefined {
   try {
-    return execFileSync('git', ['--git-dir', bare, 'rev-parse', '--verify', '--quiet', spec], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['--git-dir', bare, 'rev-parse', '--verify', '--quiet', spec], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
@@ -150,13 +152,37 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   let nextId = 1000;
 
   const fake: Omit<FakeGitHub, 'baseUrl' | 'host' | 'port' | 'stop' | 'writesTo'> = {
-    appId, privateKey: pkcs1, privateKeyPkcs8: pkcs8,
-    requests: [], checkRuns: [], reactions: [], faults: [], users: new Map(), emailLogins: new Map(), repositories: new Map(), pulls: new Map(), delayMs: 0, issuedTokens: [],
-    releases: [], permissions: new Map(), comments: [],
+    appId,
+    privateKey: pkcs1,
+    privateKeyPkcs8: pkcs8,
+    requests: [],
+    checkRuns: [],
+    reactions: [],
+    faults: [],
+    users: new Map(),
+    emailLogins: new Map(),
+    repositories: new Map(),
+    pulls: new Map(),
+    delayMs: 0,
+    issuedTokens: [],
+    releases: [],
+    permissions: new Map(),
+    comments: [],
     addRelease(repository: string, tag: string, assets: FakeAssetSource[]): FakeRelease {
       const release: FakeRelease = {
-        id: nextId++, repository, tag,
-        assets: assets.map((a) => ({ id: nextId++, name: a.name, contentType: 'application/octet-stream', ...('path' in a ? { content: Buffer.alloc(0), path: a.path } : 'endless' in a ? { content: Buffer.alloc(0), endless: true } : { content: Buffer.from(a.content) }) })),
+        id: nextId++,
+        repository,
+        tag,
+        assets: assets.map((a) => ({
+          id: nextId++,
+          name: a.name,
+          contentType: 'application/octet-stream',
+          ...('path' in a
+            ? { content: Buffer.alloc(0), path: a.path }
+            : 'endless' in a
+              ? { content: Buffer.alloc(0), endless: true }
+              : { content: Buffer.from(a.content) }),
+        })),
       };
       fake.releases.push(release);
       return release;
@@ -205,11 +231,19 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
 
     if ((m = /^\/users\/([^/]+)\/gpg_keys$/.exec(path)) && method === 'GET') {
       const user = fake.users.get(decodeURIComponent(m[1]!));
-      return send(res, 200, (user?.gpgKeys ?? []).map((key, i) => ({ id: i + 1, key_id: 'X', raw_key: key.raw_key, emails: key.emails, can_sign: true })));
+      return send(
+        res,
+        200,
+        (user?.gpgKeys ?? []).map((key, i) => ({ id: i + 1, key_id: 'X', raw_key: key.raw_key, emails: key.emails, can_sign: true })),
+      );
     }
     if ((m = /^\/users\/([^/]+)\/ssh_signing_keys$/.exec(path)) && method === 'GET') {
       const user = fake.users.get(decodeURIComponent(m[1]!));
-      return send(res, 200, (user?.sshSigningKeys ?? []).map((key, i) => ({ id: i + 1, key, title: `key ${i + 1}` })));
+      return send(
+        res,
+        200,
+        (user?.sshSigningKeys ?? []).map((key, i) => ({ id: i + 1, key, title: `key ${i + 1}` })),
+      );
     }
     m = /^\/repos\/([^/]+\/[^/]+)\/(.*)$/.exec(path);
     if (!m) return send(res, 404, { message: 'Not Found' });
@@ -229,11 +263,18 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         res.writeHead(304, { etag }).end();
         return;
       }
-      return send(res, 200, { type: 'file', encoding: 'base64', size: content.length, name: file.split('/').pop(), path: file, sha: blobId, content: content.toString('base64') }, { etag });
+      return send(
+        res,
+        200,
+        { type: 'file', encoding: 'base64', size: content.length, name: file.split('/').pop(), path: file, sha: blobId, content: content.toString('base64') },
+        { etag },
+      );
     }
     if (method === 'GET' && (m = /^commits\/([0-9a-f]{40})\/pulls$/.exec(rest))) {
       const sha = m[1];
-      const all = [...fake.pulls.entries()].filter(([key, pull]) => key.startsWith(`${fullName}#`) && (pull.head as { sha?: string })?.sha === sha).map(([, pull]) => pull);
+      const all = [...fake.pulls.entries()]
+        .filter(([key, pull]) => key.startsWith(`${fullName}#`) && (pull.head as { sha?: string })?.sha === sha)
+        .map(([, pull]) => pull);
       // Pages as GitHub documents them: per_page (default 30, at most 100), page, a Link header.
       const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 30));
       const page = Number(url.searchParams.get('page') ?? 1);
@@ -280,8 +321,11 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       const release = fake.releases.find((r) => r.repository === fullName && r.tag === decodeURIComponent(m![1]!));
       if (!release) return send(res, 404, { message: 'Not Found' });
       return send(res, 200, {
-        id: release.id, tag_name: release.tag, html_url: `https://github.example/${fullName}/releases/tag/${release.tag}`,
-        upload_url: `${origin}/api/uploads/repos/${fullName}/releases/${release.id}/assets{?name,label}`, assets: release.assets.map(assetJson),
+        id: release.id,
+        tag_name: release.tag,
+        html_url: `https://github.example/${fullName}/releases/tag/${release.tag}`,
+        upload_url: `${origin}/api/uploads/repos/${fullName}/releases/${release.id}/assets{?name,label}`,
+        assets: release.assets.map(assetJson),
       });
     }
     if (method === 'GET' && (m = /^releases\/(\d+)\/assets$/.exec(rest))) {
@@ -337,7 +381,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     const release = m ? fake.releases.find((r) => r.repository === decodeURIComponent(m[1]!) && r.id === Number(m[2])) : undefined;
     const name = url.searchParams.get('name');
     if (method !== 'POST' || !release || !name) return send(res, 404, { message: 'Not Found' });
-    if (release.assets.some((a) => a.name === name)) return send(res, 422, { message: 'Validation Failed', errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }] });
+    if (release.assets.some((a) => a.name === name))
+      return send(res, 422, { message: 'Validation Failed', errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }] });
     const asset: FakeReleaseAsset = { id: nextId++, name, contentType: String(req.headers['content-type'] ?? ''), content: bytes };
     release.assets.push(asset);
     return send(res, 201, assetJson(asset));

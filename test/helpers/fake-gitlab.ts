@@ -111,7 +111,12 @@ export interface FakeGitLab {
   /** Merge requests GET /projects/:id/repository/commits/:sha/merge_requests answers from (head sha in `sha`). */
   mergeRequests: Array<{ project: number; iid: number; sha: string; source_branch: string; target_branch: string; state: 'opened' | 'closed' | 'merged' }>;
   /** Adds a release whose assets are project uploads, as `glab release upload` makes them. */
-  addRelease(project: number, tag: string, commit: string, assets: Array<{ name: string; content: Buffer | string } | { name: string; endless: true }>): FakeGitLabRelease;
+  addRelease(
+    project: number,
+    tag: string,
+    commit: string,
+    assets: Array<{ name: string; content: Buffer | string } | { name: string; endless: true }>,
+  ): FakeGitLabRelease;
   /** Stores a project upload, as a POST /projects/:id/uploads would; returns its full_path. */
   storeUpload(project: number, name: string, content: Buffer): string;
   stop(): Promise<void>;
@@ -126,8 +131,22 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     return fullPath;
   };
   const fake: Omit<FakeGitLab, 'url' | 'stop'> = {
-    token, requests: [], statuses: [], notes: [], faults: [], users: [], projects: new Map(),
-    releases: [], uploads: new Map(), endlessUploads: new Set(), members: new Map(), awards: [], issues: [], storeUpload, mergeRequests: [], projectPaths: new Map(),
+    token,
+    requests: [],
+    statuses: [],
+    notes: [],
+    faults: [],
+    users: [],
+    projects: new Map(),
+    releases: [],
+    uploads: new Map(),
+    endlessUploads: new Set(),
+    members: new Map(),
+    awards: [],
+    issues: [],
+    storeUpload,
+    mergeRequests: [],
+    projectPaths: new Map(),
     addRelease(project, tag, commit, assets) {
       const linkTo = (a: (typeof assets)[number]): string => {
         if (!('endless' in a)) return storeUpload(project, a.name, Buffer.from(a.content));
@@ -161,7 +180,11 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
   const sendPage = (req: IncomingMessage, res: ServerResponse, url: URL, items: unknown[]): void => {
     const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 20));
     const page = Number(url.searchParams.get('page') ?? 1);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-total': String(items.length), 'x-total-pages': String(Math.max(1, Math.ceil(items.length / perPage))) };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-total': String(items.length),
+      'x-total-pages': String(Math.max(1, Math.ceil(items.length / perPage))),
+    };
     if (page * perPage < items.length) {
       const next = new URL(`${origin}${url.pathname}`);
       for (const [k, v] of url.searchParams) next.searchParams.set(k, v);
@@ -202,7 +225,10 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       }
     }
     for (const [k, v] of url.searchParams) if (method !== 'GET' && body[k] === undefined) body[k] = v;
-    const credentials = { ...(typeof req.headers['private-token'] === 'string' ? { privateToken: req.headers['private-token'] } : {}), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
+    const credentials = {
+      ...(typeof req.headers['private-token'] === 'string' ? { privateToken: req.headers['private-token'] } : {}),
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    };
     fake.requests.push({ method, path, query: url.searchParams, body, headers: req.headers, ...credentials });
     if (req.headers['private-token'] !== token) return send(res, 401, { message: '401 Unauthorized' });
     const fault = fake.faults.find((f) => f.method === method && f.path.test(path));
@@ -214,23 +240,50 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/users') {
       const search = (url.searchParams.get('search') ?? '').toLowerCase();
-      const matches = (u: FakeGitLabUser) => [u.email, u.primaryEmail?.email, ...(u.secondaryEmails ?? []).map((e) => e.email)].some((e) => e?.toLowerCase() === search);
-      return send(res, 200, fake.users.filter(matches).map((u) => ({
-        id: u.id, username: u.username, public_email: u.email, state: 'active',
-        ...(u.primaryEmail ? { email: u.primaryEmail.email, confirmed_at: u.primaryEmail.confirmed ? '2024-01-01T00:00:00.000Z' : null } : {}),
-      })));
+      const matches = (u: FakeGitLabUser) =>
+        [u.email, u.primaryEmail?.email, ...(u.secondaryEmails ?? []).map((e) => e.email)].some((e) => e?.toLowerCase() === search);
+      return send(
+        res,
+        200,
+        fake.users.filter(matches).map((u) => ({
+          id: u.id,
+          username: u.username,
+          public_email: u.email,
+          state: 'active',
+          ...(u.primaryEmail ? { email: u.primaryEmail.email, confirmed_at: u.primaryEmail.confirmed ? '2024-01-01T00:00:00.000Z' : null } : {}),
+        })),
+      );
     }
     if (method === 'GET' && (m = /^\/users\/(\d+)\/emails$/.exec(path))) {
       const user = fake.users.find((u) => u.id === Number(m![1]));
-      return send(res, 200, (user?.secondaryEmails ?? []).map((e, i) => ({ id: i + 1, email: e.email, confirmed_at: e.confirmed ? '2024-01-01T00:00:00.000Z' : null })));
+      return send(
+        res,
+        200,
+        (user?.secondaryEmails ?? []).map((e, i) => ({ id: i + 1, email: e.email, confirmed_at: e.confirmed ? '2024-01-01T00:00:00.000Z' : null })),
+      );
     }
     if (method === 'GET' && (m = /^\/users\/(\d+)\/gpg_keys$/.exec(path))) {
       const user = fake.users.find((u) => u.id === Number(m![1]));
-      return send(res, 200, (user?.gpgKeys ?? []).map((key, i) => ({ id: i + 1, key, created_at: '2024-01-01T00:00:00Z' })));
+      return send(
+        res,
+        200,
+        (user?.gpgKeys ?? []).map((key, i) => ({ id: i + 1, key, created_at: '2024-01-01T00:00:00Z' })),
+      );
     }
     if (method === 'GET' && (m = /^\/users\/(\d+)\/keys$/.exec(path))) {
       const user = fake.users.find((u) => u.id === Number(m![1]));
-      return send(res, 200, (user?.sshKeys ?? []).map((key, i) => ({ id: i + 1, title: key.title ?? `key ${i + 1}`, created_at: '2024-01-01T00:00:00.000Z', expires_at: key.expires_at ?? null, key: key.key, usage_type: key.usage_type })));
+      return send(
+        res,
+        200,
+        (user?.sshKeys ?? []).map((key, i) => ({
+          id: i + 1,
+          title: key.title ?? `key ${i + 1}`,
+          created_at: '2024-01-01T00:00:00.000Z',
+          expires_at: key.expires_at ?? null,
+          key: key.key,
+          usage_type: key.usage_type,
+        })),
+      );
     }
     if (method === 'GET' && (m = /^\/projects\/(\d+)$/.exec(path))) {
       const id = Number(m[1]);
@@ -249,17 +302,38 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       const ref = url.searchParams.get('ref') ?? 'HEAD';
       try {
         const content = execFileSync('git', ['--git-dir', bare, 'cat-file', 'blob', `${ref}:${file}`], { stdio: ['ignore', 'pipe', 'ignore'] });
-        return send(res, 200, { file_name: file.split('/').pop(), file_path: file, size: content.length, encoding: 'base64', content: content.toString('base64'), ref });
+        return send(res, 200, {
+          file_name: file.split('/').pop(),
+          file_path: file,
+          size: content.length,
+          encoding: 'base64',
+          content: content.toString('base64'),
+          ref,
+        });
       } catch {
         return send(res, 404, { message: '404 File Not Found' });
       }
     }
     if (method === 'GET' && (m = /^repository\/commits\/([0-9a-f]{40})\/merge_requests$/.exec(rest))) {
       // Every merge request the commit belongs to; here, those it is the head of.
-      return sendPage(req, res, url, fake.mergeRequests.filter((mr) => mr.project === project && mr.sha === m![1]).map((mr) => ({
-        id: 1000 + mr.iid, iid: mr.iid, project_id: project, target_project_id: project, source_project_id: project, sha: mr.sha,
-        source_branch: mr.source_branch, target_branch: mr.target_branch, state: mr.state,
-      })));
+      return sendPage(
+        req,
+        res,
+        url,
+        fake.mergeRequests
+          .filter((mr) => mr.project === project && mr.sha === m![1])
+          .map((mr) => ({
+            id: 1000 + mr.iid,
+            iid: mr.iid,
+            project_id: project,
+            target_project_id: project,
+            source_project_id: project,
+            sha: mr.sha,
+            source_branch: mr.source_branch,
+            target_branch: mr.target_branch,
+            state: mr.state,
+          })),
+      );
     }
     if (method === 'POST' && (m = /^statuses\/([0-9a-f]{40})$/.exec(rest))) {
       const record: StatusRecord = { project, sha: m[1]!, state: String(body.state), name: String(body.name), description: String(body.description ?? '') };
@@ -268,7 +342,13 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     }
     if ((m = /^merge_requests\/(\d+)\/notes(?:\/(\d+))?$/.exec(rest))) {
       const iid = Number(m[1]);
-      if (method === 'GET' && !m[2]) return sendPage(req, res, url, fake.notes.filter((n) => n.project === project && n.iid === iid).map((n) => ({ id: n.id, body: n.body })));
+      if (method === 'GET' && !m[2])
+        return sendPage(
+          req,
+          res,
+          url,
+          fake.notes.filter((n) => n.project === project && n.iid === iid).map((n) => ({ id: n.id, body: n.body })),
+        );
       if (method === 'POST' && !m[2]) {
         const note: NoteRecord = { id: nextId++, project, iid, body: String(body.body), edits: 0 };
         fake.notes.push(note);
@@ -291,21 +371,37 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       fake.notes.push(note);
       return send(res, 201, { id: note.id, body: note.body });
     }
-    const issueJson = (issue: FakeGitLabIssue) => ({ id: 9000 + issue.iid, iid: issue.iid, project_id: issue.project, title: issue.title, description: issue.description, state: issue.state, labels: issue.labels });
+    const issueJson = (issue: FakeGitLabIssue) => ({
+      id: 9000 + issue.iid,
+      iid: issue.iid,
+      project_id: issue.project,
+      title: issue.title,
+      description: issue.description,
+      state: issue.state,
+      labels: issue.labels,
+    });
     if (rest === 'issues' && method === 'GET') {
       // GitLab: labels=a,b means all of them; state opened|closed|all (default all); newest first.
       const labels = (url.searchParams.get('labels') ?? '').split(',').filter(Boolean);
       const state = url.searchParams.get('state') ?? 'all';
       const page = Number(url.searchParams.get('page') ?? 1);
       const perPage = Number(url.searchParams.get('per_page') ?? 20);
-      const matching = fake.issues.filter((i) => i.project === project && labels.every((l) => i.labels.includes(l)) && (state === 'all' || i.state === state)).sort((a, b) => b.iid - a.iid);
+      const matching = fake.issues
+        .filter((i) => i.project === project && labels.every((l) => i.labels.includes(l)) && (state === 'all' || i.state === state))
+        .sort((a, b) => b.iid - a.iid);
       return send(res, 200, matching.slice((page - 1) * perPage, page * perPage).map(issueJson));
     }
     if (rest === 'issues' && method === 'POST') {
       if (typeof body.title !== 'string' || body.title === '') return send(res, 400, { message: 'title is missing' });
       const issue: FakeGitLabIssue = {
-        project, iid: fake.issues.filter((i) => i.project === project).length + 1, title: body.title, description: String(body.description ?? ''), state: 'opened',
-        labels: String(body.labels ?? '').split(',').filter(Boolean),
+        project,
+        iid: fake.issues.filter((i) => i.project === project).length + 1,
+        title: body.title,
+        description: String(body.description ?? ''),
+        state: 'opened',
+        labels: String(body.labels ?? '')
+          .split(',')
+          .filter(Boolean),
       };
       fake.issues.push(issue);
       return send(res, 201, issueJson(issue));
@@ -335,13 +431,25 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
       const release = fake.releases.find((r) => r.project === project && r.tag === m![1]);
       if (!release) return send(res, 404, { message: '404 Release Not Found' });
       const linksRoute = rest.includes('/assets/links');
-      if (!linksRoute && method === 'GET') return send(res, 200, { tag_name: release.tag, commit: { id: release.commit }, assets: { links: release.links.map(linkJson) }, _links: { self: `http://gitlab.test/releases/${release.tag}` } });
+      if (!linksRoute && method === 'GET')
+        return send(res, 200, {
+          tag_name: release.tag,
+          commit: { id: release.commit },
+          assets: { links: release.links.map(linkJson) },
+          _links: { self: `http://gitlab.test/releases/${release.tag}` },
+        });
       if (linksRoute && !m[2] && method === 'GET') {
         // Offset pagination as GitLab documents it: per_page (default 20, at most 100), page, x-next-page empty on the last.
         const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 20));
         const page = Number(url.searchParams.get('page') ?? 1);
         const next = page * perPage < release.links.length ? String(page + 1) : '';
-        res.writeHead(200, { 'content-type': 'application/json', 'x-page': String(page), 'x-per-page': String(perPage), 'x-next-page': next, 'x-total': String(release.links.length) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'x-page': String(page),
+          'x-per-page': String(perPage),
+          'x-next-page': next,
+          'x-total': String(release.links.length),
+        });
         res.end(JSON.stringify(release.links.slice((page - 1) * perPage, page * perPage).map(linkJson)));
         return;
       }

@@ -120,7 +120,9 @@ export function gitStatuses(fx: Fixtures, repo: FixtureRepo, revisions: string[]
 }
 
 export function gitRevList(fx: Fixtures, repo: FixtureRepo, revisions: string[]): string[] {
-  return git(fx, repo, ['rev-list', ...revisions]).split('\n').filter((line) => line !== '');
+  return git(fx, repo, ['rev-list', ...revisions])
+    .split('\n')
+    .filter((line) => line !== '');
 }
 
 export interface RefInfo {
@@ -190,12 +192,18 @@ export interface SignetRun {
 
 function signetArgs(fx: Fixtures, repo: FixtureRepo, revisions: string[]): string[] {
   return [
-    signetBin, 'verify',
-    '--repo', fx.repoDir(repo),
-    '--keyring', fx.keyring,
-    '--allowed-signers', fx.allowedSigners,
-    '--revoked-keys', fx.revokedKeys,
-    '--format', 'jsonl',
+    signetBin,
+    'verify',
+    '--repo',
+    fx.repoDir(repo),
+    '--keyring',
+    fx.keyring,
+    '--allowed-signers',
+    fx.allowedSigners,
+    '--revoked-keys',
+    fx.revokedKeys,
+    '--format',
+    'jsonl',
     ...revisions,
   ];
 }

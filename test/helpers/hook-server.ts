@@ -26,7 +26,11 @@ export function makeHookServer(parent: string, name: string, policyPath: string,
   git(parent, ['init', '-q', '--bare', '-b', 'main', server]);
   git(parent, ['init', '-q', '-b', 'main', work]);
   git(work, ['remote', 'add', 'origin', server]);
-  const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', ...(options.binary ? [] : ['--script']), '--repo', server, '--policy', policyPath], { encoding: 'utf8' });
+  const install = spawnSync(
+    process.execPath,
+    ['bin/signet.js', 'hook', 'install', ...(options.binary ? [] : ['--script']), '--repo', server, '--policy', policyPath],
+    { encoding: 'utf8' },
+  );
   expect(install.stderr).toBe('');
   expect(install.stdout).toMatch(options.binary ? /a script that runs \S*dist\/signet|the signet executable/ : /a node script/);
   return {

@@ -77,7 +77,12 @@ export function makeSignedRepo(fullName = 'octo-org/signed-repo'): SignedRepo {
     TZ: 'UTC',
   };
   const run = (command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): string =>
-    execFileSync(command, args, { cwd: options.cwd ?? dir, env: { ...baseEnv, ...options.env }, input: options.input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
+    execFileSync(command, args, {
+      cwd: options.cwd ?? dir,
+      env: { ...baseEnv, ...options.env },
+      input: options.input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }).toString();
 
   run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', `${alice.name} <${alice.email}>`, 'ed25519', 'sign', 'never']);
   const aliceFingerprint = /^fpr:+([0-9A-F]+):/m.exec(run('gpg', ['--with-colons', '--list-keys', alice.email]))![1]!;
@@ -99,8 +104,12 @@ export function makeSignedRepo(fullName = 'octo-org/signed-repo'): SignedRepo {
   const commitOnce = (as: Person, signer: Signer, message: string): string => {
     tick += 1;
     const env = {
-      GIT_AUTHOR_NAME: as.name, GIT_AUTHOR_EMAIL: as.email, GIT_COMMITTER_NAME: as.name, GIT_COMMITTER_EMAIL: as.email,
-      GIT_AUTHOR_DATE: `${tick} +0000`, GIT_COMMITTER_DATE: `${tick} +0000`,
+      GIT_AUTHOR_NAME: as.name,
+      GIT_AUTHOR_EMAIL: as.email,
+      GIT_COMMITTER_NAME: as.name,
+      GIT_COMMITTER_EMAIL: as.email,
+      GIT_AUTHOR_DATE: `${tick} +0000`,
+      GIT_COMMITTER_DATE: `${tick} +0000`,
     };
     run('git', [...signerArgs(signer), 'commit', '-q', '--allow-empty', '-m', message], { cwd: work, env });
     return run('git', ['rev-parse', 'HEAD'], { cwd: work }).trim();
@@ -133,7 +142,13 @@ export function makeSignedRepo(fullName = 'octo-org/signed-repo'): SignedRepo {
     for (let i = 0; i < count; i++) {
       tick += 1;
       const message = `${branch}: bulk change ${i + 1}`;
-      lines.push(`commit refs/heads/${branch}`, `author ${as.name} <${as.email}> ${tick} +0000`, `committer ${as.name} <${as.email}> ${tick} +0000`, `data ${Buffer.byteLength(message)}`, message);
+      lines.push(
+        `commit refs/heads/${branch}`,
+        `author ${as.name} <${as.email}> ${tick} +0000`,
+        `committer ${as.name} <${as.email}> ${tick} +0000`,
+        `data ${Buffer.byteLength(message)}`,
+        message,
+      );
       if (i === 0) lines.push(`from ${from}`);
       lines.push('');
     }
@@ -156,9 +171,17 @@ export function makeSignedRepo(fullName = 'octo-org/signed-repo'): SignedRepo {
   updateRef('refs/pull/3/head', email);
 
   return {
-    root, path, bare, alicePublicKey, aliceFingerprint, bobSshPublicKey,
+    root,
+    path,
+    bare,
+    alicePublicKey,
+    aliceFingerprint,
+    bobSshPublicKey,
     heads: { main, 'feature-good': good, 'feature-bad': bad, 'feature-email': email },
-    commit, commitUnsignedBulk, updateRef, setPolicy,
+    commit,
+    commitUnsignedBulk,
+    updateRef,
+    setPolicy,
     cleanup() {
       try {
         run('gpgconf', ['--kill', 'gpg-agent']);

@@ -86,18 +86,34 @@ export async function startFakeForge(tokens: { github: string; gitlab: string })
         github.set(project, issues);
         const number = gh[3] ? Number(gh[3]) : undefined;
         const issue = issues.find((i) => i.number === number);
-        const view = (i: FakeIssue) => ({ number: i.number, title: i.title, body: i.body, state: i.state, labels: i.labels.map((name) => ({ name })), ...(i.pullRequest ? { pull_request: { url: 'x' } } : {}) });
+        const view = (i: FakeIssue) => ({
+          number: i.number,
+          title: i.title,
+          body: i.body,
+          state: i.state,
+          labels: i.labels.map((name) => ({ name })),
+          ...(i.pullRequest ? { pull_request: { url: 'x' } } : {}),
+        });
         if (method === 'GET' && number === undefined) {
           const label = url.searchParams.get('labels');
           const state = url.searchParams.get('state') ?? 'open';
           const page = Number(url.searchParams.get('page') ?? 1);
           const perPage = Number(url.searchParams.get('per_page') ?? 30);
-          const matching = issues.filter((i) => (!label || i.labels.includes(label)) && (state === 'all' || i.state === state)).sort((a, b) => b.number - a.number);
+          const matching = issues
+            .filter((i) => (!label || i.labels.includes(label)) && (state === 'all' || i.state === state))
+            .sort((a, b) => b.number - a.number);
           return send(200, matching.slice((page - 1) * perPage, page * perPage).map(view));
         }
         if (method === 'POST' && number === undefined) {
           const input = body as { title: string; body?: string; labels?: string[] };
-          const created: FakeIssue = { number: issues.length + 1, title: input.title, body: input.body ?? '', state: 'open', labels: input.labels ?? [], comments: [] };
+          const created: FakeIssue = {
+            number: issues.length + 1,
+            title: input.title,
+            body: input.body ?? '',
+            state: 'open',
+            labels: input.labels ?? [],
+            comments: [],
+          };
           issues.push(created);
           return send(201, view(created));
         }
@@ -123,18 +139,34 @@ export async function startFakeForge(tokens: { github: string; gitlab: string })
         gitlab.set(project, issues);
         const iid = gl[2] ? Number(gl[2]) : undefined;
         const issue = issues.find((i) => i.number === iid);
-        const view = (i: FakeIssue) => ({ iid: i.number, id: 1000 + i.number, title: i.title, description: i.body, state: i.state === 'open' ? 'opened' : 'closed', labels: i.labels });
+        const view = (i: FakeIssue) => ({
+          iid: i.number,
+          id: 1000 + i.number,
+          title: i.title,
+          description: i.body,
+          state: i.state === 'open' ? 'opened' : 'closed',
+          labels: i.labels,
+        });
         if (method === 'GET' && iid === undefined) {
           const labels = (url.searchParams.get('labels') ?? '').split(',').filter(Boolean);
           const state = url.searchParams.get('state');
           const page = Number(url.searchParams.get('page') ?? 1);
           const perPage = Number(url.searchParams.get('per_page') ?? 20);
-          const matching = issues.filter((i) => labels.every((l) => i.labels.includes(l)) && (!state || state === 'all' || view(i).state === state)).sort((a, b) => b.number - a.number);
+          const matching = issues
+            .filter((i) => labels.every((l) => i.labels.includes(l)) && (!state || state === 'all' || view(i).state === state))
+            .sort((a, b) => b.number - a.number);
           return send(200, matching.slice((page - 1) * perPage, page * perPage).map(view));
         }
         if (method === 'POST' && iid === undefined) {
           const input = body as { title: string; description?: string; labels?: string };
-          const created: FakeIssue = { number: issues.length + 1, title: input.title, body: input.description ?? '', state: 'open', labels: (input.labels ?? '').split(',').filter(Boolean), comments: [] };
+          const created: FakeIssue = {
+            number: issues.length + 1,
+            title: input.title,
+            body: input.description ?? '',
+            state: 'open',
+            labels: (input.labels ?? '').split(',').filter(Boolean),
+            comments: [],
+          };
           issues.push(created);
           return send(201, view(created));
         }

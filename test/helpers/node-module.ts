@@ -12,8 +12,14 @@ export function bundleForNode(entry: string): string {
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${basename(entry, '.ts')}-${process.pid}.mjs`);
   buildSync({
-    entryPoints: [resolve(entry)], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
-    packages: 'external', logLevel: 'error',
+    entryPoints: [resolve(entry)],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
     banner: { js: "import { createRequire as __signetRequire } from 'node:module'; const require = __signetRequire(import.meta.url);" },
   });
   return out;

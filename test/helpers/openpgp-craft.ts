@@ -8,7 +8,11 @@ import { crc24 } from '../../src/core/openpgp/armor.ts';
  * judge them in the differential tests.
  */
 
-export interface Subpacket { type: number; body: Uint8Array; critical?: boolean }
+export interface Subpacket {
+  type: number;
+  body: Uint8Array;
+  critical?: boolean;
+}
 
 export interface CraftKey {
   fingerprint: Uint8Array;
@@ -19,7 +23,17 @@ export interface CraftKey {
   modulus?: bigint;
 }
 
-const hashNames: Record<number, string> = { 1: 'md5', 2: 'sha1', 3: 'ripemd160', 8: 'sha256', 9: 'sha384', 10: 'sha512', 11: 'sha224', 12: 'sha3-256', 14: 'sha3-512' };
+const hashNames: Record<number, string> = {
+  1: 'md5',
+  2: 'sha1',
+  3: 'ripemd160',
+  8: 'sha256',
+  9: 'sha384',
+  10: 'sha512',
+  11: 'sha224',
+  12: 'sha3-256',
+  14: 'sha3-512',
+};
 const digestInfos: Record<string, string> = {
   sha1: '3021300906052b0e03021a05000414',
   sha256: '3031300d060960864801650304020105000420',
@@ -58,22 +72,34 @@ export async function craftKey(armoredSecret: string, fingerprint: string): Prom
   const fingerprintBytes = new Uint8Array(Buffer.from(fingerprint, 'hex'));
   if (algorithm === 22) {
     const q = pub.Q as Uint8Array;
-    const privateKey = crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(q.subarray(1)), d: b64url(priv.seed as Uint8Array) }, format: 'jwk' });
+    const privateKey = crypto.createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: b64url(q.subarray(1)), d: b64url(priv.seed as Uint8Array) },
+      format: 'jwk',
+    });
     return { fingerprint: fingerprintBytes, algorithm, sign: (digest) => splitScalars(crypto.sign(null, digest, privateKey), 32) };
   }
   if (algorithm === 19) {
     const q = pub.Q as Uint8Array;
     const size = (q.length - 1) / 2;
     const crv = size === 32 ? 'P-256' : size === 48 ? 'P-384' : 'P-521';
-    const privateKey = crypto.createPrivateKey({ key: { kty: 'EC', crv, x: b64url(q.subarray(1, 1 + size)), y: b64url(q.subarray(1 + size)), d: b64url(leftPad(priv.d as Uint8Array, size)) }, format: 'jwk' });
-    return { fingerprint: fingerprintBytes, algorithm, sign: (_digest, hashName, message) => splitScalars(crypto.sign(hashName, message, { key: privateKey, dsaEncoding: 'ieee-p1363' }), size) };
+    const privateKey = crypto.createPrivateKey({
+      key: { kty: 'EC', crv, x: b64url(q.subarray(1, 1 + size)), y: b64url(q.subarray(1 + size)), d: b64url(leftPad(priv.d as Uint8Array, size)) },
+      format: 'jwk',
+    });
+    return {
+      fingerprint: fingerprintBytes,
+      algorithm,
+      sign: (_digest, hashName, message) => splitScalars(crypto.sign(hashName, message, { key: privateKey, dsaEncoding: 'ieee-p1363' }), size),
+    };
   }
   if (algorithm === 1 || algorithm === 3) {
     const n = toBig(pub.n as Uint8Array);
     const d = toBig(priv.d as Uint8Array);
     const size = (pub.n as Uint8Array).length;
     return {
-      fingerprint: fingerprintBytes, algorithm, modulus: n,
+      fingerprint: fingerprintBytes,
+      algorithm,
+      modulus: n,
       sign: (digest, hashName) => {
         const prefix = Buffer.from(digestInfos[hashName] ?? '', 'hex');
         const t = Buffer.concat([prefix, digest]);
@@ -87,7 +113,8 @@ export async function craftKey(armoredSecret: string, fingerprint: string): Prom
     const x = toBig(priv.x as Uint8Array);
     const qBytes = (q.toString(2).length + 7) >> 3;
     return {
-      fingerprint: fingerprintBytes, algorithm,
+      fingerprint: fingerprintBytes,
+      algorithm,
       // FIPS 186 DSA with a fresh random k; the digest cut to q's length from the left.
       sign: (digest) => {
         const h = toBig(digest.subarray(0, qBytes));
@@ -146,11 +173,13 @@ export const sub = {
 };
 
 export function encodeSubpackets(subpackets: Subpacket[]): Uint8Array {
-  return concat(subpackets.map(({ type, body, critical }) => {
-    const length = body.length + 1;
-    const header = length < 192 ? [length] : [((length - 192) >> 8) + 192, (length - 192) & 255];
-    return concat([new Uint8Array(header), new Uint8Array([type | (critical ? 0x80 : 0)]), body]);
-  }));
+  return concat(
+    subpackets.map(({ type, body, critical }) => {
+      const length = body.length + 1;
+      const header = length < 192 ? [length] : [((length - 192) >> 8) + 192, (length - 192) & 255];
+      return concat([new Uint8Array(header), new Uint8Array([type | (critical ? 0x80 : 0)]), body]);
+    }),
+  );
 }
 
 export function packet(tag: number, body: Uint8Array): Uint8Array {
@@ -201,7 +230,18 @@ export function craftSignaturePacket(key: CraftKey, payload: Uint8Array, options
  * A version 3 signature packet (RFC 4880 §5.2.2), as gpg made them until 2.0 (--force-v3-sigs):
  * the digest covers the data, then the signature type and creation time; no subpackets.
  */
-export function craftV3SignaturePacket(key: CraftKey, payload: Uint8Array, options: { createdAt: number; signatureType?: number; hashAlgorithm?: number; flipLeft16?: boolean; keyId?: Uint8Array; mapMpis?: (mpis: Uint8Array[]) => Uint8Array[] }): Uint8Array {
+export function craftV3SignaturePacket(
+  key: CraftKey,
+  payload: Uint8Array,
+  options: {
+    createdAt: number;
+    signatureType?: number;
+    hashAlgorithm?: number;
+    flipLeft16?: boolean;
+    keyId?: Uint8Array;
+    mapMpis?: (mpis: Uint8Array[]) => Uint8Array[];
+  },
+): Uint8Array {
   const hashAlgorithm = options.hashAlgorithm ?? 2;
   const hashName = hashNames[hashAlgorithm] ?? 'sha1';
   const hashed = concat([new Uint8Array([options.signatureType ?? 0]), u32(options.createdAt)]);
@@ -210,14 +250,23 @@ export function craftV3SignaturePacket(key: CraftKey, payload: Uint8Array, optio
   const signed = key.sign(digest, hashName, message);
   const mpis = options.mapMpis ? options.mapMpis(signed) : signed;
   const left = options.flipLeft16 ? [(digest[0] ?? 0) ^ 0xff, digest[1] ?? 0] : [digest[0] ?? 0, digest[1] ?? 0];
-  const body = concat([new Uint8Array([3, 5]), hashed, options.keyId ?? key.fingerprint.subarray(12), new Uint8Array([key.algorithm, hashAlgorithm, ...left]), ...mpis.map(mpi)]);
+  const body = concat([
+    new Uint8Array([3, 5]),
+    hashed,
+    options.keyId ?? key.fingerprint.subarray(12),
+    new Uint8Array([key.algorithm, hashAlgorithm, ...left]),
+    ...mpis.map(mpi),
+  ]);
   return packet(2, body);
 }
 
 export function armor(bytes: Uint8Array, options: { label?: string; headers?: string[]; crc?: 'good' | 'bad' | 'none'; eol?: string } = {}): string {
   const label = options.label ?? 'SIGNATURE';
   const eol = options.eol ?? '\n';
-  const base64 = Buffer.from(bytes).toString('base64').match(/.{1,64}/g) ?? [];
+  const base64 =
+    Buffer.from(bytes)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   const crc = crc24(bytes) ^ (options.crc === 'bad' ? 1 : 0);
   const crcLine = options.crc === 'none' ? [] : [`=${Buffer.from([crc >> 16, (crc >> 8) & 255, crc & 255]).toString('base64')}`];
   return [`-----BEGIN PGP ${label}-----`, ...(options.headers ?? []), '', ...base64, ...crcLine, `-----END PGP ${label}-----`, ''].join(eol);
@@ -235,7 +284,16 @@ export function readPackets(bytes: Uint8Array): { tag: number; body: Uint8Array 
     if (first & 0x40) {
       tag = first & 0x3f;
       const l0 = bytes[position] ?? 0;
-      if (l0 < 192) { length = l0; position += 1; } else if (l0 < 224) { length = ((l0 - 192) << 8) + (bytes[position + 1] ?? 0) + 192; position += 2; } else { length = Buffer.from(bytes.subarray(position + 1, position + 5)).readUInt32BE(0); position += 5; }
+      if (l0 < 192) {
+        length = l0;
+        position += 1;
+      } else if (l0 < 224) {
+        length = ((l0 - 192) << 8) + (bytes[position + 1] ?? 0) + 192;
+        position += 2;
+      } else {
+        length = Buffer.from(bytes.subarray(position + 1, position + 5)).readUInt32BE(0);
+        position += 5;
+      }
     } else {
       tag = (first >> 2) & 15;
       const size = [1, 2, 4][first & 3] ?? 0;
@@ -254,7 +312,11 @@ export function splitSignatureBody(body: Uint8Array): { head: Uint8Array; unhash
   const hashedLength = ((body[4] ?? 0) << 8) | (body[5] ?? 0);
   const headEnd = 6 + hashedLength;
   const unhashedLength = ((body[headEnd] ?? 0) << 8) | (body[headEnd + 1] ?? 0);
-  return { head: body.subarray(0, headEnd), unhashed: body.subarray(headEnd + 2, headEnd + 2 + unhashedLength), rest: body.subarray(headEnd + 2 + unhashedLength) };
+  return {
+    head: body.subarray(0, headEnd),
+    unhashed: body.subarray(headEnd + 2, headEnd + 2 + unhashedLength),
+    rest: body.subarray(headEnd + 2 + unhashedLength),
+  };
 }
 
 export function decodeSubpackets(area: Uint8Array): Subpacket[] {
@@ -263,7 +325,16 @@ export function decodeSubpackets(area: Uint8Array): Subpacket[] {
   while (offset < area.length) {
     const l0 = area[offset] ?? 0;
     let length: number;
-    if (l0 < 192) { length = l0; offset += 1; } else if (l0 < 255) { length = ((l0 - 192) << 8) + (area[offset + 1] ?? 0) + 192; offset += 2; } else { length = Buffer.from(area.subarray(offset + 1, offset + 5)).readUInt32BE(0); offset += 5; }
+    if (l0 < 192) {
+      length = l0;
+      offset += 1;
+    } else if (l0 < 255) {
+      length = ((l0 - 192) << 8) + (area[offset + 1] ?? 0) + 192;
+      offset += 2;
+    } else {
+      length = Buffer.from(area.subarray(offset + 1, offset + 5)).readUInt32BE(0);
+      offset += 5;
+    }
     const typeByte = area[offset] ?? 0;
     out.push({ type: typeByte & 0x7f, critical: (typeByte & 0x80) !== 0, body: area.subarray(offset + 1, offset + length) });
     offset += length;
@@ -276,10 +347,12 @@ export function decodeSubpackets(area: Uint8Array): Subpacket[] {
  * binary key; the hashed part, and so the binding, stays valid.
  */
 export function rewriteBindingUnhashed(key: Uint8Array, rewrite: (subpackets: Subpacket[]) => Subpacket[]): Uint8Array {
-  return concat(readPackets(key).map(({ tag, body }) => {
-    if (tag !== 2 || body[0] !== 4 || body[1] !== 0x18) return packet(tag, body);
-    const { head, unhashed, rest } = splitSignatureBody(body);
-    const area = encodeSubpackets(rewrite(decodeSubpackets(unhashed)));
-    return packet(2, concat([head, new Uint8Array([area.length >> 8, area.length & 255]), area, rest]));
-  }));
+  return concat(
+    readPackets(key).map(({ tag, body }) => {
+      if (tag !== 2 || body[0] !== 4 || body[1] !== 0x18) return packet(tag, body);
+      const { head, unhashed, rest } = splitSignatureBody(body);
+      const area = encodeSubpackets(rewrite(decodeSubpackets(unhashed)));
+      return packet(2, concat([head, new Uint8Array([area.length >> 8, area.length & 255]), area, rest]));
+    }),
+  );
 }

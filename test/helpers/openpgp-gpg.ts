@@ -8,7 +8,11 @@ import { join } from 'node:path';
  * the OpenPGP verifier must reproduce.
  */
 
-export interface RunResult { stdout: Buffer; stderr: string; code: number }
+export interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number;
+}
 
 export function run(command: string, args: string[], options: { input?: Uint8Array | string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
@@ -37,7 +41,11 @@ export class GpgHome {
 
   async gpg(args: string[], options: { input?: Uint8Array | string; at?: number; allowFailure?: boolean } = {}): Promise<RunResult> {
     const timeArgs = options.at !== undefined ? ['--faked-system-time', `${options.at}!`] : [];
-    const result = await run('gpg', ['--homedir', this.dir, '--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...timeArgs, ...args], options.input !== undefined ? { input: options.input } : {});
+    const result = await run(
+      'gpg',
+      ['--homedir', this.dir, '--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...timeArgs, ...args],
+      options.input !== undefined ? { input: options.input } : {},
+    );
     if (result.code !== 0 && !options.allowFailure) throw new Error(`gpg ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
     return result;
   }
@@ -63,18 +71,27 @@ export class GpgHome {
   /** Fingerprints of the key matching `spec`: primary first, then subkeys. */
   async fingerprints(spec: string): Promise<string[]> {
     const { stdout } = await this.gpg(['--with-colons', '--list-keys', spec]);
-    return stdout.toString('utf8').split('\n').filter((line) => line.startsWith('fpr:')).map((line) => line.split(':')[9] ?? '');
+    return stdout
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('fpr:'))
+      .map((line) => line.split(':')[9] ?? '');
   }
 
   /** A detached armored signature over `payload`, made by `signer` (append `!` to force a subkey). */
-  async sign(signer: string | string[], payload: Uint8Array, options: { at?: number; textmode?: boolean; digest?: string; sigExpire?: string } = {}): Promise<string> {
+  async sign(
+    signer: string | string[],
+    payload: Uint8Array,
+    options: { at?: number; textmode?: boolean; digest?: string; sigExpire?: string } = {},
+  ): Promise<string> {
     const signers = (Array.isArray(signer) ? signer : [signer]).flatMap((spec) => ['-u', spec]);
     const args = [
       ...signers,
       ...(options.digest ? ['--allow-weak-digest-algos', '--digest-algo', options.digest] : []),
       ...(options.sigExpire ? ['--default-sig-expire', options.sigExpire] : []),
       ...(options.textmode ? ['--textmode'] : []),
-      '--armor', '--detach-sign',
+      '--armor',
+      '--detach-sign',
     ];
     const { stdout } = await this.gpg(args, { input: payload, ...(options.at !== undefined ? { at: options.at } : {}) });
     return stdout.toString('utf8');
@@ -147,7 +164,12 @@ export interface GpgVerification {
 }
 
 const exclusive: Record<string, GpgVerification['letter']> = {
-  GOODSIG: 'G', BADSIG: 'B', ERRSIG: 'E', EXPSIG: 'X', EXPKEYSIG: 'Y', REVKEYSIG: 'R',
+  GOODSIG: 'G',
+  BADSIG: 'B',
+  ERRSIG: 'E',
+  EXPSIG: 'X',
+  EXPKEYSIG: 'Y',
+  REVKEYSIG: 'R',
 };
 
 /**
@@ -191,12 +213,14 @@ export function expectedLetter(gpgLetter: GpgVerification['letter']): GpgVerific
 export async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await work(items[index] as T);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const index = next;
+        next += 1;
+        results[index] = await work(items[index] as T);
+      }
+    }),
+  );
   return results;
 }

@@ -26,12 +26,12 @@ export interface Scenario {
 export const day = 86_400;
 
 export const commitPayload = new TextEncoder().encode(
-  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n'
-  + 'parent 3f786850e387550fdab836ed7e6dc881de23001b\n'
-  + 'author Alice Example <alice@example.com> 1700000000 +0100\n'
-  + 'committer Alice Example <alice@example.com> 1700000000 +0100\n'
-  + '\n'
-  + 'Add the release checklist\n\nSigned-off-by: Alice Example <alice@example.com>\n',
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n' +
+    'parent 3f786850e387550fdab836ed7e6dc881de23001b\n' +
+    'author Alice Example <alice@example.com> 1700000000 +0100\n' +
+    'committer Alice Example <alice@example.com> 1700000000 +0100\n' +
+    '\n' +
+    'Add the release checklist\n\nSigned-off-by: Alice Example <alice@example.com>\n',
 );
 
 export function tamper(payload: Uint8Array): Uint8Array {
@@ -53,7 +53,13 @@ function single(name: string, algorithm: string, options: { digest?: string; dif
       fingerprints: [fingerprint],
       homes: [home],
       cases: [
-        { name: `${name}${options.digest ? ` ${options.digest}` : ''}: good`, signature, payload: commitPayload, at: now, ...(options.differs ? { openpgpJsDiffers: options.differs } : {}) },
+        {
+          name: `${name}${options.digest ? ` ${options.digest}` : ''}: good`,
+          signature,
+          payload: commitPayload,
+          at: now,
+          ...(options.differs ? { openpgpJsDiffers: options.differs } : {}),
+        },
         { name: `${name}${options.digest ? ` ${options.digest}` : ''}: tampered payload`, signature, payload: tamper(commitPayload), at: now },
       ],
     };
@@ -94,7 +100,9 @@ async function certOnlyWithSigningSubkey(now: number): Promise<Scenario> {
   const bySubkey = await home.sign(`${subkey}!`, commitPayload, { at: now - 3600 });
   // Forcing the certification-only primary key to sign: gpg refuses, so there is no such signature to make.
   return {
-    publicKeys: [await home.exportPublic(primary)], fingerprints: [primary], homes: [home],
+    publicKeys: [await home.exportPublic(primary)],
+    fingerprints: [primary],
+    homes: [home],
     cases: [
       { name: 'cert-only primary, signing subkey: good', signature: bySubkey, payload: commitPayload, at: now },
       { name: 'cert-only primary, signing subkey: tampered', signature: bySubkey, payload: tamper(commitPayload), at: now },
@@ -108,7 +116,9 @@ async function expiringKey(now: number): Promise<Scenario> {
   const primary = await home.generate('Expiring <expiring@example.com>', 'ed25519', 'sign', '5d', created);
   const signature = await home.sign(primary, commitPayload, { at: created + day });
   return {
-    publicKeys: [await home.exportPublic(primary)], fingerprints: [primary], homes: [home],
+    publicKeys: [await home.exportPublic(primary)],
+    fingerprints: [primary],
+    homes: [home],
     cases: [
       { name: 'key expired now, signed while valid', signature, payload: commitPayload, at: now },
       { name: 'same signature checked while the key was valid', signature, payload: commitPayload, at: created + 2 * day },
@@ -128,7 +138,9 @@ async function revokedPrimary(now: number): Promise<Scenario> {
   const signature = await home.sign(primary, commitPayload, { at: now - 5 * day });
   await home.revokePrimary(primary);
   return {
-    publicKeys: [await home.exportPublic(primary)], fingerprints: [primary], homes: [home],
+    publicKeys: [await home.exportPublic(primary)],
+    fingerprints: [primary],
+    homes: [home],
     cases: [
       { name: 'revoked primary key', signature, payload: commitPayload, at: now },
       { name: 'revoked primary key, tampered payload', signature, payload: tamper(commitPayload), at: now },
@@ -145,7 +157,9 @@ async function revokedSubkey(now: number): Promise<Scenario> {
   const bySecond = await home.sign(`${second}!`, commitPayload, { at: now - 5 * day });
   await home.revokeSubkey(primary, 1);
   return {
-    publicKeys: [await home.exportPublic(primary)], fingerprints: [primary], homes: [home],
+    publicKeys: [await home.exportPublic(primary)],
+    fingerprints: [primary],
+    homes: [home],
     cases: [
       { name: 'revoked signing subkey', signature: byFirst, payload: commitPayload, at: now },
       { name: 'sibling of a revoked subkey', signature: bySecond, payload: commitPayload, at: now },
@@ -161,7 +175,9 @@ async function nonSigningSubkey(now: number): Promise<Scenario> {
   // A newer binding signature takes the signing flag away (gpg --edit-key change-usage).
   await home.makeSubkeyAuthOnly(primary, 1);
   return {
-    publicKeys: [await home.exportPublic(primary)], fingerprints: [primary], homes: [home],
+    publicKeys: [await home.exportPublic(primary)],
+    fingerprints: [primary],
+    homes: [home],
     cases: [
       { name: 'subkey no longer certified for signing', signature, payload: commitPayload, at: now },
       { name: 'subkey no longer certified for signing, tampered payload', signature, payload: tamper(commitPayload), at: now },
@@ -176,7 +192,9 @@ async function expiringSignature(now: number): Promise<Scenario> {
   const signature = await home.sign(primary, commitPayload, { at: signedAt, sigExpire: '1d' });
   const expiry = signedAt + day;
   return {
-    publicKeys: [await home.exportPublic(primary)], fingerprints: [primary], homes: [home],
+    publicKeys: [await home.exportPublic(primary)],
+    fingerprints: [primary],
+    homes: [home],
     cases: [
       { name: 'signature expired', signature, payload: commitPayload, at: now },
       { name: 'signature one second before its expiry', signature, payload: commitPayload, at: expiry - 1 },
@@ -199,11 +217,19 @@ async function textMode(now: number): Promise<Scenario> {
   const rsa = await rsaHome.generate('Text Rsa <textrsa@example.com>', 'rsa3072', 'sign', '0', now - 10 * day);
   const rsaSignature = await rsaHome.sign(rsa, crlf, { at: now - 3600, textmode: true });
   return {
-    publicKeys: [await home.exportPublic(primary), await rsaHome.exportPublic(rsa)], fingerprints: [primary, rsa], homes: [home, rsaHome],
+    publicKeys: [await home.exportPublic(primary), await rsaHome.exportPublic(rsa)],
+    fingerprints: [primary, rsa],
+    homes: [home, rsaHome],
     cases: [
       { name: 'canonical-text signature', signature, payload: commitPayload, at: now },
       { name: 'canonical-text signature, CRLF payload', signature, payload: crlf, at: now },
-      { name: 'canonical-text signature, CR CR LF payload', signature, payload: doubleCr, at: now, openpgpJsDiffers: 'openpgp.js turns the first CR of CR CR LF into a line ending; gpg drops all CRs before LF' },
+      {
+        name: 'canonical-text signature, CR CR LF payload',
+        signature,
+        payload: doubleCr,
+        at: now,
+        openpgpJsDiffers: 'openpgp.js turns the first CR of CR CR LF into a line ending; gpg drops all CRs before LF',
+      },
       { name: 'canonical-text signature, trailing spaces added', signature, payload: trailingSpace, at: now },
       { name: 'canonical-text signature, final newline dropped', signature, payload: noFinalNewline, at: now },
       { name: 'canonical-text RSA signature made over CRLF, LF payload', signature: rsaSignature, payload: commitPayload, at: now },
@@ -217,7 +243,9 @@ async function twoSignatures(now: number): Promise<Scenario> {
   const second = await home.generate('Two Two <twotwo@example.com>', 'nistp256', 'sign', '0', now - 10 * day);
   const signature = await home.sign([first, second], commitPayload, { at: now - 3600 });
   return {
-    publicKeys: [await home.exportPublic(first), await home.exportPublic(second)], fingerprints: [first, second], homes: [home],
+    publicKeys: [await home.exportPublic(first), await home.exportPublic(second)],
+    fingerprints: [first, second],
+    homes: [home],
     cases: [{ name: 'two signatures in one block', signature, payload: commitPayload, at: now }],
   };
 }
@@ -232,7 +260,9 @@ async function expiredSubkey(now: number): Promise<Scenario> {
   const longSubkey = await home.addSubkey(primaryExpiring, 'nistp384/ecdsa', 'sign', '0', created);
   const byLongSubkey = await home.sign(`${longSubkey}!`, commitPayload, { at: created + day });
   return {
-    publicKeys: [await home.exportPublic(primary), await home.exportPublic(primaryExpiring)], fingerprints: [primary, primaryExpiring], homes: [home],
+    publicKeys: [await home.exportPublic(primary), await home.exportPublic(primaryExpiring)],
+    fingerprints: [primary, primaryExpiring],
+    homes: [home],
     cases: [
       { name: 'expired signing subkey', signature, payload: commitPayload, at: now },
       { name: 'signing subkey while valid', signature, payload: commitPayload, at: created + 2 * day },
@@ -254,7 +284,9 @@ async function changedExpiry(now: number): Promise<Scenario> {
   const bySubkey = await home.sign(`${subkey}!`, commitPayload, { at: created + day });
   await home.gpg(['--quick-set-expire', shortened, '1d', subkey], { at: created + 2 * day });
   return {
-    publicKeys: [await home.exportPublic(extended), await home.exportPublic(shortened)], fingerprints: [extended, shortened], homes: [home],
+    publicKeys: [await home.exportPublic(extended), await home.exportPublic(shortened)],
+    fingerprints: [extended, shortened],
+    homes: [home],
     cases: [
       { name: 'expired key whose expiry was later removed', signature: byExtended, payload: commitPayload, at: now },
       { name: 'same key checked while it was expired', signature: byExtended, payload: commitPayload, at: created + 3 * day },

@@ -20,17 +20,25 @@ export function findPostgresBin(env: NodeJS.ProcessEnv = process.env): string {
   }
   const candidates: string[] = [];
   try {
-    candidates.push(execFileSync('pg_config', ['--bindir'], { stdio: ['ignore', 'pipe', 'ignore'], env }).toString().trim());
+    candidates.push(
+      execFileSync('pg_config', ['--bindir'], { stdio: ['ignore', 'pipe', 'ignore'], env })
+        .toString()
+        .trim(),
+    );
   } catch {
     // no pg_config on PATH: look where Debian installs servers
   }
   if (existsSync('/usr/lib/postgresql')) {
-    const versions = readdirSync('/usr/lib/postgresql').filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((name) => /^\d+$/.test(name))
+      .sort((a, b) => Number(b) - Number(a));
     candidates.push(...versions.map((version) => `/usr/lib/postgresql/${version}/bin`));
   }
   const found = candidates.find(holdsServer);
   if (found) return found;
-  throw new Error('PostgreSQL server not found (no initdb and pg_ctl via PG_BIN, pg_config --bindir or /usr/lib/postgresql/*/bin): apt-get install postgresql, or set PG_BIN to its bin directory');
+  throw new Error(
+    'PostgreSQL server not found (no initdb and pg_ctl via PG_BIN, pg_config --bindir or /usr/lib/postgresql/*/bin): apt-get install postgresql, or set PG_BIN to its bin directory',
+  );
 }
 
 export interface TestPostgres {
@@ -60,10 +68,20 @@ function serverUser(): { run: (args: string[]) => void; chown: (path: string) =>
   let uid: number;
   let gid: number;
   try {
-    uid = Number(execFileSync('id', ['-u', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
-    gid = Number(execFileSync('id', ['-g', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+    uid = Number(
+      execFileSync('id', ['-u', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
+    gid = Number(
+      execFileSync('id', ['-g', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
   } catch {
-    throw new Error('the tests run as root and PostgreSQL refuses root, but there is no postgres user to run it as: apt-get install postgresql (it creates one), or run the tests as another user');
+    throw new Error(
+      'the tests run as root and PostgreSQL refuses root, but there is no postgres user to run it as: apt-get install postgresql (it creates one), or run the tests as another user',
+    );
   }
   return { run: (args) => run(['runuser', '-u', 'postgres', '--', ...args]), chown: (path) => chownSync(path, uid, gid) };
 }

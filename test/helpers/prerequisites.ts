@@ -12,7 +12,8 @@ export interface Prerequisite {
 }
 
 export function readPrerequisites(path = 'scripts/prerequisites.txt'): Prerequisite[] {
-  return readFileSync(path, 'utf8').split('\n')
+  return readFileSync(path, 'utf8')
+    .split('\n')
     .map((line) => line.replace(/#.*/, '').trim())
     .filter((line) => line !== '')
     .map((line) => {
@@ -22,14 +23,17 @@ export function readPrerequisites(path = 'scripts/prerequisites.txt'): Prerequis
 }
 
 function onPath(command: string, env: NodeJS.ProcessEnv): boolean {
-  return (env.PATH ?? '').split(delimiter).filter(Boolean).some((dir) => {
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => {
+      try {
+        accessSync(join(dir, command), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** One line per missing command: what is missing and the apt-get line that installs it. */
@@ -39,7 +43,8 @@ export function missingPrerequisites(list: Prerequisite[], env: NodeJS.ProcessEn
     for (const command of commands) {
       // PostgreSQL's server is not on PATH on Debian; the test helper finds it (PG_BIN too).
       const found = command === 'initdb' ? hasPostgres(env) : onPath(command, env);
-      if (!found) lines.push(`missing ${command}: sudo apt-get install ${debianPackage}${command === 'initdb' ? ' (or set PG_BIN to a PostgreSQL bin directory)' : ''}`);
+      if (!found)
+        lines.push(`missing ${command}: sudo apt-get install ${debianPackage}${command === 'initdb' ? ' (or set PG_BIN to a PostgreSQL bin directory)' : ''}`);
     }
   }
   return lines;

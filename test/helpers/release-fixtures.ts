@@ -29,11 +29,16 @@ export interface ReleaseFixture {
 }
 
 const LOCK = {
-  name: 'demo', version: '1.2.0', lockfileVersion: 3, requires: true,
+  name: 'demo',
+  version: '1.2.0',
+  lockfileVersion: 3,
+  requires: true,
   packages: {
     '': { name: 'demo', version: '1.2.0', license: 'MIT', dependencies: { 'left-pad': '^1.3.0' } },
     'node_modules/left-pad': {
-      version: '1.3.0', resolved: 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz', license: 'WTFPL',
+      version: '1.3.0',
+      resolved: 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz',
+      license: 'WTFPL',
       integrity: `sha512-${createHash('sha512').update('left-pad').digest('base64')}`,
     },
   },
@@ -46,7 +51,13 @@ export async function makeReleaseFixture(): Promise<ReleaseFixture> {
   const cosignKey = await encryptCosignPrivateKey(privateKey, COSIGN_PASSWORD);
   const work = join(dir, 'work');
   const bare = join(dir, 'repo.git');
-  const git = (args: string[], cwd = work) => execFileSync('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 'R', GIT_AUTHOR_EMAIL: 'r@example.com', GIT_COMMITTER_NAME: 'R', GIT_COMMITTER_EMAIL: 'r@example.com' } }).toString().trim();
+  const git = (args: string[], cwd = work) =>
+    execFileSync('git', args, {
+      cwd,
+      env: { ...process.env, GIT_AUTHOR_NAME: 'R', GIT_AUTHOR_EMAIL: 'r@example.com', GIT_COMMITTER_NAME: 'R', GIT_COMMITTER_EMAIL: 'r@example.com' },
+    })
+      .toString()
+      .trim();
   execFileSync('git', ['init', '-q', '-b', 'main', work]);
   writeFileSync(join(work, 'package-lock.json'), JSON.stringify(LOCK, null, 2));
   git(['add', '.']);
@@ -54,7 +65,11 @@ export async function makeReleaseFixture(): Promise<ReleaseFixture> {
   git(['tag', 'v1.2.0']);
   execFileSync('git', ['clone', '-q', '--bare', work, bare]);
   return {
-    dir, gpg, cosignPublicPem: publicKeyPem(privateKey), bare, tagCommit: git(['rev-parse', 'v1.2.0^{commit}']),
+    dir,
+    gpg,
+    cosignPublicPem: publicKeyPem(privateKey),
+    bare,
+    tagCommit: git(['rev-parse', 'v1.2.0^{commit}']),
     env: {
       SIGNET_RELEASE_OPENPGP_KEY: readFileSync(gpg.secretKeyPath, 'utf8'),
       SIGNET_RELEASE_OPENPGP_PASSPHRASE: gpg.passphrase,
@@ -108,7 +123,9 @@ export async function checkSignedRelease(fixture: ReleaseFixture, files: Map<str
       gpgChecksums: gpgVerify(fixture.gpg, ['checksums.txt.asc', 'checksums.txt'], dir),
       gpgAssets: inputs.map((input) => gpgVerify(fixture.gpg, [`${input}.asc`, input], dir)),
       sha256sum: tool('sha256sum', ['--check', 'checksums.txt'], { cwd: dir }),
-      openssl, sigstore, attestations,
+      openssl,
+      sigstore,
+      attestations,
       signetVerifyBlob: await runSignet(['verify-blob', '--key', 'cosign.pub', '--bundle', `${first}.sigstore.json`, first], { cwd: dir }),
     };
   } finally {
@@ -121,7 +138,10 @@ export function makeHelmChart(fixture: ReleaseFixture, name: string, version: st
   const dir = mkdtempSync(join(fixture.dir, 'chart-'));
   try {
     mkdirSync(join(dir, name, 'templates'), { recursive: true });
-    writeFileSync(join(dir, name, 'Chart.yaml'), `apiVersion: v2\nname: ${name}\nversion: ${version}\ndescription: A chart released with signet\nkeywords:\n  - web\n  - "---"\n`);
+    writeFileSync(
+      join(dir, name, 'Chart.yaml'),
+      `apiVersion: v2\nname: ${name}\nversion: ${version}\ndescription: A chart released with signet\nkeywords:\n  - web\n  - "---"\n`,
+    );
     writeFileSync(join(dir, name, 'values.yaml'), 'replicas: 1\n');
     writeFileSync(join(dir, name, 'templates', 'deployment.yaml'), 'kind: Deployment\n');
     const file = `${name}-${version}.tgz`;

@@ -81,13 +81,21 @@ export function buildReportHistory(root: string, bulkEach: number): ReportHistor
   const eve = createSshKey(join(root, 'ssh'), 'eve', 'eve@example.com');
   const [bobType, bobKey] = bob.publicKeyLine.split(' ');
   const allowedSigners = join(keyDir, 'allowed_signers');
-  writeFileSync(allowedSigners, `${readFileSync(join(bench, 'keys', 'allowed_signers'), 'utf8')}bob@example.com valid-before="20991231" ${bobType} ${bobKey}\n`);
+  writeFileSync(
+    allowedSigners,
+    `${readFileSync(join(bench, 'keys', 'allowed_signers'), 'utf8')}bob@example.com valid-before="20991231" ${bobType} ${bobKey}\n`,
+  );
 
   const sign = (identity: GpgIdentity | { fingerprint: string }): string[] => ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${identity.fingerprint}`];
   const gpgEnv = { GNUPGHOME: signHome.home };
   let n = 0;
   const commit = (day: number, hour: number, who: string, signing: string[] | undefined, env: NodeJS.ProcessEnv = gpgEnv): string =>
-    commitFile(worktree, `f${n++ % 5}.txt`, `change ${n}\n`, `${who} change ${n}`, { email: `${who}@example.com`, name: who, ...(signing ? { sign: signing } : {}), env: { ...env, ...dated(day, hour) } });
+    commitFile(worktree, `f${n++ % 5}.txt`, `change ${n}\n`, `${who} change ${n}`, {
+      email: `${who}@example.com`,
+      name: who,
+      ...(signing ? { sign: signing } : {}),
+      env: { ...env, ...dated(day, hour) },
+    });
 
   // Week 1: a mix on main.
   commit(0, 9, 'alice', sign(alice));
@@ -115,16 +123,27 @@ export function buildReportHistory(root: string, bulkEach: number): ReportHistor
   git(worktree, ['checkout', '-q', 'main']);
   // Week 3: quieter, then a merge of the release branch.
   commit(15, 9, 'eve', sshSigningConfig(eve));
-  git(worktree, ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${alice.fingerprint}`, 'merge', '-q', '-S', '--no-ff', '-m', 'merge release/1', 'release/1'], { env: { ...gpgEnv, ...dated(16, 9), GIT_COMMITTER_EMAIL: 'alice@example.com', GIT_AUTHOR_EMAIL: 'alice@example.com' } });
+  git(
+    worktree,
+    ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${alice.fingerprint}`, 'merge', '-q', '-S', '--no-ff', '-m', 'merge release/1', 'release/1'],
+    { env: { ...gpgEnv, ...dated(16, 9), GIT_COMMITTER_EMAIL: 'alice@example.com', GIT_AUTHOR_EMAIL: 'alice@example.com' } },
+  );
   // Week 4: empty. Week 5: one more.
   commit(29, 9, 'nobody', undefined);
 
   // Carol's key is revoked now, after her last signature (a second later: signature times are
   // whole seconds). Not with the certificate gpg made at key generation: that one is dated then.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1100);
-  const revocation = execFileSync('gpg', ['--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', '--command-fd', '0', '--armor', '--gen-revoke', carol.fingerprint], {
-    env: { ...process.env, GNUPGHOME: signHome.home }, input: 'y\n0\n\ny\n', encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const revocation = execFileSync(
+    'gpg',
+    ['--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', '--command-fd', '0', '--armor', '--gen-revoke', carol.fingerprint],
+    {
+      env: { ...process.env, GNUPGHOME: signHome.home },
+      input: 'y\n0\n\ny\n',
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   signHome.gpg(['--import'], revocation);
   const carolRevokedAt = Number(/^rev:.*$/m.exec(signHome.gpg(['--with-colons', '--list-sigs', carol.fingerprint]))?.[0].split(':')[5] ?? NaN);
 
@@ -138,13 +157,27 @@ export function buildReportHistory(root: string, bulkEach: number): ReportHistor
   verifyHome.gpg(['--import'], registry);
   // Ultimate owner trust for the primaries: the registry is the root of trust, as signet's.
   const listing = verifyHome.gpg(['--with-colons', '--list-keys']).split('\n');
-  const primaries = listing.flatMap((line, index) => (line.startsWith('pub:') && listing[index + 1]?.startsWith('fpr:') ? [listing[index + 1]!.split(':')[9]!] : []));
+  const primaries = listing.flatMap((line, index) =>
+    line.startsWith('pub:') && listing[index + 1]?.startsWith('fpr:') ? [listing[index + 1]!.split(':')[9]!] : [],
+  );
   verifyHome.gpg(['--import-ownertrust'], primaries.map((f) => `${f}:6:\n`).join(''));
   const policy = join(keyDir, 'policy.yml');
   writeFileSync(policy, REPORT_POLICY);
   return {
-    root, worktree, keys: { registryAsc, allowedSigners, policy }, alice, carol, mallory, bob, eve,
-    verifyHome, signHome, thiefHome, carolRevokedAt, firstDay: FIRST_DAY, bulk: bulkEach * 2,
+    root,
+    worktree,
+    keys: { registryAsc, allowedSigners, policy },
+    alice,
+    carol,
+    mallory,
+    bob,
+    eve,
+    verifyHome,
+    signHome,
+    thiefHome,
+    carolRevokedAt,
+    firstDay: FIRST_DAY,
+    bulk: bulkEach * 2,
   };
 }
 
@@ -164,11 +197,20 @@ export interface GitLetter {
  * slow part); refs map to their commits through `git rev-list`.
  */
 export function gitLetters(history: ReportHistory, refs: string[]): Map<string, GitLetter[]> {
-  const out = git(history.worktree, ['-c', `gpg.ssh.allowedSignersFile=${history.keys.allowedSigners}`, 'log', ...refs, '--pretty=%H %ct %G? %GP %GK'], { env: { GNUPGHOME: history.verifyHome.home } });
+  const out = git(history.worktree, ['-c', `gpg.ssh.allowedSignersFile=${history.keys.allowedSigners}`, 'log', ...refs, '--pretty=%H %ct %G? %GP %GK'], {
+    env: { GNUPGHOME: history.verifyHome.home },
+  });
   const all = new Map<string, GitLetter>();
   for (const line of out.split('\n').filter(Boolean)) {
     const [oid, time, letter, primary, key] = line.split(' ');
     all.set(oid!, { oid: oid!, time: Number(time), letter: letter!, primary: primary ?? '', key: key ?? '' });
   }
-  return new Map(refs.map((ref) => [ref, git(history.worktree, ['rev-list', ref]).split('\n').map((oid) => all.get(oid)!)]));
+  return new Map(
+    refs.map((ref) => [
+      ref,
+      git(history.worktree, ['rev-list', ref])
+        .split('\n')
+        .map((oid) => all.get(oid)!),
+    ]),
+  );
 }

@@ -42,7 +42,11 @@ export function makeTempDir(prefix: string): { dir: string; cleanup: () => void 
 }
 
 /** Runs a tool and returns its status and output without throwing (tests assert on both). */
-export function tool(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): { status: number; stdout: string; stderr: string } {
+export function tool(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
+): { status: number; stdout: string; stderr: string } {
   const result = spawnSync(command, args, { cwd: options.cwd, env: options.env ?? process.env, input: options.input, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (result.error) throw result.error;
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };

@@ -85,7 +85,8 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
         if (parsed.subject?.digest !== reference || (artifactType && parsed.artifactType !== artifactType)) return [];
         return [{ mediaType: entry.mediaType, digest, size: entry.bytes.length, artifactType: parsed.artifactType, annotations: parsed.annotations }];
       });
-      response.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' })
+      response
+        .writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' })
         .end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: found }));
       return;
     }
@@ -114,7 +115,12 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   const address = server.address();
   host = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   return {
-    host, user, password, tokenScopes, manifests, tags,
+    host,
+    user,
+    password,
+    tokenScopes,
+    manifests,
+    tags,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -20,7 +20,11 @@ export function makeGpgKey(dir: string, algorithm: 'ed25519' | 'rsa2048', email:
   const base = ['--batch', '--pinentry-mode', 'loopback', '--passphrase', passphrase];
   mustRun('gpg', [...base, '--quick-gen-key', `Release Team <${email}>`, algorithm, 'sign', '1y'], { env });
   const listing = mustRun('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env });
-  const fingerprint = listing.split('\n').find((line) => line.startsWith('fpr:'))?.split(':')[9] ?? '';
+  const fingerprint =
+    listing
+      .split('\n')
+      .find((line) => line.startsWith('fpr:'))
+      ?.split(':')[9] ?? '';
   const secretKeyPath = join(dir, `${algorithm}.sec.asc`);
   const publicKeyPath = join(dir, `${algorithm}.pub.asc`);
   writeFileSync(secretKeyPath, mustRun('gpg', [...base, '--armor', '--export-secret-keys', fingerprint], { env }));
@@ -31,7 +35,10 @@ export function makeGpgKey(dir: string, algorithm: 'ed25519' | 'rsa2048', email:
 /** `gpg --verify` in a home that holds only the public key; returns status and the VALIDSIG fingerprint. */
 export function gpgVerify(key: GpgKey, args: string[], cwd: string): { status: number; validsig?: string; stderr: string } {
   const result = tool('gpg', ['--batch', '--status-fd', '1', '--verify', ...args], { cwd, env: key.env });
-  const validsig = result.stdout.split('\n').find((line) => line.startsWith('[GNUPG:] VALIDSIG'))?.split(' ')[2];
+  const validsig = result.stdout
+    .split('\n')
+    .find((line) => line.startsWith('[GNUPG:] VALIDSIG'))
+    ?.split(' ')[2];
   return { status: result.status, stderr: result.stderr, ...(validsig ? { validsig } : {}) };
 }
 

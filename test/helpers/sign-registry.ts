@@ -34,17 +34,34 @@ export async function startRegistry(dir: string): Promise<TestRegistry> {
   const user = 'signer';
   const password = 'registry-pass';
   // bcrypt via Python's crypt ($2b$ → $2a$, the prefix Go's bcrypt has always read).
-  const hash = mustRun('python3', ['-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', password]).trim().replace(/^\$2b\$/, '$2a$');
+  const hash = mustRun('python3', ['-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', password])
+    .trim()
+    .replace(/^\$2b\$/, '$2a$');
   writeFileSync(join(dir, 'htpasswd'), `${user}:${hash}\n`);
   mkdirSync(join(dir, 'storage'));
-  writeFileSync(join(dir, 'registry.yml'), [
-    'version: 0.1',
-    'log:', '  level: error', '  accesslog:', '    disabled: true',
-    'storage:', `  filesystem:`, `    rootdirectory: ${join(dir, 'storage')}`, '  delete:', '    enabled: true',
-    'http:', `  addr: 127.0.0.1:${port}`, '  secret: signet-test-secret',
-    'auth:', '  htpasswd:', '    realm: signet-test', `    path: ${join(dir, 'htpasswd')}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'registry.yml'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      `  filesystem:`,
+      `    rootdirectory: ${join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '  secret: signet-test-secret',
+      'auth:',
+      '  htpasswd:',
+      '    realm: signet-test',
+      `    path: ${join(dir, 'htpasswd')}`,
+      '',
+    ].join('\n'),
+  );
   const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'registry.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -69,12 +86,16 @@ export async function startRegistry(dir: string): Promise<TestRegistry> {
   mkdirSync(dockerConfig);
   writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } }));
   return {
-    host, user, password, dockerConfig,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    host,
+    user,
+    password,
+    dockerConfig,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -85,8 +106,23 @@ export function pushTestImage(dir: string, registry: TestRegistry, repository: s
   mustRun('umoci', ['new', '--image', `${layout}:${tag}`]);
   writeFileSync(join(dir, `${tag}.txt`), content);
   mustRun('umoci', ['insert', '--rootless', '--image', `${layout}:${tag}`, join(dir, `${tag}.txt`), `/${tag}.txt`]);
-  mustRun('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--dest-creds', `${registry.user}:${registry.password}`,
-    `oci:${layout}:${tag}`, `docker://${registry.host}/${repository}:${tag}`]);
-  const raw = mustRun('skopeo', ['inspect', '--tls-verify=false', '--creds', `${registry.user}:${registry.password}`, '--format', '{{.Digest}}', `docker://${registry.host}/${repository}:${tag}`]);
+  mustRun('skopeo', [
+    'copy',
+    '--insecure-policy',
+    '--dest-tls-verify=false',
+    '--dest-creds',
+    `${registry.user}:${registry.password}`,
+    `oci:${layout}:${tag}`,
+    `docker://${registry.host}/${repository}:${tag}`,
+  ]);
+  const raw = mustRun('skopeo', [
+    'inspect',
+    '--tls-verify=false',
+    '--creds',
+    `${registry.user}:${registry.password}`,
+    '--format',
+    '{{.Digest}}',
+    `docker://${registry.host}/${repository}:${tag}`,
+  ]);
   return raw.trim();
 }

@@ -12,7 +12,9 @@ export function sigstoreVerify(bundleJson: unknown, publicKeyPem: string, artifa
     ctlogs: [],
     // The bundle must name the key by signet's hint: base64(SHA-256(SPKI DER)).
     publicKey: (hint: string) => {
-      const expected = createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('base64');
+      const expected = createHash('sha256')
+        .update(key.export({ format: 'der', type: 'spki' }))
+        .digest('base64');
       if (hint !== expected) throw new Error(`bundle names key ${hint}, trusted key is ${expected}`);
       return { publicKey: key, validFor: () => true };
     },

@@ -88,7 +88,10 @@ export function parsePerson(value: string): Person | undefined {
   const open = value.indexOf('<');
   const close = value.lastIndexOf('>');
   if (open < 0 || close < open) return undefined;
-  const rest = value.slice(close + 1).trim().split(/\s+/);
+  const rest = value
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const time = Number(rest[0]);
   return {
     name: value.slice(0, open).trim(),

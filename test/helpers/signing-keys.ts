@@ -72,7 +72,12 @@ export function commitFile(
   mkdirSync(join(worktree, file, '..'), { recursive: true });
   writeFileSync(join(worktree, file), content);
   git(worktree, ['add', file]);
-  const identity = { GIT_AUTHOR_EMAIL: options.email, GIT_COMMITTER_EMAIL: options.email, GIT_AUTHOR_NAME: options.name ?? options.email, GIT_COMMITTER_NAME: options.name ?? options.email };
+  const identity = {
+    GIT_AUTHOR_EMAIL: options.email,
+    GIT_COMMITTER_EMAIL: options.email,
+    GIT_AUTHOR_NAME: options.name ?? options.email,
+    GIT_COMMITTER_NAME: options.name ?? options.email,
+  };
   git(worktree, [...(options.sign ?? []), 'commit', '-q', ...(options.sign ? ['-S'] : []), '-m', message], { env: { ...identity, ...options.env } });
   return git(worktree, ['rev-parse', 'HEAD']);
 }

@@ -65,7 +65,10 @@ interface MockEntry {
   integratedTime: number;
   logID: string;
   logIndex: number;
-  verification: { signedEntryTimestamp: string; inclusionProof: { logIndex: number; treeSize: number; rootHash: string; hashes: string[]; checkpoint: string } };
+  verification: {
+    signedEntryTimestamp: string;
+    inclusionProof: { logIndex: number; treeSize: number; rootHash: string; hashes: string[]; checkpoint: string };
+  };
 }
 
 export function encodeLogEntry(entry: MockEntry, options: { flipProofHash?: boolean; flipCheckpointRoot?: boolean; noPromise?: boolean } = {}): Buffer {
@@ -86,13 +89,16 @@ export function encodeLogEntry(entry: MockEntry, options: { flipProofHash?: bool
     bytesField(3, Buffer.concat([bytesField(1, 'hashedrekord'), bytesField(2, '0.0.1')])),
     intField(4, entry.integratedTime),
     ...(options.noPromise ? [] : [bytesField(5, bytesField(1, Buffer.from(entry.verification.signedEntryTimestamp, 'base64')))]),
-    bytesField(6, Buffer.concat([
-      intField(1, proof.logIndex),
-      bytesField(2, root),
-      intField(3, proof.treeSize),
-      ...proof.hashes.map((hash) => bytesField(4, Buffer.from(hash, 'hex'))),
-      bytesField(5, bytesField(1, proof.checkpoint)),
-    ])),
+    bytesField(
+      6,
+      Buffer.concat([
+        intField(1, proof.logIndex),
+        bytesField(2, root),
+        intField(3, proof.treeSize),
+        ...proof.hashes.map((hash) => bytesField(4, Buffer.from(hash, 'hex'))),
+        bytesField(5, bytesField(1, proof.checkpoint)),
+      ]),
+    ),
   ]);
 }
 
@@ -108,8 +114,22 @@ export async function localSigstore(): Promise<LocalSigstore> {
   const logSpki = logKeys.publicKey.export({ format: 'der', type: 'spki' });
   const trustedRoot = JSON.stringify({
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [{ baseUrl: 'https://rekor.local', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: logSpki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2000-01-01T00:00:00Z' } }, logId: { keyId: createHash('sha256').update(logSpki).digest('base64') } }],
-    certificateAuthorities: [{ subject: { organization: 'sigstore.mock', commonName: 'sigstore' }, uri: 'https://fulcio.local', certChain: { certificates: [{ rawBytes: ca.rootCertificate.toString('base64') }] }, validFor: { start: '2000-01-01T00:00:00Z' } }],
+    tlogs: [
+      {
+        baseUrl: 'https://rekor.local',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: logSpki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2000-01-01T00:00:00Z' } },
+        logId: { keyId: createHash('sha256').update(logSpki).digest('base64') },
+      },
+    ],
+    certificateAuthorities: [
+      {
+        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+        uri: 'https://fulcio.local',
+        certChain: { certificates: [{ rawBytes: ca.rootCertificate.toString('base64') }] },
+        validFor: { start: '2000-01-01T00:00:00Z' },
+      },
+    ],
     ctlogs: [],
     timestampAuthorities: [],
   });
@@ -136,12 +156,15 @@ export async function localSigstore(): Promise<LocalSigstore> {
     const signature = sign('sha256', encoded, { key: keys.privateKey, dsaEncoding: 'der' });
     let unsignedAttrs: pkijs.SignedAndUnsignedAttributes | undefined;
     if (!options.noLogEntry) {
-      const body = JSON.parse(options.logOtherBody
-        ? hashedRekordBody(Buffer.from('another signature'), encoded, certificate)
-        : hashedRekordBody(signature, encoded, certificate)) as object;
+      const body = JSON.parse(
+        options.logOtherBody ? hashedRekordBody(Buffer.from('another signature'), encoded, certificate) : hashedRekordBody(signature, encoded, certificate),
+      ) as object;
       const logged = options.logClock ? await (await initializeTLog('https://rekor.local', logKeys, options.logClock)).log(body) : await log.log(body);
       const entry = Object.values(logged)[0] as unknown as MockEntry;
-      unsignedAttrs = new pkijs.SignedAndUnsignedAttributes({ type: 1, attributes: [attribute(REKOR_ENTRY_OID, new asn1js.OctetString({ valueHex: encodeLogEntry(entry, options) }))] });
+      unsignedAttrs = new pkijs.SignedAndUnsignedAttributes({
+        type: 1,
+        attributes: [attribute(REKOR_ENTRY_OID, new asn1js.OctetString({ valueHex: encodeLogEntry(entry, options) }))],
+      });
     }
     const signer = new pkijs.SignerInfo({
       version: 1,

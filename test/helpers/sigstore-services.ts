@@ -42,9 +42,12 @@ export async function startSigstoreServices(options: { caClock?: Date; logClock?
         return;
       }
       const body = Buffer.concat(chunks);
-      handler(request.url?.startsWith('/api/v1/timestamp') ? (body as unknown as string) : body.toString('utf8')).then((result) => {
-        response.writeHead(result.statusCode, { 'content-type': result.contentType ?? 'application/json' }).end(result.response);
-      }, (error: unknown) => response.writeHead(500).end(String(error)));
+      handler(request.url?.startsWith('/api/v1/timestamp') ? (body as unknown as string) : body.toString('utf8')).then(
+        (result) => {
+          response.writeHead(result.statusCode, { 'content-type': result.contentType ?? 'application/json' }).end(result.response);
+        },
+        (error: unknown) => response.writeHead(500).end(String(error)),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -55,20 +58,31 @@ export async function startSigstoreServices(options: { caClock?: Date; logClock?
   const start = new Date(Date.now() - 365 * 86_400_000).toISOString();
   const trustedRoot = {
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [{
-      baseUrl: base, hashAlgorithm: 'SHA2_256',
-      publicKey: { rawBytes: b64(tlog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-      logId: { keyId: b64(createHash('sha256').update(tlog.publicKey).digest()) },
-    }],
-    certificateAuthorities: [{
-      subject: { organization: 'sigstore.mock', commonName: 'sigstore' }, uri: base,
-      certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] }, validFor: { start },
-    }],
+    tlogs: [
+      {
+        baseUrl: base,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: b64(tlog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+        logId: { keyId: b64(createHash('sha256').update(tlog.publicKey).digest()) },
+      },
+    ],
+    certificateAuthorities: [
+      {
+        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+        uri: base,
+        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] },
+        validFor: { start },
+      },
+    ],
     ctlogs: [],
-    timestampAuthorities: [{
-      subject: { organization: 'sigstore.mock', commonName: 'tsa' }, uri: base,
-      certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] }, validFor: { start },
-    }],
+    timestampAuthorities: [
+      {
+        subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+        uri: base,
+        certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] },
+        validFor: { start },
+      },
+    ],
   };
   return {
     url: base,
@@ -77,9 +91,10 @@ export async function startSigstoreServices(options: { caClock?: Date; logClock?
       const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
       return `${part({ alg: 'none', typ: 'JWT' })}.${part({ aud: 'sigstore', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600, ...claims })}.`;
     },
-    stop: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -77,7 +77,12 @@ export interface FidoSignOptions {
 export function fidoSignature(key: FidoKey, data: Uint8Array, options: FidoSignOptions = {}): Buffer {
   const flags = options.flags ?? 0x01;
   const counter = options.counter ?? 1;
-  const message = Buffer.concat([sha('sha256', Buffer.from(options.signedApplication ?? key.application)), Buffer.of(flags), u32(counter), sha('sha256', data)]);
+  const message = Buffer.concat([
+    sha('sha256', Buffer.from(options.signedApplication ?? key.application)),
+    Buffer.of(flags),
+    u32(counter),
+    sha('sha256', data),
+  ]);
   if (key.type === 'sk-ssh-ed25519@openssh.com') {
     return Buffer.concat([sshString(key.type), sshString(sign(null, message, key.privateKey)), Buffer.of(flags), u32(counter)]);
   }
@@ -87,7 +92,15 @@ export function fidoSignature(key: FidoKey, data: Uint8Array, options: FidoSignO
 }
 
 export function sshsigBlob(publicKeyBlob: Uint8Array, namespace: string, hashAlgorithm: string, signature: Uint8Array, version = 1): Buffer {
-  return Buffer.concat([Buffer.from('SSHSIG'), u32(version), sshString(publicKeyBlob), sshString(namespace), sshString(''), sshString(hashAlgorithm), sshString(signature)]);
+  return Buffer.concat([
+    Buffer.from('SSHSIG'),
+    u32(version),
+    sshString(publicKeyBlob),
+    sshString(namespace),
+    sshString(''),
+    sshString(hashAlgorithm),
+    sshString(signature),
+  ]);
 }
 
 /** An armored SSHSIG signature by a FIDO key, as `ssh-keygen -Y sign` with a security key makes it. */

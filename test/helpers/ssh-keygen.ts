@@ -17,7 +17,10 @@ export interface GitAnswer {
 
 /** `-Overify-time=` value for a time in seconds, in UTC so the host's zone does not matter. */
 export function sshTime(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(seconds * 1000)
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export class SshKeygen {
@@ -62,7 +65,9 @@ export class SshKeygen {
   /** `ssh-keygen -Y sign`; `keyPath` may name a certificate (`…-cert.pub`) to sign with it. */
   sign(keyPath: string, payload: Uint8Array | string, namespace = 'git', hashAlgorithm?: string): string {
     const file = this.write(this.unique('payload'), payload);
-    execFileSync('ssh-keygen', ['-Y', 'sign', '-f', keyPath, '-n', namespace, ...(hashAlgorithm ? ['-O', `hashalg=${hashAlgorithm}`] : []), file], { stdio: 'pipe' });
+    execFileSync('ssh-keygen', ['-Y', 'sign', '-f', keyPath, '-n', namespace, ...(hashAlgorithm ? ['-O', `hashalg=${hashAlgorithm}`] : []), file], {
+      stdio: 'pipe',
+    });
     return readFileSync(`${file}.sig`, 'utf8');
   }
 
@@ -80,7 +85,13 @@ export class SshKeygen {
   }
 
   /** What git would say (letter and principal) for this signature, allowed signers and time. */
-  async gitVerdict(options: { payload: Uint8Array | string; signature: string; allowedSigners: string; at: number; revoked?: string | Uint8Array }): Promise<GitAnswer> {
+  async gitVerdict(options: {
+    payload: Uint8Array | string;
+    signature: string;
+    allowedSigners: string;
+    at: number;
+    revoked?: string | Uint8Array;
+  }): Promise<GitAnswer> {
     const sig = this.write(this.unique('sig'), options.signature);
     const allowed = this.write(this.unique('allowed'), options.allowedSigners);
     const revoked = options.revoked === undefined ? [] : ['-r', this.write(this.unique('revoked'), options.revoked)];
@@ -91,13 +102,17 @@ export class SshKeygen {
       const key = `${options.signature}\0${Buffer.from(options.payload).toString('base64')}`;
       let answer = this.novalidate.get(key);
       if (!answer) {
-        answer = this.runAsync(['-Y', 'check-novalidate', '-n', 'git', '-s', sig, time], options.payload)
-          .then((check): GitLetter => (check.status === 0 && check.stdout.startsWith('Good "git" signature with ') ? 'U' : 'B'));
+        answer = this.runAsync(['-Y', 'check-novalidate', '-n', 'git', '-s', sig, time], options.payload).then((check): GitLetter =>
+          check.status === 0 && check.stdout.startsWith('Good "git" signature with ') ? 'U' : 'B',
+        );
         this.novalidate.set(key, answer);
       }
       return { letter: await answer };
     }
-    for (const principal of find.stdout.split('\n').map((line) => line.replace(/\r$/, '')).filter((line) => line !== '')) {
+    for (const principal of find.stdout
+      .split('\n')
+      .map((line) => line.replace(/\r$/, ''))
+      .filter((line) => line !== '')) {
       const verify = await this.runAsync(['-Y', 'verify', '-n', 'git', '-f', allowed, '-I', principal, '-s', sig, time, ...revoked], options.payload);
       if (verify.status === 0 && verify.stdout.startsWith('Good')) return { letter: 'G', principal };
     }

@@ -88,7 +88,10 @@ export class TestCa {
   readonly key: string;
   private readonly config: string;
 
-  constructor(parent: string, readonly name: string) {
+  constructor(
+    parent: string,
+    readonly name: string,
+  ) {
     this.dir = join(parent, `ca-${name}`);
     mkdirSync(join(this.dir, 'issued'), { recursive: true });
     writeFileSync(join(this.dir, 'index.txt'), '');
@@ -99,12 +102,47 @@ export class TestCa {
     this.key = join(this.dir, 'ca.key');
     this.certificate = join(this.dir, 'ca.pem');
     const csr = join(this.dir, 'ca.csr');
-    openssl(this.dir, ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', this.key, '-out', csr, '-subj', `/CN=${name} CA/O=signet tests`, '-config', this.config]);
-    this.run(['ca', '-batch', '-selfsign', '-keyfile', this.key, '-in', csr, '-out', this.certificate, '-startdate', '20190101000000Z', '-enddate', '20451231000000Z', '-extensions', 'ca_ext', '-notext']);
+    openssl(this.dir, [
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      this.key,
+      '-out',
+      csr,
+      '-subj',
+      `/CN=${name} CA/O=signet tests`,
+      '-config',
+      this.config,
+    ]);
+    this.run([
+      'ca',
+      '-batch',
+      '-selfsign',
+      '-keyfile',
+      this.key,
+      '-in',
+      csr,
+      '-out',
+      this.certificate,
+      '-startdate',
+      '20190101000000Z',
+      '-enddate',
+      '20451231000000Z',
+      '-extensions',
+      'ca_ext',
+      '-notext',
+    ]);
   }
 
   private run(args: string[], email = 'nobody@example.com'): Buffer {
-    return execFileSync('openssl', [...args.slice(0, 1), '-config', this.config, ...args.slice(1)], { cwd: this.dir, env: { ...process.env, LEAF_EMAIL: email }, stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync('openssl', [...args.slice(0, 1), '-config', this.config, ...args.slice(1)], {
+      cwd: this.dir,
+      env: { ...process.env, LEAF_EMAIL: email },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   }
 
   /** A leaf for `email`, valid from `start` to `end` (openssl's YYYYMMDDHHMMSSZ). */
@@ -112,8 +150,43 @@ export class TestCa {
     const key = join(this.dir, `${name}.key`);
     const csr = join(this.dir, `${name}.csr`);
     const certificate = join(this.dir, `${name}.pem`);
-    openssl(this.dir, ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}/emailAddress=${email}`, '-config', this.config]);
-    this.run(['ca', '-batch', '-cert', this.certificate, '-keyfile', this.key, '-in', csr, '-out', certificate, '-startdate', options.start ?? '20200101000000Z', '-enddate', options.end ?? '20441231000000Z', '-extensions', options.profile ?? 'email', '-notext'], email);
+    openssl(this.dir, [
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      csr,
+      '-subj',
+      `/CN=${name}/emailAddress=${email}`,
+      '-config',
+      this.config,
+    ]);
+    this.run(
+      [
+        'ca',
+        '-batch',
+        '-cert',
+        this.certificate,
+        '-keyfile',
+        this.key,
+        '-in',
+        csr,
+        '-out',
+        certificate,
+        '-startdate',
+        options.start ?? '20200101000000Z',
+        '-enddate',
+        options.end ?? '20441231000000Z',
+        '-extensions',
+        options.profile ?? 'email',
+        '-notext',
+      ],
+      email,
+    );
     return { name, certificate, key, fingerprint: fingerprintOf(certificate) };
   }
 
@@ -173,7 +246,30 @@ export class GpgsmHome {
 
   importLeaf(leaf: Leaf, ca: TestCa): void {
     const p12 = join(this.dir, `${leaf.name}.p12`);
-    execFileSync('openssl', ['pkcs12', '-export', '-certpbe', 'NONE', '-keypbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-passout', 'pass:', '-inkey', leaf.key, '-in', leaf.certificate, '-certfile', ca.certificate, '-out', p12], { stdio: ['pipe', 'pipe', 'pipe'] });
+    execFileSync(
+      'openssl',
+      [
+        'pkcs12',
+        '-export',
+        '-certpbe',
+        'NONE',
+        '-keypbe',
+        'PBE-SHA1-3DES',
+        '-macalg',
+        'sha1',
+        '-passout',
+        'pass:',
+        '-inkey',
+        leaf.key,
+        '-in',
+        leaf.certificate,
+        '-certfile',
+        ca.certificate,
+        '-out',
+        p12,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     this.gpgsm(['--pinentry-mode', 'loopback', '--passphrase', '', '--import', p12]);
     this.gpgsm(['--import', ca.certificate]);
     this.gpgsm(['--import', leaf.certificate]);
@@ -211,8 +307,30 @@ export function withSignature(unsigned: Buffer, signature: string): Buffer {
 export function opensslSignedCommit(repo: string, leaf: Leaf, message: string, options: { time?: number; carry?: string[] } = {}): string {
   const time = options.time ?? 1_760_000_000;
   const tree = git(repo, ['write-tree']);
-  const unsigned = gitBytes(repo, ['cat-file', 'commit', git(repo, ['commit-tree', tree, '-m', message], { env: { GIT_AUTHOR_DATE: `${time} +0000`, GIT_COMMITTER_DATE: `${time} +0000` } })]);
-  const der = execFileSync('openssl', ['cms', '-sign', '-binary', '-md', 'sha256', '-nosmimecap', '-signer', leaf.certificate, '-inkey', leaf.key, ...(options.carry ?? []).flatMap((file) => ['-certfile', file]), '-outform', 'DER'], { input: unsigned, stdio: ['pipe', 'pipe', 'pipe'] });
+  const unsigned = gitBytes(repo, [
+    'cat-file',
+    'commit',
+    git(repo, ['commit-tree', tree, '-m', message], { env: { GIT_AUTHOR_DATE: `${time} +0000`, GIT_COMMITTER_DATE: `${time} +0000` } }),
+  ]);
+  const der = execFileSync(
+    'openssl',
+    [
+      'cms',
+      '-sign',
+      '-binary',
+      '-md',
+      'sha256',
+      '-nosmimecap',
+      '-signer',
+      leaf.certificate,
+      '-inkey',
+      leaf.key,
+      ...(options.carry ?? []).flatMap((file) => ['-certfile', file]),
+      '-outform',
+      'DER',
+    ],
+    { input: unsigned, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   return writeCommit(repo, withSignature(unsigned, armor(der)));
 }
 

@@ -92,7 +92,8 @@ export async function runAudit(argv: string[], io: CliIO): Promise<number> {
     logRepository.set(log, configValue(readGitConfig(join(repo.commonDir, 'config')), 'signet.repository') ?? repo.commonDir);
   }
   const databaseUrl = values.database ?? io.env.DATABASE_URL;
-  if (logs.size === 0 && !databaseUrl && !values.sqlite) throw new SignetError('USAGE', 'nothing to export from: not inside a repository, and no --log, --repo, --config, --database or --sqlite given');
+  if (logs.size === 0 && !databaseUrl && !values.sqlite)
+    throw new SignetError('USAGE', 'nothing to export from: not inside a repository, and no --log, --repo, --config, --database or --sqlite given');
 
   const problems: string[] = [];
   const sources: AuditRecord[][] = [];

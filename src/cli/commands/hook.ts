@@ -76,14 +76,18 @@ function install(argv: string[], io: CliIO): number {
   if (existing && !ours && !values.force) throw new SignetError('USAGE', `${hookPath} already exists and is not signet's; use --force to replace it`);
 
   const binary = values.script ? undefined : values.binary ? resolve(io.cwd, values.binary) : findExecutable();
-  if (values.copy && !binary) throw new SignetError('USAGE', "--copy needs the built executable (npm run build, or --binary PATH); it does not go with --script");
+  if (values.copy && !binary)
+    throw new SignetError('USAGE', '--copy needs the built executable (npm run build, or --binary PATH); it does not go with --script');
   if (binary && !values.copy) refuseWritableByOthers(binary);
   rmSync(hookPath, { force: true });
   if (binary && values.copy) {
     copyFileSync(binary, hookPath);
   } else if (binary) {
     // One installed executable for every repository: the hook only names it.
-    writeFileSync(hookPath, `#!/bin/sh\n# ${HOOK_MARKER}: installed by 'signet hook install'; runs the signet executable below\nexec ${shellQuote(binary)} hook pre-receive\n`);
+    writeFileSync(
+      hookPath,
+      `#!/bin/sh\n# ${HOOK_MARKER}: installed by 'signet hook install'; runs the signet executable below\nexec ${shellQuote(binary)} hook pre-receive\n`,
+    );
   } else {
     const script = join(packageRoot(), 'bin', 'signet.js');
     writeFileSync(hookPath, `#!/bin/sh\n# ${HOOK_MARKER}: installed by 'signet hook install'\nexec '${process.execPath}' '${script}' hook pre-receive\n`);
@@ -102,7 +106,10 @@ function install(argv: string[], io: CliIO): number {
  */
 function refuseWritableByOthers(binary: string): void {
   const uid = process.getuid?.() ?? 0;
-  for (const [path, what] of [[binary, 'the executable'], [dirname(binary), 'its directory']] as const) {
+  for (const [path, what] of [
+    [binary, 'the executable'],
+    [dirname(binary), 'its directory'],
+  ] as const) {
     let info;
     try {
       info = statSync(path);
@@ -111,10 +118,16 @@ function refuseWritableByOthers(binary: string): void {
     }
     const sticky = (info.mode & 0o1000) !== 0;
     if ((info.mode & 0o022) !== 0 && !(what === 'its directory' && sticky)) {
-      throw new SignetError('USAGE', `${path}: ${what} is writable by group or others, and every push would run what they put there; chmod go-w it, or use --copy`);
+      throw new SignetError(
+        'USAGE',
+        `${path}: ${what} is writable by group or others, and every push would run what they put there; chmod go-w it, or use --copy`,
+      );
     }
     if (info.uid !== 0 && info.uid !== uid) {
-      throw new SignetError('USAGE', `${path}: ${what} belongs to uid ${info.uid}, neither root nor you, and every push would run what they put there; use --copy`);
+      throw new SignetError(
+        'USAGE',
+        `${path}: ${what} belongs to uid ${info.uid}, neither root nor you, and every push would run what they put there; use --copy`,
+      );
     }
   }
 }

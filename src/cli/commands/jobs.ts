@@ -40,13 +40,25 @@ function describeRun(run: JobRun): string {
   const lines: string[] = [];
   for (const r of run.repositories) {
     const issues = r.issues
-      ? `; issues: ${[['created', r.issues.created], ['updated', r.issues.updated], ['closed', r.issues.closed]].filter(([, n]) => (n as number[]).length > 0).map(([what, n]) => `${what} ${(n as number[]).map((x) => `#${x}`).join(' ')}`).join(', ') || 'unchanged'}`
+      ? `; issues: ${
+          [
+            ['created', r.issues.created],
+            ['updated', r.issues.updated],
+            ['closed', r.issues.closed],
+          ]
+            .filter(([, n]) => (n as number[]).length > 0)
+            .map(([what, n]) => `${what} ${(n as number[]).map((x) => `#${x}`).join(' ')}`)
+            .join(', ') || 'unchanged'
+        }`
       : '';
     lines.push(`${run.job}  ${r.repository}  ${r.outcome === 'error' ? `error: ${r.error}` : `${r.findings} finding${r.findings === 1 ? '' : 's'}`}${issues}`);
     const data = r.data as { findings?: Array<Record<string, unknown>> } | Array<Record<string, unknown>> | undefined;
     const findings = Array.isArray(data) ? data : data?.findings;
     for (const finding of findings ?? []) {
-      if (run.job === 'key-expiry') lines.push(`  ${finding.state === 'expired' ? 'expired' : 'expires'} ${String(finding.expiresAt).slice(0, 10)} (${dayCount(Number(finding.daysLeft))})  ${finding.kind} ${finding.id}  ${(finding.names as string[]).join(', ')}`);
+      if (run.job === 'key-expiry')
+        lines.push(
+          `  ${finding.state === 'expired' ? 'expired' : 'expires'} ${String(finding.expiresAt).slice(0, 10)} (${dayCount(Number(finding.daysLeft))})  ${finding.kind} ${finding.id}  ${(finding.names as string[]).join(', ')}`,
+        );
       else lines.push(`  ${String(finding.commit).slice(0, 12)} ${finding.ref} ${finding.status}  ${finding.how} key ${finding.key}: ${finding.why}`);
     }
   }
@@ -87,25 +99,40 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
   const config = readJobsConfig(values.config, io.cwd);
 
   if (action === 'list') {
-    const scheduler = startScheduler({ config, run: async () => { throw new Error('not run'); } });
+    const scheduler = startScheduler({
+      config,
+      run: async () => {
+        throw new Error('not run');
+      },
+    });
     const next = new Map(scheduler.nextRuns().map((n) => [n.job, n.at]));
     await scheduler.stop();
     for (const job of JOB_NAMES) {
       const schedule = config.jobs[job].schedule;
       const at = next.get(job);
       // The next run in the configured time zone, as the schedule is read (UTC would look an hour off).
-      io.stdout.write(`${job.padEnd(18)} ${schedule ? `"${schedule}" (${config.timezone}), next ${at ? inTimeZone(at, config.timezone) : '-'}` : 'by hand only'}\n`);
+      io.stdout.write(
+        `${job.padEnd(18)} ${schedule ? `"${schedule}" (${config.timezone}), next ${at ? inTimeZone(at, config.timezone) : '-'}` : 'by hand only'}\n`,
+      );
     }
-    io.stdout.write(`${config.repositories.length} repositor${config.repositories.length === 1 ? 'y' : 'ies'}: ${config.repositories.map((r) => r.name).join(', ') || '-'}\n`);
+    io.stdout.write(
+      `${config.repositories.length} repositor${config.repositories.length === 1 ? 'y' : 'ies'}: ${config.repositories.map((r) => r.name).join(', ') || '-'}\n`,
+    );
     return EXIT_OK;
   }
 
   if (action === 'run') {
-    if (!name || !(JOB_NAMES as readonly string[]).includes(name) || extra.length > 0) throw new SignetError('USAGE', `jobs run takes one job: ${JOB_NAMES.join(', ')}`);
+    if (!name || !(JOB_NAMES as readonly string[]).includes(name) || extra.length > 0)
+      throw new SignetError('USAGE', `jobs run takes one job: ${JOB_NAMES.join(', ')}`);
     const now = values.now ? parseDateOption('now', values.now, new Date()) : undefined;
     const store = await openJobStore(io.env, io.cwd);
     try {
-      const environment = jobEnvironment(config, { env: io.env, ...(now ? { now } : {}), ...(store ? { store } : {}), ...(values['dry-run'] ? { dryRun: true } : {}) });
+      const environment = jobEnvironment(config, {
+        env: io.env,
+        ...(now ? { now } : {}),
+        ...(store ? { store } : {}),
+        ...(values['dry-run'] ? { dryRun: true } : {}),
+      });
       const run = await runJob(name as JobName, environment);
       io.stdout.write(values.format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : describeRun(run));
       if (run.repositories.some((r) => r.outcome === 'error')) {
@@ -135,17 +162,22 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
       if (!match) throw new SignetError('USAGE', `--listen takes [HOST:]PORT, not '${values.listen}'`);
       const { createServer } = await import('node:http');
       const http = createServer((req, res) => {
-        runtime.handler(req, res).then((handled) => {
-          if (!handled) {
-            res.writeHead(404, { 'content-type': 'text/plain' });
-            res.end('not found\n');
-          }
-        }, () => res.destroy());
+        runtime.handler(req, res).then(
+          (handled) => {
+            if (!handled) {
+              res.writeHead(404, { 'content-type': 'text/plain' });
+              res.end('not found\n');
+            }
+          },
+          () => res.destroy(),
+        );
       });
       server = http;
       await new Promise<void>((resolve) => http.listen(Number(match[2]), match[1] || '127.0.0.1', resolve));
       const address = http.address();
-      io.stderr.write(`signet jobs: dashboard on http://${match[1] || '127.0.0.1'}:${typeof address === 'object' && address ? address.port : match[2]}${io.env.SIGNET_DASHBOARD_PATH ?? '/signet'}/\n`);
+      io.stderr.write(
+        `signet jobs: dashboard on http://${match[1] || '127.0.0.1'}:${typeof address === 'object' && address ? address.port : match[2]}${io.env.SIGNET_DASHBOARD_PATH ?? '/signet'}/\n`,
+      );
     }
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();
@@ -159,4 +191,3 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
   }
   throw new SignetError('USAGE', `unknown jobs action '${action}' (run, list or schedule)`);
 }
-

@@ -106,7 +106,9 @@ function summary(file: string, policy: Policy): string {
     ...(keys.x509Crls ?? []).map((crl) => `X.509 CRL ${crl}`),
     ...(keys.forgeAccounts ? ['keys registered on forge accounts'] : []),
   ];
-  lines.push(`keys: ${keyParts.length > 0 ? keyParts.join('; ') : 'none named in the policy'}; GitHub web-flow key ${keys.trustWebFlow ? 'trusted' : 'not trusted'}`);
+  lines.push(
+    `keys: ${keyParts.length > 0 ? keyParts.join('; ') : 'none named in the policy'}; GitHub web-flow key ${keys.trustWebFlow ? 'trusted' : 'not trusted'}`,
+  );
   const groups = Object.entries(policy.groups);
   if (groups.length > 0) lines.push(`groups: ${groups.map(([name, members]) => `${name} (${members.length})`).join(', ')}`);
   for (const rule of policy.rules) lines.push(...describeRule(rule));
@@ -127,7 +129,7 @@ function describeRule(rule: PolicyRule): string[] {
     out.push(`  signed ${signing.join(', ')} required (${details.join('; ')})`);
   }
   for (const pathRule of rule.paths) {
-    const who = pathRule.signers ? pathRule.signers.join(', ') : 'the rule\'s signers';
+    const who = pathRule.signers ? pathRule.signers.join(', ') : "the rule's signers";
     out.push(`  changes to ${pathRule.match.join(', ')}: signed by ${who}${pathRule.threshold > 1 ? `, ${pathRule.threshold} different signers` : ''}`);
   }
   const forbidden = [...(rule.forbidForcePush ? ['force pushes'] : []), ...(rule.forbidDeletion ? ['deletion'] : [])];

@@ -55,7 +55,8 @@ export async function runReport(argv: string[], io: CliIO): Promise<number> {
   }
   const format = values.format;
   if (format !== 'markdown' && format !== 'json' && format !== 'svg') throw new SignetError('USAGE', `--format must be markdown, json or svg, not '${format}'`);
-  if (values.bucket !== undefined && values.bucket !== 'day' && values.bucket !== 'week' && values.bucket !== 'month') throw new SignetError('USAGE', `--bucket must be day, week or month, not '${values.bucket}'`);
+  if (values.bucket !== undefined && values.bucket !== 'day' && values.bucket !== 'week' && values.bucket !== 'month')
+    throw new SignetError('USAGE', `--bucket must be day, week or month, not '${values.bucket}'`);
   if (!values.since) throw new SignetError('USAGE', '--since DATE is required (e.g. --since 2026-01-01 or --since 30d)');
   const now = values.now ? parseDateOption('now', values.now, new Date()) : new Date();
   const since = parseDateOption('since', values.since, now);

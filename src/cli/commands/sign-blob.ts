@@ -14,33 +14,38 @@ const USAGE = `usage: signet sign-blob --key KEY [--output-signature FILE] [--bu
        signet sign-blob [--keyless] ${KEYLESS_SIGN_USAGE} --bundle FILE FILE   (no --key: keyless, as cosign)`;
 
 /** `cosign sign-blob --key`: prints base64(DER ECDSA-SHA256 over FILE); optionally a sigstore bundle v0.3. */
-export const runSignBlob: CommandRunner = (argv, io) => runCommand('sign-blob', io, async () => {
-  const { values, positionals } = parseCommandArgs(argv, {
-    key: { type: 'string' },
-    'output-signature': { type: 'string' },
-    bundle: { type: 'string' },
-    ...KEYLESS_SIGN_OPTIONS,
-  }, USAGE);
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
+export const runSignBlob: CommandRunner = (argv, io) =>
+  runCommand('sign-blob', io, async () => {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        key: { type: 'string' },
+        'output-signature': { type: 'string' },
+        bundle: { type: 'string' },
+        ...KEYLESS_SIGN_OPTIONS,
+      },
+      USAGE,
+    );
+    if (values.help) {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one FILE is required\n${USAGE}`);
+    if (values.key === undefined) return signBlobKeylessCommand(values, positionals[0] ?? '', io);
+    refuseKeylessWithKey(values);
+    const signer = await loadCosignSigner(requireString(values.key, '--key'), io);
+    const file = positionals[0] === '-' ? '-' : resolve(io.cwd, positionals[0] ?? '');
+    const result = await signBlobFile(file, signer, { progressTo: io.stderr, label: positionals[0] ?? '', stdin: io.stdin });
+    const signature = toBase64(result.signature);
+    if (typeof values['output-signature'] === 'string') {
+      await writeFile(resolve(io.cwd, values['output-signature']), signature);
+    }
+    if (typeof values.bundle === 'string') {
+      await writeFile(resolve(io.cwd, values.bundle), `${JSON.stringify(result.bundle)}\n`);
+    }
+    io.stdout.write(`${signature}\n`);
     return EXIT_OK;
-  }
-  if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one FILE is required\n${USAGE}`);
-  if (values.key === undefined) return signBlobKeylessCommand(values, positionals[0] ?? '', io);
-  refuseKeylessWithKey(values);
-  const signer = await loadCosignSigner(requireString(values.key, '--key'), io);
-  const file = positionals[0] === '-' ? '-' : resolve(io.cwd, positionals[0] ?? '');
-  const result = await signBlobFile(file, signer, { progressTo: io.stderr, label: positionals[0] ?? '', stdin: io.stdin });
-  const signature = toBase64(result.signature);
-  if (typeof values['output-signature'] === 'string') {
-    await writeFile(resolve(io.cwd, values['output-signature']), signature);
-  }
-  if (typeof values.bundle === 'string') {
-    await writeFile(resolve(io.cwd, values.bundle), `${JSON.stringify(result.bundle)}\n`);
-  }
-  io.stdout.write(`${signature}\n`);
-  return EXIT_OK;
-});
+  });
 
 /** Keyless: Fulcio certificate for the OIDC identity, Rekor entry; the bundle carries both. */
 async function signBlobKeylessCommand(values: Record<string, unknown>, name: string, io: CliIO): Promise<number> {

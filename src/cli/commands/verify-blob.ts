@@ -41,38 +41,44 @@ async function signatureInput(io: { cwd: string }, value: string): Promise<Buffe
 }
 
 /** Exit 0 "Verified OK"; 1 with the reason when the signature does not verify; 2 on usage errors. */
-export const runVerifyBlob: CommandRunner = (argv, io) => runCommand('verify-blob', io, async () => {
-  const { values, positionals } = parseCommandArgs(argv, {
-    key: { type: 'string' },
-    signature: { type: 'string' },
-    bundle: { type: 'string' },
-    ...KEYLESS_VERIFY_OPTIONS,
-    output: { type: 'string', short: 'o', default: 'text' },
-  }, USAGE);
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
+export const runVerifyBlob: CommandRunner = (argv, io) =>
+  runCommand('verify-blob', io, async () => {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        key: { type: 'string' },
+        signature: { type: 'string' },
+        bundle: { type: 'string' },
+        ...KEYLESS_VERIFY_OPTIONS,
+        output: { type: 'string', short: 'o', default: 'text' },
+      },
+      USAGE,
+    );
+    if (values.help) {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one FILE is required\n${USAGE}`);
+    if ((values.signature === undefined) === (values.bundle === undefined)) throw new SignetError('USAGE', `give one of --signature or --bundle\n${USAGE}`);
+    if (values.key === undefined && typeof values.bundle === 'string') return verifyBlobKeylessCommand(values, values.bundle, positionals[0] ?? '', io);
+    if (wantsKeylessVerify(values)) throw new SignetError('USAGE', 'the --certificate-* flags are for keyless bundles: leave out --key');
+    const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
+    const output = String(values.output);
+    if (output !== 'text' && output !== 'json') throw new SignetError('USAGE', `-o/--output must be text or json, not '${output}'`);
+    const file = positionals[0] === '-' ? '-' : resolve(io.cwd, positionals[0] ?? '');
+    const options = { progressTo: io.stderr, label: positionals[0] ?? '', stdin: io.stdin };
+    const result =
+      typeof values.bundle === 'string'
+        ? await verifyBlobBundle(file, publicKey, parseSigstoreBundle(await readInput(io, values.bundle, 'bundle'), values.bundle), options)
+        : await verifyBlobSignature(file, publicKey, decodeSignatureFile(await signatureInput(io, String(values.signature))), options);
+    if (output === 'json') io.stdout.write(`${JSON.stringify({ file: positionals[0], ok: result.ok, reason: result.reason, detail: result.detail })}\n`);
+    if (!result.ok) {
+      io.stderr.write(`signet verify-blob: ${positionals[0]}: ${result.reason}: ${result.detail}\n`);
+      return EXIT_POLICY_FAILED;
+    }
+    if (output === 'text') io.stderr.write('Verified OK\n');
     return EXIT_OK;
-  }
-  if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one FILE is required\n${USAGE}`);
-  if ((values.signature === undefined) === (values.bundle === undefined)) throw new SignetError('USAGE', `give one of --signature or --bundle\n${USAGE}`);
-  if (values.key === undefined && typeof values.bundle === 'string') return verifyBlobKeylessCommand(values, values.bundle, positionals[0] ?? '', io);
-  if (wantsKeylessVerify(values)) throw new SignetError('USAGE', 'the --certificate-* flags are for keyless bundles: leave out --key');
-  const publicKey = await loadPublicKey(requireString(values.key, '--key'), io);
-  const output = String(values.output);
-  if (output !== 'text' && output !== 'json') throw new SignetError('USAGE', `-o/--output must be text or json, not '${output}'`);
-  const file = positionals[0] === '-' ? '-' : resolve(io.cwd, positionals[0] ?? '');
-  const options = { progressTo: io.stderr, label: positionals[0] ?? '', stdin: io.stdin };
-  const result = typeof values.bundle === 'string'
-    ? await verifyBlobBundle(file, publicKey, parseSigstoreBundle(await readInput(io, values.bundle, 'bundle'), values.bundle), options)
-    : await verifyBlobSignature(file, publicKey, decodeSignatureFile(await signatureInput(io, String(values.signature))), options);
-  if (output === 'json') io.stdout.write(`${JSON.stringify({ file: positionals[0], ok: result.ok, reason: result.reason, detail: result.detail })}\n`);
-  if (!result.ok) {
-    io.stderr.write(`signet verify-blob: ${positionals[0]}: ${result.reason}: ${result.detail}\n`);
-    return EXIT_POLICY_FAILED;
-  }
-  if (output === 'text') io.stderr.write('Verified OK\n');
-  return EXIT_OK;
-});
+  });
 
 /** Keyless: chain to the trusted root, log entry, time, signature and the identity asked for. */
 async function verifyBlobKeylessCommand(values: Record<string, unknown>, bundlePath: string, name: string, io: CliIO): Promise<number> {

@@ -13,38 +13,46 @@ const USAGE = `usage: signet verify-image --key cosign.pub [-a key=value]… [--
  * Exit 0 when at least one signature (legacy or bundle) verifies with the key and carries every
  * `-a` annotation; prints the verified payloads as a JSON array (as cosign verify does). Else 1.
  */
-export const runVerifyImage: CommandRunner = (argv, io) => runCommand('verify-image', io, async () => {
-  const { values, positionals } = parseCommandArgs(argv, {
-    key: { type: 'string' },
-    annotations: { type: 'string', short: 'a', multiple: true },
-    'allow-http-registry': { type: 'boolean', default: false },
-    ...KEYLESS_VERIFY_OPTIONS,
-    output: { type: 'string', short: 'o' },
-  }, USAGE);
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return EXIT_OK;
-  }
-  const output = outputFormat(values.output);
-  // -o text: the "Verified …" line is the output; -o json (default): it goes to stderr, the payloads to stdout.
-  const report = (verified: string, payloads: unknown[]): void => {
-    if (output === 'text') io.stdout.write(`${verified}\n`);
-    else {
-      io.stderr.write(`${verified}\n`);
-      io.stdout.write(`${JSON.stringify(payloads)}\n`);
+export const runVerifyImage: CommandRunner = (argv, io) =>
+  runCommand('verify-image', io, async () => {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        key: { type: 'string' },
+        annotations: { type: 'string', short: 'a', multiple: true },
+        'allow-http-registry': { type: 'boolean', default: false },
+        ...KEYLESS_VERIFY_OPTIONS,
+        output: { type: 'string', short: 'o' },
+      },
+      USAGE,
+    );
+    if (values.help) {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
     }
-  };
-  if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one image REF is required\n${USAGE}`);
-  const annotations = parseAnnotations(values.annotations as string[] | undefined);
-  const publicKey = await imageTrustFrom(values, io);
-  const { client, image } = await openImage(positionals[0] ?? '', io.env, { plainHttp: values['allow-http-registry'] === true });
-  const checks = await verifyImageSignatures(client, image, publicKey, annotations);
-  const good = checks.filter((check) => check.ok);
-  if (good.length === 0) {
-    const why = checks.length === 0 ? 'no signatures found' : checks.map((check) => `${check.format} ${check.reason}: ${check.detail}`).join('; ');
-    io.stderr.write(`signet verify-image: ${image.descriptor.digest}: ${why}\n`);
-    return EXIT_POLICY_FAILED;
-  }
-  report(`Verified ${good.length} signature(s) on ${image.descriptor.digest} (${[...new Set(good.map((check) => check.format))].join(', ')})`, good.map((check) => check.payload));
-  return EXIT_OK;
-});
+    const output = outputFormat(values.output);
+    // -o text: the "Verified …" line is the output; -o json (default): it goes to stderr, the payloads to stdout.
+    const report = (verified: string, payloads: unknown[]): void => {
+      if (output === 'text') io.stdout.write(`${verified}\n`);
+      else {
+        io.stderr.write(`${verified}\n`);
+        io.stdout.write(`${JSON.stringify(payloads)}\n`);
+      }
+    };
+    if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one image REF is required\n${USAGE}`);
+    const annotations = parseAnnotations(values.annotations as string[] | undefined);
+    const publicKey = await imageTrustFrom(values, io);
+    const { client, image } = await openImage(positionals[0] ?? '', io.env, { plainHttp: values['allow-http-registry'] === true });
+    const checks = await verifyImageSignatures(client, image, publicKey, annotations);
+    const good = checks.filter((check) => check.ok);
+    if (good.length === 0) {
+      const why = checks.length === 0 ? 'no signatures found' : checks.map((check) => `${check.format} ${check.reason}: ${check.detail}`).join('; ');
+      io.stderr.write(`signet verify-image: ${image.descriptor.digest}: ${why}\n`);
+      return EXIT_POLICY_FAILED;
+    }
+    report(
+      `Verified ${good.length} signature(s) on ${image.descriptor.digest} (${[...new Set(good.map((check) => check.format))].join(', ')})`,
+      good.map((check) => check.payload),
+    );
+    return EXIT_OK;
+  });

@@ -15,7 +15,18 @@ import { terminalText } from '../../core/render/terminal-text.ts';
 /** `signet verify --policy FILE`: the range judged as a push to a ref, as the hook and the app judge it. */
 export async function runPolicyVerification(
   repo: Repository,
-  values: { policy: string; ref?: string | undefined; keyring?: string[] | undefined; 'allowed-signers'?: string | undefined; 'revoked-keys'?: string | undefined; 'x509-roots'?: string[] | undefined; crl?: string[] | undefined; 'trusted-root'?: string | undefined; keylessIdentities?: KeylessIdentity[] | undefined; format: 'text' | 'json' | 'jsonl' },
+  values: {
+    policy: string;
+    ref?: string | undefined;
+    keyring?: string[] | undefined;
+    'allowed-signers'?: string | undefined;
+    'revoked-keys'?: string | undefined;
+    'x509-roots'?: string[] | undefined;
+    crl?: string[] | undefined;
+    'trusted-root'?: string | undefined;
+    keylessIdentities?: KeylessIdentity[] | undefined;
+    format: 'text' | 'json' | 'jsonl';
+  },
   revisionArgs: string[],
   now: Date,
   io: CliIO,
@@ -33,24 +44,34 @@ export async function runPolicyVerification(
     keylessIdentities: [...(keylessIdentitiesOf(policy.keys.keyless) ?? []), ...(values.keylessIdentities ?? [])],
   });
   const revisions = parseRevisions(repo, revisionArgs);
-  if (revisions.include.length !== 1) throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');
+  if (revisions.include.length !== 1)
+    throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');
   const ref = values.ref !== undefined ? fullRefName(repo, values.ref) : refNamedBy(repo, revisionArgs);
-  if (!ref) throw new SignetError('USAGE', "--policy needs --ref REF: the revision does not name a branch or tag");
+  if (!ref) throw new SignetError('USAGE', '--policy needs --ref REF: the revision does not name a branch or tag');
   const tip = revisions.tags.find((tag) => tag.ref === ref)?.oid ?? revisions.include[0]!;
-  const evaluation = await evaluatePush(repo, registries, policy, [{ ref, oldOid: revisions.exclude.length === 1 ? revisions.exclude[0]! : null, newOid: tip }], {
-    now,
-    existingTips: revisions.exclude,
-  });
+  const evaluation = await evaluatePush(
+    repo,
+    registries,
+    policy,
+    [{ ref, oldOid: revisions.exclude.length === 1 ? revisions.exclude[0]! : null, newOid: tip }],
+    {
+      now,
+      existingTips: revisions.exclude,
+    },
+  );
   repo.objects.close();
   const decision = evaluation.decisions[0]!;
   // A gate that requires nothing passes everything: say so where a reviewer of the CI log looks.
-  if (decision.noPolicy) io.stderr.write(`signet: WARNING: no rule of ${policyPath} applies to ${ref}; nothing was required and this check passes whatever the commits are\n`);
+  if (decision.noPolicy)
+    io.stderr.write(`signet: WARNING: no rule of ${policyPath} applies to ${ref}; nothing was required and this check passes whatever the commits are\n`);
   const accepted = new Map(decision.commits.map((commit) => [commit.oid, commit]));
   const ordered = [...evaluation.commits.values()];
   if (values.format === 'jsonl') {
     for (const result of ordered) io.stdout.write(`${JSON.stringify({ ...commitJson(result), accepted: accepted.get(result.commit)?.accepted ?? true })}\n`);
   } else if (values.format === 'json') {
-    io.stdout.write(`${JSON.stringify({ ref, allowed: decision.allowed, noPolicy: decision.noPolicy, commits: ordered.map((result) => ({ ...commitJson(result), accepted: accepted.get(result.commit)?.accepted ?? true })), violations: decision.violations }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ ref, allowed: decision.allowed, noPolicy: decision.noPolicy, commits: ordered.map((result) => ({ ...commitJson(result), accepted: accepted.get(result.commit)?.accepted ?? true })), violations: decision.violations }, null, 2)}\n`,
+    );
   } else {
     for (const result of ordered) io.stdout.write(`${commitRow(result)}\n`);
     if (decision.noPolicy) io.stdout.write(`no rule of ${policyPath} applies to ${terminalText(ref)}: nothing is required\n`);
@@ -58,7 +79,9 @@ export async function runPolicyVerification(
     for (const violation of decision.violations) io.stdout.write(`✗ ${terminalText(violation.message)}\n`);
     const fixes = [...new Set(decision.violations.flatMap((violation) => (violation.fix ? [violation.fix] : [])))];
     if (fixes.length > 0) io.stdout.write(`to fix:\n${fixes.map((fix) => `  - ${terminalText(fix)}`).join('\n')}\n`);
-    io.stdout.write(`${ordered.length} commit${ordered.length === 1 ? '' : 's'} for ${ref}: ${decision.allowed ? 'the policy allows this update' : 'the policy rejects this update'}\n`);
+    io.stdout.write(
+      `${ordered.length} commit${ordered.length === 1 ? '' : 's'} for ${ref}: ${decision.allowed ? 'the policy allows this update' : 'the policy rejects this update'}\n`,
+    );
   }
   return decision.allowed ? EXIT_OK : EXIT_POLICY_FAILED;
 }
@@ -92,7 +115,9 @@ function onlyCandidate(repo: Repository, name: string, what: string): string | u
 
 /** The branch or tag a revision like `main` or `origin/main..main` names, if it names one. */
 function refNamedBy(repo: Repository, revisionArgs: string[]): string | undefined {
-  const positive = revisionArgs.filter((arg) => !arg.startsWith('^') && !arg.startsWith('-')).map((arg) => (arg.includes('..') ? arg.slice(arg.indexOf('..') + 2) : arg))[0];
+  const positive = revisionArgs
+    .filter((arg) => !arg.startsWith('^') && !arg.startsWith('-'))
+    .map((arg) => (arg.includes('..') ? arg.slice(arg.indexOf('..') + 2) : arg))[0];
   if (!positive) return undefined;
   const ref = onlyCandidate(repo, positive, 'the revision');
   // Only a branch or tag is a ref a push updates; origin/main or HEAD need --ref.

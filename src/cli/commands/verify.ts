@@ -119,19 +119,30 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const revisions = parseRevisions(repo, revisionArgs);
   if (values['no-cache'] && values.cache !== undefined) throw new SignetError('USAGE', 'give --cache DIR or --no-cache, not both');
   const secret = values['no-cache'] ? undefined : cacheSecret(io.env);
-  const cache = values['no-cache'] || !secret ? undefined : new VerdictCache(values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'), verdictKey({ sources, verifier: signetVersion(), ...(values.now ? { now } : {}) }), values.now !== undefined, secret);
+  const cache =
+    values['no-cache'] || !secret
+      ? undefined
+      : new VerdictCache(
+          values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'),
+          verdictKey({ sources, verifier: signetVersion(), ...(values.now ? { now } : {}) }),
+          values.now !== undefined,
+          secret,
+        );
   if (cache?.ignoredReason) io.stderr.write(`signet: warning: ${cache.ignoredReason}\n`);
   // Said once the revisions are known good, so that a usage error stays one line.
   if (note) io.stderr.write(note);
 
   // Progress goes to a terminal's stderr, unless the table is being drawn on that terminal too.
-  const progress = io.stderr.isTTY && !(format === 'text' && io.stdout.isTTY) ? (done: number, total: number | undefined) => {
-    if (done === total) {
-      if (total >= 1000) io.stderr.write('\r\x1b[K');
-    } else if (done >= 1000 || (total ?? 0) >= 1000) {
-      io.stderr.write(`\rverifying ${done.toLocaleString('en-US')}${total === undefined ? '' : `/${total.toLocaleString('en-US')}`} commits`);
-    }
-  } : undefined;
+  const progress =
+    io.stderr.isTTY && !(format === 'text' && io.stdout.isTTY)
+      ? (done: number, total: number | undefined) => {
+          if (done === total) {
+            if (total >= 1000) io.stderr.write('\r\x1b[K');
+          } else if (done >= 1000 || (total ?? 0) >= 1000) {
+            io.stderr.write(`\rverifying ${done.toLocaleString('en-US')}${total === undefined ? '' : `/${total.toLocaleString('en-US')}`} commits`);
+          }
+        }
+      : undefined;
 
   const tags = await verifyTags(repo, revisions.tags, registries, { now });
   const counts = new Map<StatusLetter, number>();
@@ -152,7 +163,12 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
-  for await (const result of verifyCommits(repo, revisions, registries, { now, ...(jobs ? { inFlight: jobs } : {}), ...(cache ? { cache } : {}), ...(progress ? { onProgress: progress } : {}) })) {
+  for await (const result of verifyCommits(repo, revisions, registries, {
+    now,
+    ...(jobs ? { inFlight: jobs } : {}),
+    ...(cache ? { cache } : {}),
+    ...(progress ? { onProgress: progress } : {}),
+  })) {
     // A range this long repays V8's optimising compiler, delayed at start-up for short runs.
     if (++total === OPTIMISE_AFTER_COMMITS) optimiseNow();
     counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
@@ -178,7 +194,9 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   }
 
   if (format === 'json') {
-    io.stdout.write(`${JSON.stringify({ commits: collected.map(commitJson), tags: tags.map(tagJson), summary: { total, statuses: Object.fromEntries(counts), ok: allGood, ...(cutAt ? { shallowBoundary: cutAt } : {}) } }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ commits: collected.map(commitJson), tags: tags.map(tagJson), summary: { total, statuses: Object.fromEntries(counts), ok: allGood, ...(cutAt ? { shallowBoundary: cutAt } : {}) } }, null, 2)}\n`,
+    );
   } else if (format === 'text') {
     const verdict = allGood ? 'every commit is signed by a registry key' : 'some commits are not signed by a registry key (G)';
     const cut = cutAt ? `; history cut at ${cutAt} shallow commit${cutAt === 1 ? '' : 's'} (shallow clone: older commits not checked)` : '';
@@ -191,10 +209,43 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** The key options given, or else what git itself would trust (said on stderr in one line). */
-async function registrySources(values: { keyring?: string[]; 'allowed-signers'?: string; 'revoked-keys'?: string; 'x509-roots'?: string[]; crl?: string[]; 'trusted-root'?: string; 'certificate-identity'?: string; 'certificate-identity-regexp'?: string; 'certificate-oidc-issuer'?: string; 'certificate-oidc-issuer-regexp'?: string }, gitDir: string, io: CliIO): Promise<{ sources: RegistrySources; note?: string }> {
+async function registrySources(
+  values: {
+    keyring?: string[];
+    'allowed-signers'?: string;
+    'revoked-keys'?: string;
+    'x509-roots'?: string[];
+    crl?: string[];
+    'trusted-root'?: string;
+    'certificate-identity'?: string;
+    'certificate-identity-regexp'?: string;
+    'certificate-oidc-issuer'?: string;
+    'certificate-oidc-issuer-regexp'?: string;
+  },
+  gitDir: string,
+  io: CliIO,
+): Promise<{ sources: RegistrySources; note?: string }> {
   const keylessIdentities = identitiesFromFlags(values);
-  if (values.keyring?.length || values['allowed-signers'] || values['revoked-keys'] || values['x509-roots']?.length || values.crl?.length || values['trusted-root'] || keylessIdentities) {
-    return { sources: readRegistrySources({ keyrings: values.keyring ?? [], allowedSigners: values['allowed-signers'], revokedKeys: values['revoked-keys'], x509Roots: values['x509-roots'], crls: values.crl, trustedRoot: values['trusted-root'], keylessIdentities }) };
+  if (
+    values.keyring?.length ||
+    values['allowed-signers'] ||
+    values['revoked-keys'] ||
+    values['x509-roots']?.length ||
+    values.crl?.length ||
+    values['trusted-root'] ||
+    keylessIdentities
+  ) {
+    return {
+      sources: readRegistrySources({
+        keyrings: values.keyring ?? [],
+        allowedSigners: values['allowed-signers'],
+        revokedKeys: values['revoked-keys'],
+        x509Roots: values['x509-roots'],
+        crls: values.crl,
+        trustedRoot: values['trusted-root'],
+        keylessIdentities,
+      }),
+    };
   }
   const { gitRegistries } = await import('../../keys/git-registries.ts');
   const found = gitRegistries(gitDir, io.env);
@@ -202,20 +253,34 @@ async function registrySources(values: { keyring?: string[]; 'allowed-signers'?:
 }
 
 /** The one keyless identity cosign's four flags name; both halves or neither. */
-export function identitiesFromFlags(values: { 'certificate-identity'?: string | undefined; 'certificate-identity-regexp'?: string | undefined; 'certificate-oidc-issuer'?: string | undefined; 'certificate-oidc-issuer-regexp'?: string | undefined }): KeylessIdentity[] | undefined {
+export function identitiesFromFlags(values: {
+  'certificate-identity'?: string | undefined;
+  'certificate-identity-regexp'?: string | undefined;
+  'certificate-oidc-issuer'?: string | undefined;
+  'certificate-oidc-issuer-regexp'?: string | undefined;
+}): KeylessIdentity[] | undefined {
   const subject = values['certificate-identity'];
   const subjectRegexp = values['certificate-identity-regexp'];
   const issuer = values['certificate-oidc-issuer'];
   const issuerRegexp = values['certificate-oidc-issuer-regexp'];
   if (subject === undefined && subjectRegexp === undefined && issuer === undefined && issuerRegexp === undefined) return undefined;
-  if (subject !== undefined && subjectRegexp !== undefined) throw new SignetError('USAGE', 'give --certificate-identity or --certificate-identity-regexp, not both');
-  if (issuer !== undefined && issuerRegexp !== undefined) throw new SignetError('USAGE', 'give --certificate-oidc-issuer or --certificate-oidc-issuer-regexp, not both');
-  if (subject === undefined && subjectRegexp === undefined) throw new SignetError('USAGE', '--certificate-oidc-issuer needs --certificate-identity or --certificate-identity-regexp (whom to trust from that issuer)');
-  if (issuer === undefined && issuerRegexp === undefined) throw new SignetError('USAGE', '--certificate-identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp (an identity means nothing without its issuer)');
-  return [{
-    ...(subject !== undefined ? { subject } : { subjectRegexp: anchoredRegexp(subjectRegexp!, '--certificate-identity-regexp') }),
-    ...(issuer !== undefined ? { issuer } : { issuerRegexp: anchoredRegexp(issuerRegexp!, '--certificate-oidc-issuer-regexp') }),
-  }];
+  if (subject !== undefined && subjectRegexp !== undefined)
+    throw new SignetError('USAGE', 'give --certificate-identity or --certificate-identity-regexp, not both');
+  if (issuer !== undefined && issuerRegexp !== undefined)
+    throw new SignetError('USAGE', 'give --certificate-oidc-issuer or --certificate-oidc-issuer-regexp, not both');
+  if (subject === undefined && subjectRegexp === undefined)
+    throw new SignetError('USAGE', '--certificate-oidc-issuer needs --certificate-identity or --certificate-identity-regexp (whom to trust from that issuer)');
+  if (issuer === undefined && issuerRegexp === undefined)
+    throw new SignetError(
+      'USAGE',
+      '--certificate-identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp (an identity means nothing without its issuer)',
+    );
+  return [
+    {
+      ...(subject !== undefined ? { subject } : { subjectRegexp: anchoredRegexp(subjectRegexp!, '--certificate-identity-regexp') }),
+      ...(issuer !== undefined ? { issuer } : { issuerRegexp: anchoredRegexp(issuerRegexp!, '--certificate-oidc-issuer-regexp') }),
+    },
+  ];
 }
 
 /** Defined by the bundle (scripts/bundle.mjs); a run from source names itself so. */

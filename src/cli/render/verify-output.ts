@@ -48,14 +48,18 @@ export function commitRow(result: CommitResult, idWidth = 10): string {
   const verdict = result.verdict;
   const signer = verdict.signer ?? (verdict.key ? verdict.key : '-');
   const tags = result.mergetags.map((tag) => ` [mergetag ${tag.name}: ${tag.verdict.status} ${tag.verdict.reason}]`).join('');
-  return terminalText(`${result.commit.slice(0, 10).padEnd(idWidth)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(result.subject, 48)}  ${reasonText(verdict)}${tags}`);
+  return terminalText(
+    `${result.commit.slice(0, 10).padEnd(idWidth)}  ${verdict.status}  ${fit(signer, 34)}  ${fit(result.subject, 48)}  ${reasonText(verdict)}${tags}`,
+  );
 }
 
 /** A tag row: the full tag name (never cut: two tags may share a prefix), then as a commit row. */
 export function tagRow(result: TagResult & { ref?: string }, idWidth = idColumnWidth([result])): string {
   const verdict = result.verdict;
   const signer = verdict.signer ?? verdict.key ?? '-';
-  return terminalText(`${fit(result.name, Math.max(idWidth, terminalText(result.name).length))}  ${verdict.status}  ${fit(signer, 34)}  ${fit(`(tag) ${result.subject}`, 48)}  ${reasonText(verdict)}`);
+  return terminalText(
+    `${fit(result.name, Math.max(idWidth, terminalText(result.name).length))}  ${verdict.status}  ${fit(signer, 34)}  ${fit(`(tag) ${result.subject}`, 48)}  ${reasonText(verdict)}`,
+  );
 }
 
 export function summaryLine(counts: Map<StatusLetter, number>, total: number, what = 'commit'): string {

@@ -85,7 +85,12 @@ function describeCondition(condition: AttestationCondition): string {
 }
 
 /** Policies that apply to an image reference in a namespace. */
-export function matchingPolicies(policy: AdmissionPolicy, names: string[], namespace: string, matches: (glob: string, names: string[]) => boolean): ImagePolicy[] {
+export function matchingPolicies(
+  policy: AdmissionPolicy,
+  names: string[],
+  namespace: string,
+  matches: (glob: string, names: string[]) => boolean,
+): ImagePolicy[] {
   return policy.policies.filter((entry) => namespaceSelected(entry.namespaces, namespace) && entry.images.some((glob) => matches(glob, names)));
 }
 
@@ -93,7 +98,13 @@ export function matchingPolicies(policy: AdmissionPolicy, names: string[], names
  * Every matching policy must pass; a policy passes when any of its authorities does
  * (policy-controller's semantics). A failure under `warn` admits with a warning.
  */
-export function decideImage(image: string, digest: string, policies: ImagePolicy[], noMatch: AdmissionPolicy['noMatch'], factsFor: (policy: ImagePolicy, authority: Authority) => AuthorityFacts | undefined): ImageDecision {
+export function decideImage(
+  image: string,
+  digest: string,
+  policies: ImagePolicy[],
+  noMatch: AdmissionPolicy['noMatch'],
+  factsFor: (policy: ImagePolicy, authority: Authority) => AuthorityFacts | undefined,
+): ImageDecision {
   const decision: ImageDecision = { image, digest, allowed: true, warnings: [], reasons: [], passed: [] };
   if (policies.length === 0) {
     if (noMatch === 'allow') return decision;

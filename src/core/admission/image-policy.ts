@@ -87,7 +87,11 @@ export function predicateTypeOf(text: string): string | undefined {
 
 /** One problem, located: `FILE:LINE:COL: field: message`. */
 class Problems {
-  constructor(private readonly file: string, private readonly doc: Document, private readonly lines: LineCounter) {}
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
 
   fail(path: (string | number)[], message: string): never {
     let node: unknown = this.doc.getIn(path, true);
@@ -98,7 +102,13 @@ class Problems {
   }
 }
 
-function onlyFields(problems: Problems, path: (string | number)[], value: Record<string, unknown>, allowed: readonly string[], notSupported: Record<string, string> = {}): void {
+function onlyFields(
+  problems: Problems,
+  path: (string | number)[],
+  value: Record<string, unknown>,
+  allowed: readonly string[],
+  notSupported: Record<string, string> = {},
+): void {
   for (const key of Object.keys(value)) {
     if (notSupported[key] !== undefined) problems.fail([...path, key], `not supported by signet: ${notSupported[key]}`);
     if (!allowed.includes(key)) problems.fail([...path, key], `unknown field (expected one of ${allowed.join(', ')})`);
@@ -113,7 +123,8 @@ function stringList(problems: Problems, path: (string | number)[], value: unknow
 /** A regexp must be anchored (^…$): an unanchored one matches far more than its author meant. */
 function anchoredRegExp(problems: Problems, path: (string | number)[], value: unknown): string {
   if (typeof value !== 'string' || value === '') problems.fail(path, 'must be a non-empty regular expression');
-  if (!value.startsWith('^') || !value.endsWith('$') || value.endsWith('\\$')) problems.fail(path, `regular expression must be anchored with ^ and $: '${value}'`);
+  if (!value.startsWith('^') || !value.endsWith('$') || value.endsWith('\\$'))
+    problems.fail(path, `regular expression must be anchored with ^ and $: '${value}'`);
   try {
     new RegExp(value, 'u');
   } catch (error) {
@@ -142,7 +153,8 @@ function readConditions(problems: Problems, path: (string | number)[], value: un
     const at = [...path, index];
     if (!isRecord(item)) problems.fail(at, 'must be a mapping');
     onlyFields(problems, at, item, ['path', 'equals', 'matches', 'exists']);
-    if (typeof item.path !== 'string' || !/^[A-Za-z0-9_@.-]+(\.[A-Za-z0-9_@.-]+)*$/.test(item.path)) problems.fail([...at, 'path'], 'must be a dotted path such as predicate.buildDefinition.buildType');
+    if (typeof item.path !== 'string' || !/^[A-Za-z0-9_@.-]+(\.[A-Za-z0-9_@.-]+)*$/.test(item.path))
+      problems.fail([...at, 'path'], 'must be a dotted path such as predicate.buildDefinition.buildType');
     const tests = ['equals', 'matches', 'exists'].filter((key) => item[key] !== undefined);
     if (tests.length !== 1) problems.fail(at, 'give exactly one of equals, matches, exists');
     const condition: AttestationCondition = { path: item.path };
@@ -166,7 +178,10 @@ function readAttestations(problems: Problems, path: (string | number)[], value: 
     const at = [...path, index];
     if (!isRecord(item)) problems.fail(at, 'must be a mapping');
     const typeField = dialect === 'cip' ? 'predicateType' : 'predicate_type';
-    if (dialect === 'cip') onlyFields(problems, at, item, ['name', 'predicateType'], { policy: 'CUE and Rego attestation policies are not evaluated; use signet\'s own policy file with conditions' });
+    if (dialect === 'cip')
+      onlyFields(problems, at, item, ['name', 'predicateType'], {
+        policy: "CUE and Rego attestation policies are not evaluated; use signet's own policy file with conditions",
+      });
     else onlyFields(problems, at, item, ['name', 'predicate_type', 'conditions']);
     const predicateType = typeof item[typeField] === 'string' ? predicateTypeOf(item[typeField]) : undefined;
     if (!predicateType) problems.fail([...at, typeField], `must be a predicate type URI or one of ${Object.keys(PREDICATE_SHORTHANDS).join(', ')}`);
@@ -187,7 +202,10 @@ function readAuthority(problems: Problems, path: (string | number)[], value: unk
   else onlyFields(problems, path, value, ['name', 'key', 'keyless', 'static', 'attestations']);
   const kinds = ['key', 'keyless', 'static'].filter((kind) => value[kind] !== undefined);
   if (kinds.length !== 1) problems.fail(path, 'give exactly one of key, keyless, static');
-  const authority: Authority = { name: typeof value.name === 'string' ? value.name : `authority-${index}`, attestations: readAttestations(problems, [...path, 'attestations'], value.attestations, dialect) };
+  const authority: Authority = {
+    name: typeof value.name === 'string' ? value.name : `authority-${index}`,
+    attestations: readAttestations(problems, [...path, 'attestations'], value.attestations, dialect),
+  };
   if (value.key !== undefined) {
     const at = [...path, 'key'];
     if (!isRecord(value.key)) problems.fail(at, 'must be a mapping');
@@ -199,7 +217,8 @@ function readAuthority(problems: Problems, path: (string | number)[], value: unk
     }
     const { data, path: file } = value.key;
     if ((data === undefined) === (file === undefined)) problems.fail(at, dialect === 'cip' ? 'data is required' : 'give exactly one of data, path');
-    if (data !== undefined && (typeof data !== 'string' || !data.includes('-----BEGIN PUBLIC KEY-----'))) problems.fail([...at, 'data'], 'must be a PEM public key (cosign.pub)');
+    if (data !== undefined && (typeof data !== 'string' || !data.includes('-----BEGIN PUBLIC KEY-----')))
+      problems.fail([...at, 'data'], 'must be a PEM public key (cosign.pub)');
     if (file !== undefined && (typeof file !== 'string' || file === '')) problems.fail([...at, 'path'], 'must be a file path');
     authority.key = data !== undefined ? { pem: data as string } : { path: file as string };
   }
@@ -212,7 +231,8 @@ function readAuthority(problems: Problems, path: (string | number)[], value: unk
       insecureIgnoreSCT: 'skipping certificate transparency checks',
     });
     const identities = value.keyless.identities;
-    if (!Array.isArray(identities) || identities.length === 0) problems.fail([...at, 'identities'], 'must list at least one identity: keyless without an identity admits anyone with an OIDC account');
+    if (!Array.isArray(identities) || identities.length === 0)
+      problems.fail([...at, 'identities'], 'must list at least one identity: keyless without an identity admits anyone with an OIDC account');
     authority.keyless = { identities: identities.map((identity: unknown, i) => readIdentity(problems, [...at, 'identities', i], identity)) };
   }
   if (value.static !== undefined) {
@@ -230,7 +250,8 @@ function readImages(problems: Problems, path: (string | number)[], value: unknow
   return value.map((item: unknown, index) => {
     const glob = dialect === 'cip' ? (isRecord(item) ? item.glob : undefined) : item;
     if (dialect === 'cip' && isRecord(item)) onlyFields(problems, [...path, index], item, ['glob']);
-    if (typeof glob !== 'string' || glob === '' || /\s/.test(glob)) problems.fail([...path, index], dialect === 'cip' ? 'must be {glob: PATTERN}' : 'must be an image glob');
+    if (typeof glob !== 'string' || glob === '' || /\s/.test(glob))
+      problems.fail([...path, index], dialect === 'cip' ? 'must be {glob: PATTERN}' : 'must be an image glob');
     return glob;
   });
 }
@@ -260,7 +281,8 @@ function number(problems: Problems, path: (string | number)[], value: unknown, f
 
 function readClusterImagePolicy(problems: Problems, value: Record<string, unknown>): ImagePolicy {
   onlyFields(problems, [], value, ['apiVersion', 'kind', 'metadata', 'spec']);
-  if (typeof value.apiVersion !== 'string' || !value.apiVersion.startsWith('policy.sigstore.dev/')) problems.fail(['apiVersion'], 'must be policy.sigstore.dev/v1beta1 (or v1alpha1)');
+  if (typeof value.apiVersion !== 'string' || !value.apiVersion.startsWith('policy.sigstore.dev/'))
+    problems.fail(['apiVersion'], 'must be policy.sigstore.dev/v1beta1 (or v1alpha1)');
   const name = isRecord(value.metadata) && typeof value.metadata.name === 'string' ? value.metadata.name : 'unnamed';
   const spec = value.spec;
   if (!isRecord(spec)) problems.fail(['spec'], 'must be a mapping');
@@ -308,7 +330,12 @@ function readSignetPolicy(problems: Problems, value: Record<string, unknown>, in
     if (perRegistry !== undefined && !isRecord(perRegistry)) problems.fail(['registries', 'timeouts_ms'], 'must map registry hosts to milliseconds');
     into.registries = {
       timeoutMs: number(problems, ['registries', 'timeout_ms'], value.registries.timeout_ms, DEFAULTS.timeoutMs, 100, 30_000),
-      timeoutsMs: Object.fromEntries(Object.entries(perRegistry ?? {}).map(([host, ms]) => [host, number(problems, ['registries', 'timeouts_ms', host], ms, DEFAULTS.timeoutMs, 100, 30_000)])),
+      timeoutsMs: Object.fromEntries(
+        Object.entries(perRegistry ?? {}).map(([host, ms]) => [
+          host,
+          number(problems, ['registries', 'timeouts_ms', host], ms, DEFAULTS.timeoutMs, 100, 30_000),
+        ]),
+      ),
       pullSecrets: value.registries.pull_secrets === undefined ? [] : stringList(problems, ['registries', 'pull_secrets'], value.registries.pull_secrets),
       insecure: value.registries.insecure === undefined ? [] : stringList(problems, ['registries', 'insecure'], value.registries.insecure),
     };
@@ -345,7 +372,12 @@ export function parseAdmissionPolicy(text: string, file: string): AdmissionPolic
   const policy: AdmissionPolicy = {
     policies: [],
     noMatch: 'deny',
-    cache: { ttlSeconds: DEFAULTS.ttlSeconds, failureTtlSeconds: DEFAULTS.failureTtlSeconds, tagTtlSeconds: DEFAULTS.tagTtlSeconds, maxEntries: DEFAULTS.maxEntries },
+    cache: {
+      ttlSeconds: DEFAULTS.ttlSeconds,
+      failureTtlSeconds: DEFAULTS.failureTtlSeconds,
+      tagTtlSeconds: DEFAULTS.tagTtlSeconds,
+      maxEntries: DEFAULTS.maxEntries,
+    },
     registries: { timeoutMs: DEFAULTS.timeoutMs, timeoutsMs: {}, pullSecrets: [], insecure: [] },
     reviewBudgetMs: DEFAULTS.reviewBudgetMs,
   };
@@ -366,7 +398,7 @@ export function parseAdmissionPolicy(text: string, file: string): AdmissionPolic
       problems.fail(['kind'], `unknown kind '${String(value.kind)}' (expected ClusterImagePolicy, or signet's own policy without a kind)`);
     } else {
       ownDocuments += 1;
-      if (ownDocuments > 1) problems.fail([], "only one signet policy document per file (ClusterImagePolicy documents may be many)");
+      if (ownDocuments > 1) problems.fail([], 'only one signet policy document per file (ClusterImagePolicy documents may be many)');
       readSignetPolicy(problems, value, policy);
     }
   }

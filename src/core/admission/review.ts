@@ -50,14 +50,21 @@ function text(value: unknown, field: string): string {
 export function parseAdmissionReview(body: unknown): AdmissionRequest {
   if (!isRecord(body)) throw new SignetError('USAGE', 'AdmissionReview: body is not a JSON object');
   if (body.apiVersion !== API_VERSION || body.kind !== 'AdmissionReview') {
-    throw new SignetError('USAGE', `AdmissionReview: apiVersion must be ${API_VERSION} and kind AdmissionReview (got ${String(body.apiVersion)} ${String(body.kind)})`);
+    throw new SignetError(
+      'USAGE',
+      `AdmissionReview: apiVersion must be ${API_VERSION} and kind AdmissionReview (got ${String(body.apiVersion)} ${String(body.kind)})`,
+    );
   }
   const request = body.request;
   if (!isRecord(request)) throw new SignetError('USAGE', 'AdmissionReview: request is missing');
   const kind = isRecord(request.kind) ? request.kind : {};
   return {
     uid: text(request.uid, 'request.uid'),
-    kind: { group: typeof kind.group === 'string' ? kind.group : '', version: typeof kind.version === 'string' ? kind.version : '', kind: text(kind.kind, 'request.kind.kind') },
+    kind: {
+      group: typeof kind.group === 'string' ? kind.group : '',
+      version: typeof kind.version === 'string' ? kind.version : '',
+      kind: text(kind.kind, 'request.kind.kind'),
+    },
     operation: text(request.operation, 'request.operation'),
     namespace: typeof request.namespace === 'string' ? request.namespace : '',
     name: typeof request.name === 'string' ? request.name : '',

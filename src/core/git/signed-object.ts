@@ -99,7 +99,10 @@ export function parsePerson(value: string): Person | undefined {
   const open = value.indexOf('<');
   const close = value.lastIndexOf('>');
   if (open < 0 || close < open) return undefined;
-  const rest = value.slice(close + 1).trim().split(/\s+/);
+  const rest = value
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const time = Number(rest[0]);
   return {
     name: value.slice(0, open).trim(),
@@ -167,7 +170,7 @@ function readHeaders(raw: Uint8Array, what: string): { headers: Header[]; bodySt
 function headerValue(raw: Uint8Array, header: Header): Uint8Array {
   if (header.end === header.firstEnd) return raw.subarray(header.valueStart, header.end);
   const pieces: Uint8Array[] = [raw.subarray(header.valueStart, header.firstEnd)];
-  for (let position = header.firstEnd; position < header.end; ) {
+  for (let position = header.firstEnd; position < header.end;) {
     const end = lineEnd(raw, position);
     pieces.push(raw.subarray(position + 1, end));
     position = end;
@@ -298,7 +301,15 @@ export function parseCommit(object: Uint8Array, hash: ObjectHash, what = 'commit
     else if (header.key === 'mergetag') mergetags.push(headerValue(raw, header));
   }
   // Built field by field, not with spreads: this runs once per commit of every range.
-  const commit: ParsedCommit = { payload: signed.payload, tree: headerText(raw, tree), parents, author: personOf(raw, find(headers, 'author')), committer: personOf(raw, find(headers, 'committer')), mergetags, message: raw.subarray(bodyStart) };
+  const commit: ParsedCommit = {
+    payload: signed.payload,
+    tree: headerText(raw, tree),
+    parents,
+    author: personOf(raw, find(headers, 'author')),
+    committer: personOf(raw, find(headers, 'committer')),
+    mergetags,
+    message: raw.subarray(bodyStart),
+  };
   if (signed.signature) commit.signature = signed.signature;
   if (signed.multipleSignatures !== undefined) commit.multipleSignatures = signed.multipleSignatures;
   const encoding = find(headers, 'encoding');

@@ -18,11 +18,13 @@ export const PublicKeyAlgorithm = {
 
 /** Public-key algorithms gpg 2.2 verifies data signatures with. */
 export function canSignAlgorithm(algorithm: number): boolean {
-  return algorithm === PublicKeyAlgorithm.rsaEncryptSign
-    || algorithm === PublicKeyAlgorithm.rsaSign
-    || algorithm === PublicKeyAlgorithm.dsa
-    || algorithm === PublicKeyAlgorithm.ecdsa
-    || algorithm === PublicKeyAlgorithm.eddsaLegacy;
+  return (
+    algorithm === PublicKeyAlgorithm.rsaEncryptSign ||
+    algorithm === PublicKeyAlgorithm.rsaSign ||
+    algorithm === PublicKeyAlgorithm.dsa ||
+    algorithm === PublicKeyAlgorithm.ecdsa ||
+    algorithm === PublicKeyAlgorithm.eddsaLegacy
+  );
 }
 
 export function isRsa(algorithm: number): boolean {
@@ -53,8 +55,15 @@ const hashes = new Map<number, HashInfo>([
 ]);
 
 const hashNamesForReport = new Map<number, string>([
-  [1, 'md5'], [2, 'sha1'], [3, 'ripemd160'], [8, 'sha256'], [9, 'sha384'], [10, 'sha512'], [11, 'sha224'],
-  [12, 'sha3-256'], [14, 'sha3-512'],
+  [1, 'md5'],
+  [2, 'sha1'],
+  [3, 'ripemd160'],
+  [8, 'sha256'],
+  [9, 'sha384'],
+  [10, 'sha512'],
+  [11, 'sha224'],
+  [12, 'sha3-256'],
+  [14, 'sha3-512'],
 ]);
 
 export function supportedHash(algorithm: number): HashInfo | undefined {

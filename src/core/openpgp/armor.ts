@@ -109,7 +109,12 @@ function decodeRadix64(text: string, start: number): ArmorResult {
       // "buffer_pos + 2 < buffer_len": three more characters on this line, its newline counted.
       const lineEnd = text.indexOf('\n', index - 1);
       const lineLength = lineEnd < 0 ? text.length : lineEnd + 1;
-      if (index + 2 < lineLength && isHexDigit(text.charCodeAt(index)) && isHexDigit(text.charCodeAt(index + 1)) && '=\n\r\t '.includes(text.charAt(index + 2))) {
+      if (
+        index + 2 < lineLength &&
+        isHexDigit(text.charCodeAt(index)) &&
+        isHexDigit(text.charCodeAt(index + 1)) &&
+        '=\n\r\t '.includes(text.charAt(index + 2))
+      ) {
         code = Number.parseInt(text.slice(index, index + 2), 16);
         index += 2;
         continue;
@@ -192,7 +197,6 @@ function findBeginLine(text: string): number {
   }
   return -1;
 }
-
 
 const crcTable = (() => {
   const table = new Int32Array(256);

@@ -29,9 +29,7 @@ export interface VerifyOptions {
   runner?: CheckRunner;
 }
 
-export type PreCheck =
-  | { kind: 'verdict'; verdict: SignatureVerdict }
-  | { kind: 'check'; record: SigningKeyRecord };
+export type PreCheck = { kind: 'verdict'; verdict: SignatureVerdict } | { kind: 'check'; record: SigningKeyRecord };
 
 export function errorVerdict(reason: VerdictReason, detail: string, extra?: Partial<SignatureVerdict>): SignatureVerdict {
   const verdict: SignatureVerdict = { status: 'E', format: 'openpgp', reason };
@@ -53,9 +51,13 @@ function addKeyFields(verdict: SignatureVerdict, record: SigningKeyRecord, now: 
   verdict.primaryKey = record.owner.fingerprint;
   if (record.owner.primaryUserId !== undefined) verdict.signer = record.owner.primaryUserId;
   const identities = record.identitiesExpire
-    ? [...new Set(record.owner.userIds
-      .filter((uid) => !uid.revoked && (uid.certificationExpiresAt === undefined || uid.certificationExpiresAt > now))
-      .flatMap((uid) => (uid.email ? [uid.email] : [])))]
+    ? [
+        ...new Set(
+          record.owner.userIds
+            .filter((uid) => !uid.revoked && (uid.certificationExpiresAt === undefined || uid.certificationExpiresAt > now))
+            .flatMap((uid) => (uid.email ? [uid.email] : [])),
+        ),
+      ]
     : record.identities.slice();
   verdict.identities = identities;
   if (committerEmail !== undefined) verdict.emailMatches = identities.includes(committerEmail.trim().toLowerCase());
@@ -80,7 +82,8 @@ export function preCheck(registry: LoadedOpenPgpRegistry, facts: SignatureFacts,
     return stop('unknown_signature_type', `signature class 0x${facts.signatureType.toString(16).padStart(2, '0')} is not a data signature`);
   }
   if (!supportedHash(facts.hashAlgorithm)) return stop('unsupported_algorithm', `hash algorithm ${hashName(facts.hashAlgorithm)} is not accepted by gpg 2.2`);
-  if (!canSignAlgorithm(facts.publicKeyAlgorithm)) return stop('unsupported_algorithm', `public-key algorithm ${facts.publicKeyAlgorithm} cannot be checked by gpg 2.2`);
+  if (!canSignAlgorithm(facts.publicKeyAlgorithm))
+    return stop('unsupported_algorithm', `public-key algorithm ${facts.publicKeyAlgorithm} cannot be checked by gpg 2.2`);
   const record = registry.candidates(facts.issuerFingerprint, facts.issuerKeyId)[0];
   if (!record) return stop('unknown_key', issuer ? `key ${issuer} is not in the registry` : 'the signature names no issuer key');
   const now = seconds(options.now);
@@ -96,13 +99,27 @@ export function preCheck(registry: LoadedOpenPgpRegistry, facts: SignatureFacts,
   return { kind: 'check', record };
 }
 
-const digestBits = new Map<number, number>([[1, 128], [2, 160], [3, 160], [8, 256], [9, 384], [10, 512], [11, 224]]);
+const digestBits = new Map<number, number>([
+  [1, 128],
+  [2, 160],
+  [3, 160],
+  [8, 256],
+  [9, 384],
+  [10, 512],
+  [11, 224],
+]);
 
 export function hashDigestBits(algorithm: number): number {
   return digestBits.get(algorithm) ?? 0;
 }
 
-export function postCheck(record: SigningKeyRecord, facts: SignatureFacts, cryptoGood: boolean, options: VerifyOptions, cryptoDetail?: string): SignatureVerdict {
+export function postCheck(
+  record: SigningKeyRecord,
+  facts: SignatureFacts,
+  cryptoGood: boolean,
+  options: VerifyOptions,
+  cryptoDetail?: string,
+): SignatureVerdict {
   const now = seconds(options.now);
   const finish = (status: StatusLetter, reason: VerdictReason, detail?: string): SignatureVerdict => {
     const verdict = addKeyFields(addSignatureFields({ status, format: 'openpgp', reason }, facts), record, now, options.committerEmail);
@@ -112,9 +129,13 @@ export function postCheck(record: SigningKeyRecord, facts: SignatureFacts, crypt
   if (!cryptoGood) return finish('B', 'invalid', cryptoDetail ?? 'the signature does not match the signed data');
   if (facts.unknownCritical) return finish('B', 'invalid', `gpg assumes a bad signature: ${facts.unknownCritical}`);
   if (!record.isPrimary && record.crossCertification !== 'good') {
-    return finish('E', 'not_signing_key', record.crossCertification === 'bad'
-      ? `signing subkey ${record.fingerprint} has an invalid back-signature`
-      : `signing subkey ${record.fingerprint} is not cross-certified (no back-signature)`);
+    return finish(
+      'E',
+      'not_signing_key',
+      record.crossCertification === 'bad'
+        ? `signing subkey ${record.fingerprint} has an invalid back-signature`
+        : `signing subkey ${record.fingerprint} is not cross-certified (no back-signature)`,
+    );
   }
   const signedAt = facts.createdAt ?? 0;
   const expiresAfter = facts.expiresAfter ?? 0;
@@ -123,7 +144,11 @@ export function postCheck(record: SigningKeyRecord, facts: SignatureFacts, crypt
   }
   if (record.expiresAt !== undefined && record.expiresAt < now) {
     // signedAt < keyExpiredAt tells a policy that the signature was made while the key was valid.
-    const verdict = finish('Y', 'expired_key', `key ${record.fingerprint} expired at ${new Date(record.expiresAt * 1000).toISOString()}${signedAt < record.expiresAt ? ', after the signature was made' : ''}`);
+    const verdict = finish(
+      'Y',
+      'expired_key',
+      `key ${record.fingerprint} expired at ${new Date(record.expiresAt * 1000).toISOString()}${signedAt < record.expiresAt ? ', after the signature was made' : ''}`,
+    );
     verdict.keyExpiredAt = record.expiresAt;
     return verdict;
   }

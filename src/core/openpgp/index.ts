@@ -15,7 +15,12 @@ export type { VerifyOptions as OpenPgpVerifyOptions } from './decide.ts';
  * registry's keys at ultimate owner trust, judged at `options.now`. Never throws for bad
  * signature input: every problem with the signature is a verdict.
  */
-export async function verifyOpenPgpSignature(registry: OpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): Promise<SignatureVerdict> {
+export async function verifyOpenPgpSignature(
+  registry: OpenPgpRegistry,
+  payload: Uint8Array,
+  armoredSignature: string,
+  options: VerifyOptions,
+): Promise<SignatureVerdict> {
   const loaded = asLoadedRegistry(registry);
   const fast = verifyFast(loaded, payload, armoredSignature, options);
   if (fast === FALLBACK) return verifyWithOpenPgpJs(loaded, payload, armoredSignature, options);
@@ -29,6 +34,11 @@ export async function verifyOpenPgpSignature(registry: OpenPgpRegistry, payload:
  * The same verdict with openpgp.js parsing, hashing and checking the cryptography: slower,
  * kept as the reference the fast path is tested and measured against.
  */
-export async function verifyOpenPgpSignatureWithOpenPgpJs(registry: OpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): Promise<SignatureVerdict> {
+export async function verifyOpenPgpSignatureWithOpenPgpJs(
+  registry: OpenPgpRegistry,
+  payload: Uint8Array,
+  armoredSignature: string,
+  options: VerifyOptions,
+): Promise<SignatureVerdict> {
   return verifyWithOpenPgpJs(asLoadedRegistry(registry), payload, armoredSignature, options);
 }

@@ -242,7 +242,7 @@ export async function subkeyFacts(key: Keyblock, subkey: openpgp.Subkey | Native
   const canSign = flagsAllowSigning(binding) ?? algorithmCanSign(algorithm);
   let crossCertification: SubkeyFacts['crossCertification'] = 'missing';
   if (canSign && binding.embeddedSignature) {
-    crossCertification = await verifies(binding.embeddedSignature, packet, SignatureType.keyBinding, data) ? 'good' : 'bad';
+    crossCertification = (await verifies(binding.embeddedSignature, packet, SignatureType.keyBinding, data)) ? 'good' : 'bad';
   }
   const createdAt = seconds(packet.created);
   const lifetime = binding.keyExpirationTime ?? 0;

@@ -107,7 +107,9 @@ function readNativeKey(body: Uint8Array): NativeKey {
 }
 
 const curveNames = new Map([
-  ['2b2403030208010107', 'brainpoolP256r1'], ['2b240303020801010b', 'brainpoolP384r1'], ['2b240303020801010d', 'brainpoolP512r1'],
+  ['2b2403030208010107', 'brainpoolP256r1'],
+  ['2b240303020801010b', 'brainpoolP384r1'],
+  ['2b240303020801010d', 'brainpoolP512r1'],
   ['2b8104000a', 'secp256k1'],
 ]);
 

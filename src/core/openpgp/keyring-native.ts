@@ -146,7 +146,8 @@ export class NativeSignature implements SubpacketSink {
     const hash = supportedHash(signature.hashAlgorithm);
     if (!hash) notCovered('hash algorithm');
     // openpgp.js refuses EdDSA signatures over digests shorter than SHA-256.
-    if (key.algorithm === ALGORITHM_EDDSA_LEGACY && signature.hashAlgorithm !== 8 && signature.hashAlgorithm !== 9 && signature.hashAlgorithm !== 10) notCovered('weak EdDSA hash');
+    if (key.algorithm === ALGORITHM_EDDSA_LEGACY && signature.hashAlgorithm !== 8 && signature.hashAlgorithm !== 9 && signature.hashAlgorithm !== 10)
+      notCovered('weak EdDSA hash');
     const native = key.native();
     if (native.kind !== 'ed25519' && native.kind !== 'ecdsa' && native.kind !== 'rsa') notCovered('key material');
     const signed = signedBytes(signatureType, data);
@@ -173,7 +174,11 @@ export class NativeSignature implements SubpacketSink {
     if (type === 16 || type === 33) {
       if (type === 16 && data.length !== 8) notCovered('issuer');
       if (type === 33 && (data.length !== 21 || data[0] !== 4)) notCovered('issuer fingerprint');
-      this.issuerKeyIds.add(Buffer.from(data.subarray(data.length - 8)).toString('hex').toUpperCase());
+      this.issuerKeyIds.add(
+        Buffer.from(data.subarray(data.length - 8))
+          .toString('hex')
+          .toUpperCase(),
+      );
       return;
     }
     // openpgp.js keeps the last of a repeated subpacket, gpg the first: leave those to openpgp.js.
@@ -210,7 +215,7 @@ export class NativeSignature implements SubpacketSink {
 }
 
 function signedBytes(signatureType: number, data: SignedData): Uint8Array {
-  if (signatureType >= SIG_CERT_GENERIC && signatureType <= SIG_CERT_POSITIVE || signatureType === SIG_CERT_REVOCATION) {
+  if ((signatureType >= SIG_CERT_GENERIC && signatureType <= SIG_CERT_POSITIVE) || signatureType === SIG_CERT_REVOCATION) {
     if (!data.userID) notCovered('certification without a user ID');
     const uid = data.userID.bytes;
     const header = new Uint8Array([0xb4, (uid.length >>> 24) & 0xff, (uid.length >>> 16) & 0xff, (uid.length >>> 8) & 0xff, uid.length & 0xff]);
@@ -290,7 +295,8 @@ export function readKeyBlockNatively(block: string): NativeKeyblock[] | undefine
   }
 }
 
-const KEY_BLOCK = /^-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n(?:[A-Za-z][A-Za-z0-9-]*: [^\r\n]*\r?\n)*\r?\n((?:[A-Za-z0-9+/]+={0,2}\r?\n)+)(?:=([A-Za-z0-9+/]{4})\r?\n)?-----END PGP PUBLIC KEY BLOCK-----$/;
+const KEY_BLOCK =
+  /^-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n(?:[A-Za-z][A-Za-z0-9-]*: [^\r\n]*\r?\n)*\r?\n((?:[A-Za-z0-9+/]+={0,2}\r?\n)+)(?:=([A-Za-z0-9+/]{4})\r?\n)?-----END PGP PUBLIC KEY BLOCK-----$/;
 
 function dearmorKeyBlock(block: string): Uint8Array {
   const match = KEY_BLOCK.exec(block);

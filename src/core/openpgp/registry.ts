@@ -95,7 +95,7 @@ export class LoadedOpenPgpRegistry implements OpenPgpRegistry {
       if (record) return [record];
     }
     const keyId = issuerKeyId ?? issuerFingerprint?.slice(-16);
-    return keyId ? this.byKeyId.get(keyId) ?? [] : [];
+    return keyId ? (this.byKeyId.get(keyId) ?? []) : [];
   }
 }
 
@@ -114,10 +114,12 @@ const midLineBegin = /[^\n]-----BEGIN PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----/;
 
 /** A warning for each source holding a key block gpg does not see (its BEGIN not at a line start). */
 function unreadBlocks(sources: KeySourceText[]): SkippedKey[] {
-  return sources.filter((source) => midLineBegin.test(source.text)).map((source) => ({
-    source: source.name,
-    message: `${source.name}: a "-----BEGIN PGP PUBLIC KEY BLOCK-----" that does not start a line (a file joined to the one before without a newline?) is not read, as gpg does not read it`,
-  }));
+  return sources
+    .filter((source) => midLineBegin.test(source.text))
+    .map((source) => ({
+      source: source.name,
+      message: `${source.name}: a "-----BEGIN PGP PUBLIC KEY BLOCK-----" that does not start a line (a file joined to the one before without a newline?) is not read, as gpg does not read it`,
+    }));
 }
 
 async function readSource(openpgp: OpenPgpModule, source: KeySourceText): Promise<openpgp.Key[]> {
@@ -131,12 +133,12 @@ async function readSource(openpgp: OpenPgpModule, source: KeySourceText): Promis
     if (blocks.length > 0) {
       for (const block of blocks) {
         if (block.startsWith('-----BEGIN PGP PRIVATE')) fail('holds a private key block; a keyring for verification must hold public keys only');
-        keys.push(...await openpgp.readKeys({ armoredKeys: block, config: gpgLike }));
+        keys.push(...(await openpgp.readKeys({ armoredKeys: block, config: gpgLike })));
       }
     } else if (/-----BEGIN PGP /.test(source.text)) {
       fail('holds no "-----BEGIN PGP PUBLIC KEY BLOCK-----" (complete with its END line)');
     } else if (source.text.length > 0 && (source.text.charCodeAt(0) & 0x80) !== 0) {
-      keys.push(...await openpgp.readKeys({ binaryKeys: new Uint8Array(Buffer.from(source.text, 'latin1')), config: gpgLike }));
+      keys.push(...(await openpgp.readKeys({ binaryKeys: new Uint8Array(Buffer.from(source.text, 'latin1')), config: gpgLike })));
     } else {
       fail('is neither an armored OpenPGP public key block nor a binary keyring');
     }
@@ -181,7 +183,7 @@ export async function loadOpenPgpRegistry(sources: KeySourceText[]): Promise<Ope
   // No keyring: no reason to load openpgp.js.
   if (sources.length === 0) return new LoadedOpenPgpRegistry([], []);
   const skipped = unreadBlocks(sources);
-  return registryOf(sources, readNatively(sources) ?? await readWithOpenPgpJs(sources, skipped), skipped);
+  return registryOf(sources, readNatively(sources) ?? (await readWithOpenPgpJs(sources, skipped)), skipped);
 }
 
 /** The same registry read with openpgp.js only: the reference the native reader is held to. */
@@ -210,7 +212,10 @@ async function readWithOpenPgpJs(sources: KeySourceText[], skipped: SkippedKey[]
     for (const key of await readSource(openpgp, source)) {
       const version = (key.keyPacket as { version: number }).version;
       if (version !== 4) {
-        skipped.push({ source: source.name, message: `${source.name}: key ${key.getFingerprint().toUpperCase()} is a version ${version} key; gpg 2.2 and git's default verifier read version 4 keys only` });
+        skipped.push({
+          source: source.name,
+          message: `${source.name}: key ${key.getFingerprint().toUpperCase()} is a version ${version} key; gpg 2.2 and git's default verifier read version 4 keys only`,
+        });
         continue;
       }
       const fingerprint = key.getFingerprint().toUpperCase();
@@ -235,7 +240,11 @@ async function readWithOpenPgpJs(sources: KeySourceText[], skipped: SkippedKey[]
  * kept (gpg --import does the same); a file none of whose keys can be used is an error, since
  * whoever listed it meant to trust something in it.
  */
-async function registryOf(sources: KeySourceText[], merged: Map<string, { key: Keyblock; source: string }>, skipped: SkippedKey[]): Promise<LoadedOpenPgpRegistry> {
+async function registryOf(
+  sources: KeySourceText[],
+  merged: Map<string, { key: Keyblock; source: string }>,
+  skipped: SkippedKey[],
+): Promise<LoadedOpenPgpRegistry> {
   const infos: OpenPgpKeyInfo[] = [];
   const records: SigningKeyRecord[] = [];
   const kept = new Set<string>();
@@ -310,7 +319,11 @@ async function registryOf(sources: KeySourceText[], merged: Map<string, { key: K
       throw new SignetError('KEYRING_INVALID', first.message);
     }
   }
-  return new LoadedOpenPgpRegistry(infos, records, skipped.map((skip) => `skipped ${skip.message}`));
+  return new LoadedOpenPgpRegistry(
+    infos,
+    records,
+    skipped.map((skip) => `skipped ${skip.message}`),
+  );
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {

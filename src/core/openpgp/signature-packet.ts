@@ -94,14 +94,18 @@ export function readPacketHeader(bytes: Uint8Array, offset: number): HeaderResul
     tag = first & 0x3f;
     const l0 = bytes[position];
     if (l0 === undefined) return { kind: 'malformed', detail: 'truncated packet header' };
-    if (l0 < 192) { length = l0; position += 1; }
-    else if (l0 < 224) {
+    if (l0 < 192) {
+      length = l0;
+      position += 1;
+    } else if (l0 < 224) {
       const l1 = bytes[position + 1];
       if (l1 === undefined) return { kind: 'malformed', detail: 'truncated packet header' };
-      length = ((l0 - 192) << 8) + l1 + 192; position += 2;
+      length = ((l0 - 192) << 8) + l1 + 192;
+      position += 2;
     } else if (l0 === 255) {
       if (position + 5 > bytes.length) return { kind: 'malformed', detail: 'truncated packet header' };
-      length = readUint32(bytes, position + 1); position += 5;
+      length = readUint32(bytes, position + 1);
+      position += 5;
     } else {
       // Partial body lengths are for data packets only; leave such oddities to openpgp.js.
       return { kind: 'fallback', detail: 'partial body length' };
@@ -129,7 +133,9 @@ export function signatureMpiCount(algorithm: number): number {
   return 0;
 }
 
-export function parseSignatureBody(body: Uint8Array): { kind: 'signature'; signature: ParsedSignature } | { kind: 'malformed'; detail: string } | { kind: 'fallback'; detail: string } {
+export function parseSignatureBody(
+  body: Uint8Array,
+): { kind: 'signature'; signature: ParsedSignature } | { kind: 'malformed'; detail: string } | { kind: 'fallback'; detail: string } {
   const version = body[0];
   if (version === 3) return parseVersion3(body);
   if (version !== 4) return { kind: 'malformed', detail: `signature packet version ${version ?? 'missing'} (gpg 2.2 reads versions 3 and 4)` };
@@ -262,9 +268,16 @@ export function scanSubpackets(body: Uint8Array, start: number, end: number, has
   while (offset < end) {
     const l0 = body[offset] ?? 0;
     let length: number;
-    if (l0 < 192) { length = l0; offset += 1; }
-    else if (l0 < 255) { length = ((l0 - 192) << 8) + (body[offset + 1] ?? 0) + 192; offset += 2; }
-    else { length = readUint32(body, offset + 1); offset += 5; }
+    if (l0 < 192) {
+      length = l0;
+      offset += 1;
+    } else if (l0 < 255) {
+      length = ((l0 - 192) << 8) + (body[offset + 1] ?? 0) + 192;
+      offset += 2;
+    } else {
+      length = readUint32(body, offset + 1);
+      offset += 5;
+    }
     if (length === 0 || offset + length > end) return 'subpacket length runs past its area';
     const typeByte = body[offset] ?? 0;
     collector.note(typeByte & 0x7f, (typeByte & 0x80) !== 0, body.subarray(offset + 1, offset + length), hashed);

@@ -23,7 +23,12 @@ export interface PendingFastVerification {
  * check; the key's status comes from the registry's precomputed facts. Returns FALLBACK for
  * unusual packet framing and keys node:crypto cannot take.
  */
-export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): SignatureVerdict | PendingFastVerification | typeof FALLBACK {
+export function verifyFast(
+  registry: LoadedOpenPgpRegistry,
+  payload: Uint8Array,
+  armoredSignature: string,
+  options: VerifyOptions,
+): SignatureVerdict | PendingFastVerification | typeof FALLBACK {
   const armor = decodeArmor(armoredSignature);
   if (!armor.ok) return errorVerdict('malformed_signature', armor.detail);
   const read = readDetachedSignature(armor.bytes);
@@ -49,7 +54,9 @@ export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array,
   // packet carries enough values for it (an EdDSA signature labelled ECDSA still verifies).
   const needed = signatureMpiCount(record.algorithm);
   if (signature.mpis.length < needed) {
-    return errorVerdict('malformed_signature', `the signature carries ${signature.mpis.length} value(s); key ${record.fingerprint} needs ${needed}`, { key: record.fingerprint });
+    return errorVerdict('malformed_signature', `the signature carries ${signature.mpis.length} value(s); key ${record.fingerprint} needs ${needed}`, {
+      key: record.fingerprint,
+    });
   }
   const check = checkCryptography(native, signature, payload);
   if (typeof check === 'boolean') return postCheck(record, signature, check, options);
@@ -60,15 +67,18 @@ export function verifyFast(registry: LoadedOpenPgpRegistry, payload: Uint8Array,
 const ed25519Order = 2n ** 252n + 27742317777372353535851937790883648493n;
 
 /** false, or the native check to run for Ed25519 and ECDSA; RSA is settled here (a raw RSA operation). */
-export function checkCryptography(native: Exclude<NativeKey, { kind: 'openpgpjs' } | { kind: 'unsupported' }>, signature: ParsedSignature, payload: Uint8Array): boolean | NativeCheck {
+export function checkCryptography(
+  native: Exclude<NativeKey, { kind: 'openpgpjs' } | { kind: 'unsupported' }>,
+  signature: ParsedSignature,
+  payload: Uint8Array,
+): boolean | NativeCheck {
   const hash = supportedHash(signature.hashAlgorithm);
   if (!hash) return false;
   const data = signature.signatureType === 0x01 ? canonicalText(payload) : payload;
   // What the signature covers (RFC 4880 §5.2.4): the data, the hashed part of the packet and
   // the v4 trailer. One buffer and a one-shot hash cost less than a streaming hash here.
-  const message = signature.version === 3
-    ? Buffer.concat([data, signature.hashedPart])
-    : Buffer.concat([data, signature.hashedPart, v4Trailer(signature.hashedPart.length)]);
+  const message =
+    signature.version === 3 ? Buffer.concat([data, signature.hashedPart]) : Buffer.concat([data, signature.hashedPart, v4Trailer(signature.hashedPart.length)]);
   // The two digest bytes stored in the packet are not signed and gpg 2.2 does not look at them
   // (a signature with altered bytes is GOODSIG there), so neither do we. openpgp.js refuses such
   // a signature: its path is stricter here.

@@ -34,7 +34,12 @@ async function keyPacketOf(openpgp: OpenPgpModule, record: SigningKeyRecord): Pr
  * decodes the data as UTF-8 and turns a lone CR into CRLF. Each makes this path stricter, never
  * more lenient, than gpg.
  */
-export async function verifyWithOpenPgpJs(registry: LoadedOpenPgpRegistry, payload: Uint8Array, armoredSignature: string, options: VerifyOptions): Promise<SignatureVerdict> {
+export async function verifyWithOpenPgpJs(
+  registry: LoadedOpenPgpRegistry,
+  payload: Uint8Array,
+  armoredSignature: string,
+  options: VerifyOptions,
+): Promise<SignatureVerdict> {
   const armor = decodeArmor(armoredSignature);
   if (!armor.ok) return errorVerdict('malformed_signature', armor.detail);
   const openpgp = await openpgpjs();
@@ -49,7 +54,8 @@ export async function verifyWithOpenPgpJs(registry: LoadedOpenPgpRegistry, paylo
   if (packets.length === 0) return errorVerdict('malformed_signature', 'no signature packet');
   if (packets.length > 1) return errorVerdict('malformed_signature', `${packets.length} signatures in one block; git reports E for more than one`);
   const packet = packets[0] as openpgp.SignaturePacket;
-  if (packet.version !== 3 && packet.version !== 4) return errorVerdict('malformed_signature', `signature packet version ${packet.version} (gpg 2.2 reads versions 3 and 4)`);
+  if (packet.version !== 3 && packet.version !== 4)
+    return errorVerdict('malformed_signature', `signature packet version ${packet.version} (gpg 2.2 reads versions 3 and 4)`);
 
   const facts = factsOf(packet);
   const pre = preCheck(registry, facts, options);

@@ -6,9 +6,7 @@
 import type { SignatureVerdict } from '../verdict.ts';
 import { anyGlobMatches } from './glob.ts';
 import { describeEntry, describeSigner, hasEmail, matchingEntry, verdictEmails } from './signers.ts';
-import type {
-  CommitInput, Policy, PolicyRule, RefDecision, RefUpdateInput, SignerEntry, Violation, ViolationCode,
-} from './types.ts';
+import type { CommitInput, Policy, PolicyRule, RefDecision, RefUpdateInput, SignerEntry, Violation, ViolationCode } from './types.ts';
 
 /** Every rule whose `refs` patterns match `ref` (or any of `aliases`), in policy order. */
 export function rulesForRef(policy: Policy, ref: string, aliases: readonly string[] = []): PolicyRule[] {
@@ -64,8 +62,20 @@ interface Finding {
 }
 
 const CODES: Record<Subject, { unsigned: ViolationCode; notAccepted: ViolationCode; signer: ViolationCode; email?: ViolationCode; weak?: ViolationCode }> = {
-  commit: { unsigned: 'UNSIGNED_COMMIT', notAccepted: 'COMMIT_SIGNATURE_NOT_ACCEPTED', signer: 'COMMIT_SIGNER_NOT_ALLOWED', email: 'COMMIT_EMAIL_MISMATCH', weak: 'COMMIT_WEAK_HASH' },
-  tag: { unsigned: 'UNSIGNED_TAG', notAccepted: 'TAG_SIGNATURE_NOT_ACCEPTED', signer: 'TAG_SIGNER_NOT_ALLOWED', email: 'TAG_EMAIL_MISMATCH', weak: 'TAG_WEAK_HASH' },
+  commit: {
+    unsigned: 'UNSIGNED_COMMIT',
+    notAccepted: 'COMMIT_SIGNATURE_NOT_ACCEPTED',
+    signer: 'COMMIT_SIGNER_NOT_ALLOWED',
+    email: 'COMMIT_EMAIL_MISMATCH',
+    weak: 'COMMIT_WEAK_HASH',
+  },
+  tag: {
+    unsigned: 'UNSIGNED_TAG',
+    notAccepted: 'TAG_SIGNATURE_NOT_ACCEPTED',
+    signer: 'TAG_SIGNER_NOT_ALLOWED',
+    email: 'TAG_EMAIL_MISMATCH',
+    weak: 'TAG_WEAK_HASH',
+  },
   push: { unsigned: 'PUSH_NOT_SIGNED', notAccepted: 'PUSH_SIGNATURE_NOT_ACCEPTED', signer: 'PUSH_SIGNER_NOT_ALLOWED' },
 };
 
@@ -85,12 +95,14 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
       ref,
       allowed: false,
       noPolicy: false,
-      violations: [{
-        code: 'REPLACE_REF_FORBIDDEN',
-        message: `${ref} would make git show another object in place of ${ref.slice(REPLACE_PREFIX.length, REPLACE_PREFIX.length + 12)}; replace refs need a policy rule that names them`,
-        fix: `ask an admin to add a rule for refs/replace/* to ${policy.source} if replacements are really wanted`,
-        rule: -1,
-      }],
+      violations: [
+        {
+          code: 'REPLACE_REF_FORBIDDEN',
+          message: `${ref} would make git show another object in place of ${ref.slice(REPLACE_PREFIX.length, REPLACE_PREFIX.length + 12)}; replace refs need a policy rule that names them`,
+          fix: `ask an admin to add a rule for refs/replace/* to ${policy.source} if replacements are really wanted`,
+          rule: -1,
+        },
+      ],
       commits: input.commits.map((commit) => ({ oid: commit.oid, accepted: false, reasons: ['replace refs are refused without a rule'] })),
     };
   }
@@ -120,7 +132,12 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
     const reasons = (commitReasons[index] ??= []);
     if (!reasons.includes(finding.reason)) reasons.push(finding.reason);
     const before = violations.length;
-    add(rule, { code: finding.code, commit: commit.oid, message: `commit ${describeCommit(commit)}: ${finding.reason}`, ...(finding.fix ? { fix: finding.fix } : {}) });
+    add(rule, {
+      code: finding.code,
+      commit: commit.oid,
+      message: `commit ${describeCommit(commit)}: ${finding.reason}`,
+      ...(finding.fix ? { fix: finding.fix } : {}),
+    });
     const added = violations[before];
     if (added) violationPosition.set(added, index);
   };
@@ -131,7 +148,12 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
 
   for (const rule of rules) {
     if (newOid === null) {
-      if (rule.forbidDeletion) add(rule, { code: 'DELETION_FORBIDDEN', message: `deleting ${ref} is forbidden by the policy`, fix: `ask an admin to delete ${ref} if it really must go` });
+      if (rule.forbidDeletion)
+        add(rule, {
+          code: 'DELETION_FORBIDDEN',
+          message: `deleting ${ref} is forbidden by the policy`,
+          fix: `ask an admin to delete ${ref} if it really must go`,
+        });
       continue;
     }
     // Moving an existing tag rewrites history as much as a forced branch update does.
@@ -144,7 +166,8 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
     }
 
     if (rule.requireSignedPush) {
-      for (const finding of checkPushCertificate(policy, rule, input)) add(rule, { code: finding.code, message: finding.reason, ...(finding.fix ? { fix: finding.fix } : {}) });
+      for (const finding of checkPushCertificate(policy, rule, input))
+        add(rule, { code: finding.code, message: finding.reason, ...(finding.fix ? { fix: finding.fix } : {}) });
     }
 
     const failedHere: boolean[] = [];
@@ -153,7 +176,11 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
         const findings = checkSignature(policy, rule, commit.verdict, commit.committerEmail, 'commit', resign);
         // A merged tag whose signature no longer verifies was altered: never let it in.
         if ((commit.mergetags ?? []).some((mergetag) => mergetag.status === 'B')) {
-          findings.push({ code: 'MERGETAG_BAD_SIGNATURE', reason: 'it merges a signed tag whose signature does not verify (the tag was altered)', fix: 'merge the tag again from a trusted copy (git merge <tag>)' });
+          findings.push({
+            code: 'MERGETAG_BAD_SIGNATURE',
+            reason: 'it merges a signed tag whose signature does not verify (the tag was altered)',
+            fix: 'merge the tag again from a trusted copy (git merge <tag>)',
+          });
         }
         for (const finding of findings) rejectCommit(rule, index, finding);
         if (findings.length > 0) failedHere[index] = true;
@@ -201,7 +228,9 @@ export function evaluateRefUpdate(policy: Policy, input: RefUpdateInput): RefDec
       if (reasons) return { oid: commit.oid, accepted: false, reasons };
       const why = signedCommitsRequired
         ? `${commit.verdict.status} signature by ${describeSigner(commit.verdict)}`
-        : newOid === null ? `${ref} is deleted` : `no rule requires signed commits on ${ref}`;
+        : newOid === null
+          ? `${ref} is deleted`
+          : `no rule requires signed commits on ${ref}`;
       return { oid: commit.oid, accepted: true, reasons: [why] };
     }),
   };
@@ -211,7 +240,13 @@ function checkSignature(policy: Policy, rule: PolicyRule, verdict: SignatureVerd
   const codes = CODES[subject];
   const status = verdict.status;
   if (status === 'N') {
-    return [{ code: codes.unsigned, reason: `not signed; the policy requires signed ${subject === 'push' ? 'pushes' : `${subject}s`}`, fix: subject === 'push' ? 'git push --signed' : resign }];
+    return [
+      {
+        code: codes.unsigned,
+        reason: `not signed; the policy requires signed ${subject === 'push' ? 'pushes' : `${subject}s`}`,
+        fix: subject === 'push' ? 'git push --signed' : resign,
+      },
+    ];
   }
   // A push is signed now, so an expired key or signature is never acceptable for it.
   const accepted: readonly string[] = subject === 'push' ? ['G'] : rule.accept;
@@ -221,14 +256,17 @@ function checkSignature(policy: Policy, rule: PolicyRule, verdict: SignatureVerd
   if (status === 'Y') {
     const { signedAt, keyExpiredAt } = verdict;
     if (signedAt === undefined || keyExpiredAt === undefined || signedAt >= keyExpiredAt) {
-      const when = signedAt !== undefined && keyExpiredAt !== undefined
-        ? ` (signed ${isoTime(signedAt)}, key expired ${isoTime(keyExpiredAt)})`
-        : ' (the signature or the key carries no time to prove it)';
-      return [{
-        code: codes.notAccepted,
-        reason: `signed by an expired key, and not before it expired${when}`,
-        fix: `${expiredKeyFix(verdict)}, then re-sign: ${resign}`,
-      }];
+      const when =
+        signedAt !== undefined && keyExpiredAt !== undefined
+          ? ` (signed ${isoTime(signedAt)}, key expired ${isoTime(keyExpiredAt)})`
+          : ' (the signature or the key carries no time to prove it)';
+      return [
+        {
+          code: codes.notAccepted,
+          reason: `signed by an expired key, and not before it expired${when}`,
+          fix: `${expiredKeyFix(verdict)}, then re-sign: ${resign}`,
+        },
+      ];
     }
   }
   const findings: Finding[] = [];
@@ -267,17 +305,26 @@ function statusFinding(policy: Policy, verdict: SignatureVerdict, resign: string
   const detail = verdict.detail ? `: ${verdict.detail}` : '';
   switch (verdict.status) {
     case 'B':
-      return { reason: `bad signature${keyText}: the content was altered after signing, or the signature is not by the key it names`, fix: `re-sign: ${resign}` };
+      return {
+        reason: `bad signature${keyText}: the content was altered after signing, or the signature is not by the key it names`,
+        fix: `re-sign: ${resign}`,
+      };
     case 'U':
       return { reason: `signed by a key the registry does not know${keyText}`, fix: registerKeyFix(policy, verdict) };
     case 'E':
       if (verdict.reason === 'unknown_key') return { reason: `signed by a key the registry does not have${keyText}`, fix: registerKeyFix(policy, verdict) };
       if (verdict.reason === 'unsupported_algorithm') {
-        return { reason: `the signature cannot be checked: unsupported algorithm${detail}`, fix: `sign with an RSA or Ed25519 (v4) key, then re-sign: ${resign}` };
+        return {
+          reason: `the signature cannot be checked: unsupported algorithm${detail}`,
+          fix: `sign with an RSA or Ed25519 (v4) key, then re-sign: ${resign}`,
+        };
       }
       return { reason: `the signature cannot be checked (${verdict.reason})${detail}`, fix: `re-sign: ${resign}` };
     case 'R':
-      return { reason: `signed by a revoked key${keyText}`, fix: `sign with a key that is not revoked (have it added to the registry), then re-sign: ${resign}` };
+      return {
+        reason: `signed by a revoked key${keyText}`,
+        fix: `sign with a key that is not revoked (have it added to the registry), then re-sign: ${resign}`,
+      };
     case 'X':
       return { reason: `the signature has expired${keyText}; this rule does not accept X`, fix: `re-sign: ${resign}` };
     case 'Y':
@@ -302,9 +349,12 @@ function expiredKeyFix(verdict: SignatureVerdict): string {
 }
 
 function registerKeyFix(policy: Policy, verdict: SignatureVerdict): string {
-  const files = verdict.format === 'ssh'
-    ? [policy.keys.sshAllowedSigners]
-    : verdict.format === 'openpgp' ? policy.keys.openpgp : [...policy.keys.openpgp, policy.keys.sshAllowedSigners];
+  const files =
+    verdict.format === 'ssh'
+      ? [policy.keys.sshAllowedSigners]
+      : verdict.format === 'openpgp'
+        ? policy.keys.openpgp
+        : [...policy.keys.openpgp, policy.keys.sshAllowedSigners];
   const named = files.filter((file): file is string => typeof file === 'string');
   const where = named.length > 0 ? named.join(' or ') : `the keys of ${policy.source}`;
   const forge = policy.keys.forgeAccounts ? ', or add it as a signing key to your GitHub / GitLab account' : '';
@@ -323,8 +373,9 @@ function checkPushCertificate(policy: Policy, rule: PolicyRule, input: RefUpdate
     ...(cert.key ? { key: cert.key } : {}),
     ...(cert.signer ? { signer: cert.signer } : {}),
   };
-  const findings = checkSignature(policy, { ...rule, requireEmailMatch: false, refuseSha1: false }, verdict, undefined, 'push', 'git push --signed')
-    .map((finding) => ({ ...finding, reason: `push certificate: ${finding.reason}` }));
+  const findings = checkSignature(policy, { ...rule, requireEmailMatch: false, refuseSha1: false }, verdict, undefined, 'push', 'git push --signed').map(
+    (finding) => ({ ...finding, reason: `push certificate: ${finding.reason}` }),
+  );
   if (cert.status === 'G' && !FRESH_NONCE.has(cert.nonceStatus ?? '')) {
     findings.push({
       code: 'PUSH_NONCE_NOT_VERIFIED',

@@ -8,14 +8,43 @@ import { SignetError } from '../errors.ts';
 import { parseImageReference } from '../sign/image-reference.ts';
 import { globProblem, literalPrefix } from './glob.ts';
 import { GROUP_NAME, parseSignerEntry, type ParsedEntry } from './signers.ts';
-import type { AcceptableLetter, KeyFileRef, KeylessEntry, PathRule, Policy, PolicyKeys, PolicyProblem, PolicyRelease, PolicyRule, SignerEntry } from './types.ts';
+import type {
+  AcceptableLetter,
+  KeyFileRef,
+  KeylessEntry,
+  PathRule,
+  Policy,
+  PolicyKeys,
+  PolicyProblem,
+  PolicyRelease,
+  PolicyRule,
+  SignerEntry,
+} from './types.ts';
 
 const TOP_FIELDS = ['version', 'keys', 'groups', 'rules', 'release'] as const;
 const RELEASE_FIELDS = ['images'] as const;
-const KEY_FIELDS = ['openpgp', 'ssh_allowed_signers', 'ssh_revoked_keys', 'x509_roots', 'x509_crls', 'trusted_root', 'forge_accounts', 'trust_web_flow'] as const;
+const KEY_FIELDS = [
+  'openpgp',
+  'ssh_allowed_signers',
+  'ssh_revoked_keys',
+  'x509_roots',
+  'x509_crls',
+  'trusted_root',
+  'forge_accounts',
+  'trust_web_flow',
+] as const;
 const RULE_FIELDS = [
-  'refs', 'require_signed_commits', 'require_signed_tags', 'accept', 'signers', 'require_email_match',
-  'refuse_sha1', 'paths', 'forbid_force_push', 'forbid_deletion', 'require_signed_push',
+  'refs',
+  'require_signed_commits',
+  'require_signed_tags',
+  'accept',
+  'signers',
+  'require_email_match',
+  'refuse_sha1',
+  'paths',
+  'forbid_force_push',
+  'forbid_deletion',
+  'require_signed_push',
 ] as const;
 const PATH_FIELDS = ['match', 'signers', 'threshold'] as const;
 
@@ -124,7 +153,10 @@ class Reader {
       const path = at.path ? `${at.path}.${name}` : name;
       if (!(allowed as readonly string[]).includes(name)) {
         const suggestion = closest(name, allowed);
-        this.report({ node: keyNode, path }, `unknown field '${name}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}; known fields: ${allowed.join(', ')}`);
+        this.report(
+          { node: keyNode, path },
+          `unknown field '${name}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}; known fields: ${allowed.join(', ')}`,
+        );
         continue;
       }
       out.set(name as F, { node: this.resolve(pair.value), anchor: keyNode, path });
@@ -212,17 +244,24 @@ function readMember(reader: Reader, item: Located): ParsedEntry | undefined {
   const issuerRegexp = value('issuer_regexp');
   const subject = value('subject');
   const subjectRegexp = value('subject_regexp');
-  if ((issuer === undefined) === (issuerRegexp === undefined) && reader.problems.length === before) reader.report(item, 'a keyless identity needs exactly one of issuer or issuer_regexp');
-  if ((subject === undefined) === (subjectRegexp === undefined) && reader.problems.length === before) reader.report(item, 'a keyless identity needs exactly one of subject or subject_regexp');
+  if ((issuer === undefined) === (issuerRegexp === undefined) && reader.problems.length === before)
+    reader.report(item, 'a keyless identity needs exactly one of issuer or issuer_regexp');
+  if ((subject === undefined) === (subjectRegexp === undefined) && reader.problems.length === before)
+    reader.report(item, 'a keyless identity needs exactly one of subject or subject_regexp');
   if (reader.problems.length !== before) return undefined;
-  const entry: KeylessEntry = { kind: 'keyless', ...(issuer !== undefined ? { issuer } : { issuerRegexp: issuerRegexp! }), ...(subject !== undefined ? { subject } : { subjectRegexp: subjectRegexp! }) };
+  const entry: KeylessEntry = {
+    kind: 'keyless',
+    ...(issuer !== undefined ? { issuer } : { issuerRegexp: issuerRegexp! }),
+    ...(subject !== undefined ? { subject } : { subjectRegexp: subjectRegexp! }),
+  };
   reader.keyless.push(entry);
   return entry;
 }
 
 /** Regexps in a policy are anchored: an unanchored `alice@example.com` also matches `alice@example.com.evil.test`. */
 function regexpProblem(pattern: string): string | undefined {
-  if (!pattern.startsWith('^') || !pattern.endsWith('$') || pattern.endsWith('\\$')) return `the regular expression '${pattern}' must be anchored (start with ^ and end with $)`;
+  if (!pattern.startsWith('^') || !pattern.endsWith('$') || pattern.endsWith('\\$'))
+    return `the regular expression '${pattern}' must be anchored (start with ^ and end with $)`;
   try {
     new RegExp(pattern, 'u');
     return undefined;
@@ -234,7 +273,9 @@ function regexpProblem(pattern: string): string | undefined {
 function memberText(at: Located): string {
   if (!isMap(at.node)) return text(at);
   const json = at.node.toJSON() as Record<string, unknown>;
-  return Object.entries(json).map(([key, v]) => `${key}=${String(v)}`).join(' ');
+  return Object.entries(json)
+    .map(([key, v]) => `${key}=${String(v)}`)
+    .join(' ');
 }
 
 function text(at: Located): string {
@@ -332,7 +373,10 @@ function readKeys(reader: Reader, at: Located | undefined): PolicyKeys {
       if (file !== undefined) keys.openpgp.push(file);
     }
   }
-  for (const [field, kind, what] of [['x509_roots', 'x509_roots', 'PEM CA certificate files'], ['x509_crls', 'x509_crls', 'CRL files']] as const) {
+  for (const [field, kind, what] of [
+    ['x509_roots', 'x509_roots', 'PEM CA certificate files'],
+    ['x509_crls', 'x509_crls', 'CRL files'],
+  ] as const) {
     const at = fields.get(field);
     if (!at) continue;
     const files: string[] = [];
@@ -532,7 +576,10 @@ function readRule(reader: Reader, at: Located, index: number, groups: Groups): P
   const pathsAt = fields.get('paths');
   if (pathsAt) {
     if (!isSeq(pathsAt.node) || pathsAt.node.items.length === 0) {
-      reader.report(pathsAt, `expected a list of path rules (each with 'match' and 'signers'); found ${isSeq(pathsAt.node) ? 'an empty list' : describe(pathsAt.node)}`);
+      reader.report(
+        pathsAt,
+        `expected a list of path rules (each with 'match' and 'signers'); found ${isSeq(pathsAt.node) ? 'an empty list' : describe(pathsAt.node)}`,
+      );
     } else {
       const seq = pathsAt.node;
       seq.items.forEach((item, i) => {
@@ -547,11 +594,12 @@ function readRule(reader: Reader, at: Located, index: number, groups: Groups): P
   const signing = rule.requireSignedCommits || rule.requireSignedTags || rule.requireSignedPush;
   const inert = 'has no effect unless require_signed_commits, require_signed_tags or require_signed_push is true';
   // A requirement flag that is itself malformed was already reported; do not pile consequences on it.
-  const flagBroken = (['require_signed_commits', 'require_signed_tags', 'require_signed_push', 'forbid_force_push', 'forbid_deletion'] as const)
-    .some((name) => {
+  const flagBroken = (['require_signed_commits', 'require_signed_tags', 'require_signed_push', 'forbid_force_push', 'forbid_deletion'] as const).some(
+    (name) => {
       const field = fields.get(name);
       return field !== undefined && !(isScalar(field.node) && typeof field.node.value === 'boolean');
-    });
+    },
+  );
   if (flagBroken) return finishRule(rule);
   if (!signing) {
     for (const name of ['accept', 'signers'] as const) {
@@ -616,7 +664,10 @@ function readPathRule(reader: Reader, at: Located, rule: PolicyRule, groups: Gro
       pathRule.threshold = node.value;
       const possible = pathRule.allowedSigners ?? rule.allowedSigners;
       if (possible && node.value > possible.length) {
-        reader.report(thresholdAt, `threshold ${node.value} can never be met: only ${possible.length} signer ${possible.length === 1 ? 'entry is' : 'entries are'} allowed`);
+        reader.report(
+          thresholdAt,
+          `threshold ${node.value} can never be met: only ${possible.length} signer ${possible.length === 1 ? 'entry is' : 'entries are'} allowed`,
+        );
       }
     } else reader.report(thresholdAt, `expected a whole number of at least 1; found ${describe(node)}`);
   }

@@ -24,7 +24,8 @@ export function parseSignerEntry(text: string): { entry: ParsedEntry } | { probl
   }
   if (raw.startsWith('x509:')) {
     const subject = raw.slice('x509:'.length).trim();
-    if (subject === '' || !subject.includes('=')) return { problem: `'${raw}' is not an X.509 subject (write x509:CN=Name,O=Organisation as signet verify prints it)` };
+    if (subject === '' || !subject.includes('='))
+      return { problem: `'${raw}' is not an X.509 subject (write x509:CN=Name,O=Organisation as signet verify prints it)` };
     return { entry: { kind: 'x509-subject', subject } };
   }
   if (raw.startsWith('group:')) {
@@ -56,7 +57,11 @@ export function parseSignerEntry(text: string): { entry: ParsedEntry } | { probl
   }
   if (/\s/.test(raw)) {
     const email = /<([^<>\s]+@[^<>\s]+)>/.exec(raw)?.[1];
-    return { problem: email ? `write just the e-mail address: '${email}'` : `'${raw}' contains white space; entries are e-mails, fingerprints, principals or group:NAME` };
+    return {
+      problem: email
+        ? `write just the e-mail address: '${email}'`
+        : `'${raw}' contains white space; entries are e-mails, fingerprints, principals or group:NAME`,
+    };
   }
   if (raw.includes('@')) {
     if (!/^[^@]+@[^@]+$/.test(raw)) return { problem: `'${raw}' is not an e-mail address` };
@@ -120,7 +125,8 @@ export function entryMatches(entry: SignerEntry, verdict: SignatureVerdict): boo
 /** Whether a keyless identity (regexps already checked to be anchored when parsed) names this signer. */
 export function keylessMatches(entry: KeylessIdentitySpec, subject: string, issuer: string | undefined): boolean {
   if (issuer === undefined) return false;
-  const subjectOk = entry.subject !== undefined ? entry.subject === subject : entry.subjectRegexp !== undefined && wholeMatch(entry.subjectRegexp).test(subject);
+  const subjectOk =
+    entry.subject !== undefined ? entry.subject === subject : entry.subjectRegexp !== undefined && wholeMatch(entry.subjectRegexp).test(subject);
   const issuerOk = entry.issuer !== undefined ? entry.issuer === issuer : entry.issuerRegexp !== undefined && wholeMatch(entry.issuerRegexp).test(issuer);
   return subjectOk && issuerOk;
 }
@@ -133,13 +139,20 @@ export function matchingEntry(entries: SignerEntry[], verdict: SignatureVerdict)
 export function describeEntry(entry: SignerEntry): string {
   const what = (() => {
     switch (entry.kind) {
-      case 'email': return entry.email;
-      case 'principal': return entry.principal;
-      case 'ssh': return entry.fingerprint;
-      case 'fingerprint': return entry.fingerprint;
-      case 'keyid': return `0x${entry.keyId}`;
-      case 'x509-subject': return `x509:${entry.subject}`;
-      case 'keyless': return `keyless ${entry.subject ?? entry.subjectRegexp ?? ''} from ${entry.issuer ?? entry.issuerRegexp ?? ''}`;
+      case 'email':
+        return entry.email;
+      case 'principal':
+        return entry.principal;
+      case 'ssh':
+        return entry.fingerprint;
+      case 'fingerprint':
+        return entry.fingerprint;
+      case 'keyid':
+        return `0x${entry.keyId}`;
+      case 'x509-subject':
+        return `x509:${entry.subject}`;
+      case 'keyless':
+        return `keyless ${entry.subject ?? entry.subjectRegexp ?? ''} from ${entry.issuer ?? entry.issuerRegexp ?? ''}`;
     }
   })();
   return entry.via ? `${what} (via ${entry.via})` : what;

@@ -30,7 +30,8 @@ export const MARKDOWN_TEXT_LIMIT = 100_000;
 const PUNCTUATION = /[\\`*_{}[\]()#!|~$^<>&]/g;
 const ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;' };
 // C0, DEL, C1, and the invisible or reordering characters (as terminal-text.ts lists them), lone surrogates.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const CONTROL =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function visibleControl(char: string): string {
   if (char === '\n') return '␤';
@@ -66,7 +67,11 @@ export function markdownText(text: string, limit = MARKDOWN_TEXT_LIMIT): Markdow
  * markdownText; entities mean nothing inside code, so `<` stays `<`.
  */
 export function markdownCode(text: string, options: { inTable?: boolean; limit?: number } = {}): Markdown {
-  let body = cut(text, options.limit ?? MARKDOWN_TEXT_LIMIT).replace(CONTROL, (c) => (c === '\n' || c === '\r' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f || (c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdfff) ? visibleControl(c) : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  let body = cut(text, options.limit ?? MARKDOWN_TEXT_LIMIT).replace(CONTROL, (c) =>
+    c === '\n' || c === '\r' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f || (c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdfff)
+      ? visibleControl(c)
+      : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   if (options.inTable) body = body.replace(/\|/g, '\\|');
   const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);

@@ -13,7 +13,8 @@
 // reordering format characters: ALM U+061C, ZW space/joiners and LRM/RLM U+200B–U+200F, line and
 // paragraph separators and the embeddings/overrides U+2028–U+202E, word joiner … isolates
 // U+2060–U+2069, BOM U+FEFF, interlinear annotation U+FFF9–U+FFFB, lone surrogates.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

@@ -45,7 +45,12 @@ export function markerOf(body: string | null | undefined): string | undefined {
  * What to do so the forge's issues of one kind (`kind:` prefix of the ids) match the findings.
  * Several issues with one marker (say, a copy) leave all but the oldest alone.
  */
-export function planIssueSync(kind: string, existing: readonly ExistingIssue[], desired: readonly DesiredIssue[], closeComment: (issue: ExistingIssue) => string): IssueAction[] {
+export function planIssueSync(
+  kind: string,
+  existing: readonly ExistingIssue[],
+  desired: readonly DesiredIssue[],
+  closeComment: (issue: ExistingIssue) => string,
+): IssueAction[] {
   const ours = new Map<string, ExistingIssue>();
   for (const issue of [...existing].sort((a, b) => a.number - b.number)) {
     const id = markerOf(issue.body);

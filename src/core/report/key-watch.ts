@@ -150,7 +150,15 @@ export function findCommitsAfterWithdrawal(keys: readonly WithdrawnKey[], commit
     const dedupe = `${key.id}\0${commit.oid}`;
     if (seen.has(dedupe)) continue;
     seen.add(dedupe);
-    findings.push({ key, commit: commit.oid, ref: commit.ref, status: commit.status, signedAt, ...(commit.acceptedAt !== undefined ? { acceptedAt: commit.acceptedAt } : {}), why });
+    findings.push({
+      key,
+      commit: commit.oid,
+      ref: commit.ref,
+      status: commit.status,
+      signedAt,
+      ...(commit.acceptedAt !== undefined ? { acceptedAt: commit.acceptedAt } : {}),
+      why,
+    });
   }
   return findings;
 }

@@ -1,7 +1,5 @@
 import { SignetError } from '../errors.ts';
-import {
-  emptyStatusCounts, type BucketSize, type CoverageBucket, type ExemptCommit, type RefReport, type ReportCommit, type SignerCount,
-} from './types.ts';
+import { emptyStatusCounts, type BucketSize, type CoverageBucket, type ExemptCommit, type RefReport, type ReportCommit, type SignerCount } from './types.ts';
 
 const DAY = 86_400;
 

@@ -56,9 +56,18 @@ export async function readCosignPrivateKey(text: string, password: string | Uint
   const kdf = isRecord(envelope) && isRecord(envelope.kdf) ? envelope.kdf : undefined;
   const params = kdf && isRecord(kdf.params) ? kdf.params : undefined;
   const cipher = isRecord(envelope) && isRecord(envelope.cipher) ? envelope.cipher : undefined;
-  if (!isRecord(envelope) || kdf?.name !== 'scrypt' || !params || cipher?.name !== 'nacl/secretbox'
-    || typeof kdf.salt !== 'string' || typeof cipher.nonce !== 'string' || typeof envelope.ciphertext !== 'string'
-    || typeof params.N !== 'number' || typeof params.r !== 'number' || typeof params.p !== 'number') {
+  if (
+    !isRecord(envelope) ||
+    kdf?.name !== 'scrypt' ||
+    !params ||
+    cipher?.name !== 'nacl/secretbox' ||
+    typeof kdf.salt !== 'string' ||
+    typeof cipher.nonce !== 'string' ||
+    typeof envelope.ciphertext !== 'string' ||
+    typeof params.N !== 'number' ||
+    typeof params.r !== 'number' ||
+    typeof params.p !== 'number'
+  ) {
     throw new SignetError('KEYRING_INVALID', `${what}: unsupported key encryption (expected scrypt + nacl/secretbox)`);
   }
   // Refuse absurd work factors from a hostile file before spending memory on them.

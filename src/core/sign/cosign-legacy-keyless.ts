@@ -15,7 +15,11 @@ function pemBlocks(text: string): string[] {
 }
 
 /** The bundle, or why the annotations cannot make one. */
-export function legacyKeylessBundle(payload: Uint8Array, signatureBase64: string, annotations: Record<string, string>): { bundle: unknown } | { problem: string } {
+export function legacyKeylessBundle(
+  payload: Uint8Array,
+  signatureBase64: string,
+  annotations: Record<string, string>,
+): { bundle: unknown } | { problem: string } {
   const leaf = pemBlocks(annotations[COSIGN_CERTIFICATE_ANNOTATION] ?? '');
   if (leaf.length !== 1) return { problem: 'no certificate annotation (a keyless signature carries its Fulcio certificate)' };
   const chain = pemBlocks(annotations[COSIGN_CHAIN_ANNOTATION] ?? '');
@@ -29,7 +33,13 @@ export function legacyKeylessBundle(payload: Uint8Array, signatureBase64: string
     return { problem: 'no Rekor bundle annotation: the signature was never logged, so it cannot be checked offline' };
   }
   const entry = rekor.Payload;
-  if (typeof entry.body !== 'string' || typeof entry.integratedTime !== 'number' || typeof entry.logIndex !== 'number' || typeof entry.logID !== 'string' || !/^[0-9a-f]{64}$/.test(entry.logID)) {
+  if (
+    typeof entry.body !== 'string' ||
+    typeof entry.integratedTime !== 'number' ||
+    typeof entry.logIndex !== 'number' ||
+    typeof entry.logID !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(entry.logID)
+  ) {
     return { problem: 'the Rekor bundle annotation lacks body, integratedTime, logIndex or logID' };
   }
   let kind = 'hashedrekord';
@@ -46,14 +56,16 @@ export function legacyKeylessBundle(payload: Uint8Array, signatureBase64: string
       mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
       verificationMaterial: {
         x509CertificateChain: { certificates: [...leaf, ...chain].map((rawBytes) => ({ rawBytes })) },
-        tlogEntries: [{
-          logIndex: String(entry.logIndex),
-          logId: { keyId: toBase64(Buffer.from(entry.logID, 'hex')) },
-          kindVersion: { kind, version },
-          integratedTime: String(entry.integratedTime),
-          inclusionPromise: { signedEntryTimestamp: rekor.SignedEntryTimestamp },
-          canonicalizedBody: entry.body,
-        }],
+        tlogEntries: [
+          {
+            logIndex: String(entry.logIndex),
+            logId: { keyId: toBase64(Buffer.from(entry.logID, 'hex')) },
+            kindVersion: { kind, version },
+            integratedTime: String(entry.integratedTime),
+            inclusionPromise: { signedEntryTimestamp: rekor.SignedEntryTimestamp },
+            canonicalizedBody: entry.body,
+          },
+        ],
       },
       messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: toBase64(sha256(payload)) }, signature: signatureBase64 },
     },

@@ -21,10 +21,7 @@ export interface DsseEnvelope {
 /** DSSE's pre-authentication encoding: "DSSEv1" SP len(type) SP type SP len(body) SP body. */
 export function preAuthEncoding(payloadType: string, payload: Uint8Array): Buffer {
   const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `, 'utf8'), type,
-    Buffer.from(` ${payload.length} `, 'utf8'), payload,
-  ]);
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'utf8'), type, Buffer.from(` ${payload.length} `, 'utf8'), payload]);
 }
 
 export async function signDsse(signer: Signer, payloadType: string, payload: Uint8Array): Promise<DsseEnvelope> {

@@ -33,7 +33,8 @@ export function parseHelmProvenanceBody(body: string): { metadata: Record<string
   if (cut < 0) throw new SignetError('SIGNATURE_MALFORMED', 'provenance body lacks the "..." separator');
   const metadata: unknown = parse(body.slice(0, cut));
   const sums: unknown = parse(body.slice(cut + 5));
-  if (!isRecord(metadata) || !isRecord(sums) || !isRecord(sums.files)) throw new SignetError('SIGNATURE_MALFORMED', 'provenance body is not chart metadata + files');
+  if (!isRecord(metadata) || !isRecord(sums) || !isRecord(sums.files))
+    throw new SignetError('SIGNATURE_MALFORMED', 'provenance body is not chart metadata + files');
   const files: Record<string, string> = {};
   for (const [name, sum] of Object.entries(sums.files)) if (typeof sum === 'string') files[name] = sum;
   return { metadata, files };

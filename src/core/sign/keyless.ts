@@ -29,7 +29,8 @@ export interface KeylessIdentity {
   issuer: string;
 }
 
-export type KeylessResult = { ok: true; identity: KeylessIdentity; detail: string } | { ok: false; check: KeylessCheck; detail: string; identity?: KeylessIdentity };
+export type KeylessResult =
+  { ok: true; identity: KeylessIdentity; detail: string } | { ok: false; check: KeylessCheck; detail: string; identity?: KeylessIdentity };
 
 export interface KeylessTrust {
   material: TrustMaterial;
@@ -54,7 +55,8 @@ export function keylessTrust(trustedRootJson: string | Uint8Array | unknown, wha
 }
 
 function anchored(text: string, flag: string): RegExp {
-  if (!text.startsWith('^') || !text.endsWith('$') || text.endsWith('\\$')) throw new SignetError('USAGE', `${flag} must be anchored with ^ and $ (an unanchored expression matches far more than intended): '${text}'`);
+  if (!text.startsWith('^') || !text.endsWith('$') || text.endsWith('\\$'))
+    throw new SignetError('USAGE', `${flag} must be anchored with ^ and $ (an unanchored expression matches far more than intended): '${text}'`);
   try {
     return wholeMatch(text);
   } catch (error) {
@@ -66,9 +68,19 @@ function anchored(text: string, flag: string): RegExp {
  * An identity policy needs both halves: a subject (or subject regexp) and an issuer (or issuer
  * regexp). Verifying a keyless signature without them would accept anyone with an OIDC account.
  */
-export function checkIdentityPolicy(policy: IdentityPolicy, names = { subject: '--certificate-identity', subjectRegExp: '--certificate-identity-regexp', issuer: '--certificate-oidc-issuer', issuerRegExp: '--certificate-oidc-issuer-regexp' }): void {
-  if ((policy.subject === undefined) === (policy.subjectRegExp === undefined)) throw new SignetError('USAGE', `give exactly one of ${names.subject} or ${names.subjectRegExp}: keyless verification without an identity accepts anyone`);
-  if ((policy.issuer === undefined) === (policy.issuerRegExp === undefined)) throw new SignetError('USAGE', `give exactly one of ${names.issuer} or ${names.issuerRegExp}`);
+export function checkIdentityPolicy(
+  policy: IdentityPolicy,
+  names = {
+    subject: '--certificate-identity',
+    subjectRegExp: '--certificate-identity-regexp',
+    issuer: '--certificate-oidc-issuer',
+    issuerRegExp: '--certificate-oidc-issuer-regexp',
+  },
+): void {
+  if ((policy.subject === undefined) === (policy.subjectRegExp === undefined))
+    throw new SignetError('USAGE', `give exactly one of ${names.subject} or ${names.subjectRegExp}: keyless verification without an identity accepts anyone`);
+  if ((policy.issuer === undefined) === (policy.issuerRegExp === undefined))
+    throw new SignetError('USAGE', `give exactly one of ${names.issuer} or ${names.issuerRegExp}`);
   if (policy.subjectRegExp !== undefined) anchored(policy.subjectRegExp, names.subjectRegExp);
   if (policy.issuerRegExp !== undefined) anchored(policy.issuerRegExp, names.issuerRegExp);
 }
@@ -96,14 +108,21 @@ function checkOf(error: unknown): KeylessCheck {
  * `digest` (the artifact's SHA-256, streamed by the caller) may stand in for large files. DSSE
  * bundles carry their payload. Never throws for what the bundle contains.
  */
-export function verifyKeylessBundle(bundleJson: unknown, input: { artifact?: Uint8Array; digest?: Uint8Array }, trust: KeylessTrust, policy: IdentityPolicy | readonly IdentityPolicy[]): KeylessResult {
+export function verifyKeylessBundle(
+  bundleJson: unknown,
+  input: { artifact?: Uint8Array; digest?: Uint8Array },
+  trust: KeylessTrust,
+  policy: IdentityPolicy | readonly IdentityPolicy[],
+): KeylessResult {
   const inconsistent = inconsistentInclusionProof(bundleJson);
   if (inconsistent) return { ok: false, check: 'log', detail: inconsistent };
   let entity: SignedEntity;
   try {
     const bundle = bundleFromJSON(bundleJson);
-    if (bundle.verificationMaterial.content.$case === 'publicKey') return { ok: false, check: 'bundle', detail: 'bundle is signed with a key, not keylessly (verify it with --key)' };
-    if (bundle.content.$case === 'messageSignature' && input.artifact === undefined && input.digest === undefined) return { ok: false, check: 'bundle', detail: 'message signature bundle needs the artifact' };
+    if (bundle.verificationMaterial.content.$case === 'publicKey')
+      return { ok: false, check: 'bundle', detail: 'bundle is signed with a key, not keylessly (verify it with --key)' };
+    if (bundle.content.$case === 'messageSignature' && input.artifact === undefined && input.digest === undefined)
+      return { ok: false, check: 'bundle', detail: 'message signature bundle needs the artifact' };
     entity = toSignedEntity(bundle, input.artifact ? Buffer.from(input.artifact) : undefined);
     if (bundle.content.$case === 'messageSignature' && input.artifact === undefined && input.digest) {
       const claimed = bundle.content.messageSignature.messageDigest?.digest;
@@ -152,7 +171,7 @@ function inconsistentInclusionProof(bundleJson: unknown): string | undefined {
     const envelope = isRecord(proof.checkpoint) && typeof proof.checkpoint.envelope === 'string' ? proof.checkpoint.envelope : '';
     const checkpointRoot = envelope.split('\n')[2] ?? '';
     if (typeof proof.rootHash !== 'string' || Buffer.from(proof.rootHash, 'base64').compare(Buffer.from(checkpointRoot, 'base64')) !== 0) {
-      return 'the inclusion proof\'s root hash differs from its signed checkpoint';
+      return "the inclusion proof's root hash differs from its signed checkpoint";
     }
   }
   return undefined;

@@ -13,14 +13,17 @@ export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
  */
 export function simpleSigningPayload(dockerReference: string, manifestDigest: string, annotations?: Record<string, string>): Buffer {
   const optional = annotations && Object.keys(annotations).length > 0 ? annotations : null;
-  return Buffer.from(JSON.stringify({
-    critical: {
-      identity: { 'docker-reference': dockerReference },
-      image: { 'docker-manifest-digest': manifestDigest },
-      type: COSIGN_SIGNATURE_TYPE,
-    },
-    optional,
-  }), 'utf8');
+  return Buffer.from(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': dockerReference },
+        image: { 'docker-manifest-digest': manifestDigest },
+        type: COSIGN_SIGNATURE_TYPE,
+      },
+      optional,
+    }),
+    'utf8',
+  );
 }
 
 export interface SimpleSigningClaims {
@@ -87,7 +90,12 @@ export function checkSimpleSigningClaims(payload: Uint8Array, manifestDigest: st
   for (const [name, expected] of Object.entries(annotations)) {
     const actual = claims.optional[name];
     if (actual === undefined || String(actual) !== expected) {
-      return { ok: false, reason: 'invalid', detail: `annotation ${name} is ${actual === undefined ? 'missing' : `'${String(actual)}'`}, expected '${expected}'`, claims };
+      return {
+        ok: false,
+        reason: 'invalid',
+        detail: `annotation ${name} is ${actual === undefined ? 'missing' : `'${String(actual)}'`}, expected '${expected}'`,
+        claims,
+      };
     }
   }
   return { ok: true, reason: 'valid', detail: 'signature verified', claims };

@@ -89,7 +89,8 @@ export function checkSlsaProvenanceV1(value: unknown): asserts value is SlsaProv
   if (isRecord(run.metadata)) {
     for (const field of ['startedOn', 'finishedOn'] as const) {
       const stamp = run.metadata[field];
-      if (stamp !== undefined && (typeof stamp !== 'string' || !TIMESTAMP.test(stamp))) fail(`runDetails.metadata.${field}`, 'must be an RFC 3339 UTC timestamp');
+      if (stamp !== undefined && (typeof stamp !== 'string' || !TIMESTAMP.test(stamp)))
+        fail(`runDetails.metadata.${field}`, 'must be an RFC 3339 UTC timestamp');
     }
   }
 }

@@ -70,7 +70,10 @@ const HASH_NAMES: Record<string, string> = { sha1: 'SHA1', sha256: 'SHA256', sha
 /** `pkg:npm/%40scope/name@1.2.3` (purl spec: the scope's `@` is percent-encoded). */
 export function npmPurl(name: string, version: string): string {
   const encoded = name.startsWith('@') ? `%40${name.slice(1)}` : name;
-  return `pkg:npm/${encoded.split('/').map((part, index) => (index === 0 ? part : encodeURIComponent(part))).join('/')}@${encodeURIComponent(version)}`;
+  return `pkg:npm/${encoded
+    .split('/')
+    .map((part, index) => (index === 0 ? part : encodeURIComponent(part)))
+    .join('/')}@${encodeURIComponent(version)}`;
 }
 
 function nameFromPath(path: string): string {
@@ -81,7 +84,10 @@ function nameFromPath(path: string): string {
 function readEntries(lock: Record<string, unknown>): Map<string, LockEntry> {
   const packages = lock.packages;
   if (!isRecord(packages)) {
-    throw new SignetError('CONFIG_INVALID', `package-lock.json lockfileVersion ${String(lock.lockfileVersion)} has no 'packages' map (npm 7 or later writes one)`);
+    throw new SignetError(
+      'CONFIG_INVALID',
+      `package-lock.json lockfileVersion ${String(lock.lockfileVersion)} has no 'packages' map (npm 7 or later writes one)`,
+    );
   }
   const entries = new Map<string, LockEntry>();
   for (const [path, raw] of Object.entries(packages)) {

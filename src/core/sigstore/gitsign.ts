@@ -36,7 +36,10 @@ export function fulcioIssuer(extensions: ReadonlyMap<string, Uint8Array>): strin
 }
 
 function pem(der: Uint8Array): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 
@@ -67,10 +70,20 @@ export function hashedRekordBody(signature: Uint8Array, signedAttributes: Uint8A
 export function verifyGitsign(registry: KeylessRegistry | undefined, signed: GitsignSignature, base: SignatureVerdict): SignatureVerdict {
   const subject = signed.emails[0] ?? signed.uris[0] ?? '';
   const issuer = fulcioIssuer(signed.extensions);
-  const good: SignatureVerdict = { ...base, format: 'x509', signer: issuer ? `${subject} (${issuer})` : subject, keyless: { subject, ...(issuer !== undefined ? { issuer } : {}) } };
+  const good: SignatureVerdict = {
+    ...base,
+    format: 'x509',
+    signer: issuer ? `${subject} (${issuer})` : subject,
+    keyless: { subject, ...(issuer !== undefined ? { issuer } : {}) },
+  };
   const stored = signed.unsignedAttributes.get(REKOR_ENTRY_ATTRIBUTE);
   if (!stored) {
-    return { ...good, status: 'E', reason: 'unknown_key', detail: 'gitsign signature without a Rekor log entry (online mode): it needs a log lookup, so it cannot be verified offline' };
+    return {
+      ...good,
+      status: 'E',
+      reason: 'unknown_key',
+      detail: 'gitsign signature without a Rekor log entry (online mode): it needs a log lookup, so it cannot be verified offline',
+    };
   }
   if (stored.length !== 1) return { ...good, status: 'E', reason: 'malformed_signature', detail: 'the Rekor log entry attribute must have exactly one value' };
   let entry;
@@ -79,7 +92,8 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
     if (octets.offset === -1 || !(octets.result instanceof asn1js.OctetString)) throw new ProtoError('the attribute value is not an OCTET STRING');
     entry = readLogEntry(new Uint8Array(octets.result.valueBlock.valueHexView));
   } catch (error) {
-    if (error instanceof ProtoError || error instanceof TypeError) return { ...good, status: 'E', reason: 'malformed_signature', detail: `unreadable Rekor log entry: ${error.message}` };
+    if (error instanceof ProtoError || error instanceof TypeError)
+      return { ...good, status: 'E', reason: 'malformed_signature', detail: `unreadable Rekor log entry: ${error.message}` };
     throw error;
   }
   // sigstore-js checks the proof against the signed checkpoint's root only; a proof whose own
@@ -87,7 +101,7 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
   if (entry.inclusionProof) {
     const [, size, root] = entry.inclusionProof.checkpoint.envelope.split('\n');
     if (root !== entry.inclusionProof.rootHash || size !== entry.inclusionProof.treeSize) {
-      return { ...good, status: 'E', reason: 'invalid', detail: 'log: the inclusion proof\'s root hash or tree size differs from its signed checkpoint' };
+      return { ...good, status: 'E', reason: 'invalid', detail: "log: the inclusion proof's root hash or tree size differs from its signed checkpoint" };
     }
   }
   const rebuilt = Buffer.from(hashedRekordBody(signed.signature, signed.signedAttributes, signed.certificate)).toString('base64');
@@ -121,13 +135,20 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
     if (error.code === 'CERTIFICATE_ERROR' && /not valid or expired/.test(cause)) {
       return { ...good, status: 'E', reason: 'expired_key', detail: `time: the certificate was not valid at the log's integrated time — ${detail}` };
     }
-    if (error.code === 'CERTIFICATE_ERROR') return { ...good, status: 'U', reason: 'unknown_key', detail: `chain: the certificate does not chain to a Fulcio CA of ${registry.source} — ${detail}` };
+    if (error.code === 'CERTIFICATE_ERROR')
+      return { ...good, status: 'U', reason: 'unknown_key', detail: `chain: the certificate does not chain to a Fulcio CA of ${registry.source} — ${detail}` };
     if (error.code === 'SIGNATURE_ERROR') return { ...good, status: 'B', reason: 'invalid', detail: `signature: ${detail}` };
     return { ...good, status: 'E', reason: 'invalid', detail: `log: the Rekor entry does not vouch for this signature — ${detail}` };
   }
   const trusted = registry.identities.some((identity) => identityMatches(identity, subject, issuer));
   if (!trusted) {
-    return { ...good, status: 'U', reason: 'unknown_key', signedAt: integrated, detail: `identity: ${subject || '(no SAN)'} from issuer ${issuer ?? '(none)'} is not a trusted keyless identity` };
+    return {
+      ...good,
+      status: 'U',
+      reason: 'unknown_key',
+      signedAt: integrated,
+      detail: `identity: ${subject || '(no SAN)'} from issuer ${issuer ?? '(none)'} is not a trusted keyless identity`,
+    };
   }
   return { ...good, status: 'G', reason: 'valid', signedAt: integrated };
 }

@@ -96,10 +96,12 @@ export function readLogEntry(data: Uint8Array): LogEntryJson {
       logIndex: intOf(p, 1),
       rootHash: b64(bytesOf(p, 2, 'inclusionProof.rootHash')),
       treeSize: intOf(p, 3),
-      hashes: p.filter((field) => field.number === 4).map((field) => {
-        if (!field.bytes) throw new ProtoError('inclusionProof.hashes is not bytes');
-        return b64(field.bytes);
-      }),
+      hashes: p
+        .filter((field) => field.number === 4)
+        .map((field) => {
+          if (!field.bytes) throw new ProtoError('inclusionProof.hashes is not bytes');
+          return b64(field.bytes);
+        }),
       checkpoint: { envelope: utf8(bytesOf(readFields(bytesOf(p, 5, 'inclusionProof.checkpoint')), 1, 'checkpoint.envelope')) },
     };
   }

@@ -21,7 +21,7 @@ export function candidateLines(index: RegistryIndex, key: SshPublicKey): SignerE
   let lines = index.candidates.get(key);
   if (!lines) {
     const exact = index.byKey.get(byteKey(key.blob)) ?? [];
-    const byCa = key.certificate ? index.byCaKey.get(byteKey(key.certificate.signatureKey.plainBlob)) ?? [] : [];
+    const byCa = key.certificate ? (index.byCaKey.get(byteKey(key.certificate.signatureKey.plainBlob)) ?? []) : [];
     lines = byCa.length === 0 ? exact : [...exact, ...byCa].sort((a, b) => a.order - b.order);
     index.candidates.set(key, lines);
   }

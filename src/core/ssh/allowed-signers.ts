@@ -145,7 +145,9 @@ function parseLine(text: string, source: string, line: number): AllowedSigner | 
   if ('problem' in principals) return fail(principals.problem);
   if (isKeyTypeName(principals.token)) {
     // The usual mistake: a .pub file's line pasted without the principals in front.
-    return fail(`the line starts with the key type ${principals.token}; allowed_signers lines start with the principals (e.g. alice@example.com ${principals.token} AAAA…)`);
+    return fail(
+      `the line starts with the key type ${principals.token}; allowed_signers lines start with the principals (e.g. alice@example.com ${principals.token} AAAA…)`,
+    );
   }
   cursor = principals.rest;
   let options: SignerOptions = { certAuthority: false };

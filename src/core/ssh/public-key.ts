@@ -161,7 +161,10 @@ function writeKeyFields(writer: WireWriter, info: KeyTypeInfo, fields: KeyFields
       writer.string(fields.curve as string).string(fields.point as Uint8Array);
       return;
     case 'sk-ecdsa':
-      writer.string(fields.curve as string).string(fields.point as Uint8Array).string(fields.application as string);
+      writer
+        .string(fields.curve as string)
+        .string(fields.point as Uint8Array)
+        .string(fields.application as string);
       return;
     case 'rsa': {
       const rsa = fields.rsa as { e: Uint8Array; n: Uint8Array };

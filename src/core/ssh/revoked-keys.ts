@@ -51,7 +51,10 @@ function parseKeyList(text: string, source: string): RevokedSshKeys {
     // sshkey_in_file() skips keys too small to use (they cannot sign anything we accept either).
     if ('problem' in read && read.weak) return;
     if ('problem' in read) {
-      throw new SignetError('KEYRING_INVALID', `${source}:${index + 1}: not a public key (${read.problem}); a revoked keys file lists one public key a line, or is a KRL`);
+      throw new SignetError(
+        'KEYRING_INVALID',
+        `${source}:${index + 1}: not a public key (${read.problem}); a revoked keys file lists one public key a line, or is a KRL`,
+      );
     }
     // sshkey_in_file() compares public parts only: listing a certificate revokes its key.
     keys.add(base64(read.key.plainBlob));
@@ -189,7 +192,8 @@ export function parseRevokedKeys(data: Uint8Array, sourceName: string): RevokedS
 function keyRevocation(revoked: RevokedSshKeys, plainBlob: Uint8Array, plainBase64: string): string | undefined {
   if (revoked.keys.has(plainBase64)) return 'the key is listed';
   if (revoked.sha256Fingerprints.size > 0 && revoked.sha256Fingerprints.has(fingerprintOfPlainBlob(plainBlob))) return 'its SHA256 fingerprint is listed';
-  if (revoked.sha1Fingerprints.size > 0 && revoked.sha1Fingerprints.has(createHash('sha1').update(plainBlob).digest('hex'))) return 'its SHA-1 fingerprint is listed';
+  if (revoked.sha1Fingerprints.size > 0 && revoked.sha1Fingerprints.has(createHash('sha1').update(plainBlob).digest('hex')))
+    return 'its SHA-1 fingerprint is listed';
   return undefined;
 }
 

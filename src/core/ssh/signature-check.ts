@@ -72,7 +72,12 @@ function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array,
       const raw = reader.bytesString();
       reader.end();
       if (raw.length !== 64) return { valid: false, problem: 'invalid', detail: `Ed25519 signature of ${raw.length} bytes` };
-      return pending(key, { algorithm: null, data, key: keyObject, signature: raw }, { valid: true, signatureType: type }, 'the Ed25519 signature does not verify');
+      return pending(
+        key,
+        { algorithm: null, data, key: keyObject, signature: raw },
+        { valid: true, signatureType: type },
+        'the Ed25519 signature does not verify',
+      );
     }
     case 'sk-ed25519': {
       if (type !== key.plainType) return mismatch();
@@ -82,7 +87,12 @@ function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array,
       reader.end();
       if (raw.length !== 64) return { valid: false, problem: 'invalid', detail: `Ed25519 signature of ${raw.length} bytes` };
       const message = fidoMessage(key.application ?? '', flags, counter, data);
-      return pending(key, { algorithm: null, data: message, key: keyObject, signature: raw }, { valid: true, signatureType: type, skFlags: flags, skCounter: counter }, 'the FIDO Ed25519 signature does not verify');
+      return pending(
+        key,
+        { algorithm: null, data: message, key: keyObject, signature: raw },
+        { valid: true, signatureType: type, skFlags: flags, skCounter: counter },
+        'the FIDO Ed25519 signature does not verify',
+      );
     }
     case 'ecdsa':
     case 'sk-ecdsa': {
@@ -102,11 +112,21 @@ function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array,
       const rs = ecdsaP1363(inner, curve);
       if (!rs) return { valid: false, problem: 'invalid', detail: 'ECDSA signature values wider than the curve' };
       if (flags === undefined || counter === undefined) {
-        return pending(key, { algorithm: ECDSA_HASH[curve], data, key: { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature: rs }, { valid: true, signatureType: type }, 'the ECDSA signature does not verify');
+        return pending(
+          key,
+          { algorithm: ECDSA_HASH[curve], data, key: { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature: rs },
+          { valid: true, signatureType: type },
+          'the ECDSA signature does not verify',
+        );
       }
       // FIDO ECDSA signs SHA-256 over SHA-256(application) ‖ flags ‖ counter ‖ SHA-256(data).
       const message = fidoMessage(key.application ?? '', flags, counter, data);
-      return pending(key, { algorithm: 'sha256', data: message, key: { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature: rs }, { valid: true, signatureType: type, skFlags: flags, skCounter: counter }, 'the FIDO ECDSA signature does not verify');
+      return pending(
+        key,
+        { algorithm: 'sha256', data: message, key: { key: keyObject, dsaEncoding: 'ieee-p1363' }, signature: rs },
+        { valid: true, signatureType: type, skFlags: flags, skCounter: counter },
+        'the FIDO ECDSA signature does not verify',
+      );
     }
     case 'rsa': {
       if (type === 'ssh-rsa') return { valid: false, problem: 'weak_hash', detail: 'RSA signature with SHA-1 (ssh-rsa), which ssh-keygen refuses for SSHSIG' };
@@ -122,7 +142,12 @@ function checkUnsafe(key: SshPublicKey, signature: Uint8Array, data: Uint8Array,
         padded.set(raw, modulusBytes - raw.length);
         raw = padded;
       }
-      return pending(key, { algorithm: hash, data, key: { key: keyObject, padding: constants.RSA_PKCS1_PADDING }, signature: raw }, { valid: true, signatureType: type }, `the ${type} signature does not verify`);
+      return pending(
+        key,
+        { algorithm: hash, data, key: { key: keyObject, padding: constants.RSA_PKCS1_PADDING }, signature: raw },
+        { valid: true, signatureType: type },
+        `the ${type} signature does not verify`,
+      );
     }
     case 'dsa':
       return { valid: false, problem: 'unsupported', detail: 'DSA (ssh-dss) signatures are not supported' };

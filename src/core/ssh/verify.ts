@@ -14,13 +14,29 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { SignetError } from '../errors.ts';
 import type { SignatureVerdict, StatusLetter, VerdictReason } from '../verdict.ts';
-import { candidateLines, certificateProblem, findPrincipals, lineAllowsNamespace, lineForPrincipal, lineValidAt, type FoundPrincipals } from './allowed-check.ts';
+import {
+  candidateLines,
+  certificateProblem,
+  findPrincipals,
+  lineAllowsNamespace,
+  lineForPrincipal,
+  lineValidAt,
+  type FoundPrincipals,
+} from './allowed-check.ts';
 import { fingerprintOfPlainBlob } from './fingerprint.ts';
 import { parsePublicKeyBlob, UnsupportedKeyError, type SshPublicKey } from './public-key.ts';
 import { byteKey, registryIndex, type SignerEntry, type SshRegistry } from './registry.ts';
 import { revocationOf } from './revoked-keys.ts';
 import { runNativeCheck, type CheckRunner } from '../native-verify.ts';
-import { checkSignature, isPending, prepareSignatureCheck, settleSignatureCheck, SK_USER_PRESENCE, type PendingSignatureCheck, type SignatureCheck } from './signature-check.ts';
+import {
+  checkSignature,
+  isPending,
+  prepareSignatureCheck,
+  settleSignatureCheck,
+  SK_USER_PRESENCE,
+  type PendingSignatureCheck,
+  type SignatureCheck,
+} from './signature-check.ts';
 import { dearmor, parseSshsigBlob, signedData, SSHSIG_HASH_ALGORITHMS } from './sshsig.ts';
 import { WireFormatError } from './wire.ts';
 
@@ -116,7 +132,10 @@ class VerdictBuilder {
     const verdict: SignatureVerdict = { status, format: 'ssh', reason, key: this.facts.key, hashAlgorithm: this.facts.hashAlgorithm };
     if (extra) Object.assign(verdict, extra);
     if (this.email !== undefined) {
-      const line = lineForPrincipal(this.candidates, this.signing.key, this.email, this.namespace, this.at, { caseInsensitive: true, ignoreTime: emailIgnoresTime });
+      const line = lineForPrincipal(this.candidates, this.signing.key, this.email, this.namespace, this.at, {
+        caseInsensitive: true,
+        ignoreTime: emailIgnoresTime,
+      });
       verdict.emailMatches = line !== undefined;
     }
     const note = this.signing.certificateNote;
@@ -134,7 +153,13 @@ export function verifySshSignature(registry: SshRegistry, payload: Uint8Array, a
 }
 
 /** The same verdict, with the signature's cryptography run by `runner` (e.g. on the thread pool). */
-export async function verifySshSignatureWith(runner: CheckRunner, registry: SshRegistry, payload: Uint8Array, armoredSignature: string, options: SshVerifyOptions): Promise<SignatureVerdict> {
+export async function verifySshSignatureWith(
+  runner: CheckRunner,
+  registry: SshRegistry,
+  payload: Uint8Array,
+  armoredSignature: string,
+  options: SshVerifyOptions,
+): Promise<SignatureVerdict> {
   const prepared = prepareSshVerification(registry, payload, armoredSignature, options);
   if ('status' in prepared) return prepared;
   return prepared.finish(settleSignatureCheck(prepared.check, await runner.run(prepared.check.native)));
@@ -157,15 +182,32 @@ function prepareSshVerification(registry: SshRegistry, payload: Uint8Array, armo
   if ('error' in signing) {
     const error = signing.error;
     const reason = error instanceof UnsupportedKeyError ? 'unsupported_algorithm' : 'malformed_signature';
-    return { status: 'E', format: 'ssh', reason, detail: error instanceof WireFormatError || error instanceof UnsupportedKeyError ? error.message : `unreadable signing key: ${error.message}` };
+    return {
+      status: 'E',
+      format: 'ssh',
+      reason,
+      detail: error instanceof WireFormatError || error instanceof UnsupportedKeyError ? error.message : `unreadable signing key: ${error.message}`,
+    };
   }
   const key = signing.key;
   const facts: KeyFacts = { key: signing.fingerprint, hashAlgorithm: blob.hashAlgorithm };
-  const plain = (status: StatusLetter, reason: VerdictReason, detail: string): SignatureVerdict =>
-    ({ status, format: 'ssh', reason, key: facts.key, hashAlgorithm: facts.hashAlgorithm, detail: signing.certificateNote ? `${detail}; ${signing.certificateNote}` : detail });
+  const plain = (status: StatusLetter, reason: VerdictReason, detail: string): SignatureVerdict => ({
+    status,
+    format: 'ssh',
+    reason,
+    key: facts.key,
+    hashAlgorithm: facts.hashAlgorithm,
+    detail: signing.certificateNote ? `${detail}; ${signing.certificateNote}` : detail,
+  });
 
   if (!(SSHSIG_HASH_ALGORITHMS as readonly string[]).includes(blob.hashAlgorithm)) {
-    return { status: 'E', format: 'ssh', reason: 'unsupported_algorithm', key: facts.key, detail: `SSHSIG hash algorithm ${JSON.stringify(blob.hashAlgorithm.slice(0, 40))} (ssh-keygen accepts sha256 and sha512)` };
+    return {
+      status: 'E',
+      format: 'ssh',
+      reason: 'unsupported_algorithm',
+      key: facts.key,
+      detail: `SSHSIG hash algorithm ${JSON.stringify(blob.hashAlgorithm.slice(0, 40))} (ssh-keygen accepts sha256 and sha512)`,
+    };
   }
   if (blob.namespace !== namespace) {
     return plain('B', 'wrong_namespace', `signature made for namespace ${JSON.stringify(blob.namespace.slice(0, 64))}, not ${JSON.stringify(namespace)}`);
@@ -195,7 +237,11 @@ function afterCheck(
   if (check.skFlags !== undefined && registry.requireUserPresence && (check.skFlags & SK_USER_PRESENCE) === 0) {
     // ssh-keygen accepts this; sshd would not. A signature nobody touched the key for could
     // come from malware on the signer's machine, which is what a FIDO key exists to rule out.
-    return plain('B', 'invalid', `FIDO signature made without user presence (flags 0x${check.skFlags.toString(16).padStart(2, '0')}): the security key was not touched`);
+    return plain(
+      'B',
+      'invalid',
+      `FIDO signature made without user presence (flags 0x${check.skFlags.toString(16).padStart(2, '0')}): the security key was not touched`,
+    );
   }
 
   const millis = options.at.getTime();
@@ -217,7 +263,14 @@ function afterCheck(
   return build.make('U', 'unknown_key', `good signature, but ${whyUnknown(found, candidates, key, signing.fingerprint, at)}`);
 }
 
-function principalVerdict(build: VerdictBuilder, found: FoundPrincipals, candidates: SignerEntry[], key: SshPublicKey, namespace: string, at: number): SignatureVerdict {
+function principalVerdict(
+  build: VerdictBuilder,
+  found: FoundPrincipals,
+  candidates: SignerEntry[],
+  key: SshPublicKey,
+  namespace: string,
+  at: number,
+): SignatureVerdict {
   let signer: string | undefined;
   const identities: string[] = [];
   for (let index = 0; index < found.principals.length; index++) {
@@ -230,14 +283,27 @@ function principalVerdict(build: VerdictBuilder, found: FoundPrincipals, candida
   if (signer !== undefined) return build.make('G', 'valid', undefined, { signer, identities });
   // find-principals named the key, but `verify -I` fails for every principal it printed.
   if (!lineAllowsNamespace(found.entry, namespace)) {
-    return build.make('B', 'wrong_namespace', `${where(found.entry)} allows this key only in namespaces ${JSON.stringify(found.entry.namespaceList)}, not ${JSON.stringify(namespace)}`);
+    return build.make(
+      'B',
+      'wrong_namespace',
+      `${where(found.entry)} allows this key only in namespaces ${JSON.stringify(found.entry.namespaceList)}, not ${JSON.stringify(namespace)}`,
+    );
   }
-  return build.make('B', 'not_signing_key', `${where(found.entry)} lists this key, but none of its principals (${found.principals.join(', ')}) is allowed to sign (ssh-keygen -Y verify -I fails for each)`);
+  return build.make(
+    'B',
+    'not_signing_key',
+    `${where(found.entry)} lists this key, but none of its principals (${found.principals.join(', ')}) is allowed to sign (ssh-keygen -Y verify -I fails for each)`,
+  );
 }
 
 /** Y when some line would allow the key but for the time (git says U: find-principals skips it). */
 function expiredVerdict(build: VerdictBuilder, candidates: SignerEntry[], key: SshPublicKey, namespace: string, at: number): SignatureVerdict | undefined {
-  const expired = findPrincipals(candidates.filter((entry) => lineAllowsNamespace(entry, namespace)), key, at, true);
+  const expired = findPrincipals(
+    candidates.filter((entry) => lineAllowsNamespace(entry, namespace)),
+    key,
+    at,
+    true,
+  );
   if (!expired) return undefined;
   const { entry } = expired;
   const { validAfter, validBefore } = entry.signer;

@@ -19,7 +19,10 @@ const utf8 = new TextDecoder('utf-8');
 export class WireReader {
   private offset = 0;
 
-  constructor(private readonly bytes: Uint8Array, private readonly what: string) {}
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly what: string,
+  ) {}
 
   get remaining(): number {
     return this.bytes.length - this.offset;

@@ -49,11 +49,13 @@ export function checkSignature(key: KeyObject, algorithmOid: string, digestOid: 
   const algorithm = SIGNATURES[algorithmOid];
   if (!algorithm) return { ok: false, why: 'unsupported', detail: `signature algorithm ${algorithmOid} is not supported` };
   const keyType = key.asymmetricKeyType;
-  if (keyType !== algorithm.key) return { ok: false, why: 'unsupported', detail: `a ${keyType ?? 'unknown'} key cannot make a ${algorithm.key} signature (${algorithmOid})` };
+  if (keyType !== algorithm.key)
+    return { ok: false, why: 'unsupported', detail: `a ${keyType ?? 'unknown'} key cannot make a ${algorithm.key} signature (${algorithmOid})` };
   let hash = 'none';
   if (algorithm.key !== 'ed25519') {
     const digest = digestOid ? digestName(digestOid) : undefined;
-    if (algorithm.hash && digest && digest !== algorithm.hash) return { ok: false, why: 'unsupported', detail: `signature algorithm ${algorithmOid} does not use the digest ${digest}` };
+    if (algorithm.hash && digest && digest !== algorithm.hash)
+      return { ok: false, why: 'unsupported', detail: `signature algorithm ${algorithmOid} does not use the digest ${digest}` };
     const chosen = algorithm.hash ?? digest;
     if (!chosen) return { ok: false, why: 'unsupported', detail: `digest algorithm ${digestOid ?? '(none)'} is not supported` };
     if (WEAK_DIGESTS.has(chosen)) return { ok: false, why: 'weak', detail: `the signature uses ${chosen}, whose collisions are practical` };

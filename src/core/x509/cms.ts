@@ -54,7 +54,11 @@ function single(values: Uint8Array[] | undefined, what: string): asn1js.AsnType 
   return parsed.result;
 }
 
-type Block = asn1js.AsnType & { idBlock: { tagClass: number; tagNumber: number; isConstructed: boolean }; valueBlock: { value?: unknown }; valueBeforeDecodeView: Uint8Array };
+type Block = asn1js.AsnType & {
+  idBlock: { tagClass: number; tagNumber: number; isConstructed: boolean };
+  valueBlock: { value?: unknown };
+  valueBeforeDecodeView: Uint8Array;
+};
 
 function children(block: Block | undefined, what: string): Block[] {
   const value = block?.valueBlock.value;
@@ -87,7 +91,10 @@ function attributesOf(block: Block, what: string): Map<string, Uint8Array[]> {
     const oid = oidOf(type, `an attribute type of ${what}`);
     if (!isUniversal(values, 17)) throw new MessageError(`attribute ${oid} has no value set`);
     if (map.has(oid)) throw new MessageError(`attribute ${oid} appears twice`);
-    map.set(oid, children(values, `attribute ${oid}`).map((value) => new Uint8Array(value.valueBeforeDecodeView)));
+    map.set(
+      oid,
+      children(values, `attribute ${oid}`).map((value) => new Uint8Array(value.valueBeforeDecodeView)),
+    );
   }
   return map;
 }
@@ -170,7 +177,8 @@ export function readSignedMessage(armored: string): SignedMessage {
   if (at !== info.length) throw new MessageError('SignerInfo has trailing fields');
 
   const contentTypeValue = single(signed.get(CONTENT_TYPE), 'contentType');
-  if (!(contentTypeValue instanceof asn1js.ObjectIdentifier) || contentTypeValue.valueBlock.toString() !== DATA) throw new MessageError('the contentType attribute is not data');
+  if (!(contentTypeValue instanceof asn1js.ObjectIdentifier) || contentTypeValue.valueBlock.toString() !== DATA)
+    throw new MessageError('the contentType attribute is not data');
   const digest = single(signed.get(MESSAGE_DIGEST), 'messageDigest');
   if (!(digest instanceof asn1js.OctetString)) throw new MessageError('the messageDigest attribute is not an OCTET STRING');
   let signingTime: Date | undefined;
@@ -204,5 +212,8 @@ export function signerCertificate(message: SignedMessage): CertificateFacts | un
       return Buffer.from(ski.subarray(2)).toString('hex') === wanted;
     });
   }
-  return message.certificates.find((certificate) => certificate.serial === id.issuerSerial.serial && Buffer.compare(Buffer.from(certificate.issuerDer), Buffer.from(id.issuerSerial.issuer)) === 0);
+  return message.certificates.find(
+    (certificate) =>
+      certificate.serial === id.issuerSerial.serial && Buffer.compare(Buffer.from(certificate.issuerDer), Buffer.from(id.issuerSerial.issuer)) === 0,
+  );
 }

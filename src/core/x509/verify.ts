@@ -98,7 +98,8 @@ export function verifyX509Signature(registry: X509Registry, payload: Uint8Array,
   };
   const digest = digestName(message.digestAlgorithm);
   if (!digest) return { ...base, reason: 'unsupported_algorithm', detail: `digest algorithm ${message.digestAlgorithm} is not supported` };
-  if (WEAK_DIGESTS.has(digest)) return { ...base, reason: 'weak_hash', hashAlgorithm: digest, detail: `the signature uses ${digest}, whose collisions are practical` };
+  if (WEAK_DIGESTS.has(digest))
+    return { ...base, reason: 'weak_hash', hashAlgorithm: digest, detail: `the signature uses ${digest}, whose collisions are practical` };
   const actual = createHash(digest).update(payload).digest();
   if (actual.length !== message.messageDigest.length || !timingSafeEqual(actual, message.messageDigest)) {
     return { ...base, status: 'B', reason: 'invalid', hashAlgorithm: digest, detail: 'the signed content differs from the object (messageDigest mismatch)' };
@@ -114,28 +115,48 @@ export function verifyX509Signature(registry: X509Registry, payload: Uint8Array,
   // trusted root, never through the X.509 roots, whatever they hold.
   const fulcio = [...leaf.extensions.keys()].find((oid) => oid.startsWith(FULCIO_EXTENSIONS));
   if (fulcio) {
-    return verifyGitsign(options.keyless, {
-      certificate: leaf.der,
-      emails: leaf.emails,
-      uris: leaf.uris,
-      extensions: leaf.extensions,
-      signature: message.signature,
-      signedAttributes: message.signedAttributes,
-      unsignedAttributes: message.unsignedAttributes,
-    }, good);
+    return verifyGitsign(
+      options.keyless,
+      {
+        certificate: leaf.der,
+        emails: leaf.emails,
+        uris: leaf.uris,
+        extensions: leaf.extensions,
+        signature: message.signature,
+        signedAttributes: message.signedAttributes,
+        unsignedAttributes: message.unsignedAttributes,
+      },
+      good,
+    );
   }
 
   const chain = buildChain(leaf, message.certificates, registry);
-  if (!chain) return { ...good, status: 'U', reason: 'unknown_key', detail: `the certificate of ${good.signer} (issuer ${leaf.issuer || '(empty)'}) does not chain to a registry root` };
+  if (!chain)
+    return {
+      ...good,
+      status: 'U',
+      reason: 'unknown_key',
+      detail: `the certificate of ${good.signer} (issuer ${leaf.issuer || '(empty)'}) does not chain to a registry root`,
+    };
 
   for (const certificate of chain) {
-    if (certificate.unknownCritical.length > 0) return { ...good, reason: 'not_signing_key', detail: `certificate ${certificate.subject || certificate.fingerprint} has a critical extension this verifier does not process (${certificate.unknownCritical.join(', ')})` };
+    if (certificate.unknownCritical.length > 0)
+      return {
+        ...good,
+        reason: 'not_signing_key',
+        detail: `certificate ${certificate.subject || certificate.fingerprint} has a critical extension this verifier does not process (${certificate.unknownCritical.join(', ')})`,
+      };
   }
   const usage = leaf.keyUsage;
-  if (usage && !usage.digitalSignature && !usage.nonRepudiation) return { ...good, reason: 'not_signing_key', detail: 'the certificate\'s key usage does not allow digital signatures' };
+  if (usage && !usage.digitalSignature && !usage.nonRepudiation)
+    return { ...good, reason: 'not_signing_key', detail: "the certificate's key usage does not allow digital signatures" };
   const purposes = leaf.extKeyUsage;
   if (purposes && !purposes.some((oid) => oid === EMAIL_PROTECTION || oid === CODE_SIGNING || oid === ANY_EXTENDED_KEY_USAGE)) {
-    return { ...good, reason: 'not_signing_key', detail: `the certificate's extended key usage (${purposes.join(', ')}) allows neither e-mail protection nor code signing` };
+    return {
+      ...good,
+      reason: 'not_signing_key',
+      detail: `the certificate's extended key usage (${purposes.join(', ')}) allows neither e-mail protection nor code signing`,
+    };
   }
 
   // Validity is judged at the signing time the signature states; the signer controls it, like
@@ -147,17 +168,34 @@ export function verifyX509Signature(registry: X509Registry, payload: Uint8Array,
       return { ...good, reason: 'expired_key', detail: `certificate ${name} is valid only from ${certificate.notBefore.toISOString()}` };
     }
     if (at > certificate.notAfter) {
-      return { ...good, status: 'Y', reason: 'expired_key', keyExpiredAt: seconds(certificate.notAfter), detail: `certificate ${name} expired at ${certificate.notAfter.toISOString()}, before the signature was made` };
+      return {
+        ...good,
+        status: 'Y',
+        reason: 'expired_key',
+        keyExpiredAt: seconds(certificate.notAfter),
+        detail: `certificate ${name} expired at ${certificate.notAfter.toISOString()}, before the signature was made`,
+      };
     }
   }
   for (let index = 0; index + 1 < chain.length; index++) {
     if (isRevoked(chain[index]!, chain[index + 1]!, registry)) {
-      return { ...good, status: 'R', reason: 'revoked_key', detail: `certificate ${chain[index]!.subject || chain[index]!.fingerprint} is revoked by a registry CRL` };
+      return {
+        ...good,
+        status: 'R',
+        reason: 'revoked_key',
+        detail: `certificate ${chain[index]!.subject || chain[index]!.fingerprint} is revoked by a registry CRL`,
+      };
     }
   }
   const expired = chain.find((certificate) => options.now > certificate.notAfter);
   if (expired) {
-    return { ...good, status: 'Y', reason: 'expired_key', keyExpiredAt: seconds(expired.notAfter), detail: `certificate ${expired.subject || expired.fingerprint} expired at ${expired.notAfter.toISOString()}, after the signature was made` };
+    return {
+      ...good,
+      status: 'Y',
+      reason: 'expired_key',
+      keyExpiredAt: seconds(expired.notAfter),
+      detail: `certificate ${expired.subject || expired.fingerprint} expired at ${expired.notAfter.toISOString()}, after the signature was made`,
+    };
   }
   return { ...good, status: 'G', reason: 'valid' };
 }

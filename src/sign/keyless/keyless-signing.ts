@@ -20,7 +20,8 @@ export const PUBLIC_GOOD = { fulcioUrl: 'https://fulcio.sigstore.dev', rekorUrl:
 function origin(url: string, flag: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'https:' && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(parsed.hostname)) throw new Error('must be https (plain http only to loopback)');
+    if (parsed.protocol !== 'https:' && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(parsed.hostname))
+      throw new Error('must be https (plain http only to loopback)');
     return parsed.toString().replace(/\/$/, '');
   } catch (error) {
     throw new SignetError('USAGE', `${flag} ${url}: ${(error as Error).message}`);
@@ -52,10 +53,17 @@ export function identityProvider(env: NodeJS.ProcessEnv): IdentityProvider {
           throw new SignetError('CONFIG_INVALID', `cannot reach the GitHub Actions token endpoint: ${(error as Error).message}`);
         }
         const body = (await response.json().catch(() => ({}))) as { value?: unknown };
-        if (!response.ok || typeof body.value !== 'string') throw new SignetError('CONFIG_INVALID', `the GitHub Actions token endpoint answered HTTP ${response.status} without a token (does the job have permissions: id-token: write?)`);
+        if (!response.ok || typeof body.value !== 'string')
+          throw new SignetError(
+            'CONFIG_INVALID',
+            `the GitHub Actions token endpoint answered HTTP ${response.status} without a token (does the job have permissions: id-token: write?)`,
+          );
         return body.value;
       }
-      throw new SignetError('CONFIG_INVALID', 'keyless signing needs an OIDC identity token: set SIGSTORE_ID_TOKEN, or run in GitHub Actions with permissions: id-token: write');
+      throw new SignetError(
+        'CONFIG_INVALID',
+        'keyless signing needs an OIDC identity token: set SIGSTORE_ID_TOKEN, or run in GitHub Actions with permissions: id-token: write',
+      );
     },
   };
 }

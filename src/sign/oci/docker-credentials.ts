@@ -35,7 +35,8 @@ function runHelper(helper: string, registry: string): Promise<RegistryCredential
       if (code !== 0) return resolve(undefined);
       try {
         const value: unknown = JSON.parse(out);
-        if (isRecord(value) && typeof value.Username === 'string' && typeof value.Secret === 'string') resolve({ username: value.Username, password: value.Secret });
+        if (isRecord(value) && typeof value.Username === 'string' && typeof value.Secret === 'string')
+          resolve({ username: value.Username, password: value.Secret });
         else resolve(undefined);
       } catch {
         resolve(undefined);

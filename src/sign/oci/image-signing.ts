@@ -6,11 +6,30 @@ import { IN_TOTO_PAYLOAD_TYPE, parseDsseEnvelope, verifyDsse } from '../../core/
 import { cosignTag, repositoryName, type ImageReference } from '../../core/sign/image-reference.ts';
 import { COSIGN_SIGN_PREDICATE_TYPE, inTotoStatement, parseInTotoStatement, type InTotoStatement } from '../../core/sign/in-toto.ts';
 import {
-  attachmentManifest, BUNDLE_PREDICATE_ANNOTATION, bundleReferrerManifest, descriptorOf, DSSE_ENVELOPE_MEDIA_TYPE, EMPTY_CONFIG_BYTES,
-  emptyIndex, OCI_IMAGE_CONFIG, OCI_INDEX, OCI_MANIFEST, serialize, signatureImageConfig, simpleSigningLayer,
-  type Descriptor, type OciIndex, type OciManifest,
+  attachmentManifest,
+  BUNDLE_PREDICATE_ANNOTATION,
+  bundleReferrerManifest,
+  descriptorOf,
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  EMPTY_CONFIG_BYTES,
+  emptyIndex,
+  OCI_IMAGE_CONFIG,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  serialize,
+  signatureImageConfig,
+  simpleSigningLayer,
+  type Descriptor,
+  type OciIndex,
+  type OciManifest,
 } from '../../core/sign/oci-manifest.ts';
-import { checkSimpleSigningClaims, COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, simpleSigningPayload, verifySimpleSigning } from '../../core/sign/simple-signing.ts';
+import {
+  checkSimpleSigningClaims,
+  COSIGN_SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  simpleSigningPayload,
+  verifySimpleSigning,
+} from '../../core/sign/simple-signing.ts';
 import { legacyKeylessBundle } from '../../core/sign/cosign-legacy-keyless.ts';
 import { verifyKeylessBundle, type IdentityPolicy, type KeylessTrust } from '../../core/sign/keyless.ts';
 import { parseSigstoreBundle, SIGSTORE_BUNDLE_V03, verifyDsseBundle, type SigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
@@ -56,7 +75,12 @@ async function appendToAttachment(client: RegistryClient, image: ResolvedImage, 
 }
 
 /** cosign's legacy format: simple-signing payload in a layer of `sha256-<hex>.sig`, signature in an annotation. */
-export async function signImageLegacy(client: RegistryClient, image: ResolvedImage, signer: Signer, annotations: Record<string, string> = {}): Promise<{ tag: string; payload: Buffer }> {
+export async function signImageLegacy(
+  client: RegistryClient,
+  image: ResolvedImage,
+  signer: Signer,
+  annotations: Record<string, string> = {},
+): Promise<{ tag: string; payload: Buffer }> {
   const payload = simpleSigningPayload(repositoryName(image.ref), image.descriptor.digest, annotations);
   const signature = await signer.sign(payload);
   const layer = simpleSigningLayer(payload, { [COSIGN_SIGNATURE_ANNOTATION]: toBase64(signature) });
@@ -76,7 +100,13 @@ export type ReferrerStorage = 'referrers-api' | 'fallback-tag';
  * (no `OCI-Subject` answer, API 404) the referrer is listed in the index tagged `sha256-<hex>`,
  * the distribution spec's fallback that cosign v3 also reads.
  */
-export async function pushBundleReferrer(client: RegistryClient, image: ResolvedImage, bundle: SigstoreBundle, predicateType: string, created: string): Promise<{ digest: string; storage: ReferrerStorage }> {
+export async function pushBundleReferrer(
+  client: RegistryClient,
+  image: ResolvedImage,
+  bundle: SigstoreBundle,
+  predicateType: string,
+  created: string,
+): Promise<{ digest: string; storage: ReferrerStorage }> {
   const repository = image.ref.repository;
   const bundleBytes = serialize(bundle);
   const manifest = bundleReferrerManifest(image.descriptor, bundleBytes, predicateType, created);
@@ -90,15 +120,31 @@ export async function pushBundleReferrer(client: RegistryClient, image: Resolved
   const index: OciIndex = current ? (parseJson(current.bytes, `${tag} index`) as OciIndex) : emptyIndex();
   if (!Array.isArray(index.manifests)) index.manifests = [];
   if (!index.manifests.some((entry) => entry.digest === digest)) {
-    index.manifests.push({ mediaType: OCI_MANIFEST, digest, size: manifestBytes.length, artifactType: SIGSTORE_BUNDLE_V03, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) });
+    index.manifests.push({
+      mediaType: OCI_MANIFEST,
+      digest,
+      size: manifestBytes.length,
+      artifactType: SIGSTORE_BUNDLE_V03,
+      ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
+    });
   }
   await client.putManifest(repository, tag, serialize(index), OCI_INDEX);
   return { digest, storage: 'fallback-tag' };
 }
 
 /** cosign v3's format: a DSSE bundle whose in-toto statement (predicate `cosign/sign/v1`) names the image digest. */
-export async function signImageBundle(client: RegistryClient, image: ResolvedImage, signer: AttestationSigner, annotations: Record<string, string>, created: string): Promise<{ digest: string; storage: ReferrerStorage }> {
-  const statement = inTotoStatement([{ name: repositoryName(image.ref), digest: { sha256: image.descriptor.digest.slice(7) } }], COSIGN_SIGN_PREDICATE_TYPE, annotations);
+export async function signImageBundle(
+  client: RegistryClient,
+  image: ResolvedImage,
+  signer: AttestationSigner,
+  annotations: Record<string, string>,
+  created: string,
+): Promise<{ digest: string; storage: ReferrerStorage }> {
+  const statement = inTotoStatement(
+    [{ name: repositoryName(image.ref), digest: { sha256: image.descriptor.digest.slice(7) } }],
+    COSIGN_SIGN_PREDICATE_TYPE,
+    annotations,
+  );
   return pushBundleReferrer(client, image, await signDsseBundle(signer, IN_TOTO_PAYLOAD_TYPE, serialize(statement)), COSIGN_SIGN_PREDICATE_TYPE, created);
 }
 
@@ -134,7 +180,11 @@ export interface ImageCheck {
   payload?: unknown;
 }
 
-async function readReferrerBundle(client: RegistryClient, image: ResolvedImage, descriptor: Descriptor): Promise<{ manifest: OciManifest; bundle: SigstoreBundle; json: unknown } | string> {
+async function readReferrerBundle(
+  client: RegistryClient,
+  image: ResolvedImage,
+  descriptor: Descriptor,
+): Promise<{ manifest: OciManifest; bundle: SigstoreBundle; json: unknown } | string> {
   const fetched = await client.getManifest(image.ref.repository, descriptor.digest, OCI_MANIFEST);
   if (!fetched) return 'referrer manifest missing';
   const manifest = parseJson(fetched.bytes, 'referrer manifest') as OciManifest;
@@ -149,24 +199,46 @@ async function readReferrerBundle(client: RegistryClient, image: ResolvedImage, 
   }
 }
 
-function checkStatement(statement: InTotoStatement, image: ResolvedImage, predicateType: string | undefined, annotations: Record<string, string>): { reason: VerdictReason; detail: string } | undefined {
+function checkStatement(
+  statement: InTotoStatement,
+  image: ResolvedImage,
+  predicateType: string | undefined,
+  annotations: Record<string, string>,
+): { reason: VerdictReason; detail: string } | undefined {
   const hex = image.descriptor.digest.slice(7);
-  if (!statement.subject.some((subject) => subject.digest.sha256 === hex)) return { reason: 'invalid', detail: `statement does not name ${image.descriptor.digest}` };
-  if (predicateType && statement.predicateType !== predicateType) return { reason: 'invalid', detail: `predicate type is ${statement.predicateType}, expected ${predicateType}` };
+  if (!statement.subject.some((subject) => subject.digest.sha256 === hex))
+    return { reason: 'invalid', detail: `statement does not name ${image.descriptor.digest}` };
+  if (predicateType && statement.predicateType !== predicateType)
+    return { reason: 'invalid', detail: `predicate type is ${statement.predicateType}, expected ${predicateType}` };
   const predicate = isRecord(statement.predicate) ? statement.predicate : {};
   for (const [name, expected] of Object.entries(annotations)) {
-    if (String(predicate[name]) !== expected) return { reason: 'invalid', detail: `annotation ${name} is ${predicate[name] === undefined ? 'missing' : `'${String(predicate[name])}'`}, expected '${expected}'` };
+    if (String(predicate[name]) !== expected)
+      return {
+        reason: 'invalid',
+        detail: `annotation ${name} is ${predicate[name] === undefined ? 'missing' : `'${String(predicate[name])}'`}, expected '${expected}'`,
+      };
   }
   return undefined;
 }
 
 /** Checks a DSSE bundle: signature (key or keyless), then statement (subject digest, predicate type, annotations). */
-function checkDsseBundle(read: { bundle: SigstoreBundle; json: unknown }, trust: ImageTrust, image: ResolvedImage, predicateType: string | undefined, annotations: Record<string, string>): Omit<ImageCheck, 'format' | 'source'> {
+function checkDsseBundle(
+  read: { bundle: SigstoreBundle; json: unknown },
+  trust: ImageTrust,
+  image: ResolvedImage,
+  predicateType: string | undefined,
+  annotations: Record<string, string>,
+): Omit<ImageCheck, 'format' | 'source'> {
   let payloadType: string | undefined;
   let payload: Buffer | undefined;
   if (isKeyless(trust)) {
     const verified = verifyKeylessBundle(read.json, {}, trust.keyless, trust.identity);
-    if (!verified.ok) return { ok: false, reason: verified.check === 'identity' ? 'unknown_key' : 'invalid', detail: `keyless ${verified.check} check failed: ${verified.detail}` };
+    if (!verified.ok)
+      return {
+        ok: false,
+        reason: verified.check === 'identity' ? 'unknown_key' : 'invalid',
+        detail: `keyless ${verified.check} check failed: ${verified.detail}`,
+      };
     payloadType = read.bundle.dsseEnvelope?.payloadType;
     payload = read.bundle.dsseEnvelope ? Buffer.from(read.bundle.dsseEnvelope.payload, 'base64') : undefined;
     if (!payload) return { ok: false, reason: 'unknown_signature_type', detail: 'keyless bundle is not a DSSE envelope' };
@@ -183,7 +255,13 @@ function checkDsseBundle(read: { bundle: SigstoreBundle; json: unknown }, trust:
 }
 
 /** A legacy `.sig` layer: the simple-signing payload's signature by the key, or keyless with its annotations. */
-function checkLegacySignature(payload: Buffer, layer: Descriptor, trust: ImageTrust, image: ResolvedImage, annotations: Record<string, string>): Omit<ImageCheck, 'format' | 'source'> {
+function checkLegacySignature(
+  payload: Buffer,
+  layer: Descriptor,
+  trust: ImageTrust,
+  image: ResolvedImage,
+  annotations: Record<string, string>,
+): Omit<ImageCheck, 'format' | 'source'> {
   const signature = layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION] ?? '';
   if (!isKeyless(trust)) {
     const result = verifySimpleSigning({ payload, signatureBase64: signature, publicKey: trust, manifestDigest: image.descriptor.digest, annotations });
@@ -192,13 +270,23 @@ function checkLegacySignature(payload: Buffer, layer: Descriptor, trust: ImageTr
   const rebuilt = legacyKeylessBundle(payload, signature, layer.annotations ?? {});
   if ('problem' in rebuilt) return { ok: false, reason: 'unknown_key', detail: rebuilt.problem };
   const verified = verifyKeylessBundle(rebuilt.bundle, { artifact: payload }, trust.keyless, trust.identity);
-  if (!verified.ok) return { ok: false, reason: verified.check === 'identity' ? 'unknown_key' : 'invalid', detail: `keyless ${verified.check} check failed: ${verified.detail}` };
+  if (!verified.ok)
+    return {
+      ok: false,
+      reason: verified.check === 'identity' ? 'unknown_key' : 'invalid',
+      detail: `keyless ${verified.check} check failed: ${verified.detail}`,
+    };
   const claims = checkSimpleSigningClaims(payload, image.descriptor.digest, annotations);
   return { ok: claims.ok, reason: claims.reason, detail: claims.ok ? verified.detail : claims.detail };
 }
 
 /** Every signature on the image, legacy and bundle, each checked against the key and the claims. */
-export async function verifyImageSignatures(client: RegistryClient, image: ResolvedImage, trust: ImageTrust, annotations: Record<string, string> = {}): Promise<ImageCheck[]> {
+export async function verifyImageSignatures(
+  client: RegistryClient,
+  image: ResolvedImage,
+  trust: ImageTrust,
+  annotations: Record<string, string> = {},
+): Promise<ImageCheck[]> {
   const checks: ImageCheck[] = [];
   const repository = image.ref.repository;
   const tag = cosignTag(image.descriptor.digest, 'sig');
@@ -218,7 +306,11 @@ export async function verifyImageSignatures(client: RegistryClient, image: Resol
     }
   }
   for (const descriptor of await bundleReferrers(client, image)) {
-    if (descriptor.annotations?.[BUNDLE_PREDICATE_ANNOTATION] !== undefined && descriptor.annotations[BUNDLE_PREDICATE_ANNOTATION] !== COSIGN_SIGN_PREDICATE_TYPE) continue;
+    if (
+      descriptor.annotations?.[BUNDLE_PREDICATE_ANNOTATION] !== undefined &&
+      descriptor.annotations[BUNDLE_PREDICATE_ANNOTATION] !== COSIGN_SIGN_PREDICATE_TYPE
+    )
+      continue;
     const read = await readReferrerBundle(client, image, descriptor);
     if (typeof read === 'string') {
       checks.push({ format: 'bundle', source: descriptor.digest, ok: false, reason: 'malformed_signature', detail: read });
@@ -244,7 +336,13 @@ export async function verifyImageAttestations(client: RegistryClient, image: Res
       const envelope = parseDsseEnvelope(parseJson(await client.getBlob(repository, layer.digest), 'attestation layer'), 'attestation layer');
       if (isKeyless(trust)) {
         // cosign's legacy keyless attestations are logged as intoto entries: not read here yet.
-        checks.push({ format: 'legacy', source: tag, ok: false, reason: 'unknown_signature_type', detail: 'legacy (.att) keyless attestations are not verified by signet; attest in the bundle format' });
+        checks.push({
+          format: 'legacy',
+          source: tag,
+          ok: false,
+          reason: 'unknown_signature_type',
+          detail: 'legacy (.att) keyless attestations are not verified by signet; attest in the bundle format',
+        });
         continue;
       }
       const payload = verifyDsse(envelope, trust);
@@ -254,7 +352,12 @@ export async function verifyImageAttestations(client: RegistryClient, image: Res
       }
       const statement = parseInTotoStatement(payload, 'attestation');
       const problem = checkStatement(statement, image, predicateType, {});
-      checks.push({ format: 'legacy', source: tag, ...(problem ? { ok: false, ...problem } : { ok: true, reason: 'valid' as const, detail: 'attestation verified' }), payload: statement });
+      checks.push({
+        format: 'legacy',
+        source: tag,
+        ...(problem ? { ok: false, ...problem } : { ok: true, reason: 'valid' as const, detail: 'attestation verified' }),
+        payload: statement,
+      });
     }
   }
   for (const descriptor of await bundleReferrers(client, image)) {

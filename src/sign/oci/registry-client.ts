@@ -103,7 +103,10 @@ export class RegistryClient {
       try {
         return await this.fetcher(url, { ...init, headers, redirect: 'follow' });
       } catch (error) {
-        throw new SignetError('CONFIG_INVALID', `cannot reach registry ${this.registry}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+        throw new SignetError(
+          'CONFIG_INVALID',
+          `cannot reach registry ${this.registry}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
+        );
       }
     };
     const known = this.tokens.get(scope);
@@ -162,7 +165,10 @@ export class RegistryClient {
 
   async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string; subjectProcessed: boolean }> {
     const response = await this.request(repository, `manifests/${reference}`, {
-      method: 'PUT', push: true, headers: { 'content-type': mediaType }, body: bytes,
+      method: 'PUT',
+      push: true,
+      headers: { 'content-type': mediaType },
+      body: bytes,
     });
     if (!response.ok) return this.fail(response, `writing manifest ${repository}:${reference}`);
     await response.body?.cancel();
@@ -198,7 +204,10 @@ export class RegistryClient {
     const url = new URL(location, `${this.base}/`);
     url.searchParams.set('digest', digest);
     const response = await this.request(repository, url.toString(), {
-      method: 'PUT', push: true, headers: { 'content-type': 'application/octet-stream' }, body: bytes,
+      method: 'PUT',
+      push: true,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
     });
     if (response.status !== 201) return this.fail(response, `uploading blob ${digest}`);
     await response.body?.cancel();

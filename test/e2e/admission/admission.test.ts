@@ -26,10 +26,38 @@ let cert: Buffer;
 let key: Buffer;
 
 function makeTls(): void {
-  mustRun('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=signet test CA', '-keyout', 'ca.key', '-out', 'ca.pem'], { cwd: dir });
-  mustRun('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=signet-admission', '-keyout', 'tls.key', '-out', 'tls.csr'], { cwd: dir });
+  mustRun(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=signet test CA',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+    ],
+    { cwd: dir },
+  );
+  mustRun(
+    'openssl',
+    ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=signet-admission', '-keyout', 'tls.key', '-out', 'tls.csr'],
+    { cwd: dir },
+  );
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  mustRun('openssl', ['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'tls.crt'], { cwd: dir });
+  mustRun(
+    'openssl',
+    ['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'tls.crt'],
+    { cwd: dir },
+  );
   ca = readFileSync(join(dir, 'ca.pem'));
   cert = readFileSync(join(dir, 'tls.crt'));
   key = readFileSync(join(dir, 'tls.key'));
@@ -47,7 +75,8 @@ beforeAll(async () => {
   copyFileSync(join(projectRoot, 'package-lock.json'), join(dir, 'package-lock.json'));
   expect((await runSignet(['generate-key-pair'], { cwd: dir, env })).code).toBe(0);
   expect((await runSignet(['generate-key-pair', '--output-key-prefix', 'other'], { cwd: dir, env })).code).toBe(0);
-  for (const tag of ['signed', 'unsigned', 'other-key', 'attested', 'moving', 'bundle']) digests[tag] = pushTestImage(dir, registry, 'acme/app', tag, `${tag}\n`);
+  for (const tag of ['signed', 'unsigned', 'other-key', 'attested', 'moving', 'bundle'])
+    digests[tag] = pushTestImage(dir, registry, 'acme/app', tag, `${tag}\n`);
   const sign = async (args: string[]) => {
     const result = await runSignet(args, { cwd: dir, env });
     expect(result.code, result.stderr).toBe(0);
@@ -66,7 +95,12 @@ afterAll(async () => {
 });
 
 const cosignPub = () => readFileSync(join(dir, 'cosign.pub'), 'utf8');
-const indent = (text: string, spaces: number) => text.trim().split('\n').map((line) => `${' '.repeat(spaces)}${line}`).join('\n');
+const indent = (text: string, spaces: number) =>
+  text
+    .trim()
+    .split('\n')
+    .map((line) => `${' '.repeat(spaces)}${line}`)
+    .join('\n');
 
 function nativePolicy(extra = ''): string {
   return `version: 1
@@ -130,7 +164,11 @@ policies: []
 `;
 }
 
-interface Started { server: Server; service: AdmissionService; port: number }
+interface Started {
+  server: Server;
+  service: AdmissionService;
+  port: number;
+}
 
 async function start(policyText: string, name = 'policy.yml'): Promise<Started> {
   writeFileSync(join(dir, name), policyText);
@@ -184,15 +222,42 @@ const podSpec = (containers: string[], init: string[] = [], ephemeral: string[] 
   ...(init.length ? { initContainers: init.map((img, i) => ({ name: `init${i}`, image: img })) } : {}),
   ...(ephemeral.length ? { ephemeralContainers: ephemeral.map((img, i) => ({ name: `debug${i}`, image: img, targetContainerName: 'c0' })) } : {}),
 });
-const pod = (containers: string[], init: string[] = [], ephemeral: string[] = []) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' }, spec: podSpec(containers, init, ephemeral) });
-const deployment = (containers: string[], init: string[] = []) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: podSpec(containers, init) } } });
-const cronJob = (containers: string[]) => ({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'web' }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { ...podSpec(containers), restartPolicy: 'OnFailure' } } } } } });
+const pod = (containers: string[], init: string[] = [], ephemeral: string[] = []) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', namespace: 'default' },
+  spec: podSpec(containers, init, ephemeral),
+});
+const deployment = (containers: string[], init: string[] = []) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web' },
+  spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: podSpec(containers, init) } },
+});
+const cronJob = (containers: string[]) => ({
+  apiVersion: 'batch/v1',
+  kind: 'CronJob',
+  metadata: { name: 'web' },
+  spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { ...podSpec(containers), restartPolicy: 'OnFailure' } } } } },
+});
 
 async function admit(started: Started, body: unknown, path = '/validate') {
   const sent = body as { request: { uid: string } };
   const answer = await post(started.port, path, JSON.stringify(body));
   expect(answer.status).toBe(200);
-  const parsed = JSON.parse(answer.body) as { apiVersion: string; kind: string; response: { uid: string; allowed: boolean; status?: { message: string }; warnings?: string[]; patch?: string; patchType?: string; auditAnnotations?: Record<string, string> } };
+  const parsed = JSON.parse(answer.body) as {
+    apiVersion: string;
+    kind: string;
+    response: {
+      uid: string;
+      allowed: boolean;
+      status?: { message: string };
+      warnings?: string[];
+      patch?: string;
+      patchType?: string;
+      auditAnnotations?: Record<string, string>;
+    };
+  };
   expect(parsed.apiVersion).toBe('admission.k8s.io/v1');
   expect(parsed.kind).toBe('AdmissionReview');
   expect(parsed.response.uid).toBe(sent.request.uid);
@@ -253,7 +318,8 @@ describe('signet admission (native policy)', () => {
   it('a cache hit still applies every condition (the Kyverno digest-cache bug)', async () => {
     // 'moving' is signed, so acme-signed passes and its facts are cached; then a policy that
     // requires an attestation covers the same digest in prod: the cached facts must not admit it.
-    const strict = await start(nativePolicy(`  - name: moving-needs-sbom
+    const strict = await start(
+      nativePolicy(`  - name: moving-needs-sbom
     images: ["${registry.host}/acme/app:moving"]
     namespaces: [prod]
     authorities:
@@ -261,7 +327,9 @@ describe('signet admission (native policy)', () => {
         key: { path: cosign.pub }
         attestations:
           - { name: sbom, predicate_type: spdx }
-`), 'strict.yml');
+`),
+      'strict.yml',
+    );
     try {
       expect((await admit(strict, review('Pod', pod([image('moving')]), { namespace: 'dev' }))).allowed).toBe(true);
       const hits = strict.service.facts.stats.factHits;
@@ -270,7 +338,8 @@ describe('signet admission (native policy)', () => {
       expect(prod.allowed).toBe(false);
       expect(prod.status?.message).toMatch(/no sbom attestation/);
       // And the attested image, cached now, still fails a condition it does not meet.
-      const conditioned = await start(nativePolicy(`  - name: needs-old-spdx
+      const conditioned = await start(
+        nativePolicy(`  - name: needs-old-spdx
     images: ["${registry.host}/acme/app:attested"]
     authorities:
       - name: release-key
@@ -279,7 +348,9 @@ describe('signet admission (native policy)', () => {
           - name: sbom
             predicate_type: spdx
             conditions: [{ path: predicate.spdxVersion, equals: "SPDX-1.0" }]
-`), 'conditioned.yml');
+`),
+        'conditioned.yml',
+      );
       try {
         expect((await admit(conditioned, review('Pod', pod([image('attested')])))).allowed).toBe(false);
         const again = await admit(conditioned, review('Pod', pod([image('attested')])));
@@ -295,7 +366,18 @@ describe('signet admission (native policy)', () => {
   });
 
   it('warn mode admits with a warning', async () => {
-    mustRun('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', `${registry.user}:${registry.password}`, '--dest-creds', `${registry.user}:${registry.password}`, `docker://${image('unsigned')}`, `docker://${registry.host}/warn/tool:1`]);
+    mustRun('skopeo', [
+      'copy',
+      '--insecure-policy',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      '--src-creds',
+      `${registry.user}:${registry.password}`,
+      '--dest-creds',
+      `${registry.user}:${registry.password}`,
+      `docker://${image('unsigned')}`,
+      `docker://${registry.host}/warn/tool:1`,
+    ]);
     const answer = await admit(started, review('Pod', pod([`${registry.host}/warn/tool:1`])));
     expect(answer.allowed).toBe(true);
     expect(answer.warnings?.join('\n')).toMatch(/warn\/tool:1.*no signature found/);
@@ -323,7 +405,18 @@ describe('signet admission (native policy)', () => {
 
   it('a tag moved after signing to an unsigned image is denied (the digest is what is verified)', async () => {
     expect((await admit(started, review('Pod', pod([image('moving')])))).allowed).toBe(true);
-    mustRun('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', `${registry.user}:${registry.password}`, '--dest-creds', `${registry.user}:${registry.password}`, `docker://${image('unsigned')}`, `docker://${image('moving')}`]);
+    mustRun('skopeo', [
+      'copy',
+      '--insecure-policy',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      '--src-creds',
+      `${registry.user}:${registry.password}`,
+      '--dest-creds',
+      `${registry.user}:${registry.password}`,
+      `docker://${image('unsigned')}`,
+      `docker://${image('moving')}`,
+    ]);
     const moved = await admit(started, review('Pod', pod([image('moving')])));
     expect(moved.allowed).toBe(false);
     expect(moved.status?.message).toContain(digests.unsigned);
@@ -337,7 +430,9 @@ describe('signet admission (native policy)', () => {
       request({ host: '127.0.0.1', port: started.port, path: '/healthz', ca }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     expect(health).toBe(200);
   });
@@ -348,12 +443,34 @@ describe('signet admission (ClusterImagePolicy documents)', () => {
     const native = await start(nativePolicy(), 'native.yml');
     const cip = await start(clusterImagePolicy(), 'cip.yml');
     try {
-      mustRun('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', `${registry.user}:${registry.password}`, '--dest-creds', `${registry.user}:${registry.password}`, `docker://${image('unsigned')}`, `docker://${registry.host}/warn/other:1`]);
-      const cases = [[image('signed')], [image('unsigned')], [image('other-key')], [image('bundle'), image('signed')], [`${registry.host}/warn/other:1`], [`${registry.host}/nobody/else:1`]];
+      mustRun('skopeo', [
+        'copy',
+        '--insecure-policy',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        '--src-creds',
+        `${registry.user}:${registry.password}`,
+        '--dest-creds',
+        `${registry.user}:${registry.password}`,
+        `docker://${image('unsigned')}`,
+        `docker://${registry.host}/warn/other:1`,
+      ]);
+      const cases = [
+        [image('signed')],
+        [image('unsigned')],
+        [image('other-key')],
+        [image('bundle'), image('signed')],
+        [`${registry.host}/warn/other:1`],
+        [`${registry.host}/nobody/else:1`],
+      ];
       for (const images of cases) {
         const a = await admit(native, review('Pod', pod(images)));
         const b = await admit(cip, review('Pod', pod(images)));
-        expect({ images, allowed: b.allowed, warned: (b.warnings ?? []).length > 0 }).toEqual({ images, allowed: a.allowed, warned: (a.warnings ?? []).length > 0 });
+        expect({ images, allowed: b.allowed, warned: (b.warnings ?? []).length > 0 }).toEqual({
+          images,
+          allowed: a.allowed,
+          warned: (a.warnings ?? []).length > 0,
+        });
       }
     } finally {
       await stop(native);
@@ -362,12 +479,26 @@ describe('signet admission (ClusterImagePolicy documents)', () => {
   });
 
   it('refuses fields it does not implement, naming them, instead of ignoring them', async () => {
-    const withCue = clusterImagePolicy().replace('      key:\n        data: |', '      attestations:\n        - name: x\n          predicateType: spdx\n          policy: { type: cue, data: "predicateType: \\"x\\"" }\n      key:\n        data: |');
+    const withCue = clusterImagePolicy().replace(
+      '      key:\n        data: |',
+      '      attestations:\n        - name: x\n          predicateType: spdx\n          policy: { type: cue, data: "predicateType: \\"x\\"" }\n      key:\n        data: |',
+    );
     writeFileSync(join(dir, 'cue.yml'), withCue);
-    await expect(loadAdmissionPolicy(join(dir, 'cue.yml'))).rejects.toThrow(/cue\.yml:\d+:\d+: spec\.authorities\.0\.attestations\.0\.policy: not supported by signet/);
-    writeFileSync(join(dir, 'ctlog.yml'), clusterImagePolicy().replace('    - name: release-key\n', '    - name: release-key\n      ctlog: { url: https://rekor.example }\n'));
+    await expect(loadAdmissionPolicy(join(dir, 'cue.yml'))).rejects.toThrow(
+      /cue\.yml:\d+:\d+: spec\.authorities\.0\.attestations\.0\.policy: not supported by signet/,
+    );
+    writeFileSync(
+      join(dir, 'ctlog.yml'),
+      clusterImagePolicy().replace('    - name: release-key\n', '    - name: release-key\n      ctlog: { url: https://rekor.example }\n'),
+    );
     await expect(loadAdmissionPolicy(join(dir, 'ctlog.yml'))).rejects.toThrow(/spec\.authorities\.0\.ctlog: not supported by signet/);
-    writeFileSync(join(dir, 'regexp.yml'), nativePolicy().replace('      - name: release-key\n        key: { path: cosign.pub }\n  - name: sbom', '      - name: anyone\n        keyless: { identities: [{ issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "github.com/acme/" }] }\n  - name: sbom'));
+    writeFileSync(
+      join(dir, 'regexp.yml'),
+      nativePolicy().replace(
+        '      - name: release-key\n        key: { path: cosign.pub }\n  - name: sbom',
+        '      - name: anyone\n        keyless: { identities: [{ issuer: "https://token.actions.githubusercontent.com", subjectRegExp: "github.com/acme/" }] }\n  - name: sbom',
+      ),
+    );
     await expect(loadAdmissionPolicy(join(dir, 'regexp.yml'))).rejects.toThrow(/subjectRegExp: regular expression must be anchored/);
   });
 });
@@ -380,12 +511,16 @@ describe('keyless authorities (identities under a Sigstore trusted root)', () =>
     sigstore = await startSigstoreServices();
     writeFileSync(join(dir, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
     digests.keyless = pushTestImage(dir, registry, 'acme/app', 'keyless', 'keyless\n');
-    const signed = await runSignet(['sign-image', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, pinned('keyless')], { cwd: dir, env: { ...env, SIGSTORE_ID_TOKEN: sigstore.token({ iss: ISSUER, sub: WORKFLOW }) } });
+    const signed = await runSignet(['sign-image', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, pinned('keyless')], {
+      cwd: dir,
+      env: { ...env, SIGSTORE_ID_TOKEN: sigstore.token({ iss: ISSUER, sub: WORKFLOW }) },
+    });
     expect(signed.code, signed.stderr).toBe(0);
   }, 60_000);
   afterAll(async () => sigstore?.stop());
 
-  const keylessPolicy = (identities: string) => `policies:\n  - name: ci-built\n    images: ["${registry.host}/acme/**"]\n    authorities:\n      - name: release-workflow\n        keyless:\n          identities: ${identities}\n`;
+  const keylessPolicy = (identities: string) =>
+    `policies:\n  - name: ci-built\n    images: ["${registry.host}/acme/**"]\n    authorities:\n      - name: release-workflow\n        keyless:\n          identities: ${identities}\n`;
   async function startKeyless(text: string, name: string) {
     writeFileSync(join(dir, name), text);
     const loaded = await loadAdmissionPolicy(join(dir, name), join(dir, 'trusted_root.json'));
@@ -395,7 +530,12 @@ describe('keyless authorities (identities under a Sigstore trusted root)', () =>
   it('admits an image signed keylessly by an allowed identity, exact or by anchored regexp; denies another', async () => {
     const exact = await startKeyless(keylessPolicy(`[{ issuer: "${ISSUER}", subject: "${WORKFLOW}" }]`), 'keyless-exact.yml');
     const regexp = await startKeyless(keylessPolicy(`[{ issuer: "${ISSUER}", subjectRegExp: "^https://github\\\\.com/acme/.*$" }]`), 'keyless-regexp.yml');
-    const other = await startKeyless(keylessPolicy(`[{ issuer: "${ISSUER}", subject: "https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main" }, { issuer: "https://gitlab.com", subjectRegExp: "^.*$" }]`), 'keyless-other.yml');
+    const other = await startKeyless(
+      keylessPolicy(
+        `[{ issuer: "${ISSUER}", subject: "https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main" }, { issuer: "https://gitlab.com", subjectRegExp: "^.*$" }]`,
+      ),
+      'keyless-other.yml',
+    );
     try {
       expect((await admit(exact, review('Pod', pod([image('keyless')])))).allowed).toBe(true);
       expect((await admit(regexp, review('Pod', pod([image('keyless')])))).allowed).toBe(true);
@@ -412,7 +552,10 @@ describe('keyless authorities (identities under a Sigstore trusted root)', () =>
   });
 
   it('reads a ClusterImagePolicy keyless authority the same way', async () => {
-    const cip = await startKeyless(`apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: { name: ci-built }\nspec:\n  images: [{ glob: "${registry.host}/acme/**" }]\n  authorities:\n    - keyless:\n        url: https://fulcio.sigstore.dev\n        identities:\n          - issuer: ${ISSUER}\n            subjectRegExp: "^https://github\\\\.com/acme/app/.*$"\n`, 'cip-keyless.yml');
+    const cip = await startKeyless(
+      `apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: { name: ci-built }\nspec:\n  images: [{ glob: "${registry.host}/acme/**" }]\n  authorities:\n    - keyless:\n        url: https://fulcio.sigstore.dev\n        identities:\n          - issuer: ${ISSUER}\n            subjectRegExp: "^https://github\\\\.com/acme/app/.*$"\n`,
+      'cip-keyless.yml',
+    );
     try {
       expect((await admit(cip, review('Pod', pod([image('keyless')])))).allowed).toBe(true);
       expect((await admit(cip, review('Pod', pod([image('unsigned')])))).allowed).toBe(false);
@@ -439,13 +582,21 @@ describe('registry outages and the command itself', () => {
   });
 
   it('reads registry credentials from the image pull secrets the policy names (no docker config)', async () => {
-    writeFileSync(join(dir, 'pull-secret.json'), JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${registry.user}:${registry.password}`).toString('base64') } } }));
+    writeFileSync(
+      join(dir, 'pull-secret.json'),
+      JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${registry.user}:${registry.password}`).toString('base64') } } }),
+    );
     const policyText = `registries: { pull_secrets: [${JSON.stringify(join(dir, 'pull-secret.json'))}], timeouts_ms: { "${registry.host}": 2500 } }\npolicies:\n  - name: p\n    images: ["${registry.host}/acme/**"]\n    authorities:\n      - key: { path: cosign.pub }\n`;
     writeFileSync(join(dir, 'secrets.yml'), policyText);
     const loaded = await loadAdmissionPolicy(join(dir, 'secrets.yml'));
     const withSecret = await startAdmissionServer(loaded, { cert, key, log: pino({ level: 'silent' }), env: {}, allowHttp: false }, '127.0.0.1', 0);
     writeFileSync(join(dir, 'no-secrets.yml'), policyText.replace(/pull_secrets: \[[^\]]*\], /, ''));
-    const without = await startAdmissionServer(await loadAdmissionPolicy(join(dir, 'no-secrets.yml')), { cert, key, log: pino({ level: 'silent' }), env: {}, allowHttp: false }, '127.0.0.1', 0);
+    const without = await startAdmissionServer(
+      await loadAdmissionPolicy(join(dir, 'no-secrets.yml')),
+      { cert, key, log: pino({ level: 'silent' }), env: {}, allowHttp: false },
+      '127.0.0.1',
+      0,
+    );
     try {
       expect((await admit(withSecret, review('Pod', pod([image('signed')])))).allowed).toBe(true);
       const denied = await admit(without, review('Pod', pod([image('signed')])));
@@ -459,7 +610,11 @@ describe('registry outages and the command itself', () => {
 
   it('`signet admission` serves over HTTPS from the built CLI; `admission manifests` prints installable YAML', async () => {
     writeFileSync(join(dir, 'cli.yml'), nativePolicy());
-    const child: ChildProcess = spawn(process.execPath, [join(projectRoot, 'bin', 'signet.js'), 'admission', '--listen', '127.0.0.1:0', '--tls-cert', 'tls.crt', '--tls-key', 'tls.key', '--policy', 'cli.yml'], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [join(projectRoot, 'bin', 'signet.js'), 'admission', '--listen', '127.0.0.1:0', '--tls-cert', 'tls.crt', '--tls-key', 'tls.key', '--policy', 'cli.yml'],
+      { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let seen = '';
@@ -482,7 +637,12 @@ describe('registry outages and the command itself', () => {
     const manifests = await runSignet(['admission', 'manifests', '--image', 'ghcr.io/acme/signet:1', '--ca-bundle', 'ca.pem'], { cwd: dir, env });
     expect(manifests.code, manifests.stderr).toBe(0);
     const docs = manifests.stdout.split(/^---$/m).map((text) => text.trim());
-    expect(docs.map((text) => /^kind: (\S+)/m.exec(text)?.[1])).toEqual(['Deployment', 'Service', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+    expect(docs.map((text) => /^kind: (\S+)/m.exec(text)?.[1])).toEqual([
+      'Deployment',
+      'Service',
+      'ValidatingWebhookConfiguration',
+      'MutatingWebhookConfiguration',
+    ]);
     expect(manifests.stdout).toContain('failurePolicy: Fail');
     expect(manifests.stdout).toContain(`caBundle: ${ca.toString('base64')}`);
   });

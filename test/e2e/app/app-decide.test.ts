@@ -27,11 +27,24 @@ const B = 'b'.repeat(40);
 describe('planGitHubEvent', () => {
   it('push: the pushed ref from before to after, claim shared with its check_suite, payload e-mail → login pairs kept', () => {
     const payload = retarget(example('push'), info);
-    Object.assign(payload, { ref: 'refs/heads/dev', before: A, after: B, deleted: false, head_commit: null, commits: [{ committer: { email: 'Bob@Example.com', username: 'bob' } }] });
+    Object.assign(payload, {
+      ref: 'refs/heads/dev',
+      before: A,
+      after: B,
+      deleted: false,
+      head_commit: null,
+      commits: [{ committer: { email: 'Bob@Example.com', username: 'bob' } }],
+    });
     const plan = planGitHubEvent('push', payload, 'd1');
     expect(plan.kind).toBe('check');
     if (plan.kind !== 'check') return;
-    expect(plan.target).toMatchObject({ headSha: B, trigger: 'auto:refs/heads/dev', fetchRefs: ['refs/heads/dev'], lookUpPullRequests: true, contexts: [{ ref: 'refs/heads/dev', oldOid: A, newOid: B, baseOid: A }] });
+    expect(plan.target).toMatchObject({
+      headSha: B,
+      trigger: 'auto:refs/heads/dev',
+      fetchRefs: ['refs/heads/dev'],
+      lookUpPullRequests: true,
+      contexts: [{ ref: 'refs/heads/dev', oldOid: A, newOid: B, baseOid: A }],
+    });
     expect(plan.target.knownAccounts).toEqual([['bob@example.com', 'bob']]);
     expect(plan.target.repository).toEqual({ owner: 'o', name: 'r', fullName: 'o/r', cloneUrl: info.cloneUrl, defaultBranch: 'main', installationId: 3 });
     const suite = retarget(example('check_suite', 'requested'), info);
@@ -44,7 +57,10 @@ describe('planGitHubEvent', () => {
     const payload = retarget(example('push'), info);
     Object.assign(payload, { ref: 'refs/heads/gone', before: A, after: '0'.repeat(40), deleted: true });
     expect(planGitHubEvent('push', payload, 'd')).toMatchObject({ kind: 'ignore', reason: expect.stringContaining('deleting refs/heads/gone') });
-    expect(planGitHubEvent('pull_request', retarget(example('pull_request', 'labeled'), info), 'd')).toMatchObject({ kind: 'ignore', reason: 'pull_request.labeled is not checked' });
+    expect(planGitHubEvent('pull_request', retarget(example('pull_request', 'labeled'), info), 'd')).toMatchObject({
+      kind: 'ignore',
+      reason: 'pull_request.labeled is not checked',
+    });
     const other = retarget(example('check_run', 'rerequested'), info);
     expect(planGitHubEvent('check_run', other, 'd')).toMatchObject({ kind: 'ignore', reason: expect.stringContaining('another check') });
     expect(planGitHubEvent('push', { repository: { full_name: 'x' } }, 'd')).toMatchObject({ kind: 'ignore' });
@@ -60,8 +76,12 @@ describe('planGitHubEvent', () => {
     payload.number = 7;
     const plan = planGitHubEvent('pull_request', payload, 'del');
     expect(plan.kind === 'check' && plan.target).toMatchObject({
-      trigger: 'pr:7:synchronize:del', fetchRefs: ['refs/pull/7/head'],
-      contexts: [{ ref: 'refs/heads/main', oldOid: A, newOid: B, baseOid: A }, { ref: 'refs/heads/topic', oldOid: null, newOid: B, baseOid: A }],
+      trigger: 'pr:7:synchronize:del',
+      fetchRefs: ['refs/pull/7/head'],
+      contexts: [
+        { ref: 'refs/heads/main', oldOid: A, newOid: B, baseOid: A },
+        { ref: 'refs/heads/topic', oldOid: null, newOid: B, baseOid: A },
+      ],
     });
     pull.head.repo = { full_name: 'fork/r' };
     const fork = planGitHubEvent('pull_request', payload, 'del');
@@ -79,7 +99,11 @@ describe('planGitHubEvent', () => {
     Object.assign(comment.issue as object, { pull_request: undefined });
     expect(planGitHubEvent('issue_comment', comment, 'd').kind).toBe('ignore');
     const installed = example('installation', 'created');
-    expect(planGitHubEvent('installation', installed, 'd')).toMatchObject({ kind: 'installation', action: 'created', repositories: ['Codertocat/Hello-World'] });
+    expect(planGitHubEvent('installation', installed, 'd')).toMatchObject({
+      kind: 'installation',
+      action: 'created',
+      repositories: ['Codertocat/Hello-World'],
+    });
     expect(isRecheckCommand('  /signet recheck  ')).toBe(true);
     expect(isRecheckCommand('/signet rechecks')).toBe(false);
   });
@@ -91,9 +115,18 @@ describe('planGitLabEvent', () => {
     const mr = { iid: 3, last_commit: { id: B }, target_branch: 'main', source_branch: 'topic', source_project_id: 5 };
     expect(planGitLabEvent('Merge Request Hook', { project, object_attributes: { ...mr, action: 'update' } }, 'd')).toMatchObject({ kind: 'ignore' });
     const plan = planGitLabEvent('Merge Request Hook', { project, object_attributes: { ...mr, action: 'update', oldrev: A } }, 'd');
-    expect(plan.kind === 'check' && plan.target).toMatchObject({ headSha: B, mergeRequestIid: 3, fetchRefs: ['refs/merge-requests/3/head', 'refs/heads/main'], contexts: [{ ref: 'refs/heads/main', baseRef: 'refs/heads/main' }, { ref: 'refs/heads/topic' }] });
-    expect(planGitLabEvent('Note Hook', { project, object_attributes: { noteable_type: 'MergeRequest', note: 'lgtm' }, merge_request: mr }, 'd').kind).toBe('ignore');
-    expect(planGitLabEvent('Note Hook', { project, object_attributes: { noteable_type: 'MergeRequest', note: '/signet recheck' }, merge_request: mr }, 'd').kind).toBe('check');
+    expect(plan.kind === 'check' && plan.target).toMatchObject({
+      headSha: B,
+      mergeRequestIid: 3,
+      fetchRefs: ['refs/merge-requests/3/head', 'refs/heads/main'],
+      contexts: [{ ref: 'refs/heads/main', baseRef: 'refs/heads/main' }, { ref: 'refs/heads/topic' }],
+    });
+    expect(planGitLabEvent('Note Hook', { project, object_attributes: { noteable_type: 'MergeRequest', note: 'lgtm' }, merge_request: mr }, 'd').kind).toBe(
+      'ignore',
+    );
+    expect(
+      planGitLabEvent('Note Hook', { project, object_attributes: { noteable_type: 'MergeRequest', note: '/signet recheck' }, merge_request: mr }, 'd').kind,
+    ).toBe('check');
     expect(planGitLabEvent('Push Hook', { project, ref: 'refs/heads/x', before: A, after: '0'.repeat(40) }, 'd').kind).toBe('ignore');
   });
 });
@@ -101,7 +134,13 @@ describe('planGitLabEvent', () => {
 describe('renderSummary', () => {
   it('puts rejected commits first, escapes table cells and stays under the check-run limit', () => {
     const rows: ReportRow[] = Array.from({ length: 2000 }, (_, i) => ({
-      commit: i.toString(16).padStart(40, '0'), subject: `change | ${i}`, letter: i === 1999 ? 'N' : 'G', signer: 'A <a@x>', reason: i === 1999 ? 'unsigned' : 'valid', fix: i === 1999 ? 'git commit --amend -S' : '', accepted: i !== 1999,
+      commit: i.toString(16).padStart(40, '0'),
+      subject: `change | ${i}`,
+      letter: i === 1999 ? 'N' : 'G',
+      signer: 'A <a@x>',
+      reason: i === 1999 ? 'unsigned' : 'valid',
+      fix: i === 1999 ? 'git commit --amend -S' : '',
+      accepted: i !== 1999,
     }));
     const summary = renderSummary([md`**title**`], rows);
     expect(summary.length).toBeLessThanOrEqual(SUMMARY_LIMIT);
@@ -128,14 +167,23 @@ describe('decideSignatures with forge keys (GPG) and the e-mail rule', () => {
     const { report } = await decideSignatures({ repo: git, policy, checkRegistries, scope, now: new Date(), accountOfEmail: (email) => accountOf[email] });
     return report.rows.find((row) => row.subject.includes('Alice'))!;
   }
-  const aliceAccount = (): ForgeAccountKeys => ({ account: 'alice', gpgKeys: [repo.alicePublicKey], sshSigningKeys: [], verifiedEmails: ['alice@example.com'] });
+  const aliceAccount = (): ForgeAccountKeys => ({
+    account: 'alice',
+    gpgKeys: [repo.alicePublicKey],
+    sshSigningKeys: [],
+    verifiedEmails: ['alice@example.com'],
+  });
 
   it("alice's GPG key from her account is G when GitHub links her committer e-mail to her", async () => {
     expect(await decide([aliceAccount()], [], { 'alice@example.com': 'alice' })).toMatchObject({ letter: 'G', reason: 'valid', accepted: true });
   });
 
   it('the same signature is U unverified_email when the e-mail is linked to another account, or to none', async () => {
-    expect(await decide([aliceAccount()], [], { 'alice@example.com': 'mallory' })).toMatchObject({ letter: 'U', accepted: false, reason: expect.stringMatching(/^unverified_email/) });
+    expect(await decide([aliceAccount()], [], { 'alice@example.com': 'mallory' })).toMatchObject({
+      letter: 'U',
+      accepted: false,
+      reason: expect.stringMatching(/^unverified_email/),
+    });
     expect(await decide([aliceAccount()], [], {})).toMatchObject({ letter: 'U', accepted: false });
   });
 
@@ -151,14 +199,38 @@ describe('decideSignatures with forge keys (GPG) and the e-mail rule', () => {
       writeFileSync(join(work, 'allowed_signers'), signersLine);
       const git = openRepository({ path: repo.bare, cwd: repo.bare, env: {} });
       const policy = parsePolicy(DEFAULT_POLICY, '.github/signet.yml');
-      const registries = await buildCheckRegistries({ keyrings: [{ name: 'team.asc', text: repo.alicePublicKey }], allowedSigners: { name: 'allowed_signers', text: signersLine } }, []);
+      const registries = await buildCheckRegistries(
+        { keyrings: [{ name: 'team.asc', text: repo.alicePublicKey }], allowedSigners: { name: 'allowed_signers', text: signersLine } },
+        [],
+      );
       const heads = ['feature-good', 'feature-bad', 'feature-email'] as const;
       for (const head of heads) {
         const scope = scopeOf([{ ref: 'refs/heads/main', oldOid: repo.heads.main, newOid: repo.heads[head], baseOid: repo.heads.main }], git, 'main');
         const { evaluation } = await decideSignatures({ repo: git, policy, checkRegistries: registries, scope, now: new Date() });
-        const app = [...evaluation.commits.values()].map((c) => ({ commit: c.commit, status: c.verdict.status, key: c.verdict.key ?? null })).sort((a, b) => a.commit.localeCompare(b.commit));
-        const cli = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo.bare, '--keyring', join(work, 'team.asc'), '--allowed-signers', join(work, 'allowed_signers'), '--format', 'jsonl', `main..${head}`], { encoding: 'utf8' });
-        const lines = cli.stdout.trim().split('\n').map((line) => JSON.parse(line) as { commit: string; status: string; key?: string });
+        const app = [...evaluation.commits.values()]
+          .map((c) => ({ commit: c.commit, status: c.verdict.status, key: c.verdict.key ?? null }))
+          .sort((a, b) => a.commit.localeCompare(b.commit));
+        const cli = spawnSync(
+          process.execPath,
+          [
+            'bin/signet.js',
+            'verify',
+            '--repo',
+            repo.bare,
+            '--keyring',
+            join(work, 'team.asc'),
+            '--allowed-signers',
+            join(work, 'allowed_signers'),
+            '--format',
+            'jsonl',
+            `main..${head}`,
+          ],
+          { encoding: 'utf8' },
+        );
+        const lines = cli.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as { commit: string; status: string; key?: string });
         expect(lines.map((l) => ({ commit: l.commit, status: l.status, key: l.key ?? null })).sort((a, b) => a.commit.localeCompare(b.commit))).toEqual(app);
       }
     } finally {
@@ -167,7 +239,12 @@ describe('decideSignatures with forge keys (GPG) and the e-mail rule', () => {
   });
 
   it('an unreadable forge key is skipped and named, not fatal', async () => {
-    const broken: ForgeAccountKeys = { account: 'eve', gpgKeys: ['-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n'], sshSigningKeys: ['ssh-ed25519 !!!'], verifiedEmails: [] };
+    const broken: ForgeAccountKeys = {
+      account: 'eve',
+      gpgKeys: ['-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n'],
+      sshSigningKeys: ['ssh-ed25519 !!!'],
+      verifiedEmails: [],
+    };
     const registries = await buildCheckRegistries({ keyrings: [] }, [broken, aliceAccount()]);
     expect(registries.skipped).toHaveLength(2);
     expect(registries.skipped[0]).toMatch(/^eve GPG key 1: /);
@@ -182,7 +259,15 @@ describe('forge keys vouch only for e-mails the forge verified on that account (
   let head: string;
   let base: string;
   let malloryKey: string;
-  const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: dir, GNUPGHOME: join(dir, 'gnupg'), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C', ...extra });
+  const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: dir,
+    GNUPGHOME: join(dir, 'gnupg'),
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    LC_ALL: 'C',
+    ...extra,
+  });
   const run = (command: string, args: string[], cwd = dir, extra: NodeJS.ProcessEnv = {}): string => {
     const result = spawnSync(command, args, { cwd, env: env(extra), encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
@@ -197,20 +282,40 @@ describe('forge keys vouch only for e-mails the forge verified on that account (
     malloryKey = run('gpg', ['--armor', '--export', fingerprint]);
     bare = join(dir, 'r.git');
     run('git', ['init', '-q', '-b', 'main', bare]);
-    const who = { GIT_AUTHOR_NAME: 'Mallory', GIT_AUTHOR_EMAIL: 'mallory@example.com', GIT_COMMITTER_NAME: 'Mallory', GIT_COMMITTER_EMAIL: 'mallory@example.com' };
+    const who = {
+      GIT_AUTHOR_NAME: 'Mallory',
+      GIT_AUTHOR_EMAIL: 'mallory@example.com',
+      GIT_COMMITTER_NAME: 'Mallory',
+      GIT_COMMITTER_EMAIL: 'mallory@example.com',
+    };
     run('git', ['-c', 'commit.gpgsign=false', 'commit', '-q', '--allow-empty', '-m', 'base'], bare, who);
     base = run('git', ['rev-parse', 'HEAD'], bare).trim();
-    run('git', ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${fingerprint}`, 'commit', '-q', '-S', '--allow-empty', '-m', 'signed by mallory, naming alice'], bare, who);
+    run(
+      'git',
+      ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${fingerprint}`, 'commit', '-q', '-S', '--allow-empty', '-m', 'signed by mallory, naming alice'],
+      bare,
+      who,
+    );
     head = run('git', ['rev-parse', 'HEAD'], bare).trim();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function decideWith(rule: string, verifiedEmails: string[]) {
     const git = openRepository({ path: bare, cwd: bare, env: {} });
-    const policy = parsePolicy(`version: 1\nkeys:\n  forge_accounts: true\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n    accept: [G]\n${rule}`, '.github/signet.yml');
+    const policy = parsePolicy(
+      `version: 1\nkeys:\n  forge_accounts: true\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n    accept: [G]\n${rule}`,
+      '.github/signet.yml',
+    );
     const checkRegistries = await buildCheckRegistries({ keyrings: [] }, [{ account: 'mallory', gpgKeys: [malloryKey], sshSigningKeys: [], verifiedEmails }]);
     const scope = scopeOf([{ ref: 'refs/heads/main', oldOid: base, newOid: head, baseOid: base }], git, 'main');
-    const { report } = await decideSignatures({ repo: git, policy, checkRegistries, scope, now: new Date(), accountOfEmail: (email) => (email === 'mallory@example.com' ? 'mallory' : undefined) });
+    const { report } = await decideSignatures({
+      repo: git,
+      policy,
+      checkRegistries,
+      scope,
+      now: new Date(),
+      accountOfEmail: (email) => (email === 'mallory@example.com' ? 'mallory' : undefined),
+    });
     return report.rows[0]!;
   }
 

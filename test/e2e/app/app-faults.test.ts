@@ -46,7 +46,9 @@ describe('faults', () => {
     app.github.faults.push({ method: 'POST', path: /\/check-runs$/, status: 502 });
     const response = await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/retry', '0'.repeat(40), oid!));
     expect(response.status).toBe(200);
-    expect(app.github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/check-runs') && (r.body as { head_sha?: string })?.head_sha === oid)).toHaveLength(2);
+    expect(
+      app.github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/check-runs') && (r.body as { head_sha?: string })?.head_sha === oid),
+    ).toHaveLength(2);
     expect(app.runsFor(oid!)).toHaveLength(1);
     expect(app.runsFor(oid!)[0]!.current.status).toBe('completed');
   });
@@ -54,7 +56,13 @@ describe('faults', () => {
   it('waits out a primary rate limit reply and completes', async () => {
     const [oid] = app.repo.commit('ratelimit', 1, mallory, 'none');
     const reset = Math.ceil(Date.now() / 1000) + 1;
-    app.github.faults.push({ method: 'GET', path: /\/contents\/\.github\/signet\.yml$/, status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) }, body: { message: 'API rate limit exceeded' } });
+    app.github.faults.push({
+      method: 'GET',
+      path: /\/contents\/\.github\/signet\.yml$/,
+      status: 403,
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+      body: { message: 'API rate limit exceeded' },
+    });
     const response = await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/ratelimit', '0'.repeat(40), oid!));
     expect(response.status).toBe(200);
     expect(app.runsFor(oid!)[0]!.current.conclusion).toBe('neutral');
@@ -73,7 +81,9 @@ describe('faults', () => {
     const run = app.runsFor(oid!).at(-1)!;
     expect(run.current).toMatchObject({ status: 'completed', conclusion: 'failure' });
     expect((run.current.output as { title: string }).title).toMatch(/^signet could not fetch the commits: cannot fetch refs\/heads\/down/);
-    expect((run.current.output as { summary: string }).summary).toMatch(/^\*\*signet could not fetch the commits: cannot fetch refs\/heads\/down.* from http\\?:\/\/127\.0\.0\.1:\d+\/octo-org\/faulty-repo\.git: HTTP 503/);
+    expect((run.current.output as { summary: string }).summary).toMatch(
+      /^\*\*signet could not fetch the commits: cannot fetch refs\/heads\/down.* from http\\?:\/\/127\.0\.0\.1:\d+\/octo-org\/faulty-repo\.git: HTTP 503/,
+    );
     const audit = await app.store.listAudit(`github:${FULL_NAME}`, 1);
     expect(audit[0]).toMatchObject({ outcome: 'error', headSha: oid });
   });

@@ -35,7 +35,10 @@ describe('pull requests', () => {
     const rows = tableRows(completed.output.summary);
     expect(rows).toHaveLength(2);
     // bob signed with the SSH key he registered on GitHub, alice with the policy's keyring.
-    expect(rows.map((r) => [r[1], r[2]]).sort()).toEqual([['G', 'Alice <alice@example.com>'], ['G', bob.email]]);
+    expect(rows.map((r) => [r[1], r[2]]).sort()).toEqual([
+      ['G', 'Alice <alice@example.com>'],
+      ['G', bob.email],
+    ]);
     // Objects came over smart HTTP with the installation token, as x-access-token.
     const auth = app.backend.requests.find((r) => r.authorization)?.authorization ?? '';
     expect(Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString()).toMatch(/^x-access-token:ghs_test77_\d+$/);
@@ -109,7 +112,11 @@ describe('pushes and reruns', () => {
 
     const rerun = retarget(example('check_run', 'rerequested'), app.info());
     const checkRun = rerun.check_run as Record<string, any>;
-    Object.assign(checkRun, { name: 'signet/signatures', head_sha: head, pull_requests: [{ number: 1, head: { ref: 'feature-good', sha: head }, base: { ref: 'main', sha: app.repo.heads.main } }] });
+    Object.assign(checkRun, {
+      name: 'signet/signatures',
+      head_sha: head,
+      pull_requests: [{ number: 1, head: { ref: 'feature-good', sha: head }, base: { ref: 'main', sha: app.repo.heads.main } }],
+    });
     checkRun.check_suite = { ...checkRun.check_suite, head_branch: 'feature-good', head_sha: head, before: app.repo.heads.main };
     await deliver(app.hookUrl, SECRET, 'check_run', rerun);
     expect(app.runsFor(head)).toHaveLength(before + 2);
@@ -118,7 +125,12 @@ describe('pushes and reruns', () => {
 
   it('/signet recheck on a pull request re-checks it and reacts to the comment', async () => {
     const head = app.repo.heads['feature-bad'];
-    app.github.pulls.set(`${FULL_NAME}#2`, { number: 2, state: 'open', head: { sha: head, ref: 'feature-bad', repo: { full_name: FULL_NAME } }, base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } } });
+    app.github.pulls.set(`${FULL_NAME}#2`, {
+      number: 2,
+      state: 'open',
+      head: { sha: head, ref: 'feature-bad', repo: { full_name: FULL_NAME } },
+      base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } },
+    });
     const comment = retarget(example('issue_comment', 'created'), app.info());
     Object.assign(comment.issue as object, { number: 2, pull_request: { url: 'x' } });
     Object.assign(comment.comment as object, { id: 555, body: 'please\n/signet recheck\n' });
@@ -137,7 +149,12 @@ describe('pushes and reruns', () => {
     const head = app.repo.heads['feature-good'];
     app.repo.updateRef('refs/heads/gh-readonly-queue/main/pr-1', head);
     const payload = retarget(example('merge_group', 'checks_requested'), app.info());
-    Object.assign(payload.merge_group as object, { head_sha: head, head_ref: 'refs/heads/gh-readonly-queue/main/pr-1', base_sha: app.repo.heads.main, base_ref: 'refs/heads/main' });
+    Object.assign(payload.merge_group as object, {
+      head_sha: head,
+      head_ref: 'refs/heads/gh-readonly-queue/main/pr-1',
+      base_sha: app.repo.heads.main,
+      base_ref: 'refs/heads/main',
+    });
     const before = app.runsFor(head).length;
     await deliver(app.hookUrl, SECRET, 'merge_group', payload);
     expect(app.runsFor(head)).toHaveLength(before + 1);
@@ -157,7 +174,12 @@ describe('pushes and reruns', () => {
 describe('a lenient check never overrides a strict one (issue 11 item 5)', () => {
   it("a push whose before already holds a pull request's unsigned commit does not turn the PR head green", async () => {
     const head = app.repo.heads['feature-bad'];
-    app.github.pulls.set(`${FULL_NAME}#2`, { number: 2, state: 'open', head: { sha: head, ref: 'feature-bad', repo: { full_name: FULL_NAME } }, base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } } });
+    app.github.pulls.set(`${FULL_NAME}#2`, {
+      number: 2,
+      state: 'open',
+      head: { sha: head, ref: 'feature-bad', repo: { full_name: FULL_NAME } },
+      base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } },
+    });
     await deliver(app.hookUrl, SECRET, 'pull_request', app.pullPayload('synchronize', 2, head, 'feature-bad'));
     expect(app.runsFor(head).at(-1)!.current.conclusion).toBe('failure');
     // The attacker's branch sits one commit past the unsigned one; force-pushing it back to the
@@ -206,8 +228,19 @@ describe('the policy in force before a push judges it (issue 11 item 7)', () => 
 describe('bounds on the work an outsider causes (issue 12)', () => {
   it("follows every page of a commit's pull requests: an open PR on page 2 still brings its base's rules", async () => {
     const [head] = app.repo.commit('paged', 1, mallory, 'none', app.repo.heads['feature-good']);
-    for (let n = 100; n < 250; n++) app.github.pulls.set(`${FULL_NAME}#${n}`, { number: n, state: 'closed', head: { sha: head, ref: 'paged' }, base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } } });
-    app.github.pulls.set(`${FULL_NAME}#250`, { number: 250, state: 'open', head: { sha: head, ref: 'paged', repo: { full_name: FULL_NAME } }, base: { sha: app.repo.heads['feature-good'], ref: 'release/next', repo: { full_name: FULL_NAME } } });
+    for (let n = 100; n < 250; n++)
+      app.github.pulls.set(`${FULL_NAME}#${n}`, {
+        number: n,
+        state: 'closed',
+        head: { sha: head, ref: 'paged' },
+        base: { sha: app.repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } },
+      });
+    app.github.pulls.set(`${FULL_NAME}#250`, {
+      number: 250,
+      state: 'open',
+      head: { sha: head, ref: 'paged', repo: { full_name: FULL_NAME } },
+      base: { sha: app.repo.heads['feature-good'], ref: 'release/next', repo: { full_name: FULL_NAME } },
+    });
     await deliver(app.hookUrl, SECRET, 'push', app.pushPayload('refs/heads/paged', app.repo.heads['feature-good'], head!));
     expect(app.runsFor(head!).at(-1)!.current.conclusion).toBe('failure');
     expect(app.github.requests.some((r) => r.path.endsWith(`/commits/${head}/pulls`) && r.query.get('page') === '2')).toBe(true);

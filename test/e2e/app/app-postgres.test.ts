@@ -49,10 +49,21 @@ async function startInstance(command: string[], name: string, privateKey: string
     cwd: root,
     detached: true,
     env: {
-      PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production',
-      APP_ID: String(github.appId), PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, GHE_HOST: github.host, GHE_PROTOCOL: 'http',
-      PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_URL: postgres.url,
-      SIGNET_CACHE_DIR: join(dir, `cache-${name}`), SIGNET_INSTANCE_ID: name, SIGNET_GITHUB_WRITE_INTERVAL_MS: '0',
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      APP_ID: String(github.appId),
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: 'http',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: postgres.url,
+      SIGNET_CACHE_DIR: join(dir, `cache-${name}`),
+      SIGNET_INSTANCE_ID: name,
+      SIGNET_GITHUB_WRITE_INTERVAL_MS: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -109,7 +120,9 @@ describe('two instances on one PostgreSQL', () => {
     pull.number = 1;
     pull.head = { ...pull.head, sha: head, ref: 'feature-good', repo: { full_name: FULL_NAME } };
     pull.base = { ...pull.base, sha: repo.heads.main, ref: 'main', repo: { full_name: FULL_NAME } };
-    const responses = await Promise.all(instances.map((i) => deliver(`${i.url}/api/github/webhooks`, SECRET, 'pull_request', payload, { id: 'one-delivery-two-instances' })));
+    const responses = await Promise.all(
+      instances.map((i) => deliver(`${i.url}/api/github/webhooks`, SECRET, 'pull_request', payload, { id: 'one-delivery-two-instances' })),
+    );
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
     const runs = github.checkRuns.filter((r) => r.created.head_sha === head);
     expect(runs).toHaveLength(1);

@@ -56,11 +56,21 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'signet-limits-'));
   store = openSqliteStore(join(dir, 'signet.sqlite'));
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const config = readServerConfig({
-    APP_ID: '1', PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), WEBHOOK_SECRET: 'github-secret',
-    PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIGNET_CACHE_DIR: join(dir, 'cache'),
-    GITLAB_URL: 'http://127.0.0.1:9', GITLAB_TOKEN: 'glpat-unused', GITLAB_WEBHOOK_SECRET: 'gitlab-secret',
-  }, dir);
+  const config = readServerConfig(
+    {
+      APP_ID: '1',
+      PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      WEBHOOK_SECRET: 'github-secret',
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      SIGNET_CACHE_DIR: join(dir, 'cache'),
+      GITLAB_URL: 'http://127.0.0.1:9',
+      GITLAB_TOKEN: 'glpat-unused',
+      GITLAB_WEBHOOK_SECRET: 'gitlab-secret',
+    },
+    dir,
+  );
   server = await startSignetServer(config, { store, extraHandlers: (deps) => gitLabHandlers(config.gitlab!, deps) });
 });
 
@@ -71,7 +81,11 @@ afterAll(async () => {
 });
 
 const routes: Array<{ name: string; path: string; headers: Record<string, string> }> = [
-  { name: 'GitHub', path: '/api/github/webhooks', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-1', 'x-hub-signature-256': 'sha256=00' } },
+  {
+    name: 'GitHub',
+    path: '/api/github/webhooks',
+    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-1', 'x-hub-signature-256': 'sha256=00' },
+  },
   { name: 'GitLab', path: '/gitlab/webhook', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook' } },
 ];
 

@@ -20,8 +20,20 @@ function signet(args: string[], env: NodeJS.ProcessEnv = {}): { status: number |
 async function signetHere(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const sink = (append: (text: string) => void) => new Writable({ write(chunk, _encoding, done) { append(String(chunk)); done(); } });
-  const status = await main(args, { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), stdin: process.stdin, env: {}, cwd: process.cwd() });
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        append(String(chunk));
+        done();
+      },
+    });
+  const status = await main(args, {
+    stdout: sink((t) => (stdout += t)),
+    stderr: sink((t) => (stderr += t)),
+    stdin: process.stdin,
+    env: {},
+    cwd: process.cwd(),
+  });
   return { status, stdout, stderr };
 }
 
@@ -69,9 +81,34 @@ describe('signet audit export', () => {
     sqlite = join(dir.path, 'app.sqlite');
     const store = openSqliteStore(sqlite);
     const ago = (ms: number) => new Date(start.getTime() - ms).toISOString();
-    await store.appendAudit({ at: ago(10 * 86_400_000), forge: 'github', repository: 'github:acme/widgets', event: 'push', delivery: 'd-old', headSha: 'a'.repeat(40), outcome: 'success' });
-    await store.appendAudit({ at: ago(3_600_000), forge: 'github', repository: 'github:acme/widgets', event: 'pull_request.synchronize', delivery: 'd-1', headSha: 'b'.repeat(40), outcome: 'failure', detail: { statuses: { G: 2, N: 1 }, sender: 'mallory' } });
-    await store.appendAudit({ at: ago(1_800_000), forge: 'github', repository: 'github:acme/widgets', event: 'issue_comment.created', delivery: 'd-2', outcome: 'success', detail: { command: '/sign-release', sender: 'alice' } });
+    await store.appendAudit({
+      at: ago(10 * 86_400_000),
+      forge: 'github',
+      repository: 'github:acme/widgets',
+      event: 'push',
+      delivery: 'd-old',
+      headSha: 'a'.repeat(40),
+      outcome: 'success',
+    });
+    await store.appendAudit({
+      at: ago(3_600_000),
+      forge: 'github',
+      repository: 'github:acme/widgets',
+      event: 'pull_request.synchronize',
+      delivery: 'd-1',
+      headSha: 'b'.repeat(40),
+      outcome: 'failure',
+      detail: { statuses: { G: 2, N: 1 }, sender: 'mallory' },
+    });
+    await store.appendAudit({
+      at: ago(1_800_000),
+      forge: 'github',
+      repository: 'github:acme/widgets',
+      event: 'issue_comment.created',
+      delivery: 'd-2',
+      outcome: 'success',
+      detail: { command: '/sign-release', sender: 'alice' },
+    });
     await store.close();
 
     jobsConfig = join(dir.path, 'jobs.yml');
@@ -85,10 +122,24 @@ describe('signet audit export', () => {
 
   it('merges the hook, the jobs and the store by time, within the window', async () => {
     expect(pushes.map((p) => p.ok)).toEqual([true, false]);
-    const result = await signetHere(['audit', 'export', '--since', '1d', '--config', jobsConfig, '--sqlite', sqlite, '--store-repository', 'github:acme/widgets']);
+    const result = await signetHere([
+      'audit',
+      'export',
+      '--since',
+      '1d',
+      '--config',
+      jobsConfig,
+      '--sqlite',
+      sqlite,
+      '--store-repository',
+      'github:acme/widgets',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    const records = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
+    const records = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditRecord);
     expect(records.map((r) => `${r.source} ${r.action} ${r.verdict}`)).toEqual([
       'github-app pull_request.synchronize failure',
       'github-app issue_comment.created success',
@@ -100,21 +151,49 @@ describe('signet audit export', () => {
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     const [accepted, rejected] = records.filter((r) => r.source === 'hook');
     expect(accepted).toMatchObject({ ref: 'refs/heads/main', detail: { new: pushes[0]!.sha, commits: 1, letters: { G: 1 }, rejectedCommits: 0 } });
-    expect(rejected).toMatchObject({ ref: 'refs/heads/main', detail: { old: pushes[0]!.sha, new: pushes[1]!.sha, letters: { N: 1 }, rejectedCommits: 1, violations: [{ code: 'UNSIGNED_COMMIT', commit: pushes[1]!.sha }] } });
-    expect(records[0]).toMatchObject({ actor: 'mallory', repository: 'github:acme/widgets', detail: { delivery: 'd-1', headSha: 'b'.repeat(40), statuses: { G: 2, N: 1 } } });
+    expect(rejected).toMatchObject({
+      ref: 'refs/heads/main',
+      detail: {
+        old: pushes[0]!.sha,
+        new: pushes[1]!.sha,
+        letters: { N: 1 },
+        rejectedCommits: 1,
+        violations: [{ code: 'UNSIGNED_COMMIT', commit: pushes[1]!.sha }],
+      },
+    });
+    expect(records[0]).toMatchObject({
+      actor: 'mallory',
+      repository: 'github:acme/widgets',
+      detail: { delivery: 'd-1', headSha: 'b'.repeat(40), statuses: { G: 2, N: 1 } },
+    });
     expect(records[1]).toMatchObject({ actor: 'alice', detail: { command: '/sign-release' } });
     expect(records[4]).toMatchObject({ repository: 'server', detail: { findings: 0 } });
   });
 
   it('cuts by --since and --until, and reads a log named with --log', async () => {
     const all = await signetHere(['audit', 'export', '--since', '30d', '--sqlite', sqlite, '--store-repository', 'github:acme/widgets']);
-    expect(all.stdout.trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).detail?.delivery)).toEqual(['d-old', 'd-1', 'd-2']);
+    expect(
+      all.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as AuditRecord).detail?.delivery),
+    ).toEqual(['d-old', 'd-1', 'd-2']);
     const until = new Date(start.getTime() - 3_000_000).toISOString();
     const early = await signetHere(['audit', 'export', '--since', '30d', '--until', until, '--sqlite', sqlite, '--store-repository', 'github:acme/widgets']);
-    expect(early.stdout.trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).detail?.delivery)).toEqual(['d-old', 'd-1']);
+    expect(
+      early.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as AuditRecord).detail?.delivery),
+    ).toEqual(['d-old', 'd-1']);
     const hookLog = join(bare, 'signet', 'audit.log');
     const onlyHook = signet(['audit', 'export', '--since', start.toISOString().slice(0, 10), '--log', hookLog]);
-    expect(onlyHook.stdout.trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).verdict)).toEqual(['accepted', 'rejected']);
+    expect(
+      onlyHook.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as AuditRecord).verdict),
+    ).toEqual(['accepted', 'rejected']);
     const future = signet(['audit', 'export', '--since', '2099-01-01', '--log', hookLog]);
     expect(future.stdout).toBe('');
   });

@@ -34,7 +34,14 @@ afterAll(async () => {
 
 function request(forge: 'github' | 'gitlab'): CheckRequest {
   sequence++;
-  return { forge, repositoryKey: `${forge}:o/r`, event: 'push', trigger: `t-${sequence}`, headSha: sequence.toString(16).padStart(40, 'a'), delivery: `d-${sequence}` };
+  return {
+    forge,
+    repositoryKey: `${forge}:o/r`,
+    event: 'push',
+    trigger: `t-${sequence}`,
+    headSha: sequence.toString(16).padStart(40, 'a'),
+    delivery: `d-${sequence}`,
+  };
 }
 
 function recorder(refuse = 0): CheckPublisher & { calls: string[]; reports: SignatureReport[] } {
@@ -42,7 +49,8 @@ function recorder(refuse = 0): CheckPublisher & { calls: string[]; reports: Sign
   const reports: SignatureReport[] = [];
   let refusals = refuse;
   return {
-    calls, reports,
+    calls,
+    reports,
     async start() {
       calls.push('start');
       return '17';
@@ -103,7 +111,10 @@ describe.each(['github', 'gitlab'] as const)('the check flow (%s)', (forge) => {
 
   it('a forge that refuses "running" gets no result posted and the claim back', async () => {
     const req = request(forge);
-    const refusing: CheckPublisher = { start: () => Promise.reject(new Error('403 resource not accessible')), complete: () => Promise.reject(new Error('unreachable')) };
+    const refusing: CheckPublisher = {
+      start: () => Promise.reject(new Error('403 resource not accessible')),
+      complete: () => Promise.reject(new Error('unreachable')),
+    };
     expect((await runCheckFlow(settings, req, refusing, async () => ({ report: success }))).status).toBe('not-posted');
     expect((await runCheckFlow(settings, req, recorder(), async () => ({ report: success }))).status).toBe('posted');
   });

@@ -10,24 +10,43 @@ import { projectRoot } from '../../helpers/sign-cli.ts';
  * 141 (what a shell reports for a process ended by SIGPIPE), no stack trace — whether the
  * reader leaves before the first byte or after the first line.
  */
-interface Outcome { code: number | null; stderr: string; sawFirstLine: boolean }
+interface Outcome {
+  code: number | null;
+  stderr: string;
+  sawFirstLine: boolean;
+}
 
 function runIntoClosingPipe(args: string[], cwd: string, when: 'at-once' | 'after-first-line', env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'signet.js'), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'signet.js'), ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let sawFirstLine = false;
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
     if (when === 'at-once') child.stdout.destroy();
     else {
       let seen = '';
       child.stdout.on('data', (chunk: Buffer) => {
         seen += chunk.toString('utf8');
-        if (seen.includes('\n')) { sawFirstLine = true; child.stdout.destroy(); }
+        if (seen.includes('\n')) {
+          sawFirstLine = true;
+          child.stdout.destroy();
+        }
       });
     }
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`signet ${args.join(' ')} did not end`)); }, 50_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr, sawFirstLine }); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`signet ${args.join(' ')} did not end`));
+    }, 50_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, sawFirstLine });
+    });
   });
 }
 
@@ -49,8 +68,21 @@ describe('every printing command ends quietly when its reader goes away', () => 
     { name: 'jobs list', args: ['jobs', 'list', '--config', join(dir.path, 'jobs.yml')] },
     { name: 'policy check', args: ['policy', 'check', join(dir.path, 'policy.yml')] },
     { name: 'hook --help', args: ['hook', '--help'] },
-    ...['attest', 'verify-attestation', 'sign-image', 'verify-image', 'sign-package', 'checksums', 'generate-key-pair', 'sign-blob', 'verify-blob', 'report', 'jobs', 'audit', 'policy']
-      .map((command) => ({ name: `${command} --help`, args: [command, '--help'] })),
+    ...[
+      'attest',
+      'verify-attestation',
+      'sign-image',
+      'verify-image',
+      'sign-package',
+      'checksums',
+      'generate-key-pair',
+      'sign-blob',
+      'verify-blob',
+      'report',
+      'jobs',
+      'audit',
+      'policy',
+    ].map((command) => ({ name: `${command} --help`, args: [command, '--help'] })),
   ];
 
   beforeAll(() => {
@@ -63,7 +95,19 @@ describe('every printing command ends quietly when its reader goes away', () => 
     git(repo, ['fast-import', '--quiet'], { input: `${stream.join('\n')}\n` });
     const lines: string[] = [];
     for (let i = 0; i < 2000; i++) {
-      lines.push(JSON.stringify({ level: 30, time: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(), component: 'pre-receive', event: 'push', ref: 'refs/heads/main', allowed: true, pusher: 'alice', repository: 'org/repo', commits: [] }));
+      lines.push(
+        JSON.stringify({
+          level: 30,
+          time: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(),
+          component: 'pre-receive',
+          event: 'push',
+          ref: 'refs/heads/main',
+          allowed: true,
+          pusher: 'alice',
+          repository: 'org/repo',
+          commits: [],
+        }),
+      );
     }
     writeFileSync(join(dir.path, 'audit.log'), `${lines.join('\n')}\n`);
     writeFileSync(join(dir.path, 'jobs.yml'), `timezone: UTC\nstate_dir: ${join(dir.path, 'state')}\njobs:\n  key-expiry: {}\n`);

@@ -19,7 +19,16 @@ import { buildReportHistory, type ReportHistory } from '../../helpers/report-his
 import { commitFile } from '../../helpers/signing-keys.ts';
 
 const TOKEN = 'operator-secret-token';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /**
  * The dashboard as an operator sees it: real data (a generated history in a bare repository
@@ -44,7 +53,11 @@ describe('dashboard in headless Chromium', () => {
     h = buildReportHistory(dir.path, 5);
     bare = join(dir.path, 'server.git');
     git(dir.path, ['clone', '-q', '--bare', h.worktree, bare]);
-    const install = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'hook', 'install', '--repo', bare, '--policy', h.keys.policy, '--script'], { encoding: 'utf8' });
+    const install = spawnSync(
+      process.execPath,
+      [join(process.cwd(), 'bin/signet.js'), 'hook', 'install', '--repo', bare, '--policy', h.keys.policy, '--script'],
+      { encoding: 'utf8' },
+    );
     expect(install.status).toBe(0);
     // An unsigned push to the protected branch: the hook rejects it and writes its audit line.
     rejectedSha = commitFile(h.worktree, 'unsigned.txt', 'x\n', 'unsigned change', { email: 'nobody@example.com' });
@@ -54,9 +67,34 @@ describe('dashboard in headless Chromium', () => {
     store = openSqliteStore(join(dir.path, 'app.sqlite'));
     const now = Date.now();
     const at = (msAgo: number) => new Date(now - msAgo).toISOString();
-    await store.appendAudit({ at: at(3_600_000), forge: 'github', repository: 'github:acme/history', event: 'pull_request.synchronize', delivery: 'd1', headSha: 'c'.repeat(40), outcome: 'failure', detail: { summary: '2 commits not signed by a registry key' } });
-    await store.appendAudit({ at: at(1_800_000), forge: 'github', repository: 'github:acme/history', event: 'push', delivery: 'd2', headSha: 'd'.repeat(40), outcome: 'success' });
-    await store.appendAudit({ at: at(40 * 86_400_000), forge: 'github', repository: 'github:acme/history', event: 'push', delivery: 'd0', headSha: 'e'.repeat(40), outcome: 'failure' });
+    await store.appendAudit({
+      at: at(3_600_000),
+      forge: 'github',
+      repository: 'github:acme/history',
+      event: 'pull_request.synchronize',
+      delivery: 'd1',
+      headSha: 'c'.repeat(40),
+      outcome: 'failure',
+      detail: { summary: '2 commits not signed by a registry key' },
+    });
+    await store.appendAudit({
+      at: at(1_800_000),
+      forge: 'github',
+      repository: 'github:acme/history',
+      event: 'push',
+      delivery: 'd2',
+      headSha: 'd'.repeat(40),
+      outcome: 'success',
+    });
+    await store.appendAudit({
+      at: at(40 * 86_400_000),
+      forge: 'github',
+      repository: 'github:acme/history',
+      event: 'push',
+      delivery: 'd0',
+      headSha: 'e'.repeat(40),
+      outcome: 'failure',
+    });
 
     const yaml = `state_dir: state
 repositories:
@@ -71,12 +109,21 @@ dashboard: { token_env: OPS_TOKEN, user: ops }
 `;
     writeFileSync(join(dir.path, 'jobs.yml'), yaml);
     const config = parseJobsConfig(yaml, join(dir.path, 'jobs.yml'));
-    const environment = (when: Date): JobEnvironment => ({ config, now: () => when, env: {}, state: fileJobState(config.stateDir), audit: () => {}, actor: 'test', dryRun: true });
+    const environment = (when: Date): JobEnvironment => ({
+      config,
+      now: () => when,
+      env: {},
+      state: fileJobState(config.stateDir),
+      audit: () => {},
+      actor: 'test',
+      dryRun: true,
+    });
     await runJob('compliance-report', environment(new Date(now - 1000)));
     await runJob('compliance-report', environment(new Date(now)));
     await runJob('key-expiry', environment(new Date(now)));
     report = JSON.parse(readFileSync(join(config.stateDir, 'reports', 'github-acme-history', 'latest.json'), 'utf8')) as ComplianceReport;
-    expiring = (JSON.parse(readFileSync(join(config.stateDir, 'key-expiry', 'github-acme-history.json'), 'utf8')) as { findings: ExpiryFindingData[] }).findings;
+    expiring = (JSON.parse(readFileSync(join(config.stateDir, 'key-expiry', 'github-acme-history.json'), 'utf8')) as { findings: ExpiryFindingData[] })
+      .findings;
 
     runtime = startJobsRuntime({ env: { OPS_TOKEN: TOKEN }, store, configPath: join(dir.path, 'jobs.yml'), instanceId: 'test' })!;
     server = createServer((req, res) => {
@@ -97,12 +144,17 @@ dashboard: { token_env: OPS_TOKEN, user: ops }
     await new Promise((resolve) => server?.close(resolve));
     await runtime?.stop();
     await store?.close();
-    for (const home of [h?.signHome, h?.verifyHome, h?.thiefHome]) if (home) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home.home } });
+    for (const home of [h?.signHome, h?.verifyHome, h?.thiefHome])
+      if (home) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home.home } });
     dir.remove();
   });
 
-  it('shows each repository\'s coverage, rejected pushes, failing checks and expiring keys, without JavaScript', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false, httpCredentials: { username: 'ops', password: TOKEN }, viewport: { width: 1100, height: 900 } });
+  it("shows each repository's coverage, rejected pushes, failing checks and expiring keys, without JavaScript", async () => {
+    const context = await browser.newContext({
+      javaScriptEnabled: false,
+      httpCredentials: { username: 'ops', password: TOKEN },
+      viewport: { width: 1100, height: 900 },
+    });
     const page = await context.newPage();
     const response = await page.goto(`${url}/signet/`);
     expect(response?.status()).toBe(200);
@@ -163,7 +215,10 @@ dashboard: { token_env: OPS_TOKEN, user: ops }
     expect(denied.headers()['www-authenticate']).toMatch(/^Basic realm="signet dashboard"/);
     expect(await denied.text()).not.toContain('acme/history');
     await anonymous.close();
-    for (const [username, password] of [['ops', 'wrong'], ['someone', TOKEN]]) {
+    for (const [username, password] of [
+      ['ops', 'wrong'],
+      ['someone', TOKEN],
+    ]) {
       const context = await browser.newContext({ httpCredentials: { username: username!, password: password! } });
       expect((await context.request.get(`${url}/signet/`)).status()).toBe(401);
       await context.close();
@@ -178,11 +233,19 @@ dashboard: { token_env: OPS_TOKEN, user: ops }
   });
 
   it('answers 503 when no operator token is configured (fails closed)', async () => {
-    const handler = dashboardHandler({ basePath: '/signet', token: undefined, load: async () => { throw new Error('must not load'); } });
+    const handler = dashboardHandler({
+      basePath: '/signet',
+      token: undefined,
+      load: async () => {
+        throw new Error('must not load');
+      },
+    });
     const plain = createServer((req, res) => void handler(req, res));
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     const address = plain.address();
-    const response = await fetch(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/signet/`, { headers: { authorization: 'Bearer anything' } });
+    const response = await fetch(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/signet/`, {
+      headers: { authorization: 'Bearer anything' },
+    });
     expect(response.status).toBe(503);
     await new Promise((resolve) => plain.close(resolve));
     expect(existsSync(join(dir.path, 'state', 'reports'))).toBe(true);

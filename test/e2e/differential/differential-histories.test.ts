@@ -23,8 +23,16 @@ function env(): NodeJS.ProcessEnv {
   const clean: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!/^(GIT_|GNUPG|GPG_)/.test(name)) clean[name] = value;
   return {
-    ...clean, GNUPGHOME: home.dir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C', TZ: 'UTC',
-    GIT_AUTHOR_NAME: 'Alice', GIT_AUTHOR_EMAIL: 'alice@example.com', GIT_COMMITTER_NAME: 'Alice', GIT_COMMITTER_EMAIL: 'alice@example.com',
+    ...clean,
+    GNUPGHOME: home.dir,
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    LC_ALL: 'C',
+    TZ: 'UTC',
+    GIT_AUTHOR_NAME: 'Alice',
+    GIT_AUTHOR_EMAIL: 'alice@example.com',
+    GIT_COMMITTER_NAME: 'Alice',
+    GIT_COMMITTER_EMAIL: 'alice@example.com',
   };
 }
 
@@ -32,17 +40,33 @@ function git(cwd: string, args: string[], input?: string | Buffer): string {
   return execFileSync('git', args, { cwd, env: env(), encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trimEnd();
 }
 
-interface SignetRecord { commit?: string; tag?: string; status: string; reason: string; object?: string }
+interface SignetRecord {
+  commit?: string;
+  tag?: string;
+  status: string;
+  reason: string;
+  object?: string;
+}
 
 function signet(cwd: string, args: string[]): { code: number | null; records: SignetRecord[]; stdout: string; stderr: string } {
   const run = spawnSync(process.execPath, [signetBin, 'verify', '--repo', cwd, '--keyring', keyring, ...args], { env: env(), encoding: 'utf8' });
-  const records = args.includes('jsonl') ? run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as SignetRecord) : [];
+  const records = args.includes('jsonl')
+    ? run.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as SignetRecord)
+    : [];
   return { code: run.status, records, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** git's own letters for the commits of `revisions`. */
 function gitLetters(cwd: string, revisions: string[]): Map<string, string> {
-  return new Map(git(cwd, ['log', '--format=%H %G?', ...revisions]).split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+  return new Map(
+    git(cwd, ['log', '--format=%H %G?', ...revisions])
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ') as [string, string]),
+  );
 }
 
 /** An OpenTimestamps proof block as ots-git-gpg-wrapper appends it (the proof bytes are filler). */
@@ -69,7 +93,10 @@ function commit(cwd: string, name: string, sign: boolean, at: number): string {
   writeFileSync(join(cwd, `${name}.txt`), `${name}\n`);
   git(cwd, ['add', `${name}.txt`]);
   const date = `${at} +0000`;
-  execFileSync('git', ['-c', `user.signingkey=${fingerprint}`, 'commit', '-q', ...(sign ? ['-S'] : []), '-m', name], { cwd, env: { ...env(), GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
+  execFileSync('git', ['-c', `user.signingkey=${fingerprint}`, 'commit', '-q', ...(sign ? ['-S'] : []), '-m', name], {
+    cwd,
+    env: { ...env(), GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+  });
   return git(cwd, ['rev-parse', 'HEAD']);
 }
 
@@ -89,7 +116,11 @@ beforeAll(async () => {
   ids.ots = appendToSignature(repo, signedTip, OTS_BLOCK);
   git(repo, ['branch', 'ots', ids.ots]);
   // A second PGP signature after the first stays an error; so does one after a timestamp block.
-  const signatureLines = git(repo, ['cat-file', 'commit', signedTip]).split('\n\n')[0]!.split('\n').filter((line) => !/^(tree|parent|author|committer) /.test(line)).map((line) => line.replace(/^(gpgsig)? /, ''));
+  const signatureLines = git(repo, ['cat-file', 'commit', signedTip])
+    .split('\n\n')[0]!
+    .split('\n')
+    .filter((line) => !/^(tree|parent|author|committer) /.test(line))
+    .map((line) => line.replace(/^(gpgsig)? /, ''));
   ids.twoSignatures = appendToSignature(repo, signedTip, signatureLines);
   git(repo, ['branch', 'two-signatures', ids.twoSignatures]);
   ids.otsThenSignature = appendToSignature(repo, signedTip, [...OTS_BLOCK, ...signatureLines]);
@@ -200,8 +231,14 @@ describe('shallow clones', () => {
     const server = join(work.path, 'shallow-server.git');
     git(work.path, ['clone', '-q', '--bare', '--depth', '2', '--branch', 'main', `file://${repo}`, server]);
     expect(git(server, ['rev-parse', '--is-shallow-repository'])).toBe('true');
-    writeFileSync(join(work.path, 'hook-policy.yml'), `version: 1\nkeys:\n  openpgp: [${keyring}]\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n    accept: [G]\n`);
-    const install = spawnSync(process.execPath, [signetBin, 'hook', 'install', '--script', '--repo', server, '--policy', join(work.path, 'hook-policy.yml')], { env: env(), encoding: 'utf8' });
+    writeFileSync(
+      join(work.path, 'hook-policy.yml'),
+      `version: 1\nkeys:\n  openpgp: [${keyring}]\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n    accept: [G]\n`,
+    );
+    const install = spawnSync(process.execPath, [signetBin, 'hook', 'install', '--script', '--repo', server, '--policy', join(work.path, 'hook-policy.yml')], {
+      env: env(),
+      encoding: 'utf8',
+    });
     expect(install.status).toBe(0);
     const pusher = join(work.path, 'pusher');
     git(work.path, ['clone', '-q', '--no-local', '--branch', 'main', repo, pusher]);

@@ -37,19 +37,56 @@ let server: RunningServer;
 let hookUrl: string;
 
 function project() {
-  return { id: PROJECT_ID, name: 'project', path_with_namespace: FULL_NAME, default_branch: 'main', git_http_url: `${backend.origin}/${repo.path}`, web_url: 'http://gitlab.test/group/project' };
+  return {
+    id: PROJECT_ID,
+    name: 'project',
+    path_with_namespace: FULL_NAME,
+    default_branch: 'main',
+    git_http_url: `${backend.origin}/${repo.path}`,
+    web_url: 'http://gitlab.test/group/project',
+  };
 }
 
 function mergeRequest(iid: number, head: string, source: string, extra: Record<string, unknown> = {}) {
-  return { iid, id: iid + 1000, target_branch: 'main', source_branch: source, source_project_id: PROJECT_ID, target_project_id: PROJECT_ID, state: 'opened', last_commit: { id: head, message: 'x' }, ...extra };
+  return {
+    iid,
+    id: iid + 1000,
+    target_branch: 'main',
+    source_branch: source,
+    source_project_id: PROJECT_ID,
+    target_project_id: PROJECT_ID,
+    state: 'opened',
+    last_commit: { id: head, message: 'x' },
+    ...extra,
+  };
 }
 
 function mrHook(action: string, iid: number, head: string, source: string, extra: Record<string, unknown> = {}) {
-  return { object_kind: 'merge_request', event_type: 'merge_request', user: { id: 9, username: 'alice' }, project: project(), object_attributes: { ...mergeRequest(iid, head, source, extra), action } };
+  return {
+    object_kind: 'merge_request',
+    event_type: 'merge_request',
+    user: { id: 9, username: 'alice' },
+    project: project(),
+    object_attributes: { ...mergeRequest(iid, head, source, extra), action },
+  };
 }
 
 function pushHook(ref: string, before: string, after: string) {
-  return { object_kind: 'push', event_name: 'push', before, after, ref, checkout_sha: after, user_id: 7, user_username: 'mallory', user_email: mallory.email, project_id: PROJECT_ID, project: project(), commits: [], total_commits_count: 1 };
+  return {
+    object_kind: 'push',
+    event_name: 'push',
+    before,
+    after,
+    ref,
+    checkout_sha: after,
+    user_id: 7,
+    user_username: 'mallory',
+    user_email: mallory.email,
+    project_id: PROJECT_ID,
+    project: project(),
+    commits: [],
+    total_commits_count: 1,
+  };
 }
 
 async function send(event: string, payload: unknown, token = SECRET, raw?: string) {
@@ -72,9 +109,16 @@ beforeAll(async () => {
   store = openSqliteStore(join(dir, 'signet.sqlite'));
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const env = {
-    APP_ID: '1', PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), WEBHOOK_SECRET: 'unused',
-    PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'silent' as const, SIGNET_CACHE_DIR: join(dir, 'cache'),
-    GITLAB_URL: gitlab.url, GITLAB_TOKEN: gitlab.token, GITLAB_WEBHOOK_SECRET: SECRET,
+    APP_ID: '1',
+    PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    WEBHOOK_SECRET: 'unused',
+    PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent' as const,
+    SIGNET_CACHE_DIR: join(dir, 'cache'),
+    GITLAB_URL: gitlab.url,
+    GITLAB_TOKEN: gitlab.token,
+    GITLAB_WEBHOOK_SECRET: SECRET,
   };
   const config = readServerConfig(env, dir);
   server = await startSignetServer(config, { store, extraHandlers: (deps) => gitLabHandlers(config.gitlab!, deps) });
@@ -96,7 +140,10 @@ describe('merge requests', () => {
     const head = repo.heads['feature-good'];
     const response = await send('Merge Request Hook', mrHook('open', 1, head, 'feature-good'));
     expect(response.status).toBe(200);
-    expect(statusesFor(head).map((s) => [s.state, s.name])).toEqual([['running', 'signet/signatures'], ['success', 'signet/signatures']]);
+    expect(statusesFor(head).map((s) => [s.state, s.name])).toEqual([
+      ['running', 'signet/signatures'],
+      ['success', 'signet/signatures'],
+    ]);
     expect(statusesFor(head)[1]!.description).toBe('2 commits meet the signing policy');
     const notes = gitlab.notes.filter((n) => n.iid === 1);
     expect(notes).toHaveLength(1);
@@ -119,7 +166,14 @@ describe('merge requests', () => {
     expect(note.body).toContain('### ❌ signet/signatures: failure');
     expect(note.body).toContain('| N |');
 
-    const recheck = { object_kind: 'note', user: { id: 1, username: 'alice' }, project_id: PROJECT_ID, project: project(), object_attributes: { id: 1, note: '/signet recheck', noteable_type: 'MergeRequest' }, merge_request: mergeRequest(2, head, 'feature-bad') };
+    const recheck = {
+      object_kind: 'note',
+      user: { id: 1, username: 'alice' },
+      project_id: PROJECT_ID,
+      project: project(),
+      object_attributes: { id: 1, note: '/signet recheck', noteable_type: 'MergeRequest' },
+      merge_request: mergeRequest(2, head, 'feature-bad'),
+    };
     const before = statusesFor(head).length;
     expect((await send('Note Hook', recheck)).status).toBe(200);
     expect(statusesFor(head)).toHaveLength(before + 2);
@@ -174,7 +228,15 @@ describe('pushes and faults', () => {
   });
 
   it('only SSH keys registered for signing count', async () => {
-    const fake = { id: 12, username: 'dave', email: 'dave@example.com', sshKeys: [{ key: repo.bobSshPublicKey, usage_type: 'auth' as const }, { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0+signing dave', usage_type: 'auth_and_signing' as const }] };
+    const fake = {
+      id: 12,
+      username: 'dave',
+      email: 'dave@example.com',
+      sshKeys: [
+        { key: repo.bobSshPublicKey, usage_type: 'auth' as const },
+        { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0+signing dave', usage_type: 'auth_and_signing' as const },
+      ],
+    };
     gitlab.users.push(fake);
     const keys = await gitLabAccountKeys(createGitLabApi(gitlab.url, gitlab.token), createGitLabCaches(), { id: 12, username: 'dave' }, ['dave@example.com']);
     expect(keys.sshSigningKeys).toEqual(['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0+signing dave']);
@@ -201,7 +263,16 @@ describe('GitLab accounts vouch only for e-mails GitLab confirmed (issue 11 item
   it('an unconfirmed primary or secondary e-mail links no commit; confirmed, public and commit e-mails do', async () => {
     const api = createGitLabApi(gitlab.url, gitlab.token);
     gitlab.users.push(
-      { id: 21, username: 'eve', email: 'eve@example.com', primaryEmail: { email: 'ceo@example.com', confirmed: false }, secondaryEmails: [{ email: 'cfo@example.com', confirmed: false }, { email: 'eve.work@example.com', confirmed: true }] },
+      {
+        id: 21,
+        username: 'eve',
+        email: 'eve@example.com',
+        primaryEmail: { email: 'ceo@example.com', confirmed: false },
+        secondaryEmails: [
+          { email: 'cfo@example.com', confirmed: false },
+          { email: 'eve.work@example.com', confirmed: true },
+        ],
+      },
       { id: 22, username: 'frank', email: 'frank@example.com', primaryEmail: { email: 'frank.primary@example.com', confirmed: true } },
     );
     const caches = createGitLabCaches();
@@ -227,7 +298,8 @@ describe('the policy in force before a push judges it (issue 11 item 7)', () => 
 describe('every page of a list (issue 12)', () => {
   it("an open merge request on the second page of a commit's merge requests still brings its target's rules", async () => {
     const [head] = repo.commit('mr-paged', 1, mallory, 'none');
-    for (let iid = 100; iid < 220; iid++) gitlab.mergeRequests.push({ project: PROJECT_ID, iid, sha: head!, source_branch: 'mr-paged', target_branch: 'main', state: 'closed' });
+    for (let iid = 100; iid < 220; iid++)
+      gitlab.mergeRequests.push({ project: PROJECT_ID, iid, sha: head!, source_branch: 'mr-paged', target_branch: 'main', state: 'closed' });
     gitlab.mergeRequests.push({ project: PROJECT_ID, iid: 220, sha: head!, source_branch: 'mr-paged', target_branch: 'release/next', state: 'opened' });
     await send('Push Hook', pushHook('refs/heads/mr-paged', '0'.repeat(40), head!));
     expect(statusesFor(head!).map((s) => s.state)).toEqual(['running', 'failed']);
@@ -239,7 +311,11 @@ describe('tokens stay home and secrets speak for their own project (issue 12)', 
   async function listener() {
     const seen: Array<{ path: string; authorization?: string; privateToken?: string }> = [];
     const http = createServer((req, res) => {
-      seen.push({ path: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(typeof req.headers['private-token'] === 'string' ? { privateToken: req.headers['private-token'] } : {}) });
+      seen.push({
+        path: req.url ?? '',
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        ...(typeof req.headers['private-token'] === 'string' ? { privateToken: req.headers['private-token'] } : {}),
+      });
       res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -270,19 +346,31 @@ describe('tokens stay home and secrets speak for their own project (issue 12)', 
     (payload.project as Record<string, unknown>).path_with_namespace = 'other-group/other-project';
     const fetches = backend.requests.length;
     await send('Push Hook', payload);
-    expect(statusesFor(oid!).at(-1)).toMatchObject({ state: 'failed', description: expect.stringContaining("delivery refused: project 42 is 'group/project' on GitLab") });
+    expect(statusesFor(oid!).at(-1)).toMatchObject({
+      state: 'failed',
+      description: expect.stringContaining("delivery refused: project 42 is 'group/project' on GitLab"),
+    });
     expect(backend.requests.length).toBe(fetches);
   });
 
   it("per-project secrets: one project's secret cannot deliver for another, nor the shared one for a project with its own", async () => {
-    const config = { url: gitlab.url, token: gitlab.token, webhookSecret: 'shared-secret', projectSecrets: new Map([[String(PROJECT_ID), 'own-secret'], ['other/project', 'other-secret']]) };
+    const config = {
+      url: gitlab.url,
+      token: gitlab.token,
+      webhookSecret: 'shared-secret',
+      projectSecrets: new Map([
+        [String(PROJECT_ID), 'own-secret'],
+        ['other/project', 'other-secret'],
+      ]),
+    };
     const [handler] = gitLabHandlers(config, server.deps);
     const http = createServer((req, res) => void handler!(req, res));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/gitlab/webhook`;
     try {
       const ignored = { ...pushHook('refs/heads/x', '0'.repeat(40), '0'.repeat(40)) };
-      const as = (secret: string, body: unknown) => post(url, { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret }, JSON.stringify(body));
+      const as = (secret: string, body: unknown) =>
+        post(url, { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret }, JSON.stringify(body));
       expect((await as('other-secret', ignored)).status).toBe(403);
       expect((await as('shared-secret', ignored)).status).toBe(403);
       expect((await as('wrong', ignored)).status).toBe(401);

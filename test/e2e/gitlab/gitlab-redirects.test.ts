@@ -17,7 +17,10 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
   let gitlabUrl = '';
   let otherUrl = '';
 
-  const listen = async (name: string, handler: (path: string, respond: (status: number, headers?: Record<string, string>, body?: string) => void) => void): Promise<Server> => {
+  const listen = async (
+    name: string,
+    handler: (path: string, respond: (status: number, headers?: Record<string, string>, body?: string) => void) => void,
+  ): Promise<Server> => {
     const server = createServer((request, response) => {
       seen.push({ server: name, path: request.url ?? '', headers: request.headers, method: request.method ?? '' });
       request.resume();
@@ -53,7 +56,8 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
   /** The one GitLab client, without retries (each request here is counted). */
   const client = () => gitLabClient({ baseUrl: gitlabUrl, token: TOKEN, retryDelaysMs: [] });
 
-  const tokensSentTo = (server: string): Array<string | undefined> => seen.filter((request) => request.server === server).map((request) => request.headers['private-token'] as string | undefined);
+  const tokensSentTo = (server: string): Array<string | undefined> =>
+    seen.filter((request) => request.server === server).map((request) => request.headers['private-token'] as string | undefined);
 
   it('follows a redirect to another host without the token', async () => {
     seen.length = 0;
@@ -82,7 +86,12 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
 
   it('stops after five redirects with an error that names no token', async () => {
     seen.length = 0;
-    const error = await client().request('/loop').then(() => undefined, (caught: Error) => caught);
+    const error = await client()
+      .request('/loop')
+      .then(
+        () => undefined,
+        (caught: Error) => caught,
+      );
     expect(error?.message).toBe('GET /api/v4/loop: HTTP 302');
     expect(error?.message).not.toContain(TOKEN);
     expect(seen).toHaveLength(6);
@@ -90,12 +99,17 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
 
   it('does not follow a redirect of a POST (a body is never re-sent elsewhere)', async () => {
     seen.length = 0;
-    const error = await client().request('/post-redirect', { method: 'POST', text: 'payload' }).then(() => undefined, (caught: Error) => caught);
+    const error = await client()
+      .request('/post-redirect', { method: 'POST', text: 'payload' })
+      .then(
+        () => undefined,
+        (caught: Error) => caught,
+      );
     expect(error?.message).toBe('POST /api/v4/post-redirect: HTTP 307');
     expect(tokensSentTo('other')).toEqual([]);
   });
 
-  it('judges each hop of a release download: an own upload that redirects to another project\'s upload loses the token there', async () => {
+  it("judges each hop of a release download: an own upload that redirects to another project's upload loses the token there", async () => {
     seen.length = 0;
     const response = await client().download(`${gitlabUrl}/-/project/1/uploads/${HEX}/own.bin`, projectDownloadScope(gitlabUrl, 1, 'group/own'));
     expect(await response.text()).toBe('their bytes');

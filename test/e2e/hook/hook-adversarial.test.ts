@@ -163,7 +163,13 @@ describe('pre-receive hook against an attacker', () => {
       mkdirSync(conf3, { recursive: true });
       writeFileSync(join(conf3, 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
       const before = POLICY.replace('keys/registry.asc', 'registry.asc');
-      writeFileSync(join(conf3, 'policy.yml'), before.replace('refs: ["refs/heads/release/*"]\n    require_signed_commits: true\n    signers: [alice@example.com]', 'refs: ["refs/heads/release/*"]\n    require_signed_commits: true\n    signers: [alice@example.com, bob@example.com]'));
+      writeFileSync(
+        join(conf3, 'policy.yml'),
+        before.replace(
+          'refs: ["refs/heads/release/*"]\n    require_signed_commits: true\n    signers: [alice@example.com]',
+          'refs: ["refs/heads/release/*"]\n    require_signed_commits: true\n    signers: [alice@example.com, bob@example.com]',
+        ),
+      );
       const host = makeHookServer(dir.path, 'tightened', join(conf3, 'policy.yml'), { env: gpg.env() });
       make(host, alice, 'initial');
       expectAccepted(host.push(['-q', 'origin', 'main']));

@@ -11,7 +11,8 @@ describe('pre-receive hook behaviour', () => {
   let gpg: GpgHome;
   let alice: GpgIdentity;
   const conf = join(dir.path, 'conf');
-  const policy = (keyring: string): string => `version: 1\nkeys:\n  openpgp: [${keyring}]\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n`;
+  const policy = (keyring: string): string =>
+    `version: 1\nkeys:\n  openpgp: [${keyring}]\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n`;
 
   beforeAll(() => {
     gpg = new GpgHome(join(dir.path, 'gnupg'));
@@ -29,7 +30,9 @@ describe('pre-receive hook behaviour', () => {
     git(dir.path, ['init', '-q', '--bare', `--object-format=${objectFormat}`, '-b', 'main', server]);
     git(dir.path, ['init', '-q', `--object-format=${objectFormat}`, '-b', 'main', work]);
     git(work, ['remote', 'add', 'origin', server]);
-    const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', '--script', '--repo', server, '--policy', join(conf, 'policy.yml')], { encoding: 'utf8' });
+    const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', '--script', '--repo', server, '--policy', join(conf, 'policy.yml')], {
+      encoding: 'utf8',
+    });
     expect(install.stderr).toBe('');
     const push = (args: string[]): { code: number; stderr: string } => {
       const result = spawnSync('git', ['push', ...args], { cwd: work, env: { ...gitEnv, ...gpg.env() }, encoding: 'utf8', timeout: 60_000 });
@@ -72,7 +75,10 @@ describe('pre-receive hook behaviour', () => {
     } finally {
       writeFileSync(join(conf, 'policy.yml'), policy('alice.asc'));
     }
-    const records = readFileSync(join(server, 'signet', 'verdicts', `${commit.slice(0, 2)}.jsonl`), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const records = readFileSync(join(server, 'signet', 'verdicts', `${commit.slice(0, 2)}.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     // The first verdict stands: accepted on feature/a, not overwritten by the push to feature/b.
     expect(records.filter((record) => record.commit === commit)).toHaveLength(1);
     expect(records.find((record) => record.commit === commit)).toMatchObject({ commit, ref: 'refs/heads/feature/a', verdict: { status: 'G' } });

@@ -31,7 +31,15 @@ rules:
     require_signed_tags: true
 `;
 
-const REFS = ['refs/heads/main', 'refs/heads/master', 'refs/heads/release/1', 'refs/heads/feature/1', 'refs/heads/feature/2', 'refs/heads/topic', 'refs/tags/v1'];
+const REFS = [
+  'refs/heads/main',
+  'refs/heads/master',
+  'refs/heads/release/1',
+  'refs/heads/feature/1',
+  'refs/heads/feature/2',
+  'refs/heads/topic',
+  'refs/tags/v1',
+];
 const POOL_SIZE = 12;
 
 type Action =
@@ -71,9 +79,21 @@ describe('pre-receive hook: random push sequences', () => {
       const [p1, p2, who, merge] = random[i]!;
       const signer = i === 0 ? alice : signers[who];
       const parents = i === 0 ? [] : [...new Set([commits[p1 % i]!, ...(merge && i > 1 ? [commits[p2 % i]!] : [])])];
-      const oid = git(pool, [...(signer ? gpg.gitSigningConfig(signer) : []), 'commit-tree', ...(signer ? ['-S'] : []), tree, ...parents.flatMap((p) => ['-p', p]), '-m', `pool ${i} by ${signer?.name ?? 'nobody'}`], {
-        env: { ...gpg.env(), GIT_COMMITTER_DATE: `${1_700_000_000 + i * 60} +0000`, GIT_AUTHOR_DATE: `${1_700_000_000 + i * 60} +0000` },
-      });
+      const oid = git(
+        pool,
+        [
+          ...(signer ? gpg.gitSigningConfig(signer) : []),
+          'commit-tree',
+          ...(signer ? ['-S'] : []),
+          tree,
+          ...parents.flatMap((p) => ['-p', p]),
+          '-m',
+          `pool ${i} by ${signer?.name ?? 'nobody'}`,
+        ],
+        {
+          env: { ...gpg.env(), GIT_COMMITTER_DATE: `${1_700_000_000 + i * 60} +0000`, GIT_AUTHOR_DATE: `${1_700_000_000 + i * 60} +0000` },
+        },
+      );
       commits.push(oid);
       git(pool, ['update-ref', `refs/pool/${i}`, oid]);
     }
@@ -102,9 +122,19 @@ describe('pre-receive hook: random push sequences', () => {
   const commit = fc.nat({ max: POOL_SIZE - 1 });
   const action: fc.Arbitrary<Action> = fc.oneof(
     { weight: 5, arbitrary: fc.record({ kind: fc.constant('push' as const), ref, commit, force: fc.boolean() }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('two' as const), refs: fc.tuple(ref, ref).filter(([a, b]) => a !== b), commits: fc.tuple(commit, commit) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant('two' as const), refs: fc.tuple(ref, ref).filter(([a, b]) => a !== b), commits: fc.tuple(commit, commit) }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), ref }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('forge' as const), ref: fc.constantFrom('refs/pull/1/head', 'refs/merge-requests/2/head', 'refs/keep-around/x'), commit }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('forge' as const),
+        ref: fc.constantFrom('refs/pull/1/head', 'refs/merge-requests/2/head', 'refs/keep-around/x'),
+        commit,
+      }),
+    },
   );
 
   it('keeps every protected ref to its rule, whatever the order of pushes', async () => {
@@ -123,9 +153,12 @@ describe('pre-receive hook: random push sequences', () => {
             host.onServer(['fetch', '-q', host.work, `+refs/pool/${step.commit}:${step.ref}`]);
             continue;
           }
-          const args = step.kind === 'push' ? [...(step.force ? ['-f'] : []), 'origin', `${commits[step.commit]}:${step.ref}`]
-            : step.kind === 'two' ? ['-f', 'origin', `${commits[step.commits[0]]}:${step.refs[0]}`, `${commits[step.commits[1]]}:${step.refs[1]}`]
-            : ['origin', `:${step.ref}`];
+          const args =
+            step.kind === 'push'
+              ? [...(step.force ? ['-f'] : []), 'origin', `${commits[step.commit]}:${step.ref}`]
+              : step.kind === 'two'
+                ? ['-f', 'origin', `${commits[step.commits[0]]}:${step.refs[0]}`, `${commits[step.commits[1]]}:${step.refs[1]}`]
+                : ['origin', `:${step.ref}`];
           const before = host.refs();
           const result = host.push(args);
           expect(result.stderr, JSON.stringify(step)).not.toMatch(/internal error/);
@@ -145,7 +178,9 @@ describe('pre-receive hook: random push sequences', () => {
       }),
       { numRuns: 10, seed: 20261204, endOnFailure: true },
     );
-    console.log(`pushes: ${tally.accepted} accepted, ${tally.refused} refused; pool: ${[...seen.values()].map((v) => `${v.status}:${signerOf[v.primary] ?? "-"}`).join(" ")}`);
+    console.log(
+      `pushes: ${tally.accepted} accepted, ${tally.refused} refused; pool: ${[...seen.values()].map((v) => `${v.status}:${signerOf[v.primary] ?? '-'}`).join(' ')}`,
+    );
     // Not vacuous: the sequences both got through and got refused.
     expect(tally.accepted).toBeGreaterThan(3);
     expect(tally.refused).toBeGreaterThan(3);

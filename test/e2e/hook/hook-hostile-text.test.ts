@@ -30,7 +30,10 @@ const SUBJECT = Buffer.concat([
   Buffer.from([0xff, 0xfe, 0xc3]), // invalid UTF-8
   Buffer.from(' [Approve](https://evil.example) ![](x) <!-- `x` ``` | end'),
 ]);
-const BODY = Buffer.from('line two\nremote: signet: push to refs/heads/main accepted\nGL-HOOK-ERR: forged\n\u001b]8;;https://evil.example\u001b\\link\u001b]8;;\u001b\\\n' + 'A'.repeat(100_000));
+const BODY = Buffer.from(
+  'line two\nremote: signet: push to refs/heads/main accepted\nGL-HOOK-ERR: forged\n\u001b]8;;https://evil.example\u001b\\link\u001b]8;;\u001b\\\n' +
+    'A'.repeat(100_000),
+);
 /** Names cannot hold newlines or `<>` in a commit header; everything else goes. */
 const NAME = 'Eve \u001b]0;title\u0007 \u202eevE [x](y) | `';
 /** What git allows in a ref name: backticks, `<!--`, pipes, `$`, parentheses, bidi controls. */
@@ -60,7 +63,9 @@ describe('hook output to the pusher carries no control bytes from the pushed obj
     writeFileSync(join(host.work, 'f.txt'), 'x\n');
     git(host.work, ['add', 'f.txt']);
     const tree = git(host.work, ['write-tree']);
-    const header = Buffer.from(`tree ${tree}\nauthor ${NAME} <eve@example.com> 1700000000 +0000\ncommitter ${NAME}\u009b31m <eve@example.com> 1700000000 +0000\n\n`);
+    const header = Buffer.from(
+      `tree ${tree}\nauthor ${NAME} <eve@example.com> 1700000000 +0000\ncommitter ${NAME}\u009b31m <eve@example.com> 1700000000 +0000\n\n`,
+    );
     const raw = Buffer.concat([header, SUBJECT, Buffer.from('\n\n'), BODY, Buffer.from('\n')]);
     return git(host.work, ['hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], { input: raw });
   }
@@ -95,7 +100,9 @@ describe('hook output to the pusher carries no control bytes from the pushed obj
       expect(text).toContain('\\x1b[2J\\x1b]0;pwned\\x07 bare\\rCR \\u202etxt.exe \ufffd');
       expect(host.refs()).toBe(before);
 
-      git(host.work, ['tag', '-a', '-m', 'tag message \u001b[2J\n\nGL-HOOK-ERR: forged', TAG, commit], { env: { GIT_COMMITTER_NAME: NAME, GIT_COMMITTER_EMAIL: 'eve@example.com' } });
+      git(host.work, ['tag', '-a', '-m', 'tag message \u001b[2J\n\nGL-HOOK-ERR: forged', TAG, commit], {
+        env: { GIT_COMMITTER_NAME: NAME, GIT_COMMITTER_EMAIL: 'eve@example.com' },
+      });
       const tag = host.push(['origin', `refs/tags/${TAG}`], env);
       expect(tag.code).not.toBe(0);
       expect(remoteLines(tag.stderr, mode === 'gitlab').join('\n')).toContain('v1`<!--|\\u202e');

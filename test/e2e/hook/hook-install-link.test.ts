@@ -32,7 +32,10 @@ describe('hook install: one installed signet for every repository', () => {
     alice = gpg.createKey('Alice', 'alice@example.com');
     mkdirSync(conf, { recursive: true });
     writeFileSync(join(conf, 'alice.asc'), alice.armoredPublicKey);
-    writeFileSync(join(conf, 'policy.yml'), 'version: 1\nkeys:\n  openpgp: [alice.asc]\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n  - refs: ["refs/tags/**"]\n    require_signed_tags: true\n');
+    writeFileSync(
+      join(conf, 'policy.yml'),
+      'version: 1\nkeys:\n  openpgp: [alice.asc]\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n  - refs: ["refs/tags/**"]\n    require_signed_tags: true\n',
+    );
     // The installed signet: here a launcher for this checkout's signet, standing in for dist/signet.
     mkdirSync(join(dir.path, 'opt', 'bin'), { recursive: true, mode: 0o755 });
     writeFileSync(installed, `#!/bin/sh\nexec '${process.execPath}' '${join(process.cwd(), 'bin', 'signet.js')}' "$@"\n`, { mode: 0o755 });
@@ -87,7 +90,9 @@ describe('hook install: one installed signet for every repository', () => {
     try {
       const result = signet(['hook', 'install', '--repo', server, '--policy', join(conf, 'policy.yml'), '--binary', installed]);
       expect(result.code).toBe(2);
-      expect(result.stderr).toBe(`signet hook: ${installed}: the executable is writable by group or others, and every push would run what they put there; chmod go-w it, or use --copy\n`);
+      expect(result.stderr).toBe(
+        `signet hook: ${installed}: the executable is writable by group or others, and every push would run what they put there; chmod go-w it, or use --copy\n`,
+      );
       expect(existsSync(join(server, 'hooks', 'pre-receive'))).toBe(false);
     } finally {
       chmodSync(installed, 0o755);

@@ -79,7 +79,9 @@ describe('pre-receive hook, real pushes', () => {
     commitFile(work, 'README', 'hello\n', 'initial', { email: alice.email, sign: signAs(alice), env: gpg.env() });
     expect(push(['-q', 'origin', 'main']).code).toBe(0);
 
-    const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', '--copy', '--repo', server, '--policy', join(conf, 'policy.yml')], { encoding: 'utf8' });
+    const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', '--copy', '--repo', server, '--policy', join(conf, 'policy.yml')], {
+      encoding: 'utf8',
+    });
     expect(install.stderr).toBe('');
     expect(install.status).toBe(0);
   }, 240_000);
@@ -110,11 +112,17 @@ describe('pre-receive hook, real pushes', () => {
     expect(result.code).toBe(0);
     expect(serverRef('main')).toBe(oid);
     expect(before).not.toBe(oid);
-    const audit = readFileSync(join(server, 'signet', 'audit.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const audit = readFileSync(join(server, 'signet', 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const last = audit[audit.length - 1];
     expect(last).toMatchObject({ event: 'push', ref: 'refs/heads/main', allowed: true, new: oid });
     expect(last.commits[0]).toMatchObject({ oid, status: 'G' });
-    const recorded = readFileSync(join(server, 'signet', 'verdicts', `${oid.slice(0, 2)}.jsonl`), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const recorded = readFileSync(join(server, 'signet', 'verdicts', `${oid.slice(0, 2)}.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(recorded.filter((record) => record.commit === oid)).toMatchObject([{ ref: 'refs/heads/main', verdict: { status: 'G' } }]);
   });
 
@@ -154,13 +162,20 @@ describe('pre-receive hook, real pushes', () => {
       ['alice', () => commitFile(work, 'x1.txt', '1\n', 'same verdict: alice', { email: alice.email, sign: signAs(alice), env: gpg.env() })],
       ['unsigned', () => commitFile(work, 'x2.txt', '2\n', 'same verdict: unsigned', { email: alice.email })],
       ['bob', () => commitFile(work, 'x3.txt', '3\n', 'same verdict: bob', { email: bob.email, sign: signAs(bob), env: gpg.env() })],
-      ['carol on workflows', () => commitFile(work, '.github/workflows/x.yml', 'x\n', 'same verdict: carol ci', { email: carol.email, sign: sshSigningConfig(carol) })],
+      [
+        'carol on workflows',
+        () => commitFile(work, '.github/workflows/x.yml', 'x\n', 'same verdict: carol ci', { email: carol.email, sign: sshSigningConfig(carol) }),
+      ],
     ];
     for (const [name, make] of cases) {
       git(work, ['fetch', '-q', 'origin']);
       git(work, ['reset', '-q', '--hard', 'origin/main']);
       make();
-      const cli = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', work, '--policy', join(conf, 'policy.yml'), '--ref', 'refs/heads/main', 'origin/main..HEAD'], { encoding: 'utf8' });
+      const cli = spawnSync(
+        process.execPath,
+        ['bin/signet.js', 'verify', '--repo', work, '--policy', join(conf, 'policy.yml'), '--ref', 'refs/heads/main', 'origin/main..HEAD'],
+        { encoding: 'utf8' },
+      );
       expect([0, 1], `${name}: ${cli.stderr}`).toContain(cli.status);
       const pushed = push(['origin', 'HEAD:main']);
       expect(pushed.code === 0, `${name}: cli exit ${cli.status}, push ${pushed.stderr}`).toBe(cli.status === 0);
@@ -221,18 +236,32 @@ describe('pre-receive hook, real pushes', () => {
     const hookLines = result.stderr.split('\n').filter((line) => line.startsWith('remote: ') && line.trim() !== 'remote:');
     expect(hookLines.length).toBeGreaterThan(2);
     for (const line of hookLines) expect(line).toMatch(/^remote: GL-HOOK-ERR: /);
-    const audit = readFileSync(join(server, 'signet', 'audit.log'), 'utf8').trim().split('\n');
+    const audit = readFileSync(join(server, 'signet', 'audit.log'), 'utf8')
+      .trim()
+      .split('\n');
     expect(JSON.parse(audit[audit.length - 1]!)).toMatchObject({ pusher: 'alice', host: 'gitlab', repository: 'group/project', allowed: false });
     git(work, ['reset', '-q', '--hard', before!]);
   });
 
   it('knows GitHub Enterprise Server pushers', () => {
     const oid = commitFile(work, 'i.txt', 'i\n', 'signed via ghes', { email: alice.email, sign: signAs(alice), env: gpg.env() });
-    const env = { GITHUB_USER_LOGIN: 'octoalice', GITHUB_VIA: 'pull request merge button', GITHUB_REPO_NAME: 'org/repo', GITHUB_PULL_REQUEST_AUTHOR_LOGIN: 'octobob', GITHUB_PULL_REQUEST_HEAD: 'octobob:topic', GITHUB_PULL_REQUEST_BASE: 'org:main' };
+    const env = {
+      GITHUB_USER_LOGIN: 'octoalice',
+      GITHUB_VIA: 'pull request merge button',
+      GITHUB_REPO_NAME: 'org/repo',
+      GITHUB_PULL_REQUEST_AUTHOR_LOGIN: 'octobob',
+      GITHUB_PULL_REQUEST_HEAD: 'octobob:topic',
+      GITHUB_PULL_REQUEST_BASE: 'org:main',
+    };
     expect(push(['origin', 'main'], env).code).toBe(0);
-    const audit = readFileSync(join(server, 'signet', 'audit.log'), 'utf8').trim().split('\n');
+    const audit = readFileSync(join(server, 'signet', 'audit.log'), 'utf8')
+      .trim()
+      .split('\n');
     expect(JSON.parse(audit[audit.length - 1]!)).toMatchObject({
-      pusher: 'octoalice', host: 'github-enterprise', via: 'pull request merge button', new: oid,
+      pusher: 'octoalice',
+      host: 'github-enterprise',
+      via: 'pull request merge button',
+      new: oid,
       pullRequest: { author: 'octobob', head: 'octobob:topic', base: 'org:main' },
     });
   });
@@ -244,7 +273,11 @@ describe('pre-receive hook, real pushes', () => {
     commitFile(work, 'j.txt', 'j\n', 'for a signed push', { email: alice.email, sign: signAs(alice), env: gpg.env() });
     const unsigned = push(['origin', 'signed/one']);
     expectRejected(unsigned, 'refs/heads/signed/one', undefined, /push/i);
-    const signed = push([...['--signed'], 'origin', 'signed/one'], { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.signingkey', GIT_CONFIG_VALUE_0: alice.fingerprint });
+    const signed = push([...['--signed'], 'origin', 'signed/one'], {
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'user.signingkey',
+      GIT_CONFIG_VALUE_0: alice.fingerprint,
+    });
     expect(signed.stderr).not.toMatch(/rejected/);
     expect(signed.code).toBe(0);
     git(work, ['checkout', '-q', 'main']);
@@ -253,7 +286,11 @@ describe('pre-receive hook, real pushes', () => {
   it('works over the network (git daemon on 127.0.0.1)', async () => {
     daemonPort = await freePort();
     git(server, ['config', 'daemon.receivepack', 'true']);
-    daemon = spawn('git', ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${daemonPort}`, '--export-all', '--enable=receive-pack', `--base-path=${dir.path}`, dir.path], { stdio: 'ignore' });
+    daemon = spawn(
+      'git',
+      ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${daemonPort}`, '--export-all', '--enable=receive-pack', `--base-path=${dir.path}`, dir.path],
+      { stdio: 'ignore' },
+    );
     await waitForPort(daemonPort);
     const url = `git://127.0.0.1:${daemonPort}/server.git`;
     const before = serverRef('main');
@@ -307,7 +344,12 @@ describe('pre-receive hook, real pushes', () => {
       for (const name of packs) renameSync(join(packDir, name), join(dir.path, name));
       try {
         commitFile(work, 'o.txt', 'o\n', 'signed, corrupt store', { email: alice.email, sign: signAs(alice), env: gpg.env() });
-        const result = spawnSync(hookBinary, [], { cwd: server, env: { GIT_DIR: '.' }, input: `${before} ${git(work, ['rev-parse', 'HEAD'])} refs/heads/main\n`, encoding: 'utf8' });
+        const result = spawnSync(hookBinary, [], {
+          cwd: server,
+          env: { GIT_DIR: '.' },
+          input: `${before} ${git(work, ['rev-parse', 'HEAD'])} refs/heads/main\n`,
+          encoding: 'utf8',
+        });
         expect(result.status).not.toBe(0);
         expect(result.stderr).toMatch(/corrupt|missing/);
         expect(result.stderr).toMatch(/fails closed/);

@@ -32,7 +32,10 @@ describe('hooks/pre-receive, the portable wrapper', () => {
     alice = gpg.createKey('Alice', 'alice@example.com');
     mkdirSync(join(dir.path, 'conf'));
     writeFileSync(join(dir.path, 'conf', 'alice.asc'), alice.armoredPublicKey);
-    writeFileSync(join(dir.path, 'conf', 'policy.yml'), 'version: 1\nkeys:\n  openpgp: [alice.asc]\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n');
+    writeFileSync(
+      join(dir.path, 'conf', 'policy.yml'),
+      'version: 1\nkeys:\n  openpgp: [alice.asc]\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n',
+    );
     git(dir.path, ['init', '-q', '--bare', '-b', 'main', server]);
     copyFileSync('hooks/pre-receive', join(server, 'hooks', 'pre-receive'));
     git(server, ['config', 'signet.policy', join(dir.path, 'conf', 'policy.yml')]);

@@ -47,7 +47,11 @@ beforeEach(() => {
   seen.length = 0;
 });
 
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as ForgeHttpError);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error as ForgeHttpError,
+  );
 const tokensAt = (server: string) => seen.filter((r) => r.server === server).map((r) => r.headers.authorization ?? r.headers['private-token']);
 
 const CLIENTS = [
@@ -82,7 +86,11 @@ describe.each(CLIENTS)('the $name client', (client) => {
     expect([outage?.code, outage?.retryable, outage?.status]).toEqual(['FORGE_OUTAGE', true, 500]);
     expect(seen).toHaveLength(3);
     const deadUrl = `http://127.0.0.1:${await freePort()}`;
-    const dead = await failure(client.name === 'GitHub' ? gitHubClient({ apiUrl: deadUrl, token: TOKEN, retryDelaysMs: [] })('GET /x') : gitLabClient({ baseUrl: deadUrl, token: TOKEN, retryDelaysMs: [] }).json('/x'));
+    const dead = await failure(
+      client.name === 'GitHub'
+        ? gitHubClient({ apiUrl: deadUrl, token: TOKEN, retryDelaysMs: [] })('GET /x')
+        : gitLabClient({ baseUrl: deadUrl, token: TOKEN, retryDelaysMs: [] }).json('/x'),
+    );
     expect([dead?.code, dead?.retryable]).toEqual(['FORGE_UNREACHABLE', true]);
     expect(dead?.message).not.toContain(TOKEN);
   });
@@ -119,7 +127,14 @@ it('the GitHub client refuses a route on another origin instead of sending it th
 });
 
 it('the GitLab client reads every page a list has (x-next-page), and refuses a list longer than its bound', async () => {
-  for (let page = 1; page <= 3; page++) script.set(`forge /api/v4/items?per_page=100&page=${page}`, [{ status: 200, headers: { 'x-next-page': page < 3 ? String(page + 1) : '' }, body: JSON.stringify(Array.from({ length: page < 3 ? 100 : 7 }, (_, i) => page * 1000 + i)) }]);
+  for (let page = 1; page <= 3; page++)
+    script.set(`forge /api/v4/items?per_page=100&page=${page}`, [
+      {
+        status: 200,
+        headers: { 'x-next-page': page < 3 ? String(page + 1) : '' },
+        body: JSON.stringify(Array.from({ length: page < 3 ? 100 : 7 }, (_, i) => page * 1000 + i)),
+      },
+    ]);
   const client = gitLabClient({ baseUrl: forgeUrl, token: TOKEN });
   expect(await client.list<number>('/items')).toHaveLength(207);
   expect((await failure(client.list('/items', 2)))?.code).toBe('FORGE_TOO_LARGE');

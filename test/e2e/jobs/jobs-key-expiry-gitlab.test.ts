@@ -24,7 +24,13 @@ function sshFingerprint(identity: SshIdentity): string {
 
 /** gpg's own expiry (seconds) of a primary key, from --with-colons. */
 function gpgExpiry(gpg: GpgHome, fingerprint: string): number {
-  return Number(gpg.gpg(['--with-colons', '--list-keys', fingerprint]).split('\n').find((l) => l.startsWith('pub:'))!.split(':')[6]);
+  return Number(
+    gpg
+      .gpg(['--with-colons', '--list-keys', fingerprint])
+      .split('\n')
+      .find((l) => l.startsWith('pub:'))!
+      .split(':')[6],
+  );
 }
 
 interface Finding {
@@ -56,7 +62,13 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
   const leoExpiry = at(5);
   const miaExpiry = at(12);
   const environment = (env: NodeJS.ProcessEnv = { GL_TOKEN: TOKEN }): JobEnvironment => ({
-    config, now: () => new Date(), env, fetch: globalThis.fetch as JobEnvironment['fetch'], state: memoryJobState(), audit: () => {}, actor: 'test',
+    config,
+    now: () => new Date(),
+    env,
+    fetch: globalThis.fetch as JobEnvironment['fetch'],
+    state: memoryJobState(),
+    audit: () => {},
+    actor: 'test',
   });
   const issues = () => gitlab.issues.filter((i) => i.project === PROJECT);
   const issueOf = (id: string) => {
@@ -82,12 +94,16 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
     gitlab.users.push(
       { id: 11, username: 'jill', email: 'jill@example.com', gpgKeys: [gpg.gpg(['--armor', '--export', jill])] },
       {
-        id: 12, username: 'kim', email: 'kim@example.com',
+        id: 12,
+        username: 'kim',
+        email: 'kim@example.com',
         gpgKeys: [kimGpg.armoredPublicKey, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbroken\n-----END PGP PUBLIC KEY BLOCK-----\n'],
         sshKeys: [{ key: kimFar.publicKeyLine, usage_type: 'signing', expires_at: at(400) }],
       },
       {
-        id: 13, username: 'leo', email: 'leo@example.com',
+        id: 13,
+        username: 'leo',
+        email: 'leo@example.com',
         sshKeys: [
           { key: leoSigning.publicKeyLine, usage_type: 'signing', title: 'laptop signing', expires_at: leoExpiry },
           { key: leoAuth.publicKeyLine, usage_type: 'auth', expires_at: at(2) },
@@ -102,13 +118,20 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
     git(dir.path, ['init', '-q', '-b', 'main', repo]);
     const old = `${Math.floor((Date.now() - 200 * DAY) / 1000)} +0000`;
     commitFile(repo, 'o', 'o\n', 'olga, long ago', { email: 'olga@example.com', env: { GIT_AUTHOR_DATE: old, GIT_COMMITTER_DATE: old } });
-    commitFile(repo, 'a', 'a\n', 'jill', { email: 'Jill@Example.com', sign: gpg.gitSigningConfig({ name: 'Jill', email: 'jill@example.com', fingerprint: jill, armoredPublicKey: '' }), env: gpg.env() });
+    commitFile(repo, 'a', 'a\n', 'jill', {
+      email: 'Jill@Example.com',
+      sign: gpg.gitSigningConfig({ name: 'Jill', email: 'jill@example.com', fingerprint: jill, armoredPublicKey: '' }),
+      env: gpg.env(),
+    });
     commitFile(repo, 'b', 'b\n', 'kim', { email: 'kim@example.com' });
     commitFile(repo, 'c', 'c\n', 'leo', { email: 'leo@example.com', sign: ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${leoSigning.privateKey}`] });
     commitFile(repo, 'd', 'd\n', 'mia', { email: 'mia@example.com' });
     commitFile(repo, 'e', 'e\n', 'unknown', { email: 'nobody@example.com' }); // no GitLab user
     gitlab.projects.set(PROJECT, join(repo, '.git'));
-    writeFileSync(join(dir.path, 'policy.yml'), 'version: 1\nkeys:\n  forge_accounts: true\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n');
+    writeFileSync(
+      join(dir.path, 'policy.yml'),
+      'version: 1\nkeys:\n  forge_accounts: true\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n',
+    );
     const yaml = `state_dir: state\nrepositories:\n  - name: gitlab:acme/app\n    path: repo\n    policy: policy.yml\n    forge: { type: gitlab, project: "${PROJECT}", api_url: "${gitlab.url}/api/v4", token_env: GL_TOKEN }\njobs:\n  key-expiry: { within_days: 30, forge_accounts_days: 30 }\n`;
     writeFileSync(join(dir.path, 'jobs.yml'), yaml);
     config = parseJobsConfig(yaml, join(dir.path, 'jobs.yml'));
@@ -119,7 +142,7 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
     dir.remove();
   });
 
-  it('files one issue per expiring GPG or SSH signing key of a recent committer, and none for auth-only, far-off or old committers\' keys', async () => {
+  it("files one issue per expiring GPG or SSH signing key of a recent committer, and none for auth-only, far-off or old committers' keys", async () => {
     const run = await runJob('key-expiry', environment());
     const outcome = run.repositories[0]!;
     expect(outcome.error).toBeUndefined();
@@ -139,7 +162,11 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
     expect(outcome.warnings).toEqual([expect.stringMatching(/^@kim GPG key 2: /), expect.stringMatching(/^@leo SSH signing key 2 \(broken\): /)]);
 
     expect(outcome.issues?.created).toEqual([1, 2, 3]);
-    expect(issues().map((i) => [i.state, i.labels])).toEqual([['opened', ['signet:key-expiry']], ['opened', ['signet:key-expiry']], ['opened', ['signet:key-expiry']]]);
+    expect(issues().map((i) => [i.state, i.labels])).toEqual([
+      ['opened', ['signet:key-expiry']],
+      ['opened', ['signet:key-expiry']],
+      ['opened', ['signet:key-expiry']],
+    ]);
     const leoIssue = issueOf(sshFingerprint(leoSigning));
     expect(leoIssue.title).toBe(`Signing key expires on ${leoExpiry.slice(0, 10)}: leo@example.com`);
     expect(leoIssue.description).toContain('that @leo registered on GitLab, trusted by the policy of **gitlab:acme/app**');
@@ -153,7 +180,12 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
 
     // One user search per recent committer e-mail (GitLab's e-mail rule), then keys of matched users only.
     const gets = gitlab.requests.filter((r) => r.method === 'GET');
-    expect(gets.filter((r) => r.path === '/users').map((r) => r.query.get('search')).sort()).toEqual(['jill@example.com', 'kim@example.com', 'leo@example.com', 'mia@example.com', 'nobody@example.com']);
+    expect(
+      gets
+        .filter((r) => r.path === '/users')
+        .map((r) => r.query.get('search'))
+        .sort(),
+    ).toEqual(['jill@example.com', 'kim@example.com', 'leo@example.com', 'mia@example.com', 'nobody@example.com']);
     expect([...new Set(gets.filter((r) => /^\/users\/\d+\//.test(r.path)).map((r) => r.path))].sort()).toEqual(
       ['11', '12', '13', '14'].flatMap((id) => [`/users/${id}/gpg_keys`, `/users/${id}/keys`]),
     );
@@ -171,7 +203,7 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
     expect(issues()).toHaveLength(3);
   });
 
-  it('updates the same issue when a GPG key is extended but still expires soon, and closes the SSH key\'s issue once the account drops the key', async () => {
+  it("updates the same issue when a GPG key is extended but still expires soon, and closes the SSH key's issue once the account drops the key", async () => {
     const jillIssue = issueOf(jill).iid;
     const leoIssue = issueOf(sshFingerprint(leoSigning)).iid;
     gpg.gpg(['--quick-set-expire', jill, '20d']);
@@ -188,7 +220,9 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
     expect(issueOf(jill).title).toContain(new Date(gpgExpiry(gpg, jill) * 1000).toISOString().slice(0, 10));
     expect(gpgExpiry(gpg, jill) * 1000).toBeGreaterThan(Date.now() + 19 * DAY);
     expect(issueOf(sshFingerprint(leoSigning)).state).toBe('closed');
-    expect(gitlab.notes.filter((n) => n.noteable === 'issues' && n.project === PROJECT).map((n) => [n.iid, n.body])).toEqual([[leoIssue, expect.stringMatching(/no longer holds a key that expires within 30 days/)]]);
+    expect(gitlab.notes.filter((n) => n.noteable === 'issues' && n.project === PROJECT).map((n) => [n.iid, n.body])).toEqual([
+      [leoIssue, expect.stringMatching(/no longer holds a key that expires within 30 days/)],
+    ]);
     // Soonest first: Mia's key (12 days), then Jill's extended one (20).
     expect((outcome.data as Finding[]).map((f) => f.id)).toEqual([sshFingerprint(miaBoth), jill]);
     expect(outcome.warnings).toEqual([expect.stringMatching(/^@kim GPG key 2: /)]);
@@ -209,15 +243,25 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
       let err = '';
       stderr.on('data', (chunk) => (err += chunk));
       stdout.resume();
-      const status = await main(['jobs', 'run', 'key-expiry', '--config', join(dir.path, 'jobs.yml')], { stdout, stderr, stdin: new PassThrough(), env, cwd: dir.path });
+      const status = await main(['jobs', 'run', 'key-expiry', '--config', join(dir.path, 'jobs.yml')], {
+        stdout,
+        stderr,
+        stdin: new PassThrough(),
+        env,
+        cwd: dir.path,
+      });
       return { status, stderr: err };
     };
     const missing = await cli({});
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toBe('signet jobs: gitlab:acme/app: the policy trusts forge accounts, and reading their keys needs the token in GL_TOKEN, which is not set\n');
+    expect(missing.stderr).toBe(
+      'signet jobs: gitlab:acme/app: the policy trusts forge accounts, and reading their keys needs the token in GL_TOKEN, which is not set\n',
+    );
     const wrong = await cli({ GL_TOKEN: 'glpat-wrong' });
     expect(wrong.status).toBe(2);
-    expect(wrong.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^signet jobs: gitlab:acme\/app: reading the forge accounts' keys: looking up the user of [a-z]+@example\.com: HTTP 401 /)]);
+    expect(wrong.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^signet jobs: gitlab:acme\/app: reading the forge accounts' keys: looking up the user of [a-z]+@example\.com: HTTP 401 /),
+    ]);
     expect(wrong.stderr).not.toContain('glpat-wrong');
   });
 });

@@ -40,15 +40,31 @@ describe('key expiry job', () => {
     writeFileSync(keyring(), gpg.gpg(['--armor', '--export']));
   };
   const environment = (overrides: Partial<JobEnvironment> = {}): JobEnvironment => ({
-    config, now: () => new Date(), env: { GH_TOKEN: TOKENS.github, GL_TOKEN: TOKENS.gitlab }, fetch: globalThis.fetch as JobEnvironment['fetch'],
-    state: memoryJobState(), audit: (record) => audit.push(record), actor: 'test', ...overrides,
+    config,
+    now: () => new Date(),
+    env: { GH_TOKEN: TOKENS.github, GL_TOKEN: TOKENS.gitlab },
+    fetch: globalThis.fetch as JobEnvironment['fetch'],
+    state: memoryJobState(),
+    audit: (record) => audit.push(record),
+    actor: 'test',
+    ...overrides,
   });
   const issues = () => ({ github: forge.github.get('acme/widgets') ?? [], gitlab: forge.gitlab.get('acme/platform/widgets') ?? [] });
 
   beforeAll(async () => {
     forge = await startFakeForge(TOKENS);
     // The issues API lists pull requests too; one with our label must be left alone.
-    forge.github.set('acme/widgets', [{ number: 1, title: 'a pull request', body: '<!-- signet:key-expiry:FAKE -->', state: 'open', labels: ['signet:key-expiry'], comments: [], pullRequest: true }]);
+    forge.github.set('acme/widgets', [
+      {
+        number: 1,
+        title: 'a pull request',
+        body: '<!-- signet:key-expiry:FAKE -->',
+        state: 'open',
+        labels: ['signet:key-expiry'],
+        comments: [],
+        pullRequest: true,
+      },
+    ]);
     gpg = new GpgHome(join(dir.path, 'gnupg'));
     gpg.gpg(['--quick-gen-key', 'Dana <dana@example.com>', 'ed25519', 'sign', '10d']);
     dana = /^fpr:+([0-9A-F]{40}):/m.exec(gpg.gpg(['--with-colons', '--list-keys', 'dana@example.com']))![1]!;
@@ -58,7 +74,10 @@ describe('key expiry job', () => {
     const gina = createSshKey(join(dir.path, 'ssh'), 'gina', 'gina@example.com');
     frankLine = frank.publicKeyLine.split(' ').slice(0, 2).join(' ');
     mkdirSync(join(dir.path, 'keys'));
-    writeFileSync(allowed(), `frank@example.com valid-before="${sshTime(new Date(Date.now() + 5 * DAY))}" ${frankLine}\ngina@example.com valid-before="20991231" ${gina.publicKeyLine.split(' ').slice(0, 2).join(' ')}\n`);
+    writeFileSync(
+      allowed(),
+      `frank@example.com valid-before="${sshTime(new Date(Date.now() + 5 * DAY))}" ${frankLine}\ngina@example.com valid-before="20991231" ${gina.publicKeyLine.split(' ').slice(0, 2).join(' ')}\n`,
+    );
     exportRegistry();
     const yaml = `state_dir: state
 repositories:
@@ -96,12 +115,24 @@ jobs:
     expect(markers.filter((m) => m?.startsWith('key-expiry:SHA256:'))).toHaveLength(1);
     expect(gitlab.map((i) => i.labels)).toEqual([['signet:key-expiry'], ['signet:key-expiry']]);
     // The SSH key expires first (5 days), then Dana's (10 days); the titles give the dates gpg and the file say.
-    const danaExpiry = Number(gpg.gpg(['--with-colons', '--list-keys', dana]).split('\n').find((l) => l.startsWith('pub:'))!.split(':')[6]);
-    expect(github.find((i) => i.body.includes(dana))!.title).toBe(`Signing key expires on ${new Date(danaExpiry * 1000).toISOString().slice(0, 10)}: Dana <dana@example.com>`);
+    const danaExpiry = Number(
+      gpg
+        .gpg(['--with-colons', '--list-keys', dana])
+        .split('\n')
+        .find((l) => l.startsWith('pub:'))!
+        .split(':')[6],
+    );
+    expect(github.find((i) => i.body.includes(dana))!.title).toBe(
+      `Signing key expires on ${new Date(danaExpiry * 1000).toISOString().slice(0, 10)}: Dana <dana@example.com>`,
+    );
     expect(gitlab.find((i) => i.body.includes('frank@example.com'))!.body).toContain('valid-before');
     expect(forge.writes().filter((r) => r.method === 'POST')).toHaveLength(4);
     // Tokens went where each forge wants them (the fake refuses others).
-    expect(forge.requests.every((r) => r.forge === 'github' ? r.path.startsWith('/repos/acme/widgets/issues') : r.path.startsWith('/api/v4/projects/acme%2Fplatform%2Fwidgets/issues'))).toBe(true);
+    expect(
+      forge.requests.every((r) =>
+        r.forge === 'github' ? r.path.startsWith('/repos/acme/widgets/issues') : r.path.startsWith('/api/v4/projects/acme%2Fplatform%2Fwidgets/issues'),
+      ),
+    ).toBe(true);
     // Each forge's token to its own API only: never the GitHub token on a GitLab path or the reverse.
     expect(forge.requests.filter((r) => r.credential !== (r.forge === 'github' ? `Bearer ${TOKENS.github}` : TOKENS.gitlab))).toEqual([]);
   });
@@ -109,7 +140,10 @@ jobs:
   it('changes nothing when run again with the same keys', async () => {
     const before = forge.requests.length;
     const run = await runJob('key-expiry', environment());
-    expect(run.repositories.map((r) => r.issues)).toEqual([{ created: [], updated: [], closed: [], unchanged: 2 }, { created: [], updated: [], closed: [], unchanged: 2 }]);
+    expect(run.repositories.map((r) => r.issues)).toEqual([
+      { created: [], updated: [], closed: [], unchanged: 2 },
+      { created: [], updated: [], closed: [], unchanged: 2 },
+    ]);
     expect(forge.requests.slice(before).every((r) => r.method === 'GET')).toBe(true);
   });
 
@@ -118,11 +152,20 @@ jobs:
     exportRegistry();
     const before = forge.writes().length;
     const run = await runJob('key-expiry', environment());
-    expect(run.repositories.map((r) => [r.issues?.created, r.issues?.updated.length])).toEqual([[[], 1], [[], 1]]);
+    expect(run.repositories.map((r) => [r.issues?.created, r.issues?.updated.length])).toEqual([
+      [[], 1],
+      [[], 1],
+    ]);
     const writes = forge.writes().slice(before);
     expect(writes.map((w) => `${w.forge} ${w.method}`).sort()).toEqual(['github PATCH', 'gitlab PUT']);
     const danaIssue = issues().github.find((i) => i.body.includes(dana))!;
-    const newExpiry = Number(gpg.gpg(['--with-colons', '--list-keys', dana]).split('\n').find((l) => l.startsWith('pub:'))!.split(':')[6]);
+    const newExpiry = Number(
+      gpg
+        .gpg(['--with-colons', '--list-keys', dana])
+        .split('\n')
+        .find((l) => l.startsWith('pub:'))!
+        .split(':')[6],
+    );
     expect(danaIssue.title).toContain(new Date(newExpiry * 1000).toISOString().slice(0, 10));
     expect(issues().github.filter((i) => !i.pullRequest)).toHaveLength(2);
   });
@@ -132,7 +175,10 @@ jobs:
     exportRegistry();
     writeFileSync(allowed(), readFileSync(allowed(), 'utf8').replace(/^frank@example\.com valid-before="[^"]+"/m, 'frank@example.com valid-before="20991231"'));
     const run = await runJob('key-expiry', environment());
-    expect(run.repositories.map((r) => [r.outcome, r.issues?.closed.length, r.issues?.created.length])).toEqual([['ok', 2, 0], ['ok', 2, 0]]);
+    expect(run.repositories.map((r) => [r.outcome, r.issues?.closed.length, r.issues?.created.length])).toEqual([
+      ['ok', 2, 0],
+      ['ok', 2, 0],
+    ]);
     const { github, gitlab } = issues();
     expect([...github.filter((i) => !i.pullRequest), ...gitlab].map((i) => i.state)).toEqual(['closed', 'closed', 'closed', 'closed']);
     expect(gitlab[0]!.comments[0]).toMatch(/no longer holds a key that expires within 30 days/);
@@ -145,10 +191,16 @@ jobs:
     exportRegistry();
     const before = forge.writes().length;
     const dry = await runJob('key-expiry', environment({ dryRun: true }));
-    expect(dry.repositories.map((r) => [r.findings, r.issues])).toEqual([[1, undefined], [1, undefined]]);
+    expect(dry.repositories.map((r) => [r.findings, r.issues])).toEqual([
+      [1, undefined],
+      [1, undefined],
+    ]);
     expect(forge.writes().length).toBe(before);
     const run = await runJob('key-expiry', environment());
-    expect(run.repositories.map((r) => [r.issues?.created.length, r.issues?.updated.length])).toEqual([[0, 1], [0, 1]]);
+    expect(run.repositories.map((r) => [r.issues?.created.length, r.issues?.updated.length])).toEqual([
+      [0, 1],
+      [0, 1],
+    ]);
     const danaIssue = issues().github.find((i) => i.body.includes(dana))!;
     expect(danaIssue.state).toBe('open');
     expect(issues().github.filter((i) => !i.pullRequest)).toHaveLength(2);
@@ -165,7 +217,9 @@ jobs:
   it('runs from the CLI: signet jobs run key-expiry, findings exit 1, an audit line, a bad token is one error line', async () => {
     // Asynchronously: the fake forge answers from this process.
     const cli = async (env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> => {
-      const child = spawn(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'jobs', 'run', 'key-expiry', '--config', join(dir.path, 'jobs.yml')], { env: { ...process.env, ...env } });
+      const child = spawn(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'jobs', 'run', 'key-expiry', '--config', join(dir.path, 'jobs.yml')], {
+        env: { ...process.env, ...env },
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -176,12 +230,24 @@ jobs:
     const ok = await cli({ GH_TOKEN: TOKENS.github, GL_TOKEN: TOKENS.gitlab });
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(1);
-    expect(ok.stdout).toMatch(new RegExp(`key-expiry  github:acme/widgets  1 finding; issues: unchanged\\n  expires \\d{4}-\\d\\d-\\d\\d \\(in \\d+ days\\)  openpgp ${dana}  Dana <dana@example.com>`));
-    const log = readFileSync(join(dir.path, 'state', 'audit.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
-    expect(log.map((r) => [r.source, r.action, r.repository, r.verdict])).toEqual([['jobs', 'job:key-expiry', 'github:acme/widgets', 'findings'], ['jobs', 'job:key-expiry', 'gitlab:acme/platform/widgets', 'findings']]);
+    expect(ok.stdout).toMatch(
+      new RegExp(
+        `key-expiry  github:acme/widgets  1 finding; issues: unchanged\\n  expires \\d{4}-\\d\\d-\\d\\d \\(in \\d+ days\\)  openpgp ${dana}  Dana <dana@example.com>`,
+      ),
+    );
+    const log = readFileSync(join(dir.path, 'state', 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditRecord);
+    expect(log.map((r) => [r.source, r.action, r.repository, r.verdict])).toEqual([
+      ['jobs', 'job:key-expiry', 'github:acme/widgets', 'findings'],
+      ['jobs', 'job:key-expiry', 'gitlab:acme/platform/widgets', 'findings'],
+    ]);
     const bad = await cli({ GH_TOKEN: 'wrong', GL_TOKEN: TOKENS.gitlab });
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim().split('\n')).toEqual(['signet jobs: github:acme/widgets: the forge refused the request, check the token and forge settings: GET /repos/acme/widgets/issues: HTTP 401 Bad credentials']);
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      'signet jobs: github:acme/widgets: the forge refused the request, check the token and forge settings: GET /repos/acme/widgets/issues: HTTP 401 Bad credentials',
+    ]);
     expect(bad.stderr).not.toContain('wrong');
   });
 });
@@ -217,10 +283,21 @@ describe('key expiry job: forge account keys of recent signers', () => {
     forge.commitLogins.set(ivyCommit, 'ivy');
     forge.gpgKeys.set('hank', [gpg.gpg(['--armor', '--export', hank])]);
     forge.gpgKeys.set('ivy', [ivy.armoredPublicKey, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbroken\n-----END PGP PUBLIC KEY BLOCK-----\n']);
-    writeFileSync(join(dir.path, 'policy.yml'), 'version: 1\nkeys:\n  forge_accounts: true\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n');
+    writeFileSync(
+      join(dir.path, 'policy.yml'),
+      'version: 1\nkeys:\n  forge_accounts: true\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n',
+    );
     const yaml = `state_dir: state\nrepositories:\n  - name: github:acme/app\n    path: repo\n    policy: policy.yml\n    forge: { type: github, project: acme/app, api_url: "${forge.url}", token_env: GH_TOKEN }\njobs:\n  key-expiry: { within_days: 30, forge_accounts_days: 30 }\n`;
     const config = parseJobsConfig(yaml, join(dir.path, 'jobs.yml'));
-    const run = await runJob('key-expiry', { config, now: () => new Date(), env: { GH_TOKEN: TOKENS.github }, fetch: globalThis.fetch as JobEnvironment['fetch'], state: memoryJobState(), audit: () => {}, actor: 'test' });
+    const run = await runJob('key-expiry', {
+      config,
+      now: () => new Date(),
+      env: { GH_TOKEN: TOKENS.github },
+      fetch: globalThis.fetch as JobEnvironment['fetch'],
+      state: memoryJobState(),
+      audit: () => {},
+      actor: 'test',
+    });
     const outcome = run.repositories[0]!;
     expect(outcome.error).toBeUndefined();
     expect((outcome.data as Array<{ id: string; names: string[] }>).map((f) => [f.id, f.names])).toEqual([[hank, ['Hank <hank@example.com>', '@hank']]]);
@@ -231,6 +308,12 @@ describe('key expiry job: forge account keys of recent signers', () => {
     // One commit look-up per committer e-mail, then each account's keys.
     expect(forge.requests.filter((r) => r.path.includes('/commits/')).length).toBe(3);
     // The key look-ups carry the GitHub token, and only to the GitHub API's commit and key paths.
-    expect(forge.requests.filter((r) => r.credential !== undefined && !(r.credential === `Bearer ${TOKENS.github}` && /^\/(repos\/acme\/app\/|users\/[^/]+\/(gpg_keys|ssh_signing_keys))/.test(r.path)))).toEqual([]);
+    expect(
+      forge.requests.filter(
+        (r) =>
+          r.credential !== undefined &&
+          !(r.credential === `Bearer ${TOKENS.github}` && /^\/(repos\/acme\/app\/|users\/[^/]+\/(gpg_keys|ssh_signing_keys))/.test(r.path)),
+      ),
+    ).toEqual([]);
   });
 });

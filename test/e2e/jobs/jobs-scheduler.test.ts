@@ -35,10 +35,12 @@ describe('job schedules under a controlled clock', () => {
   it('runs each job at the minutes its cron expression names, and only then', async () => {
     vi.useFakeTimers({ now: new Date('2026-03-01T05:58:30Z') }); // a Sunday
     const { runs, run } = recorder();
-    schedulers.push(startScheduler({
-      config: config('  key-expiry: { schedule: "0 6 * * *" }\n  compliance-report: { schedule: "0 7 * * 1" }\n  revocation-sweep: {}\n'),
-      run,
-    }));
+    schedulers.push(
+      startScheduler({
+        config: config('  key-expiry: { schedule: "0 6 * * *" }\n  compliance-report: { schedule: "0 7 * * 1" }\n  revocation-sweep: {}\n'),
+        run,
+      }),
+    );
     expect(schedulers[0]!.nextRuns()).toEqual([
       { job: 'key-expiry', at: new Date('2026-03-01T06:00:00Z') },
       { job: 'compliance-report', at: new Date('2026-03-02T07:00:00Z') },
@@ -65,7 +67,9 @@ describe('job schedules under a controlled clock', () => {
   });
 
   it('refuses schedules that are not cron expressions, naming the field and line', () => {
-    expect(() => config('  key-expiry:\n    schedule: "every day"\n')).toThrow(/jobs\.yml:5:15: jobs\.key-expiry\.schedule: 'every day' is not a cron expression/);
+    expect(() => config('  key-expiry:\n    schedule: "every day"\n')).toThrow(
+      /jobs\.yml:5:15: jobs\.key-expiry\.schedule: 'every day' is not a cron expression/,
+    );
     expect(() => config('  key-expiry: { within_dayz: 3 }\n')).toThrow(/jobs\.key-expiry\.within_dayz: unknown field/);
     expect(() => config('  key-expiry: {}\n', 'Mars/Olympus')).toThrow(/timezone: unknown time zone 'Mars\/Olympus'/);
   });
@@ -109,16 +113,18 @@ describe('several replicas run each scheduled job once', () => {
     const { runs, run } = recorder();
     const owners: string[] = [];
     const skipped: string[] = [];
-    const schedulers = stores.map((store, index) => startScheduler({
-      config: config('  key-expiry: { schedule: "*/10 * * * *" }\n'),
-      run: async (job, slot) => {
-        owners.push(`instance-${index}`);
-        return run(job, slot);
-      },
-      store: counted[index]!,
-      instanceId: `instance-${index}`,
-      onSkip: (job, slot, reason) => skipped.push(`${job} ${slot.toISOString()} ${reason}`),
-    }));
+    const schedulers = stores.map((store, index) =>
+      startScheduler({
+        config: config('  key-expiry: { schedule: "*/10 * * * *" }\n'),
+        run: async (job, slot) => {
+          owners.push(`instance-${index}`);
+          return run(job, slot);
+        },
+        store: counted[index]!,
+        instanceId: `instance-${index}`,
+        onSkip: (job, slot, reason) => skipped.push(`${job} ${slot.toISOString()} ${reason}`),
+      }),
+    );
     try {
       // Steps end on the minute, so a slot's claim starts at the end of a step and is answered
       // before the fake clock moves on (the pool's own connection timeout is a faked timer too).

@@ -32,8 +32,14 @@ describe('revocation sweep and compliance-report job', () => {
   let carolLegit: string[] = [];
   let bobCommits: string[] = [];
   const environment = (overrides: Partial<JobEnvironment> = {}): JobEnvironment => ({
-    config, now: () => new Date(), env: { GH_TOKEN: TOKEN }, fetch: globalThis.fetch as JobEnvironment['fetch'],
-    state: fileJobState(config.stateDir), audit: () => {}, actor: 'test', ...overrides,
+    config,
+    now: () => new Date(),
+    env: { GH_TOKEN: TOKEN },
+    fetch: globalThis.fetch as JobEnvironment['fetch'],
+    state: fileJobState(config.stateDir),
+    audit: () => {},
+    actor: 'test',
+    ...overrides,
   });
   const findingsOf = (run: JobRun): RevocationFindingData[] => (run.repositories[0]!.data as { findings: RevocationFindingData[] }).findings;
 
@@ -46,9 +52,17 @@ describe('revocation sweep and compliance-report job', () => {
     // Carol's key was revoked; a stolen copy of it signs two more commits on main.
     const sign = ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${h.carol.fingerprint}`];
     for (const hour of [9, 10]) {
-      thief.push(commitFile(h.worktree, 'stolen.txt', `stolen ${hour}\n`, `carol? change ${hour}`, { email: 'carol@example.com', sign, env: { GNUPGHOME: h.thiefHome.home, ...dated(30, hour) } }));
+      thief.push(
+        commitFile(h.worktree, 'stolen.txt', `stolen ${hour}\n`, `carol? change ${hour}`, {
+          email: 'carol@example.com',
+          sign,
+          env: { GNUPGHOME: h.thiefHome.home, ...dated(30, hour) },
+        }),
+      );
     }
-    writeFileSync(join(dir.path, 'jobs.yml'), `state_dir: state
+    writeFileSync(
+      join(dir.path, 'jobs.yml'),
+      `state_dir: state
 repositories:
   - name: github:acme/history
     path: ${h.worktree}
@@ -57,12 +71,14 @@ repositories:
 jobs:
   revocation-sweep: { lookback_days: 5000 }
   compliance-report: { period_days: 1500, publish: issue }
-`);
+`,
+    );
     config = parseJobsConfig(readFileSync(join(dir.path, 'jobs.yml'), 'utf8'), join(dir.path, 'jobs.yml'));
   });
   afterAll(async () => {
     await forge?.close();
-    for (const home of [h?.signHome, h?.verifyHome, h?.thiefHome]) if (home) spawn('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home.home } });
+    for (const home of [h?.signHome, h?.verifyHome, h?.thiefHome])
+      if (home) spawn('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home.home } });
     dir.remove();
   });
 
@@ -70,7 +86,9 @@ jobs:
     expect(carolLegit.length).toBeGreaterThan(0);
     const run = await runJob('revocation-sweep', environment());
     const findings = findingsOf(run);
-    expect(findings.map((f) => [f.commit, f.key, f.how, f.why]).sort()).toEqual(thief.map((oid) => [oid, h.carol.fingerprint, 'revoked', 'signed-after']).sort());
+    expect(findings.map((f) => [f.commit, f.key, f.how, f.why]).sort()).toEqual(
+      thief.map((oid) => [oid, h.carol.fingerprint, 'revoked', 'signed-after']).sort(),
+    );
     expect(findings[0]!.since).toBe(new Date(h.carolRevokedAt * 1000).toISOString());
     // git agrees the stolen signatures are carol's, and revoked.
     const letters = gitLetters(h, ['refs/heads/main']).get('refs/heads/main')!;
@@ -85,7 +103,13 @@ jobs:
   it('reports a commit signed before the revocation but first accepted after it (a date can be forged)', async () => {
     const records = new VerdictRecords(join(h.worktree, '.git', 'signet', 'verdicts'));
     const late = new Date((h.carolRevokedAt + 3600) * 1000).toISOString();
-    records.recordFirst({ commit: carolLegit[0]!, verdict: { status: 'G', format: 'openpgp', reason: 'valid' }, acceptedAt: late, ref: 'refs/heads/main', pusher: 'carol' });
+    records.recordFirst({
+      commit: carolLegit[0]!,
+      verdict: { status: 'G', format: 'openpgp', reason: 'valid' },
+      acceptedAt: late,
+      ref: 'refs/heads/main',
+      pusher: 'carol',
+    });
     const findings = findingsOf(await runJob('revocation-sweep', environment()));
     expect(findings.find((f) => f.commit === carolLegit[0])).toMatchObject({ why: 'accepted-after', acceptedAt: late });
     expect(findings.filter((f) => carolLegit.includes(f.commit))).toHaveLength(1);
@@ -100,20 +124,36 @@ jobs:
     writeFileSync(h.keys.registryAsc, registry);
     const noticed = await runJob('revocation-sweep', environment());
     expect(findingsOf(noticed).filter((f) => f.key === h.alice.fingerprint)).toEqual([]);
-    const snapshot = JSON.parse(readFileSync(join(config.stateDir, 'snapshots', 'github-acme-history.json'), 'utf8')) as { keys: Array<{ id: string; removedAt?: string; signingKeys: string[] }> };
+    const snapshot = JSON.parse(readFileSync(join(config.stateDir, 'snapshots', 'github-acme-history.json'), 'utf8')) as {
+      keys: Array<{ id: string; removedAt?: string; signingKeys: string[] }>;
+    };
     const alice = snapshot.keys.find((k) => k.id === h.alice.fingerprint)!;
     expect(alice.removedAt).toBeDefined();
     expect(alice.signingKeys).toContain(h.alice.subkey);
     // … and her key signs another commit afterwards (with the subkey: the E verdict names only that).
-    const after = commitFile(h.worktree, 'late.txt', 'late\n', 'alice after removal', { email: 'alice@example.com', sign: ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${h.alice.fingerprint}`], env: { GNUPGHOME: h.signHome.home, ...dated(31, 9) } });
+    const after = commitFile(h.worktree, 'late.txt', 'late\n', 'alice after removal', {
+      email: 'alice@example.com',
+      sign: ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${h.alice.fingerprint}`],
+      env: { GNUPGHOME: h.signHome.home, ...dated(31, 9) },
+    });
     const findings = findingsOf(await runJob('revocation-sweep', environment()));
-    expect(findings.filter((f) => f.key === h.alice.fingerprint).map((f) => [f.commit, f.how, f.why, f.status])).toEqual([[after, 'removed', 'signed-after', 'E']]);
-    expect(forge.github.get('acme/history')!.map((i) => i.title).sort()).toEqual(['1 commit signed by removed key Alice <alice@example.com>', '3 commits signed by revoked key Carol <carol@example.com>']);
+    expect(findings.filter((f) => f.key === h.alice.fingerprint).map((f) => [f.commit, f.how, f.why, f.status])).toEqual([
+      [after, 'removed', 'signed-after', 'E'],
+    ]);
+    expect(
+      forge.github
+        .get('acme/history')!
+        .map((i) => i.title)
+        .sort(),
+    ).toEqual(['1 commit signed by removed key Alice <alice@example.com>', '3 commits signed by revoked key Carol <carol@example.com>']);
   });
 
   it('treats every use of a key on the SSH revoked list as suspect (the list gives no time)', async () => {
     writeFileSync(join(h.root, 'keys', 'revoked_keys'), `${h.bob.publicKeyLine}\n`);
-    writeFileSync(h.keys.policy, REPORT_POLICY.replace('  ssh_allowed_signers: allowed_signers\n', '  ssh_allowed_signers: allowed_signers\n  ssh_revoked_keys: revoked_keys\n'));
+    writeFileSync(
+      h.keys.policy,
+      REPORT_POLICY.replace('  ssh_allowed_signers: allowed_signers\n', '  ssh_allowed_signers: allowed_signers\n  ssh_revoked_keys: revoked_keys\n'),
+    );
     const findings = findingsOf(await runJob('revocation-sweep', environment()));
     const bob = findings.filter((f) => f.kind === 'ssh');
     expect(bob.map((f) => f.commit).sort()).toEqual([...bobCommits].sort());
@@ -140,7 +180,24 @@ jobs:
     expect(files).toEqual(expect.arrayContaining(['history.json', 'latest.json']));
     const latest = JSON.parse(readFileSync(join(dirOf, 'latest.json'), 'utf8')) as ComplianceReport;
     const cli = await new Promise<string>((resolve) => {
-      const child = spawn(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'report', '--repo', h.worktree, '--policy', h.keys.policy, '--since', latest.since, '--until', latest.until, '--now', latest.until, '--name', 'github:acme/history', '--format', 'json']);
+      const child = spawn(process.execPath, [
+        join(process.cwd(), 'bin/signet.js'),
+        'report',
+        '--repo',
+        h.worktree,
+        '--policy',
+        h.keys.policy,
+        '--since',
+        latest.since,
+        '--until',
+        latest.until,
+        '--now',
+        latest.until,
+        '--name',
+        'github:acme/history',
+        '--format',
+        'json',
+      ]);
       let out = '';
       child.stdout.on('data', (chunk) => (out += chunk));
       child.on('close', () => resolve(out));
@@ -159,6 +216,9 @@ jobs:
     const after = forge.github.get('acme/history')!.filter((i) => i.labels.includes('signet:compliance-report'));
     expect(after.map((i) => i.state)).toEqual(['closed', 'open']);
     expect(after[0]!.comments[0]).toMatch(/^Superseded by the report for /);
-    expect((JSON.parse(readFileSync(join(dirOf, 'history.json'), 'utf8')) as CoveragePoint[]).map((p) => p.until)).toEqual([now.toISOString(), later.toISOString()]);
+    expect((JSON.parse(readFileSync(join(dirOf, 'history.json'), 'utf8')) as CoveragePoint[]).map((p) => p.until)).toEqual([
+      now.toISOString(),
+      later.toISOString(),
+    ]);
   });
 });

@@ -36,7 +36,21 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'expired_root.json'), JSON.stringify(expired.trustedRoot));
   writeFileSync(join(dir, 'artifact.bin'), 'the release\n');
   env = { SIGSTORE_ID_TOKEN: sigstore.token(claims) };
-  const signed = await runSignet(['sign-blob', '--fulcio-url', sigstore.url, '--rekor-url', sigstore.url, '--timestamp-server-url', sigstore.url, '--bundle', 'artifact.sigstore.json', 'artifact.bin'], { cwd: dir, env });
+  const signed = await runSignet(
+    [
+      'sign-blob',
+      '--fulcio-url',
+      sigstore.url,
+      '--rekor-url',
+      sigstore.url,
+      '--timestamp-server-url',
+      sigstore.url,
+      '--bundle',
+      'artifact.sigstore.json',
+      'artifact.bin',
+    ],
+    { cwd: dir, env },
+  );
   expect(signed.code, signed.stderr).toBe(0);
 }, 60_000);
 afterAll(async () => {
@@ -46,14 +60,18 @@ afterAll(async () => {
 });
 
 const bundleText = () => readFileSync(join(dir, 'artifact.sigstore.json'), 'utf8');
-const verify = (bundleFile: string, extra: string[] = identity, file = 'artifact.bin') => runSignet(['verify-blob', '--bundle', bundleFile, ...extra, file], { cwd: dir, env: {} });
+const verify = (bundleFile: string, extra: string[] = identity, file = 'artifact.bin') =>
+  runSignet(['verify-blob', '--bundle', bundleFile, ...extra, file], { cwd: dir, env: {} });
 
 describe('keyless sign-blob and verify-blob', () => {
   it('signet signs keylessly; @sigstore/verify accepts the bundle with the same identity', () => {
     const json = JSON.parse(bundleText()) as { verificationMaterial: { tlogEntries: unknown[] } };
     expect(json.verificationMaterial.tlogEntries).toHaveLength(1);
-    const signer = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(sigstore.trustedRoot)), { tlogThreshold: 1, ctlogThreshold: 0, timestampThreshold: 1 })
-      .verify(toSignedEntity(bundleFromJSON(json), readFileSync(join(dir, 'artifact.bin'))), { subjectAlternativeName: ALICE, extensions: { issuer: ISSUER } });
+    const signer = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(sigstore.trustedRoot)), {
+      tlogThreshold: 1,
+      ctlogThreshold: 0,
+      timestampThreshold: 1,
+    }).verify(toSignedEntity(bundleFromJSON(json), readFileSync(join(dir, 'artifact.bin'))), { subjectAlternativeName: ALICE, extensions: { issuer: ISSUER } });
     expect(signer.identity?.subjectAlternativeName).toBe(ALICE);
   });
 
@@ -67,14 +85,39 @@ describe('keyless sign-blob and verify-blob', () => {
     });
     writeFileSync(join(dir, 'theirs.sigstore.json'), JSON.stringify(bundleToJSON(await builder.create({ data: readFileSync(join(dir, 'artifact.bin')) }))));
     expect((await verify('theirs.sigstore.json')).code).toBe(0);
-    expect((await verify('theirs.sigstore.json', ['--certificate-identity-regexp', '^alice@example\\.com$', '--certificate-oidc-issuer-regexp', '^https://token\\.actions\\.example$', '--trusted-root', 'trusted_root.json'])).code).toBe(0);
+    expect(
+      (
+        await verify('theirs.sigstore.json', [
+          '--certificate-identity-regexp',
+          '^alice@example\\.com$',
+          '--certificate-oidc-issuer-regexp',
+          '^https://token\\.actions\\.example$',
+          '--trusted-root',
+          'trusted_root.json',
+        ])
+      ).code,
+    ).toBe(0);
   });
 
   it('refuses another identity and another issuer (identity check)', async () => {
-    const subject = await verify('artifact.sigstore.json', ['--certificate-identity', 'mallory@example.com', '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted_root.json']);
+    const subject = await verify('artifact.sigstore.json', [
+      '--certificate-identity',
+      'mallory@example.com',
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      'trusted_root.json',
+    ]);
     expect(subject.code).toBe(1);
     expect(subject.stderr).toMatch(/keyless identity check failed: signed by alice@example\.com/);
-    const issuer = await verify('artifact.sigstore.json', ['--certificate-identity', ALICE, '--certificate-oidc-issuer', 'https://accounts.example', '--trusted-root', 'trusted_root.json']);
+    const issuer = await verify('artifact.sigstore.json', [
+      '--certificate-identity',
+      ALICE,
+      '--certificate-oidc-issuer',
+      'https://accounts.example',
+      '--trusted-root',
+      'trusted_root.json',
+    ]);
     expect(issuer.code).toBe(1);
     expect(issuer.stderr).toMatch(/identity check failed/);
   });
@@ -83,7 +126,14 @@ describe('keyless sign-blob and verify-blob', () => {
     const none = await verify('artifact.sigstore.json', ['--trusted-root', 'trusted_root.json']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/accepts anyone/);
-    const loose = await verify('artifact.sigstore.json', ['--certificate-identity-regexp', 'alice@example\\.com', '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted_root.json']);
+    const loose = await verify('artifact.sigstore.json', [
+      '--certificate-identity-regexp',
+      'alice@example\\.com',
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      'trusted_root.json',
+    ]);
     expect(loose.code).toBe(2);
     expect(loose.stderr).toMatch(/must be anchored/);
   });
@@ -93,7 +143,14 @@ describe('keyless sign-blob and verify-blob', () => {
     const tampered = await verify('artifact.sigstore.json', identity, 'tampered.bin');
     expect(tampered.code).toBe(1);
     expect(tampered.stderr).toMatch(/keyless (signature|log) check failed/);
-    const otherRoot = await verify('artifact.sigstore.json', ['--certificate-identity', ALICE, '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'expired_root.json']);
+    const otherRoot = await verify('artifact.sigstore.json', [
+      '--certificate-identity',
+      ALICE,
+      '--certificate-oidc-issuer',
+      ISSUER,
+      '--trusted-root',
+      'expired_root.json',
+    ]);
     expect(otherRoot.code).toBe(1);
     // Under another root the first check to fail is the TSA timestamp's chain.
     expect(otherRoot.stderr).toMatch(/keyless (chain|log|time) check failed/);
@@ -165,19 +222,22 @@ describe('keyless sign-blob and verify-blob', () => {
     const original = bundleText();
     const trust = keylessTrust(sigstore.trustedRoot, 'local');
     const artifact = readFileSync(join(dir, 'artifact.bin'));
-    fc.assert(fc.property(fc.nat(original.length - 1), fc.integer({ min: 1, max: 255 }), (at, delta) => {
-      const bytes = Buffer.from(original);
-      bytes[at] = ((bytes[at] ?? 0) + delta) % 256;
-      let json: unknown;
-      try {
-        json = JSON.parse(bytes.toString('latin1'));
-      } catch {
-        return true;
-      }
-      const result = verifyKeylessBundle(json, { artifact }, trust, { subject: ALICE, issuer: ISSUER });
-      // A change outside what is signed or checked (whitespace, key order) may still verify; one
-      // inside never may. Only the same JSON value may pass.
-      return !result.ok || JSON.stringify(json) === JSON.stringify(JSON.parse(original));
-    }), { numRuns: 300, seed: 20261204 });
+    fc.assert(
+      fc.property(fc.nat(original.length - 1), fc.integer({ min: 1, max: 255 }), (at, delta) => {
+        const bytes = Buffer.from(original);
+        bytes[at] = ((bytes[at] ?? 0) + delta) % 256;
+        let json: unknown;
+        try {
+          json = JSON.parse(bytes.toString('latin1'));
+        } catch {
+          return true;
+        }
+        const result = verifyKeylessBundle(json, { artifact }, trust, { subject: ALICE, issuer: ISSUER });
+        // A change outside what is signed or checked (whitespace, key order) may still verify; one
+        // inside never may. Only the same JSON value may pass.
+        return !result.ok || JSON.stringify(json) === JSON.stringify(JSON.parse(original));
+      }),
+      { numRuns: 300, seed: 20261204 },
+    );
   });
 });

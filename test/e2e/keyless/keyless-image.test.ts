@@ -13,7 +13,15 @@ import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness } from '@sigs
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COSIGN_CERTIFICATE_ANNOTATION, COSIGN_CHAIN_ANNOTATION, COSIGN_REKOR_BUNDLE_ANNOTATION } from '../../../src/core/sign/cosign-legacy-keyless.ts';
-import { attachmentManifest, descriptorOf, OCI_IMAGE_CONFIG, OCI_MANIFEST, serialize, signatureImageConfig, simpleSigningLayer } from '../../../src/core/sign/oci-manifest.ts';
+import {
+  attachmentManifest,
+  descriptorOf,
+  OCI_IMAGE_CONFIG,
+  OCI_MANIFEST,
+  serialize,
+  signatureImageConfig,
+  simpleSigningLayer,
+} from '../../../src/core/sign/oci-manifest.ts';
 import { COSIGN_SIGNATURE_ANNOTATION, simpleSigningPayload } from '../../../src/core/sign/simple-signing.ts';
 import { RegistryClient } from '../../../src/sign/oci/registry-client.ts';
 import { bundleReferrers, resolveImage } from '../../../src/sign/oci/image-signing.ts';
@@ -65,22 +73,52 @@ describe('keyless images (cosign v3 bundle referrers)', () => {
     expect(referrers).toHaveLength(1);
     const manifest = JSON.parse((await client.getManifest('acme/app', referrers[0]?.digest ?? '', OCI_MANIFEST))?.bytes.toString('utf8') ?? '{}');
     const bundle = JSON.parse((await client.getBlob('acme/app', manifest.layers[0].digest)).toString('utf8'));
-    const signer = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(sigstore.trustedRoot)), { tlogThreshold: 1, ctlogThreshold: 0, timestampThreshold: 1 })
-      .verify(toSignedEntity(bundleFromJSON(bundle)), { subjectAlternativeName: WORKFLOW, extensions: { issuer: ISSUER } });
+    const signer = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(sigstore.trustedRoot)), {
+      tlogThreshold: 1,
+      ctlogThreshold: 0,
+      timestampThreshold: 1,
+    }).verify(toSignedEntity(bundleFromJSON(bundle)), { subjectAlternativeName: WORKFLOW, extensions: { issuer: ISSUER } });
     expect(signer.identity?.subjectAlternativeName).toBe(WORKFLOW);
   });
 
   it('refuses another workflow, another issuer, an annotation not signed, an unsigned image', async () => {
-    const other = await runSignet(['verify-image', '--certificate-identity', 'https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main', '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted_root.json', ref('v1')], { cwd: dir, env });
+    const other = await runSignet(
+      [
+        'verify-image',
+        '--certificate-identity',
+        'https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main',
+        '--certificate-oidc-issuer',
+        ISSUER,
+        '--trusted-root',
+        'trusted_root.json',
+        ref('v1'),
+      ],
+      { cwd: dir, env },
+    );
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/keyless identity check failed/);
-    const issuer = await runSignet(['verify-image', '--certificate-identity', WORKFLOW, '--certificate-oidc-issuer', 'https://gitlab.com', '--trusted-root', 'trusted_root.json', ref('v1')], { cwd: dir, env });
+    const issuer = await runSignet(
+      ['verify-image', '--certificate-identity', WORKFLOW, '--certificate-oidc-issuer', 'https://gitlab.com', '--trusted-root', 'trusted_root.json', ref('v1')],
+      { cwd: dir, env },
+    );
     expect(issuer.code).toBe(1);
     expect((await runSignet(['verify-image', ...identity, '-a', 'env=dev', ref('v1')], { cwd: dir, env })).code).toBe(1);
     const unsigned = await runSignet(['verify-image', ...identity, ref('unsigned')], { cwd: dir, env });
     expect(unsigned.code).toBe(1);
     expect(unsigned.stderr).toContain('no signatures found');
-    const regexp = await runSignet(['verify-image', '--certificate-identity-regexp', '^https://github\\.com/acme/.*$', '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted_root.json', ref('v1')], { cwd: dir, env });
+    const regexp = await runSignet(
+      [
+        'verify-image',
+        '--certificate-identity-regexp',
+        '^https://github\\.com/acme/.*$',
+        '--certificate-oidc-issuer',
+        ISSUER,
+        '--trusted-root',
+        'trusted_root.json',
+        ref('v1'),
+      ],
+      { cwd: dir, env },
+    );
     expect(regexp.code, regexp.stderr).toBe(0);
   });
 
@@ -90,7 +128,20 @@ describe('keyless images (cosign v3 bundle referrers)', () => {
     const verified = await runSignet(['verify-attestation', ...identity, '--type', 'spdx', '--image', ref('v2')], { cwd: dir, env });
     expect(verified.code, verified.stderr).toBe(0);
     expect(JSON.parse(verified.stdout)[0].predicateType).toBe('https://spdx.dev/Document');
-    const wrong = await runSignet(['verify-attestation', '--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', ISSUER, '--trusted-root', 'trusted_root.json', '--image', ref('v2')], { cwd: dir, env });
+    const wrong = await runSignet(
+      [
+        'verify-attestation',
+        '--certificate-identity',
+        'someone@example.com',
+        '--certificate-oidc-issuer',
+        ISSUER,
+        '--trusted-root',
+        'trusted_root.json',
+        '--image',
+        ref('v2'),
+      ],
+      { cwd: dir, env },
+    );
     expect(wrong.code).toBe(1);
     const legacy = await runSignet(['attest', '--keyless', ...services(), '--type', 'spdx', '--format', 'legacy', '--image', ref('v2')], { cwd: dir, env });
     expect(legacy.code).toBe(2);
@@ -112,13 +163,24 @@ describe("cosign's legacy keyless layout (.sig layer with certificate and Rekor 
       witnesses: [new RekorWitness({ rekorBaseURL: sigstore.url })],
     });
     const bundle = bundleToJSON(await builder.create({ data: payload })) as unknown as {
-      verificationMaterial: { x509CertificateChain?: { certificates: { rawBytes: string }[] }; certificate?: { rawBytes: string }; tlogEntries: { logIndex: string; logId: { keyId: string }; integratedTime: string; inclusionPromise: { signedEntryTimestamp: string }; canonicalizedBody: string }[] };
+      verificationMaterial: {
+        x509CertificateChain?: { certificates: { rawBytes: string }[] };
+        certificate?: { rawBytes: string };
+        tlogEntries: {
+          logIndex: string;
+          logId: { keyId: string };
+          integratedTime: string;
+          inclusionPromise: { signedEntryTimestamp: string };
+          canonicalizedBody: string;
+        }[];
+      };
       messageSignature: { signature: string };
     };
     const pem = (b64: string) => `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g)?.join('\n')}\n-----END CERTIFICATE-----\n`;
     const leaf = bundle.verificationMaterial.x509CertificateChain?.certificates[0]?.rawBytes ?? bundle.verificationMaterial.certificate?.rawBytes ?? '';
     const entry = bundle.verificationMaterial.tlogEntries[0];
-    const root = (sigstore.trustedRoot.certificateAuthorities as { certChain: { certificates: { rawBytes: string }[] } }[])[0]?.certChain.certificates[0]?.rawBytes ?? '';
+    const root =
+      (sigstore.trustedRoot.certificateAuthorities as { certChain: { certificates: { rawBytes: string }[] } }[])[0]?.certChain.certificates[0]?.rawBytes ?? '';
     const annotations: Record<string, string> = {
       [COSIGN_SIGNATURE_ANNOTATION]: bundle.messageSignature.signature,
       [COSIGN_CERTIFICATE_ANNOTATION]: pem(leaf),
@@ -127,14 +189,24 @@ describe("cosign's legacy keyless layout (.sig layer with certificate and Rekor 
     if (options.withRekorBundle && entry) {
       annotations[COSIGN_REKOR_BUNDLE_ANNOTATION] = JSON.stringify({
         SignedEntryTimestamp: entry.inclusionPromise.signedEntryTimestamp,
-        Payload: { body: entry.canonicalizedBody, integratedTime: Number(entry.integratedTime), logIndex: Number(entry.logIndex), logID: Buffer.from(entry.logId.keyId, 'base64').toString('hex') },
+        Payload: {
+          body: entry.canonicalizedBody,
+          integratedTime: Number(entry.integratedTime),
+          logIndex: Number(entry.logIndex),
+          logID: Buffer.from(entry.logId.keyId, 'base64').toString('hex'),
+        },
       });
     }
     const layer = simpleSigningLayer(payload, annotations);
     await client.putBlob('acme/app', payload);
     const config = signatureImageConfig([layer]);
     await client.putBlob('acme/app', config);
-    await client.putManifest('acme/app', `sha256-${(digests.legacy ?? '').slice(7)}.sig`, serialize(attachmentManifest([layer], descriptorOf(OCI_IMAGE_CONFIG, config))), OCI_MANIFEST);
+    await client.putManifest(
+      'acme/app',
+      `sha256-${(digests.legacy ?? '').slice(7)}.sig`,
+      serialize(attachmentManifest([layer], descriptorOf(OCI_IMAGE_CONFIG, config))),
+      OCI_MANIFEST,
+    );
   }
 
   it('verifies a legacy keyless signature by identity', async () => {

@@ -57,7 +57,10 @@ beforeAll(() => {
   writeFileSync(path.join(dir, 'keys', 'allowed_signers'), `alice@example.com ${alice.publicKeyLine}\n`);
   writeFileSync(path.join(dir, '.github', 'signet.yml'), VALID);
   writeFileSync(path.join(dir, 'broken.yml'), BROKEN);
-  writeFileSync(path.join(dir, 'missing-key.yml'), 'version: 1\nkeys:\n  openpgp:\n    - keys/team.asc\n    - keys/gone.asc\n  ssh_revoked_keys: keys\nrules:\n  - refs: refs/heads/main\n    forbid_deletion: true\n');
+  writeFileSync(
+    path.join(dir, 'missing-key.yml'),
+    'version: 1\nkeys:\n  openpgp:\n    - keys/team.asc\n    - keys/gone.asc\n  ssh_revoked_keys: keys\nrules:\n  - refs: refs/heads/main\n    forbid_deletion: true\n',
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -159,6 +162,11 @@ describe('policy check, through the built CLI', () => {
     );
     expect(failure?.code).toBe(2);
     expect(failure?.stdout).toBe('');
-    expect(failure?.stderr.split('\n').filter(Boolean).map((line) => line.split(': ')[0])).toEqual(['broken.yml:3:12', 'broken.yml:4:29', 'broken.yml:5:17']);
+    expect(
+      failure?.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(': ')[0]),
+    ).toEqual(['broken.yml:3:12', 'broken.yml:4:29', 'broken.yml:5:17']);
   });
 });

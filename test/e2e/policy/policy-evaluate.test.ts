@@ -13,22 +13,55 @@ const OLD = 'a'.repeat(40);
 const NEW = 'b'.repeat(40);
 
 const alice = (status: StatusLetter = 'G', extra: Partial<SignatureVerdict> = {}): SignatureVerdict => ({
-  status, format: 'openpgp', reason: status === 'G' ? 'valid' : 'invalid', key: ALICE_SUBKEY, primaryKey: ALICE_PRIMARY,
-  signer: 'Alice <alice@example.com>', identities: ['alice@example.com', 'alice@home.example'], hashAlgorithm: 'sha256', ...extra,
+  status,
+  format: 'openpgp',
+  reason: status === 'G' ? 'valid' : 'invalid',
+  key: ALICE_SUBKEY,
+  primaryKey: ALICE_PRIMARY,
+  signer: 'Alice <alice@example.com>',
+  identities: ['alice@example.com', 'alice@home.example'],
+  hashAlgorithm: 'sha256',
+  ...extra,
 });
 const bob = (extra: Partial<SignatureVerdict> = {}): SignatureVerdict => ({
-  status: 'G', format: 'openpgp', reason: 'valid', key: BOB_KEY, signer: 'Bob <bob@example.com>', identities: ['bob@example.com'], ...extra,
+  status: 'G',
+  format: 'openpgp',
+  reason: 'valid',
+  key: BOB_KEY,
+  signer: 'Bob <bob@example.com>',
+  identities: ['bob@example.com'],
+  ...extra,
 });
-const carol = (): SignatureVerdict => ({ status: 'G', format: 'openpgp', reason: 'valid', key: CAROL_V6, signer: 'Carol <carol@example.com>', identities: ['carol@example.com'] });
-const dave = (extra: Partial<SignatureVerdict> = {}): SignatureVerdict => ({ status: 'G', format: 'ssh', reason: 'valid', key: DAVE_SSH, signer: 'dave', identities: [], ...extra });
+const carol = (): SignatureVerdict => ({
+  status: 'G',
+  format: 'openpgp',
+  reason: 'valid',
+  key: CAROL_V6,
+  signer: 'Carol <carol@example.com>',
+  identities: ['carol@example.com'],
+});
+const dave = (extra: Partial<SignatureVerdict> = {}): SignatureVerdict => ({
+  status: 'G',
+  format: 'ssh',
+  reason: 'valid',
+  key: DAVE_SSH,
+  signer: 'dave',
+  identities: [],
+  ...extra,
+});
 const unsigned = (): SignatureVerdict => ({ status: 'N', format: 'none', reason: 'unsigned' });
 
 let counter = 0;
 function commit(verdict: SignatureVerdict, extra: Partial<CommitInput> = {}): CommitInput {
   counter += 1;
   return {
-    oid: counter.toString(16).padStart(40, 'c'), subject: `change ${counter}`, committerEmail: 'alice@example.com', authorEmail: 'alice@example.com',
-    verdict, changedPaths: ['src/index.ts'], ...extra,
+    oid: counter.toString(16).padStart(40, 'c'),
+    subject: `change ${counter}`,
+    committerEmail: 'alice@example.com',
+    authorEmail: 'alice@example.com',
+    verdict,
+    changedPaths: ['src/index.ts'],
+    ...extra,
   };
 }
 
@@ -37,7 +70,8 @@ function update(commits: CommitInput[], extra: Partial<RefUpdateInput> = {}): Re
 }
 
 function policy(rules: string, head = ''): Policy {
-  return parsePolicy(`version: 1
+  return parsePolicy(
+    `version: 1
 keys:
   openpgp: [keys/team.asc]
   ssh_allowed_signers: keys/allowed_signers
@@ -46,7 +80,9 @@ groups:
   release: [alice@example.com, group:ops]
   ops: ["${DAVE_SSH}"]
 ${head}rules:
-${rules}`, '.github/signet.yml');
+${rules}`,
+    '.github/signet.yml',
+  );
 }
 
 const signedMain = policy('  - refs: [refs/heads/main]\n    require_signed_commits: true\n');
@@ -89,7 +125,9 @@ describe('status letters', () => {
   it('gives each refusal a reason and a fix that names the registry files', () => {
     const unknownSsh = evaluateRefUpdate(signedMain, update([commit(dave({ status: 'U', reason: 'unknown_key' }))]));
     expect(unknownSsh.violations[0]!.message).toContain(`signed by a key the registry does not know (key ${DAVE_SSH})`);
-    expect(unknownSsh.violations[0]!.fix).toBe('ask an admin to add your key to keys/allowed_signers, or add it as a signing key to your GitHub / GitLab account');
+    expect(unknownSsh.violations[0]!.fix).toBe(
+      'ask an admin to add your key to keys/allowed_signers, or add it as a signing key to your GitHub / GitLab account',
+    );
     const unknownPgp = evaluateRefUpdate(signedMain, update([commit(bob({ status: 'E', reason: 'unknown_key' }))]));
     expect(unknownPgp.violations[0]!.fix).toMatch(/^ask an admin to add your key to keys\/team\.asc/);
     const unsignedDecision = evaluateRefUpdate(signedMain, update([commit(unsigned())]));
@@ -166,7 +204,9 @@ describe('e-mail match and SHA-1', () => {
     expect(evaluateRefUpdate(strict, update([commit(alice(), { committerEmail: 'ALICE@home.example' })])).allowed).toBe(true);
     const mismatch = evaluateRefUpdate(strict, update([commit(alice(), { committerEmail: 'alice@work.example' })]));
     expect(codes(mismatch)).toEqual(['COMMIT_EMAIL_MISMATCH']);
-    expect(mismatch.violations[0]!.message).toContain('committer e-mail alice@work.example is not an identity of the signing key (alice@example.com, alice@home.example)');
+    expect(mismatch.violations[0]!.message).toContain(
+      'committer e-mail alice@work.example is not an identity of the signing key (alice@example.com, alice@home.example)',
+    );
     // The author does not matter: the committer is who signed.
     expect(evaluateRefUpdate(strict, update([commit(alice(), { authorEmail: 'someone@else.example' })])).allowed).toBe(true);
   });
@@ -205,7 +245,9 @@ describe('path rules', () => {
     expect(decision.allowed).toBe(false);
     expect(decision.violations).toHaveLength(1);
     expect(decision.violations[0]).toMatchObject({
-      code: 'PATH_SIGNER_NOT_ALLOWED', commit: byBob.oid, rule: 0,
+      code: 'PATH_SIGNER_NOT_ALLOWED',
+      commit: byBob.oid,
+      rule: 0,
       message: expect.stringContaining('it changes .github/workflows/release.yml, which only alice@example.com may sign (rules[0].paths[0])'),
     });
     expect(decision.commits.map((c) => c.accepted)).toEqual([true, false, true]);
@@ -281,18 +323,30 @@ describe('tags', () => {
     const light = evaluateRefUpdate(tagged, tagUpdate());
     expect(codes(light)).toEqual(['TAG_NOT_ANNOTATED']);
     expect(light.violations[0]!.fix).toBe('git tag -s -f v1.0 v1.0^{} && git push origin refs/tags/v1.0');
-    expect(codes(evaluateRefUpdate(tagged, tagUpdate({ oid: NEW, name: 'v1.0', taggerEmail: 'alice@example.com', verdict: unsigned() })))).toEqual(['UNSIGNED_TAG']);
-    expect(codes(evaluateRefUpdate(tagged, tagUpdate({ oid: NEW, name: 'v1.0', taggerEmail: 'robert@example.com', verdict: bob() }))).sort())
-      .toEqual(['TAG_EMAIL_MISMATCH', 'TAG_SIGNER_NOT_ALLOWED']);
-    expect(codes(evaluateRefUpdate(tagged, tagUpdate({ oid: NEW, name: 'v1.0', taggerEmail: 'alice@example.com', verdict: alice('G', { hashAlgorithm: 'sha1' }) })))).toEqual(['TAG_WEAK_HASH']);
+    expect(codes(evaluateRefUpdate(tagged, tagUpdate({ oid: NEW, name: 'v1.0', taggerEmail: 'alice@example.com', verdict: unsigned() })))).toEqual([
+      'UNSIGNED_TAG',
+    ]);
+    expect(codes(evaluateRefUpdate(tagged, tagUpdate({ oid: NEW, name: 'v1.0', taggerEmail: 'robert@example.com', verdict: bob() }))).sort()).toEqual([
+      'TAG_EMAIL_MISMATCH',
+      'TAG_SIGNER_NOT_ALLOWED',
+    ]);
+    expect(
+      codes(evaluateRefUpdate(tagged, tagUpdate({ oid: NEW, name: 'v1.0', taggerEmail: 'alice@example.com', verdict: alice('G', { hashAlgorithm: 'sha1' }) }))),
+    ).toEqual(['TAG_WEAK_HASH']);
     const rejected = evaluateRefUpdate(tagged, tagUpdate({ oid: NEW, name: 'v1.0', taggerEmail: 'alice@example.com', verdict: alice('R') }));
-    expect(rejected.violations[0]).toMatchObject({ code: 'TAG_SIGNATURE_NOT_ACCEPTED', commit: NEW, message: expect.stringMatching(/^tag v1\.0: signed by a revoked key/) });
+    expect(rejected.violations[0]).toMatchObject({
+      code: 'TAG_SIGNATURE_NOT_ACCEPTED',
+      commit: NEW,
+      message: expect.stringMatching(/^tag v1\.0: signed by a revoked key/),
+    });
   });
 
   it('applies require_signed_tags to refs under refs/tags/ only', () => {
     expect(evaluateRefUpdate(tagged, update([commit(unsigned())])).allowed).toBe(true);
     // Only the refs/** rule applies here, and it does not restrict signers.
-    expect(evaluateRefUpdate(tagged, update([], { ref: 'refs/tags/x', oldOid: null, tag: { oid: NEW, name: 'x', taggerEmail: 'b@x', verdict: bob() } })).allowed).toBe(true);
+    expect(
+      evaluateRefUpdate(tagged, update([], { ref: 'refs/tags/x', oldOid: null, tag: { oid: NEW, name: 'x', taggerEmail: 'b@x', verdict: bob() } })).allowed,
+    ).toBe(true);
   });
 });
 
@@ -300,7 +354,8 @@ describe('signed pushes', () => {
   const pushes = policy('  - refs: [refs/heads/main]\n    require_signed_push: true\n    signers: [alice@example.com]\n');
 
   it('requires a good push certificate with a fresh nonce from an allowed signer', () => {
-    const decide = (pushCertificate?: RefUpdateInput['pushCertificate']) => codes(evaluateRefUpdate(pushes, update([commit(unsigned())], pushCertificate ? { pushCertificate } : {})));
+    const decide = (pushCertificate?: RefUpdateInput['pushCertificate']) =>
+      codes(evaluateRefUpdate(pushes, update([commit(unsigned())], pushCertificate ? { pushCertificate } : {})));
     expect(decide()).toEqual(['PUSH_NOT_SIGNED']);
     expect(decide({ status: 'N' })).toEqual(['PUSH_NOT_SIGNED']);
     expect(decide({ status: 'G', nonceStatus: 'OK', signer: 'Alice <alice@example.com>', key: ALICE_SUBKEY.slice(-16) })).toEqual([]);
@@ -342,7 +397,10 @@ describe('several rules and no rule', () => {
   it('reports noPolicy when no rule matches', () => {
     const decision = evaluateRefUpdate(signedMain, update([commit(unsigned())], { ref: 'refs/heads/feature' }));
     expect(decision).toEqual({
-      ref: 'refs/heads/feature', allowed: true, noPolicy: true, violations: [],
+      ref: 'refs/heads/feature',
+      allowed: true,
+      noPolicy: true,
+      violations: [],
       commits: [{ oid: expect.any(String), accepted: true, reasons: ['no policy rule matches refs/heads/feature'] }],
     });
   });
@@ -365,15 +423,20 @@ describe('several rules and no rule', () => {
 `);
     const pool = [alice(), bob(), dave(), unsigned(), alice('Y', { signedAt: 1, keyExpiredAt: 2 }), alice('Y', { signedAt: 3, keyExpiredAt: 2 }), alice('B')];
     const arbitraryCommit = fc.record({ verdict: fc.constantFrom(...pool), path: fc.constantFrom('src/a.ts', 'docs/x.md', 'src/deep/b.ts') });
-    fc.assert(fc.property(fc.array(arbitraryCommit, { maxLength: 8 }), fc.boolean(), (specs, reverse) => {
-      const commits = specs.map((spec) => commit(spec.verdict, { changedPaths: [spec.path] }));
-      const forward = evaluateRefUpdate(layered, update(commits));
-      const backward = evaluateRefUpdate(layered, update(reverse ? [...commits].reverse() : commits));
-      expect(backward.allowed).toBe(forward.allowed);
-      expect(new Set(backward.violations.map((v) => `${v.code}:${v.commit ?? ''}`))).toEqual(new Set(forward.violations.map((v) => `${v.code}:${v.commit ?? ''}`)));
-      // A push is allowed exactly when every commit is accepted and no push-level rule fails.
-      if (forward.allowed) expect(forward.commits.every((c) => c.accepted)).toBe(true);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(arbitraryCommit, { maxLength: 8 }), fc.boolean(), (specs, reverse) => {
+        const commits = specs.map((spec) => commit(spec.verdict, { changedPaths: [spec.path] }));
+        const forward = evaluateRefUpdate(layered, update(commits));
+        const backward = evaluateRefUpdate(layered, update(reverse ? [...commits].reverse() : commits));
+        expect(backward.allowed).toBe(forward.allowed);
+        expect(new Set(backward.violations.map((v) => `${v.code}:${v.commit ?? ''}`))).toEqual(
+          new Set(forward.violations.map((v) => `${v.code}:${v.commit ?? ''}`)),
+        );
+        // A push is allowed exactly when every commit is accepted and no push-level rule fails.
+        if (forward.allowed) expect(forward.commits.every((c) => c.accepted)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -387,9 +450,12 @@ describe('speed', () => {
       - match: [".github/workflows/**", "src/security/**"]
         threshold: 2
 `);
-    const commits = Array.from({ length: 100_000 }, (_, i) => commit(i % 2 ? alice() : bob(), {
-      committerEmail: i % 2 ? 'alice@example.com' : 'bob@example.com', changedPaths: [`src/module${i % 50}/file${i}.ts`, i % 1000 < 2 ? 'src/security/x.ts' : 'README.md'],
-    }));
+    const commits = Array.from({ length: 100_000 }, (_, i) =>
+      commit(i % 2 ? alice() : bob(), {
+        committerEmail: i % 2 ? 'alice@example.com' : 'bob@example.com',
+        changedPaths: [`src/module${i % 50}/file${i}.ts`, i % 1000 < 2 ? 'src/security/x.ts' : 'README.md'],
+      }),
+    );
     const started = performance.now();
     const decision = evaluateRefUpdate(big, update(commits));
     const elapsed = performance.now() - started;

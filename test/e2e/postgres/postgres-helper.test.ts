@@ -28,7 +28,11 @@ describe('test PostgreSQL server', () => {
   it('starts, answers and stops when the tests run as an ordinary user', () => {
     // As root, run the helper as the unprivileged `nobody` (what a developer's account is).
     const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'nobody', '--', node] : [node];
-    const result = spawnSync(asUser[0]!, [...asUser.slice(1), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, HOME: '/tmp' } });
+    const result = spawnSync(asUser[0]!, [...asUser.slice(1), '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 90_000,
+      env: { ...process.env, HOME: '/tmp' },
+    });
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ two: 2 });
   });
@@ -40,7 +44,9 @@ describe('test PostgreSQL server', () => {
   });
 
   it('says in one line what is missing', () => {
-    expect(() => findPostgresBin({ PATH: process.env.PATH, PG_BIN: '/nonexistent/bin' })).toThrow(/^PG_BIN=\/nonexistent\/bin holds no initdb and pg_ctl: point it at a PostgreSQL server's bin directory/);
+    expect(() => findPostgresBin({ PATH: process.env.PATH, PG_BIN: '/nonexistent/bin' })).toThrow(
+      /^PG_BIN=\/nonexistent\/bin holds no initdb and pg_ctl: point it at a PostgreSQL server's bin directory/,
+    );
     try {
       findPostgresBin({ PG_BIN: '/nonexistent/bin' });
     } catch (error) {

@@ -25,7 +25,11 @@ describe('push certificate reasons equal commit reasons', () => {
     return { code: result.status ?? -1, stderr: result.stderr };
   };
   const as = (key: string, format = 'openpgp'): NodeJS.ProcessEnv => ({
-    GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_0: 'user.signingkey', GIT_CONFIG_VALUE_0: key, GIT_CONFIG_KEY_1: 'gpg.format', GIT_CONFIG_VALUE_1: format,
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: 'user.signingkey',
+    GIT_CONFIG_VALUE_0: key,
+    GIT_CONFIG_KEY_1: 'gpg.format',
+    GIT_CONFIG_VALUE_1: format,
   });
 
   beforeAll(() => {
@@ -37,12 +41,17 @@ describe('push certificate reasons equal commit reasons', () => {
     writeFileSync(join(conf, 'registry.asc'), alice.armoredPublicKey);
     // Carol's key stopped being valid on 2020-01-01.
     writeFileSync(join(conf, 'allowed_signers'), `carol@example.com valid-before="20200101" ${carol.publicKeyLine}\n`);
-    writeFileSync(join(conf, 'policy.yml'), 'version: 1\nkeys:\n  openpgp: [registry.asc]\n  ssh_allowed_signers: allowed_signers\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_push: true\n');
+    writeFileSync(
+      join(conf, 'policy.yml'),
+      'version: 1\nkeys:\n  openpgp: [registry.asc]\n  ssh_allowed_signers: allowed_signers\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_push: true\n',
+    );
     git(dir.path, ['init', '-q', '--bare', '-b', 'main', server]);
     git(server, ['config', 'receive.certNonceSeed', 'test-seed']);
     git(dir.path, ['init', '-q', '-b', 'main', work]);
     git(work, ['remote', 'add', 'origin', server]);
-    const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', '--script', '--repo', server, '--policy', join(conf, 'policy.yml')], { encoding: 'utf8' });
+    const install = spawnSync(process.execPath, ['bin/signet.js', 'hook', 'install', '--script', '--repo', server, '--policy', join(conf, 'policy.yml')], {
+      encoding: 'utf8',
+    });
     expect(install.stderr).toBe('');
     commitFile(work, 'a', 'a\n', 'first', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
   }, 60_000);
@@ -71,7 +80,10 @@ describe('push certificate reasons equal commit reasons', () => {
   });
 
   it('gives a commit by the expired SSH key the same SSH fix-it', () => {
-    writeFileSync(join(conf, 'policy.yml'), 'version: 1\nkeys:\n  openpgp: [registry.asc]\n  ssh_allowed_signers: allowed_signers\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n');
+    writeFileSync(
+      join(conf, 'policy.yml'),
+      'version: 1\nkeys:\n  openpgp: [registry.asc]\n  ssh_allowed_signers: allowed_signers\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n',
+    );
     git(work, ['checkout', '-q', '-b', 'ssh']);
     commitFile(work, 'b', 'b\n', 'by carol', { email: carol.email, sign: sshSigningConfig(carol) });
     const result = push(['origin', 'ssh']);

@@ -45,14 +45,30 @@ describe('GitLab per-project secrets and /sign-release', () => {
     gitlab.members.set(`${VICTIM.id}:${MAINTAINER_OF_VICTIM.id}`, 40);
     store = openSqliteStore(join(work, 'signet.sqlite'));
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const config = readServerConfig({
-      APP_ID: '1', PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), WEBHOOK_SECRET: 'unused',
-      PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIGNET_CACHE_DIR: join(work, 'cache'),
-      GITLAB_URL: gitlab.url, GITLAB_TOKEN: gitlab.token, GITLAB_WEBHOOK_SECRET: 'shared-secret',
-    }, work);
+    const config = readServerConfig(
+      {
+        APP_ID: '1',
+        PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+        WEBHOOK_SECRET: 'unused',
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        SIGNET_CACHE_DIR: join(work, 'cache'),
+        GITLAB_URL: gitlab.url,
+        GITLAB_TOKEN: gitlab.token,
+        GITLAB_WEBHOOK_SECRET: 'shared-secret',
+      },
+      work,
+    );
     server = await startSignetServer(config, { store });
     // The victim has its own secret (by id); mallory's project has hers (by path).
-    const perProject = { ...config.gitlab!, projectSecrets: new Map([[String(VICTIM.id), 'victim-secret'], [ATTACKER.path, 'mallory-secret']]) };
+    const perProject = {
+      ...config.gitlab!,
+      projectSecrets: new Map([
+        [String(VICTIM.id), 'victim-secret'],
+        [ATTACKER.path, 'mallory-secret'],
+      ]),
+    };
     const [handler] = gitLabHandlers(perProject, server.deps, { release: { env: {}, cwd: work } });
     http = createServer((req, res) => void handler!(req, res));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -69,12 +85,26 @@ describe('GitLab per-project secrets and /sign-release', () => {
 
   it("mallory's secret, the victim's id and her own path: /sign-release does nothing on the victim's project", async () => {
     const payload = {
-      object_kind: 'note', event_type: 'note', user: { ...MAINTAINER_OF_VICTIM, name: 'maya' }, project_id: VICTIM.id,
-      project: { id: VICTIM.id, name: 'own', path_with_namespace: ATTACKER.path, default_branch: 'main', git_http_url: `https://gitlab.example/${ATTACKER.path}.git`, web_url: `https://gitlab.example/${ATTACKER.path}` },
+      object_kind: 'note',
+      event_type: 'note',
+      user: { ...MAINTAINER_OF_VICTIM, name: 'maya' },
+      project_id: VICTIM.id,
+      project: {
+        id: VICTIM.id,
+        name: 'own',
+        path_with_namespace: ATTACKER.path,
+        default_branch: 'main',
+        git_http_url: `https://gitlab.example/${ATTACKER.path}.git`,
+        web_url: `https://gitlab.example/${ATTACKER.path}`,
+      },
       object_attributes: { id: 901, note: '/sign-release v1.0.0', noteable_type: 'Issue', author_id: MAINTAINER_OF_VICTIM.id },
       issue: { iid: 3, id: 5003, title: 'Release' },
     };
-    const response = await post(url, { 'content-type': 'application/json', 'x-gitlab-event': 'Note Hook', 'x-gitlab-token': 'mallory-secret' }, JSON.stringify(payload));
+    const response = await post(
+      url,
+      { 'content-type': 'application/json', 'x-gitlab-event': 'Note Hook', 'x-gitlab-token': 'mallory-secret' },
+      JSON.stringify(payload),
+    );
     expect(response.status).not.toBe(401);
     // Nothing but the project look-up touched the victim: no membership, release, award or note.
     const touched = gitlab.requests.filter((r) => r.path.startsWith(`/projects/${VICTIM.id}/`));

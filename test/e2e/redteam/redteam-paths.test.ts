@@ -95,10 +95,16 @@ describe('path rules against crafted file names', () => {
   /** A commit made with git commit-tree: any tree, any parents, signed by `who`. */
   function commitTree(host: HookServer, who: GpgIdentity, tree: string, parents: string[], message: string): string {
     const identity = { GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_EMAIL: who.email, GIT_AUTHOR_NAME: who.email, GIT_COMMITTER_NAME: who.email };
-    return git(host.work, [...gpg.gitSigningConfig(who), 'commit-tree', `-S${who.fingerprint}`, ...parents.flatMap((parent) => ['-p', parent]), '-m', message, tree], { env: { ...identity, ...gpg.env() } });
+    return git(
+      host.work,
+      [...gpg.gitSigningConfig(who), 'commit-tree', `-S${who.fingerprint}`, ...parents.flatMap((parent) => ['-p', parent]), '-m', message, tree],
+      { env: { ...identity, ...gpg.env() } },
+    );
   }
-  const asAlice = (host: HookServer, file: string, content: string): string => commitFile(host.work, file, content, `alice: ${file}`, { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
-  const asBob = (host: HookServer, file: string, content: string): string => commitFile(host.work, file, content, `bob: ${file}`, { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+  const asAlice = (host: HookServer, file: string, content: string): string =>
+    commitFile(host.work, file, content, `alice: ${file}`, { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+  const asBob = (host: HookServer, file: string, content: string): string =>
+    commitFile(host.work, file, content, `bob: ${file}`, { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
 
   it('refuses a merge that takes a protected path back to an old version through its first parent', () => {
     const host = fresh('merge-revert');
@@ -136,10 +142,14 @@ describe('path rules against crafted file names', () => {
     expect(host.push(['-q', 'origin', 'main']).code).toBe(0);
     // main into topic (first parent topic), then topic into main (first parent main).
     git(host.work, ['checkout', '-q', 'topic']);
-    git(host.work, [...gpg.gitSigningConfig(bob), 'merge', '-q', '-S', '--no-edit', 'main'], { env: { GIT_AUTHOR_EMAIL: bob.email, GIT_COMMITTER_EMAIL: bob.email, GIT_AUTHOR_NAME: 'Bob', GIT_COMMITTER_NAME: 'Bob', ...gpg.env() } });
+    git(host.work, [...gpg.gitSigningConfig(bob), 'merge', '-q', '-S', '--no-edit', 'main'], {
+      env: { GIT_AUTHOR_EMAIL: bob.email, GIT_COMMITTER_EMAIL: bob.email, GIT_AUTHOR_NAME: 'Bob', GIT_COMMITTER_NAME: 'Bob', ...gpg.env() },
+    });
     git(host.work, ['checkout', '-q', 'main']);
     asBob(host, 'docs/main.md', 'main\n');
-    git(host.work, [...gpg.gitSigningConfig(bob), 'merge', '-q', '-S', '--no-ff', '--no-edit', 'topic'], { env: { GIT_AUTHOR_EMAIL: bob.email, GIT_COMMITTER_EMAIL: bob.email, GIT_AUTHOR_NAME: 'Bob', GIT_COMMITTER_NAME: 'Bob', ...gpg.env() } });
+    git(host.work, [...gpg.gitSigningConfig(bob), 'merge', '-q', '-S', '--no-ff', '--no-edit', 'topic'], {
+      env: { GIT_AUTHOR_EMAIL: bob.email, GIT_COMMITTER_EMAIL: bob.email, GIT_AUTHOR_NAME: 'Bob', GIT_COMMITTER_NAME: 'Bob', ...gpg.env() },
+    });
     const result = host.push(['-q', 'origin', 'main']);
     expect(result.code, result.stderr).toBe(0);
   });

@@ -121,7 +121,7 @@ describe("a symbolic ref's rule when the target is pushed directly", () => {
     expect(result.code, result.stderr).toBe(0);
   });
 
-  it("refuses bob creating main while master already points at it (a dangling alias)", () => {
+  it('refuses bob creating main while master already points at it (a dangling alias)', () => {
     const host = makeHookServer(dir.path, 'dangling', join(conf, 'policy.yml'), { env: gpg.env() });
     host.onServer(['symbolic-ref', 'refs/heads/master', 'refs/heads/main']);
     commitFile(host.work, 'd.txt', 'd\n', 'bob', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });

@@ -25,7 +25,10 @@ const statementOf = (bundle: { dsseEnvelope: { payload: string } }) => JSON.pars
 
 describe('SPDX SBOM attestation about files', () => {
   it('describes the lockfile as SPDX 2.3 inside a DSSE in-toto statement that @sigstore/verify accepts', async () => {
-    const result = await runSignet(['attest', '--key', 'cosign.key', '--type', 'spdx', '--bundle', 'sbom.sigstore.json', 'app.tgz', 'app.zip'], { cwd: dir, env });
+    const result = await runSignet(['attest', '--key', 'cosign.key', '--type', 'spdx', '--bundle', 'sbom.sigstore.json', 'app.tgz', 'app.zip'], {
+      cwd: dir,
+      env,
+    });
     expect(result.code, result.stderr).toBe(0);
     const bundle = JSON.parse(readFileSync(join(dir, 'sbom.sigstore.json'), 'utf8'));
     expect(bundle.dsseEnvelope.payloadType).toBe('application/vnd.in-toto+json');
@@ -42,14 +45,17 @@ describe('SPDX SBOM attestation about files', () => {
     expect(spdx).toMatchObject({ spdxVersion: 'SPDX-2.3', dataLicense: 'CC0-1.0', SPDXID: 'SPDXRef-DOCUMENT', name: 'signet@0.1.0' });
     expect(spdx.documentNamespace).toMatch(/^https:\/\/spdx\.org\/spdxdocs\/signet-[0-9a-f-]{36}$/);
     const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
-    const byName = new Map<string, { SPDXID: string; versionInfo: string; externalRefs: { referenceLocator: string }[]; checksums?: { algorithm: string; checksumValue: string }[] }>(
-      spdx.packages.map((pkg: { name: string }) => [pkg.name, pkg]),
-    );
+    const byName = new Map<
+      string,
+      { SPDXID: string; versionInfo: string; externalRefs: { referenceLocator: string }[]; checksums?: { algorithm: string; checksumValue: string }[] }
+    >(spdx.packages.map((pkg: { name: string }) => [pkg.name, pkg]));
     const openpgp = byName.get('openpgp');
     expect(openpgp?.versionInfo).toBe(lock.packages['node_modules/openpgp'].version);
     expect(openpgp?.externalRefs[0]?.referenceLocator).toBe(`pkg:npm/openpgp@${lock.packages['node_modules/openpgp'].version}`);
     expect(openpgp?.checksums?.[0]?.algorithm).toBe('SHA512');
-    expect(Buffer.from(openpgp?.checksums?.[0]?.checksumValue ?? '', 'hex').toString('base64')).toBe(lock.packages['node_modules/openpgp'].integrity.slice('sha512-'.length));
+    expect(Buffer.from(openpgp?.checksums?.[0]?.checksumValue ?? '', 'hex').toString('base64')).toBe(
+      lock.packages['node_modules/openpgp'].integrity.slice('sha512-'.length),
+    );
     expect(byName.get('@noble/curves')?.externalRefs[0]?.referenceLocator).toMatch(/^pkg:npm\/%40noble\/curves@/);
     // devDependencies stay out unless asked for.
     expect(byName.has('vitest')).toBe(false);
@@ -77,9 +83,14 @@ describe('SPDX SBOM attestation about files', () => {
     // cosign's -o: json (the default) puts the statements on stdout; text only the verdict.
     const text = await runSignet(['verify-attestation', '--key', 'cosign.pub', '-o', 'text', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir });
     expect([text.code, text.stdout, text.stderr]).toEqual([0, 'Verified OK\n', '']);
-    expect((await runSignet(['verify-attestation', '--key', 'cosign.pub', '-o', 'yaml', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).stderr).toMatch(/-o\/--output must be json or text, not 'yaml'/);
+    expect(
+      (await runSignet(['verify-attestation', '--key', 'cosign.pub', '-o', 'yaml', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).stderr,
+    ).toMatch(/-o\/--output must be json or text, not 'yaml'/);
     expect(JSON.parse(ok.stdout)[0].predicateType).toBe('https://spdx.dev/Document');
-    expect((await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'slsaprovenance', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).code).toBe(1);
+    expect(
+      (await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'slsaprovenance', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir }))
+        .code,
+    ).toBe(1);
     expect((await runSignet(['verify-attestation', '--key', 'other.pub', '--bundle', 'sbom.sigstore.json', 'app.tgz'], { cwd: dir })).code).toBe(1);
     writeFileSync(join(dir, 'changed.tgz'), 'the release tarball!\n');
     const changed = await runSignet(['verify-attestation', '--key', 'cosign.pub', '--bundle', 'sbom.sigstore.json', 'changed.tgz'], { cwd: dir });
@@ -91,9 +102,29 @@ describe('SPDX SBOM attestation about files', () => {
 describe('SLSA provenance v1', () => {
   it('builds the predicate from flags; @sigstore/verify accepts it', async () => {
     const sha = 'a'.repeat(40);
-    const result = await runSignet(['attest', '--key', 'cosign.key', '--type', 'slsaprovenance', '--builder-id', 'https://ci.example.com/runners/7',
-      '--build-type', 'https://ci.example.com/build-types/npm-pack/v1', '--source-uri', 'git+https://git.example.com/acme/app@refs/tags/v1.0.0',
-      '--source-digest', `gitCommit=${sha}`, '--invocation-id', 'run-123', '--bundle', 'prov.sigstore.json', 'app.tgz'], { cwd: dir, env });
+    const result = await runSignet(
+      [
+        'attest',
+        '--key',
+        'cosign.key',
+        '--type',
+        'slsaprovenance',
+        '--builder-id',
+        'https://ci.example.com/runners/7',
+        '--build-type',
+        'https://ci.example.com/build-types/npm-pack/v1',
+        '--source-uri',
+        'git+https://git.example.com/acme/app@refs/tags/v1.0.0',
+        '--source-digest',
+        `gitCommit=${sha}`,
+        '--invocation-id',
+        'run-123',
+        '--bundle',
+        'prov.sigstore.json',
+        'app.tgz',
+      ],
+      { cwd: dir, env },
+    );
     expect(result.code, result.stderr).toBe(0);
     const bundle = JSON.parse(readFileSync(join(dir, 'prov.sigstore.json'), 'utf8'));
     sigstoreVerify(bundle, readFileSync(join(dir, 'cosign.pub'), 'utf8'));
@@ -106,11 +137,17 @@ describe('SLSA provenance v1', () => {
     expect(statement.predicate.runDetails.builder.id).toBe('https://ci.example.com/runners/7');
     expect(statement.predicate.runDetails.metadata.invocationId).toBe('run-123');
     expect(statement.predicate.runDetails.metadata.finishedOn).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect((await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'slsaprovenance', '--bundle', 'prov.sigstore.json', 'app.tgz'], { cwd: dir })).code).toBe(0);
+    expect(
+      (await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'slsaprovenance', '--bundle', 'prov.sigstore.json', 'app.tgz'], { cwd: dir }))
+        .code,
+    ).toBe(0);
   });
 
   it('a predicate file with a bad field is refused, naming the field', async () => {
-    writeFileSync(join(dir, 'bad-prov.json'), JSON.stringify({ buildDefinition: { buildType: 'https://x.example/t', externalParameters: {} }, runDetails: { builder: { id: 'not a uri' } } }));
+    writeFileSync(
+      join(dir, 'bad-prov.json'),
+      JSON.stringify({ buildDefinition: { buildType: 'https://x.example/t', externalParameters: {} }, runDetails: { builder: { id: 'not a uri' } } }),
+    );
     const result = await runSignet(['attest', '--key', 'cosign.key', '--type', 'slsaprovenance', '--predicate', 'bad-prov.json', 'app.tgz'], { cwd: dir, env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('runDetails.builder.id must be a URI');
@@ -133,12 +170,30 @@ describe('attestations on images', () => {
     const legacy = await runSignet(['attest', '--key', 'cosign.key', '--type', 'spdx', '--format', 'legacy', '--image', ref], { cwd: dir, env: ienv });
     expect(legacy.code, legacy.stderr).toBe(0);
     expect(legacy.stdout).toContain(`${registry.host}/acme/svc:sha256-${digest.slice(7)}.att`);
-    const bundle = await runSignet(['attest', '--key', 'cosign.key', '--type', 'slsaprovenance', '--builder-id', 'https://ci.example.com/r', '--build-type', 'https://ci.example.com/t', '--image', ref], { cwd: dir, env: ienv });
+    const bundle = await runSignet(
+      [
+        'attest',
+        '--key',
+        'cosign.key',
+        '--type',
+        'slsaprovenance',
+        '--builder-id',
+        'https://ci.example.com/r',
+        '--build-type',
+        'https://ci.example.com/t',
+        '--image',
+        ref,
+      ],
+      { cwd: dir, env: ienv },
+    );
     expect(bundle.code, bundle.stderr).toBe(0);
     expect(bundle.stdout).toContain('fallback-tag');
     // A referrer is named by its digest: repo@sha256:…, as sign-image prints it.
     expect(bundle.stdout).toMatch(new RegExp(`^${registry.host}/acme/svc@sha256:[0-9a-f]{64} `));
-    const spdx = await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'spdx', '--image', `${registry.host}/acme/svc:v1`], { cwd: dir, env: ienv });
+    const spdx = await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'spdx', '--image', `${registry.host}/acme/svc:v1`], {
+      cwd: dir,
+      env: ienv,
+    });
     expect(spdx.code, spdx.stderr).toBe(0);
     expect(JSON.parse(spdx.stdout)).toHaveLength(1);
     expect(JSON.parse(spdx.stdout)[0].subject[0].digest.sha256).toBe(digest.slice(7));
@@ -146,7 +201,9 @@ describe('attestations on images', () => {
     expect(slsa.code, slsa.stderr).toBe(0);
     expect(JSON.parse(slsa.stdout)[0].predicateType).toBe('https://slsa.dev/provenance/v1');
     expect((await runSignet(['verify-attestation', '--key', 'other.pub', '--image', ref], { cwd: dir, env: ienv })).code).toBe(1);
-    expect((await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'https://cyclonedx.org/bom', '--image', ref], { cwd: dir, env: ienv })).code).toBe(1);
+    expect(
+      (await runSignet(['verify-attestation', '--key', 'cosign.pub', '--type', 'https://cyclonedx.org/bom', '--image', ref], { cwd: dir, env: ienv })).code,
+    ).toBe(1);
     // An image signature is not an attestation, and an attestation is not an image signature.
     expect((await runSignet(['verify-image', '--key', 'cosign.pub', ref], { cwd: dir, env: ienv })).code).toBe(1);
   });

@@ -50,19 +50,33 @@ describe('registry access', () => {
 
 describe('legacy cosign format (sha256-<hex>.sig)', () => {
   it('signs; skopeo reads the .sig image back and openssl verifies the payload; signet verifies', async () => {
-    const signed = await runSignet(['sign-image', '--key', 'cosign.key', '-a', 'env=prod', '-a', 'build=42', `${registry.host}/${repo}@${digestA}`], { cwd: dir, env });
+    const signed = await runSignet(['sign-image', '--key', 'cosign.key', '-a', 'env=prod', '-a', 'build=42', `${registry.host}/${repo}@${digestA}`], {
+      cwd: dir,
+      env,
+    });
     expect(signed.code, signed.stderr).toBe(0);
     expect(signed.stdout.trim()).toBe(`${registry.host}/${repo}:sha256-${hex(digestA)}.sig`);
     const raw = JSON.parse(mustRun('skopeo', ['inspect', '--raw', ...creds(), `docker://${registry.host}/${repo}:sha256-${hex(digestA)}.sig`]));
     expect(raw.layers).toHaveLength(1);
     const layer = raw.layers[0];
     expect(layer.mediaType).toBe('application/vnd.dev.cosign.simplesigning.v1+json');
-    mustRun('skopeo', ['copy', '--insecure-policy', '--src-creds', `${registry.user}:${registry.password}`, '--src-tls-verify=false',
-      `docker://${registry.host}/${repo}:sha256-${hex(digestA)}.sig`, `dir:${join(dir, 'sigdir')}`]);
+    mustRun('skopeo', [
+      'copy',
+      '--insecure-policy',
+      '--src-creds',
+      `${registry.user}:${registry.password}`,
+      '--src-tls-verify=false',
+      `docker://${registry.host}/${repo}:sha256-${hex(digestA)}.sig`,
+      `dir:${join(dir, 'sigdir')}`,
+    ]);
     const payloadPath = join(dir, 'sigdir', hex(layer.digest));
     const payload = JSON.parse(readFileSync(payloadPath, 'utf8'));
     expect(payload).toEqual({
-      critical: { identity: { 'docker-reference': `${registry.host}/${repo}` }, image: { 'docker-manifest-digest': digestA }, type: 'cosign container image signature' },
+      critical: {
+        identity: { 'docker-reference': `${registry.host}/${repo}` },
+        image: { 'docker-manifest-digest': digestA },
+        type: 'cosign container image signature',
+      },
       optional: { env: 'prod', build: '42' },
     });
     writeFileSync(join(dir, 'image.sig'), Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'], 'base64'));
@@ -89,9 +103,18 @@ describe('legacy cosign format (sha256-<hex>.sig)', () => {
     expect(unsigned.stderr).toContain('no signatures found');
 
     // Copy A's signature image to B's signature tag: the signature is valid, the digest is not B's.
-    mustRun('skopeo', ['copy', '--insecure-policy', '--src-creds', `${registry.user}:${registry.password}`, '--dest-creds', `${registry.user}:${registry.password}`,
-      '--src-tls-verify=false', '--dest-tls-verify=false',
-      `docker://${registry.host}/${repo}:sha256-${hex(digestA)}.sig`, `docker://${registry.host}/${repo}:sha256-${hex(digestB)}.sig`]);
+    mustRun('skopeo', [
+      'copy',
+      '--insecure-policy',
+      '--src-creds',
+      `${registry.user}:${registry.password}`,
+      '--dest-creds',
+      `${registry.user}:${registry.password}`,
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${registry.host}/${repo}:sha256-${hex(digestA)}.sig`,
+      `docker://${registry.host}/${repo}:sha256-${hex(digestB)}.sig`,
+    ]);
     const moved = await runSignet(['verify-image', '--key', 'cosign.pub', `${registry.host}/${repo}@${digestB}`], { cwd: dir, env });
     expect(moved.code).toBe(1);
     expect(moved.stderr).toContain(`signature is for ${digestA}, not ${digestB}`);
@@ -121,13 +144,19 @@ describe('legacy cosign format (sha256-<hex>.sig)', () => {
 
 describe('cosign v3 bundle format (OCI 1.1 referrer)', () => {
   it('signs into the fallback tag on a registry without the referrers API; @sigstore/verify accepts the bundle', async () => {
-    const signed = await runSignet(['sign-image', '--key', 'cosign.key', '--format', 'bundle', '-a', 'team=release', `${registry.host}/${repo}@${digestB}`], { cwd: dir, env });
+    const signed = await runSignet(['sign-image', '--key', 'cosign.key', '--format', 'bundle', '-a', 'team=release', `${registry.host}/${repo}@${digestB}`], {
+      cwd: dir,
+      env,
+    });
     expect(signed.code, signed.stderr).toBe(0);
     expect(signed.stdout).toMatch(/\tfallback-tag\n$/);
     const index = JSON.parse(mustRun('skopeo', ['inspect', '--raw', ...creds(), `docker://${registry.host}/${repo}:sha256-${hex(digestB)}`]));
     expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     expect(index.manifests).toHaveLength(1);
-    expect(index.manifests[0]).toMatchObject({ artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json', annotations: { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' } });
+    expect(index.manifests[0]).toMatchObject({
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      annotations: { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' },
+    });
     const referrer = JSON.parse(mustRun('skopeo', ['inspect', '--raw', ...creds(), `docker://${registry.host}/${repo}@${index.manifests[0].digest}`]));
     expect(referrer.subject.digest).toBe(digestB);
     expect(referrer.config.mediaType).toBe('application/vnd.oci.empty.v1+json');

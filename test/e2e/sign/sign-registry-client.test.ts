@@ -29,11 +29,14 @@ beforeAll(async () => {
   const layer = Buffer.from('layer bytes');
   await client.putBlob('acme/app', config);
   await client.putBlob('acme/app', layer);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: ociDigest(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: ociDigest(layer), size: layer.length }],
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: ociDigest(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: ociDigest(layer), size: layer.length }],
+    }),
+  );
   imageDigest = (await client.putManifest('acme/app', 'v1', manifest, 'application/vnd.oci.image.manifest.v1+json')).digest;
 });
 afterAll(async () => {
@@ -47,7 +50,10 @@ describe('registry client', () => {
   });
 
   it('signs in bundle format through the referrers API (no fallback tag) and verifies', async () => {
-    const signed = await runSignet(['sign-image', '--key', 'cosign.key', '--format', 'bundle', `${registry.host}/acme/app@${imageDigest}`], { cwd: tmp.dir, env });
+    const signed = await runSignet(['sign-image', '--key', 'cosign.key', '--format', 'bundle', `${registry.host}/acme/app@${imageDigest}`], {
+      cwd: tmp.dir,
+      env,
+    });
     expect(signed.code, signed.stderr).toBe(0);
     expect(signed.stdout).toMatch(/\treferrers-api\n$/);
     expect(registry.tags.has(`acme/app:sha256-${imageDigest.slice(7)}`)).toBe(false);
@@ -73,15 +79,24 @@ describe('registry client', () => {
 
 describe('pieces', () => {
   it('parses challenges, references and docker config entries', async () => {
-    expect(parseChallenge('Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull"'))
-      .toEqual({ scheme: 'bearer', params: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull' } });
+    expect(parseChallenge('Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull"')).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull' },
+    });
     expect(parseImageReference('busybox')).toEqual({ registry: 'docker.io', repository: 'library/busybox' });
     expect(parseImageReference('localhost:5000/a/b:v1')).toEqual({ registry: 'localhost:5000', repository: 'a/b', tag: 'v1' });
-    expect(parseImageReference(`ghcr.io/acme/app@sha256:${'a'.repeat(64)}`)).toEqual({ registry: 'ghcr.io', repository: 'acme/app', digest: `sha256:${'a'.repeat(64)}` });
+    expect(parseImageReference(`ghcr.io/acme/app@sha256:${'a'.repeat(64)}`)).toEqual({
+      registry: 'ghcr.io',
+      repository: 'acme/app',
+      digest: `sha256:${'a'.repeat(64)}`,
+    });
     expect(() => parseImageReference('ghcr.io/Acme/app')).toThrow(/invalid repository/);
     const home = join(tmp.dir, 'home');
     mkdirSync(join(home, '.docker'), { recursive: true });
-    writeFileSync(join(home, '.docker', 'config.json'), JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('me:secret:with:colons').toString('base64') } } }));
+    writeFileSync(
+      join(home, '.docker', 'config.json'),
+      JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('me:secret:with:colons').toString('base64') } } }),
+    );
     expect(await lookupCredentials('docker.io', { HOME: home })).toEqual({ username: 'me', password: 'secret:with:colons' });
     expect(await lookupCredentials('ghcr.io', { HOME: home })).toBeUndefined();
   });

@@ -10,7 +10,8 @@ import { armor, dearmorLoosely } from '../../helpers/ssh-forge.ts';
 import { inPool, SshKeygen, type GitAnswer } from '../../helpers/ssh-keygen.ts';
 
 const AT = Date.UTC(2025, 5, 1, 12, 0, 0) / 1000;
-const PAYLOAD = 'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1748779200 +0000\ncommitter A <alice@example.com> 1748779200 +0000\n\ncertified\n';
+const PAYLOAD =
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1748779200 +0000\ncommitter A <alice@example.com> 1748779200 +0000\n\ncertified\n';
 
 let keygen: SshKeygen;
 const ca: Record<string, string> = {}; // CA name → public line
@@ -61,7 +62,13 @@ const SCENARIOS: Scenario[] = [
   { name: 'CA listed without cert-authority', cert: 'ed25519', allowed: () => `alice@example.com ${ca['ed25519']}\n`, expect: 'same' },
   { name: 'tampered payload', cert: 'ed25519', allowed: () => line('*@example.com'), payload: PAYLOAD + 'x', expect: 'same' },
   { name: 'RSA CA', cert: 'ecdsa-by-rsa-ca', allowed: () => line('alice@example.com', 'cert-authority', 'rsa'), expect: 'same', signer: 'alice@example.com' },
-  { name: 'ECDSA CA, RSA user key', cert: 'rsa-by-ecdsa-ca', allowed: () => line('alice@example.com', 'cert-authority', 'ecdsa'), expect: 'same', signer: 'alice@example.com' },
+  {
+    name: 'ECDSA CA, RSA user key',
+    cert: 'rsa-by-ecdsa-ca',
+    allowed: () => line('alice@example.com', 'cert-authority', 'ecdsa'),
+    expect: 'same',
+    signer: 'alice@example.com',
+  },
   { name: 'expired certificate', cert: 'expired', allowed: () => line('*@example.com'), expect: 'expired' },
   { name: 'certificate not yet valid', cert: 'not-yet-valid', allowed: () => line('*@example.com'), expect: 'expired' },
   { name: 'certificate without principals', cert: 'no-principals', allowed: () => line('*'), expect: 'same' },
@@ -70,8 +77,21 @@ const SCENARIOS: Scenario[] = [
   { name: 'serial revoked in a KRL', cert: 'ed25519', allowed: () => line('*@example.com'), revoked: () => krl('serial: 42'), expect: 'revoked' },
   { name: 'serial range revoked in a KRL', cert: 'ed25519', allowed: () => line('*@example.com'), revoked: () => krl('serial: 40-50'), expect: 'revoked' },
   { name: 'key id revoked in a KRL', cert: 'ed25519', allowed: () => line('*@example.com'), revoked: () => krl('id: alice-id'), expect: 'revoked' },
-  { name: 'another serial revoked in a KRL', cert: 'ed25519', allowed: () => line('*@example.com'), revoked: () => krl('serial: 43'), expect: 'same', signer: 'alice@example.com' },
-  { name: 'CA listed in a plain revoked keys file', cert: 'ed25519', allowed: () => line('*@example.com'), revoked: () => `${ca['ed25519']}\n`, expect: 'revoked' },
+  {
+    name: 'another serial revoked in a KRL',
+    cert: 'ed25519',
+    allowed: () => line('*@example.com'),
+    revoked: () => krl('serial: 43'),
+    expect: 'same',
+    signer: 'alice@example.com',
+  },
+  {
+    name: 'CA listed in a plain revoked keys file',
+    cert: 'ed25519',
+    allowed: () => line('*@example.com'),
+    revoked: () => `${ca['ed25519']}\n`,
+    expect: 'revoked',
+  },
 ];
 
 const krls = new Map<string, Uint8Array>();
@@ -81,7 +101,12 @@ function krl(spec: string): Uint8Array {
 
 beforeAll(async () => {
   keygen = new SshKeygen('ssh-cert');
-  for (const [name, type, bits] of [['ed25519', 'ed25519'], ['rsa', 'rsa', 2048], ['ecdsa', 'ecdsa', 384], ['other', 'ed25519']] as const) {
+  for (const [name, type, bits] of [
+    ['ed25519', 'ed25519'],
+    ['rsa', 'rsa', 2048],
+    ['ecdsa', 'ecdsa', 384],
+    ['other', 'ed25519'],
+  ] as const) {
     ca[name] = keygen.keygen(`ca-${name}`, type, bits).publicLine;
   }
   for (const spec of CERTS) {
@@ -96,13 +121,19 @@ beforeAll(async () => {
     keygen.run(['-k', '-f', out, '-s', keygen.path('ca-ed25519.pub'), file]);
     krls.set(spec, readFileSync(out));
   }
-  const answers = await inPool(4, SCENARIOS.map((scenario) => () => keygen.gitVerdict({
-    payload: scenario.payload ?? PAYLOAD,
-    signature: signatures[scenario.cert] as string,
-    allowedSigners: scenario.allowed(),
-    at: AT,
-    ...(scenario.revoked ? { revoked: scenario.revoked() } : {}),
-  })));
+  const answers = await inPool(
+    4,
+    SCENARIOS.map(
+      (scenario) => () =>
+        keygen.gitVerdict({
+          payload: scenario.payload ?? PAYLOAD,
+          signature: signatures[scenario.cert] as string,
+          allowedSigners: scenario.allowed(),
+          at: AT,
+          ...(scenario.revoked ? { revoked: scenario.revoked() } : {}),
+        }),
+    ),
+  );
   SCENARIOS.forEach((scenario, i) => gitAnswers.set(scenario.name, answers[i] as GitAnswer));
 });
 
@@ -111,7 +142,10 @@ afterAll(() => keygen?.remove());
 function ours(scenario: Scenario) {
   const revoked = scenario.revoked ? parseRevokedKeys(Buffer.from(scenario.revoked()), 'revoked') : undefined;
   const registry = createSshRegistry(parseAllowedSigners(scenario.allowed(), 'allowed_signers'), revoked);
-  return verifySshSignature(registry, Buffer.from(scenario.payload ?? PAYLOAD), signatures[scenario.cert] as string, { at: new Date(AT * 1000), committerEmail: 'alice@example.com' });
+  return verifySshSignature(registry, Buffer.from(scenario.payload ?? PAYLOAD), signatures[scenario.cert] as string, {
+    at: new Date(AT * 1000),
+    committerEmail: 'alice@example.com',
+  });
 }
 
 describe('certificate signatures made by ssh-keygen', () => {
@@ -119,7 +153,7 @@ describe('certificate signatures made by ssh-keygen', () => {
     expect(new Set([...gitAnswers.values()].map((answer) => answer.letter))).toEqual(new Set(['G', 'U', 'B']));
   });
 
-  it.each(SCENARIOS)('$name: our letter is git\'s', (scenario) => {
+  it.each(SCENARIOS)("$name: our letter is git's", (scenario) => {
     const verdict = ours(scenario);
     const git = gitAnswers.get(scenario.name) as GitAnswer;
     if (scenario.expect === 'same') {
@@ -142,11 +176,14 @@ describe('certificate signatures made by ssh-keygen', () => {
     expect(verdict).toMatchObject({ status: 'G', identities: ['alice@example.com'], emailMatches: true });
     expect(verdict.detail).toMatch(/certificate "alice-id" \(serial 42\) issued by CA SHA256:/);
     const registry = createSshRegistry(parseAllowedSigners(line('*@example.com'), 'as'));
-    const asCarol = verifySshSignature(registry, Buffer.from(PAYLOAD), signatures['ed25519'] as string, { at: new Date(AT * 1000), committerEmail: 'carol@example.com' });
+    const asCarol = verifySshSignature(registry, Buffer.from(PAYLOAD), signatures['ed25519'] as string, {
+      at: new Date(AT * 1000),
+      committerEmail: 'carol@example.com',
+    });
     expect(asCarol).toMatchObject({ status: 'G', emailMatches: false });
   });
 
-  it('an expired certificate is Y with the certificate\'s end as keyExpiredAt', () => {
+  it("an expired certificate is Y with the certificate's end as keyExpiredAt", () => {
     const verdict = ours(SCENARIOS.find((s) => s.name === 'expired certificate') as Scenario);
     expect(verdict).toMatchObject({ status: 'Y', reason: 'expired_key', keyExpiredAt: new Date(2021, 0, 1).getTime() / 1000 });
   });

@@ -25,10 +25,19 @@ beforeAll(() => {
 afterAll(() => keygen?.remove());
 
 /** An SSHSIG signature assembled by hand, each part replaceable. */
-function forged(key: PlainKey, parts: { namespace?: string; signedNamespace?: string; hash?: string; rsa?: 'rsa-sha2-512' | 'ssh-rsa'; blob?: Buffer; version?: number } = {}): string {
+function forged(
+  key: PlainKey,
+  parts: { namespace?: string; signedNamespace?: string; hash?: string; rsa?: 'rsa-sha2-512' | 'ssh-rsa'; blob?: Buffer; version?: number } = {},
+): string {
   const namespace = parts.namespace ?? 'git';
   const hash = parts.hash ?? 'sha512';
-  const data = Buffer.concat([Buffer.from('SSHSIG'), sshString(parts.signedNamespace ?? namespace), sshString(''), sshString(hash), sshString(createHashOf(hash, PAYLOAD))]);
+  const data = Buffer.concat([
+    Buffer.from('SSHSIG'),
+    sshString(parts.signedNamespace ?? namespace),
+    sshString(''),
+    sshString(hash),
+    sshString(createHashOf(hash, PAYLOAD)),
+  ]);
   return armor(sshsigBlob(parts.blob ?? key.blob, namespace, hash, plainSignature(key, data, parts.rsa), parts.version));
 }
 
@@ -107,7 +116,15 @@ describe('armor, as ssh-keygen reads it', () => {
   const cases: Array<[string, (armored: string) => string, boolean]> = [
     ['no final newline', (a) => a.trimEnd(), true],
     ['text after the footer', (a) => `${a}trailing text\n`, true],
-    ['one long base64 line', (a) => a.replace(/\n(?!-----)/g, '').replace('-----BEGIN SSH SIGNATURE-----', '-----BEGIN SSH SIGNATURE-----\n').replace('-----END', '\n-----END'), true],
+    [
+      'one long base64 line',
+      (a) =>
+        a
+          .replace(/\n(?!-----)/g, '')
+          .replace('-----BEGIN SSH SIGNATURE-----', '-----BEGIN SSH SIGNATURE-----\n')
+          .replace('-----END', '\n-----END'),
+      true,
+    ],
     ['CRLF line ends', (a) => a.replace(/\n/g, '\r\n'), false],
     ['white space before the header', (a) => ` ${a}`, false],
     ['no footer', (a) => a.replace('-----END SSH SIGNATURE-----', ''), false],
@@ -148,7 +165,7 @@ describe('the SSHSIG blob, as ssh-keygen reads it', () => {
     expect(ours(nulNamespace).status).toBe('U');
   });
 
-  it('the namespace is the caller\'s to choose; a signature for another is B wrong_namespace', () => {
+  it("the namespace is the caller's to choose; a signature for another is B wrong_namespace", () => {
     const signature = forged(ed25519, { namespace: 'file' });
     expect(ours(signature)).toMatchObject({ status: 'B', reason: 'wrong_namespace' });
     expect(ours(signature, `a ${ed25519.publicLine}`, 'file')).toMatchObject({ status: 'G', signer: 'a' });

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { armor, dearmorLoosely, fidoSignature, fidoSshsig, makeFidoKey, sshsigBlob, sshsigSignedData, type FidoKey } from '../../helpers/ssh-forge.ts';
 import { SshKeygen } from '../../helpers/ssh-keygen.ts';
 
-const PAYLOAD = 'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <fido@example.com> 1748779200 +0000\ncommitter A <fido@example.com> 1748779200 +0000\n\nsigned with a security key\n';
+const PAYLOAD =
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <fido@example.com> 1748779200 +0000\ncommitter A <fido@example.com> 1748779200 +0000\n\nsigned with a security key\n';
 const AT = new Date(Date.UTC(2025, 5, 1));
 
 let keygen: SshKeygen;
@@ -65,9 +66,15 @@ describe.each(['ed25519', 'ecdsa'] as const)('sk-%s', (kind) => {
     const good = fidoSshsig(key, Buffer.from(PAYLOAD), { flags: 0x01, counter: 0x01020304 });
     // The signature is the last field of the blob: ... flags(1) ‖ counter(4).
     const variants = {
-      'flag (user verification) set': mutate(good, (blob) => { blob[blob.length - 5] = 0x05; }),
-      'counter changed': mutate(good, (blob) => { blob.writeUInt8(blob.readUInt8(blob.length - 1) ^ 0x01, blob.length - 1); }),
-      'counter high byte changed': mutate(good, (blob) => { blob.writeUInt8(blob.readUInt8(blob.length - 4) ^ 0x80, blob.length - 4); }),
+      'flag (user verification) set': mutate(good, (blob) => {
+        blob[blob.length - 5] = 0x05;
+      }),
+      'counter changed': mutate(good, (blob) => {
+        blob.writeUInt8(blob.readUInt8(blob.length - 1) ^ 0x01, blob.length - 1);
+      }),
+      'counter high byte changed': mutate(good, (blob) => {
+        blob.writeUInt8(blob.readUInt8(blob.length - 4) ^ 0x80, blob.length - 4);
+      }),
       'signed for another application': fidoSshsig(key, Buffer.from(PAYLOAD), { signedApplication: 'ssh:other' }),
       'tampered payload': fidoSshsig(key, Buffer.from(PAYLOAD + 'x')),
     };

@@ -10,7 +10,9 @@ import type { SignatureVerdict } from '../../../src/core/verdict.ts';
 import { armor, dearmorLoosely, fidoSshsig, makeFidoKey } from '../../helpers/ssh-forge.ts';
 import { SshKeygen } from '../../helpers/ssh-keygen.ts';
 
-const PAYLOAD = Buffer.from('tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 1 +0000\ncommitter A <a@example.com> 1 +0000\n\nproperty\n');
+const PAYLOAD = Buffer.from(
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 1 +0000\ncommitter A <a@example.com> 1 +0000\n\nproperty\n',
+);
 const AT = new Date(Date.UTC(2025, 0, 1));
 /** The SSHSIG version field (bytes 6-9). OpenSSH accepts versions 0 and 1, so 1 → 0 is no change. */
 const VERSION_BYTES = [6, 7, 8, 9];
@@ -22,7 +24,11 @@ const signatures: Record<string, string> = {};
 beforeAll(() => {
   keygen = new SshKeygen('ssh-props');
   const lines: string[] = [];
-  for (const [name, type, bits] of [['ed25519', 'ed25519'], ['ecdsa', 'ecdsa', 256], ['rsa', 'rsa', 2048]] as const) {
+  for (const [name, type, bits] of [
+    ['ed25519', 'ed25519'],
+    ['ecdsa', 'ecdsa', 256],
+    ['rsa', 'rsa', 2048],
+  ] as const) {
     const made = keygen.keygen(name, type, bits);
     lines.push(`a@example.com ${made.publicLine}`);
     signatures[name] = keygen.sign(made.privatePath, PAYLOAD);
@@ -100,51 +106,66 @@ function verdictOf(signature: string, payload: Uint8Array = PAYLOAD): SignatureV
 describe('mutated signatures never crash and are never G', () => {
   it.each(NAMES)('%s: byte-level mutations of the SSHSIG blob', (name) => {
     const blob = dearmorLoosely(signatures[name] as string);
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
-      let mutated: Buffer | undefined = blob;
-      for (const m of mutations) mutated = mutated && mutated.length > 0 ? apply(mutated, m) : mutated;
-      if (!mutated || mutated.equals(blob)) return;
-      expect(verdictOf(armor(mutated)).status).not.toBe('G');
-    }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
+        let mutated: Buffer | undefined = blob;
+        for (const m of mutations) mutated = mutated && mutated.length > 0 ? apply(mutated, m) : mutated;
+        if (!mutated || mutated.equals(blob)) return;
+        expect(verdictOf(armor(mutated)).status).not.toBe('G');
+      }),
+      { numRuns: 1500 },
+    );
   });
 
   it.each(NAMES)('%s: character-level damage to the armor', (name) => {
     const text = signatures[name] as string;
     const original = dearmorLoosely(text);
     const chars = fc.constantFrom(...'ABCabc+/=019-\n\r\t #!\u00e9'.split(''));
-    fc.assert(fc.property(fc.nat(), chars, fc.boolean(), (position, char, insert) => {
-      const at = position % text.length;
-      const mutated = insert ? text.slice(0, at) + char + text.slice(at) : text.slice(0, at) + char + text.slice(at + 1);
-      const verdict = verdictOf(mutated);
-      // White space moved around inside the body, text after the footer, or version 1 → 0
-      // (which OpenSSH accepts too) change nothing.
-      if (verdict.status === 'G') {
-        const body = mutated.slice(mutated.indexOf('\n') + 1, mutated.indexOf('\n-----END SSH SIGNATURE-----'));
-        const decoded = Buffer.from(body.replace(/\s+/g, ''), 'base64');
-        expect(decoded.readUInt32BE(6)).toBeLessThanOrEqual(1);
-        decoded.writeUInt32BE(1, 6);
-        expect(decoded).toEqual(original);
-      }
-    }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(fc.nat(), chars, fc.boolean(), (position, char, insert) => {
+        const at = position % text.length;
+        const mutated = insert ? text.slice(0, at) + char + text.slice(at) : text.slice(0, at) + char + text.slice(at + 1);
+        const verdict = verdictOf(mutated);
+        // White space moved around inside the body, text after the footer, or version 1 → 0
+        // (which OpenSSH accepts too) change nothing.
+        if (verdict.status === 'G') {
+          const body = mutated.slice(mutated.indexOf('\n') + 1, mutated.indexOf('\n-----END SSH SIGNATURE-----'));
+          const decoded = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+          expect(decoded.readUInt32BE(6)).toBeLessThanOrEqual(1);
+          decoded.writeUInt32BE(1, 6);
+          expect(decoded).toEqual(original);
+        }
+      }),
+      { numRuns: 1500 },
+    );
   });
 
   it('random text and random bytes are verdicts, not exceptions', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 600 }), (text) => {
-      expect(verdictOf(text).status).toBe('E');
-      expect(verdictOf(`-----BEGIN SSH SIGNATURE-----\n${text}\n-----END SSH SIGNATURE-----\n`).status).not.toBe('G');
-    }), { numRuns: 500 });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
-      expect(verdictOf(armor(Buffer.concat([Buffer.from('SSHSIG'), bytes]))).status).not.toBe('G');
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 600 }), (text) => {
+        expect(verdictOf(text).status).toBe('E');
+        expect(verdictOf(`-----BEGIN SSH SIGNATURE-----\n${text}\n-----END SSH SIGNATURE-----\n`).status).not.toBe('G');
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        expect(verdictOf(armor(Buffer.concat([Buffer.from('SSHSIG'), bytes]))).status).not.toBe('G');
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('any change to the payload is B', () => {
-    fc.assert(fc.property(fc.constantFrom(...NAMES), fc.nat(), fc.integer({ min: 1, max: 255 }), (name, position, xor) => {
-      const payload = Buffer.from(PAYLOAD);
-      const at = position % payload.length;
-      payload.writeUInt8(payload.readUInt8(at) ^ xor, at);
-      expect(verdictOf(signatures[name] as string, payload)).toMatchObject({ status: 'B', reason: 'invalid' });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.constantFrom(...NAMES), fc.nat(), fc.integer({ min: 1, max: 255 }), (name, position, xor) => {
+        const payload = Buffer.from(PAYLOAD);
+        const at = position % payload.length;
+        payload.writeUInt8(payload.readUInt8(at) ^ xor, at);
+        expect(verdictOf(signatures[name] as string, payload)).toMatchObject({ status: 'B', reason: 'invalid' });
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

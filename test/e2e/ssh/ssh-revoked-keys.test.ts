@@ -25,7 +25,14 @@ beforeAll(() => {
   keygen = new SshKeygen('ssh-krl');
   keygen.keygen('ca', 'ed25519');
   keygen.keygen('other-ca', 'ed25519');
-  for (const [name, type, bits] of [['explicit', 'ecdsa', 256], ['sha1', 'ed25519'], ['sha256', 'rsa', 2048], ['hash', 'ed25519'], ['clean', 'ed25519'], ['user', 'ed25519']] as const) {
+  for (const [name, type, bits] of [
+    ['explicit', 'ecdsa', 256],
+    ['sha1', 'ed25519'],
+    ['sha256', 'rsa', 2048],
+    ['hash', 'ed25519'],
+    ['clean', 'ed25519'],
+    ['user', 'ed25519'],
+  ] as const) {
     keygen.keygen(name, type, bits);
     files[name] = keygen.path(`${name}.pub`);
   }
@@ -79,7 +86,12 @@ describe('KRLs made by ssh-keygen -k', () => {
     const names = Object.keys(files);
     const peer = keygen.run(['-Q', '-f', krlPath, ...names.map((name) => files[name] as string)]);
     // One line per file: "<file> (<comment>): REVOKED" or "<file> (<comment>): ok".
-    const peerRevoked = new Set(peer.stdout.split('\n').filter((line) => line.includes(': REVOKED')).map((line) => line.split(' ')[0]));
+    const peerRevoked = new Set(
+      peer.stdout
+        .split('\n')
+        .filter((line) => line.includes(': REVOKED'))
+        .map((line) => line.split(' ')[0]),
+    );
     const table = names.map((name) => [name, revocationOf(revoked, keyOf(files[name] as string)) !== undefined, peerRevoked.has(files[name] as string)]);
     expect(table.filter(([, ours, theirs]) => ours !== theirs)).toEqual([]);
     // The table means something only if both answers occur.
@@ -90,7 +102,10 @@ describe('KRLs made by ssh-keygen -k', () => {
 
   it('a signature by a revoked key is R, by a clean key not', () => {
     const sign = (name: string) => keygen.sign(keygen.path(name), 'payload');
-    const registry = createSshRegistry(parseAllowedSigners(`a ${readFileSync(files['sha1'] as string, 'utf8')}b ${readFileSync(files['clean'] as string, 'utf8')}`, 'as'), parseRevokedKeys(krl, 'revoked.krl'));
+    const registry = createSshRegistry(
+      parseAllowedSigners(`a ${readFileSync(files['sha1'] as string, 'utf8')}b ${readFileSync(files['clean'] as string, 'utf8')}`, 'as'),
+      parseRevokedKeys(krl, 'revoked.krl'),
+    );
     const at = new Date();
     expect(verifySshSignature(registry, Buffer.from('payload'), sign('sha1'), { at })).toMatchObject({ status: 'R', reason: 'revoked_key' });
     expect(verifySshSignature(registry, Buffer.from('payload'), sign('clean'), { at }).status).toBe('G');
@@ -151,7 +166,11 @@ describe('plain revoked key lists, against ssh-keygen -Y verify -r', () => {
   it('an RSA key under 1024 bits is skipped by both', () => {
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 768 });
     const jwk = publicKey.export({ format: 'jwk' });
-    const blob = Buffer.concat([sshString('ssh-rsa'), sshMpint(Buffer.from(jwk.e as string, 'base64url')), sshMpint(Buffer.from(jwk.n as string, 'base64url'))]);
+    const blob = Buffer.concat([
+      sshString('ssh-rsa'),
+      sshMpint(Buffer.from(jwk.e as string, 'base64url')),
+      sshMpint(Buffer.from(jwk.n as string, 'base64url')),
+    ]);
     const list = `ssh-rsa ${blob.toString('base64')} small\n${readFileSync(files['clean'] as string, 'utf8')}`;
     expect(peerVerifies(list)).toBe(true);
     expect(parseRevokedKeys(Buffer.from(list), 'revoked_keys').keys.size).toBe(1);

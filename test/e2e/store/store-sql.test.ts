@@ -52,13 +52,32 @@ function contract(name: string, open: () => Promise<SignetStore>): void {
 
     it('looks up more commits than one statement takes', async () => {
       const commits = Array.from({ length: 1200 }, (_, i) => i.toString(16).padStart(40, '0'));
-      await store.recordFirstVerdicts(commits.map((commit) => ({ repository: 'github:o/many', commit, verdict: good, recordedAt: 'x', ref: 'r', delivery: 'd' })));
+      await store.recordFirstVerdicts(
+        commits.map((commit) => ({ repository: 'github:o/many', commit, verdict: good, recordedAt: 'x', ref: 'r', delivery: 'd' })),
+      );
       expect((await store.lookupVerdicts('github:o/many', commits)).size).toBe(1200);
     });
 
     it('appends audit entries and lists them newest first', async () => {
-      await store.appendAudit({ at: '2025-01-01T00:00:00Z', forge: 'github', repository: 'github:o/audit', event: 'push', delivery: 'd1', headSha: 'f'.repeat(40), outcome: 'success', detail: { commits: 3 } });
-      await store.appendAudit({ at: '2025-01-01T00:00:01Z', forge: 'gitlab', repository: 'github:o/audit', event: 'merge_request', delivery: 'd2', outcome: 'error', detail: { error: 'fetch failed' } });
+      await store.appendAudit({
+        at: '2025-01-01T00:00:00Z',
+        forge: 'github',
+        repository: 'github:o/audit',
+        event: 'push',
+        delivery: 'd1',
+        headSha: 'f'.repeat(40),
+        outcome: 'success',
+        detail: { commits: 3 },
+      });
+      await store.appendAudit({
+        at: '2025-01-01T00:00:01Z',
+        forge: 'gitlab',
+        repository: 'github:o/audit',
+        event: 'merge_request',
+        delivery: 'd2',
+        outcome: 'error',
+        detail: { error: 'fetch failed' },
+      });
       const entries = await store.listAudit('github:o/audit', 10);
       expect(entries.map((e) => e.delivery)).toEqual(['d2', 'd1']);
       expect(entries[0]).toMatchObject({ forge: 'gitlab', outcome: 'error', detail: { error: 'fetch failed' } });
@@ -113,7 +132,11 @@ describe('openStore', () => {
       const now = new Date();
       for (let round = 0; round < 5; round++) {
         const results = await Promise.all(
-          stores.flatMap((store, i) => [0, 1].map((j) => store.claimCheck({ repository: 'github:o/race', headSha: 'd'.repeat(40), trigger: `round-${round}`, owner: `${i}-${j}`, leaseMs: 60_000, now }))),
+          stores.flatMap((store, i) =>
+            [0, 1].map((j) =>
+              store.claimCheck({ repository: 'github:o/race', headSha: 'd'.repeat(40), trigger: `round-${round}`, owner: `${i}-${j}`, leaseMs: 60_000, now }),
+            ),
+          ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
       }

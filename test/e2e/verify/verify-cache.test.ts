@@ -8,15 +8,25 @@ import { git, tempDir } from '../../helpers/git.ts';
 import { makeFixtures, gitEnv, type Fixtures } from '../../helpers/fixture-repos.ts';
 import { commitFile, createSshKey, GpgHome, sshSigningConfig, type SshIdentity } from '../../helpers/signing-keys.ts';
 
-interface Line { commit: string; status: string }
+interface Line {
+  commit: string;
+  status: string;
+}
 
 /** The secret the cache files are authenticated with in these tests (a CI secret in real use). */
 const CACHE_KEY = 'verify-cache-test-secret';
 const mac = (key: string, body: string) => createHmac('sha256', CACHE_KEY).update(key).update('\0').update(body).digest('hex');
 
 function signet(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; lines: Line[]; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--format', 'jsonl', ...args], { encoding: 'utf8', env: { ...process.env, SIGNET_CACHE_KEY: CACHE_KEY, ...env }, maxBuffer: 64 * 1024 * 1024 });
-  const lines = run.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Line);
+  const run = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--format', 'jsonl', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SIGNET_CACHE_KEY: CACHE_KEY, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const lines = run.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Line);
   return { status: run.status, lines, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -64,7 +74,11 @@ describe('signet verify: the verdict cache', () => {
     gpg = new GpgHome(join(dir.path, 'gnupg'));
     gpg.gpg(['--quick-gen-key', 'Carol <carol@example.com>', 'ed25519', 'sign', '1d']);
     const carol = /^fpr:+([0-9A-F]{40}):/m.exec(gpg.gpg(['--with-colons', '--list-keys', 'carol@example.com']))![1]!;
-    pgpCommit = commitFile(repo, 'b', '2', 'openpgp', { email: 'carol@example.com', sign: ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${carol}`], env: gpg.env() });
+    pgpCommit = commitFile(repo, 'b', '2', 'openpgp', {
+      email: 'carol@example.com',
+      sign: ['-c', 'gpg.format=openpgp', '-c', `user.signingkey=${carol}`],
+      env: gpg.env(),
+    });
     const dave = new GpgHome(join(dir.path, 'gnupg-dave')).createKey('Dave', 'dave@example.com');
     aliceAllowed = file('alice.allowed', `alice@example.com ${alice.publicKeyLine}\n`);
     bobAllowed = file('bob.allowed', `bob@example.com ${bob.publicKeyLine}\n`);
@@ -177,7 +191,18 @@ describe('signet verify: cached verdicts equal uncached ones on the differential
 
   for (const now of [undefined, '2030-01-01T00:00:00Z']) {
     it(`${now ? 'with' : 'without'} --now`, () => {
-      const args = ['--repo', fx.repoDir('repo'), '--keyring', fx.keyring, '--allowed-signers', fx.allowedSigners, '--revoked-keys', fx.revokedKeys, ...(now ? ['--now', now] : []), '--all'];
+      const args = [
+        '--repo',
+        fx.repoDir('repo'),
+        '--keyring',
+        fx.keyring,
+        '--allowed-signers',
+        fx.allowedSigners,
+        '--revoked-keys',
+        fx.revokedKeys,
+        ...(now ? ['--now', now] : []),
+        '--all',
+      ];
       const cache = join(dir.path, now ? 'now' : 'clock');
       const uncached = signet([...args, '--no-cache'], gitEnv(fx));
       const first = signet([...args, '--cache', cache], gitEnv(fx));

@@ -52,10 +52,12 @@ ${roots ? 'keys:\n  x509_roots: [keys/corp-ca.pem]\n' : ''}rules:
   });
 
   it('a root the policy names but the default branch lacks is an error, not a silent pass', async () => {
-    await expect(loadPolicy(async (path) => (path === '.github/signet.yml' ? Buffer.from(policyText(true)) : undefined), ['.github/signet.yml'])).rejects.toThrow(/keys\.x509_roots\[0\] names \.github\/keys\/corp-ca\.pem, which is not on the default branch/);
+    await expect(
+      loadPolicy(async (path) => (path === '.github/signet.yml' ? Buffer.from(policyText(true)) : undefined), ['.github/signet.yml']),
+    ).rejects.toThrow(/keys\.x509_roots\[0\] names \.github\/keys\/corp-ca\.pem, which is not on the default branch/);
   });
 
-  it('signet report builds its registries with the policy\'s X.509 roots', async () => {
+  it("signet report builds its registries with the policy's X.509 roots", async () => {
     const policyDir = join(dir.path, 'policy');
     git(dir.path, ['init', '-q', policyDir]);
     writeFileSync(join(policyDir, 'policy.yml'), policyText(true).replace('keys/corp-ca.pem', 'corp-ca.pem'));

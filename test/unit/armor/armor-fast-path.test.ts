@@ -50,14 +50,23 @@ const anyBody = fc
   });
 
 /** Damage of the kinds gpg tolerates or refuses: characters inserted, replaced or removed. */
-const damaged = fc.tuple(armored, fc.array(fc.tuple(fc.nat(), fc.constantFrom('', '=', '==', '\n', ' ', '\r', '-', '_', 'A', '+', '/', '=3D', ':', '\0', 'é', '\n\n', '=\n')), { minLength: 1, maxLength: 3 }), fc.boolean()).map(([text, edits, replace]) => {
-  let out = text;
-  for (const [at, insert] of edits) {
-    const index = at % (out.length + 1);
-    out = out.slice(0, index) + insert + out.slice(index + (replace ? 1 : 0));
-  }
-  return out;
-});
+const damaged = fc
+  .tuple(
+    armored,
+    fc.array(fc.tuple(fc.nat(), fc.constantFrom('', '=', '==', '\n', ' ', '\r', '-', '_', 'A', '+', '/', '=3D', ':', '\0', 'é', '\n\n', '=\n')), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    fc.boolean(),
+  )
+  .map(([text, edits, replace]) => {
+    let out = text;
+    for (const [at, insert] of edits) {
+      const index = at % (out.length + 1);
+      out = out.slice(0, index) + insert + out.slice(index + (replace ? 1 : 0));
+    }
+    return out;
+  });
 
 describe('armor fast path', () => {
   it('agrees with the careful decoder on clean armor of every width, padding and CRC', () => {

@@ -11,8 +11,34 @@ function signet(args: string[], cwd = process.cwd()): { status: number | null; s
 
 /** CLI conventions: --help everywhere, `signet help COMMAND`, -V / version, verify -q. */
 describe('CLI conventions', () => {
-  const commands = ['attest', 'verify-attestation', 'sign-image', 'verify-image', 'sign-package', 'checksums', 'generate-key-pair', 'sign-blob', 'verify-blob', 'verify', 'hook', 'report', 'serve', 'jobs', 'audit', 'policy'];
-  const subcommands = [['hook', 'install'], ['hook', 'uninstall'], ['hook', 'pre-receive'], ['jobs', 'list'], ['jobs', 'run'], ['jobs', 'schedule'], ['audit', 'export'], ['policy', 'check']];
+  const commands = [
+    'attest',
+    'verify-attestation',
+    'sign-image',
+    'verify-image',
+    'sign-package',
+    'checksums',
+    'generate-key-pair',
+    'sign-blob',
+    'verify-blob',
+    'verify',
+    'hook',
+    'report',
+    'serve',
+    'jobs',
+    'audit',
+    'policy',
+  ];
+  const subcommands = [
+    ['hook', 'install'],
+    ['hook', 'uninstall'],
+    ['hook', 'pre-receive'],
+    ['jobs', 'list'],
+    ['jobs', 'run'],
+    ['jobs', 'schedule'],
+    ['audit', 'export'],
+    ['policy', 'check'],
+  ];
 
   it('answers --help on every command and subcommand, the same text as signet help COMMAND', () => {
     for (const command of commands) {
@@ -50,7 +76,10 @@ describe('CLI conventions', () => {
   it('jobs list gives the next run in the configured time zone, as the schedule reads', () => {
     const dir = tempDir('cli-jobs-list');
     try {
-      writeFileSync(join(dir.path, 'jobs.yml'), `timezone: Europe/Berlin\nstate_dir: ${join(dir.path, 'state')}\njobs:\n  key-expiry:\n    schedule: "0 9 * * 1"\n`);
+      writeFileSync(
+        join(dir.path, 'jobs.yml'),
+        `timezone: Europe/Berlin\nstate_dir: ${join(dir.path, 'state')}\njobs:\n  key-expiry:\n    schedule: "0 9 * * 1"\n`,
+      );
       const result = signet(['jobs', 'list', '--config', join(dir.path, 'jobs.yml')]);
       expect(result.stdout).toMatch(/^key-expiry {9}"0 9 \* \* 1" \(Europe\/Berlin\), next \d{4}-\d\d-\d\d 09:00 \+0[12]:00\n/);
     } finally {
@@ -81,7 +110,10 @@ describe('CLI conventions', () => {
     }, 60_000);
 
     it('prints full tag names, the first column as wide as the longest, and one wording per reason', () => {
-      const result = signet(['verify', '--keyring', join(dir.path, 'alice.asc'), 'tag-openpgp-one', 'tag-openpgp-two', 'stranger-tag', 'main..stranger-branch'], repo);
+      const result = signet(
+        ['verify', '--keyring', join(dir.path, 'alice.asc'), 'tag-openpgp-one', 'tag-openpgp-two', 'stranger-tag', 'main..stranger-branch'],
+        repo,
+      );
       const lines = result.stdout.trim().split('\n');
       expect(lines[0]).toMatch(/^tag-openpgp-one  G  /);
       expect(lines[1]).toMatch(/^tag-openpgp-two  G  /);
@@ -104,7 +136,12 @@ describe('CLI conventions', () => {
       expect(lines[1]).toBe(full.stdout.trim().split('\n').at(-1));
       expect(quiet.status).toBe(1);
       const jsonl = signet(['verify', '--keyring', join(dir.path, 'alice.asc'), '--quiet', '--format', 'jsonl', 'main'], repo);
-      expect(jsonl.stdout.trim().split('\n').map((line) => JSON.parse(line).status)).toEqual(['N']);
+      expect(
+        jsonl.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line).status),
+      ).toEqual(['N']);
     });
   });
 });

@@ -79,12 +79,28 @@ describe.each(['git', 'fast'] as const)('bench repository made by the %s generat
 
   it('signet verify says G for every commit, with the registry key', () => {
     const dir = dirOf(generator);
-    const run = spawnSync(process.execPath, [
-      join(root, 'bin', 'signet.js'), 'verify', '--repo', join(dir, 'repo'),
-      '--keyring', join(dir, 'keys', 'registry.asc'), '--allowed-signers', join(dir, 'keys', 'allowed_signers'),
-      '--format', 'jsonl', 'main',
-    ], { encoding: 'utf8' });
-    const records = run.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { status: string; key: string; format: string });
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin', 'signet.js'),
+        'verify',
+        '--repo',
+        join(dir, 'repo'),
+        '--keyring',
+        join(dir, 'keys', 'registry.asc'),
+        '--allowed-signers',
+        join(dir, 'keys', 'allowed_signers'),
+        '--format',
+        'jsonl',
+        'main',
+      ],
+      { encoding: 'utf8' },
+    );
+    const records = run.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { status: string; key: string; format: string });
     expect(records.map((r) => r.status)).toEqual(Array(N_OPENPGP + N_SSH).fill('G'));
     expect(records.slice(N_SSH).map((r) => r.key)).toEqual(Array(N_OPENPGP).fill(infoOf(generator).openpgpFingerprint));
     const sshKey = execFileSync('ssh-keygen', ['-l', '-f', join(dir, 'ssh', 'bench-ssh.pub')], { encoding: 'utf8' }).split(' ')[1];

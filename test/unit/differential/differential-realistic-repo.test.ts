@@ -21,7 +21,11 @@ function env(): NodeJS.ProcessEnv {
 }
 
 function git(args: string[]): string {
-  return execFileSync('git', ['-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys', 'allowed_signers')}`, ...args], { cwd: join(dir, 'repo'), env: env(), encoding: 'utf8' });
+  return execFileSync('git', ['-c', `gpg.ssh.allowedSignersFile=${join(dir, 'keys', 'allowed_signers')}`, ...args], {
+    cwd: join(dir, 'repo'),
+    env: env(),
+    encoding: 'utf8',
+  });
 }
 
 beforeAll(() => {
@@ -35,12 +39,38 @@ afterAll(() => {
 });
 
 describe('a history shaped like a real project', () => {
-  it('gets git\'s letter on every commit and every tag', () => {
-    const run = spawnSync(process.execPath, [join(root, 'bin', 'signet.js'), 'verify', '--repo', join(dir, 'repo'), '--keyring', join(dir, 'keys', 'registry.asc'), '--allowed-signers', join(dir, 'keys', 'allowed_signers'), '--format', 'jsonl', '--all'], { env: env(), encoding: 'utf8' });
+  it("gets git's letter on every commit and every tag", () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin', 'signet.js'),
+        'verify',
+        '--repo',
+        join(dir, 'repo'),
+        '--keyring',
+        join(dir, 'keys', 'registry.asc'),
+        '--allowed-signers',
+        join(dir, 'keys', 'allowed_signers'),
+        '--format',
+        'jsonl',
+        '--all',
+      ],
+      { env: env(), encoding: 'utf8' },
+    );
     // The secp256k1 key is skipped with one warning line; everything else is read.
-    expect(run.stderr).toMatch(/^signet: warning: skipped .*registry\.asc: key [0-9A-F]{40} cannot be used: it is on the elliptic curve secp256k1, which signet cannot check yet \(gpg can\)\n$/);
-    const records = run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { commit?: string; tag?: string; name?: string; status: string });
-    const theirs = new Map(git(['log', '--all', '--format=%H %G?']).trim().split('\n').map((line) => line.split(' ') as [string, string]));
+    expect(run.stderr).toMatch(
+      /^signet: warning: skipped .*registry\.asc: key [0-9A-F]{40} cannot be used: it is on the elliptic curve secp256k1, which signet cannot check yet \(gpg can\)\n$/,
+    );
+    const records = run.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { commit?: string; tag?: string; name?: string; status: string });
+    const theirs = new Map(
+      git(['log', '--all', '--format=%H %G?'])
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ') as [string, string]),
+    );
     const commits = records.filter((record) => record.commit);
     expect(commits).toHaveLength(theirs.size);
     const differing = commits.filter((record) => theirs.get(record.commit!) !== record.status);

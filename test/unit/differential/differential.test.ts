@@ -121,7 +121,7 @@ describe('the fixture: git says what each case promises', () => {
     expect(fx.cases.map((c) => c.name).sort()).toEqual(Object.keys(GIT_PROMISES).sort());
   });
 
-  it.each(REPOS)('%s: git log\'s status letter matches every commit case', (repo) => {
+  it.each(REPOS)("%s: git log's status letter matches every commit case", (repo) => {
     const statuses = gitSays(repo);
     const cases = fx.cases.filter((c) => c.repo === repo && c.kind !== 'tag');
     expect(cases.length).toBeGreaterThan(3);
@@ -141,7 +141,12 @@ describe('the fixture: git says what each case promises', () => {
 
   it('the registry holds every OpenPGP key but the unknown one', () => {
     const listed = execFileSync('gpg', ['--batch', '--with-colons', '--show-keys', fx.keyring], { encoding: 'utf8' });
-    const fingerprints = new Set(listed.split('\n').filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9]));
+    const fingerprints = new Set(
+      listed
+        .split('\n')
+        .filter((l) => l.startsWith('fpr:'))
+        .map((l) => l.split(':')[9]),
+    );
     for (const [who, fpr] of Object.entries(fx.fingerprints)) {
       expect([who, fingerprints.has(fpr)]).toEqual([who, who !== 'unknown']);
     }
@@ -164,8 +169,7 @@ describe('the fixture: git says what each case promises', () => {
 
   it('gpg confirms the SHA-1 digest, the subkey signer and the past signing time', () => {
     // VALIDSIG <signing fpr> <date> <sig time> <sig expiry> <ver> <res> <pk algo> <hash algo> <class> <primary fpr>
-    const validsig = (name: string): string[] =>
-      (/^\[GNUPG:\] VALIDSIG (.*)$/m.exec(gitVerifyCommitRaw(fx, 'repo', commitOf(name)))?.[1] ?? '').split(' ');
+    const validsig = (name: string): string[] => (/^\[GNUPG:\] VALIDSIG (.*)$/m.exec(gitVerifyCommitRaw(fx, 'repo', commitOf(name)))?.[1] ?? '').split(' ');
     expect(validsig('openpgp-sha1-digest')[7]).toBe('2');
     expect(validsig('openpgp-ed25519')[7]).toBe('8');
     const subkey = validsig('openpgp-subkey');
@@ -267,7 +271,7 @@ describe('signet verify agrees with git', () => {
     expect([...commits].sort()).toEqual(gitRevList(fx, repo, refs).sort());
   });
 
-  it.each(REPOS)('%s: every commit gets git\'s status letter, but where DESIGN.md says signet knows better', (repo) => {
+  it.each(REPOS)("%s: every commit gets git's status letter, but where DESIGN.md says signet knows better", (repo) => {
     const run = signet(repo, allRefs(fx, repo));
     const gitVerdicts = gitSays(repo);
     const differs = new Map(
@@ -291,7 +295,7 @@ describe('signet verify agrees with git', () => {
     expect(commitRecords(run).length).toBe(gitVerdicts.size);
   });
 
-  it.each(REPOS)('%s: the key is the one git names (OpenPGP: git\'s long key ID ends the fingerprint)', (repo) => {
+  it.each(REPOS)("%s: the key is the one git names (OpenPGP: git's long key ID ends the fingerprint)", (repo) => {
     const run = signet(repo, allRefs(fx, repo));
     const gitVerdicts = gitSays(repo);
     const mismatches: string[] = [];
@@ -300,9 +304,7 @@ describe('signet verify agrees with git', () => {
       const gitKey = gitVerdicts.get(record.commit ?? '')?.key ?? '';
       if (gitKey === '') continue;
       compared += 1;
-      const ok = gitKey.startsWith('SHA256:')
-        ? record.key === gitKey
-        : /^[0-9A-F]{40}$/.test(record.key ?? '') && record.key!.endsWith(gitKey.toUpperCase());
+      const ok = gitKey.startsWith('SHA256:') ? record.key === gitKey : /^[0-9A-F]{40}$/.test(record.key ?? '') && record.key!.endsWith(gitKey.toUpperCase());
       if (!ok) mismatches.push(`${record.commit}: git ${gitKey} signet ${record.key}`);
     }
     expect(mismatches).toEqual([]);
@@ -312,7 +314,11 @@ describe('signet verify agrees with git', () => {
   it.each(REPOS)('%s: the format is the kind of signature the object carries', (repo) => {
     const run = signet(repo, allRefs(fx, repo));
     expect(run.records.length).toBe(gitSays(repo).size + fx.cases.filter((c) => c.repo === repo && c.kind === 'tag').length);
-    const objects = catFileBatch(fx, repo, run.records.map((r) => r.tag ?? r.commit ?? ''));
+    const objects = catFileBatch(
+      fx,
+      repo,
+      run.records.map((r) => r.tag ?? r.commit ?? ''),
+    );
     for (const record of run.records) {
       const id = record.tag ?? record.commit ?? '';
       const type = record.tag === undefined ? 'commit' : 'tag';
@@ -322,13 +328,17 @@ describe('signet verify agrees with git', () => {
     }
   });
 
-  it.each(REPOS)('%s: each annotated tag given is reported once, with git verify-tag\'s verdict', (repo) => {
+  it.each(REPOS)("%s: each annotated tag given is reported once, with git verify-tag's verdict", (repo) => {
     const run = signet(repo, allRefs(fx, repo));
     const tagObjects = refsOf(fx, repo)
       .filter((ref) => ref.type === 'tag')
       .map((ref) => ({ ref: ref.name, id: ref.id }));
     expect(tagObjects.length).toBeGreaterThan(0);
-    expect(tagRecords(run).map((r) => r.tag).sort()).toEqual(tagObjects.map((t) => t.id).sort());
+    expect(
+      tagRecords(run)
+        .map((r) => r.tag)
+        .sort(),
+    ).toEqual(tagObjects.map((t) => t.id).sort());
     for (const { ref, id } of tagObjects) {
       const check = gitVerifyTag(fx, repo, ref);
       const record = tagRecords(run).find((r) => r.tag === id);
@@ -347,14 +357,18 @@ describe('signet verify agrees with git', () => {
   });
 
   it.each(RANGES.map(([repo, revisions], i) => [i, repo, revisions] as const))(
-    'range #%i in %s: the commit set equals git rev-list\'s',
+    "range #%i in %s: the commit set equals git rev-list's",
     (_i, repo, revisions) => {
       const revs = revisions();
       const expected = gitRevList(fx, repo, revs);
       expect(expected.length).toBeGreaterThan(0);
       const run = signet(repo, revs);
       expect(run.exitCode === 0 || run.exitCode === 1).toBe(true);
-      expect(commitRecords(run).map((r) => r.commit).sort()).toEqual([...expected].sort());
+      expect(
+        commitRecords(run)
+          .map((r) => r.commit)
+          .sort(),
+      ).toEqual([...expected].sort());
     },
   );
 

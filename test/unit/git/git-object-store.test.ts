@@ -8,7 +8,11 @@ import { commitTree, git, gitBytes, tempDir } from '../../helpers/git.ts';
 /** Every object of a repository, read by us, must equal `git cat-file`'s bytes. */
 function expectSameObjects(path: string, repoOptions: { env?: NodeJS.ProcessEnv } = {}): number {
   const repo = openRepository({ path, cwd: path, env: repoOptions.env ?? {} });
-  const listing = git(path, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)'], repoOptions.env ? { env: repoOptions.env } : {}).split('\n');
+  const listing = git(
+    path,
+    ['cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)'],
+    repoOptions.env ? { env: repoOptions.env } : {},
+  ).split('\n');
   for (const line of listing) {
     const [oid, type] = line.split(' ');
     const object = repo.objects.read(oid!);

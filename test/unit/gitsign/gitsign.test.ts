@@ -21,7 +21,10 @@ describe('gitsign commits, verified offline against a trusted root', () => {
   beforeAll(async () => {
     git(dir.path, ['init', '-q', '-b', 'main', repo]);
     sigstore = await localSigstore();
-    registries = { ...(await buildRegistries({ keyrings: [] })), keyless: { source: 'trusted_root.json', trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'trusted_root.json'), identities: [alice] } };
+    registries = {
+      ...(await buildRegistries({ keyrings: [] })),
+      keyless: { source: 'trusted_root.json', trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'trusted_root.json'), identities: [alice] },
+    };
   });
   afterAll(() => dir.remove());
 
@@ -35,7 +38,11 @@ describe('gitsign commits, verified offline against a trusted root', () => {
     return { oid: writeCommit(repo, signed), bytes: signed };
   }
 
-  async function verdictOf(options: SignOptions = {}, tamper = false, with_: KeyRegistries = registries): Promise<{ status: string; reason: string; detail?: string; signer?: string }> {
+  async function verdictOf(
+    options: SignOptions = {},
+    tamper = false,
+    with_: KeyRegistries = registries,
+  ): Promise<{ status: string; reason: string; detail?: string; signer?: string }> {
     const { oid, bytes } = await gitsignCommit(options, tamper);
     return (await verifyCommitObject(oid, bytes, with_, { hash: 'sha1', now: new Date() })).verdict;
   }
@@ -76,7 +83,8 @@ describe('gitsign commits, verified offline against a trusted root', () => {
   });
 
   describe('signet verify with the four cosign identity flags', () => {
-    const signet = (args: string[]): { status: number | null; stdout: string; stderr: string } => spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--repo', repo, ...args], { encoding: 'utf8' });
+    const signet = (args: string[]): { status: number | null; stdout: string; stderr: string } =>
+      spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--repo', repo, ...args], { encoding: 'utf8' });
     let rootFile: string;
     let oid: string;
     beforeAll(async () => {
@@ -88,21 +96,66 @@ describe('gitsign commits, verified offline against a trusted root', () => {
     const statusOf = (run: { stdout: string }): string => (JSON.parse(run.stdout.trim()) as { status: string }).status;
 
     it('exact identity and issuer: G', () => {
-      const run = signet(['--trusted-root', rootFile, '--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', '--format', 'jsonl', 'keyless']);
+      const run = signet([
+        '--trusted-root',
+        rootFile,
+        '--certificate-identity',
+        'alice@example.com',
+        '--certificate-oidc-issuer',
+        'https://accounts.example.com',
+        '--format',
+        'jsonl',
+        'keyless',
+      ]);
       expect(statusOf(run)).toBe('G');
       expect(run.status).toBe(0);
     });
     it('anchored regexps: G; another identity: U', () => {
-      expect(statusOf(signet(['--trusted-root', rootFile, '--certificate-identity-regexp', '^alice@example\\.com$', '--certificate-oidc-issuer-regexp', '^https://accounts\\.example\\.com$', '--format', 'jsonl', 'keyless']))).toBe('G');
-      expect(statusOf(signet(['--trusted-root', rootFile, '--certificate-identity', 'bob@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', '--format', 'jsonl', 'keyless']))).toBe('U');
+      expect(
+        statusOf(
+          signet([
+            '--trusted-root',
+            rootFile,
+            '--certificate-identity-regexp',
+            '^alice@example\\.com$',
+            '--certificate-oidc-issuer-regexp',
+            '^https://accounts\\.example\\.com$',
+            '--format',
+            'jsonl',
+            'keyless',
+          ]),
+        ),
+      ).toBe('G');
+      expect(
+        statusOf(
+          signet([
+            '--trusted-root',
+            rootFile,
+            '--certificate-identity',
+            'bob@example.com',
+            '--certificate-oidc-issuer',
+            'https://accounts.example.com',
+            '--format',
+            'jsonl',
+            'keyless',
+          ]),
+        ),
+      ).toBe('U');
     });
     it('the shipped public-good root does not vouch for a local Fulcio: U', () => {
-      expect(statusOf(signet(['--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', '--format', 'jsonl', 'keyless']))).toBe('U');
+      expect(
+        statusOf(
+          signet(['--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', 'https://accounts.example.com', '--format', 'jsonl', 'keyless']),
+        ),
+      ).toBe('U');
     });
     it('signet verify --policy: keys.trusted_root and a keyless identity in signers allow the push; another identity does not', () => {
       const write = (name: string, subject: string): string => {
         const file = join(dir.path, name);
-        writeFileSync(file, `version: 1\nkeys:\n  trusted_root: trusted_root.json\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n    signers:\n      - {issuer: "https://accounts.example.com", subject: "${subject}"}\n`);
+        writeFileSync(
+          file,
+          `version: 1\nkeys:\n  trusted_root: trusted_root.json\nrules:\n  - refs: ["refs/heads/**"]\n    require_signed_commits: true\n    signers:\n      - {issuer: "https://accounts.example.com", subject: "${subject}"}\n`,
+        );
         return file;
       };
       const allowed = signet(['--policy', write('allow.yml', 'alice@example.com'), '--ref', 'refs/heads/keyless', 'keyless']);
@@ -112,9 +165,17 @@ describe('gitsign commits, verified offline against a trusted root', () => {
     });
 
     const bad: Array<[string, string[], RegExp]> = [
-      ['an unanchored regexp', ['--certificate-identity-regexp', 'alice@example\\.com', '--certificate-oidc-issuer', 'https://accounts.example.com'], /--certificate-identity-regexp: the regular expression 'alice@example\\\.com' must be anchored/],
+      [
+        'an unanchored regexp',
+        ['--certificate-identity-regexp', 'alice@example\\.com', '--certificate-oidc-issuer', 'https://accounts.example.com'],
+        /--certificate-identity-regexp: the regular expression 'alice@example\\\.com' must be anchored/,
+      ],
       ['an identity without an issuer', ['--certificate-identity', 'alice@example.com'], /--certificate-identity needs --certificate-oidc-issuer/],
-      ['a trusted root that is not one', ['--trusted-root', join(process.cwd(), 'package.json'), '--certificate-identity', 'a@b.c', '--certificate-oidc-issuer', 'https://x'], /package\.json: not a Sigstore trusted root/],
+      [
+        'a trusted root that is not one',
+        ['--trusted-root', join(process.cwd(), 'package.json'), '--certificate-identity', 'a@b.c', '--certificate-oidc-issuer', 'https://x'],
+        /package\.json: not a Sigstore trusted root/,
+      ],
     ];
     for (const [name, args, message] of bad) {
       it(`${name}: one line naming it, exit 2`, () => {
@@ -127,7 +188,10 @@ describe('gitsign commits, verified offline against a trusted root', () => {
   });
 
   it('the shipped public-good trusted root is the one @sigstore/tuf embeds', () => {
-    const seeds = JSON.parse(readFileSync(join(process.cwd(), 'node_modules/@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { targets: Record<string, string> }>;
+    const seeds = JSON.parse(readFileSync(join(process.cwd(), 'node_modules/@sigstore/tuf/seeds.json'), 'utf8')) as Record<
+      string,
+      { targets: Record<string, string> }
+    >;
     expect(PUBLIC_GOOD_TRUSTED_ROOT_BASE64).toBe(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']);
   });
 });

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asLoadedRegistry, loadOpenPgpRegistry, loadOpenPgpRegistryWithOpenPgpJs, readsNatively, type KeySourceText, type SigningKeyRecord } from '../../../src/core/openpgp/registry.ts';
+import {
+  asLoadedRegistry,
+  loadOpenPgpRegistry,
+  loadOpenPgpRegistryWithOpenPgpJs,
+  readsNatively,
+  type KeySourceText,
+  type SigningKeyRecord,
+} from '../../../src/core/openpgp/registry.ts';
 import { GpgHome } from '../../helpers/openpgp-gpg.ts';
 import { buildScenarios, day, type Scenario } from '../../helpers/openpgp-scenarios.ts';
 
@@ -10,7 +17,12 @@ import { buildScenarios, day, type Scenario } from '../../helpers/openpgp-scenar
  */
 function comparable(record: SigningKeyRecord): object {
   const { native, packetBody, ...rest } = record;
-  const key = 'key' in native ? (native.kind === 'dsa' ? native.key.export({ format: 'der', type: 'spki' }).toString('hex') : native.key.export({ format: 'jwk' })) : native;
+  const key =
+    'key' in native
+      ? native.kind === 'dsa'
+        ? native.key.export({ format: 'der', type: 'spki' }).toString('hex')
+        : native.key.export({ format: 'jwk' })
+      : native;
   return { ...rest, native: { kind: native.kind, key }, packetBody: Buffer.from(packetBody).toString('hex') };
 }
 
@@ -83,12 +95,17 @@ describe('native OpenPGP keyring reader', () => {
   });
 
   it('reads every block of a keyring holding many keys, and leaves a key given twice to openpgp.js', async () => {
-    const all = scenarios.filter((scenario) => readsNatively(scenario.publicKeys.map((text) => ({ name: 'x', text })))).flatMap((scenario) => scenario.publicKeys);
+    const all = scenarios
+      .filter((scenario) => readsNatively(scenario.publicKeys.map((text) => ({ name: 'x', text }))))
+      .flatMap((scenario) => scenario.publicKeys);
     const sources = [{ name: 'all.asc', text: all.join('\n') }];
     expect(readsNatively(sources)).toBe(true);
     const { native: ours, reference } = await both(sources);
     expect(ours).toEqual(reference);
-    const twice = [{ name: 'a.asc', text: all[0]! }, { name: 'b.asc', text: all[0]! }];
+    const twice = [
+      { name: 'a.asc', text: all[0]! },
+      { name: 'b.asc', text: all[0]! },
+    ];
     expect(readsNatively(twice)).toBe(false);
   });
 
@@ -104,7 +121,11 @@ describe('native OpenPGP keyring reader', () => {
     const noCrc = flipped.filter((line) => !/^=[A-Za-z0-9+/]{4}$/.test(line)).join('\n');
     expect(readsNatively([{ name: 'n.asc', text: noCrc }])).toBe(false);
     // Whatever openpgp.js then makes of it (a registry or a refusal), loadOpenPgpRegistry says the same.
-    const outcome = (load: typeof loadOpenPgpRegistry) => load([{ name: 'n.asc', text: noCrc }]).then((registry) => asLoadedRegistry(registry).records().map(comparable), (error: Error) => error.message);
+    const outcome = (load: typeof loadOpenPgpRegistry) =>
+      load([{ name: 'n.asc', text: noCrc }]).then(
+        (registry) => asLoadedRegistry(registry).records().map(comparable),
+        (error: Error) => error.message,
+      );
     expect(await outcome(loadOpenPgpRegistry)).toEqual(await outcome(loadOpenPgpRegistryWithOpenPgpJs));
     // A binary keyring: openpgp.js.
     expect(readsNatively([{ name: 'bin.gpg', text: Buffer.from([0x99, 0, 1, 4]).toString('latin1') }])).toBe(false);

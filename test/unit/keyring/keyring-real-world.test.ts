@@ -41,29 +41,37 @@ async function gpgImporting(keys: string | Uint8Array): Promise<{ home: GpgHome;
   homes.push(home);
   const { stderr } = await home.gpg(['--import'], { input: keys, allowFailure: true });
   const { stdout } = await home.gpg(['--with-colons', '--list-keys'], { allowFailure: true });
-  const listed = stdout.toString('utf8').split('\n').filter((line) => line.startsWith('fpr:')).map((line) => line.split(':')[9] ?? '');
+  const listed = stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('fpr:'))
+    .map((line) => line.split(':')[9] ?? '');
   return { home, stderr, listed };
 }
 
 async function bothReaders(sources: KeySourceText[]): Promise<Array<{ fingerprints: string[]; warnings: readonly string[] }>> {
-  return Promise.all([loadOpenPgpRegistry(sources), loadOpenPgpRegistryWithOpenPgpJs(sources)].map(async (loading) => {
-    const registry = await loading;
-    return { fingerprints: registry.keys.map((key) => key.fingerprint), warnings: registry.warnings };
-  }));
+  return Promise.all(
+    [loadOpenPgpRegistry(sources), loadOpenPgpRegistryWithOpenPgpJs(sources)].map(async (loading) => {
+      const registry = await loading;
+      return { fingerprints: registry.keys.map((key) => key.fingerprint), warnings: registry.warnings };
+    }),
+  );
 }
 
 /** Every v4 signature packet of a binary key with its two stored digest bytes flipped (or more). */
 function spoilDigestPrefixes(binary: Uint8Array, alsoSignature = false): Uint8Array {
-  return concat(readPackets(binary).map(({ tag, body }) => {
-    if (tag !== 2 || body[0] !== 4) return packet(tag, body);
-    const copy = new Uint8Array(body);
-    const hashedEnd = 6 + ((copy[4]! << 8) | copy[5]!);
-    const prefixAt = hashedEnd + 2 + ((copy[hashedEnd]! << 8) | copy[hashedEnd + 1]!);
-    copy[prefixAt] = copy[prefixAt]! ^ 0xff;
-    copy[prefixAt + 1] = copy[prefixAt + 1]! ^ 0x5a;
-    if (alsoSignature) copy[copy.length - 2] = copy[copy.length - 2]! ^ 0x01;
-    return packet(tag, copy);
-  }));
+  return concat(
+    readPackets(binary).map(({ tag, body }) => {
+      if (tag !== 2 || body[0] !== 4) return packet(tag, body);
+      const copy = new Uint8Array(body);
+      const hashedEnd = 6 + ((copy[4]! << 8) | copy[5]!);
+      const prefixAt = hashedEnd + 2 + ((copy[hashedEnd]! << 8) | copy[hashedEnd + 1]!);
+      copy[prefixAt] = copy[prefixAt]! ^ 0xff;
+      copy[prefixAt + 1] = copy[prefixAt + 1]! ^ 0x5a;
+      if (alsoSignature) copy[copy.length - 2] = copy[copy.length - 2]! ^ 0x01;
+      return packet(tag, copy);
+    }),
+  );
 }
 
 describe('a key signet cannot use, among keys it can', () => {
@@ -73,7 +81,9 @@ describe('a key signet cannot use, among keys it can', () => {
     expect((await gpgImporting(file)).listed).toEqual(expect.arrayContaining([k1, good, rsa]));
     for (const read of await bothReaders([{ name: 'mixed.asc', text: file }])) {
       expect(read.fingerprints.sort()).toEqual([good, rsa].sort());
-      expect(read.warnings).toEqual([`skipped mixed.asc: key ${k1} cannot be used: it is on the elliptic curve secp256k1, which signet cannot check yet (gpg can)`]);
+      expect(read.warnings).toEqual([
+        `skipped mixed.asc: key ${k1} cannot be used: it is on the elliptic curve secp256k1, which signet cannot check yet (gpg can)`,
+      ]);
     }
   });
 
@@ -86,8 +96,17 @@ describe('a key signet cannot use, among keys it can', () => {
   });
 
   it('still refuses a file none of whose keys can be used, in one line naming it', async () => {
-    await expect(loadOpenPgpRegistry([{ name: 'coin.asc', text: k1Public }, { name: 'good.asc', text: goodPublic }])).rejects.toSatisfy((error: unknown) =>
-      isSignetError(error) && error.code === 'KEYRING_INVALID' && error.message === `coin.asc: key ${k1} cannot be used: it is on the elliptic curve secp256k1, which signet cannot check yet (gpg can)`);
+    await expect(
+      loadOpenPgpRegistry([
+        { name: 'coin.asc', text: k1Public },
+        { name: 'good.asc', text: goodPublic },
+      ]),
+    ).rejects.toSatisfy(
+      (error: unknown) =>
+        isSignetError(error) &&
+        error.code === 'KEYRING_INVALID' &&
+        error.message === `coin.asc: key ${k1} cannot be used: it is on the elliptic curve secp256k1, which signet cannot check yet (gpg can)`,
+    );
   });
 });
 
@@ -105,7 +124,10 @@ describe('a self-signature whose digest prefix is wrong', () => {
     const signature = await signer.sign(fingerprint, commitPayload);
     await imported.home.trustUltimately([fingerprint]);
     expect((await imported.home.verify(signature, commitPayload)).letter).toBe('G');
-    expect(await verifyOpenPgpSignature(await loadOpenPgpRegistry(sources), commitPayload, signature, { now: new Date() })).toMatchObject({ status: 'G', key: fingerprint });
+    expect(await verifyOpenPgpSignature(await loadOpenPgpRegistry(sources), commitPayload, signature, { now: new Date() })).toMatchObject({
+      status: 'G',
+      key: fingerprint,
+    });
   });
 
   it('does not make a self-signature that does not verify acceptable', async () => {
@@ -133,6 +155,8 @@ describe('key files joined without a final newline', () => {
     // The key gpg never imported signs nothing good here either.
     const signature = await signer.sign(rsa, commitPayload);
     expect((await imported.home.verify(signature, commitPayload)).letter).toBe('E');
-    expect(await verifyOpenPgpSignature(await loadOpenPgpRegistry([{ name: 'joined.asc', text: joined }]), commitPayload, signature, { now: new Date() })).toMatchObject({ status: 'E', reason: 'unknown_key' });
+    expect(
+      await verifyOpenPgpSignature(await loadOpenPgpRegistry([{ name: 'joined.asc', text: joined }]), commitPayload, signature, { now: new Date() }),
+    ).toMatchObject({ status: 'E', reason: 'unknown_key' });
   });
 });

@@ -43,12 +43,18 @@ describe('OpenPGP verdicts equal gpg 2.2 as git reads it', () => {
       if (!gpg) throw new Error('missing gpg answer');
       const ours = await verifyOpenPgpSignature(registry, testCase.payload, testCase.signature, options);
       // The cryptography on the thread pool (as `signet verify` runs it) gives the same verdict.
-      expect(await verifyOpenPgpSignature(registry, testCase.payload, testCase.signature, { ...options, runner: runOnThreadPool }), testCase.name).toEqual(ours);
+      expect(await verifyOpenPgpSignature(registry, testCase.payload, testCase.signature, { ...options, runner: runOnThreadPool }), testCase.name).toEqual(
+        ours,
+      );
       const reference = await verifyOpenPgpSignatureWithOpenPgpJs(registry, testCase.payload, testCase.signature, options);
       seen.add(ours.status);
-      if (process.env.SIGNET_SHOW) process.stdout.write(`${testCase.name.padEnd(70)} gpg ${gpg.letter} ours ${ours.status} ${ours.reason} ref ${reference.status} | ${ours.detail ?? ''}\n`);
+      if (process.env.SIGNET_SHOW)
+        process.stdout.write(
+          `${testCase.name.padEnd(70)} gpg ${gpg.letter} ours ${ours.status} ${ours.reason} ref ${reference.status} | ${ours.detail ?? ''}\n`,
+        );
       const want = expectedLetter(gpg.letter);
-      if (ours.status !== want) mismatches.push(`${testCase.name}: gpg ${gpg.letter}, ours ${ours.status} (${ours.reason}: ${ours.detail ?? ''})\n${gpg.status}`);
+      if (ours.status !== want)
+        mismatches.push(`${testCase.name}: gpg ${gpg.letter}, ours ${ours.status} (${ours.reason}: ${ours.detail ?? ''})\n${gpg.status}`);
       if (testCase.openpgpJsDiffers) {
         // The documented divergence must still be what happens, or the comment is stale.
         expect(reference.status, `${testCase.name}: ${testCase.openpgpJsDiffers}`).not.toBe(ours.status);

@@ -11,7 +11,12 @@ import { commitPayload } from '../../helpers/openpgp-scenarios.ts';
 // Whatever arrives as a signature or a payload, verification answers with a verdict (it never
 // throws), and no change to the signed bytes or to what the signature covers yields G.
 
-interface Signed { label: string; binary: Uint8Array; armored: string; protectedRanges: [number, number][] }
+interface Signed {
+  label: string;
+  binary: Uint8Array;
+  armored: string;
+  protectedRanges: [number, number][];
+}
 
 let registry: OpenPgpRegistry;
 const signed: Signed[] = [];
@@ -42,9 +47,18 @@ beforeAll(async () => {
     ['P-256', { type: 'ecc', curve: 'nistP256' }],
     ['RSA-2048', { type: 'rsa', rsaBits: 2048 }],
   ] as const) {
-    const { privateKey, publicKey } = await openpgp.generateKey({ ...options, userIDs: [{ name: label, email: `${label.toLowerCase()}@example.com` }], format: 'object' });
+    const { privateKey, publicKey } = await openpgp.generateKey({
+      ...options,
+      userIDs: [{ name: label, email: `${label.toLowerCase()}@example.com` }],
+      format: 'object',
+    });
     armoredKeys.push(publicKey.armor());
-    const armored = await openpgp.sign({ message: await openpgp.createMessage({ binary: commitPayload }), signingKeys: privateKey, detached: true, format: 'armored' });
+    const armored = await openpgp.sign({
+      message: await openpgp.createMessage({ binary: commitPayload }),
+      signingKeys: privateKey,
+      detached: true,
+      format: 'armored',
+    });
     const decoded = decodeArmor(armored);
     if (!decoded.ok) throw new Error(decoded.detail);
     signed.push({ label, binary: decoded.bytes, armored, protectedRanges: protectedRanges(decoded.bytes) });
@@ -57,68 +71,92 @@ beforeAll(async () => {
 });
 
 async function bothPaths(payload: Uint8Array, signature: string): Promise<[SignatureVerdict, SignatureVerdict]> {
-  return [await verifyOpenPgpSignature(registry, payload, signature, { now }), await verifyOpenPgpSignatureWithOpenPgpJs(registry, payload, signature, { now })];
+  return [
+    await verifyOpenPgpSignature(registry, payload, signature, { now }),
+    await verifyOpenPgpSignatureWithOpenPgpJs(registry, payload, signature, { now }),
+  ];
 }
 
 const anySigned = () => fc.integer({ min: 0, max: 2 }).map((index) => signed[index] as Signed);
 
 describe('OpenPGP verification under mutation', () => {
   it('a bit flipped in the signed part or the signature values is never G', async () => {
-    await fc.assert(fc.asyncProperty(anySigned(), fc.nat(), fc.integer({ min: 0, max: 7 }), async (entry, where, bit) => {
-      const positions = entry.protectedRanges.flatMap(([start, end]) => Array.from({ length: end - start }, (_, index) => start + index));
-      const position = positions[where % positions.length] ?? 0;
-      const mutated = new Uint8Array(entry.binary);
-      mutated[position] = (mutated[position] ?? 0) ^ (1 << bit);
-      const [fast, reference] = await bothPaths(commitPayload, armor(mutated));
-      expect(fast.status).not.toBe('G');
-      expect(reference.status).not.toBe('G');
-    }), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(anySigned(), fc.nat(), fc.integer({ min: 0, max: 7 }), async (entry, where, bit) => {
+        const positions = entry.protectedRanges.flatMap(([start, end]) => Array.from({ length: end - start }, (_, index) => start + index));
+        const position = positions[where % positions.length] ?? 0;
+        const mutated = new Uint8Array(entry.binary);
+        mutated[position] = (mutated[position] ?? 0) ^ (1 << bit);
+        const [fast, reference] = await bothPaths(commitPayload, armor(mutated));
+        expect(fast.status).not.toBe('G');
+        expect(reference.status).not.toBe('G');
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('any byte changed anywhere never crashes, and the openpgp.js path is never more lenient', async () => {
-    await fc.assert(fc.asyncProperty(anySigned(), fc.nat(), fc.integer({ min: 1, max: 255 }), async (entry, where, xor) => {
-      const mutated = new Uint8Array(entry.binary);
-      const position = where % mutated.length;
-      mutated[position] = (mutated[position] ?? 0) ^ xor;
-      const [fast, reference] = await bothPaths(commitPayload, armor(mutated));
-      if (reference.status === 'G') expect(fast.status).toBe('G');
-      expect(['G', 'B', 'E', 'X', 'Y', 'R']).toContain(fast.status);
-    }), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(anySigned(), fc.nat(), fc.integer({ min: 1, max: 255 }), async (entry, where, xor) => {
+        const mutated = new Uint8Array(entry.binary);
+        const position = where % mutated.length;
+        mutated[position] = (mutated[position] ?? 0) ^ xor;
+        const [fast, reference] = await bothPaths(commitPayload, armor(mutated));
+        if (reference.status === 'G') expect(fast.status).toBe('G');
+        expect(['G', 'B', 'E', 'X', 'Y', 'R']).toContain(fast.status);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('truncated, extended or spliced signatures never crash and are never G', async () => {
-    await fc.assert(fc.asyncProperty(anySigned(), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 40 }), async (entry, cut, junk) => {
-      const at = cut % entry.binary.length;
-      for (const bytes of [entry.binary.subarray(0, at), new Uint8Array([...entry.binary.subarray(0, at), ...junk, ...entry.binary.subarray(at)])]) {
-        // Junk spliced into the length octets can spell the same length another way (255, 0, 0,
-        // 0, 187 is 187 in five octets), or a longer one that gpg reads up to the end of the
-        // data: the same packet either way, rightly G (seed 1117635109 found it).
-        if (samePacket(bytes, entry.binary)) continue;
-        const [fast, reference] = await bothPaths(commitPayload, armor(bytes));
-        expect(fast.status).not.toBe('G');
-        expect(reference.status).not.toBe('G');
-      }
-    }), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(anySigned(), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 40 }), async (entry, cut, junk) => {
+        const at = cut % entry.binary.length;
+        for (const bytes of [entry.binary.subarray(0, at), new Uint8Array([...entry.binary.subarray(0, at), ...junk, ...entry.binary.subarray(at)])]) {
+          // Junk spliced into the length octets can spell the same length another way (255, 0, 0,
+          // 0, 187 is 187 in five octets), or a longer one that gpg reads up to the end of the
+          // data: the same packet either way, rightly G (seed 1117635109 found it).
+          if (samePacket(bytes, entry.binary)) continue;
+          const [fast, reference] = await bothPaths(commitPayload, armor(bytes));
+          expect(fast.status).not.toBe('G');
+          expect(reference.status).not.toBe('G');
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('a changed payload is never G', async () => {
-    await fc.assert(fc.asyncProperty(anySigned(), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(), async (entry, where, xor, drop) => {
-      const payload = new Uint8Array(commitPayload);
-      const position = where % payload.length;
-      payload[position] = (payload[position] ?? 0) ^ xor;
-      const changed = drop ? commitPayload.subarray(0, position) : payload;
-      const [fast, reference] = await bothPaths(changed, entry.armored);
-      expect(fast.status).toBe('B');
-      expect(reference.status).toBe('B');
-    }), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(anySigned(), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(), async (entry, where, xor, drop) => {
+        const payload = new Uint8Array(commitPayload);
+        const position = where % payload.length;
+        payload[position] = (payload[position] ?? 0) ^ xor;
+        const changed = drop ? commitPayload.subarray(0, position) : payload;
+        const [fast, reference] = await bothPaths(changed, entry.armored);
+        expect(fast.status).toBe('B');
+        expect(reference.status).toBe('B');
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('arbitrary text or bytes as the signature give E or B, never an exception', async () => {
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.string(), fc.uint8Array({ maxLength: 300 }).map((bytes) => armor(bytes))), async (signature) => {
-      const [fast, reference] = await bothPaths(commitPayload, signature);
-      expect(['E', 'B']).toContain(fast.status);
-      expect(['E', 'B']).toContain(reference.status);
-    }), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.uint8Array({ maxLength: 300 }).map((bytes) => armor(bytes)),
+        ),
+        async (signature) => {
+          const [fast, reference] = await bothPaths(commitPayload, signature);
+          expect(['E', 'B']).toContain(fast.status);
+          expect(['E', 'B']).toContain(reference.status);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

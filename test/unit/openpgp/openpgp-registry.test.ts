@@ -64,7 +64,12 @@ describe('loading OpenPGP keyrings', () => {
     expect(aliceInfo?.emails.sort()).toEqual(['alice@example.com', 'alice@work.example']);
     // gpg's own view of the expiry, from --with-colons (field 7 of the pub line).
     const colons = (await home.gpg(['--with-colons', '--list-keys', alice])).stdout.toString();
-    const gpgExpiry = Number(colons.split('\n').find((line) => line.startsWith('pub:'))?.split(':')[6]);
+    const gpgExpiry = Number(
+      colons
+        .split('\n')
+        .find((line) => line.startsWith('pub:'))
+        ?.split(':')[6],
+    );
     expect(aliceInfo?.expiresAt).toBe(gpgExpiry);
     expect(aliceInfo?.revokedAt).toBeUndefined();
     const bobInfo = byFingerprint.get(bob);
@@ -139,27 +144,48 @@ describe('loading OpenPGP keyrings', () => {
 
   it('refuses private keys, keys gpg 2.2 cannot read and keys without a valid user ID', async () => {
     const secret = await home.exportSecret(alice);
-    expect(await loadError([{ name: 'secret.asc', text: secret }])).toMatchObject({ code: 'KEYRING_INVALID', message: expect.stringMatching(/^secret\.asc: .*private key/) });
+    expect(await loadError([{ name: 'secret.asc', text: secret }])).toMatchObject({
+      code: 'KEYRING_INVALID',
+      message: expect.stringMatching(/^secret\.asc: .*private key/),
+    });
 
-    const { publicKey: v6 } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ email: 'v6@example.com' }], config: { v6Keys: true }, format: 'armored' });
-    expect(await loadError([{ name: 'v6.asc', text: v6 }])).toMatchObject({ code: 'KEYRING_INVALID', message: expect.stringMatching(/^v6\.asc: key [0-9A-F]{64} is a version 6 key/) });
+    const { publicKey: v6 } = await openpgp.generateKey({
+      type: 'curve25519',
+      userIDs: [{ email: 'v6@example.com' }],
+      config: { v6Keys: true },
+      format: 'armored',
+    });
+    expect(await loadError([{ name: 'v6.asc', text: v6 }])).toMatchObject({
+      code: 'KEYRING_INVALID',
+      message: expect.stringMatching(/^v6\.asc: key [0-9A-F]{64} is a version 6 key/),
+    });
 
     const curves = await GpgHome.create();
     const brainpool = await curves.generate('Brainpool <bp@example.com>', 'brainpoolP256r1', 'sign', '0');
     const brainpoolKey = await curves.exportPublic(brainpool);
     await curves.dispose();
-    expect(await loadError([{ name: 'bp.asc', text: brainpoolKey }])).toMatchObject({ code: 'KEYRING_INVALID', message: `bp.asc: key ${brainpool} cannot be used: it is on the elliptic curve brainpoolP256r1, which signet cannot check yet (gpg can)` });
+    expect(await loadError([{ name: 'bp.asc', text: brainpoolKey }])).toMatchObject({
+      code: 'KEYRING_INVALID',
+      message: `bp.asc: key ${brainpool} cannot be used: it is on the elliptic curve brainpoolP256r1, which signet cannot check yet (gpg can)`,
+    });
 
     // Alice's key with every user-ID signature (certifications and revocations) dropped: gpg refuses to import it.
     const binary = new Uint8Array((await home.gpg(['--export', alice])).stdout);
     const userIdSignature = (body: Uint8Array): boolean => ((body[1] ?? 0) >= 0x10 && (body[1] ?? 0) <= 0x13) || body[1] === 0x30;
-    const withoutSelfSignatures = concat(readPackets(binary).filter(({ tag, body }) => !(tag === 2 && userIdSignature(body))).map(({ tag, body }) => packet(tag, body)));
+    const withoutSelfSignatures = concat(
+      readPackets(binary)
+        .filter(({ tag, body }) => !(tag === 2 && userIdSignature(body)))
+        .map(({ tag, body }) => packet(tag, body)),
+    );
     const fresh = await GpgHome.create();
     const imported = await fresh.gpg(['--import'], { input: withoutSelfSignatures, allowFailure: true });
     await fresh.dispose();
     // gpg drops user IDs without signatures and then the key ("contains no user ID - skipped").
     expect(imported.stderr).toMatch(/no user ID - skipped|no valid user IDs/);
     const error = await loadError([{ name: 'nouid.gpg', text: Buffer.from(withoutSelfSignatures).toString('latin1') }]);
-    expect(error).toMatchObject({ code: 'KEYRING_INVALID', message: expect.stringMatching(/^nouid\.gpg: key [0-9A-F]{40} has no user ID with a valid self-signature/) });
+    expect(error).toMatchObject({
+      code: 'KEYRING_INVALID',
+      message: expect.stringMatching(/^nouid\.gpg: key [0-9A-F]{40} has no user ID with a valid self-signature/),
+    });
   });
 });

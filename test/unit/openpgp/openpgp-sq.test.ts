@@ -25,7 +25,10 @@ beforeAll(async () => {
   verifier = await GpgHome.create();
   const certs: string[] = [];
   const fingerprints: string[] = [];
-  for (const [name, suite] of [['cv25519', 'cv25519'], ['rsa3k', 'rsa3k']] as const) {
+  for (const [name, suite] of [
+    ['cv25519', 'cv25519'],
+    ['rsa3k', 'rsa3k'],
+  ] as const) {
     const keyFile = join(dir, `${name}.key`);
     await sq(['key', 'generate', '--cipher-suite', suite, '--userid', `Sq ${name} <sq-${name}@example.com>`, '--export', keyFile]);
     const cert = (await sq(['key', 'extract-cert', keyFile])).toString();

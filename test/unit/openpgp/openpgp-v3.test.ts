@@ -45,18 +45,20 @@ beforeAll(async () => {
   const names = ['rsa', 'dsa1024', 'dsa2048'] as const;
   const algorithms = { rsa: 'rsa2048', dsa1024: 'dsa1024', dsa2048: 'dsa2048' };
   const publics: string[] = [];
-  await Promise.all(names.map(async (name, index) => {
-    const home = signers[index]!;
-    const fingerprint = await home.generate(`Old ${name} <${name}@example.com>`, algorithms[name], 'sign', '0', created);
-    fingerprints[name] = fingerprint;
-    keys[name] = await craftKey(await home.exportSecret(fingerprint), fingerprint);
-    if (name !== 'rsa') {
-      const { readKey } = await import('openpgp');
-      const key = await readKey({ armoredKey: await home.exportPublic(fingerprint) });
-      dsaOrder[name] = toBig((key.keyPacket.publicParams as { q: Uint8Array }).q);
-    }
-    publics[index] = await home.exportPublic(fingerprint);
-  }));
+  await Promise.all(
+    names.map(async (name, index) => {
+      const home = signers[index]!;
+      const fingerprint = await home.generate(`Old ${name} <${name}@example.com>`, algorithms[name], 'sign', '0', created);
+      fingerprints[name] = fingerprint;
+      keys[name] = await craftKey(await home.exportSecret(fingerprint), fingerprint);
+      if (name !== 'rsa') {
+        const { readKey } = await import('openpgp');
+        const key = await readKey({ armoredKey: await home.exportPublic(fingerprint) });
+        dsaOrder[name] = toBig((key.keyPacket.publicParams as { q: Uint8Array }).q);
+      }
+      publics[index] = await home.exportPublic(fingerprint);
+    }),
+  );
   for (const key of publics) await verifier.gpg(['--import'], { input: key });
   await verifier.trustUltimately(Object.values(fingerprints));
   registry = await loadOpenPgpRegistry(publics.map((text, index) => ({ name: `k${index}.asc`, text })));
@@ -70,7 +72,11 @@ afterAll(async () => {
   work?.remove();
 });
 
-interface Case { name: string; signature: string; payload?: Uint8Array }
+interface Case {
+  name: string;
+  signature: string;
+  payload?: Uint8Array;
+}
 
 function v3(key: CraftKey, options: Partial<Parameters<typeof craftV3SignaturePacket>[2]> = {}, payload = commitPayload): string {
   return armor(craftV3SignaturePacket(key, payload, { createdAt: signedAt, ...options }));
@@ -111,7 +117,8 @@ describe('version 3 signatures are judged as gpg 2.2 judges them', () => {
       const ours = await verifyOpenPgpSignature(registry, testCase.payload ?? commitPayload, testCase.signature, { now: new Date(now * 1000) });
       const gpg = gpgSays[index]!;
       letters.push(`${testCase.name}: ${ours.status}`);
-      if (ours.status !== expectedLetter(gpg.letter)) problems.push(`${testCase.name}: gpg ${gpg.letter}, ours ${ours.status} (${ours.detail ?? ''})\n${gpg.status}`);
+      if (ours.status !== expectedLetter(gpg.letter))
+        problems.push(`${testCase.name}: gpg ${gpg.letter}, ours ${ours.status} (${ours.detail ?? ''})\n${gpg.status}`);
       if (ours.status === 'G' && ours.key !== fingerprints[testCase.name.split(' ')[0]!]) problems.push(`${testCase.name}: good, but key ${ours.key ?? ''}`);
     }
     expect(problems).toEqual([]);
@@ -119,7 +126,9 @@ describe('version 3 signatures are judged as gpg 2.2 judges them', () => {
     // needs a digest as long: gpg refuses SHA-1 with it, and so do we, above).
     // A DSA value outside 0 < r, s < q is never good, even when it is right modulo q.
     expect(letters.filter((line) => line.includes(' DSA ') && !line.endsWith(': B'))).toEqual([]);
-    expect(letters).toEqual(expect.arrayContaining(['rsa SHA-1: G', 'rsa SHA-256: G', 'dsa1024 SHA-1: G', 'dsa1024 SHA-256: G', 'dsa2048 SHA-256: G', 'dsa2048 SHA-1: E']));
+    expect(letters).toEqual(
+      expect.arrayContaining(['rsa SHA-1: G', 'rsa SHA-256: G', 'dsa1024 SHA-1: G', 'dsa1024 SHA-256: G', 'dsa2048 SHA-256: G', 'dsa2048 SHA-1: E']),
+    );
   });
 });
 
@@ -129,7 +138,8 @@ describe('version 3 signatures in commits and tags', () => {
     for (const [name, value] of Object.entries(process.env)) if (!/^(GIT_|GNUPG|GPG_)/.test(name)) clean[name] = value;
     return { ...clean, GNUPGHOME: verifier.dir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C', TZ: 'UTC' };
   };
-  const git = (cwd: string, args: string[], input?: string): string => execFileSync('git', args, { cwd, env: env(), encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trimEnd();
+  const git = (cwd: string, args: string[], input?: string): string =>
+    execFileSync('git', args, { cwd, env: env(), encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trimEnd();
 
   it('agree with git log %G? and git verify-tag', () => {
     const repo = join(work.path, 'repo');
@@ -150,12 +160,20 @@ describe('version 3 signatures in commits and tags', () => {
     const tag = git(repo, ['hash-object', '-t', 'tag', '-w', '--stdin'], `${tagPayload}${v3(keys.dsa1024, {}, new TextEncoder().encode(tagPayload))}`);
     git(repo, ['update-ref', 'refs/tags/v0.99', tag]);
 
-    const gitLetters = git(repo, ['log', '--format=%H %G?', 'main']).split('\n').map((line) => line.split(' '));
+    const gitLetters = git(repo, ['log', '--format=%H %G?', 'main'])
+      .split('\n')
+      .map((line) => line.split(' '));
     expect(gitLetters.map(([, letter]) => letter)).toEqual(['G', 'G', 'G']);
     expect(spawnSync('git', ['verify-tag', 'v0.99'], { cwd: repo, env: env() }).status).toBe(0);
-    const run = spawnSync(process.execPath, [signetBin, 'verify', '--repo', repo, '--keyring', keyringFile, '--format', 'jsonl', 'v0.99'], { env: env(), encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [signetBin, 'verify', '--repo', repo, '--keyring', keyringFile, '--format', 'jsonl', 'v0.99'], {
+      env: env(),
+      encoding: 'utf8',
+    });
     expect(run.stderr).toBe('');
-    const records = run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { commit?: string; tag?: string; status: string; key: string });
+    const records = run.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { commit?: string; tag?: string; status: string; key: string });
     expect(records[0]).toMatchObject({ tag, status: 'G', key: fingerprints.dsa1024 });
     expect(records.slice(1).map((record) => [record.commit, record.status])).toEqual(gitLetters);
     expect(records.slice(1).map((record) => record.key)).toEqual([fingerprints.dsa2048, fingerprints.dsa1024, fingerprints.rsa]);

@@ -5,23 +5,44 @@ import type { SignatureVerdict } from '../../../src/core/verdict.ts';
 
 /** The pure parts of enforcement (issue 11): tag names, replace refs, aliases, rule coverage. */
 const NEW = 'b'.repeat(40);
-const alice: SignatureVerdict = { status: 'G', format: 'openpgp', reason: 'valid', key: '1'.repeat(40), signer: 'Alice <alice@example.com>', identities: ['alice@example.com'] };
+const alice: SignatureVerdict = {
+  status: 'G',
+  format: 'openpgp',
+  reason: 'valid',
+  key: '1'.repeat(40),
+  signer: 'Alice <alice@example.com>',
+  identities: ['alice@example.com'],
+};
 
 function policy(rules: string): Policy {
   return parsePolicy(`version: 1\nkeys:\n  openpgp: [team.asc]\ngroups:\n  release: [alice@example.com]\nrules:\n${rules}`, 'policy.yml');
 }
 const codes = (decision: { violations: Array<{ code: string }> }): string[] => decision.violations.map((v) => v.code);
-const update = (extra: Partial<RefUpdateInput>): RefUpdateInput => ({ ref: 'refs/heads/main', oldOid: null, newOid: NEW, isForcePush: false, commits: [], ...extra });
+const update = (extra: Partial<RefUpdateInput>): RefUpdateInput => ({
+  ref: 'refs/heads/main',
+  oldOid: null,
+  newOid: NEW,
+  isForcePush: false,
+  commits: [],
+  ...extra,
+});
 
 describe('signed tags are bound to their ref name', () => {
   const tags = policy('  - refs: ["refs/tags/v*"]\n    require_signed_tags: true\n');
   it('refuses a tag object whose own name is not the ref name, and says which name it carries', () => {
-    const renamed = evaluateRefUpdate(tags, update({ ref: 'refs/tags/v1.0', tag: { oid: NEW, name: 'v1.0-rc1', taggerEmail: 'alice@example.com', verdict: alice } }));
+    const renamed = evaluateRefUpdate(
+      tags,
+      update({ ref: 'refs/tags/v1.0', tag: { oid: NEW, name: 'v1.0-rc1', taggerEmail: 'alice@example.com', verdict: alice } }),
+    );
     expect(codes(renamed)).toEqual(['TAG_NAME_MISMATCH']);
-    expect(renamed.violations[0]!.message).toBe("refs/tags/v1.0 points at the tag object named 'v1.0-rc1': a signed tag must be pushed under its own name (refs/tags/v1.0-rc1)");
+    expect(renamed.violations[0]!.message).toBe(
+      "refs/tags/v1.0 points at the tag object named 'v1.0-rc1': a signed tag must be pushed under its own name (refs/tags/v1.0-rc1)",
+    );
     // A prefix, a suffix or a case change is another name too.
     for (const name of ['v1', 'v1.0.0', 'V1.0', 'refs/tags/v1.0']) {
-      expect(codes(evaluateRefUpdate(tags, update({ ref: 'refs/tags/v1.0', tag: { oid: NEW, name, taggerEmail: 'a@x', verdict: alice } }))), name).toContain('TAG_NAME_MISMATCH');
+      expect(codes(evaluateRefUpdate(tags, update({ ref: 'refs/tags/v1.0', tag: { oid: NEW, name, taggerEmail: 'a@x', verdict: alice } }))), name).toContain(
+        'TAG_NAME_MISMATCH',
+      );
     }
     expect(evaluateRefUpdate(tags, update({ ref: 'refs/tags/v1.0', tag: { oid: NEW, name: 'v1.0', taggerEmail: 'a@x', verdict: alice } })).allowed).toBe(true);
   });
@@ -43,7 +64,24 @@ describe('aliases', () => {
   const rules = policy('  - refs: [refs/heads/main]\n    forbid_force_push: true\n  - refs: [refs/heads/master]\n    require_signed_commits: true\n');
   it("applies the rules of every name the push went through, the target's and the alias's", () => {
     expect(rulesForRef(rules, 'refs/heads/main', ['refs/heads/master']).map((rule) => rule.index)).toEqual([0, 1]);
-    const forced = evaluateRefUpdate(rules, update({ oldOid: 'a'.repeat(40), isForcePush: true, aliases: ['refs/heads/master'], commits: [{ oid: 'e'.repeat(40), subject: 'x', committerEmail: '', authorEmail: '', verdict: { status: 'N', format: 'none', reason: 'unsigned' }, changedPaths: [] }] }));
+    const forced = evaluateRefUpdate(
+      rules,
+      update({
+        oldOid: 'a'.repeat(40),
+        isForcePush: true,
+        aliases: ['refs/heads/master'],
+        commits: [
+          {
+            oid: 'e'.repeat(40),
+            subject: 'x',
+            committerEmail: '',
+            authorEmail: '',
+            verdict: { status: 'N', format: 'none', reason: 'unsigned' },
+            changedPaths: [],
+          },
+        ],
+      }),
+    );
     expect(codes(forced).sort()).toEqual(['FORCE_PUSH_FORBIDDEN', 'UNSIGNED_COMMIT']);
   });
 });

@@ -68,7 +68,8 @@ describe('path patterns', () => {
 });
 
 describe('rulesForRef', () => {
-  const policy = parsePolicy(`version: 1
+  const policy = parsePolicy(
+    `version: 1
 rules:
   - refs: [refs/heads/main, "refs/heads/release/*"]
     forbid_force_push: true
@@ -76,7 +77,9 @@ rules:
     forbid_deletion: true
   - refs: ["refs/tags/v*"]
     require_signed_tags: true
-`, 'p.yml');
+`,
+    'p.yml',
+  );
 
   it('returns every matching rule, in policy order', () => {
     expect(rulesForRef(policy, 'refs/heads/main').map((rule) => rule.index)).toEqual([0, 1]);
@@ -97,14 +100,38 @@ rules:
 describe('agrees with git', () => {
   let dir: string;
   const files = [
-    'README.md', 'a/x.md', 'a/b/y.md', 'a/b/c/z.md', 'ab/x.txt', 'b/a/x.md', 'docs/readme', 'docs.txt',
-    '.github/workflows/ci.yml', '.github/CODEOWNERS', 'a.b/c', 'x/y/a', 'xa/yb', 'a*b', 'c/ab',
+    'README.md',
+    'a/x.md',
+    'a/b/y.md',
+    'a/b/c/z.md',
+    'ab/x.txt',
+    'b/a/x.md',
+    'docs/readme',
+    'docs.txt',
+    '.github/workflows/ci.yml',
+    '.github/CODEOWNERS',
+    'a.b/c',
+    'x/y/a',
+    'xa/yb',
+    'a*b',
+    'c/ab',
   ];
   const refs = [
-    'refs/heads/main', 'refs/heads/ab', 'refs/heads/a/b', 'refs/heads/a/c/b', 'refs/heads/b/a', 'refs/heads/b/b/b',
-    'refs/heads/release/1', 'refs/heads/release/2/x', 'refs/heads/releasex', 'refs/tags/v1', 'refs/tags/v1.0', 'refs/tags/x',
+    'refs/heads/main',
+    'refs/heads/ab',
+    'refs/heads/a/b',
+    'refs/heads/a/c/b',
+    'refs/heads/b/a',
+    'refs/heads/b/b/b',
+    'refs/heads/release/1',
+    'refs/heads/release/2/x',
+    'refs/heads/releasex',
+    'refs/tags/v1',
+    'refs/tags/v1.0',
+    'refs/tags/x',
   ];
-  const git = (...args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir } });
+  const git = (...args: string[]): string =>
+    execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir } });
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'signet-policy-glob-'));
@@ -150,7 +177,10 @@ describe('agrees with git', () => {
         // for-each-ref treats a pattern without wildcards as a prefix; we match whole names.
         fc.pre(/[*?[]/.test(pattern));
         const ours = refs.filter((ref) => globMatches(pattern, 'ref', ref)).sort();
-        const theirs = git('for-each-ref', '--format=%(refname)', pattern).split('\n').filter((ref) => refs.includes(ref)).sort();
+        const theirs = git('for-each-ref', '--format=%(refname)', pattern)
+          .split('\n')
+          .filter((ref) => refs.includes(ref))
+          .sort();
         expect(ours, pattern).toEqual(theirs);
       }),
       { numRuns: 80 },

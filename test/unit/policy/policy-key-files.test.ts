@@ -8,7 +8,8 @@ import { createSshKey } from '../../helpers/signing-keys.ts';
 describe('signet policy check parses the key files the policy names', () => {
   const dir = tempDir('policy-keys');
   afterAll(() => dir.remove());
-  const policy = 'version: 1\nkeys:\n  openpgp: [keys/team.asc]\n  ssh_allowed_signers: keys/allowed_signers\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n';
+  const policy =
+    'version: 1\nkeys:\n  openpgp: [keys/team.asc]\n  ssh_allowed_signers: keys/allowed_signers\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n';
   const check = (): { status: number | null; stdout: string; stderr: string } =>
     spawnSync(process.execPath, ['bin/signet.js', 'policy', 'check', join(dir.path, 'policy.yml')], { encoding: 'utf8' });
 
@@ -28,7 +29,9 @@ describe('signet policy check parses the key files the policy names', () => {
     writeFileSync(join(dir.path, 'keys', 'allowed_signers'), `alice@example.com ${key.publicKeyLine}\n`);
     const gnupg = join(dir.path, 'gnupg');
     mkdirSync(gnupg, { mode: 0o700 });
-    spawnSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Alice <alice@example.com>', 'ed25519', 'sign', 'never'], { env: { ...process.env, GNUPGHOME: gnupg } });
+    spawnSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Alice <alice@example.com>', 'ed25519', 'sign', 'never'], {
+      env: { ...process.env, GNUPGHOME: gnupg },
+    });
     const armored = spawnSync('gpg', ['--armor', '--export'], { env: { ...process.env, GNUPGHOME: gnupg }, encoding: 'utf8' }).stdout;
     writeFileSync(join(dir.path, 'keys', 'team.asc'), armored);
     const result = check();

@@ -112,13 +112,26 @@ describe('parsePolicy: every field', () => {
     expect(policy.keys).toEqual({ openpgp: [], forgeAccounts: false, trustWebFlow: false, files: [] });
     expect(policy.groups).toEqual({});
     expect(policy.rules[0]).toEqual({
-      index: 0, line: 3, refs: ['refs/heads/main'], requireSignedCommits: true, requireSignedTags: false, accept: ['G'],
-      requireEmailMatch: false, refuseSha1: true, paths: [], forbidForcePush: false, forbidDeletion: false, requireSignedPush: false,
+      index: 0,
+      line: 3,
+      refs: ['refs/heads/main'],
+      requireSignedCommits: true,
+      requireSignedTags: false,
+      accept: ['G'],
+      requireEmailMatch: false,
+      refuseSha1: true,
+      paths: [],
+      forbidForcePush: false,
+      forbidDeletion: false,
+      requireSignedPush: false,
     });
   });
 
   it('keeps unquoted hex key ids as text (YAML would read 0x… as a number)', () => {
-    const policy = parsePolicy(withRule('    require_signed_commits: true\n    signers: [0x1A2B3C4D5E6F7A8B, 1234567890123456789012345678901234567890]\n'), 'p.yml');
+    const policy = parsePolicy(
+      withRule('    require_signed_commits: true\n    signers: [0x1A2B3C4D5E6F7A8B, 1234567890123456789012345678901234567890]\n'),
+      'p.yml',
+    );
     expect(policy.rules[0]!.allowedSigners).toEqual([
       { kind: 'keyid', keyId: '1A2B3C4D5E6F7A8B' },
       { kind: 'fingerprint', fingerprint: '1234567890123456789012345678901234567890' },
@@ -127,7 +140,10 @@ describe('parsePolicy: every field', () => {
 
   it('accepts fingerprints as gpg prints them (spaced), v6 fingerprints, and explicit principals', () => {
     const v6 = 'AB'.repeat(32);
-    const policy = parsePolicy(withRule(`    require_signed_commits: true\n    signers: ["0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567", "${v6}", "principal:12345678"]\n`), 'p.yml');
+    const policy = parsePolicy(
+      withRule(`    require_signed_commits: true\n    signers: ["0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567", "${v6}", "principal:12345678"]\n`),
+      'p.yml',
+    );
     expect(policy.rules[0]!.allowedSigners).toEqual([
       { kind: 'fingerprint', fingerprint: FPR },
       { kind: 'fingerprint', fingerprint: v6 },
@@ -136,7 +152,10 @@ describe('parsePolicy: every field', () => {
   });
 
   it('resolves YAML anchors and aliases', () => {
-    const policy = parsePolicy('version: 1\nrules:\n  - refs: &protected [refs/heads/main]\n    forbid_deletion: true\n  - refs: *protected\n    forbid_force_push: true\n', 'p.yml');
+    const policy = parsePolicy(
+      'version: 1\nrules:\n  - refs: &protected [refs/heads/main]\n    forbid_deletion: true\n  - refs: *protected\n    forbid_force_push: true\n',
+      'p.yml',
+    );
     expect(policy.rules.map((rule) => rule.refs)).toEqual([['refs/heads/main'], ['refs/heads/main']]);
   });
 
@@ -182,8 +201,12 @@ describe('checkPolicy: problems carry path, line and column', () => {
       { path: '', line: 1, column: 1, message: "missing field 'version' (write 'version: 1')" },
       { path: '', line: 1, column: 1, message: "missing field 'rules' (a list of rules, each with 'refs')" },
     ]);
-    expect(only('version: 2\nrules:\n  - refs: refs/heads/main\n    forbid_deletion: true\n'))
-      .toEqual({ path: 'version', line: 1, column: 10, message: 'unsupported version the number 2; this signet reads version 1' });
+    expect(only('version: 2\nrules:\n  - refs: refs/heads/main\n    forbid_deletion: true\n')).toEqual({
+      path: 'version',
+      line: 1,
+      column: 10,
+      message: 'unsupported version the number 2; this signet reads version 1',
+    });
     expect(only('version: "1"\nrules:\n  - refs: refs/heads/main\n    forbid_deletion: true\n').path).toBe('version');
     expect(only('version: 1\nrules: []\n')).toEqual({ path: 'rules', line: 2, column: 8, message: 'expected at least one rule; the list is empty' });
     expect(only('version: 1\nrules: {}\n').message).toBe('expected a list of rules; found a mapping');
@@ -233,29 +256,56 @@ rules:
       ['    require_signed_commits: true\n    accept: {G: true}\n', 'rules[0].accept', 'expected a list of status letters; found a mapping'],
       ['    require_signed_commits: true\n    signers: []\n', 'rules[0].signers', 'expected at least one signer; the list is empty'],
       ['    require_signed_commits: true\n    signers: [[a@b.c]]\n', 'rules[0].signers[0]', 'expected signer as a string; found a list'],
-      ['    require_signed_commits: true\n    paths: {match: a}\n', 'rules[0].paths', "expected a list of path rules (each with 'match' and 'signers'); found a mapping"],
-      ['    require_signed_commits: true\n    paths: [{match: [a], signers: [a@b.c], threshold: 0}]\n', 'rules[0].paths[0].threshold', 'expected a whole number of at least 1; found the number 0'],
-      ['    require_signed_commits: true\n    paths: [{match: [a], signers: [a@b.c], threshold: 1.5}]\n', 'rules[0].paths[0].threshold', 'expected a whole number of at least 1; found the number 1.5'],
-      ['    require_signed_commits: true\n    paths: [{match: [a], signers: [a@b.c], threshold: "2"}]\n', 'rules[0].paths[0].threshold', "expected a whole number of at least 1; found the string '2'"],
+      [
+        '    require_signed_commits: true\n    paths: {match: a}\n',
+        'rules[0].paths',
+        "expected a list of path rules (each with 'match' and 'signers'); found a mapping",
+      ],
+      [
+        '    require_signed_commits: true\n    paths: [{match: [a], signers: [a@b.c], threshold: 0}]\n',
+        'rules[0].paths[0].threshold',
+        'expected a whole number of at least 1; found the number 0',
+      ],
+      [
+        '    require_signed_commits: true\n    paths: [{match: [a], signers: [a@b.c], threshold: 1.5}]\n',
+        'rules[0].paths[0].threshold',
+        'expected a whole number of at least 1; found the number 1.5',
+      ],
+      [
+        '    require_signed_commits: true\n    paths: [{match: [a], signers: [a@b.c], threshold: "2"}]\n',
+        'rules[0].paths[0].threshold',
+        "expected a whole number of at least 1; found the string '2'",
+      ],
     ];
     for (const [body, path, message] of cases) {
       const problem = only(withRule(body));
       expect({ path: problem.path, message: problem.message }, body).toEqual({ path, message });
     }
-    expect(only('version: 1\nkeys:\n  openpgp: 3\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n'))
-      .toEqual({ path: 'keys.openpgp', line: 3, column: 12, message: 'expected keyring file as a string; found the number 3' });
-    expect(only('version: 1\nkeys:\n  ssh_allowed_signers: ""\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n').message).toBe('expected a non-empty string');
+    expect(only('version: 1\nkeys:\n  openpgp: 3\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n')).toEqual({
+      path: 'keys.openpgp',
+      line: 3,
+      column: 12,
+      message: 'expected keyring file as a string; found the number 3',
+    });
+    expect(only('version: 1\nkeys:\n  ssh_allowed_signers: ""\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n').message).toBe(
+      'expected a non-empty string',
+    );
     expect(only('version: 1\nkeys: [a]\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n').path).toBe('keys');
-    expect(only('version: 1\ngroups: [a]\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n').message)
-      .toBe('expected a mapping of group names to lists of signers; found a list');
+    expect(only('version: 1\ngroups: [a]\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n').message).toBe(
+      'expected a mapping of group names to lists of signers; found a list',
+    );
     expect(only('version: 1\nrules:\n  - refs/heads/main\n')).toMatchObject({ path: 'rules[0]', line: 3, column: 5 });
   });
 
   it('points at the right line in lists and flow sequences', () => {
     const text = withRule('    require_signed_commits: true\n    accept:\n      - G\n      - Q\n');
     expect(only(text)).toEqual({ path: 'rules[0].accept[1]', line: 7, column: 9, message: "unknown status letter 'Q'; a rule may accept G, X and Y" });
-    expect(only(withRule('    require_signed_commits: true\n    accept: [G, g]\n')))
-      .toEqual({ path: 'rules[0].accept[1]', line: 5, column: 17, message: "status letters are upper case: write 'G'" });
+    expect(only(withRule('    require_signed_commits: true\n    accept: [G, g]\n'))).toEqual({
+      path: 'rules[0].accept[1]',
+      line: 5,
+      column: 17,
+      message: "status letters are upper case: write 'G'",
+    });
   });
 });
 
@@ -268,8 +318,10 @@ describe('checkPolicy: status letters', () => {
       expect(problem.path).toBe('rules[0].accept[1]');
       expect(problem.message).toMatch(pattern);
     }
-    expect(only(withRule('    require_signed_commits: true\n    accept: [Y]\n')))
-      .toMatchObject({ path: 'rules[0].accept', message: "accept must include 'G' (a good signature by a registry key)" });
+    expect(only(withRule('    require_signed_commits: true\n    accept: [Y]\n'))).toMatchObject({
+      path: 'rules[0].accept',
+      message: "accept must include 'G' (a good signature by a registry key)",
+    });
     expect(only(withRule('    require_signed_commits: true\n    accept: [GY]\n')).message).toBe("unknown status letter 'GY'; a rule may accept G, X and Y");
   });
 });
@@ -302,9 +354,17 @@ describe('checkPolicy: glob patterns', () => {
   }
 
   it('refuses bad path patterns', () => {
-    const cases: Array<[string, RegExp]> = [['/abs', /relative to the repository root: write 'abs'/], ['a/**b', /whole path component/], ['[', /unclosed/], ['a//b', /empty path component/], ['[[:alpha:]]', /not supported/]];
+    const cases: Array<[string, RegExp]> = [
+      ['/abs', /relative to the repository root: write 'abs'/],
+      ['a/**b', /whole path component/],
+      ['[', /unclosed/],
+      ['a//b', /empty path component/],
+      ['[[:alpha:]]', /not supported/],
+    ];
     for (const [pattern, message] of cases) {
-      const problem = only(withRule(`    require_signed_commits: true\n    paths:\n      - match: [x, ${JSON.stringify(pattern)}]\n        signers: [a@b.c]\n`));
+      const problem = only(
+        withRule(`    require_signed_commits: true\n    paths:\n      - match: [x, ${JSON.stringify(pattern)}]\n        signers: [a@b.c]\n`),
+      );
       expect(problem).toMatchObject({ path: 'rules[0].paths[0].match[1]', line: 6 });
       expect(problem.message).toMatch(message);
     }
@@ -363,14 +423,21 @@ rules:
 
   it('refuses empty groups used as allow-lists and bad group names', () => {
     expect(only('version: 1\ngroups:\n  e: []\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n').path).toBe('groups.e');
-    expect(only('version: 1\ngroups:\n  "bad name": [a@b.c]\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n'))
-      .toMatchObject({ path: 'groups', line: 3, column: 3 });
+    expect(only('version: 1\ngroups:\n  "bad name": [a@b.c]\nrules:\n  - refs: [refs/heads/main]\n    forbid_deletion: true\n')).toMatchObject({
+      path: 'groups',
+      line: 3,
+      column: 3,
+    });
   });
 });
 
 describe('checkPolicy: fields that would be inert are errors', () => {
   it('refuses signers, accept, require_email_match and paths without a signing requirement', () => {
-    const problems = problemsOf(withRule('    forbid_deletion: true\n    signers: [a@b.c]\n    accept: [G]\n    require_email_match: true\n    paths: [{match: [a], signers: [a@b.c]}]\n'));
+    const problems = problemsOf(
+      withRule(
+        '    forbid_deletion: true\n    signers: [a@b.c]\n    accept: [G]\n    require_email_match: true\n    paths: [{match: [a], signers: [a@b.c]}]\n',
+      ),
+    );
     expect(problems.map((p) => [p.path, p.line])).toEqual([
       ['rules[0].signers', 5],
       ['rules[0].accept', 6],
@@ -382,8 +449,16 @@ describe('checkPolicy: fields that would be inert are errors', () => {
   });
 
   it('refuses a rule that requires nothing, and a path rule that adds nothing', () => {
-    expect(only(withRule('    refuse_sha1: true\n'))).toMatchObject({ path: 'rules[0]', line: 3, column: 5, message: expect.stringMatching(/requires nothing/) });
-    expect(only(withRule('    require_signed_commits: true\n    paths: [{match: [a]}]\n'))).toMatchObject({ path: 'rules[0].paths[0]', message: expect.stringMatching(/adds nothing/) });
+    expect(only(withRule('    refuse_sha1: true\n'))).toMatchObject({
+      path: 'rules[0]',
+      line: 3,
+      column: 5,
+      message: expect.stringMatching(/requires nothing/),
+    });
+    expect(only(withRule('    require_signed_commits: true\n    paths: [{match: [a]}]\n'))).toMatchObject({
+      path: 'rules[0].paths[0]',
+      message: expect.stringMatching(/adds nothing/),
+    });
     expect(only(withRule('    require_signed_commits: true\n    paths: [{signers: [a@b.c]}]\n')).message).toMatch(/missing field 'match'/);
     expect(only('version: 1\nrules:\n  - forbid_deletion: true\n')).toMatchObject({ path: 'rules[0]', message: expect.stringMatching(/missing field 'refs'/) });
   });
@@ -395,9 +470,13 @@ describe('checkPolicy: fields that would be inert are errors', () => {
   });
 
   it('refuses a threshold no allow-list can meet', () => {
-    expect(only(withRule('    require_signed_commits: true\n    paths: [{match: [a], signers: [a@b.c, d@e.f], threshold: 3}]\n')))
-      .toMatchObject({ path: 'rules[0].paths[0].threshold', message: 'threshold 3 can never be met: only 2 signer entries are allowed' });
-    expect(only(withRule('    require_signed_commits: true\n    signers: [a@b.c]\n    paths: [{match: [a], threshold: 2}]\n')).path).toBe('rules[0].paths[0].threshold');
+    expect(only(withRule('    require_signed_commits: true\n    paths: [{match: [a], signers: [a@b.c, d@e.f], threshold: 3}]\n'))).toMatchObject({
+      path: 'rules[0].paths[0].threshold',
+      message: 'threshold 3 can never be met: only 2 signer entries are allowed',
+    });
+    expect(only(withRule('    require_signed_commits: true\n    signers: [a@b.c]\n    paths: [{match: [a], threshold: 2}]\n')).path).toBe(
+      'rules[0].paths[0].threshold',
+    );
   });
 
   it('collects every problem of a broken file, sorted by position', () => {
@@ -449,7 +528,10 @@ describe('docs/policy.md', () => {
 describe('checkPolicy: release images', () => {
   const base = 'version: 1\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n';
   it('reads the images /sign-release signs, {tag} kept for the release tag', () => {
-    const policy = parsePolicy(`${base}release:\n  images: ["ghcr.io/o/app:{tag}", "127.0.0.1:5000/o/cli:{tag}-slim", "registry.example/o/base@sha256:${'a'.repeat(64)}"]\n`, 'signet.yml');
+    const policy = parsePolicy(
+      `${base}release:\n  images: ["ghcr.io/o/app:{tag}", "127.0.0.1:5000/o/cli:{tag}-slim", "registry.example/o/base@sha256:${'a'.repeat(64)}"]\n`,
+      'signet.yml',
+    );
     expect(policy.release).toEqual({ images: ['ghcr.io/o/app:{tag}', '127.0.0.1:5000/o/cli:{tag}-slim', `registry.example/o/base@sha256:${'a'.repeat(64)}`] });
     expect(parsePolicy(base, 'signet.yml').release).toBeUndefined();
   });

@@ -34,7 +34,11 @@ describe('test prerequisites', () => {
       if (path.startsWith('/')) symlinkSync(path, join(bin, command));
     }
     expect(missingPrerequisites(list, { PATH: bin })).toEqual(['missing sq: sudo apt-get install sq', 'missing skopeo: sudo apt-get install skopeo']);
-    const setup = spawnSync(process.execPath, ['--input-type=module', '-e', `const { default: setup } = await import(${JSON.stringify(bundleForNode('test/global-setup.ts'))}); setup();`], { encoding: 'utf8', env: { PATH: bin } });
+    const setup = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const { default: setup } = await import(${JSON.stringify(bundleForNode('test/global-setup.ts'))}); setup();`],
+      { encoding: 'utf8', env: { PATH: bin } },
+    );
     expect(setup.status).toBe(2);
     expect(setup.stderr.trim().split('\n')).toEqual([
       "signet's tests need tools this machine lacks (scripts/prerequisites.txt):",

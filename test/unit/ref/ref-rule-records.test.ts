@@ -8,13 +8,20 @@ import { tempDir } from '../../helpers/git.ts';
 describe('RefRuleRecords: the rule sets each ref was judged under', () => {
   const dir = tempDir('ref-rules');
   afterAll(() => dir.remove());
-  const rules = (signers: string) => rulesForRef(parsePolicy(`version: 1\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n    signers: [${signers}]\n`, 'p.yml'), 'refs/heads/main');
+  const rules = (signers: string) =>
+    rulesForRef(
+      parsePolicy(`version: 1\nrules:\n  - refs: [refs/heads/main]\n    require_signed_commits: true\n    signers: [${signers}]\n`, 'p.yml'),
+      'refs/heads/main',
+    );
 
   it('keeps each distinct set once per ref, oldest first, across instances', () => {
     const path = join(dir.path, 'a', 'ref-rules.jsonl');
     const first = new RefRuleRecords(path);
     expect(first.setsFor('refs/heads/main')).toBeUndefined();
-    first.recordAll([{ ref: 'refs/heads/main', rules: rules('alice@example.com') }, { ref: 'refs/heads/topic', rules: [] }]);
+    first.recordAll([
+      { ref: 'refs/heads/main', rules: rules('alice@example.com') },
+      { ref: 'refs/heads/topic', rules: [] },
+    ]);
     first.recordAll([{ ref: 'refs/heads/main', rules: rules('alice@example.com') }]);
     first.recordAll([{ ref: 'refs/heads/main', rules: rules('bob@example.com') }]);
     const again = new RefRuleRecords(path);

@@ -18,7 +18,11 @@ import { renderReportMarkdown } from '../../../src/report/render-markdown.ts';
 import { HOSTILE_CORPUS } from '../../helpers/hostile-corpus.ts';
 
 function gfm(markdown: string): string {
-  return execFileSync('cmark-gfm', ['--unsafe', '-e', 'table', '-e', 'autolink', '-e', 'strikethrough'], { input: markdown, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return execFileSync('cmark-gfm', ['--unsafe', '-e', 'table', '-e', 'autolink', '-e', 'strikethrough'], {
+    input: markdown,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
 }
 
 /** Nothing the data could have made: links, images, HTML, comments, emphasis, lists, math. */
@@ -45,16 +49,21 @@ function evaluation(text: string): PushEvaluation {
   const verdict = { status: 'E' as const, format: 'openpgp' as const, reason: 'unknown_key' as const, signer: text, detail: text };
   return {
     allowed: false,
-    decisions: [{
-      ref: `refs/heads/${text}`,
-      allowed: false,
-      noPolicy: false,
-      violations: [
-        { code: 'UNSIGNED_COMMIT', commit: a, message: `commit ${a.slice(0, 12)} ("${text}"): ${text}`, fix: `git commit --amend -S # ${text}`, rule: 0 },
-        { code: 'FORCE_PUSH_FORBIDDEN', message: `refs/heads/${text}: ${text}`, fix: text, rule: 0 },
-      ],
-      commits: [{ oid: a, accepted: false, reasons: [text] }, { oid: b, accepted: true, reasons: [text] }],
-    }],
+    decisions: [
+      {
+        ref: `refs/heads/${text}`,
+        allowed: false,
+        noPolicy: false,
+        violations: [
+          { code: 'UNSIGNED_COMMIT', commit: a, message: `commit ${a.slice(0, 12)} ("${text}"): ${text}`, fix: `git commit --amend -S # ${text}`, rule: 0 },
+          { code: 'FORCE_PUSH_FORBIDDEN', message: `refs/heads/${text}: ${text}`, fix: text, rule: 0 },
+        ],
+        commits: [
+          { oid: a, accepted: false, reasons: [text] },
+          { oid: b, accepted: true, reasons: [text] },
+        ],
+      },
+    ],
     judgedUnder: [],
     commits: new Map([
       [a, { commit: a, parents: [], subject: text, verdict, mergetags: [] }],
@@ -125,7 +134,20 @@ describe('compliance report', () => {
         until: '2026-01-01T00:00:00Z',
         bucket: 'week',
         policy: text,
-        refs: [{ ref: text, tip: 'c'.repeat(40), rules: [0], commits: 2, signed: 1, good: 1, statuses: { ...emptyStatusCounts(), G: 1, N: 1 }, exemptions: [], signers: [{ signer: text, key: text, format: 'openpgp', commits: 1, statuses: { G: 1 } }], coverage: [] }],
+        refs: [
+          {
+            ref: text,
+            tip: 'c'.repeat(40),
+            rules: [0],
+            commits: 2,
+            signed: 1,
+            good: 1,
+            statuses: { ...emptyStatusCounts(), G: 1, N: 1 },
+            exemptions: [],
+            signers: [{ signer: text, key: text, format: 'openpgp', commits: 1, statuses: { G: 1 } }],
+            coverage: [],
+          },
+        ],
         tags: [{ ref: `refs/tags/${text}`, name: text, status: 'G', signer: text, taggedAt: 1_700_000_000 }],
         keys: [{ kind: 'openpgp', id: text, names: [text, text], source: text, revoked: false, signingKeys: [], commitsInPeriod: 1 }],
       };

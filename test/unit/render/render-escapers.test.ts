@@ -24,7 +24,12 @@ function expectInert(html: string): void {
 const hostile = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 60 }),
   fc.constantFrom(...HOSTILE_CORPUS.filter((s) => s.length < 1000)),
-  fc.array(fc.constantFrom('[', ']', '(', ')', '!', '<', '>', '`', '|', '*', '_', '~', '#', '\n', '\r', '\\', '&', ':', '/', 'www.', 'http', '-', '1.', ' ', 'x'), { maxLength: 30 }).map((parts) => parts.join('')),
+  fc
+    .array(
+      fc.constantFrom('[', ']', '(', ')', '!', '<', '>', '`', '|', '*', '_', '~', '#', '\n', '\r', '\\', '&', ':', '/', 'www.', 'http', '-', '1.', ' ', 'x'),
+      { maxLength: 30 },
+    )
+    .map((parts) => parts.join('')),
 );
 
 describe('markdownText', () => {
@@ -55,10 +60,12 @@ describe('markdownText', () => {
 
   it('keeps the text readable: plain words pass unchanged, distinct inputs stay distinct', () => {
     expect(markdownText('fix the parser for v2')).toBe('fix the parser for v2');
-    fc.assert(fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (a, b) => {
-      fc.pre(a !== b && !/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff␀-␡␤]/.test(a + b));
-      expect(markdownText(a)).not.toBe(markdownText(b));
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (a, b) => {
+        fc.pre(a !== b && !/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff␀-␡␤]/.test(a + b));
+        expect(markdownText(a)).not.toBe(markdownText(b));
+      }),
+    );
   });
 
   it('cuts text past the limit with …', () => {
@@ -71,13 +78,16 @@ describe('markdownText', () => {
 describe('markdownCode', () => {
   it('can never be closed from inside: the parser shows exactly one code span holding the text', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('`', '``', '```', 'a', ' ', '<!--', '|', '[x](y)'), { minLength: 1, maxLength: 12 }).map((p) => p.join('')), (text) => {
-        fc.pre(text.trim() !== '');
-        const html = gfm(`before ${markdownCode(text)} after\n`);
-        expect(html.match(/<code>/g)).toHaveLength(1);
-        expect(html).toMatch(/^<p>before <code>.*<\/code> after<\/p>\n$/s);
-        expect(html).not.toMatch(/<a |<!--/);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('`', '``', '```', 'a', ' ', '<!--', '|', '[x](y)'), { minLength: 1, maxLength: 12 }).map((p) => p.join('')),
+        (text) => {
+          fc.pre(text.trim() !== '');
+          const html = gfm(`before ${markdownCode(text)} after\n`);
+          expect(html.match(/<code>/g)).toHaveLength(1);
+          expect(html).toMatch(/^<p>before <code>.*<\/code> after<\/p>\n$/s);
+          expect(html).not.toMatch(/<a |<!--/);
+        },
+      ),
       { numRuns: 120 },
     );
   });
@@ -103,13 +113,15 @@ describe('md', () => {
 
 describe('terminalText', () => {
   it('leaves no control, bidi or invisible character and no newline in any output', () => {
-    fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.constantFrom(...HOSTILE_CORPUS)), (text) => {
-      const shown = terminalText(text);
-      expect(isTerminalSafe(shown)).toBe(true);
-      expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
-      // Escaping twice changes nothing (no double backslashes piling up in re-rendered lines).
-      expect(terminalText(shown)).toBe(shown);
-    }));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.constantFrom(...HOSTILE_CORPUS)), (text) => {
+        const shown = terminalText(text);
+        expect(isTerminalSafe(shown)).toBe(true);
+        expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+        // Escaping twice changes nothing (no double backslashes piling up in re-rendered lines).
+        expect(terminalText(shown)).toBe(shown);
+      }),
+    );
   });
 
   it('shows each control as a visible escape and keeps the rest', () => {
@@ -123,7 +135,13 @@ describe('signet verify table rows', () => {
   it('carry no control or bidi character from the subject, signer, verdict detail or mergetag names', () => {
     for (const text of HOSTILE_CORPUS.filter((s) => s.length < 1000)) {
       const verdict = { status: 'B' as const, format: 'openpgp' as const, reason: 'unknown_key' as const, signer: text, detail: text };
-      const row = commitRow({ commit: 'a'.repeat(40), parents: [], subject: text, verdict, mergetags: [{ tag: 'b'.repeat(40), name: text, target: 'c'.repeat(40), subject: text, verdict } as unknown as TagResult] });
+      const row = commitRow({
+        commit: 'a'.repeat(40),
+        parents: [],
+        subject: text,
+        verdict,
+        mergetags: [{ tag: 'b'.repeat(40), name: text, target: 'c'.repeat(40), subject: text, verdict } as unknown as TagResult],
+      });
       expect(isTerminalSafe(row), JSON.stringify(row)).toBe(true);
       const tag = tagRow({ tag: 'b'.repeat(40), name: text, target: 'c'.repeat(40), subject: text, verdict } as unknown as TagResult);
       expect(isTerminalSafe(tag), JSON.stringify(tag)).toBe(true);

@@ -39,7 +39,8 @@ describe('signet report, numbers checked against git log %G?', () => {
     report = run();
   });
   afterAll(() => {
-    for (const home of [h?.signHome, h?.verifyHome, h?.thiefHome]) if (home) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home.home } });
+    for (const home of [h?.signHome, h?.verifyHome, h?.thiefHome])
+      if (home) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home.home } });
     dir.remove();
   });
 
@@ -73,8 +74,12 @@ describe('signet report, numbers checked against git log %G?', () => {
           const start = Date.parse(bucket.start) / 1000;
           expect(Date.parse(bucket.end) / 1000 - start).toBe(width);
           const inside = inPeriod.filter((c) => c.time >= start && c.time < start + width);
-          expect({ start: bucket.start, commits: bucket.commits, good: bucket.good, signed: bucket.signed })
-            .toEqual({ start: bucket.start, commits: inside.length, good: inside.filter((c) => c.letter === 'G').length, signed: inside.filter((c) => c.letter !== 'N').length });
+          expect({ start: bucket.start, commits: bucket.commits, good: bucket.good, signed: bucket.signed }).toEqual({
+            start: bucket.start,
+            commits: inside.length,
+            good: inside.filter((c) => c.letter === 'G').length,
+            signed: inside.filter((c) => c.letter !== 'N').length,
+          });
         }
       }
     };
@@ -91,8 +96,18 @@ describe('signet report, numbers checked against git log %G?', () => {
     const main = lettersOf('refs/heads/main').filter((c) => c.time >= since && c.time < until);
     const month = (c: GitLetter) => new Date(c.time * 1000).toISOString().slice(0, 7);
     expect(monthly.refs[0]!.coverage.map((b) => [b.start, b.end, b.commits, b.good])).toEqual([
-      ['2023-11-01T00:00:00.000Z', '2023-12-01T00:00:00.000Z', main.filter((c) => month(c) === '2023-11').length, main.filter((c) => month(c) === '2023-11' && c.letter === 'G').length],
-      ['2023-12-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', main.filter((c) => month(c) === '2023-12').length, main.filter((c) => month(c) === '2023-12' && c.letter === 'G').length],
+      [
+        '2023-11-01T00:00:00.000Z',
+        '2023-12-01T00:00:00.000Z',
+        main.filter((c) => month(c) === '2023-11').length,
+        main.filter((c) => month(c) === '2023-11' && c.letter === 'G').length,
+      ],
+      [
+        '2023-12-01T00:00:00.000Z',
+        '2024-01-01T00:00:00.000Z',
+        main.filter((c) => month(c) === '2023-12').length,
+        main.filter((c) => month(c) === '2023-12' && c.letter === 'G').length,
+      ],
     ]);
     expect(monthly.refs[0]!.coverage[1]!.commits).toBeGreaterThan(0);
   });
@@ -142,7 +157,20 @@ describe('signet report, numbers checked against git log %G?', () => {
     // The hook accepted carol's commit while her key was valid and kept that verdict.
     const carolCommit = lettersOf('refs/heads/main').find((c) => c.letter === 'R')!;
     const records = new VerdictRecords(join(h.worktree, '.git', 'signet', 'verdicts'));
-    records.recordFirst({ commit: carolCommit.oid, verdict: { status: 'G', format: 'openpgp', reason: 'valid', key: h.carol.fingerprint, primaryKey: h.carol.fingerprint, signer: 'Carol <carol@example.com>' }, acceptedAt: '2023-11-15T10:00:00Z', ref: 'refs/heads/main', pusher: 'carol' });
+    records.recordFirst({
+      commit: carolCommit.oid,
+      verdict: {
+        status: 'G',
+        format: 'openpgp',
+        reason: 'valid',
+        key: h.carol.fingerprint,
+        primaryKey: h.carol.fingerprint,
+        signer: 'Carol <carol@example.com>',
+      },
+      acceptedAt: '2023-11-15T10:00:00Z',
+      ref: 'refs/heads/main',
+      pusher: 'carol',
+    });
     const after = run().refs[0]!;
     expect(after.exemptions).toEqual([{ oid: carolCommit.oid, status: 'R', reason: 'first-verdict' }]);
     expect(after.compliant).toBe(before.good + 1);
@@ -156,7 +184,12 @@ describe('signet report, numbers checked against git log %G?', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     // Well-formed XML, as an independent parser reads it.
     execFileSync('python3', ['-c', 'import sys, xml.dom.minidom; xml.dom.minidom.parseString(sys.stdin.read())'], { input: svg });
-    const bars = [...svg.matchAll(/<g class="bucket" data-start="([^"]+)" data-commits="(\d+)" data-good="(\d+)" data-signed="(\d+)">/g)].map((m) => ({ start: m[1], commits: Number(m[2]), good: Number(m[3]), signed: Number(m[4]) }));
+    const bars = [...svg.matchAll(/<g class="bucket" data-start="([^"]+)" data-commits="(\d+)" data-good="(\d+)" data-signed="(\d+)">/g)].map((m) => ({
+      start: m[1],
+      commits: Number(m[2]),
+      good: Number(m[3]),
+      signed: Number(m[4]),
+    }));
     const expected = report.refs.flatMap((ref) => ref.coverage.map((b) => ({ start: b.start, commits: b.commits, good: b.good, signed: b.signed })));
     expect(bars).toEqual(expected);
     expect(svg).toContain('refs/heads/main:');

@@ -57,7 +57,18 @@ describe('rev-list equivalence', () => {
   };
 
   it('matches git rev-list, in git order, on fixed ranges', () => {
-    const cases = [['main'], ['b0..main'], ['^b1', 'main'], ['b2', 'b3', '^b4'], ['--all'], ['--branches', '--not', 'b5'], ['main~10'], ['main^2..main'].filter(() => true), [`${commits[100]}..${commits[250]}`], ['main', '--not', '--all']];
+    const cases = [
+      ['main'],
+      ['b0..main'],
+      ['^b1', 'main'],
+      ['b2', 'b3', '^b4'],
+      ['--all'],
+      ['--branches', '--not', 'b5'],
+      ['main~10'],
+      ['main^2..main'].filter(() => true),
+      [`${commits[100]}..${commits[250]}`],
+      ['main', '--not', '--all'],
+    ];
     for (const args of cases) {
       let expected: string[];
       try {
@@ -86,7 +97,17 @@ describe('rev-list equivalence', () => {
   });
 
   it('takes A...B, X^! and X^@ as git rev-list does, on fixed cases', () => {
-    for (const args of [['b0...main'], ['main...b1'], ['b2...b3', '^b4'], ['main^!'], ['main^@'], ['b5^@', '^b0'], ['main~3^!', 'b1'], ['...main'], ['main...']]) {
+    for (const args of [
+      ['b0...main'],
+      ['main...b1'],
+      ['b2...b3', '^b4'],
+      ['main^!'],
+      ['main^@'],
+      ['b5^@', '^b0'],
+      ['main~3^!', 'b1'],
+      ['...main'],
+      ['main...'],
+    ]) {
       expect(ours(args), args.join(' ')).toEqual(theirs(args));
     }
   });

@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 describe('generate-key-pair', () => {
-  it('writes cosign\'s encrypted PEM (mode 0600) and an SPKI public key openssl reads', async () => {
+  it("writes cosign's encrypted PEM (mode 0600) and an SPKI public key openssl reads", async () => {
     const key = readFileSync(join(dir, 'cosign.key'), 'utf8');
     expect(key.startsWith('-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n')).toBe(true);
     const envelope = JSON.parse(Buffer.from(key.split('\n').slice(1, -2).join(''), 'base64').toString('utf8'));
@@ -109,7 +109,9 @@ describe('sign-blob / verify-blob', () => {
     const signed = await runSignet(['sign-blob', '--key', 'cosign.key', '--bundle', 'large.sigstore.json', 'large.bin'], { cwd: dir, env: env() });
     expect(signed.code, signed.stderr).toBe(0);
     writeFileSync(join(dir, 'large.sig.der'), Buffer.from(signed.stdout.trim(), 'base64'));
-    expect(tool('openssl', ['dgst', '-sha256', '-verify', 'cosign.pub', '-signature', 'large.sig.der', 'large.bin'], { cwd: dir }).stdout).toContain('Verified OK');
+    expect(tool('openssl', ['dgst', '-sha256', '-verify', 'cosign.pub', '-signature', 'large.sig.der', 'large.bin'], { cwd: dir }).stdout).toContain(
+      'Verified OK',
+    );
     const bundle = JSON.parse(readFileSync(join(dir, 'large.sigstore.json'), 'utf8'));
     const sha = mustRun('sha256sum', [join(dir, 'large.bin')]).split(' ')[0];
     expect(Buffer.from(bundle.messageSignature.messageDigest.digest, 'base64').toString('hex')).toBe(sha);

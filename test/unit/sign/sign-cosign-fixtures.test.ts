@@ -19,7 +19,9 @@ beforeAll(() => {
   const download = tool('apt-get', ['download', 'golang-github-containers-image-dev'], { cwd: tmp.dir });
   const deb = readdirSync(tmp.dir).find((name) => name.endsWith('.deb'));
   if (download.status !== 0 || !deb) {
-    throw new Error(`cannot fetch golang-github-containers-image-dev with apt-get download (is apt reachable? run 'apt-get update'): ${download.stderr.trim().split('\n').pop() ?? ''}`);
+    throw new Error(
+      `cannot fetch golang-github-containers-image-dev with apt-get download (is apt reachable? run 'apt-get update'): ${download.stderr.trim().split('\n').pop() ?? ''}`,
+    );
   }
   const unpack = tool('dpkg', ['-x', deb, 'x'], { cwd: tmp.dir });
   if (unpack.status !== 0) throw new Error(`dpkg -x failed: ${unpack.stderr}`);
@@ -46,14 +48,19 @@ function readDirSignature(path: string): DirSignature {
 
 function checkDir(name: string): ImageSignatureCheck[] {
   const dir = join(fixtures, name);
-  const manifestDigest = `sha256:${createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex')}`;
-  return readdirSync(dir).filter((file) => file.startsWith('signature-')).sort().map((file) => {
-    const sig = readDirSignature(join(dir, file));
-    if (sig.mimeType !== 'application/vnd.dev.cosign.simplesigning.v1+json') {
-      return { ok: false, reason: 'unknown_signature_type', detail: sig.mimeType };
-    }
-    return verifySimpleSigning({ payload: sig.payload, signatureBase64: sig.signature, publicKey: cosignPub, manifestDigest });
-  });
+  const manifestDigest = `sha256:${createHash('sha256')
+    .update(readFileSync(join(dir, 'manifest.json')))
+    .digest('hex')}`;
+  return readdirSync(dir)
+    .filter((file) => file.startsWith('signature-'))
+    .sort()
+    .map((file) => {
+      const sig = readDirSignature(join(dir, file));
+      if (sig.mimeType !== 'application/vnd.dev.cosign.simplesigning.v1+json') {
+        return { ok: false, reason: 'unknown_signature_type', detail: sig.mimeType };
+      }
+      return verifySimpleSigning({ payload: sig.payload, signatureBase64: sig.signature, publicKey: cosignPub, manifestDigest });
+    });
 }
 
 describe('containers/image cosign fixtures', () => {
@@ -99,16 +106,21 @@ describe('containers/image cosign fixtures', () => {
   it('a signature by a key that is not cosign.pub is rejected', () => {
     const sig = readDirSignature(join(fixtures, 'unknown-cosign-key.signature'));
     const result = verifySimpleSigning({
-      payload: sig.payload, signatureBase64: sig.signature, publicKey: cosignPub,
+      payload: sig.payload,
+      signatureBase64: sig.signature,
+      publicKey: cosignPub,
       manifestDigest: 'sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00',
     });
     expect(result).toMatchObject({ ok: false, reason: 'invalid' });
   });
 
-  it('the payload signet makes is byte-identical to cosign\'s for the same image', async () => {
+  it("the payload signet makes is byte-identical to cosign's for the same image", async () => {
     const { simpleSigningPayload } = await import('../../../src/core/sign/simple-signing.ts');
     const theirs = readDirSignature(join(fixtures, 'dir-img-cosign-valid', 'signature-1')).payload;
-    const ours = simpleSigningPayload('192.168.64.2:5000/cosign-signed-single-sample', 'sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00');
+    const ours = simpleSigningPayload(
+      '192.168.64.2:5000/cosign-signed-single-sample',
+      'sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00',
+    );
     expect(ours.toString('utf8')).toBe(theirs.toString('utf8'));
   });
 });

@@ -30,7 +30,8 @@ describe('checksums', () => {
       const key = which === 'ed25519' ? ed : rsa;
       const output = `checksums-${which}.txt`;
       const result = await runSignet(['checksums', '--key', key.secretKeyPath, '--output', output, 'app-linux-amd64', 'app darwin.zip', 'notes.txt'], {
-        cwd: dir, env: { SIGNET_OPENPGP_PASSPHRASE: key.passphrase },
+        cwd: dir,
+        env: { SIGNET_OPENPGP_PASSPHRASE: key.passphrase },
       });
       expect(result.code, result.stderr).toBe(0);
       const check = tool('sha256sum', ['--check', '--strict', output], { cwd: dir });
@@ -45,7 +46,10 @@ describe('checksums', () => {
       const sq = sqVerify(key, ['--detached', `${output}.asc`, output], dir);
       expect(sq.status, sq.stderr).toBe(0);
       // Any change to the list is caught by both.
-      writeFileSync(join(dir, `${output}.bad`), readFileSync(join(dir, output), 'utf8').replace(/^./, (c) => (c === '0' ? '1' : '0')));
+      writeFileSync(
+        join(dir, `${output}.bad`),
+        readFileSync(join(dir, output), 'utf8').replace(/^./, (c) => (c === '0' ? '1' : '0')),
+      );
       expect(gpgVerify(key, [`${output}.asc`, `${output}.bad`], dir).status).not.toBe(0);
       expect(sqVerify(key, ['--detached', `${output}.asc`, `${output}.bad`], dir).status).not.toBe(0);
     });
@@ -55,7 +59,10 @@ describe('checksums', () => {
     writeFileSync(join(dir, 'back\\slash.bin'), 'b');
     writeFileSync(join(dir, 'new\nline.bin'), 'n');
     const names = ['back\\slash.bin', 'new\nline.bin'];
-    const result = await runSignet(['checksums', '--key', ed.secretKeyPath, '--output', 'odd.txt', ...names], { cwd: dir, env: { SIGNET_OPENPGP_PASSPHRASE: ed.passphrase } });
+    const result = await runSignet(['checksums', '--key', ed.secretKeyPath, '--output', 'odd.txt', ...names], {
+      cwd: dir,
+      env: { SIGNET_OPENPGP_PASSPHRASE: ed.passphrase },
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(readFileSync(join(dir, 'odd.txt'), 'utf8')).toBe(mustRun('sha256sum', names, { cwd: dir }));
     expect(tool('sha256sum', ['--check', '--strict', 'odd.txt'], { cwd: dir }).status).toBe(0);
@@ -63,7 +70,14 @@ describe('checksums', () => {
 
   it('a tampered file fails sha256sum --check', async () => {
     writeFileSync(join(dir, 'x.bin'), 'one');
-    expect((await runSignet(['checksums', '--key', ed.secretKeyPath, '--output', 'x.sums', 'x.bin'], { cwd: dir, env: { SIGNET_OPENPGP_PASSPHRASE: ed.passphrase } })).code).toBe(0);
+    expect(
+      (
+        await runSignet(['checksums', '--key', ed.secretKeyPath, '--output', 'x.sums', 'x.bin'], {
+          cwd: dir,
+          env: { SIGNET_OPENPGP_PASSPHRASE: ed.passphrase },
+        })
+      ).code,
+    ).toBe(0);
     writeFileSync(join(dir, 'x.bin'), 'two');
     expect(tool('sha256sum', ['--check', 'x.sums'], { cwd: dir }).status).not.toBe(0);
   });
@@ -77,7 +91,8 @@ describe('checksums', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('RELEASE_PGP_PASS');
     const fromEnv = await runSignet(['checksums', '--key', 'env://PGP_KEY', '--output', 'env.txt', 'notes.txt'], {
-      cwd: dir, env: { PGP_KEY: readFileSync(ed.secretKeyPath, 'utf8'), SIGNET_OPENPGP_PASSPHRASE: ed.passphrase },
+      cwd: dir,
+      env: { PGP_KEY: readFileSync(ed.secretKeyPath, 'utf8'), SIGNET_OPENPGP_PASSPHRASE: ed.passphrase },
     });
     expect(fromEnv.code, fromEnv.stderr).toBe(0);
     expect(gpgVerify(ed, ['env.txt.asc', 'env.txt'], dir).status).toBe(0);
@@ -95,9 +110,14 @@ describe('sign-package', () => {
     mkdirSync(join(pkgDir, 'widget-1.2.3'));
     writeFileSync(join(pkgDir, 'widget-1.2.3', 'PKG-INFO'), 'Metadata-Version: 2.1\nName: widget\nVersion: 1.2.3\n');
     mustRun('tar', ['czf', 'widget-1.2.3.tar.gz', 'widget-1.2.3'], { cwd: pkgDir });
-    mustRun('python3', ['-c', "import zipfile; z=zipfile.ZipFile('widget-1.2.3-py3-none-any.whl','w'); z.writestr('widget/__init__.py','x=1\\n'); z.close()"], { cwd: pkgDir });
+    mustRun('python3', ['-c', "import zipfile; z=zipfile.ZipFile('widget-1.2.3-py3-none-any.whl','w'); z.writestr('widget/__init__.py','x=1\\n'); z.close()"], {
+      cwd: pkgDir,
+    });
     mkdirSync(join(pkgDir, 'mychart', 'templates'), { recursive: true });
-    writeFileSync(join(pkgDir, 'mychart', 'Chart.yaml'), 'apiVersion: v2\nname: mychart\nversion: 0.1.0\ndescription: A chart\nkeywords:\n  - web\n  - "---"\nmaintainers:\n  - name: Release Team\n    email: release@example.com\n');
+    writeFileSync(
+      join(pkgDir, 'mychart', 'Chart.yaml'),
+      'apiVersion: v2\nname: mychart\nversion: 0.1.0\ndescription: A chart\nkeywords:\n  - web\n  - "---"\nmaintainers:\n  - name: Release Team\n    email: release@example.com\n',
+    );
     writeFileSync(join(pkgDir, 'mychart', 'values.yaml'), 'replicas: 1\n');
     mustRun('tar', ['czf', 'mychart-0.1.0.tgz', 'mychart'], { cwd: pkgDir });
     mkdirSync(join(pkgDir, 'bundle'));
@@ -109,13 +129,23 @@ describe('sign-package', () => {
   it('detects each kind and writes .asc + .sigstore.json (.prov for the chart) that gpg, sq and @sigstore/verify accept', async () => {
     const files = ['acme-widget-1.2.3.tgz', 'widget-1.2.3.tar.gz', 'widget-1.2.3-py3-none-any.whl', 'mychart-0.1.0.tgz', 'plain.tar.gz', 'tool.bin'];
     const result = await runSignet(['sign-package', '--key', join(dir, 'cosign.key'), '--openpgp-key', ed.secretKeyPath, ...files], {
-      cwd: pkgDir, env: { COSIGN_PASSWORD: cosignPassword, SIGNET_OPENPGP_PASSPHRASE: ed.passphrase },
+      cwd: pkgDir,
+      env: { COSIGN_PASSWORD: cosignPassword, SIGNET_OPENPGP_PASSPHRASE: ed.passphrase },
     });
     expect(result.code, result.stderr).toBe(0);
-    const kinds = Object.fromEntries(result.stdout.trim().split('\n').map((line) => line.split('\t').slice(0, 2) as [string, string]));
+    const kinds = Object.fromEntries(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t').slice(0, 2) as [string, string]),
+    );
     expect(kinds).toEqual({
-      'acme-widget-1.2.3.tgz': 'npm', 'widget-1.2.3.tar.gz': 'sdist', 'widget-1.2.3-py3-none-any.whl': 'wheel',
-      'mychart-0.1.0.tgz': 'helm', 'plain.tar.gz': 'tarball', 'tool.bin': 'file',
+      'acme-widget-1.2.3.tgz': 'npm',
+      'widget-1.2.3.tar.gz': 'sdist',
+      'widget-1.2.3-py3-none-any.whl': 'wheel',
+      'mychart-0.1.0.tgz': 'helm',
+      'plain.tar.gz': 'tarball',
+      'tool.bin': 'file',
     });
     const pub = readFileSync(join(dir, 'cosign.pub'), 'utf8');
     for (const file of files) {
@@ -151,8 +181,11 @@ describe('sign-package', () => {
       const path = join(pkgDir, name);
       const block = Buffer.alloc(1 << 20);
       for (let i = 0; i < mib; i += 1) appendFileSync(path, block.fill(i));
-      const result = tool('/usr/bin/time', ['-f', 'peak-kb=%M', process.execPath, join(projectRoot, 'bin', 'signet.js'), 'sign-package', '--openpgp-key', ed.secretKeyPath,
-        path], { cwd: pkgDir, env: { PATH: process.env.PATH, SIGNET_OPENPGP_PASSPHRASE: ed.passphrase } });
+      const result = tool(
+        '/usr/bin/time',
+        ['-f', 'peak-kb=%M', process.execPath, join(projectRoot, 'bin', 'signet.js'), 'sign-package', '--openpgp-key', ed.secretKeyPath, path],
+        { cwd: pkgDir, env: { PATH: process.env.PATH, SIGNET_OPENPGP_PASSPHRASE: ed.passphrase } },
+      );
       expect(result.status, result.stderr).toBe(0);
       expect(gpgVerify(ed, [`${path}.asc`, path], pkgDir).validsig).toBe(ed.fingerprint);
       expect(sqVerify(ed, ['--detached', `${path}.asc`, path], pkgDir).status).toBe(0);
@@ -165,7 +198,10 @@ describe('sign-package', () => {
   });
 
   it('a Helm chart without an OpenPGP key is a usage error', async () => {
-    const result = await runSignet(['sign-package', '--key', join(dir, 'cosign.key'), 'mychart-0.1.0.tgz'], { cwd: pkgDir, env: { COSIGN_PASSWORD: cosignPassword } });
+    const result = await runSignet(['sign-package', '--key', join(dir, 'cosign.key'), 'mychart-0.1.0.tgz'], {
+      cwd: pkgDir,
+      env: { COSIGN_PASSWORD: cosignPassword },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Helm chart.*--openpgp-key/);
   });

@@ -45,14 +45,21 @@ function parsed(parse: () => unknown): unknown {
 function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) return { bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1') };
   if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, plain(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, plain(v)]),
+    );
   return value;
 }
 
 const objectArbitrary = fc
   .tuple(
     fc.boolean(),
-    fc.subarray(headerPieces.map((_, index) => index)).chain((indexes) => fc.shuffledSubarray(indexes, { minLength: indexes.length, maxLength: indexes.length })),
+    fc
+      .subarray(headerPieces.map((_, index) => index))
+      .chain((indexes) => fc.shuffledSubarray(indexes, { minLength: indexes.length, maxLength: indexes.length })),
     fc.constantFrom(...messages),
     fc.boolean(),
   )
@@ -91,9 +98,18 @@ describe('the rewritten commit parser equals the reference parser', () => {
 
   it('on tags with header and trailing signatures', () => {
     const tagArbitrary = fc
-      .tuple(fc.subarray([block('gpgsig-sha256', PGP), block('gpgsig', SSH), 'x-extra y\n']), fc.constantFrom('', `${PGP}\n`, `${SSH}\n`, `${PGP}\n${PGP}\n`), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean())
+      .tuple(
+        fc.subarray([block('gpgsig-sha256', PGP), block('gpgsig', SSH), 'x-extra y\n']),
+        fc.constantFrom('', `${PGP}\n`, `${SSH}\n`, `${PGP}\n${PGP}\n`),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.boolean(),
+      )
       .map(([headers, trailer, at, value, mutate]) => {
-        const raw = Buffer.from(`object 3333333333333333333333333333333333333333\ntype commit\ntag v1\ntagger T <t@x> 1700000000 +0000\n${headers.join('')}\nrelease\n${trailer}`, 'latin1');
+        const raw = Buffer.from(
+          `object 3333333333333333333333333333333333333333\ntype commit\ntag v1\ntagger T <t@x> 1700000000 +0000\n${headers.join('')}\nrelease\n${trailer}`,
+          'latin1',
+        );
         if (mutate) raw[at % raw.length] = value;
         return raw;
       });

@@ -43,13 +43,27 @@ describe('signed payload extraction equals what git hands gpg and ssh-keygen', (
   };
 
   const commitBodies: Record<string, (t: string) => Buffer> = {
-    'plain OpenPGP': (t) => Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', PGP)}\nmessage\n`),
-    'SSH signature': (t) => Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', SSH)}\nmessage\n`),
-    'CRLF message': (t) => Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', PGP)}\r\nsubject\r\n\r\nbody\r\n`),
-    'latin-1 message': (t) => Buffer.concat([Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\nencoding ISO-8859-1\n${headerBlock('gpgsig', PGP)}\n`), Buffer.from('caf\xe9 cr\xe8me\n', 'latin1')]),
-    'sha256 signature header next to sha1 one': (t) => Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', PGP)}${headerBlock('gpgsig-sha256', PGP)}\nmessage\n`),
-    'mergetag before the signature': (t) => Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\nmergetag object ${t}\n type tree\n tag v1\n tagger T <t@x> 1700000000 +0000\n \n tag message\n ${PGP.split('\n').join('\n ')}\n${headerBlock('gpgsig', PGP)}\nmerge\n`),
-    'no trailing newline': (t) => Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', PGP)}\nno newline`),
+    'plain OpenPGP': (t) =>
+      Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', PGP)}\nmessage\n`),
+    'SSH signature': (t) =>
+      Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', SSH)}\nmessage\n`),
+    'CRLF message': (t) =>
+      Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', PGP)}\r\nsubject\r\n\r\nbody\r\n`),
+    'latin-1 message': (t) =>
+      Buffer.concat([
+        Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\nencoding ISO-8859-1\n${headerBlock('gpgsig', PGP)}\n`),
+        Buffer.from('caf\xe9 cr\xe8me\n', 'latin1'),
+      ]),
+    'sha256 signature header next to sha1 one': (t) =>
+      Buffer.from(
+        `tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', PGP)}${headerBlock('gpgsig-sha256', PGP)}\nmessage\n`,
+      ),
+    'mergetag before the signature': (t) =>
+      Buffer.from(
+        `tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\nmergetag object ${t}\n type tree\n tag v1\n tagger T <t@x> 1700000000 +0000\n \n tag message\n ${PGP.split('\n').join('\n ')}\n${headerBlock('gpgsig', PGP)}\nmerge\n`,
+      ),
+    'no trailing newline': (t) =>
+      Buffer.from(`tree ${t}\nauthor A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n${headerBlock('gpgsig', PGP)}\nno newline`),
   };
 
   for (const [name, body] of Object.entries(commitBodies)) {
@@ -75,7 +89,9 @@ describe('signed payload extraction equals what git hands gpg and ssh-keygen', (
   });
 
   it('reports two signature headers as two signatures, never picks one', () => {
-    const bytes = Buffer.from(`tree ${tree()}\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 1 +0000\n${headerBlock('gpgsig', PGP)}${headerBlock('gpgsig', PGP)}\nm\n`);
+    const bytes = Buffer.from(
+      `tree ${tree()}\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 1 +0000\n${headerBlock('gpgsig', PGP)}${headerBlock('gpgsig', PGP)}\nm\n`,
+    );
     expect(parseCommit(bytes, 'sha1').multipleSignatures).toBe(true);
   });
 

@@ -17,17 +17,23 @@ describe('SPDX downloadLocation without resolved fields', () => {
     const byName = new Map(sbom.packages.map((pkg) => [pkg.name, pkg]));
     // The URLs npm's registry answered for these two versions (checked with npm view).
     expect(lock.packages['node_modules/@noble/curves']?.version).toBe('1.9.7');
-    expect(byName.get('@noble/curves')).toMatchObject({ downloadLocation: 'https://registry.npmjs.org/@noble/curves/-/curves-1.9.7.tgz', comment: expect.stringMatching(/derived from the package name and version/) });
+    expect(byName.get('@noble/curves')).toMatchObject({
+      downloadLocation: 'https://registry.npmjs.org/@noble/curves/-/curves-1.9.7.tgz',
+      comment: expect.stringMatching(/derived from the package name and version/),
+    });
     expect(lock.packages['node_modules/openpgp']?.version).toBe('6.3.2');
     expect(byName.get('openpgp')?.downloadLocation).toBe('https://registry.npmjs.org/openpgp/-/openpgp-6.3.2.tgz');
     const installed = sbom.packages.filter((pkg) => pkg.SPDXID !== sbom.documentDescribes[0]);
     expect(installed.length).toBeGreaterThan(100);
-    for (const pkg of installed) expect(pkg.downloadLocation).toBe(`https://registry.npmjs.org/${pkg.name}/-/${pkg.name.replace(/^@[^/]+\//, '')}-${pkg.versionInfo}.tgz`);
+    for (const pkg of installed)
+      expect(pkg.downloadLocation).toBe(`https://registry.npmjs.org/${pkg.name}/-/${pkg.name.replace(/^@[^/]+\//, '')}-${pkg.versionInfo}.tgz`);
   });
 
   it('keeps a resolved URL as written (not marked derived), and leaves the root, bundled and non-http sources NOASSERTION', () => {
     const lock = {
-      name: 'app', version: '1.0.0', lockfileVersion: 3,
+      name: 'app',
+      version: '1.0.0',
+      lockfileVersion: 3,
       packages: {
         '': { name: 'app', version: '1.0.0', dependencies: { a: '1', b: '1', c: '1' } },
         'node_modules/a': { version: '1.0.0', resolved: 'https://mirror.example.com/a/-/a-1.0.0.tgz' },

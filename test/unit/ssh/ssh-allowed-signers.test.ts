@@ -58,7 +58,11 @@ const ACCEPTED: Row[] = [
     principals: ['alice@example.com'],
     expect: { validAfter: Date.UTC(2020, 0, 1) / 1000, validBefore: Date.UTC(2030, 0, 1) / 1000 },
   },
-  { line: 'alice@example.com valid-before="203001011230UTC" KEY', principals: ['alice@example.com'], expect: { validBefore: Date.UTC(2030, 0, 1, 12, 30) / 1000 } },
+  {
+    line: 'alice@example.com valid-before="203001011230UTC" KEY',
+    principals: ['alice@example.com'],
+    expect: { validBefore: Date.UTC(2030, 0, 1, 12, 30) / 1000 },
+  },
   { line: 'alice@example.com valid-before="20300101z" KEY', principals: ['alice@example.com'], expect: { validBefore: Date.UTC(2030, 0, 1) / 1000 } },
   { line: 'alice@example.com valid-after="20200231Z" KEY', principals: ['alice@example.com'], expect: { validAfter: Date.UTC(2020, 2, 2) / 1000 } },
   { line: 'rsa@example.com RSAKEY', expect: { keyType: 'ssh-rsa' } },
@@ -181,7 +185,10 @@ describe('timestamps, at their boundaries against ssh-keygen', () => {
           const [signer] = parseAllowedSigners(`alice valid-before="${format}" ${key}`, 'as');
           return { format, seconds: signer?.validBefore as number };
         });
-        const answers = await inPool(4, cases.flatMap(({ format, seconds }) => [() => peerAccepts(format, seconds), () => peerAccepts(format, seconds + 1)]));
+        const answers = await inPool(
+          4,
+          cases.flatMap(({ format, seconds }) => [() => peerAccepts(format, seconds), () => peerAccepts(format, seconds + 1)]),
+        );
         expect(answers).toEqual(cases.flatMap(() => [true, false]));
         if (zone === 'Asia/Kolkata') expect(cases[0]?.seconds).toBe(Date.UTC(2025, 5, 1) / 1000 - 5.5 * 3600);
       } finally {
@@ -194,18 +201,44 @@ describe('timestamps, at their boundaries against ssh-keygen', () => {
 
 describe('OpenSSH patterns, against ssh-keygen -Y match-principals', () => {
   const LISTS = [
-    'alice@example.com', '*@example.com', '*', '?lice@example.com', 'a*e@*.com', '!mallory@example.com,*@example.com',
-    '*@example.com,!mallory@example.com', '!*', 'alice@example.com,bob@example.com', ',alice@example.com', 'a**b*', '*.*.*',
-    'ALICE@example.com', 'ali?e*', '!bob', '!bob,bob', 'git', 'g?t,file', '*@*', '**@**',
+    'alice@example.com',
+    '*@example.com',
+    '*',
+    '?lice@example.com',
+    'a*e@*.com',
+    '!mallory@example.com,*@example.com',
+    '*@example.com,!mallory@example.com',
+    '!*',
+    'alice@example.com,bob@example.com',
+    ',alice@example.com',
+    'a**b*',
+    '*.*.*',
+    'ALICE@example.com',
+    'ali?e*',
+    '!bob',
+    '!bob,bob',
+    'git',
+    'g?t,file',
+    '*@*',
+    '**@**',
   ];
   const IDENTITIES = ['alice@example.com', 'mallory@example.com', 'bob', 'Alice@Example.com', 'aXXb', 'a.b.c', 'ab', 'git', '', 'alice@example.org', 'x@y'];
 
   it('matchPatternList agrees on every list and identity', async () => {
     const file = keygen.write('patterns', LISTS.map((list) => `${list} ${key}`).join('\n') + '\n');
-    const peer = await inPool(4, IDENTITIES.filter((id) => id !== '').map((identity) => async () => {
-      const result = await keygen.runAsync(['-Y', 'match-principals', '-I', identity, '-f', file]);
-      return { identity, lists: result.stdout.split('\n').filter((l) => l !== '').sort() };
-    }));
+    const peer = await inPool(
+      4,
+      IDENTITIES.filter((id) => id !== '').map((identity) => async () => {
+        const result = await keygen.runAsync(['-Y', 'match-principals', '-I', identity, '-f', file]);
+        return {
+          identity,
+          lists: result.stdout
+            .split('\n')
+            .filter((l) => l !== '')
+            .sort(),
+        };
+      }),
+    );
     for (const { identity, lists } of peer) {
       const ours = LISTS.filter((list) => matchPatternList(identity, list) === 1).sort();
       expect(ours, identity).toEqual(lists);

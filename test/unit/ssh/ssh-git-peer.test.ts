@@ -67,7 +67,10 @@ beforeAll(() => {
   repo = keygen.path('repo');
   execFileSync('git', ['init', '-q', repo], { env });
   git(['config', 'gpg.format', 'ssh']);
-  for (const [name, key] of [['alice', a.privatePath], ['mallory', m.privatePath]] as const) {
+  for (const [name, key] of [
+    ['alice', a.privatePath],
+    ['mallory', m.privatePath],
+  ] as const) {
     writeFileSync(join(repo, `${name}.txt`), name);
     git(['add', `${name}.txt`]);
     git(['-c', `user.signingkey=${key}`, 'commit', '-q', '-S', '-m', `signed by ${name}`]);
@@ -93,7 +96,12 @@ const SCENARIOS: Scenario[] = [
   { name: 'namespaces="file"', commit: 'alice', allowed: 'alice@example.com namespaces="file" ALICE', expect: 'same' },
   { name: 'key expired before the commit', commit: 'alice', allowed: 'alice@example.com valid-before="20250101Z" ALICE', expect: 'expired' },
   { name: 'key valid from after the commit', commit: 'alice', allowed: 'alice@example.com valid-after="20250601130000Z" ALICE', expect: 'expired' },
-  { name: 'key valid at the commit', commit: 'alice', allowed: 'alice@example.com valid-after="20250601115959Z",valid-before="20250601120000Z" ALICE', expect: 'same' },
+  {
+    name: 'key valid at the commit',
+    commit: 'alice',
+    allowed: 'alice@example.com valid-after="20250601115959Z",valid-before="20250601120000Z" ALICE',
+    expect: 'same',
+  },
   { name: 'revoked', commit: 'alice', allowed: 'alice@example.com ALICE', revoked: 'ALICE', expect: 'revoked' },
 ];
 

@@ -10,7 +10,8 @@ import { createSshRegistry, parseAllowedSigners, parseRevokedKeys, verifySshSign
 import { inPool, SshKeygen, type GitAnswer } from '../../helpers/ssh-keygen.ts';
 
 const AT = Date.UTC(2025, 5, 1, 12, 0, 0) / 1000;
-const PAYLOAD = 'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1748779200 +0000\ncommitter A <alice@example.com> 1748779200 +0000\n\nsigned commit\n';
+const PAYLOAD =
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1748779200 +0000\ncommitter A <alice@example.com> 1748779200 +0000\n\nsigned commit\n';
 const TAMPERED = PAYLOAD.replace('signed commit', 'signed commiT');
 
 interface KeyCase {
@@ -54,7 +55,14 @@ beforeAll(async () => {
   otherKey = keygen.keygen('other', 'ed25519').publicLine;
   // git's answers for every key and scenario, computed up front with a few ssh-keygen at a time.
   const pairs = KEYS.flatMap((key) => SCENARIOS.map((scenario) => ({ key, scenario })));
-  const answers = await inPool(4, pairs.map(({ key, scenario }) => () => theirs(scenario, made.get(key.name) as Made)));
+  const answers = await inPool(
+    4,
+    pairs.map(
+      ({ key, scenario }) =>
+        () =>
+          theirs(scenario, made.get(key.name) as Made),
+    ),
+  );
   pairs.forEach(({ key, scenario }, i) => gitAnswers.set(`${key.name}/${scenario.name}`, answers[i] as GitAnswer));
 });
 
@@ -130,7 +138,7 @@ function theirs(scenario: Scenario, made: Made): Promise<GitAnswer> {
 }
 
 describe.each(KEYS)('$name keys made by ssh-keygen', (key) => {
-  it.each(SCENARIOS)('$name: our letter is git\'s', async (scenario) => {
+  it.each(SCENARIOS)("$name: our letter is git's", async (scenario) => {
     const m = made.get(key.name) as Made;
     const verdict = ours(scenario, m);
     // The cryptography on the thread pool (as `signet verify` runs it) gives the same verdict.
@@ -166,7 +174,15 @@ describe('verdict details against ssh-keygen', () => {
     const fingerprint = keygen.run(['-l', '-E', 'sha256', '-f', keygen.path('ecdsa-384.pub')]).stdout.split(' ')[1];
     const registry = createSshRegistry(parseAllowedSigners(`alice@example.com ${m.publicLine}\n`, 'a'));
     const verdict = verifySshSignature(registry, Buffer.from(PAYLOAD), m.gitSha256, { at: new Date(AT * 1000), committerEmail: 'Alice@Example.com' });
-    expect(verdict).toMatchObject({ status: 'G', reason: 'valid', key: fingerprint, signer: 'alice@example.com', identities: ['alice@example.com'], emailMatches: true, hashAlgorithm: 'sha256' });
+    expect(verdict).toMatchObject({
+      status: 'G',
+      reason: 'valid',
+      key: fingerprint,
+      signer: 'alice@example.com',
+      identities: ['alice@example.com'],
+      emailMatches: true,
+      hashAlgorithm: 'sha256',
+    });
   });
 
   it('emailMatches follows the principal patterns, negation included', () => {
@@ -182,10 +198,20 @@ describe('verdict details against ssh-keygen', () => {
   it('explains the refinements: Y carries when the key expired, B names the namespace', () => {
     const m = made.get('ed25519') as Made;
     const at = new Date(AT * 1000);
-    const expired = verifySshSignature(createSshRegistry(parseAllowedSigners(`a@x valid-before="20200101Z" ${m.publicLine}`, 'as')), Buffer.from(PAYLOAD), m.git, { at });
+    const expired = verifySshSignature(
+      createSshRegistry(parseAllowedSigners(`a@x valid-before="20200101Z" ${m.publicLine}`, 'as')),
+      Buffer.from(PAYLOAD),
+      m.git,
+      { at },
+    );
     expect(expired).toMatchObject({ status: 'Y', keyExpiredAt: Date.UTC(2020, 0, 1) / 1000 });
     expect(expired.detail).toContain('as:1');
-    const wrongNamespace = verifySshSignature(createSshRegistry(parseAllowedSigners(`a@x namespaces="file" ${m.publicLine}`, 'as')), Buffer.from(PAYLOAD), m.git, { at });
+    const wrongNamespace = verifySshSignature(
+      createSshRegistry(parseAllowedSigners(`a@x namespaces="file" ${m.publicLine}`, 'as')),
+      Buffer.from(PAYLOAD),
+      m.git,
+      { at },
+    );
     expect(wrongNamespace).toMatchObject({ status: 'B', reason: 'wrong_namespace' });
     const fileSignature = verifySshSignature(createSshRegistry([]), Buffer.from(PAYLOAD), m.file, { at });
     expect(fileSignature).toMatchObject({ status: 'B', reason: 'wrong_namespace' });

@@ -28,7 +28,10 @@ describe('a signature git does not check because the signer line is unreadable',
     alice = gpg.createKey('Alice', 'alice@example.com');
     carol = createSshKey(join(dir.path, 'ssh'), 'carol', 'carol@example.com');
     writeFileSync(allowedSigners(), `carol@example.com ${carol.publicKeyLine}\n`);
-    registries = await buildRegistries({ keyrings: [{ name: 'alice.asc', text: alice.armoredPublicKey }], allowedSigners: { name: 'allowed_signers', text: `carol@example.com ${carol.publicKeyLine}\n` } });
+    registries = await buildRegistries({
+      keyrings: [{ name: 'alice.asc', text: alice.armoredPublicKey }],
+      allowedSigners: { name: 'allowed_signers', text: `carol@example.com ${carol.publicKeyLine}\n` },
+    });
   }, 60_000);
   afterAll(() => dir.remove());
 
@@ -41,7 +44,11 @@ describe('a signature git does not check because the signer line is unreadable',
     execFileSync('ssh-keygen', ['-q', '-Y', 'sign', '-n', 'git', '-f', carol.privateKey, join(dir.path, 'payload')]);
     return execFileSync('cat', [join(dir.path, 'payload.sig')], { encoding: 'utf8' });
   };
-  const signedCommit = (committerLine: string, kind: 'openpgp' | 'ssh', authorLine = 'author A <a@example.com> 1700000000 +0000'): { oid: string; raw: Buffer } => {
+  const signedCommit = (
+    committerLine: string,
+    kind: 'openpgp' | 'ssh',
+    authorLine = 'author A <a@example.com> 1700000000 +0000',
+  ): { oid: string; raw: Buffer } => {
     const headers = `tree ${emptyTree()}\n${authorLine}\n${committerLine}\n`;
     const payload = `${headers}\nmessage\n`;
     const signature = sign(payload, kind).trimEnd();
@@ -50,10 +57,18 @@ describe('a signature git does not check because the signer line is unreadable',
     return { oid, raw: gitBytes(repo, ['cat-file', 'commit', oid]) };
   };
   const gitLetter = (oid: string): string =>
-    spawnSync('git', ['-C', repo, '-c', `gpg.ssh.allowedSignersFile=${allowedSigners()}`, 'log', '-1', '--pretty=%G?', oid], { env: { ...process.env, ...gpg.env() }, encoding: 'utf8' }).stdout.trim();
+    spawnSync('git', ['-C', repo, '-c', `gpg.ssh.allowedSignersFile=${allowedSigners()}`, 'log', '-1', '--pretty=%G?', oid], {
+      env: { ...process.env, ...gpg.env() },
+      encoding: 'utf8',
+    }).stdout.trim();
   // 'now' is taken when a check runs, not when the file is collected: the keys are made later (in
   // beforeAll), and a key created after 'now' is rightly E ("created in the future") on a busy machine.
-  const options = { hash: 'sha1' as const, get now(): Date { return new Date(); } };
+  const options = {
+    hash: 'sha1' as const,
+    get now(): Date {
+      return new Date();
+    },
+  };
 
   for (const kind of ['openpgp', 'ssh'] as const) {
     const email = kind === 'openpgp' ? 'alice@example.com' : 'carol@example.com';
@@ -76,7 +91,9 @@ describe('a signature git does not check because the signer line is unreadable',
   }
 
   it('a signed tag without a tagger line is E, not G (git does not check it either)', async () => {
-    const target = git(repo, ['hash-object', '-t', 'commit', '-w', '--stdin'], { input: `tree ${emptyTree()}\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 1 +0000\n\nm\n` });
+    const target = git(repo, ['hash-object', '-t', 'commit', '-w', '--stdin'], {
+      input: `tree ${emptyTree()}\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 1 +0000\n\nm\n`,
+    });
     const body = `object ${target}\ntype commit\ntag v1\n\nrelease\n`;
     const raw = Buffer.from(body + sign(body, 'openpgp'));
     const oid = git(repo, ['hash-object', '-t', 'tag', '-w', '--stdin', '--literally'], { input: raw });

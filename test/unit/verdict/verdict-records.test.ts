@@ -17,8 +17,15 @@ function directory(): string {
   return join(dir, 'verdicts');
 }
 
-const verdict = (status: SignatureVerdict['status']): SignatureVerdict => ({ status, format: 'openpgp', reason: status === 'G' ? 'valid' : 'unsigned' } as SignatureVerdict);
-const record = (commit: string, status: SignatureVerdict['status'], ref = 'refs/heads/main'): VerdictRecord => ({ commit, verdict: verdict(status), acceptedAt: '2026-12-03T00:00:00.000Z', ref, pusher: 'alice' });
+const verdict = (status: SignatureVerdict['status']): SignatureVerdict =>
+  ({ status, format: 'openpgp', reason: status === 'G' ? 'valid' : 'unsigned' }) as SignatureVerdict;
+const record = (commit: string, status: SignatureVerdict['status'], ref = 'refs/heads/main'): VerdictRecord => ({
+  commit,
+  verdict: verdict(status),
+  acceptedAt: '2026-12-03T00:00:00.000Z',
+  ref,
+  pusher: 'alice',
+});
 const id = (n: number, width = 40) => n.toString(16).padStart(4, '0').repeat(16).slice(0, width);
 
 describe('first-verdict records', () => {
@@ -34,7 +41,9 @@ describe('first-verdict records', () => {
     expect(c.lookup(id(2))).toMatchObject({ verdict: { status: 'G' } });
     expect(c.lookup(id(3))).toBeUndefined();
     // id(1) once on disk, whatever was asked later.
-    const lines = readFileSync(join(dir, `${id(1).slice(0, 2)}.jsonl`), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dir, `${id(1).slice(0, 2)}.jsonl`), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines.filter((line) => line.includes(id(1)))).toHaveLength(1);
   });
 

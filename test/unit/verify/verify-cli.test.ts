@@ -25,15 +25,27 @@ describe('signet verify: bad input', () => {
   const cases: Array<[string, () => string[], RegExp]> = [
     ['missing repository', () => ['verify', '--repo', join(dir.path, 'nope'), 'HEAD'], /nope: not a git repository/],
     ['unknown revision', () => ['verify', '--repo', repo, 'no-such-branch'], /revision 'no-such-branch' is unknown/],
-    ['unreadable keyring', () => ['verify', '--repo', repo, '--keyring', join(dir.path, 'missing.asc'), 'HEAD'], /missing\.asc: cannot read OpenPGP keyring \(no such file\)/],
-    ['malformed keyring', () => {
-      writeFileSync(join(dir.path, 'bad.asc'), '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot base64 !!!\n-----END PGP PUBLIC KEY BLOCK-----\n');
-      return ['verify', '--repo', repo, '--keyring', join(dir.path, 'bad.asc'), 'HEAD'];
-    }, /bad\.asc/],
-    ['malformed allowed_signers line', () => {
-      writeFileSync(join(dir.path, 'allowed'), '# comment\nalice@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOq\nbob@example.com\n');
-      return ['verify', '--repo', repo, '--allowed-signers', join(dir.path, 'allowed'), 'HEAD'];
-    }, /allowed:2: /],
+    [
+      'unreadable keyring',
+      () => ['verify', '--repo', repo, '--keyring', join(dir.path, 'missing.asc'), 'HEAD'],
+      /missing\.asc: cannot read OpenPGP keyring \(no such file\)/,
+    ],
+    [
+      'malformed keyring',
+      () => {
+        writeFileSync(join(dir.path, 'bad.asc'), '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot base64 !!!\n-----END PGP PUBLIC KEY BLOCK-----\n');
+        return ['verify', '--repo', repo, '--keyring', join(dir.path, 'bad.asc'), 'HEAD'];
+      },
+      /bad\.asc/,
+    ],
+    [
+      'malformed allowed_signers line',
+      () => {
+        writeFileSync(join(dir.path, 'allowed'), '# comment\nalice@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOq\nbob@example.com\n');
+        return ['verify', '--repo', repo, '--allowed-signers', join(dir.path, 'allowed'), 'HEAD'];
+      },
+      /allowed:2: /,
+    ],
     ['unknown format', () => ['verify', '--repo', repo, '--format', 'xml', 'HEAD'], /--format must be text, json or jsonl/],
     ['unknown option', () => ['verify', '--repo', repo, '--frobnicate', 'HEAD'], /Unknown option '--frobnicate'/],
     ['unknown side of a symmetric range', () => ['verify', '--repo', repo, 'HEAD...nope'], /revision 'nope' is unknown/],
@@ -53,17 +65,27 @@ describe('signet verify: bad input', () => {
     mkdirSync(join(repo, 'sub', 'dir'), { recursive: true });
     const result = signet(['verify', '--format', 'jsonl', 'HEAD'], join(repo, 'sub', 'dir'));
     expect(result.status).toBe(1);
-    expect(JSON.parse(result.stdout.trim())).toMatchObject({ commit: git(repo, ['rev-parse', 'HEAD']), status: 'N', format: 'none', key: null, signer: null, reason: 'unsigned' });
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({
+      commit: git(repo, ['rev-parse', 'HEAD']),
+      status: 'N',
+      format: 'none',
+      key: null,
+      signer: null,
+      reason: 'unsigned',
+    });
   });
 
-  it('says whether the committer e-mail is one of the signing key\'s identities', () => {
+  it("says whether the committer e-mail is one of the signing key's identities", () => {
     const gpg = new GpgHome(join(dir.path, 'gnupg'));
     const alice = gpg.createKey('Alice', 'alice@example.com');
     writeFileSync(join(dir.path, 'alice.asc'), alice.armoredPublicKey);
     const own = commitFile(repo, 'e1', '1', 'alice as alice', { email: 'Alice@Example.com', sign: gpg.gitSigningConfig(alice), env: gpg.env() });
     const other = commitFile(repo, 'e2', '2', 'alice as someone else', { email: 'mallory@example.com', sign: gpg.gitSigningConfig(alice), env: gpg.env() });
     const result = signet(['verify', '--repo', repo, '--keyring', join(dir.path, 'alice.asc'), '--format', 'jsonl', 'HEAD~2..HEAD']);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.find((l) => l.commit === own)).toMatchObject({ status: 'G', email_match: true, signer: 'Alice <alice@example.com>' });
     expect(lines.find((l) => l.commit === other)).toMatchObject({ status: 'G', email_match: false });
   });

@@ -43,28 +43,50 @@ describe('signet verify without key options: the keys git uses', () => {
   afterAll(() => dir.remove());
 
   it('gives the letters git gives, and says which registries it used', () => {
-    const gitLetters = git(repo, ['log', '--pretty=%H %G?'], { env: env() }).split('\n').map((line) => line.split(' ')).map(([oid, letter]) => ({ oid, letter }));
+    const gitLetters = git(repo, ['log', '--pretty=%H %G?'], { env: env() })
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([oid, letter]) => ({ oid, letter }));
     const result = signet(['verify', '--format', 'jsonl', 'main']);
-    const ours = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { commit: string; status: string });
+    const ours = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { commit: string; status: string });
     expect(ours.map((row) => ({ oid: row.commit, letter: row.status }))).toEqual(gitLetters);
     expect(gitLetters.map((row) => row.letter)).toEqual(['U', 'E', 'N', 'G', 'G']);
-    expect(result.stderr).toBe(`signet verify: no key options: using the keys git uses — OpenPGP: 1 public key from gpg --export (GNUPGHOME=${home.home}); SSH: ${join(dir.path, 'allowed_signers')} (gpg.ssh.allowedSignersFile)\n`);
+    expect(result.stderr).toBe(
+      `signet verify: no key options: using the keys git uses — OpenPGP: 1 public key from gpg --export (GNUPGHOME=${home.home}); SSH: ${join(dir.path, 'allowed_signers')} (gpg.ssh.allowedSignersFile)\n`,
+    );
   });
 
   it('reads gpg.ssh.revocationFile too', () => {
     writeFileSync(join(dir.path, 'revoked'), `${carol.publicKeyLine}\n`);
-    const result = signet(['verify', '--format', 'jsonl', 'main'], { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'gpg.ssh.revocationFile', GIT_CONFIG_VALUE_0: join(dir.path, 'revoked') });
+    const result = signet(['verify', '--format', 'jsonl', 'main'], {
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'gpg.ssh.revocationFile',
+      GIT_CONFIG_VALUE_0: join(dir.path, 'revoked'),
+    });
     expect(result.stderr).toMatch(/revoked: .*revoked \(gpg\.ssh\.revocationFile\)/);
     // Newest first: carol's commit is the fourth.
-    const letters = result.stdout.trim().split('\n').map((line) => JSON.parse(line).status);
+    const letters = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).status);
     expect(letters).toEqual(['U', 'E', 'N', 'R', 'G']);
   });
 
   it('says when the registry is empty', () => {
     const empty = new GpgHome(join(dir.path, 'gnupg-empty'));
-    const result = signet(['verify', 'main'], { ...empty.env(), GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'gpg.ssh.allowedSignersFile', GIT_CONFIG_VALUE_0: '' });
+    const result = signet(['verify', 'main'], {
+      ...empty.env(),
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'gpg.ssh.allowedSignersFile',
+      GIT_CONFIG_VALUE_0: '',
+    });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^signet verify: no key options, and git's configuration names no keys .*the registry is empty, so no signature can be G; give --keyring FILE\.asc or --allowed-signers FILE\n$/);
+    expect(result.stderr).toMatch(
+      /^signet verify: no key options, and git's configuration names no keys .*the registry is empty, so no signature can be G; give --keyring FILE\.asc or --allowed-signers FILE\n$/,
+    );
   });
 
   it('refuses a keybox (pubring.kbx) with the exact export command', () => {
@@ -72,7 +94,9 @@ describe('signet verify without key options: the keys git uses', () => {
     expect(existsSync(keybox)).toBe(true);
     const result = signet(['verify', '--keyring', keybox, 'main']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`signet verify: ${keybox}: is a GnuPG keybox, which signet does not read; export its keys and give that file: gpg --homedir ${home.home} --armor --export > keys.asc, then --keyring keys.asc\n`);
+    expect(result.stderr).toBe(
+      `signet verify: ${keybox}: is a GnuPG keybox, which signet does not read; export its keys and give that file: gpg --homedir ${home.home} --armor --export > keys.asc, then --keyring keys.asc\n`,
+    );
     // And that command works.
     const exported = spawnSync('gpg', ['--homedir', home.home, '--armor', '--export'], { encoding: 'utf8' }).stdout;
     writeFileSync(join(dir.path, 'keys.asc'), exported);

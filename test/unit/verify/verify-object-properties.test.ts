@@ -30,7 +30,11 @@ describe('mutated signed commits', () => {
     git(dir.path, ['init', '-q', '-b', 'main', repo]);
     const openpgp = commitFile(repo, 'a', 'a\n', 'openpgp signed\n\nwith a body', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
     const ssh = commitFile(repo, 'b', 'b\n', 'ssh signed', { email: carol.email, sign: sshSigningConfig(carol) });
-    for (const [name, oid] of [['openpgp', openpgp], ['ssh', ssh]] as const) objects.push({ name, oid, raw: gitBytes(repo, ['cat-file', 'commit', oid]) });
+    for (const [name, oid] of [
+      ['openpgp', openpgp],
+      ['ssh', ssh],
+    ] as const)
+      objects.push({ name, oid, raw: gitBytes(repo, ['cat-file', 'commit', oid]) });
     allowedSignersFile = join(dir.path, 'allowed_signers');
     writeFileSync(allowedSignersFile, `carol@example.com ${carol.publicKeyLine}\n`);
     registries = await buildRegistries({
@@ -84,10 +88,16 @@ describe('mutated signed commits', () => {
     const signatureFile = join(dir.path, 'mutated.sig');
     writeFileSync(signatureFile, parsed.signature.armored, 'latin1');
     if (parsed.signature.kind === 'ssh') {
-      const result = spawnSync('ssh-keygen', ['-Y', 'verify', '-f', allowedSignersFile, '-I', 'carol@example.com', '-n', 'git', '-s', signatureFile], { input: parsed.payload });
+      const result = spawnSync('ssh-keygen', ['-Y', 'verify', '-f', allowedSignersFile, '-I', 'carol@example.com', '-n', 'git', '-s', signatureFile], {
+        input: parsed.payload,
+      });
       return result.status === 0;
     }
-    const result = spawnSync('gpg', ['--status-fd', '1', '--verify', signatureFile, '-'], { input: parsed.payload, env: { ...process.env, ...gpg.env() }, encoding: 'utf8' });
+    const result = spawnSync('gpg', ['--status-fd', '1', '--verify', signatureFile, '-'], {
+      input: parsed.payload,
+      env: { ...process.env, ...gpg.env() },
+      encoding: 'utf8',
+    });
     return /^\[GNUPG:\] GOODSIG /m.test(result.stdout);
   };
   const sameMeaning = (a: Buffer, b: Buffer): boolean => {
@@ -114,7 +124,10 @@ describe('mutated signed commits', () => {
       // In the data lines only: a CRC whose first character is not radix-64 counts as no CRC
       // (gpg too), so a changed CRC character may well stay G.
       const crcLine = text.indexOf('\n =', body);
-      for (const [from, to] of [['+', '-'], ['/', '_']] as const) {
+      for (const [from, to] of [
+        ['+', '-'],
+        ['/', '_'],
+      ] as const) {
         const at = text.indexOf(from, body);
         if (at < 0 || at > crcLine) continue;
         const mutated = Buffer.from(text.slice(0, at) + to + text.slice(at + 1), 'latin1');
@@ -137,7 +150,11 @@ describe('mutated signed commits', () => {
           if (object.raw[at] === value) continue;
           const mutated = Buffer.from(object.raw);
           mutated[at] = value;
-          if ((await statusOf(object.oid, mutated)) === 'G') expect(sameMeaning(mutated, object.raw), `${object.name} byte ${at} (${JSON.stringify(text[at])}) → ${JSON.stringify(String.fromCharCode(value))}`).toBe(true);
+          if ((await statusOf(object.oid, mutated)) === 'G')
+            expect(
+              sameMeaning(mutated, object.raw),
+              `${object.name} byte ${at} (${JSON.stringify(text[at])}) → ${JSON.stringify(String.fromCharCode(value))}`,
+            ).toBe(true);
         }
       }
     }
@@ -158,7 +175,7 @@ describe('mutated signed commits', () => {
       'junk after the CRC': text.replace(`=${crc}`, `=${crc}XYZ`),
       'a CRC of three characters': text.replace(`=${crc}`, `=${crc.slice(0, 3)}`),
       'a CRC split over two lines': text.replace(`=${crc}`, `=${crc.slice(0, 2)}\n ${crc.slice(2)}`),
-      'a colon for the CRC\'s =': text.replace(`=${crc}`, `:${crc}`),
+      "a colon for the CRC's =": text.replace(`=${crc}`, `:${crc}`),
       'a broken END line': text.replace('-----END PGP', '-----XND PGP'),
       'no END line': text.replace(/\n -----END PGP SIGNATURE-----/, ''),
       'a tab after the BEGIN dashes': text.replace('-----BEGIN PGP SIGNATURE-----\n', '-----BEGIN PGP SIGNATURE-----\t\n'),
@@ -196,7 +213,10 @@ describe('mutated signed commits', () => {
       const changed = Buffer.from(packet);
       changed[1] = length;
       const crc = crc24(changed);
-      const armored = `-----BEGIN PGP SIGNATURE-----\n\n${changed.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n=${Buffer.from([crc >> 16, (crc >> 8) & 255, crc & 255]).toString('base64')}\n-----END PGP SIGNATURE-----`;
+      const armored = `-----BEGIN PGP SIGNATURE-----\n\n${changed
+        .toString('base64')
+        .replace(/(.{64})/g, '$1\n')
+        .replace(/\n$/, '')}\n=${Buffer.from([crc >> 16, (crc >> 8) & 255, crc & 255]).toString('base64')}\n-----END PGP SIGNATURE-----`;
       const mutated = Buffer.from(`${text.slice(0, start)}gpgsig ${armored.split('\n').join('\n ')}\n${text.slice(end)}`, 'latin1');
       const ours = await statusOf(object.oid, mutated);
       expect(ours === 'G', `length ${length}`).toBe(peerSaysGood(mutated));
@@ -213,7 +233,10 @@ describe('mutated signed commits', () => {
           const mutated = Buffer.from(object.raw);
           mutated[at] = value;
           const status = await statusOf(object.oid, mutated);
-          if (status === 'G') expect(sameMeaning(mutated, object.raw), `${object.name} byte ${at} (${JSON.stringify(String.fromCharCode(object.raw[at]!))}) → ${value}`).toBe(true);
+          if (status === 'G')
+            expect(sameMeaning(mutated, object.raw), `${object.name} byte ${at} (${JSON.stringify(String.fromCharCode(object.raw[at]!))}) → ${value}`).toBe(
+              true,
+            );
         }),
         { numRuns: 400 },
       );
@@ -224,7 +247,10 @@ describe('mutated signed commits', () => {
     for (const object of objects) {
       const lines = object.raw.toString('latin1').split('\n');
       for (let i = 0; i < lines.length; i++) {
-        for (const variant of [[...lines.slice(0, i), ...lines.slice(i + 1)], [...lines.slice(0, i + 1), ...lines.slice(i)]]) {
+        for (const variant of [
+          [...lines.slice(0, i), ...lines.slice(i + 1)],
+          [...lines.slice(0, i + 1), ...lines.slice(i)],
+        ]) {
           const mutated = Buffer.from(variant.join('\n'), 'latin1');
           const status = await statusOf(object.oid, mutated);
           if (status === 'G') expect(sameMeaning(mutated, object.raw), `${object.name} line ${i}: ${JSON.stringify(lines[i])}`).toBe(true);

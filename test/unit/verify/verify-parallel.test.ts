@@ -24,12 +24,20 @@ describe('verification in flight', () => {
     // GNUPGHOME keeps that out of the test, and the one stderr line says the registry is empty.
     const env = keys ? process.env : { ...process.env, GNUPGHOME: join(dir.path, 'empty-gnupg'), GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
     if (!keys) mkdirSync(join(dir.path, 'empty-gnupg'), { recursive: true, mode: 0o700 });
-    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo(), ...keyArgs, '--format', 'jsonl', ...extra, ...revisions], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env });
+    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo(), ...keyArgs, '--format', 'jsonl', ...extra, ...revisions], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      env,
+    });
     if (keys) expect(result.stderr).toBe('');
     else expect(result.stderr).toMatch(/^signet verify: no key options, .*the registry is empty.*\n$/);
     return result.stdout.trim().split('\n').filter(Boolean);
   };
-  const revList = (revisions: string[]): string[] => execFileSync('git', ['-C', repo(), 'rev-list', ...revisions], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  const revList = (revisions: string[]): string[] =>
+    execFileSync('git', ['-C', repo(), 'rev-list', ...revisions], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean);
 
   it('gives the one-at-a-time result, line for line, with 2, 3 and 256 commits in flight', () => {
     const sequential = verify(['--jobs', '1'], ['main']);
@@ -45,7 +53,10 @@ describe('verification in flight', () => {
     for (const revisions of [['main~1500..main~100'], ['main', '^main~1999'], ['main~10..main'], ['main..main~5']]) {
       const sequential = verify(['--jobs', '1'], revisions);
       expect(verify([], revisions), revisions.join(' ')).toEqual(sequential);
-      expect(sequential.map((line) => JSON.parse(line).commit), revisions.join(' ')).toEqual(revList(revisions));
+      expect(
+        sequential.map((line) => JSON.parse(line).commit),
+        revisions.join(' '),
+      ).toEqual(revList(revisions));
     }
   });
 
@@ -56,7 +67,11 @@ describe('verification in flight', () => {
   });
 
   it('refuses a --jobs value that is not a positive whole number', () => {
-    const result = spawnSync(process.execPath, ['bin/signet.js', 'verify', '--repo', repo(), '--keyring', join(dir.path, 'keys/registry.asc'), '--jobs', '0', 'main'], { encoding: 'utf8' });
+    const result = spawnSync(
+      process.execPath,
+      ['bin/signet.js', 'verify', '--repo', repo(), '--keyring', join(dir.path, 'keys/registry.asc'), '--jobs', '0', 'main'],
+      { encoding: 'utf8' },
+    );
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--jobs must be a whole number/);
   });

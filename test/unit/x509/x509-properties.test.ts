@@ -20,7 +20,9 @@ import { tempDir } from '../../helpers/git.ts';
 import { localSigstore } from '../../helpers/sigstore-local.ts';
 import { TestCa } from '../../helpers/x509-gpgsm.ts';
 
-const PAYLOAD = Buffer.from('tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 1760000000 +0000\ncommitter A <a@example.com> 1760000000 +0000\n\nproperty\n');
+const PAYLOAD = Buffer.from(
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 1760000000 +0000\ncommitter A <a@example.com> 1760000000 +0000\n\nproperty\n',
+);
 const NOW = new Date();
 const dir = tempDir('x509-props');
 let ca: TestCa;
@@ -28,7 +30,13 @@ let registries: KeyRegistries;
 const der: Record<'x509' | 'gitsign', Buffer> = { x509: Buffer.alloc(0), gitsign: Buffer.alloc(0) };
 
 function armor(bytes: Uint8Array): string {
-  return ['-----BEGIN SIGNED MESSAGE-----', ...(Buffer.from(bytes).toString('base64').match(/.{1,64}/g) ?? []), '-----END SIGNED MESSAGE-----'].join('\n');
+  return [
+    '-----BEGIN SIGNED MESSAGE-----',
+    ...(Buffer.from(bytes)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? []),
+    '-----END SIGNED MESSAGE-----',
+  ].join('\n');
 }
 function dearmor(text: string): Buffer {
   return Buffer.from(text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
@@ -37,12 +45,20 @@ function dearmor(text: string): Buffer {
 beforeAll(async () => {
   ca = new TestCa(dir.path, 'props');
   const leaf = ca.issue('alice', 'a@example.com');
-  der.x509 = execFileSync('openssl', ['cms', '-sign', '-binary', '-md', 'sha256', '-nosmimecap', '-signer', leaf.certificate, '-inkey', leaf.key, '-outform', 'DER'], { input: PAYLOAD, stdio: ['pipe', 'pipe', 'pipe'] });
+  der.x509 = execFileSync(
+    'openssl',
+    ['cms', '-sign', '-binary', '-md', 'sha256', '-nosmimecap', '-signer', leaf.certificate, '-inkey', leaf.key, '-outform', 'DER'],
+    { input: PAYLOAD, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   const sigstore = await localSigstore();
   der.gitsign = dearmor(await sigstore.sign(PAYLOAD));
   registries = {
     ...(await buildRegistries({ keyrings: [], x509Roots: [{ name: 'ca.pem', text: readFileSync(ca.certificate, 'latin1') }] })),
-    keyless: { source: 'local', trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'local'), identities: [{ subject: 'alice@example.com', issuer: 'https://accounts.example.com' }] },
+    keyless: {
+      source: 'local',
+      trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'local'),
+      identities: [{ subject: 'alice@example.com', issuer: 'https://accounts.example.com' }],
+    },
   };
 }, 60_000);
 afterAll(() => dir.remove());
@@ -57,7 +73,13 @@ function opensslAccepts(bytes: Uint8Array): boolean {
   const content = join(dir.path, 'payload');
   writeFileSync(sig, bytes);
   writeFileSync(content, PAYLOAD);
-  return spawnSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', sig, '-content', content, '-CAfile', ca.certificate, '-purpose', 'any', '-out', '/dev/null'], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync(
+      'openssl',
+      ['cms', '-verify', '-binary', '-inform', 'DER', '-in', sig, '-content', content, '-CAfile', ca.certificate, '-purpose', 'any', '-out', '/dev/null'],
+      { stdio: 'ignore' },
+    ).status === 0
+  );
 }
 
 const REKOR = '1.3.6.1.4.1.57264.3.1';
@@ -73,11 +95,16 @@ function checkedBytesUnchanged(originalBytes: Uint8Array, bytes: Uint8Array): bo
   try {
     const original = readSignedMessage(armor(originalBytes));
     const mutant = readSignedMessage(armor(bytes));
-    const same = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => (a === undefined && b === undefined) || (a !== undefined && b !== undefined && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0);
-    return original.digestAlgorithm === mutant.digestAlgorithm && original.signatureAlgorithm === mutant.signatureAlgorithm
-      && same(original.signature, mutant.signature) && same(original.signedAttributes, mutant.signedAttributes)
-      && same(original.certificates[0]?.der, mutant.certificates[0]?.der)
-      && logEntryOf(original.unsignedAttributes.get(REKOR)?.[0]) === logEntryOf(mutant.unsignedAttributes.get(REKOR)?.[0]);
+    const same = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean =>
+      (a === undefined && b === undefined) || (a !== undefined && b !== undefined && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0);
+    return (
+      original.digestAlgorithm === mutant.digestAlgorithm &&
+      original.signatureAlgorithm === mutant.signatureAlgorithm &&
+      same(original.signature, mutant.signature) &&
+      same(original.signedAttributes, mutant.signedAttributes) &&
+      same(original.certificates[0]?.der, mutant.certificates[0]?.der) &&
+      logEntryOf(original.unsignedAttributes.get(REKOR)?.[0]) === logEntryOf(mutant.unsignedAttributes.get(REKOR)?.[0])
+    );
   } catch {
     return false;
   }
@@ -95,10 +122,16 @@ function mutate(original: Buffer, m: Mutation): Buffer {
   const bytes = Buffer.from(original);
   const at = m.at % bytes.length;
   switch (m.kind) {
-    case 'flip': bytes[at]! ^= 1 << m.bit; return bytes;
-    case 'set': bytes[at] = m.value; return bytes;
-    case 'cut': return Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + m.length)]);
-    case 'insert': return Buffer.concat([bytes.subarray(0, at), Buffer.from(m.bytes), bytes.subarray(at)]);
+    case 'flip':
+      bytes[at]! ^= 1 << m.bit;
+      return bytes;
+    case 'set':
+      bytes[at] = m.value;
+      return bytes;
+    case 'cut':
+      return Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + m.length)]);
+    case 'insert':
+      return Buffer.concat([bytes.subarray(0, at), Buffer.from(m.bytes), bytes.subarray(at)]);
   }
 }
 
@@ -109,27 +142,39 @@ describe('mutated CMS signatures never crash and are never G unless a peer agree
   });
 
   it('X.509 (openssl-made CMS): G only when openssl cms -verify also accepts', async () => {
-    await fc.assert(fc.asyncProperty(mutation, async (m) => {
-      const mutant = mutate(der.x509, m);
-      const status = await verdictOf(mutant);
-      // openssl also checks fields no signature covers (SignedData.digestAlgorithms); a G is
-      // right when the peer accepts or when every byte signet relies on is the original's.
-      if (status === 'G' && !opensslAccepts(mutant) && !checkedBytesUnchanged(der.x509, mutant)) throw new Error(`G but openssl refuses: ${JSON.stringify(m)} at ${m.at % der.x509.length} of ${der.x509.length}: ${der.x509.subarray(Math.max(0, m.at % der.x509.length - 8), m.at % der.x509.length + 8).toString('hex')}`);
-    }), { numRuns: 400 });
+    await fc.assert(
+      fc.asyncProperty(mutation, async (m) => {
+        const mutant = mutate(der.x509, m);
+        const status = await verdictOf(mutant);
+        // openssl also checks fields no signature covers (SignedData.digestAlgorithms); a G is
+        // right when the peer accepts or when every byte signet relies on is the original's.
+        if (status === 'G' && !opensslAccepts(mutant) && !checkedBytesUnchanged(der.x509, mutant))
+          throw new Error(
+            `G but openssl refuses: ${JSON.stringify(m)} at ${m.at % der.x509.length} of ${der.x509.length}: ${der.x509.subarray(Math.max(0, (m.at % der.x509.length) - 8), (m.at % der.x509.length) + 8).toString('hex')}`,
+          );
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('gitsign: G only when the mutation left every checked byte unchanged', async () => {
-    await fc.assert(fc.asyncProperty(mutation, async (m) => {
-      const mutant = mutate(der.gitsign, m);
-      const status = await verdictOf(mutant);
-      if (status === 'G') expect(checkedBytesUnchanged(der.gitsign, mutant)).toBe(true);
-    }), { numRuns: 400 });
+    await fc.assert(
+      fc.asyncProperty(mutation, async (m) => {
+        const mutant = mutate(der.gitsign, m);
+        const status = await verdictOf(mutant);
+        if (status === 'G') expect(checkedBytesUnchanged(der.gitsign, mutant)).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('random bytes and a certificate-only blob are verdicts, never G', async () => {
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), async (bytes) => {
-      expect(await verdictOf(bytes)).not.toBe('G');
-    }), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), async (bytes) => {
+        expect(await verdictOf(bytes)).not.toBe('G');
+      }),
+      { numRuns: 200 },
+    );
     expect(await verdictOf(dearmor(readFileSync(ca.certificate, 'latin1')))).not.toBe('G');
   });
 });
