@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two tiers, mirroring src/ by area: test/unit/<area>/ needs no git server, database,
-// browser, registry or network service; test/e2e/<area>/ is the rest. The bundle
+// Two tiers, mirroring src/ by area: test/unit/<area>/ calls signet's modules in-process (no git
+// server, database, browser, registry, network service or signet subprocess) and stays well
+// under a minute; test/e2e/<area>/ is the rest. The bundle
 // (dist/) is built once by the global setup, which both tiers share.
 const shared = {
   globalSetup: ['test/global-setup.ts'],
