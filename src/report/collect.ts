@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SignetError } from '../core/errors.ts';
-import { parseCommit, parseTag, readCommitLinks } from '../core/git/signed-object.ts';
+import { parseTag, readCommitLinks } from '../core/git/signed-object.ts';
 import { evaluateRefUpdate, parsePolicy, rulesForRef, type CommitInput, type Policy } from '../core/policy/index.ts';
 import { defaultBucket, summarizeRef } from '../core/report/summarize.ts';
 import type { BucketSize, ComplianceReport, ExemptionReason, ReportCommit, TagSummary } from '../core/report/types.ts';
@@ -15,7 +15,7 @@ import type { SignatureVerdict } from '../core/verdict.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries } from '../core/verify-object.ts';
 import { openRepository, type Repository } from '../git/repository.ts';
 import { listCommits } from '../git/rev-walk.ts';
-import { changedPaths } from '../git/tree-diff.ts';
+import { commitChangedPaths } from '../git/commit-changed-paths.ts';
 import { buildRegistries, keylessIdentitiesOf, readRegistrySources, type RegistrySources } from '../keys/load-registries.ts';
 import { VerdictRecords } from '../store/verdict-records.ts';
 import { registryKeyReports } from './registry-keys.ts';
@@ -262,11 +262,4 @@ export async function buildComplianceReport(request: ReportRequest, loaded?: Rep
     tags,
     keys,
   };
-}
-
-function commitChangedPaths(repo: Repository, oid: string): string[] {
-  const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
-  const parent = commit.parents[0];
-  const parentTree = parent ? parseCommit(repo.objects.read(parent).data, repo.hashAlgorithm, `commit ${parent}`).tree : undefined;
-  return changedPaths(repo.objects, parentTree, commit.tree);
 }
