@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 // (dist/) is built once by the global setup, which both tiers share.
 const shared = {
   globalSetup: ['test/global-setup.ts'],
+  setupFiles: ['test/fast-check-seed.ts'],
   testTimeout: 60_000,
   hookTimeout: 120_000,
   pool: 'forks' as const,
