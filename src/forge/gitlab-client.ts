@@ -3,7 +3,8 @@
  * and where it may go, retries, pagination and limits. PRIVATE-TOKEN goes only to the
  * configured GitLab origin: to the API, and for downloads only to what `tokenFor` allows (the
  * event's own project uploads and packages, see projectDownloadScope). Redirects are followed
- * here, not by fetch, so each hop is judged on its own. Errors are ForgeHttpErrors.
+ * here, not by fetch, so each hop is judged on its own: an API call follows only redirects
+ * that stay on the API (what it answers is believed), a download follows any. Errors are ForgeHttpErrors.
  */
 import { codeOfStatus, ForgeHttpError } from './http-error.ts';
 
@@ -29,6 +30,8 @@ export interface GitLabRequestInit {
   /** A body as it is. */
   text?: string;
   timeoutMs?: number;
+  /** A POST that may be repeated after an outage because repeating it changes nothing (a commit status: the last one per name stands). */
+  idempotent?: boolean;
 }
 
 export interface GitLabClient {
@@ -65,6 +68,8 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
     init: GitLabRequestInit & { headers?: Record<string, string> },
     tokenFor: (url: URL) => boolean,
     timeoutMs: number,
+    /** Where a redirect may lead; elsewhere the exchange is refused, unread. */
+    mayFollow: (url: URL) => boolean = () => true,
   ): Promise<Response> => {
     const method = init.method ?? 'GET';
     const signal = AbortSignal.timeout(timeoutMs);
@@ -91,7 +96,12 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location && (method === 'GET' || method === 'HEAD') && hops < MAX_REDIRECTS) {
         await response.body?.cancel();
-        url = new URL(location, url);
+        const next = new URL(location, url);
+        if (!mayFollow(next))
+          throw new ForgeHttpError('FORGE_REJECTED', `${where}: HTTP ${response.status} to ${next.origin}, off the GitLab API: not followed`, {
+            status: response.status,
+          });
+        url = next;
         continue;
       }
       if (!response.ok) {
@@ -110,11 +120,12 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
     const method = init.method ?? 'GET';
     for (let attempt = 0; ; attempt++) {
       try {
-        return await exchange(`${baseUrl}/api/v4${path}`, { ...init, headers: { accept: 'application/json' } }, isApi, init.timeoutMs ?? apiTimeout);
+        // An API answer is GitLab's word (a policy file, a user's keys) only when GitLab's API gives it: a redirect off the API is not followed.
+        return await exchange(`${baseUrl}/api/v4${path}`, { ...init, headers: { accept: 'application/json' } }, isApi, init.timeoutMs ?? apiTimeout, isApi);
       } catch (error) {
         const delay = retryDelays[attempt];
         // A POST is not repeated: GitLab may have done it (a second note, a second upload).
-        if (error instanceof ForgeHttpError && error.retryable && IDEMPOTENT.has(method) && delay !== undefined) {
+        if (error instanceof ForgeHttpError && error.retryable && (IDEMPOTENT.has(method) || init.idempotent) && delay !== undefined) {
           await sleep(delay);
           continue;
         }

@@ -7,8 +7,8 @@
 import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { gitLabClientFileReader } from '../forge/gitlab-api.ts';
-import { gitLabClient, projectDownloadScope, type GitLabClient } from '../forge/gitlab-client.ts';
+import { gitLabFileReader } from '../forge/gitlab-api.ts';
+import { projectDownloadScope, type GitLabClient } from '../forge/gitlab-client.ts';
 import { ForgeHttpError } from '../forge/http-error.ts';
 import { ForgeError } from '../forge/forge-error.ts';
 import { gitLabMaySign } from '../release/command.ts';
@@ -59,13 +59,14 @@ export function gitLabReleaseHost(client: GitLabClient, project: { id: number; f
     async remove(asset) {
       await client.request(`${release}/assets/links/${asset.id}`, { method: 'DELETE' });
     },
-    readRepositoryFile: gitLabClientFileReader(client, project.id, tag),
+    readRepositoryFile: gitLabFileReader(client, project.id, tag),
   };
 }
 
 /** GitLab's part of the flow for one `/sign-release` note. */
-export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencies, plan: GitLabSignRelease, delivery: string): ReleaseForge {
+export function gitLabReleaseForge(deps: GitLabDependencies, plan: GitLabSignRelease, delivery: string): ReleaseForge {
   const { project } = plan;
+  const { client } = deps;
   const notes = `/projects/${project.id}/${plan.noteable}/${plan.iid}/notes`;
   return {
     event: 'note./sign-release',
@@ -102,7 +103,7 @@ export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencie
         ...(release._links?.self ? { releaseUrl: release._links.self } : {}),
       };
     },
-    defaultBranchReader: gitLabClientFileReader(client, project.id, project.defaultBranch),
+    defaultBranchReader: gitLabFileReader(client, project.id, project.defaultBranch),
     policyPaths: GITLAB_POLICY_PATHS,
     audit: (outcome, detail) => audit(deps, project, 'note./sign-release', delivery, undefined, outcome, detail),
   };
@@ -110,18 +111,16 @@ export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencie
 
 export async function runGitLabSignRelease(
   deps: GitLabDependencies,
-  baseUrl: string,
   plan: GitLabSignRelease,
   delivery: string,
   settings: ReleaseSettings,
 ): Promise<SignReleaseOutcome> {
-  const client = gitLabClient({ baseUrl, token: deps.token });
   // The payload's id and path are claims, and a per-project secret speaks for either: without
   // this, the holder of one project's secret named another project's id with her own path and
   // the bot read, signed and commented on that project's release (the check flow confirms too).
   let confirmed: ConfirmedProject;
   try {
-    confirmed = await confirmProject(deps.api, baseUrl, plan.project);
+    confirmed = await confirmProject(deps.client, plan.project);
   } catch (error) {
     const message = error instanceof ForgeError ? error.message : (error as Error).message;
     deps.log.warn({ delivery, projectId: plan.project.id, project: plan.project.fullName }, message);
@@ -130,7 +129,7 @@ export async function runGitLabSignRelease(
   }
   const project = { ...plan.project, ...confirmed };
   return runSignRelease(
-    gitLabReleaseForge(client, deps, { ...plan, project }, delivery),
+    gitLabReleaseForge(deps, { ...plan, project }, delivery),
     deps,
     { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery },
     settings,

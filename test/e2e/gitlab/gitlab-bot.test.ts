@@ -1,6 +1,6 @@
 /**
  * The GitLab bot end to end: the app's server receives GitLab webhooks at /gitlab/webhook
- * (X-Gitlab-Token), talks to a local fake GitLab API through @gitbeaker/rest and fetches
+ * (X-Gitlab-Token), talks to a local fake GitLab API through the one GitLab client and fetches
  * objects from `git http-backend` serving a repository made with real git, gpg, ssh-keygen.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readServerConfig } from '../../../src/server/config.ts';
 import { startSignetServer, type RunningServer } from '../../../src/server/server.ts';
-import { createGitLabApi, createGitLabCaches, gitLabAccountKeys } from '../../../src/forge/gitlab-api.ts';
+import { createGitLabCaches, gitLabAccountKeys } from '../../../src/forge/gitlab-api.ts';
+import { gitLabClient } from '../../../src/forge/gitlab-client.ts';
 import { gitLabVerifiedUserOfEmail } from '../../../src/forge/gitlab-verified-user.ts';
 import { gitLabHandlers } from '../../../src/gitlab/handler.ts';
 import { openSqliteStore } from '../../../src/store/sql-sqlite.ts';
@@ -238,7 +239,9 @@ describe('pushes and faults', () => {
       ],
     };
     gitlab.users.push(fake);
-    const keys = await gitLabAccountKeys(createGitLabApi(gitlab.url, gitlab.token), createGitLabCaches(), { id: 12, username: 'dave' }, ['dave@example.com']);
+    const keys = await gitLabAccountKeys(gitLabClient({ baseUrl: gitlab.url, token: gitlab.token }), createGitLabCaches(), { id: 12, username: 'dave' }, [
+      'dave@example.com',
+    ]);
     expect(keys.sshSigningKeys).toEqual(['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0+signing dave']);
     expect(keys.verifiedEmails).toEqual(['dave@example.com']);
   });
@@ -261,7 +264,7 @@ describe('a lenient status never overrides a strict one (issue 11 item 5)', () =
 
 describe('GitLab accounts vouch only for e-mails GitLab confirmed (issue 11 item 6)', () => {
   it('an unconfirmed primary or secondary e-mail links no commit; confirmed, public and commit e-mails do', async () => {
-    const api = createGitLabApi(gitlab.url, gitlab.token);
+    const api = gitLabClient({ baseUrl: gitlab.url, token: gitlab.token });
     gitlab.users.push(
       {
         id: 21,
@@ -335,6 +338,24 @@ describe('tokens stay home and secrets speak for their own project (issue 12)', 
       // Every API request carried the token to the configured origin only, and git went through it too.
       expect(gitlab.requests.every((r) => r.privateToken === gitlab.token)).toBe(true);
       expect(backend.requests.some((r) => r.path.startsWith(`/${FULL_NAME}.git/`))).toBe(true);
+    } finally {
+      await evil.stop();
+    }
+  });
+
+  it('an API answer that redirects off GitLab is not followed: no token there, no policy from there, and the status fails (issue 16)', async () => {
+    const evil = await listener();
+    try {
+      const [oid] = repo.commit('redirected', 1, mallory, 'none');
+      gitlab.faults.push({ method: 'GET', path: /\/repository\/files\//, status: 302, location: `${evil.url}/lenient-policy.json` });
+      await send('Push Hook', pushHook('refs/heads/redirected', '0'.repeat(40), oid!));
+      expect(statusesFor(oid!).map((s) => s.state)).toEqual(['running', 'failed']);
+      expect(statusesFor(oid!)[1]!.description).toMatch(
+        /^signet could not talk to the forge API: reading \.gitlab\/signet\.yml from project 42@main: GET \/api\/v4\/projects\/42\//,
+      );
+      const audit = (await store.listAudit(`gitlab:${FULL_NAME}`, 1))[0]!;
+      expect(String(audit.detail?.error)).toMatch(/: HTTP 302 to http:\/\/127\.0\.0\.1:\d+, off the GitLab API: not followed$/);
+      expect(evil.seen).toEqual([]);
     } finally {
       await evil.stop();
     }
