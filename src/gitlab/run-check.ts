@@ -11,7 +11,7 @@ import type { GitLabClient } from '../forge/gitlab-client.ts';
 import { gitLabUsersOfEmails } from '../forge/gitlab-verified-user.ts';
 import type { SignatureReport } from '../forge/report.ts';
 import type { CheckContext } from '../forge/scope.ts';
-import { auditEvent, runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
+import { runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
 import { computeCheck, type CheckSource } from '../checks/compute-check.ts';
 import { confirmProject, type ConfirmedProject } from './confirm-project.ts';
 import { GITLAB_POLICY_PATHS, STATUS_NAME, type GitLabTarget, type ProjectRef } from './plan.ts';
@@ -137,16 +137,4 @@ async function openMergeRequestContexts(deps: GitLabDependencies, project: Proje
     contexts.push({ ref: targetRef, oldOid: null, newOid: headSha, baseRef: targetRef });
   }
   return contexts;
-}
-
-export async function audit(
-  deps: Pick<GitLabDependencies, 'store' | 'log' | 'now'>,
-  project: ProjectRef,
-  event: string,
-  delivery: string,
-  headSha: string | undefined,
-  outcome: string,
-  detail: Record<string, unknown>,
-): Promise<void> {
-  await auditEvent(deps, { forge: 'gitlab', repositoryKey: projectKey(project), event, delivery, headSha }, outcome, detail);
 }

@@ -75,7 +75,7 @@ function gitHubUnderTest(): ForgeUnderTest & { fake(): FakeGitHub } {
     },
     forge(delivery, commandId) {
       const repository = { owner: 'acme', name: 'widgets', fullName: FULL_NAME, cloneUrl: `https://github.example/${FULL_NAME}.git`, defaultBranch: 'main', installationId: 77 };
-      return gitHubReleaseForge({ request, token: async () => 'unused' }, deps(), { kind: 'sign-release', repository, tag: 'unused', issueNumber: 5, commentId: commandId, commenter: 'maintainer-mia', trigger: `sign-release:${commandId}` }, delivery);
+      return gitHubReleaseForge({ request, token: async () => 'unused' }, deps(), { kind: 'sign-release', repository, tag: 'unused', issueNumber: 5, commentId: commandId, commenter: 'maintainer-mia', trigger: `sign-release:${commandId}` });
     },
     replies: () => github.comments.map((c) => c.body),
     downloads: () => github.requests.filter((r) => r.method === 'GET' && /\/releases\/assets\/\d+$/.test(r.path) && r.headers.accept === 'application/octet-stream').map((r) => r.path),
@@ -105,7 +105,7 @@ function gitLabUnderTest(): ForgeUnderTest & { fake(): FakeGitLab } {
     },
     forge(delivery, commandId) {
       const project = { ...PROJECT, cloneUrl: `https://gitlab.example/${PROJECT.fullName}.git`, defaultBranch: 'main' };
-      return gitLabReleaseForge(deps(), { kind: 'sign-release', project, tag: 'unused', noteable: 'merge_requests', iid: 3, noteId: commandId, userId: 21, username: 'maya', trigger: `sign-release:${commandId}` }, delivery);
+      return gitLabReleaseForge(deps(), { kind: 'sign-release', project, tag: 'unused', noteable: 'merge_requests', iid: 3, noteId: commandId, userId: 21, username: 'maya', trigger: `sign-release:${commandId}` });
     },
     replies: () => gitlab.notes.map((n) => n.body),
     downloads: () => gitlab.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/-/project/')).map((r) => r.path),
