@@ -30,8 +30,12 @@ export interface GitLabBotHarness {
   store: SignetStore;
   server: RunningServer;
   hookUrl: string;
-  /** POSTs one delivery to the bot's webhook route (X-Gitlab-Token, X-Gitlab-Event, X-Gitlab-Event-UUID). */
-  send(event: string, payload: unknown, options?: { uuid?: string; token?: string }): Promise<Delivery>;
+  /** POSTs one delivery to the bot's webhook route (X-Gitlab-Token, X-Gitlab-Event, X-Gitlab-Event-UUID); `raw` is sent instead of the payload's JSON. */
+  send(event: string, payload: unknown, options?: { uuid?: string; token?: string; raw?: string }): Promise<Delivery>;
+  /** The `project` object of a payload. */
+  projectPayload(): Record<string, unknown>;
+  /** A merge request as a note's `merge_request` shows it. */
+  mergeRequestObject(iid: number, head: string, source: string, extra?: Record<string, unknown>): Record<string, unknown>;
   mergeRequestPayload(action: string, iid: number, head: string, source: string, extra?: Record<string, unknown>): Record<string, unknown>;
   pushPayload(ref: string, before: string, after: string): Record<string, unknown>;
   stop(): Promise<void>;
@@ -66,7 +70,7 @@ export async function startGitLabBotHarness(fullName: string, projectId: number,
   );
   const server = await startSignetServer(config, { store, extraHandlers: (deps) => gitLabHandlers(config.gitlab!, deps) });
   const hookUrl = `${server.url}/gitlab/webhook`;
-  const project = () => ({
+  const project = (): Record<string, unknown> => ({
     id: projectId,
     name: fullName.split('/').pop(),
     path_with_namespace: fullName,
@@ -74,7 +78,7 @@ export async function startGitLabBotHarness(fullName: string, projectId: number,
     git_http_url: `${backend.origin}/${repo.path}`,
     web_url: `http://gitlab.test/${fullName}`,
   });
-  const mergeRequest = (iid: number, head: string, source: string, extra: Record<string, unknown> = {}) => ({
+  const mergeRequest = (iid: number, head: string, source: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     iid,
     id: iid + 1000,
     target_branch: 'main',
@@ -103,9 +107,11 @@ export async function startGitLabBotHarness(fullName: string, projectId: number,
           'x-gitlab-token': options.token ?? GITLAB_HOOK_SECRET,
           ...(options.uuid ? { 'x-gitlab-event-uuid': options.uuid } : {}),
         },
-        JSON.stringify(payload),
+        options.raw ?? JSON.stringify(payload),
         options.uuid,
       ),
+    projectPayload: project,
+    mergeRequestObject: mergeRequest,
     mergeRequestPayload: (action, iid, head, source, extra = {}) => ({
       object_kind: 'merge_request',
       event_type: 'merge_request',
