@@ -41,19 +41,7 @@ export default tseslint.config(
           paths: ioModules.map((name) => ({ name, message: 'src/core is pure: do I/O at the edge and pass bytes in.' })),
           patterns: [
             {
-              group: [
-                'pino',
-                'pino/*',
-                'probot',
-                'probot/*',
-                '@octokit/*',
-                '@gitbeaker/*',
-                'node-cron',
-                'better-sqlite3',
-                'pg',
-                'isomorphic-git',
-                'isomorphic-git/*',
-              ],
+              group: ['pino', 'pino/*', 'probot', 'probot/*', '@octokit/*', 'node-cron', 'better-sqlite3', 'pg', 'isomorphic-git', 'isomorphic-git/*'],
               message: 'src/core is pure: no logger, forge client, store or git I/O.',
             },
             { group: [`${'../'.repeat(depth)}*`], message: 'src/core must not depend on outer layers.' },

@@ -3,9 +3,10 @@
  * the plain functions (plan → run the check → check run). Handlers never throw: every valid
  * delivery gets a 2xx, and what went wrong is in the check run, the log and the audit trail.
  */
+import { auditEvent } from '../checks/check-flow.ts';
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import { planGitHubEvent, type GitHubPlan } from './plan.ts';
-import { audit, recheckPull, runCheck, type CheckDependencies, type CheckOutcome, type GitHubInstallation } from './run-check.ts';
+import { recheckPull, repositoryKey, runCheck, type CheckDependencies, type CheckOutcome, type GitHubInstallation } from './run-check.ts';
 import type { GitHubRequest } from '../forge/github-api.ts';
 import { runGitHubSignRelease, type ReleaseSettings } from './sign-release.ts';
 import type { HttpHandler } from '../forge/http-handler.ts';
@@ -92,7 +93,10 @@ async function execute(plan: GitHubPlan, context: Context, deps: CheckDependenci
       return undefined;
     case 'ignore':
       deps.log.debug({ delivery: context.id, reason: plan.reason }, 'delivery ignored');
-      if (plan.repository) await audit(deps, plan.repository, context.name, context.id, undefined, 'skipped', { reason: plan.reason });
+      if (plan.repository)
+        await auditEvent(deps, { forge: 'github', repositoryKey: repositoryKey(plan.repository), event: context.name, delivery: context.id }, 'skipped', {
+          reason: plan.reason,
+        });
       return undefined;
   }
 }

@@ -4,6 +4,7 @@
  * deliveries asking for the same check (a push and its check_suite, a redelivery, a second
  * app instance) from posting twice.
  */
+import { isRecheckCommand, nonZero, object, sha, text, ZERO, type Json } from '../forge/payload.ts';
 import type { CheckContext } from '../forge/scope.ts';
 import { mentionsSignRelease, parseSignReleaseCommand } from '../release/command.ts';
 
@@ -11,7 +12,6 @@ export type { CheckContext };
 
 export const CHECK_NAME = 'signet/signatures';
 export const POLICY_PATH = '.github/signet.yml';
-const ZERO = /^0+$/;
 
 export interface RepositoryRef {
   owner: string;
@@ -55,23 +55,6 @@ export type GitHubPlan =
   /** `/sign-release TAG` in an issue or pull request comment; tag undefined when malformed. */
   | { kind: 'sign-release'; repository: RepositoryRef; tag?: string; issueNumber: number; commentId: number; commenter: string; trigger: string };
 
-type Json = Record<string, unknown>;
-
-function object(value: unknown): Json | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
-}
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-function sha(value: unknown): string | undefined {
-  const s = text(value);
-  return s && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(s) ? s : undefined;
-}
-function nonZero(value: unknown): string | undefined {
-  const s = sha(value);
-  return s && !ZERO.test(s) ? s : undefined;
-}
-
 export function repositoryOf(payload: Json): RepositoryRef | undefined {
   const repository = object(payload.repository);
   const installation = object(payload.installation);
@@ -82,11 +65,6 @@ export function repositoryOf(payload: Json): RepositoryRef | undefined {
   const [owner, name] = fullName.split('/');
   if (!owner || !name) return undefined;
   return { owner, name, fullName, cloneUrl, defaultBranch: text(repository.default_branch) ?? text(repository.master_branch) ?? 'main', installationId };
-}
-
-/** The body asks for a re-check when one of its lines is exactly `/signet recheck`. */
-export function isRecheckCommand(body: string): boolean {
-  return body.split(/\r?\n/).some((line) => line.trim() === '/signet recheck');
 }
 
 const PULL_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);

@@ -53,12 +53,16 @@ export async function recheckPull(
     ).data as Record<string, unknown>;
   } catch (error) {
     deps.log.error({ err: error, repository: repository.fullName, number }, 'cannot read the pull request to re-check');
-    await audit(deps, repository, event, delivery, undefined, 'error', { error: `cannot read pull request #${number}: ${(error as Error).message}` });
+    await auditEvent(deps, { forge: 'github', repositoryKey: repositoryKey(repository), event: event, delivery: delivery }, 'error', {
+      error: `cannot read pull request #${number}: ${(error as Error).message}`,
+    });
     return { status: 'not-posted' };
   }
   const target = planPull(pull, repository, event, trigger);
   if (!target) {
-    await audit(deps, repository, event, delivery, undefined, 'skipped', { reason: `pull request #${number} has no head or base` });
+    await auditEvent(deps, { forge: 'github', repositoryKey: repositoryKey(repository), event: event, delivery: delivery }, 'skipped', {
+      reason: `pull request #${number} has no head or base`,
+    });
     return { status: 'not-posted' };
   }
   const outcome = await runCheck(installation, deps, { ...target, ...(commentId !== undefined ? { commentId } : {}) }, delivery);
@@ -190,16 +194,4 @@ async function openPullContexts(request: GitHubRequest, repository: RepositoryRe
     contexts.push({ ref: `refs/heads/${p.base.ref}`, oldOid: p.base.sha ?? null, newOid: headSha, ...(p.base.sha ? { baseOid: p.base.sha } : {}) });
   }
   return contexts;
-}
-
-export async function audit(
-  deps: CheckDependencies,
-  repository: RepositoryRef,
-  event: string,
-  delivery: string,
-  headSha: string | undefined,
-  outcome: string,
-  detail: Record<string, unknown>,
-): Promise<void> {
-  await auditEvent(deps, { forge: 'github', repositoryKey: repositoryKey(repository), event, delivery, headSha }, outcome, detail);
 }

@@ -4,6 +4,7 @@
  * release's assets through the REST API of the event's own repository. Every call goes through
  * the installation's client (Probot's Octokit: retries, rate limits, the token only to the API).
  */
+import { unlessNotFound } from '../forge/forge-http.ts';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -13,16 +14,11 @@ import { gitHubMaySign } from '../release/command.ts';
 import { runSignRelease, type ReleaseForge, type ReleaseSettings, type SignReleaseOutcome } from '../release/flow.ts';
 import type { ReleaseAsset, ReleaseHost } from '../release/run.ts';
 import { POLICY_PATH, type GitHubPlan } from './plan.ts';
-import { audit, repositoryKey, type CheckDependencies, type GitHubInstallation } from './run-check.ts';
+import { repositoryKey, type CheckDependencies, type GitHubInstallation } from './run-check.ts';
 
 export { DEFAULT_BUILDER_ID, type ReleaseSettings, type SignReleaseOutcome } from '../release/flow.ts';
 
 export type SignReleasePlan = Extract<GitHubPlan, { kind: 'sign-release' }>;
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { status?: unknown })?.status;
-  return typeof status === 'number' ? status : undefined;
-}
 
 function lengthOf(headers: Record<string, unknown>): number | undefined {
   const value = Number(headers['content-length']);
@@ -88,11 +84,12 @@ export function gitHubReleaseHost(
 }
 
 /** GitHub's part of the flow for one `/sign-release` comment. */
-export function gitHubReleaseForge(installation: GitHubInstallation, deps: CheckDependencies, plan: SignReleasePlan, delivery: string): ReleaseForge {
+export function gitHubReleaseForge(installation: GitHubInstallation, deps: CheckDependencies, plan: SignReleasePlan): ReleaseForge {
   const { repository } = plan;
   const { owner, name: repo } = repository;
   const request = installation.request;
   return {
+    forge: 'github',
     event: 'issue_comment./sign-release',
     repositoryKey: repositoryKey(repository),
     fullName: repository.fullName,
@@ -106,22 +103,19 @@ export function gitHubReleaseForge(installation: GitHubInstallation, deps: Check
       await request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner, repo, issue_number: plan.issueNumber, body });
     },
     async maySign() {
-      try {
-        const { data } = await request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner, repo, username: plan.commenter });
-        return gitHubMaySign(data as { permission?: unknown; role_name?: unknown });
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-        return false;
-      }
+      const permission = await unlessNotFound(
+        async () => (await request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner, repo, username: plan.commenter })).data,
+        undefined,
+      );
+      return permission !== undefined && gitHubMaySign(permission as { permission?: unknown; role_name?: unknown });
     },
     async findRelease(tag) {
-      let release: { id: number; upload_url: string; html_url?: string };
-      try {
-        release = (await request('GET /repos/{owner}/{repo}/releases/tags/{tag}', { owner, repo, tag })).data as typeof release;
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-        return undefined;
-      }
+      type Release = { id: number; upload_url: string; html_url?: string };
+      const release = await unlessNotFound(
+        async () => (await request('GET /repos/{owner}/{repo}/releases/tags/{tag}', { owner, repo, tag })).data as Release,
+        undefined,
+      );
+      if (!release) return undefined;
       let commitSha: string | undefined;
       try {
         commitSha = ((await request('GET /repos/{owner}/{repo}/commits/{ref}', { owner, repo, ref: `refs/tags/${tag}` })).data as { sha?: string }).sha;
@@ -136,7 +130,6 @@ export function gitHubReleaseForge(installation: GitHubInstallation, deps: Check
     },
     defaultBranchReader: gitHubFileReader(request, deps.caches, owner, repo, repository.defaultBranch),
     policyPaths: [POLICY_PATH],
-    audit: (outcome, detail) => audit(deps, repository, 'issue_comment./sign-release', delivery, undefined, outcome, detail),
   };
 }
 
@@ -148,7 +141,7 @@ export async function runGitHubSignRelease(
   settings: ReleaseSettings,
 ): Promise<SignReleaseOutcome> {
   return runSignRelease(
-    gitHubReleaseForge(installation, deps, plan, delivery),
+    gitHubReleaseForge(installation, deps, plan),
     deps,
     { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery },
     settings,

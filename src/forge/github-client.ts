@@ -6,23 +6,14 @@
  * after an outage, and its errors are ForgeHttpErrors that carry `status` as Octokit's do.
  */
 import type { GitHubRequest } from './github-api.ts';
+import { IDEMPOTENT, MAX_REDIRECTS, sendHop, withRetries, type ForgeClientOptions } from './forge-http.ts';
 import { codeOfStatus, ForgeHttpError } from './http-error.ts';
 
-export type HttpFetch = (url: string, init: RequestInit) => Promise<Response>;
-
-export interface GitHubClientOptions {
+export interface GitHubClientOptions extends ForgeClientOptions {
   /** e.g. https://api.github.com, https://ghe.example/api/v3 */
   apiUrl: string;
-  token: string;
-  fetch?: HttpFetch;
-  /** Delays before the retries of an idempotent call that met an outage (default 250 ms, 1 s). */
-  retryDelaysMs?: readonly number[];
-  timeoutMs?: number;
   userAgent?: string;
 }
-
-const MAX_REDIRECTS = 5;
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 /** Response headers callers read (ETags for conditional reads, Link for pages, the rate limit). */
 const KEPT_HEADERS = ['etag', 'link', 'x-ratelimit-remaining', 'content-length'];
 
@@ -46,16 +37,7 @@ export function gitHubClient(options: GitHubClientOptions): GitHubRequest {
       // The token goes to the configured API origin only; a redirect elsewhere is followed without it.
       if (url.origin === origin && !url.username && !url.password) sent.set('authorization', `Bearer ${options.token}`);
       const where = url.origin === origin ? `${method} ${url.pathname}` : `${method} ${url.origin}`;
-      let response: Response;
-      try {
-        response = await doFetch(url.href, { method, headers: sent, signal, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
-      } catch (error) {
-        throw new ForgeHttpError(
-          'FORGE_UNREACHABLE',
-          `${where}: ${(error as Error).name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : 'GitHub could not be reached'}`,
-          { cause: error },
-        );
-      }
+      const response = await sendHop(doFetch, url, { method, headers: sent, signal, ...(body !== undefined ? { body } : {}) }, where, 'GitHub', timeoutMs);
       const location = response.headers.get('location');
       if (
         response.status >= 300 &&
@@ -123,17 +105,6 @@ export function gitHubClient(options: GitHubClientOptions): GitHubRequest {
       ...(hasBody ? { 'content-type': 'application/json' } : {}),
     };
     const target = `${url}${query ? `${url.includes('?') ? '&' : '?'}${query}` : ''}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await once(method, target, headers, hasBody ? JSON.stringify(rest) : undefined);
-      } catch (error) {
-        const delay = retryDelays[attempt];
-        if (error instanceof ForgeHttpError && error.retryable && IDEMPOTENT.has(method) && delay !== undefined) {
-          await new Promise((resolve) => setTimeout(resolve, delay));
-          continue;
-        }
-        throw error;
-      }
-    }
+    return withRetries(retryDelays, IDEMPOTENT.has(method), () => once(method, target, headers, hasBody ? JSON.stringify(rest) : undefined));
   };
 }

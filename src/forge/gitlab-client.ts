@@ -3,21 +3,15 @@
  * and where it may go, retries, pagination and limits. PRIVATE-TOKEN goes only to the
  * configured GitLab origin: to the API, and for downloads only to what `tokenFor` allows (the
  * event's own project uploads and packages, see projectDownloadScope). Redirects are followed
- * here, not by fetch, so each hop is judged on its own. Errors are ForgeHttpErrors.
+ * here, not by fetch, so each hop is judged on its own: an API call follows only redirects
+ * that stay on the API (what it answers is believed), a download follows any. Errors are ForgeHttpErrors.
  */
+import { IDEMPOTENT, MAX_REDIRECTS, sendHop, withRetries, type ForgeClientOptions } from './forge-http.ts';
 import { codeOfStatus, ForgeHttpError } from './http-error.ts';
 
-export type GitLabFetch = (url: string, init: RequestInit) => Promise<Response>;
-
-export interface GitLabClientOptions {
+export interface GitLabClientOptions extends ForgeClientOptions {
   /** The configured GitLab URL, e.g. https://gitlab.example.com (a relative root is kept). */
   baseUrl: string;
-  token: string;
-  fetch?: GitLabFetch;
-  /** Delays before the retries of an idempotent call that met an outage (default 250 ms, 1 s). */
-  retryDelaysMs?: readonly number[];
-  /** What one API call may take, body included. */
-  timeoutMs?: number;
 }
 
 export interface GitLabRequestInit {
@@ -29,6 +23,8 @@ export interface GitLabRequestInit {
   /** A body as it is. */
   text?: string;
   timeoutMs?: number;
+  /** A POST that may be repeated after an outage because repeating it changes nothing (a commit status: the last one per name stands). */
+  idempotent?: boolean;
 }
 
 export interface GitLabClient {
@@ -40,13 +36,6 @@ export interface GitLabClient {
   list<T>(path: string, maxPages?: number): Promise<T[]>;
   /** A GET of any URL; the token only on hops `tokenFor` allows. */
   download(url: string, tokenFor: (url: URL) => boolean, timeoutMs?: number): Promise<Response>;
-}
-
-const MAX_REDIRECTS = 5;
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export function gitLabClient(options: GitLabClientOptions): GitLabClient {
@@ -65,6 +54,8 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
     init: GitLabRequestInit & { headers?: Record<string, string> },
     tokenFor: (url: URL) => boolean,
     timeoutMs: number,
+    /** Where a redirect may lead; elsewhere the exchange is refused, unread. */
+    mayFollow: (url: URL) => boolean = () => true,
   ): Promise<Response> => {
     const method = init.method ?? 'GET';
     const signal = AbortSignal.timeout(timeoutMs);
@@ -78,20 +69,16 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
         body = JSON.stringify(init.json);
       }
       const where = url.origin === origin ? `${method} ${url.pathname}` : `${method} ${url.origin}`;
-      let response: Response;
-      try {
-        response = await doFetch(url.href, { method, headers, signal, redirect: 'manual', ...(body !== undefined ? { body } : {}) });
-      } catch (error) {
-        throw new ForgeHttpError(
-          'FORGE_UNREACHABLE',
-          `${where}: ${(error as Error).name === 'TimeoutError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : 'GitLab could not be reached'}`,
-          { cause: error },
-        );
-      }
+      const response = await sendHop(doFetch, url, { method, headers, signal, ...(body !== undefined ? { body } : {}) }, where, 'GitLab', timeoutMs);
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location && (method === 'GET' || method === 'HEAD') && hops < MAX_REDIRECTS) {
         await response.body?.cancel();
-        url = new URL(location, url);
+        const next = new URL(location, url);
+        if (!mayFollow(next))
+          throw new ForgeHttpError('FORGE_REJECTED', `${where}: HTTP ${response.status} to ${next.origin}, off the GitLab API: not followed`, {
+            status: response.status,
+          });
+        url = next;
         continue;
       }
       if (!response.ok) {
@@ -106,22 +93,12 @@ export function gitLabClient(options: GitLabClientOptions): GitLabClient {
     }
   };
 
-  const request = async (path: string, init: GitLabRequestInit = {}): Promise<Response> => {
-    const method = init.method ?? 'GET';
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await exchange(`${baseUrl}/api/v4${path}`, { ...init, headers: { accept: 'application/json' } }, isApi, init.timeoutMs ?? apiTimeout);
-      } catch (error) {
-        const delay = retryDelays[attempt];
-        // A POST is not repeated: GitLab may have done it (a second note, a second upload).
-        if (error instanceof ForgeHttpError && error.retryable && IDEMPOTENT.has(method) && delay !== undefined) {
-          await sleep(delay);
-          continue;
-        }
-        throw error;
-      }
-    }
-  };
+  const request = (path: string, init: GitLabRequestInit = {}): Promise<Response> =>
+    // A POST is not repeated (GitLab may have done it: a second note, a second upload) unless the call says repeating changes nothing.
+    withRetries(retryDelays, IDEMPOTENT.has(init.method ?? 'GET') || init.idempotent === true, () =>
+      // An API answer is GitLab's word (a policy file, a user's keys) only when GitLab's API gives it: a redirect off the API is not followed.
+      exchange(`${baseUrl}/api/v4${path}`, { ...init, headers: { accept: 'application/json' } }, isApi, init.timeoutMs ?? apiTimeout, isApi),
+    );
 
   return {
     baseUrl,

@@ -6,7 +6,8 @@
  * names (issue 12), and the policy is read from the branch GitLab says is the default.
  */
 import { ForgeError } from '../forge/forge-error.ts';
-import { gitLabCall, type GitLabApi } from '../forge/gitlab-api.ts';
+import { gitLabCall } from '../forge/gitlab-api.ts';
+import type { GitLabClient } from '../forge/gitlab-client.ts';
 import type { ProjectRef } from './plan.ts';
 
 export interface ConfirmedProject {
@@ -14,18 +15,16 @@ export interface ConfirmedProject {
   defaultBranch: string;
 }
 
-export async function confirmProject(api: GitLabApi, gitLabUrl: string, project: ProjectRef): Promise<ConfirmedProject> {
-  const shown = (await gitLabCall(`reading project ${project.id}`, () => api.Projects.show(project.id))) as {
-    id?: unknown;
-    path_with_namespace?: unknown;
-    default_branch?: unknown;
-  };
+export async function confirmProject(client: GitLabClient, project: ProjectRef): Promise<ConfirmedProject> {
+  const shown = await gitLabCall(`reading project ${project.id}`, () =>
+    client.json<{ id?: unknown; path_with_namespace?: unknown; default_branch?: unknown }>(`/projects/${project.id}`),
+  );
   const path = typeof shown.path_with_namespace === 'string' ? shown.path_with_namespace : undefined;
   if (shown.id !== project.id || !path || path.toLowerCase() !== project.fullName.toLowerCase()) {
     throw new ForgeError('api', `delivery refused: project ${project.id} is '${path ?? '?'}' on GitLab, not '${project.fullName}'`);
   }
   return {
-    cloneUrl: `${gitLabUrl}/${path.split('/').map(encodeURIComponent).join('/')}.git`,
+    cloneUrl: `${client.baseUrl}/${path.split('/').map(encodeURIComponent).join('/')}.git`,
     defaultBranch: typeof shown.default_branch === 'string' && shown.default_branch !== '' ? shown.default_branch : project.defaultBranch,
   };
 }

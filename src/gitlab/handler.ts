@@ -6,13 +6,14 @@
  */
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CheckSettings } from '../checks/check-flow.ts';
+import { auditEvent, type CheckSettings } from '../checks/check-flow.ts';
 import type { GitCache } from '../forge/git-cache.ts';
 import type { HttpHandler } from '../forge/http-handler.ts';
 import type { GitLabConfig } from './config.ts';
-import { createGitLabApi, createGitLabCaches } from '../forge/gitlab-api.ts';
+import { createGitLabCaches } from '../forge/gitlab-api.ts';
+import { gitLabClient } from '../forge/gitlab-client.ts';
 import { planGitLabEvent, type GitLabPlan } from './plan.ts';
-import { audit, runGitLabCheck, type GitLabDependencies, type GitLabOutcome } from './run-check.ts';
+import { projectKey, runGitLabCheck, type GitLabDependencies, type GitLabOutcome } from './run-check.ts';
 import { runGitLabSignRelease } from './sign-release.ts';
 import type { ReleaseSettings } from '../app/sign-release.ts';
 
@@ -72,8 +73,7 @@ function answer(res: ServerResponse, status: number, body: Record<string, unknow
 
 export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { gitCache: GitCache }, options: GitLabHandlerOptions = {}): HttpHandler[] {
   const deps: GitLabDependencies = {
-    api: createGitLabApi(config.url, config.token),
-    url: config.url,
+    client: gitLabClient({ baseUrl: config.url, token: config.token }),
     token: config.token,
     caches: createGitLabCaches(),
     store: base.store,
@@ -124,9 +124,9 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { git
       let outcome: GitLabOutcome | undefined;
       try {
         if (plan.kind === 'check') outcome = await runGitLabCheck(deps, plan.target, delivery);
-        else if (plan.kind === 'sign-release')
-          await runGitLabSignRelease(deps, config.url, plan, delivery, options.release ?? { env: process.env, cwd: process.cwd() });
-        else if (plan.project) await audit(deps, plan.project, event, delivery, undefined, 'skipped', { reason: plan.reason });
+        else if (plan.kind === 'sign-release') await runGitLabSignRelease(deps, plan, delivery, options.release ?? { env: process.env, cwd: process.cwd() });
+        else if (plan.project)
+          await auditEvent(deps, { forge: 'gitlab', repositoryKey: projectKey(plan.project), event, delivery }, 'skipped', { reason: plan.reason });
       } catch (error) {
         deps.log.error({ err: error, delivery }, 'unexpected error handling a GitLab delivery');
       } finally {

@@ -3,12 +3,12 @@
  * Same shape of answer as the GitHub plan: the commit that gets the `signet/signatures`
  * status, the ref updates it stands for, what to fetch, and the claim key.
  */
+import { isRecheckCommand, nonZero, object, text, ZERO, type Json } from '../forge/payload.ts';
 import type { CheckContext } from '../forge/scope.ts';
 import { mentionsSignRelease, parseSignReleaseCommand } from '../release/command.ts';
 
 export const STATUS_NAME = 'signet/signatures';
 export const GITLAB_POLICY_PATHS = ['.gitlab/signet.yml', '.github/signet.yml'];
-const ZERO = /^0+$/;
 
 export interface ProjectRef {
   id: number;
@@ -45,14 +45,6 @@ export interface GitLabSignRelease {
 
 export type GitLabPlan = { kind: 'ignore'; reason: string; project?: ProjectRef } | { kind: 'check'; target: GitLabTarget } | GitLabSignRelease;
 
-type Json = Record<string, unknown>;
-const object = (v: unknown): Json | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
-const sha = (v: unknown): string | undefined => {
-  const s = text(v);
-  return s && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(s) && !ZERO.test(s) ? s : undefined;
-};
-
 export function projectOf(payload: Json): ProjectRef | undefined {
   const project = object(payload.project);
   const id = project?.id ?? payload.project_id;
@@ -60,10 +52,6 @@ export function projectOf(payload: Json): ProjectRef | undefined {
   const fullName = text(project?.path_with_namespace);
   if (typeof id !== 'number' || !cloneUrl || !fullName) return undefined;
   return { id, fullName, cloneUrl, defaultBranch: text(project?.default_branch) ?? 'main' };
-}
-
-export function isRecheck(note: string): boolean {
-  return note.split(/\r?\n/).some((line) => line.trim() === '/signet recheck');
 }
 
 const MR_ACTIONS = new Set(['open', 'reopen', 'update']);
@@ -82,9 +70,9 @@ export function planGitLabEvent(event: string, payload: unknown, deliveryId: str
       const after = text(body.after);
       if (!ref || !after) return ignore('push: the payload lacks ref or after');
       if (ZERO.test(after)) return ignore(`push deleting ${ref}: no commit to put a status on`);
-      const head = sha(after);
+      const head = nonZero(after);
       if (!head) return ignore('push: after is not a commit id');
-      const before = sha(body.before);
+      const before = nonZero(body.before);
       const knownUsers: GitLabTarget['knownUsers'] = [];
       const email = text(body.user_email)?.toLowerCase();
       const username = text(body.user_username);
@@ -107,7 +95,7 @@ export function planGitLabEvent(event: string, payload: unknown, deliveryId: str
       const action = text(attributes?.action);
       if (!action || !MR_ACTIONS.has(action)) return ignore(`merge_request.${action ?? '?'} is not checked`);
       // An update without oldrev changed the title or labels, not the commits.
-      if (action === 'update' && !sha(attributes?.oldrev)) return ignore('merge_request.update without new commits');
+      if (action === 'update' && !nonZero(attributes?.oldrev)) return ignore('merge_request.update without new commits');
       const target = mergeRequestTarget(project, attributes, `merge_request.${action}`, `mr:${String(attributes?.iid)}:${action}:${deliveryId}`);
       return target ? { kind: 'check', target } : ignore('merge_request: the payload lacks iid, last commit or target branch');
     }
@@ -117,7 +105,7 @@ export function planGitLabEvent(event: string, payload: unknown, deliveryId: str
       if (mentionsSignRelease(note))
         return planSignRelease(body, attributes, project, note) ?? ignore('note: /sign-release without note id, author or issue / merge request');
       if (text(attributes?.noteable_type) !== 'MergeRequest') return ignore('note on something other than a merge request');
-      if (!isRecheck(text(attributes?.note) ?? '')) return ignore('note without a /signet command');
+      if (!isRecheckCommand(text(attributes?.note) ?? '')) return ignore('note without a /signet command');
       const target = mergeRequestTarget(project, object(body.merge_request), 'note./signet recheck', `recheck:${deliveryId}`);
       return target ? { kind: 'check', target } : ignore('note: the payload lacks the merge request');
     }
@@ -141,7 +129,7 @@ function planSignRelease(body: Json, attributes: Json | undefined, project: Proj
 
 function mergeRequestTarget(project: ProjectRef, mr: Json | undefined, event: string, trigger: string): GitLabTarget | undefined {
   const iid = mr?.iid;
-  const head = sha(object(mr?.last_commit)?.id);
+  const head = nonZero(object(mr?.last_commit)?.id);
   const targetBranch = text(mr?.target_branch);
   const sourceBranch = text(mr?.source_branch);
   if (typeof iid !== 'number' || !head || !targetBranch) return undefined;

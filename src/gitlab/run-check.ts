@@ -6,21 +6,25 @@
  */
 import type { ForgeAccountKeys } from '../forge/forge-keys.ts';
 import type { GitCache } from '../forge/git-cache.ts';
-import { gitLabAccountKeys, gitLabCall, gitLabFileReader, type CommitState, type GitLabApi, type GitLabCaches, type GitLabUser } from '../forge/gitlab-api.ts';
-import { gitLabVerifiedUserOfEmail } from '../forge/gitlab-verified-user.ts';
+import { gitLabAccountKeys, gitLabCall, gitLabFileReader, type CommitState, type GitLabCaches } from '../forge/gitlab-api.ts';
+import type { GitLabClient } from '../forge/gitlab-client.ts';
+import { gitLabUsersOfEmails } from '../forge/gitlab-verified-user.ts';
 import type { SignatureReport } from '../forge/report.ts';
 import type { CheckContext } from '../forge/scope.ts';
-import { auditEvent, runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
+import { runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
 import { computeCheck, type CheckSource } from '../checks/compute-check.ts';
 import { confirmProject, type ConfirmedProject } from './confirm-project.ts';
 import { GITLAB_POLICY_PATHS, STATUS_NAME, type GitLabTarget, type ProjectRef } from './plan.ts';
 
 export const NOTE_MARKER = '<!-- signet:signatures -->';
 
+/** Pages of 100 read before the check fails rather than judge with a partial list. */
+const MAX_PAGES = 50;
+
 export interface GitLabDependencies extends CheckSettings {
-  api: GitLabApi;
-  /** GITLAB_URL: the only origin the token and clones go to. */
-  url: string;
+  /** The one GitLab client (GITLAB_URL and GITLAB_TOKEN): every API call goes through it. */
+  client: GitLabClient;
+  /** GITLAB_TOKEN, for git over HTTP to GITLAB_URL (the API's token stays inside the client). */
   token: string;
   caches: GitLabCaches;
   gitCache: GitCache;
@@ -40,9 +44,10 @@ export async function runGitLabCheck(deps: GitLabDependencies, target: GitLabTar
   const { project, headSha } = target;
   const setStatus = (state: CommitState, description: string) =>
     gitLabCall(`setting the ${STATUS_NAME} status of ${headSha.slice(0, 12)}`, () =>
-      deps.api.Commits.editStatus(project.id, headSha, state, {
-        name: STATUS_NAME,
-        description: description.length > 255 ? `${description.slice(0, 254)}…` : description,
+      deps.client.request(`/projects/${project.id}/statuses/${headSha}`, {
+        method: 'POST',
+        json: { state, name: STATUS_NAME, description: description.length > 255 ? `${description.slice(0, 254)}…` : description },
+        idempotent: true,
       }),
     );
   const publisher: CheckPublisher = {
@@ -61,7 +66,7 @@ export async function runGitLabCheck(deps: GitLabDependencies, target: GitLabTar
     deps,
     { forge: 'gitlab', repositoryKey: projectKey(project), event: target.event, trigger: target.trigger, headSha, delivery },
     publisher,
-    async () => computeCheck(deps, gitLabCheckSource(deps, target, await confirmProject(deps.api, deps.url, project)), target),
+    async () => computeCheck(deps, gitLabCheckSource(deps, target, await confirmProject(deps.client, project)), target),
   );
   return { status: outcome.status, ...(outcome.report ? { state: stateOf(outcome.report), report: outcome.report } : {}) };
 }
@@ -77,13 +82,11 @@ export function noteBody(report: SignatureReport): string {
 }
 
 async function upsertNote(deps: GitLabDependencies, projectId: number, iid: number, body: string): Promise<void> {
-  const notes = (await gitLabCall(`listing the notes of !${iid}`, () => deps.api.MergeRequestNotes.all(projectId, iid, { perPage: 100 }))) as Array<{
-    id: number;
-    body?: string;
-  }>;
-  const mine = notes.find((note) => note.body?.startsWith(NOTE_MARKER));
-  if (mine) await gitLabCall(`editing note ${mine.id} of !${iid}`, () => deps.api.MergeRequestNotes.edit(projectId, iid, mine.id, { body }));
-  else await gitLabCall(`writing a note on !${iid}`, () => deps.api.MergeRequestNotes.create(projectId, iid, body));
+  const notes = `/projects/${projectId}/merge_requests/${iid}/notes`;
+  const listed = await gitLabCall(`listing the notes of !${iid}`, () => deps.client.list<{ id: number; body?: string }>(notes, MAX_PAGES));
+  const mine = listed.find((note) => note.body?.startsWith(NOTE_MARKER));
+  if (mine) await gitLabCall(`editing note ${mine.id} of !${iid}`, () => deps.client.request(`${notes}/${mine.id}`, { method: 'PUT', json: { body } }));
+  else await gitLabCall(`writing a note on !${iid}`, () => deps.client.request(notes, { method: 'POST', json: { body } }));
 }
 
 function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget, confirmed: ConfirmedProject): CheckSource {
@@ -97,7 +100,7 @@ function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget, confi
     cloneUrl: confirmed.cloneUrl,
     defaultBranch,
     gitAuth: () => Promise.resolve({ username: 'oauth2', password: deps.token }),
-    policyReader: gitLabFileReader(deps.api, project.id, policyAt ?? defaultBranch),
+    policyReader: gitLabFileReader(deps.client, project.id, policyAt ?? defaultBranch),
     ...(policyAt ? { policyRevision: policyAt } : {}),
     policyPaths: GITLAB_POLICY_PATHS,
     moreContexts: () => openMergeRequestContexts(deps, project, target.headSha),
@@ -105,17 +108,11 @@ function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget, confi
       const accountOfEmail = new Map<string, string>();
       const accounts: ForgeAccountKeys[] = [];
       if (!policy.keys.forgeAccounts) return { accounts, accountOfEmail };
-      const known = new Map(target.knownUsers);
-      const users = new Map<number, { user: GitLabUser; emails: string[] }>();
-      for (const email of new Set(commits.map((c) => c.committerEmail).filter(Boolean))) {
-        const user = known.get(email) ?? (await gitLabVerifiedUserOfEmail(deps.api, deps.caches, email));
-        if (!user) continue;
-        accountOfEmail.set(email, user.username);
-        const entry = users.get(user.id) ?? { user, emails: [] };
-        entry.emails.push(email);
-        users.set(user.id, entry);
+      const emails = commits.map((c) => c.committerEmail).filter(Boolean);
+      for (const { user, emails: own } of await gitLabUsersOfEmails(deps.client, deps.caches, emails, new Map(target.knownUsers))) {
+        for (const email of own) accountOfEmail.set(email, user.username);
+        accounts.push(await gitLabAccountKeys(deps.client, deps.caches, user, own));
       }
-      for (const { user, emails } of users.values()) accounts.push(await gitLabAccountKeys(deps.api, deps.caches, user, emails));
       return { accounts, accountOfEmail };
     },
   };
@@ -126,27 +123,18 @@ function gitLabCheckSource(deps: GitLabDependencies, target: GitLabTarget, confi
  * push of an MR head to a branch without a rule cannot turn the MR's failed status green.
  */
 async function openMergeRequestContexts(deps: GitLabDependencies, project: ProjectRef, headSha: string): Promise<CheckContext[]> {
-  const mergeRequests = (await gitLabCall(`listing the merge requests of ${headSha.slice(0, 12)}`, () =>
-    deps.api.Commits.allMergeRequests(project.id, headSha, { perPage: 100 } as never),
-  )) as unknown as Array<{ state?: string; sha?: string; target_branch?: string; target_project_id?: number; project_id?: number }>;
+  const mergeRequests = await gitLabCall(`listing the merge requests of ${headSha.slice(0, 12)}`, () =>
+    deps.client.list<{ state?: string; sha?: string; target_branch?: string; target_project_id?: number; project_id?: number }>(
+      `/projects/${project.id}/repository/commits/${headSha}/merge_requests`,
+      MAX_PAGES,
+    ),
+  );
   const contexts: CheckContext[] = [];
-  for (const mr of Array.isArray(mergeRequests) ? mergeRequests : []) {
+  for (const mr of mergeRequests) {
     if (mr.state !== 'opened' || mr.sha !== headSha || !mr.target_branch) continue;
     if ((mr.target_project_id ?? mr.project_id) !== project.id) continue;
     const targetRef = `refs/heads/${mr.target_branch}`;
     contexts.push({ ref: targetRef, oldOid: null, newOid: headSha, baseRef: targetRef });
   }
   return contexts;
-}
-
-export async function audit(
-  deps: Pick<GitLabDependencies, 'store' | 'log' | 'now'>,
-  project: ProjectRef,
-  event: string,
-  delivery: string,
-  headSha: string | undefined,
-  outcome: string,
-  detail: Record<string, unknown>,
-): Promise<void> {
-  await auditEvent(deps, { forge: 'gitlab', repositoryKey: projectKey(project), event, delivery, headSha }, outcome, detail);
 }

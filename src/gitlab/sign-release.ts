@@ -4,26 +4,23 @@
  * Every call goes through the one GitLab client (src/forge/gitlab-client.ts); a link is
  * downloaded with the token only when it is an upload or package of the event's own project.
  */
+import { auditEvent } from '../checks/check-flow.ts';
 import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { gitLabClientFileReader } from '../forge/gitlab-api.ts';
-import { gitLabClient, projectDownloadScope, type GitLabClient } from '../forge/gitlab-client.ts';
-import { ForgeHttpError } from '../forge/http-error.ts';
+import { gitLabFileReader } from '../forge/gitlab-api.ts';
+import { projectDownloadScope, type GitLabClient } from '../forge/gitlab-client.ts';
+import { unlessNotFound } from '../forge/forge-http.ts';
 import { ForgeError } from '../forge/forge-error.ts';
 import { gitLabMaySign } from '../release/command.ts';
 import { runSignRelease, type ReleaseForge, type ReleaseSettings, type SignReleaseOutcome } from '../release/flow.ts';
 import type { ReleaseAsset, ReleaseHost } from '../release/run.ts';
 import { confirmProject, type ConfirmedProject } from './confirm-project.ts';
 import { GITLAB_POLICY_PATHS, type GitLabSignRelease } from './plan.ts';
-import { audit, projectKey, type GitLabDependencies } from './run-check.ts';
+import { projectKey, type GitLabDependencies } from './run-check.ts';
 
 /** What a release asset transfer may take, body included. */
 const TRANSFER_TIMEOUT_MS = 30 * 60_000;
-
-function isNotFound(error: unknown): boolean {
-  return error instanceof ForgeHttpError && error.code === 'FORGE_NOT_FOUND';
-}
 
 export function gitLabReleaseHost(client: GitLabClient, project: { id: number; fullName: string }, tag: string): ReleaseHost {
   const release = `/projects/${project.id}/releases/${encodeURIComponent(tag)}`;
@@ -59,15 +56,17 @@ export function gitLabReleaseHost(client: GitLabClient, project: { id: number; f
     async remove(asset) {
       await client.request(`${release}/assets/links/${asset.id}`, { method: 'DELETE' });
     },
-    readRepositoryFile: gitLabClientFileReader(client, project.id, tag),
+    readRepositoryFile: gitLabFileReader(client, project.id, tag),
   };
 }
 
 /** GitLab's part of the flow for one `/sign-release` note. */
-export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencies, plan: GitLabSignRelease, delivery: string): ReleaseForge {
+export function gitLabReleaseForge(deps: GitLabDependencies, plan: GitLabSignRelease): ReleaseForge {
   const { project } = plan;
+  const { client } = deps;
   const notes = `/projects/${project.id}/${plan.noteable}/${plan.iid}/notes`;
   return {
+    forge: 'gitlab',
     event: 'note./sign-release',
     repositoryKey: projectKey(project),
     fullName: project.fullName,
@@ -81,56 +80,45 @@ export function gitLabReleaseForge(client: GitLabClient, deps: GitLabDependencie
       await client.request(notes, { method: 'POST', json: { body } });
     },
     async maySign() {
-      try {
-        return gitLabMaySign((await client.json<{ access_level?: unknown }>(`/projects/${project.id}/members/all/${plan.userId}`)).access_level);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        return false;
-      }
+      const member = await unlessNotFound(() => client.json<{ access_level?: unknown }>(`/projects/${project.id}/members/all/${plan.userId}`), undefined);
+      return member !== undefined && gitLabMaySign(member.access_level);
     },
     async findRelease(tag) {
-      let release: { commit?: { id?: string }; _links?: { self?: string } };
-      try {
-        release = await client.json<typeof release>(`/projects/${project.id}/releases/${encodeURIComponent(tag)}`);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        return undefined;
-      }
+      type Release = { commit?: { id?: string }; _links?: { self?: string } };
+      const release = await unlessNotFound(() => client.json<Release>(`/projects/${project.id}/releases/${encodeURIComponent(tag)}`), undefined);
+      if (!release) return undefined;
       return {
         host: gitLabReleaseHost(client, project, tag),
         ...(release.commit?.id ? { commitSha: release.commit.id } : {}),
         ...(release._links?.self ? { releaseUrl: release._links.self } : {}),
       };
     },
-    defaultBranchReader: gitLabClientFileReader(client, project.id, project.defaultBranch),
+    defaultBranchReader: gitLabFileReader(client, project.id, project.defaultBranch),
     policyPaths: GITLAB_POLICY_PATHS,
-    audit: (outcome, detail) => audit(deps, project, 'note./sign-release', delivery, undefined, outcome, detail),
   };
 }
 
 export async function runGitLabSignRelease(
   deps: GitLabDependencies,
-  baseUrl: string,
   plan: GitLabSignRelease,
   delivery: string,
   settings: ReleaseSettings,
 ): Promise<SignReleaseOutcome> {
-  const client = gitLabClient({ baseUrl, token: deps.token });
   // The payload's id and path are claims, and a per-project secret speaks for either: without
   // this, the holder of one project's secret named another project's id with her own path and
   // the bot read, signed and commented on that project's release (the check flow confirms too).
   let confirmed: ConfirmedProject;
   try {
-    confirmed = await confirmProject(deps.api, baseUrl, plan.project);
+    confirmed = await confirmProject(deps.client, plan.project);
   } catch (error) {
     const message = error instanceof ForgeError ? error.message : (error as Error).message;
     deps.log.warn({ delivery, projectId: plan.project.id, project: plan.project.fullName }, message);
-    await audit(deps, plan.project, 'note./sign-release', delivery, undefined, 'refused', { reason: message });
+    await auditEvent(deps, { forge: 'gitlab', repositoryKey: projectKey(plan.project), event: 'note./sign-release', delivery }, 'refused', { reason: message });
     return { status: 'refused' };
   }
   const project = { ...plan.project, ...confirmed };
   return runSignRelease(
-    gitLabReleaseForge(client, deps, { ...plan, project }, delivery),
+    gitLabReleaseForge(deps, { ...plan, project }),
     deps,
     { ...(plan.tag ? { tag: plan.tag } : {}), trigger: plan.trigger, delivery },
     settings,

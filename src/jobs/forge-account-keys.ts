@@ -7,8 +7,9 @@
  */
 import type { RegistryKeyReport } from '../core/report/types.ts';
 import { createGitHubCaches, gitHubAccountKeys, gitHubAccountsOfEmails, type GitHubRequest } from '../forge/github-api.ts';
-import { createGitLabCaches, gitLabAccountKeys, type GitLabApi, type GitLabSshSigningKey, type GitLabUser } from '../forge/gitlab-api.ts';
-import { gitLabVerifiedUserOfEmail } from '../forge/gitlab-verified-user.ts';
+import { createGitLabCaches, gitLabAccountKeys, type GitLabSshSigningKey } from '../forge/gitlab-api.ts';
+import type { GitLabClient } from '../forge/gitlab-client.ts';
+import { gitLabUsersOfEmails } from '../forge/gitlab-verified-user.ts';
 import { commitsInPeriod, peelToCommit, protectedRefs, type ReportContext } from '../report/collect.ts';
 import { openPgpKeyReports, sshKeyReports } from '../report/registry-keys.ts';
 import { parseCommit } from '../core/git/signed-object.ts';
@@ -78,22 +79,15 @@ function validBefore(key: GitLabSshSigningKey): string | undefined {
  * GitLab's `expires_at`) of the users recent committer e-mails belong to. An SSH key becomes one
  * allowed_signers line (`valid-before` from `expires_at`) reported like the registry's own.
  */
-export async function recentSignerGitLabKeys(context: ReportContext, api: GitLabApi, since: Date, until: Date): Promise<ForgeKeysResult> {
+export async function recentSignerGitLabKeys(context: ReportContext, client: GitLabClient, since: Date, until: Date): Promise<ForgeKeysResult> {
   const caches = createGitLabCaches();
-  const users = new Map<number, { user: GitLabUser; emails: string[] }>();
-  for (const email of [...recentCommitterEmails(context, since, until).keys()].sort()) {
-    const user = await gitLabVerifiedUserOfEmail(api, caches, email);
-    if (!user) continue;
-    const entry = users.get(user.id) ?? { user, emails: [] };
-    entry.emails.push(email);
-    users.set(user.id, entry);
-  }
+  const users = await gitLabUsersOfEmails(client, caches, [...recentCommitterEmails(context, since, until).keys()].sort());
   const keys: RegistryKeyReport[] = [];
   const skipped: string[] = [];
-  for (const { user, emails } of [...users.values()].sort((a, b) => a.user.username.localeCompare(b.user.username))) {
+  for (const { user, emails } of users.sort((a, b) => a.user.username.localeCompare(b.user.username))) {
     const account = `@${user.username}`;
     const source = `GitLab account ${account}`;
-    const registered = await gitLabAccountKeys(api, caches, user, emails);
+    const registered = await gitLabAccountKeys(client, caches, user, emails);
     for (const [index, armored] of registered.gpgKeys.entries()) {
       try {
         for (const key of await openPgpKeyReports([{ name: source, text: armored }])) keys.push({ ...key, names: [...key.names, account] });

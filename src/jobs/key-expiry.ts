@@ -11,7 +11,7 @@ import { findExpiringKeys, type KeyExpiryFinding } from '../core/report/key-watc
 import { registryKeyReports } from '../report/registry-keys.ts';
 import { isoDay } from '../report/render-markdown.ts';
 import { ForgeError } from '../forge/forge-error.ts';
-import { createGitLabApi } from '../forge/gitlab-api.ts';
+import { gitLabClient } from '../forge/gitlab-client.ts';
 import { forEachRepository, issueTracker, repositoryContext, type JobEnvironment, type JobRun } from './context.ts';
 import { recentSignerForgeKeys, recentSignerGitLabKeys, type ForgeKeysResult } from './forge-account-keys.ts';
 import { fetchGitHubRequest } from './github-request.ts';
@@ -97,11 +97,12 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
           if (forge.type === 'github') {
             forgeKeys = await recentSignerForgeKeys(context, forge.project, fetchGitHubRequest(forge.apiUrl, token, environment.fetch), since, now);
           } else {
-            // gitbeaker adds /api/v4 to the host itself.
-            const host = forge.apiUrl.replace(/\/api\/v4$/, '');
-            if (host === forge.apiUrl)
+            // The client is given the GitLab URL the API lives under.
+            const baseUrl = forge.apiUrl.replace(/\/api\/v4$/, '');
+            if (baseUrl === forge.apiUrl)
               throw new SignetError('CONFIG_INVALID', `forge.api_url ${forge.apiUrl} must end in /api/v4 to read the GitLab accounts' keys`);
-            forgeKeys = await recentSignerGitLabKeys(context, createGitLabApi(host, token), since, now);
+            const client = gitLabClient({ baseUrl, token, ...(environment.fetch ? { fetch: environment.fetch } : {}) });
+            forgeKeys = await recentSignerGitLabKeys(context, client, since, now);
           }
         } catch (error) {
           if (error instanceof ForgeError && error.cause instanceof ForgeHttpError) {

@@ -7,6 +7,7 @@
  * src/gitlab/sign-release.ts for GitLab.
  */
 import type { Logger } from 'pino';
+import { auditEvent } from '../checks/check-flow.ts';
 import type { DefaultBranchReader } from '../forge/policy-source.ts';
 import type { SignetStore } from '../store/store.ts';
 import { policyReleaseImages, RELEASE_IMAGES_ENV, releaseImageRefs } from './images.ts';
@@ -37,6 +38,7 @@ export interface FoundRelease {
 
 /** What one forge does for the flow; nothing in here decides anything. */
 export interface ReleaseForge {
+  forge: 'github' | 'gitlab';
   /** The audit event, e.g. `issue_comment./sign-release`. */
   event: string;
   /** The store's repository key (`github:o/r`, `gitlab:g/p`). */
@@ -58,7 +60,6 @@ export interface ReleaseForge {
   /** Reads the policy on the default branch (release.images). */
   defaultBranchReader: DefaultBranchReader;
   policyPaths: readonly string[];
-  audit(outcome: string, detail: Record<string, unknown>): Promise<void>;
 }
 
 export interface ReleaseFlowDependencies {
@@ -81,13 +82,15 @@ export interface ReleaseCommand {
 export async function runSignRelease(forge: ReleaseForge, deps: ReleaseFlowDependencies, command: ReleaseCommand, settings: ReleaseSettings): Promise<SignReleaseOutcome> {
   const tag = command.tag ?? '?';
   const subject = `release:${tag}`;
+  const audit = (outcome: string, detail: Record<string, unknown>) =>
+    auditEvent(deps, { forge: forge.forge, repositoryKey: forge.repositoryKey, event: forge.event, delivery: command.delivery }, outcome, detail);
   if (!(await deps.store.claimCheck({ repository: forge.repositoryKey, headSha: subject, trigger: command.trigger, owner: deps.instanceId, leaseMs: deps.leaseMs, now: deps.now() }))) {
-    await forge.audit('skipped', { reason: `${forge.commandId} already handled`, tag });
+    await audit('skipped', { reason: `${forge.commandId} already handled`, tag });
     return { status: 'duplicate' };
   }
   const finish = async (outcome: SignReleaseOutcome, detail: Record<string, unknown>): Promise<SignReleaseOutcome> => {
     await deps.store.completeCheck(forge.repositoryKey, subject, command.trigger, { conclusion: outcome.status });
-    await forge.audit(outcome.status, { tag, commenter: forge.commenter, ...detail });
+    await audit(outcome.status, { tag, commenter: forge.commenter, ...detail });
     return outcome;
   };
   await forge.react().catch((error: unknown) => {

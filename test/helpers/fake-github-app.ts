@@ -44,7 +44,8 @@ export function tableRows(summary: string): string[][] {
     .map((line) => line.split(' | ').map((cell) => readMarkdown(cell.replace(/^\| /, '').trim())));
 }
 
-export async function startAppHarness(fullName: string): Promise<AppHarness> {
+/** `env` adds to or overrides the server's settings (e.g. SIGNET_CHECK_TIMEOUT_MS). */
+export async function startAppHarness(fullName: string, env: Record<string, string> = {}): Promise<AppHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'signet-app-'));
   const repo = makeSignedRepo(fullName);
   const backend = await startGitHttpBackend(repo.root);
@@ -66,6 +67,7 @@ export async function startAppHarness(fullName: string): Promise<AppHarness> {
       SIGNET_CACHE_DIR: join(dir, 'cache'),
       SIGNET_GITHUB_WRITE_INTERVAL_MS: '0',
       SIGNET_INSTANCE_ID: 'test-1',
+      ...env,
     },
     dir,
   );

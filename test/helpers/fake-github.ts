@@ -39,6 +39,8 @@ export interface Fault {
   body?: unknown;
   /** How many requests it answers (default 1). */
   times?: number;
+  /** Never answer (a forge that hangs); the connection stays open until the fake stops. */
+  hang?: boolean;
   /** Release uploads only: fault just the upload of this asset name. */
   uploadName?: string;
 }
@@ -215,6 +217,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;
       if (fault.times <= 0) fake.faults.splice(fake.faults.indexOf(fault), 1);
+      if (fault.hang) return;
       return send(res, fault.status, fault.body ?? { message: `fault injected by the test (${fault.status})` }, fault.headers);
     }
 
@@ -373,6 +376,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;
       if (fault.times <= 0) fake.faults.splice(fake.faults.indexOf(fault), 1);
+      if (fault.hang) return;
       return send(res, fault.status, fault.body ?? { message: `fault injected by the test (${fault.status})` }, fault.headers);
     }
     const auth = String(req.headers.authorization ?? '');

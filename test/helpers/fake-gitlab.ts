@@ -27,6 +27,10 @@ export interface GitLabFault {
   path: RegExp;
   status: number;
   times?: number;
+  /** A redirect: the fault's status with this Location. */
+  location?: string;
+  /** Never answer (a forge that hangs); the connection stays open until the fake stops. */
+  hang?: boolean;
 }
 
 export interface FakeGitLabUser {
@@ -235,6 +239,8 @@ export async function startFakeGitLab(token = 'glpat-test-token'): Promise<FakeG
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;
       if (fault.times <= 0) fake.faults.splice(fake.faults.indexOf(fault), 1);
+      if (fault.hang) return;
+      if (fault.location) return void res.writeHead(fault.status, { location: fault.location }).end();
       return send(res, fault.status, { message: `fault injected by the test (${fault.status})` });
     }
     let m: RegExpExecArray | null;

@@ -3,7 +3,8 @@
  * real SQLite store: whatever the forge, a claimed check is marked running and then always
  * completed; an error or a blown time budget is a failure that says so; a refused result is
  * retried as a plain failure; only when both are refused is the claim released. The GitHub and
- * GitLab adapters are this flow plus their publisher (test/app-*.test.ts, test/e2e/gitlab/gitlab-bot.test.ts).
+ * GitLab adapters are this flow plus their publisher: test/e2e/checks/check-flow-forges.test.ts runs
+ * the same cases through both, end to end.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

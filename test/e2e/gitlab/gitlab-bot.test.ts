@@ -1,34 +1,29 @@
 /**
  * The GitLab bot end to end: the app's server receives GitLab webhooks at /gitlab/webhook
- * (X-Gitlab-Token), talks to a local fake GitLab API through @gitbeaker/rest and fetches
+ * (X-Gitlab-Token), talks to a local fake GitLab API through the one GitLab client and fetches
  * objects from `git http-backend` serving a repository made with real git, gpg, ssh-keygen.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readServerConfig } from '../../../src/server/config.ts';
-import { startSignetServer, type RunningServer } from '../../../src/server/server.ts';
-import { createGitLabApi, createGitLabCaches, gitLabAccountKeys } from '../../../src/forge/gitlab-api.ts';
+import type { RunningServer } from '../../../src/server/server.ts';
+import { createGitLabCaches, gitLabAccountKeys } from '../../../src/forge/gitlab-api.ts';
+import { gitLabClient } from '../../../src/forge/gitlab-client.ts';
 import { gitLabVerifiedUserOfEmail } from '../../../src/forge/gitlab-verified-user.ts';
 import { gitLabHandlers } from '../../../src/gitlab/handler.ts';
-import { openSqliteStore } from '../../../src/store/sql-sqlite.ts';
 import type { SignetStore } from '../../../src/store/store.ts';
 import { post } from '../../helpers/fake-github-webhooks.ts';
-import { startFakeGitLab, type FakeGitLab } from '../../helpers/fake-gitlab.ts';
-import { startGitHttpBackend, type GitHttpBackend } from '../../helpers/http-backend.ts';
-import { DEFAULT_POLICY, bob, makeSignedRepo, mallory, type SignedRepo } from '../../helpers/http-backend-repo.ts';
-import { freePort } from '../../helpers/postgres.ts';
+import { GITLAB_HOOK_SECRET, startGitLabBotHarness, type GitLabBotHarness } from '../../helpers/fake-gitlab-bot.ts';
+import type { FakeGitLab } from '../../helpers/fake-gitlab.ts';
+import type { GitHttpBackend } from '../../helpers/http-backend.ts';
+import { DEFAULT_POLICY, bob, mallory, type SignedRepo } from '../../helpers/http-backend-repo.ts';
 
-const SECRET = 'gitlab-hook-token';
+const SECRET = GITLAB_HOOK_SECRET;
 const PROJECT_ID = 42;
 const FULL_NAME = 'group/project';
 
-let dir: string;
+let bot: GitLabBotHarness;
 let repo: SignedRepo;
 let backend: GitHttpBackend;
 let gitlab: FakeGitLab;
@@ -36,103 +31,25 @@ let store: SignetStore;
 let server: RunningServer;
 let hookUrl: string;
 
-function project() {
-  return {
-    id: PROJECT_ID,
-    name: 'project',
-    path_with_namespace: FULL_NAME,
-    default_branch: 'main',
-    git_http_url: `${backend.origin}/${repo.path}`,
-    web_url: 'http://gitlab.test/group/project',
-  };
-}
-
-function mergeRequest(iid: number, head: string, source: string, extra: Record<string, unknown> = {}) {
-  return {
-    iid,
-    id: iid + 1000,
-    target_branch: 'main',
-    source_branch: source,
-    source_project_id: PROJECT_ID,
-    target_project_id: PROJECT_ID,
-    state: 'opened',
-    last_commit: { id: head, message: 'x' },
-    ...extra,
-  };
-}
-
-function mrHook(action: string, iid: number, head: string, source: string, extra: Record<string, unknown> = {}) {
-  return {
-    object_kind: 'merge_request',
-    event_type: 'merge_request',
-    user: { id: 9, username: 'alice' },
-    project: project(),
-    object_attributes: { ...mergeRequest(iid, head, source, extra), action },
-  };
-}
-
-function pushHook(ref: string, before: string, after: string) {
-  return {
-    object_kind: 'push',
-    event_name: 'push',
-    before,
-    after,
-    ref,
-    checkout_sha: after,
-    user_id: 7,
-    user_username: 'mallory',
-    user_email: mallory.email,
-    project_id: PROJECT_ID,
-    project: project(),
-    commits: [],
-    total_commits_count: 1,
-  };
-}
-
-async function send(event: string, payload: unknown, token = SECRET, raw?: string) {
-  return post(hookUrl, { 'content-type': 'application/json', 'x-gitlab-event': event, 'x-gitlab-token': token }, raw ?? JSON.stringify(payload));
-}
+const project = () => bot.projectPayload();
+const mergeRequest = (iid: number, head: string, source: string, extra: Record<string, unknown> = {}) => bot.mergeRequestObject(iid, head, source, extra);
+const mrHook = (action: string, iid: number, head: string, source: string, extra: Record<string, unknown> = {}) =>
+  bot.mergeRequestPayload(action, iid, head, source, extra);
+const pushHook = (ref: string, before: string, after: string) => bot.pushPayload(ref, before, after);
+const send = (event: string, payload: unknown, token = SECRET, raw?: string) => bot.send(event, payload, { token, ...(raw !== undefined ? { raw } : {}) });
 
 const statusesFor = (sha: string) => gitlab.statuses.filter((s) => s.sha === sha);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'signet-gitlab-'));
-  repo = makeSignedRepo(FULL_NAME);
-  backend = await startGitHttpBackend(repo.root);
-  gitlab = await startFakeGitLab();
-  gitlab.projects.set(PROJECT_ID, repo.bare);
-  gitlab.projectPaths.set(PROJECT_ID, FULL_NAME);
-  gitlab.gitOrigin = backend.origin;
+  bot = await startGitLabBotHarness(FULL_NAME, PROJECT_ID);
+  ({ repo, backend, gitlab, store, server, hookUrl } = bot);
   repo.updateRef('refs/merge-requests/1/head', repo.heads['feature-good']);
   repo.updateRef('refs/merge-requests/2/head', repo.heads['feature-bad']);
-  gitlab.users.push({ id: 11, username: 'bob', email: bob.email, sshKeys: [{ key: repo.bobSshPublicKey, usage_type: 'signing' }] });
-  store = openSqliteStore(join(dir, 'signet.sqlite'));
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const env = {
-    APP_ID: '1',
-    PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-    WEBHOOK_SECRET: 'unused',
-    PORT: String(await freePort()),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent' as const,
-    SIGNET_CACHE_DIR: join(dir, 'cache'),
-    GITLAB_URL: gitlab.url,
-    GITLAB_TOKEN: gitlab.token,
-    GITLAB_WEBHOOK_SECRET: SECRET,
-  };
-  const config = readServerConfig(env, dir);
-  server = await startSignetServer(config, { store, extraHandlers: (deps) => gitLabHandlers(config.gitlab!, deps) });
-  hookUrl = `${server.url}/gitlab/webhook`;
 });
 
 afterAll(async () => {
   if (process.env.TEST_DEBUG) for (const s of gitlab.statuses) console.log(s.sha, s.state, s.description);
-  await server?.stop();
-  await store?.close();
-  await gitlab?.stop();
-  await backend?.stop();
-  repo?.cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  await bot?.stop();
 });
 
 describe('merge requests', () => {
@@ -238,7 +155,9 @@ describe('pushes and faults', () => {
       ],
     };
     gitlab.users.push(fake);
-    const keys = await gitLabAccountKeys(createGitLabApi(gitlab.url, gitlab.token), createGitLabCaches(), { id: 12, username: 'dave' }, ['dave@example.com']);
+    const keys = await gitLabAccountKeys(gitLabClient({ baseUrl: gitlab.url, token: gitlab.token }), createGitLabCaches(), { id: 12, username: 'dave' }, [
+      'dave@example.com',
+    ]);
     expect(keys.sshSigningKeys).toEqual(['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0+signing dave']);
     expect(keys.verifiedEmails).toEqual(['dave@example.com']);
   });
@@ -261,7 +180,7 @@ describe('a lenient status never overrides a strict one (issue 11 item 5)', () =
 
 describe('GitLab accounts vouch only for e-mails GitLab confirmed (issue 11 item 6)', () => {
   it('an unconfirmed primary or secondary e-mail links no commit; confirmed, public and commit e-mails do', async () => {
-    const api = createGitLabApi(gitlab.url, gitlab.token);
+    const api = gitLabClient({ baseUrl: gitlab.url, token: gitlab.token });
     gitlab.users.push(
       {
         id: 21,
@@ -335,6 +254,24 @@ describe('tokens stay home and secrets speak for their own project (issue 12)', 
       // Every API request carried the token to the configured origin only, and git went through it too.
       expect(gitlab.requests.every((r) => r.privateToken === gitlab.token)).toBe(true);
       expect(backend.requests.some((r) => r.path.startsWith(`/${FULL_NAME}.git/`))).toBe(true);
+    } finally {
+      await evil.stop();
+    }
+  });
+
+  it('an API answer that redirects off GitLab is not followed: no token there, no policy from there, and the status fails (issue 16)', async () => {
+    const evil = await listener();
+    try {
+      const [oid] = repo.commit('redirected', 1, mallory, 'none');
+      gitlab.faults.push({ method: 'GET', path: /\/repository\/files\//, status: 302, location: `${evil.url}/lenient-policy.json` });
+      await send('Push Hook', pushHook('refs/heads/redirected', '0'.repeat(40), oid!));
+      expect(statusesFor(oid!).map((s) => s.state)).toEqual(['running', 'failed']);
+      expect(statusesFor(oid!)[1]!.description).toMatch(
+        /^signet could not talk to the forge API: reading \.gitlab\/signet\.yml from project 42@main: GET \/api\/v4\/projects\/42\//,
+      );
+      const audit = (await store.listAudit(`gitlab:${FULL_NAME}`, 1))[0]!;
+      expect(String(audit.detail?.error)).toMatch(/: HTTP 302 to http:\/\/127\.0\.0\.1:\d+, off the GitLab API: not followed$/);
+      expect(evil.seen).toEqual([]);
     } finally {
       await evil.stop();
     }

@@ -59,17 +59,22 @@ describe('GitLab downloads: the token stays on the GitLab host', () => {
   const tokensSentTo = (server: string): Array<string | undefined> =>
     seen.filter((request) => request.server === server).map((request) => request.headers['private-token'] as string | undefined);
 
-  it('follows a redirect to another host without the token', async () => {
+  it("does not follow an API redirect to another host: what it answers is not GitLab's word (issue 16)", async () => {
     seen.length = 0;
-    const response = await client().request('/to-other');
-    expect(await response.text()).toBe('asset bytes');
+    const error = await client()
+      .request('/to-other')
+      .then(
+        () => undefined,
+        (caught: Error) => caught,
+      );
+    expect(error).toMatchObject({ code: 'FORGE_REJECTED', message: `GET /api/v4/to-other: HTTP 302 to ${otherUrl}, off the GitLab API: not followed` });
     expect(tokensSentTo('gitlab')).toEqual([TOKEN]);
-    expect(tokensSentTo('other')).toEqual([undefined]);
+    expect(tokensSentTo('other')).toEqual([]);
   });
 
-  it('gives the token again only when a redirect comes back to the GitLab host', async () => {
+  it('a download follows a redirect to another host without the token, and gives it again only back on the GitLab host', async () => {
     seen.length = 0;
-    const response = await client().request('/round-trip');
+    const response = await client().download(`${gitlabUrl}/api/v4/round-trip`, () => true);
     expect(await response.text()).toBe('home again');
     expect(seen.map((request) => `${request.server} ${request.path} ${request.headers['private-token'] ? 'token' : 'none'}`)).toEqual([
       'gitlab /api/v4/round-trip token',

@@ -18,7 +18,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitHubReleaseForge } from '../../../src/app/sign-release.ts';
 import { createGitHubCaches, type GitHubRequest } from '../../../src/forge/github-api.ts';
-import { createGitLabApi, createGitLabCaches } from '../../../src/forge/gitlab-api.ts';
+import { createGitLabCaches } from '../../../src/forge/gitlab-api.ts';
 import { gitLabClient } from '../../../src/forge/gitlab-client.ts';
 import { gitLabReleaseForge } from '../../../src/gitlab/sign-release.ts';
 import { runSignRelease, type ReleaseForge, type SignReleaseOutcome } from '../../../src/release/flow.ts';
@@ -75,7 +75,7 @@ function gitHubUnderTest(): ForgeUnderTest & { fake(): FakeGitHub } {
     },
     forge(delivery, commandId) {
       const repository = { owner: 'acme', name: 'widgets', fullName: FULL_NAME, cloneUrl: `https://github.example/${FULL_NAME}.git`, defaultBranch: 'main', installationId: 77 };
-      return gitHubReleaseForge({ request, token: async () => 'unused' }, deps(), { kind: 'sign-release', repository, tag: 'unused', issueNumber: 5, commentId: commandId, commenter: 'maintainer-mia', trigger: `sign-release:${commandId}` }, delivery);
+      return gitHubReleaseForge({ request, token: async () => 'unused' }, deps(), { kind: 'sign-release', repository, tag: 'unused', issueNumber: 5, commentId: commandId, commenter: 'maintainer-mia', trigger: `sign-release:${commandId}` });
     },
     replies: () => github.comments.map((c) => c.body),
     downloads: () => github.requests.filter((r) => r.method === 'GET' && /\/releases\/assets\/\d+$/.test(r.path) && r.headers.accept === 'application/octet-stream').map((r) => r.path),
@@ -90,7 +90,7 @@ const OTHER_PROJECT = 999;
 
 function gitLabUnderTest(): ForgeUnderTest & { fake(): FakeGitLab } {
   let gitlab: FakeGitLab;
-  const deps = () => ({ api: createGitLabApi(gitlab.url, gitlab.token), url: gitlab.url, token: gitlab.token, caches: createGitLabCaches(), store, gitCache: undefined as never, log: silent, instanceId: 'flow-test', leaseMs: 60_000, checkTimeoutMs: 60_000, now: () => new Date() });
+  const deps = () => ({ client: gitLabClient({ baseUrl: gitlab.url, token: gitlab.token, retryDelaysMs: [] }), token: gitlab.token, caches: createGitLabCaches(), store, gitCache: undefined as never, log: silent, instanceId: 'flow-test', leaseMs: 60_000, checkTimeoutMs: 60_000, now: () => new Date() });
   return {
     name: 'GitLab',
     fake: () => gitlab,
@@ -105,8 +105,7 @@ function gitLabUnderTest(): ForgeUnderTest & { fake(): FakeGitLab } {
     },
     forge(delivery, commandId) {
       const project = { ...PROJECT, cloneUrl: `https://gitlab.example/${PROJECT.fullName}.git`, defaultBranch: 'main' };
-      const client = gitLabClient({ baseUrl: gitlab.url, token: gitlab.token, retryDelaysMs: [] });
-      return gitLabReleaseForge(client, deps(), { kind: 'sign-release', project, tag: 'unused', noteable: 'merge_requests', iid: 3, noteId: commandId, userId: 21, username: 'maya', trigger: `sign-release:${commandId}` }, delivery);
+      return gitLabReleaseForge(deps(), { kind: 'sign-release', project, tag: 'unused', noteable: 'merge_requests', iid: 3, noteId: commandId, userId: 21, username: 'maya', trigger: `sign-release:${commandId}` });
     },
     replies: () => gitlab.notes.map((n) => n.body),
     downloads: () => gitlab.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/-/project/')).map((r) => r.path),
