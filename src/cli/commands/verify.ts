@@ -7,7 +7,7 @@ import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
-import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
+import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/identity.ts';
 import { join, resolve } from 'node:path';
 import { cacheSecret, VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
 import { LineWriter } from '../line-writer.ts';
