@@ -2,8 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globMatches } from '../../../src/core/policy/index.ts';
-import { git, tempDir } from '../../helpers/git.ts';
-import { makeHookServer, type HookServer } from '../../helpers/hook-server.ts';
+import { git } from '../../helpers/git.ts';
+import { makeHookFixture, type HookFixture } from '../../helpers/hook-fixture.ts';
+import type { HookServer } from '../../helpers/hook-server.ts';
 import { commitFile, GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
 
 /**
@@ -24,29 +25,20 @@ rules:
 `;
 
 describe('path rules against crafted file names', () => {
-  const dir = tempDir('redteam-paths');
-  const conf = join(dir.path, 'conf');
+  let fixture: HookFixture;
   let gpg: GpgHome;
   let alice: GpgIdentity;
   let bob: GpgIdentity;
 
   beforeAll(() => {
-    gpg = new GpgHome(join(dir.path, 'gnupg'));
-    alice = gpg.createKey('Alice', 'alice@example.com');
-    bob = gpg.createKey('Bob', 'bob@example.com');
-    mkdirSync(join(conf, 'keys'), { recursive: true });
-    writeFileSync(join(conf, 'keys', 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
-    writeFileSync(join(conf, 'policy.yml'), POLICY);
+    fixture = makeHookFixture('redteam-paths', POLICY, ['Alice', 'Bob']);
+    gpg = fixture.gpg;
+    alice = fixture.people[0]!;
+    bob = fixture.people[1]!;
   }, 60_000);
-  afterAll(() => dir.remove());
+  afterAll(() => fixture?.remove());
 
-  function fresh(name: string): HookServer {
-    const host = makeHookServer(dir.path, name, join(conf, 'policy.yml'), { env: gpg.env() });
-    commitFile(host.work, 'README', 'hello\n', 'initial', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
-    const result = host.push(['-q', 'origin', 'main']);
-    expect(result.code, result.stderr).toBe(0);
-    return host;
-  }
+  const fresh = (name: string): HookServer => fixture.fresh(name);
   /** Writes files whose names are raw bytes (Buffer paths), then one commit signed by `who`. */
   function commitRaw(host: HookServer, who: GpgIdentity, files: Buffer[], message: string): void {
     mkdirSync(join(host.work, 'deploy'), { recursive: true });
