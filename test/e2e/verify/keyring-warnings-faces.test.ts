@@ -29,10 +29,14 @@ rules:
     require_signed_commits: true
 `;
 
+/** The warning lines the hook sent, as git shows them. */
+const warningLines = (stderr: string) => stderr.split('\n').filter((line) => line.startsWith('remote: signet: warning: skipped '));
+
 describe('keyring warnings reach every face, once and escaped', () => {
-  let fixture: HookFixture;
-  let coin: string;
+  /** A second GnuPG home for the key signet skips, and that key's fingerprint. */
   let coinHome: AsyncGpgHome;
+  let coin: string;
+  let fixture: HookFixture;
 
   beforeAll(async () => {
     fixture = makeHookFixture('keyring-warnings', POLICY, ['Alice']);
@@ -51,16 +55,15 @@ describe('keyring warnings reach every face, once and escaped', () => {
     fixture.commit(host, fixture.people[0], 'a.txt', 'a\n', 'signed by alice');
     const accepted = host.push(['origin', 'main']);
     expect(accepted.code, accepted.stderr).toBe(0);
-    const warnings = (stderr: string) => stderr.split('\n').filter((line) => line.startsWith('remote: signet: warning: skipped '));
-    expect(warnings(accepted.stderr)).toHaveLength(1);
-    expect(warnings(accepted.stderr)[0]).toContain(coin);
-    expect(warnings(accepted.stderr)[0]).toContain('secp256k1');
+    expect(warningLines(accepted.stderr)).toHaveLength(1);
+    expect(warningLines(accepted.stderr)[0]).toContain(coin);
+    expect(warningLines(accepted.stderr)[0]).toContain('secp256k1');
     expect(accepted.stderr).not.toContain('\u001b');
 
     fixture.commit(host, undefined, 'b.txt', 'b\n', 'unsigned');
     const refused = host.push(['origin', 'main']);
     expect(refused.code).not.toBe(0);
-    expect(warnings(refused.stderr)).toHaveLength(1);
+    expect(warningLines(refused.stderr)).toHaveLength(1);
     expect(refused.stderr).not.toContain('\u001b');
   });
 
