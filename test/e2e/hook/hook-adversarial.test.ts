@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../../helpers/git.ts';
 import { makeHookFixture, type HookFixture } from '../../helpers/hook-fixture.ts';
 import type { HookServer } from '../../helpers/hook-server.ts';
-import { commitFile, GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
+import { GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
 
 /**
  * The pre-receive hook against an attacker who can push to any ref, with real `git push` into
@@ -55,8 +55,7 @@ describe('pre-receive hook against an attacker', () => {
   /** A commit on the work tree's current branch, signed by `who` (unsigned when undefined). */
   function make(host: HookServer, who: GpgIdentity | undefined, message: string): string {
     serial += 1;
-    const email = who?.email ?? 'eve@example.com';
-    return commitFile(host.work, `f${serial}.txt`, `${serial}\n`, message, { email, ...(who ? { sign: gpg.gitSigningConfig(who) } : {}), env: gpg.env() });
+    return fixture.commit(host, who, `f${serial}.txt`, `${serial}\n`, message);
   }
   function expectAccepted(result: { code: number; stderr: string }): void {
     expect(result.stderr).not.toMatch(/rejected|internal error/);

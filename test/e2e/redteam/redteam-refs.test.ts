@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git } from '../../helpers/git.ts';
 import { makeHookFixture, type HookFixture } from '../../helpers/hook-fixture.ts';
 import type { HookServer } from '../../helpers/hook-server.ts';
-import { commitFile, GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
+import type { GpgIdentity } from '../../helpers/signing-keys.ts';
 
 /**
  * forbid_force_push on refs outside refs/heads (where git itself lets a ref name any object):
@@ -20,12 +20,10 @@ rules:
 
 describe('forbid_force_push against non-commit objects', () => {
   let fixture: HookFixture;
-  let gpg: GpgHome;
   let alice: GpgIdentity;
 
   beforeAll(() => {
     fixture = makeHookFixture('redteam-refs', POLICY, ['Alice']);
-    gpg = fixture.gpg;
     alice = fixture.people[0]!;
   }, 60_000);
   afterAll(() => fixture?.remove());
@@ -47,7 +45,7 @@ describe('forbid_force_push against non-commit objects', () => {
 
   it('still accepts a fast-forward of the protected ref', () => {
     const host = fresh('ff');
-    commitFile(host.work, 'project.config', 'y\n', 'config 2', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    fixture.commit(host, alice, 'project.config', 'y\n', 'config 2');
     const result = host.push(['-q', 'origin', 'HEAD:refs/meta/config']);
     expect(result.code, result.stderr).toBe(0);
   });
@@ -72,13 +70,11 @@ rules:
 
 describe("a symbolic ref's rule when the target is pushed directly", () => {
   let fixture: HookFixture;
-  let gpg: GpgHome;
   let alice: GpgIdentity;
   let bob: GpgIdentity;
 
   beforeAll(() => {
     fixture = makeHookFixture('redteam-alias', ALIAS_POLICY, ['Alice', 'Bob']);
-    gpg = fixture.gpg;
     alice = fixture.people[0]!;
     bob = fixture.people[1]!;
   }, 60_000);
@@ -92,7 +88,7 @@ describe("a symbolic ref's rule when the target is pushed directly", () => {
 
   it("refuses bob's commit pushed straight to main while master (alias of main) allows only alice", () => {
     const host = fresh('direct');
-    commitFile(host.work, 'b.txt', 'b\n', 'bob', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+    fixture.commit(host, bob, 'b.txt', 'b\n', 'bob');
     const before = host.refs();
     const result = host.push(['origin', 'main']);
     expect(result.code, result.stderr).not.toBe(0);
@@ -102,7 +98,7 @@ describe("a symbolic ref's rule when the target is pushed directly", () => {
 
   it("accepts alice's commit pushed straight to main", () => {
     const host = fresh('direct-ok');
-    commitFile(host.work, 'c.txt', 'c\n', 'alice', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    fixture.commit(host, alice, 'c.txt', 'c\n', 'alice');
     const result = host.push(['-q', 'origin', 'main']);
     expect(result.code, result.stderr).toBe(0);
   });
@@ -110,7 +106,7 @@ describe("a symbolic ref's rule when the target is pushed directly", () => {
   it('refuses bob creating main while master already points at it (a dangling alias)', () => {
     const host = fixture.serve('dangling');
     host.onServer(['symbolic-ref', 'refs/heads/master', 'refs/heads/main']);
-    commitFile(host.work, 'd.txt', 'd\n', 'bob', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+    fixture.commit(host, bob, 'd.txt', 'd\n', 'bob');
     const result = host.push(['origin', 'main']);
     expect(result.code, result.stderr).not.toBe(0);
     expect(result.stderr).toMatch(/alice@example\.com/);
