@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parseAdmissionPolicy, policyHash, type AdmissionPolicy, type Authority } from '../core/admission/image-policy.ts';
 import { SignetError } from '../core/errors.ts';
 import { readPublicKey } from '../core/sign/cosign-key.ts';
-import type { KeylessTrust } from '../core/sign/keyless.ts';
+import type { SigstoreTrust } from '../core/sigstore/trusted-root.ts';
 import type { ImageTrust } from '../sign/oci/image-signing.ts';
 import { loadKeylessTrust } from '../sign/keyless/trusted-root.ts';
 
@@ -31,7 +31,7 @@ export async function loadAdmissionPolicy(file: string, trustedRootFile?: string
   const policy = parseAdmissionPolicy(text, file);
   const keys = new Map<Authority, ImageTrust>();
   const material: string[] = [];
-  let keyless: KeylessTrust | undefined;
+  let keyless: SigstoreTrust | undefined;
   for (const entry of policy.policies) {
     for (const authority of entry.authorities) {
       if (authority.keyless) {

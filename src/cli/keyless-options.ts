@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { SignetError } from '../core/errors.ts';
-import { checkIdentityPolicy, type IdentityPolicy, type KeylessResult, type KeylessTrust } from '../core/sign/keyless.ts';
+import { checkIdentityPolicy, type IdentityPolicy, type KeylessResult } from '../core/sign/keyless.ts';
+import type { SigstoreTrust } from '../core/sigstore/trusted-root.ts';
 import { loadPublicKey } from '../sign/cosign-signer.ts';
 import type { KeySourceContext } from '../sign/key-source.ts';
 import { loadKeylessTrust } from '../sign/keyless/trusted-root.ts';
@@ -56,7 +57,7 @@ export function describeKeylessFailure(result: Extract<KeylessResult, { ok: fals
 export async function imageTrustFrom(
   values: Values,
   io: KeySourceContext & { cwd: string },
-): Promise<KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy }> {
+): Promise<KeyObject | { keyless: SigstoreTrust; identity: IdentityPolicy }> {
   if (typeof values.key === 'string') {
     if (wantsKeylessVerify(values)) throw new SignetError('USAGE', 'the --certificate-* and --trusted-root flags are for keyless signatures: leave out --key');
     return loadPublicKey(values.key, io);

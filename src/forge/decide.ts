@@ -77,7 +77,7 @@ export async function decideSignatures(input: DecideInput): Promise<Decision> {
     existingTips: scope.existingTips.filter((oid) => repo.objects.has(oid)),
     recordedVerdict: (oid) => recorded.get(oid),
   });
-  return { evaluation, report: buildReport(evaluation, policy, checkRegistries.skipped) };
+  return { evaluation, report: buildReport(evaluation, policy, checkRegistries.skipped, checkRegistries.registries.openpgp.warnings) };
 }
 
 function peelToCommit(repo: Repository, oid: string): string | undefined {

@@ -37,7 +37,7 @@ export const SUMMARY_LIMIT = 65_000;
 /** A user ID, reason or fix longer than this is cut in its cell, so one row cannot push the rest out. */
 const CELL_LIMIT = 1_000;
 
-export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedKeys: string[] = []): SignatureReport {
+export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedKeys: string[] = [], keyringWarnings: readonly string[] = []): SignatureReport {
   const rows: ReportRow[] = [];
   const seen = new Set<string>();
   const refProblems: string[] = [];
@@ -93,6 +93,9 @@ export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedK
         ? `${rejected} of ${rows.length} commit${rows.length === 1 ? '' : 's'} do${rejected === 1 ? 'es' : ''} not meet the signing policy`
         : `the signing policy refuses this change`;
   }
+  // A key the policy lists but signet cannot use is not silently gone: the title (GitLab's
+  // commit status) counts them, the summary names each.
+  if (keyringWarnings.length > 0) title += ` (${keyringWarnings.length} keyring warning${keyringWarnings.length === 1 ? '' : 's'})`;
   // Ref names, the policy's path and every problem are the pusher's text: escaped, never raw.
   // Each piece is cut at CELL_LIMIT: the head must leave room for the table under SUMMARY_LIMIT.
   const head = [
@@ -102,9 +105,10 @@ export function buildReport(evaluation: PushEvaluation, policy: Policy, skippedK
     )})`,
     ...refProblems.slice(0, 20).map((p) => md`- ${markdownText(p, CELL_LIMIT)}`),
     ...skippedKeys.slice(0, 20).map((s) => md`- skipped an unreadable forge key: ${markdownText(s, CELL_LIMIT)}`),
-    ...(evaluation.decisions.length > 20 || refProblems.length > 20 || skippedKeys.length > 20
+    ...keyringWarnings.slice(0, 20).map((w) => md`- keyring warning: ${markdownText(w, CELL_LIMIT)}`),
+    ...(evaluation.decisions.length > 20 || refProblems.length > 20 || skippedKeys.length > 20 || keyringWarnings.length > 20
       ? [
-          md`- … more refs, problems or keys than shown (${evaluation.decisions.length} refs, ${refProblems.length} problems, ${skippedKeys.length} skipped keys)`,
+          md`- … more refs, problems or keys than shown (${evaluation.decisions.length} refs, ${refProblems.length} problems, ${skippedKeys.length} skipped keys, ${keyringWarnings.length} keyring warnings)`,
         ]
       : []),
   ];

@@ -91,6 +91,8 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       trustedRoot: policy.keys.trustedRoot ? resolve(base, policy.keys.trustedRoot) : undefined,
       keylessIdentities: keylessIdentitiesOf(policy.keys.keyless),
     });
+    // Keys the policy lists that signet cannot use: said once per push, with the verdicts.
+    const keyringWarnings = registries.openpgp.warnings.map((warning) => `signet: warning: ${warning}`);
     const now = new Date(started);
     const pushCertificate = await readPushCertificate(repo, io.env, registries, now);
     context = withCertifiedPusher(context, pushCertificate);
@@ -107,7 +109,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     });
     writeAudit(audit, context, updates, evaluation, Date.now() - started);
     if (!evaluation.allowed) {
-      io.stderr.write(forPusher(context.host, renderRejection(evaluation)));
+      io.stderr.write(forPusher(context.host, [...keyringWarnings, ...renderRejection(evaluation)]));
       return 1;
     }
     records.recordAllFirst(
@@ -119,7 +121,8 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       ),
     );
     refRules.recordAll(evaluation.judgedUnder);
-    const summary = summarizeAccepted(evaluation.decisions);
+    // GitLab shows hook output only on a refusal (every line is a GL-HOOK-ERR): nothing on success.
+    const summary = [...keyringWarnings, ...summarizeAccepted(evaluation.decisions)];
     if (summary.length > 0 && context.host !== 'gitlab') io.stderr.write(forPusher(context.host, summary));
     return 0;
   } catch (error) {

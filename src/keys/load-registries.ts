@@ -4,9 +4,10 @@ import { SignetError } from '../core/errors.ts';
 import { loadOpenPgpRegistry } from '../core/openpgp/index.ts';
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
 import { createX509Registry, parseRevocationList, parseX509Roots } from '../core/x509/index.ts';
-import { anchoredRegexp, parseTrustedRoot, type KeylessIdentity } from '../core/sigstore/keyless-registry.ts';
+import { anchoredRegexp, type KeylessIdentity } from '../core/sigstore/identity.ts';
+import { parseTrustedRoot } from '../core/sigstore/trusted-root.ts';
 import type { KeylessIdentitySpec } from '../core/policy/types.ts';
-import { PUBLIC_GOOD_TRUSTED_ROOT_BASE64, PUBLIC_GOOD_TRUSTED_ROOT_NAME } from './public-good-trusted-root.ts';
+import { publicGoodTrustedRoot } from './public-good-trusted-root.ts';
 import type { KeyRegistries } from '../core/verify-object.ts';
 
 export interface RegistryFiles {
@@ -108,8 +109,8 @@ export function keylessIdentitiesOf(specs: readonly KeylessIdentitySpec[] | unde
 }
 
 function keylessRegistry(sources: RegistrySources): NonNullable<KeyRegistries['keyless']> {
-  const root = sources.trustedRoot ?? { name: PUBLIC_GOOD_TRUSTED_ROOT_NAME, text: Buffer.from(PUBLIC_GOOD_TRUSTED_ROOT_BASE64, 'base64').toString('utf8') };
-  return { source: root.name, trustMaterial: parseTrustedRoot(root.text, root.name), identities: sources.keylessIdentities ?? [] };
+  const root = sources.trustedRoot ? parseTrustedRoot(sources.trustedRoot.text, sources.trustedRoot.name) : publicGoodTrustedRoot();
+  return { source: root.what, trustMaterial: root.material, identities: sources.keylessIdentities ?? [] };
 }
 
 /** Reads the key files a verification trusts; any unreadable or malformed file is an error. */

@@ -1,8 +1,11 @@
+import type { SignetErrorCode } from '../core/errors.ts';
+import { parseTrustedRoot, type SigstoreTrust } from '../core/sigstore/trusted-root.ts';
+
 /**
  * The Sigstore public-good trusted root (Fulcio CAs, Rekor and CT log keys, TSA), base64 of
  * `trusted_root.json` exactly as @sigstore/tuf 4.0.2 embeds it in its seeds.json (the TUF
  * repository https://tuf-repo-cdn.sigstore.dev). Shipped inside signet so keyless checks run
- * offline and in the single executable; test/gitsign.test.ts holds it equal to the
+ * offline and in the single executable; test/e2e/gitsign/gitsign.test.ts holds it equal to the
  * installed @sigstore/tuf's copy. `--trusted-root FILE` replaces it (a private Sigstore, or a
  * newer root fetched with TUF).
  */
@@ -101,3 +104,8 @@ export const PUBLIC_GOOD_TRUSTED_ROOT_BASE64 = [
 ].join('');
 
 export const PUBLIC_GOOD_TRUSTED_ROOT_NAME = 'the Sigstore public-good trusted root (shipped with signet)';
+
+/** The public-good trusted root, read: the default of every keyless check, commit or artifact. */
+export function publicGoodTrustedRoot(code?: SignetErrorCode): SigstoreTrust {
+  return parseTrustedRoot(Buffer.from(PUBLIC_GOOD_TRUSTED_ROOT_BASE64, 'base64').toString('utf8'), PUBLIC_GOOD_TRUSTED_ROOT_NAME, code);
+}

@@ -261,5 +261,6 @@ export async function buildComplianceReport(request: ReportRequest, loaded?: Rep
     refs: refReports,
     tags,
     keys,
+    ...(context.registries.openpgp.warnings.length > 0 ? { keyringWarnings: [...context.registries.openpgp.warnings] } : {}),
   };
 }

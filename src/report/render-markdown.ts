@@ -97,5 +97,9 @@ export function renderReportMarkdown(report: ComplianceReport): string {
     for (const key of report.keys) lines.push(keyRow(key, now));
     lines.push('');
   }
+  if (report.keyringWarnings?.length) {
+    // Key files are the policy author's, user IDs the key owners': escaped, one item each.
+    lines.push('### Keyring warnings', '', ...report.keyringWarnings.map((warning) => `- ${markdownText(warning)}`), '');
+  }
   return `${lines.join('\n')}`;
 }

@@ -21,7 +21,8 @@ import { attachAttestationLegacy, pushBundleReferrer, type ResolvedImage } from 
 import type { RegistryClient } from './oci/registry-client.ts';
 import { isKeylessSigning } from './keyless/keyless-signing.ts';
 import { signDsseBundle, type AttestationSigner } from './keyless/dsse-bundle-signer.ts';
-import { verifyKeylessBundle, type IdentityPolicy, type KeylessTrust } from '../core/sign/keyless.ts';
+import { verifyKeylessBundle, type IdentityPolicy } from '../core/sign/keyless.ts';
+import type { SigstoreTrust } from '../core/sigstore/trusted-root.ts';
 
 /** cosign's `--type` names; `slsaprovenance` means SLSA v1 here (cosign maps it to v0.2). */
 export function predicateTypeFor(type: string): string {
@@ -152,7 +153,7 @@ export interface AttestationCheck extends BundleVerification {
 /** Verifies a DSSE bundle about files: signature, every file among the subjects, predicate type. */
 export async function verifyFileAttestation(
   bundle: SigstoreBundle,
-  trust: KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy; json: unknown },
+  trust: KeyObject | { keyless: SigstoreTrust; identity: IdentityPolicy; json: unknown },
   paths: readonly string[],
   predicateType?: string,
   options: DigestOptions = {},

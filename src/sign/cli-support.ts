@@ -124,3 +124,26 @@ export function outputFormat(value: string | boolean | undefined | (string | boo
   if (output !== 'json' && output !== 'text') throw new SignetError('USAGE', `-o/--output must be json or text, not '${output}'`);
   return output;
 }
+
+/** One line for an image none of whose signatures or attestations verified: each one's failure, or `nothing` when there were none. */
+export function whyNoneVerified(checks: ReadonlyArray<{ format: string; reason: string; detail: string }>, nothing: string): string {
+  return checks.length === 0 ? nothing : checks.map((check) => `${check.format} ${check.reason}: ${check.detail}`).join('; ');
+}
+
+/** What a verify command prints once something verified, in the format `outputFormat` chose. */
+export type VerifiedReport = (verified: string, payloads: unknown[]) => void;
+
+/**
+ * -o text: the "Verified …" line is the output; -o json (default): it goes to stderr, the
+ * payloads (a JSON array) to stdout, as cosign does.
+ */
+export function verifiedReport(value: Parameters<typeof outputFormat>[0], io: Pick<CliIO, 'stdout' | 'stderr'>): VerifiedReport {
+  const output = outputFormat(value);
+  return (verified, payloads) => {
+    if (output === 'text') io.stdout.write(`${verified}\n`);
+    else {
+      io.stderr.write(`${verified}\n`);
+      io.stdout.write(`${JSON.stringify(payloads)}\n`);
+    }
+  };
+}

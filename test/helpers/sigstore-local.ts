@@ -4,14 +4,16 @@
  * does in its offline mode: CMS detached SignedData, one signer, ECDSA P-256/SHA-256 over the
  * signed attributes (contentType, signingTime, messageDigest = SHA-256 of the commit without
  * gpgsig), the short-lived Fulcio leaf embedded, and the Rekor TransparencyLogEntry (protobuf,
- * body removed) as unsigned attribute 1.3.6.1.4.1.57264.3.1. Reusable for artifacts too.
+ * body removed) as unsigned attribute 1.3.6.1.4.1.57264.3.1. Keys and trusted root as the
+ * artifact services (test/helpers/sigstore-services.ts) make them.
  */
 import 'reflect-metadata';
-import { createHash, generateKeyPairSync, sign, type KeyPairKeyObjectResult } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import { initializeCA, initializeTLog } from '@sigstore/mock';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { hashedRekordBody } from '../../src/core/sigstore/gitsign.ts';
+import { ec as ecKeys, mockTrustedRoot } from './sigstore-services.ts';
 
 export const FULCIO_ISSUER_OID = '1.3.6.1.4.1.57264.1.8';
 export const REKOR_ENTRY_OID = '1.3.6.1.4.1.57264.3.1';
@@ -37,10 +39,6 @@ export interface SignOptions {
   noPromise?: boolean;
   /** The log's clock (default: the CA's, i.e. now). */
   logClock?: Date;
-}
-
-function ecKeys(): KeyPairKeyObjectResult {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
 // Protobuf wire format, the few shapes a TransparencyLogEntry needs.
@@ -112,27 +110,15 @@ export async function localSigstore(): Promise<LocalSigstore> {
   const ca = await initializeCA(caKeys);
   const log = await initializeTLog('https://rekor.local', logKeys);
   const logSpki = logKeys.publicKey.export({ format: 'der', type: 'spki' });
-  const trustedRoot = JSON.stringify({
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [
-      {
-        baseUrl: 'https://rekor.local',
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: logSpki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2000-01-01T00:00:00Z' } },
-        logId: { keyId: createHash('sha256').update(logSpki).digest('base64') },
-      },
-    ],
-    certificateAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-        uri: 'https://fulcio.local',
-        certChain: { certificates: [{ rawBytes: ca.rootCertificate.toString('base64') }] },
-        validFor: { start: '2000-01-01T00:00:00Z' },
-      },
-    ],
-    ctlogs: [],
-    timestampAuthorities: [],
-  });
+  const trustedRoot = JSON.stringify(
+    mockTrustedRoot({
+      logUrl: 'https://rekor.local',
+      logKey: logSpki,
+      caUrl: 'https://fulcio.local',
+      caRoot: ca.rootCertificate,
+      start: '2000-01-01T00:00:00Z',
+    }),
+  );
 
   async function signPayload(payload: Uint8Array, options: SignOptions = {}): Promise<string> {
     const keys = ecKeys();

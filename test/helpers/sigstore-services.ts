@@ -1,5 +1,5 @@
 /**
- * A private Sigstore on 127.0.0.1 for keyless tests: @sigstore/mock's Fulcio CA (with a CT log),
+ * A private Sigstore on 127.0.0.1 for keyless tests: @sigstore/mock's Fulcio CA (no CT log),
  * Rekor log and timestamp authority, their handlers mounted on a node:http server, and the
  * trusted_root.json that trusts exactly them. OIDC tokens are unsigned JWTs: the mock Fulcio
  * reads the claims without checking a signature, as a test CA may.
@@ -17,8 +17,54 @@ export interface SigstoreServices {
   stop(): Promise<void>;
 }
 
-const ec = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+/** A fresh P-256 key pair, the one kind the mock CA, log and TSA sign with. */
+export const ec = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const b64 = (bytes: Buffer) => bytes.toString('base64');
+
+/**
+ * trusted_root.json (protobuf-specs JSON) for a mock Sigstore: its Rekor log (SPKI DER key),
+ * Fulcio root and, when given, TSA chain; no CT log, so signet requires no SCT. The one builder
+ * for the artifact services below and the commit signer (test/helpers/sigstore-local.ts).
+ */
+export function mockTrustedRoot(parts: {
+  logUrl: string;
+  logKey: Buffer;
+  caUrl: string;
+  caRoot: Buffer;
+  tsaChain?: Buffer[];
+  start: string;
+}): Record<string, unknown> {
+  return {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [
+      {
+        baseUrl: parts.logUrl,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: b64(parts.logKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: parts.start } },
+        logId: { keyId: b64(createHash('sha256').update(parts.logKey).digest()) },
+      },
+    ],
+    certificateAuthorities: [
+      {
+        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+        uri: parts.caUrl,
+        certChain: { certificates: [{ rawBytes: b64(parts.caRoot) }] },
+        validFor: { start: parts.start },
+      },
+    ],
+    ctlogs: [],
+    timestampAuthorities: parts.tsaChain
+      ? [
+          {
+            subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+            uri: parts.caUrl,
+            certChain: { certificates: parts.tsaChain.map((certificate) => ({ rawBytes: b64(certificate) })) },
+            validFor: { start: parts.start },
+          },
+        ]
+      : [],
+  };
+}
 
 export async function startSigstoreServices(options: { caClock?: Date; logClock?: Date } = {}): Promise<SigstoreServices> {
   // No CT log: @sigstore/mock 0.11's embedded SCTs do not parse with @sigstore/core 3 ("request
@@ -56,34 +102,14 @@ export async function startSigstoreServices(options: { caClock?: Date; logClock?
   const tlog = await initializeTLog(base, ec(), options.logClock);
   for (const handler of [fulcioHandler(ca), rekorHandler(tlog), tsaHandler(tsa)]) handlers.set(handler.path, handler.fn);
   const start = new Date(Date.now() - 365 * 86_400_000).toISOString();
-  const trustedRoot = {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [
-      {
-        baseUrl: base,
-        hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: b64(tlog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-        logId: { keyId: b64(createHash('sha256').update(tlog.publicKey).digest()) },
-      },
-    ],
-    certificateAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-        uri: base,
-        certChain: { certificates: [{ rawBytes: b64(ca.rootCertificate) }] },
-        validFor: { start },
-      },
-    ],
-    ctlogs: [],
-    timestampAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'tsa' },
-        uri: base,
-        certChain: { certificates: [{ rawBytes: b64(tsa.intCertificate) }, { rawBytes: b64(tsa.rootCertificate) }] },
-        validFor: { start },
-      },
-    ],
-  };
+  const trustedRoot = mockTrustedRoot({
+    logUrl: base,
+    logKey: tlog.publicKey,
+    caUrl: base,
+    caRoot: ca.rootCertificate,
+    tsaChain: [tsa.intCertificate, tsa.rootCertificate],
+    start,
+  });
   return {
     url: base,
     trustedRoot,

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { SignetError } from '../../core/errors.ts';
 import { parseSigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
 import { predicateTypeFor, verifyFileAttestation } from '../../sign/attest.ts';
-import { outputFormat, parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
+import { parseCommandArgs, runCommand, verifiedReport, whyNoneVerified } from '../../sign/cli-support.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { verifyImageAttestations } from '../../sign/oci/image-signing.ts';
 import { parseJson } from '../../core/sign/encoding.ts';
@@ -33,15 +33,7 @@ export const runVerifyAttestation: CommandRunner = (argv, io) =>
       io.stdout.write(`${USAGE}\n`);
       return EXIT_OK;
     }
-    const output = outputFormat(values.output);
-    // -o text: the "Verified …" line is the output; -o json (default): it goes to stderr, the payloads to stdout.
-    const report = (verified: string, payloads: unknown[]): void => {
-      if (output === 'text') io.stdout.write(`${verified}\n`);
-      else {
-        io.stderr.write(`${verified}\n`);
-        io.stdout.write(`${JSON.stringify(payloads)}\n`);
-      }
-    };
+    const report = verifiedReport(values.output, io);
     const predicateType = typeof values.type === 'string' ? predicateTypeFor(values.type) : undefined;
     const publicKey = await imageTrustFrom(values, io);
     if (typeof values.image === 'string') {
@@ -50,7 +42,7 @@ export const runVerifyAttestation: CommandRunner = (argv, io) =>
       const checks = await verifyImageAttestations(client, image, publicKey, predicateType);
       const good = checks.filter((check) => check.ok);
       if (good.length === 0) {
-        const why = checks.length === 0 ? 'no attestations found' : checks.map((check) => `${check.format} ${check.reason}: ${check.detail}`).join('; ');
+        const why = whyNoneVerified(checks, 'no attestations found');
         io.stderr.write(`signet verify-attestation: ${image.descriptor.digest}: ${why}\n`);
         return EXIT_POLICY_FAILED;
       }

@@ -1,5 +1,5 @@
 import { SignetError } from '../../core/errors.ts';
-import { outputFormat, parseAnnotations, parseCommandArgs, runCommand } from '../../sign/cli-support.ts';
+import { parseAnnotations, parseCommandArgs, runCommand, verifiedReport, whyNoneVerified } from '../../sign/cli-support.ts';
 import { openImage } from '../../sign/oci/image-cli.ts';
 import { verifyImageSignatures } from '../../sign/oci/image-signing.ts';
 import { imageTrustFrom, KEYLESS_VERIFY_OPTIONS, KEYLESS_VERIFY_USAGE } from '../keyless-options.ts';
@@ -30,15 +30,7 @@ export const runVerifyImage: CommandRunner = (argv, io) =>
       io.stdout.write(`${USAGE}\n`);
       return EXIT_OK;
     }
-    const output = outputFormat(values.output);
-    // -o text: the "Verified …" line is the output; -o json (default): it goes to stderr, the payloads to stdout.
-    const report = (verified: string, payloads: unknown[]): void => {
-      if (output === 'text') io.stdout.write(`${verified}\n`);
-      else {
-        io.stderr.write(`${verified}\n`);
-        io.stdout.write(`${JSON.stringify(payloads)}\n`);
-      }
-    };
+    const report = verifiedReport(values.output, io);
     if (positionals.length !== 1) throw new SignetError('USAGE', `exactly one image REF is required\n${USAGE}`);
     const annotations = parseAnnotations(values.annotations as string[] | undefined);
     const publicKey = await imageTrustFrom(values, io);
@@ -46,7 +38,7 @@ export const runVerifyImage: CommandRunner = (argv, io) =>
     const checks = await verifyImageSignatures(client, image, publicKey, annotations);
     const good = checks.filter((check) => check.ok);
     if (good.length === 0) {
-      const why = checks.length === 0 ? 'no signatures found' : checks.map((check) => `${check.format} ${check.reason}: ${check.detail}`).join('; ');
+      const why = whyNoneVerified(checks, 'no signatures found');
       io.stderr.write(`signet verify-image: ${image.descriptor.digest}: ${why}\n`);
       return EXIT_POLICY_FAILED;
     }

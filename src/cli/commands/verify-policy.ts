@@ -7,7 +7,7 @@ import type { Repository } from '../../git/repository.ts';
 import { refCandidates } from '../../git/refs.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { keylessIdentitiesOf, loadRegistries } from '../../keys/load-registries.ts';
-import type { KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
+import type { KeylessIdentity } from '../../core/sigstore/identity.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, type CliIO } from '../io.ts';
 import { commitJson, commitRow } from '../render/verify-output.ts';
 import { terminalText } from '../../core/render/terminal-text.ts';

@@ -2,12 +2,13 @@ import { parseArgs } from 'node:util';
 import { optimiseNow } from '../../../bin/process-tuning.js';
 import { SignetError } from '../../core/errors.ts';
 import type { StatusLetter } from '../../core/verdict.ts';
+import { terminalText } from '../../core/render/terminal-text.ts';
 import type { CommitResult } from '../../core/verify-object.ts';
 import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
 import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
-import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
+import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/identity.ts';
 import { join, resolve } from 'node:path';
 import { cacheSecret, VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
 import { LineWriter } from '../line-writer.ts';
@@ -115,7 +116,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   }
   const { sources, note } = await registrySources(values, repo.gitDir, io);
   const registries = await buildRegistries(sources);
-  for (const warning of registries.openpgp.warnings) io.stderr.write(`signet: warning: ${warning}\n`);
+  for (const warning of registries.openpgp.warnings) io.stderr.write(`${terminalText(`signet: warning: ${warning}`)}\n`);
   const revisions = parseRevisions(repo, revisionArgs);
   if (values['no-cache'] && values.cache !== undefined) throw new SignetError('USAGE', 'give --cache DIR or --no-cache, not both');
   const secret = values['no-cache'] ? undefined : cacheSecret(io.env);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { SignetError } from '../errors.ts';
 import { isRecord } from '../sign/encoding.ts';
+import { unanchoredReason } from '../sigstore/identity.ts';
 
 export type Mode = 'enforce' | 'warn';
 
@@ -123,13 +124,8 @@ function stringList(problems: Problems, path: (string | number)[], value: unknow
 /** A regexp must be anchored (^…$): an unanchored one matches far more than its author meant. */
 function anchoredRegExp(problems: Problems, path: (string | number)[], value: unknown): string {
   if (typeof value !== 'string' || value === '') problems.fail(path, 'must be a non-empty regular expression');
-  if (!value.startsWith('^') || !value.endsWith('$') || value.endsWith('\\$'))
-    problems.fail(path, `regular expression must be anchored with ^ and $: '${value}'`);
-  try {
-    new RegExp(value, 'u');
-  } catch (error) {
-    problems.fail(path, `invalid regular expression: ${(error as Error).message}`);
-  }
+  const reason = unanchoredReason(value);
+  if (reason !== undefined) problems.fail(path, reason);
   return value;
 }
 

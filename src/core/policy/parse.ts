@@ -8,6 +8,7 @@ import { SignetError } from '../errors.ts';
 import { parseImageReference } from '../sign/image-reference.ts';
 import { globProblem, literalPrefix } from './glob.ts';
 import { GROUP_NAME, parseSignerEntry, type ParsedEntry } from './signers.ts';
+import { unanchoredReason } from '../sigstore/identity.ts';
 import type {
   AcceptableLetter,
   KeyFileRef,
@@ -235,7 +236,7 @@ function readMember(reader: Reader, item: Located): ParsedEntry | undefined {
     if (!at) return undefined;
     const got = reader.string(at);
     if (got !== undefined && field.endsWith('_regexp')) {
-      const problem = regexpProblem(got);
+      const problem = unanchoredReason(got);
       if (problem) reader.report(at, problem);
     }
     return got;
@@ -256,18 +257,6 @@ function readMember(reader: Reader, item: Located): ParsedEntry | undefined {
   };
   reader.keyless.push(entry);
   return entry;
-}
-
-/** Regexps in a policy are anchored: an unanchored `alice@example.com` also matches `alice@example.com.evil.test`. */
-function regexpProblem(pattern: string): string | undefined {
-  if (!pattern.startsWith('^') || !pattern.endsWith('$') || pattern.endsWith('\\$'))
-    return `the regular expression '${pattern}' must be anchored (start with ^ and end with $)`;
-  try {
-    new RegExp(pattern, 'u');
-    return undefined;
-  } catch (error) {
-    return `'${pattern}' is not a regular expression (${(error as Error).message})`;
-  }
 }
 
 function memberText(at: Located): string {

@@ -8,7 +8,7 @@
  */
 import type { SignatureVerdict } from '../verdict.ts';
 import type { KeylessIdentitySpec, SignerEntry } from './types.ts';
-import { wholeMatch } from '../whole-match.ts';
+import { compileIdentity, identityMatches } from '../sigstore/identity.ts';
 
 export type ParsedEntry = SignerEntry | { kind: 'group'; group: string };
 
@@ -124,11 +124,7 @@ export function entryMatches(entry: SignerEntry, verdict: SignatureVerdict): boo
 
 /** Whether a keyless identity (regexps already checked to be anchored when parsed) names this signer. */
 export function keylessMatches(entry: KeylessIdentitySpec, subject: string, issuer: string | undefined): boolean {
-  if (issuer === undefined) return false;
-  const subjectOk =
-    entry.subject !== undefined ? entry.subject === subject : entry.subjectRegexp !== undefined && wholeMatch(entry.subjectRegexp).test(subject);
-  const issuerOk = entry.issuer !== undefined ? entry.issuer === issuer : entry.issuerRegexp !== undefined && wholeMatch(entry.issuerRegexp).test(issuer);
-  return subjectOk && issuerOk;
+  return identityMatches(compileIdentity(entry), subject, issuer);
 }
 
 /** The first matching entry, or undefined. */

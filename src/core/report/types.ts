@@ -124,6 +124,8 @@ export interface ComplianceReport {
   /** Tags of the period under refs the policy requires signed tags on (none without a policy). */
   tags: TagSummary[];
   keys: RegistryKeyReport[];
+  /** Keys of the registry's files signet cannot use (skipped, one line each naming file and key); absent when none. */
+  keyringWarnings?: string[];
 }
 
 export function emptyStatusCounts(): StatusCounts {

@@ -7,12 +7,12 @@
  * thresholds, matches identities (exact or anchored regexp) and says which check failed.
  */
 import { bundleFromJSON } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
+import { toSignedEntity, Verifier, type SignedEntity } from '@sigstore/verify';
 import { SignetError } from '../errors.ts';
-import { isRecord, parseJson } from './encoding.ts';
+import { anchoredRegexp, compileIdentity, identityMatches as signerIsIdentity } from '../sigstore/identity.ts';
+import type { SigstoreTrust } from '../sigstore/trusted-root.ts';
+import { isRecord } from './encoding.ts';
 import { verifyDigestSignature } from './signer.ts';
-import { wholeMatch } from '../whole-match.ts';
 
 export interface IdentityPolicy {
   subject?: string;
@@ -32,38 +32,6 @@ export interface KeylessIdentity {
 export type KeylessResult =
   { ok: true; identity: KeylessIdentity; detail: string } | { ok: false; check: KeylessCheck; detail: string; identity?: KeylessIdentity };
 
-export interface KeylessTrust {
-  material: TrustMaterial;
-  /** Certificate transparency is required where the root lists CT logs (the public good does). */
-  requireSct: boolean;
-  what: string;
-}
-
-export function keylessTrust(trustedRootJson: string | Uint8Array | unknown, what: string): KeylessTrust {
-  const value = typeof trustedRootJson === 'string' || trustedRootJson instanceof Uint8Array ? parseJson(trustedRootJson, what) : trustedRootJson;
-  if (!isRecord(value) || typeof value.mediaType !== 'string' || !value.mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')) {
-    throw new SignetError('CONFIG_INVALID', `${what} is not a Sigstore trusted_root.json`);
-  }
-  try {
-    const root = TrustedRoot.fromJSON(value);
-    if (root.certificateAuthorities.length === 0) throw new Error('it lists no certificate authority');
-    if (root.tlogs.length === 0) throw new Error('it lists no transparency log');
-    return { material: toTrustMaterial(root), requireSct: root.ctlogs.length > 0, what };
-  } catch (error) {
-    throw new SignetError('CONFIG_INVALID', `${what}: ${(error as Error).message}`);
-  }
-}
-
-function anchored(text: string, flag: string): RegExp {
-  if (!text.startsWith('^') || !text.endsWith('$') || text.endsWith('\\$'))
-    throw new SignetError('USAGE', `${flag} must be anchored with ^ and $ (an unanchored expression matches far more than intended): '${text}'`);
-  try {
-    return wholeMatch(text);
-  } catch (error) {
-    throw new SignetError('USAGE', `${flag}: invalid regular expression: ${(error as Error).message}`);
-  }
-}
-
 /**
  * An identity policy needs both halves: a subject (or subject regexp) and an issuer (or issuer
  * regexp). Verifying a keyless signature without them would accept anyone with an OIDC account.
@@ -81,14 +49,14 @@ export function checkIdentityPolicy(
     throw new SignetError('USAGE', `give exactly one of ${names.subject} or ${names.subjectRegExp}: keyless verification without an identity accepts anyone`);
   if ((policy.issuer === undefined) === (policy.issuerRegExp === undefined))
     throw new SignetError('USAGE', `give exactly one of ${names.issuer} or ${names.issuerRegExp}`);
-  if (policy.subjectRegExp !== undefined) anchored(policy.subjectRegExp, names.subjectRegExp);
-  if (policy.issuerRegExp !== undefined) anchored(policy.issuerRegExp, names.issuerRegExp);
+  if (policy.subjectRegExp !== undefined) anchoredRegexp(policy.subjectRegExp, names.subjectRegExp);
+  if (policy.issuerRegExp !== undefined) anchoredRegexp(policy.issuerRegExp, names.issuerRegExp);
 }
 
+/** The one identity matcher (src/core/sigstore/identity.ts), for a policy in cosign's spelling. */
 export function identityMatches(policy: IdentityPolicy, identity: KeylessIdentity): boolean {
-  const subjectOk = policy.subject !== undefined ? identity.subject === policy.subject : wholeMatch(policy.subjectRegExp ?? '^$').test(identity.subject);
-  const issuerOk = policy.issuer !== undefined ? identity.issuer === policy.issuer : wholeMatch(policy.issuerRegExp ?? '^$').test(identity.issuer);
-  return subjectOk && issuerOk;
+  const { subject, subjectRegExp: subjectRegexp, issuer, issuerRegExp: issuerRegexp } = policy;
+  return signerIsIdentity(compileIdentity({ subject, subjectRegexp, issuer, issuerRegexp }), identity.subject, identity.issuer);
 }
 
 function checkOf(error: unknown): KeylessCheck {
@@ -111,7 +79,7 @@ function checkOf(error: unknown): KeylessCheck {
 export function verifyKeylessBundle(
   bundleJson: unknown,
   input: { artifact?: Uint8Array; digest?: Uint8Array },
-  trust: KeylessTrust,
+  trust: SigstoreTrust,
   policy: IdentityPolicy | readonly IdentityPolicy[],
 ): KeylessResult {
   const inconsistent = inconsistentInclusionProof(bundleJson);

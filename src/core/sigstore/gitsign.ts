@@ -3,7 +3,8 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, Verifier, VerificationError } from '@sigstore/verify';
 import * as asn1js from 'asn1js';
 import type { SignatureVerdict } from '../verdict.ts';
-import { identityMatches, type KeylessRegistry } from './keyless-registry.ts';
+import { identityMatches } from './identity.ts';
+import type { KeylessRegistry } from './keyless-registry.ts';
 import { ProtoError, readLogEntry } from './log-entry-proto.ts';
 
 /** The Rekor TransparencyLogEntry gitsign stores as an unsigned CMS attribute ("offline" mode). */

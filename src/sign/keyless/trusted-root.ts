@@ -1,22 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import seeds from '@sigstore/tuf/seeds.json' with { type: 'json' };
 import { SignetError } from '../../core/errors.ts';
-import { keylessTrust, type KeylessTrust } from '../../core/sign/keyless.ts';
+import { parseTrustedRoot, type SigstoreTrust } from '../../core/sigstore/trusted-root.ts';
+import { publicGoodTrustedRoot } from '../../keys/public-good-trusted-root.ts';
 
 /**
- * The public-good Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSA) as
- * @sigstore/tuf ships it in its seeds, embedded in signet at build time: verification stays
- * offline. A private Sigstore passes its own with --trusted-root (or policy keys.trusted_root).
+ * The trusted root artifact verification uses: the public-good one shipped with signet
+ * (verification stays offline), or a private Sigstore's own from --trusted-root (or policy
+ * keys.trusted_root), read relative to `cwd`.
  */
-export function publicGoodTrustedRoot(): unknown {
-  const target = (seeds as Record<string, { targets: Record<string, string> }>)['https://tuf-repo-cdn.sigstore.dev']?.targets['trusted_root.json'];
-  if (!target) throw new SignetError('CONFIG_INVALID', 'the embedded Sigstore trusted root is missing from this build');
-  return JSON.parse(Buffer.from(target, 'base64').toString('utf8')) as unknown;
-}
-
-export async function loadKeylessTrust(file: string | undefined, cwd: string): Promise<KeylessTrust> {
-  if (file === undefined) return keylessTrust(publicGoodTrustedRoot(), 'the public-good Sigstore trusted root');
+export async function loadKeylessTrust(file: string | undefined, cwd: string): Promise<SigstoreTrust> {
+  if (file === undefined) return publicGoodTrustedRoot('CONFIG_INVALID');
   const path = resolve(cwd, file);
   let text: Buffer;
   try {
@@ -24,5 +18,5 @@ export async function loadKeylessTrust(file: string | undefined, cwd: string): P
   } catch (error) {
     throw new SignetError('CONFIG_INVALID', `--trusted-root ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  return keylessTrust(text, file);
+  return parseTrustedRoot(text, file, 'CONFIG_INVALID');
 }

@@ -31,7 +31,8 @@ import {
   verifySimpleSigning,
 } from '../../core/sign/simple-signing.ts';
 import { legacyKeylessBundle } from '../../core/sign/cosign-legacy-keyless.ts';
-import { verifyKeylessBundle, type IdentityPolicy, type KeylessTrust } from '../../core/sign/keyless.ts';
+import { verifyKeylessBundle, type IdentityPolicy } from '../../core/sign/keyless.ts';
+import type { SigstoreTrust } from '../../core/sigstore/trusted-root.ts';
 import { parseSigstoreBundle, SIGSTORE_BUNDLE_V03, verifyDsseBundle, type SigstoreBundle } from '../../core/sign/sigstore-bundle.ts';
 import type { Signer } from '../../core/sign/signer.ts';
 import type { RegistryClient } from './registry-client.ts';
@@ -163,9 +164,9 @@ export async function bundleReferrers(client: RegistryClient, image: ResolvedIma
 
 /** Whom to trust: one public key, or keyless signatures by an identity under a trusted root. */
 /** Several identities: any one of them may have signed (an admission authority lists many). */
-export type ImageTrust = KeyObject | { keyless: KeylessTrust; identity: IdentityPolicy | readonly IdentityPolicy[] };
+export type ImageTrust = KeyObject | { keyless: SigstoreTrust; identity: IdentityPolicy | readonly IdentityPolicy[] };
 
-function isKeyless(trust: ImageTrust): trust is { keyless: KeylessTrust; identity: IdentityPolicy | readonly IdentityPolicy[] } {
+function isKeyless(trust: ImageTrust): trust is { keyless: SigstoreTrust; identity: IdentityPolicy | readonly IdentityPolicy[] } {
   return typeof (trust as { keyless?: unknown }).keyless === 'object';
 }
 

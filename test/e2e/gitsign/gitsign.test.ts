@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTrustedRoot, type KeylessIdentity } from '../../../src/core/sigstore/keyless-registry.ts';
+import type { KeylessIdentity } from '../../../src/core/sigstore/identity.ts';
+import { parseTrustedRoot } from '../../../src/core/sigstore/trusted-root.ts';
 import { verifyCommitObject, type KeyRegistries } from '../../../src/core/verify-object.ts';
 import { buildRegistries } from '../../../src/keys/load-registries.ts';
 import { PUBLIC_GOOD_TRUSTED_ROOT_BASE64 } from '../../../src/keys/public-good-trusted-root.ts';
@@ -23,7 +24,7 @@ describe('gitsign commits, verified offline against a trusted root', () => {
     sigstore = await localSigstore();
     registries = {
       ...(await buildRegistries({ keyrings: [] })),
-      keyless: { source: 'trusted_root.json', trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'trusted_root.json'), identities: [alice] },
+      keyless: { source: 'trusted_root.json', trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'trusted_root.json').material, identities: [alice] },
     };
   });
   afterAll(() => dir.remove());
@@ -77,7 +78,10 @@ describe('gitsign commits, verified offline against a trusted root', () => {
 
   it('a trusted root of another Sigstore does not vouch for this one', async () => {
     const other = await localSigstore();
-    const foreign = { ...registries, keyless: { source: 'other.json', trustMaterial: parseTrustedRoot(other.trustedRoot, 'other.json'), identities: [alice] } };
+    const foreign = {
+      ...registries,
+      keyless: { source: 'other.json', trustMaterial: parseTrustedRoot(other.trustedRoot, 'other.json').material, identities: [alice] },
+    };
     const verdict = await verdictOf({}, false, foreign);
     expect(verdict.status).not.toBe('G');
   });

@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git, tempDir } from '../../helpers/git.ts';
-import { makeHookServer, type HookServer } from '../../helpers/hook-server.ts';
-import { commitFile, GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
+import { git } from '../../helpers/git.ts';
+import { makeHookFixture, type HookFixture } from '../../helpers/hook-fixture.ts';
+import type { HookServer } from '../../helpers/hook-server.ts';
+import { GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
 
 /**
  * The pre-receive hook against an attacker who can push to any ref, with real `git push` into
@@ -33,35 +34,28 @@ rules:
 `;
 
 describe('pre-receive hook against an attacker', () => {
-  const dir = tempDir('hook-adversarial');
-  const conf = join(dir.path, 'conf');
+  let fixture: HookFixture;
   let gpg: GpgHome;
   let alice: GpgIdentity;
   let bob: GpgIdentity;
   let serial = 0;
 
   beforeAll(() => {
-    gpg = new GpgHome(join(dir.path, 'gnupg'));
-    alice = gpg.createKey('Alice', 'alice@example.com');
-    bob = gpg.createKey('Bob', 'bob@example.com');
-    mkdirSync(join(conf, 'keys'), { recursive: true });
-    writeFileSync(join(conf, 'keys', 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
-    writeFileSync(join(conf, 'policy.yml'), POLICY);
+    fixture = makeHookFixture('hook-adversarial', POLICY, ['Alice', 'Bob']);
+    gpg = fixture.gpg;
+    alice = fixture.people[0]!;
+    bob = fixture.people[1]!;
   }, 60_000);
-  afterAll(() => dir.remove());
+  afterAll(() => fixture?.remove());
 
   /** A fresh server whose main holds one commit signed by alice (pushed through the hook). */
   function fresh(name: string, options: { binary?: boolean } = {}): HookServer {
-    const host = makeHookServer(dir.path, name, join(conf, 'policy.yml'), { ...options, env: gpg.env() });
-    make(host, alice, 'initial');
-    expectAccepted(host.push(['-q', 'origin', 'main']));
-    return host;
+    return fixture.fresh(name, { ...options, file: 'f0.txt', content: '0\n' });
   }
   /** A commit on the work tree's current branch, signed by `who` (unsigned when undefined). */
   function make(host: HookServer, who: GpgIdentity | undefined, message: string): string {
     serial += 1;
-    const email = who?.email ?? 'eve@example.com';
-    return commitFile(host.work, `f${serial}.txt`, `${serial}\n`, message, { email, ...(who ? { sign: gpg.gitSigningConfig(who) } : {}), env: gpg.env() });
+    return fixture.commit(host, who, `f${serial}.txt`, `${serial}\n`, message);
   }
   function expectAccepted(result: { code: number; stderr: string }): void {
     expect(result.stderr).not.toMatch(/rejected|internal error/);
@@ -116,7 +110,7 @@ describe('pre-receive hook against an attacker', () => {
     });
 
     it('accepts commits judged under a rule that covers main (release/*), and history main started with', () => {
-      const host = makeHookServer(dir.path, 'adoption', join(conf, 'policy.yml'), { env: gpg.env() });
+      const host = fixture.serve('adoption');
       // History from before signet: unsigned, written without the hook.
       make(host, undefined, 'legacy 1');
       make(host, undefined, 'legacy 2');
@@ -137,18 +131,18 @@ describe('pre-receive hook against an attacker', () => {
 
   describe('first verdicts', () => {
     it("does not let a revoked key's commit, parked on a branch while the key was trusted, reach main", () => {
-      const conf2 = join(dir.path, 'conf-revoked');
+      const conf2 = join(fixture.dir, 'conf-revoked');
       mkdirSync(conf2, { recursive: true });
       writeFileSync(join(conf2, 'policy.yml'), POLICY.replace('keys/registry.asc', 'registry.asc'));
       writeFileSync(join(conf2, 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
-      const host = makeHookServer(dir.path, 'revoked', join(conf2, 'policy.yml'), { env: gpg.env() });
+      const host = fixture.serve('revoked', { policyPath: join(conf2, 'policy.yml') });
       make(host, alice, 'initial');
       expectAccepted(host.push(['-q', 'origin', 'main']));
       git(host.work, ['checkout', '-q', '-b', 'parked']);
       const parked = make(host, alice, 'parked while alice was trusted');
       expectAccepted(host.push(['origin', 'HEAD:refs/heads/feature/parked']));
       // alice's key is compromised and revoked: the registry now holds the revoked key.
-      const revoker = new GpgHome(join(dir.path, 'gnupg-revoker'));
+      const revoker = new GpgHome(join(fixture.dir, 'gnupg-revoker'));
       revoker.gpg(['--import'], alice.armoredPublicKey);
       const certificate = readFileSync(join(gpg.home, 'openpgp-revocs.d', `${alice.fingerprint}.rev`), 'utf8').replace(/^:-----BEGIN/m, '-----BEGIN');
       revoker.gpg(['--import'], certificate);
@@ -159,7 +153,7 @@ describe('pre-receive hook against an attacker', () => {
 
   describe('policy changes', () => {
     it('does not count history accepted under a weaker, since tightened rule as judged under the new one', () => {
-      const conf3 = join(dir.path, 'conf-tightened');
+      const conf3 = join(fixture.dir, 'conf-tightened');
       mkdirSync(conf3, { recursive: true });
       writeFileSync(join(conf3, 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
       const before = POLICY.replace('keys/registry.asc', 'registry.asc');
@@ -170,7 +164,7 @@ describe('pre-receive hook against an attacker', () => {
           'refs: ["refs/heads/release/*"]\n    require_signed_commits: true\n    signers: [alice@example.com, bob@example.com]',
         ),
       );
-      const host = makeHookServer(dir.path, 'tightened', join(conf3, 'policy.yml'), { env: gpg.env() });
+      const host = fixture.serve('tightened', { policyPath: join(conf3, 'policy.yml') });
       make(host, alice, 'initial');
       expectAccepted(host.push(['-q', 'origin', 'main']));
       const base = host.ref('refs/heads/main')!;

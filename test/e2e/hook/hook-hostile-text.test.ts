@@ -6,11 +6,12 @@
  * sends arrives as one `remote: ` line (`remote: GL-HOOK-ERR: ` on GitLab) with no control byte
  * and no bidi control, and no data line forges a line of its own.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git, tempDir } from '../../helpers/git.ts';
-import { makeHookServer, type HookServer } from '../../helpers/hook-server.ts';
+import { git } from '../../helpers/git.ts';
+import { makeHookFixture, type HookFixture } from '../../helpers/hook-fixture.ts';
+import type { HookServer } from '../../helpers/hook-server.ts';
 import { GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
 
 const POLICY = `version: 1
@@ -44,19 +45,16 @@ const TAG = 'v1`<!--|\u202e';
 const FORBIDDEN = /[\u0000-\u0009\u000b-\u001f\u007f\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 describe('hook output to the pusher carries no control bytes from the pushed objects', () => {
-  const dir = tempDir('hook-hostile-text');
-  const conf = join(dir.path, 'conf');
+  let fixture: HookFixture;
   let gpg: GpgHome;
   let alice: GpgIdentity;
 
   beforeAll(() => {
-    gpg = new GpgHome(join(dir.path, 'gnupg'));
-    alice = gpg.createKey('Alice', 'alice@example.com');
-    mkdirSync(join(conf, 'keys'), { recursive: true });
-    writeFileSync(join(conf, 'keys', 'registry.asc'), alice.armoredPublicKey);
-    writeFileSync(join(conf, 'policy.yml'), POLICY);
+    fixture = makeHookFixture('hook-hostile-text', POLICY, ['Alice']);
+    gpg = fixture.gpg;
+    alice = fixture.people[0]!;
   }, 60_000);
-  afterAll(() => dir.remove());
+  afterAll(() => fixture?.remove());
 
   /** An unsigned commit written byte by byte (git commit would not take NUL-free raw bytes in names as we want). */
   function hostileCommit(host: HookServer): string {
@@ -86,7 +84,7 @@ describe('hook output to the pusher carries no control bytes from the pushed obj
 
   for (const mode of ['git', 'gitlab'] as const) {
     it(`refuses the hostile branch and tag and shows their text escaped (${mode})`, { timeout: 120_000 }, () => {
-      const host = makeHookServer(dir.path, `hostile-${mode}`, join(conf, 'policy.yml'), { env: gpg.env() });
+      const host = fixture.serve(`hostile-${mode}`);
       const env = mode === 'gitlab' ? { GL_ID: 'user-1', GL_USERNAME: 'eve', GL_PROTOCOL: 'ssh' } : {};
       const commit = hostileCommit(host);
       const before = host.refs();

@@ -11,8 +11,9 @@ import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness } from '@sigs
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keylessTrust, verifyKeylessBundle } from '../../../src/core/sign/keyless.ts';
-import { publicGoodTrustedRoot } from '../../../src/sign/keyless/trusted-root.ts';
+import { verifyKeylessBundle } from '../../../src/core/sign/keyless.ts';
+import { parseTrustedRoot } from '../../../src/core/sigstore/trusted-root.ts';
+import { publicGoodTrustedRoot } from '../../../src/keys/public-good-trusted-root.ts';
 import { makeTempDir, runSignet } from '../../helpers/sign-cli.ts';
 import { startSigstoreServices, type SigstoreServices } from '../../helpers/sigstore-services.ts';
 
@@ -214,13 +215,13 @@ describe('keyless sign-blob and verify-blob', () => {
   });
 
   it('the public-good trusted root ships inside signet and reads', () => {
-    const trust = keylessTrust(publicGoodTrustedRoot(), 'public good');
+    const trust = publicGoodTrustedRoot();
     expect(trust.requireSct).toBe(true);
   });
 
   it('mutated bundles never crash and never verify (property)', () => {
     const original = bundleText();
-    const trust = keylessTrust(sigstore.trustedRoot, 'local');
+    const trust = parseTrustedRoot(sigstore.trustedRoot, 'local');
     const artifact = readFileSync(join(dir, 'artifact.bin'));
     fc.assert(
       fc.property(fc.nat(original.length - 1), fc.integer({ min: 1, max: 255 }), (at, delta) => {

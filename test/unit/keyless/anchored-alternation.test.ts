@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { conditionHolds } from '../../../src/core/admission/decide.ts';
 import { keylessMatches } from '../../../src/core/policy/signers.ts';
 import { identityMatches } from '../../../src/core/sign/keyless.ts';
-import { anchoredRegexp, identityMatches as commitIdentityMatches } from '../../../src/core/sigstore/keyless-registry.ts';
+import { anchoredRegexp, identityMatches as commitIdentityMatches } from '../../../src/core/sigstore/identity.ts';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const pattern = '^alice@example\\.com|bob@example\\.com$';

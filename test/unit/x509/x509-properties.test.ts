@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as asn1js from 'asn1js';
 import { readLogEntry } from '../../../src/core/sigstore/log-entry-proto.ts';
 import { readSignedMessage } from '../../../src/core/x509/cms.ts';
-import { parseTrustedRoot } from '../../../src/core/sigstore/keyless-registry.ts';
+import { parseTrustedRoot } from '../../../src/core/sigstore/trusted-root.ts';
 import { verifySignature, type KeyRegistries } from '../../../src/core/verify-object.ts';
 import { buildRegistries } from '../../../src/keys/load-registries.ts';
 import { tempDir } from '../../helpers/git.ts';
@@ -56,7 +56,7 @@ beforeAll(async () => {
     ...(await buildRegistries({ keyrings: [], x509Roots: [{ name: 'ca.pem', text: readFileSync(ca.certificate, 'latin1') }] })),
     keyless: {
       source: 'local',
-      trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'local'),
+      trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'local').material,
       identities: [{ subject: 'alice@example.com', issuer: 'https://accounts.example.com' }],
     },
   };
