@@ -18,7 +18,10 @@ export function guardStore<Store extends { readonly kind: string }>(store: Store
   const guarded: Record<string, unknown> = { kind: store.kind };
   for (const name of Object.keys(methods)) {
     const member = methods[name];
-    if (typeof member !== 'function') continue;
+    if (typeof member !== 'function') {
+      guarded[name] = member;
+      continue;
+    }
     guarded[name] = async (...args: unknown[]) => {
       try {
         return await (member as (...a: unknown[]) => Promise<unknown>).apply(store, args);
