@@ -54,12 +54,34 @@ export type SignetErrorCode =
 
 export type ErrorKind = 'input' | 'outage' | 'internal';
 
-const OUTAGES: ReadonlySet<SignetErrorCode> = new Set(['FORGE_UNREACHABLE', 'FORGE_OUTAGE', 'FORGE_RATE_LIMITED', 'TIMEOUT', 'STORE_UNAVAILABLE']);
+/** Every code and its kind: the finite set docs/architecture.md tabulates (a test holds them equal). */
+export const ERROR_KINDS: Readonly<Record<SignetErrorCode, ErrorKind>> = {
+  USAGE: 'input',
+  CONFIG_INVALID: 'input',
+  POLICY_INVALID: 'input',
+  KEYRING_INVALID: 'input',
+  REPOSITORY_INVALID: 'input',
+  REVISION_UNKNOWN: 'input',
+  OBJECT_MISSING: 'input',
+  OBJECT_CORRUPT: 'input',
+  OBJECT_MALFORMED: 'input',
+  SIGNATURE_MALFORMED: 'input',
+  LIMIT_EXCEEDED: 'input',
+  FORGE_UNAUTHORIZED: 'input',
+  FORGE_NOT_FOUND: 'input',
+  FORGE_REJECTED: 'input',
+  FORGE_TOO_LARGE: 'input',
+  FORGE_UNREACHABLE: 'outage',
+  FORGE_OUTAGE: 'outage',
+  FORGE_RATE_LIMITED: 'outage',
+  TIMEOUT: 'outage',
+  STORE_UNAVAILABLE: 'outage',
+  INTERNAL: 'internal',
+};
 
 /** What a caller does with an error of this code. */
 export function kindOfCode(code: SignetErrorCode): ErrorKind {
-  if (OUTAGES.has(code)) return 'outage';
-  return code === 'INTERNAL' ? 'internal' : 'input';
+  return ERROR_KINDS[code] ?? 'internal';
 }
 
 export class SignetError extends Error {
