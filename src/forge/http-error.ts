@@ -22,6 +22,20 @@ export class ForgeHttpError extends SignetError {
   }
 }
 
+const FORGE_HTTP_CODES: ReadonlySet<string> = new Set<ForgeHttpCode>([
+  'FORGE_UNREACHABLE',
+  'FORGE_OUTAGE',
+  'FORGE_RATE_LIMITED',
+  'FORGE_NOT_FOUND',
+  'FORGE_UNAUTHORIZED',
+  'FORGE_REJECTED',
+  'FORGE_TOO_LARGE',
+]);
+
+export function isForgeHttpCode(code: string): code is ForgeHttpCode {
+  return FORGE_HTTP_CODES.has(code);
+}
+
 export function codeOfStatus(status: number, headers?: { get(name: string): string | null }): ForgeHttpCode {
   if (status === 429 || (status === 403 && headers?.get('x-ratelimit-remaining') === '0')) return 'FORGE_RATE_LIMITED';
   if (status >= 500) return 'FORGE_OUTAGE';

@@ -260,8 +260,20 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
     const wrong = await cli({ GL_TOKEN: 'glpat-wrong' });
     expect(wrong.status).toBe(2);
     expect(wrong.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^signet jobs: gitlab:acme\/app: reading the forge accounts' keys: looking up the user of [a-z]+@example\.com: HTTP 401 /),
+      expect.stringMatching(
+        /^signet jobs: gitlab:acme\/app: the forge refused the request, check the token and forge settings: reading the forge accounts' keys: looking up the user of [a-z]+@example\.com: HTTP 401 /,
+      ),
     ]);
     expect(wrong.stderr).not.toContain('glpat-wrong');
+
+    // GitLab answering 503 (retried twice, then given up) is an outage, not a configuration error: exit 3.
+    const fault = { method: 'GET', path: /^\/users$/, status: 503, times: 3 };
+    gitlab.faults.push(fault);
+    const down = await cli({ GL_TOKEN: gitlab.token });
+    expect(fault.times).toBe(0);
+    expect(down.status).toBe(3);
+    expect(down.stderr).toMatch(
+      /^signet jobs: gitlab:acme\/app: the forge is unavailable, the next run tries again: reading the forge accounts' keys: .*HTTP 503 /,
+    );
   });
 });
