@@ -49,6 +49,8 @@ export type SignetErrorCode =
   | 'TIMEOUT'
   /** The database or the verdict records could not be read or written. */
   | 'STORE_UNAVAILABLE'
+  /** An OCI registry did not answer, or answered 5xx or 429. */
+  | 'REGISTRY_UNAVAILABLE'
   // internal: a bug
   | 'INTERNAL';
 
@@ -76,6 +78,7 @@ export const ERROR_KINDS: Readonly<Record<SignetErrorCode, ErrorKind>> = {
   FORGE_RATE_LIMITED: 'outage',
   TIMEOUT: 'outage',
   STORE_UNAVAILABLE: 'outage',
+  REGISTRY_UNAVAILABLE: 'outage',
   INTERNAL: 'internal',
 };
 
