@@ -124,9 +124,3 @@ export function errorCodeOf(error: unknown): SignetErrorCode {
 export function errorKindOf(error: unknown): ErrorKind {
   return kindOfCode(errorCodeOf(error));
 }
-
-/** One line for people: the message of a classified error, `internal error: …` for the rest. */
-export function errorLine(error: unknown): string {
-  const message = ((error as Error)?.message ?? String(error)).split('\n')[0] ?? '';
-  return errorCodeOf(error) === 'INTERNAL' && !(error instanceof SignetError) ? `internal error: ${message}` : message;
-}
