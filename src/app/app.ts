@@ -1,7 +1,9 @@
 /**
  * The Probot app: subscribes to the events that ask for a signature check and wires each to
- * the plain functions (plan → run the check → check run). Handlers never throw: every valid
- * delivery gets a 2xx, and what went wrong is in the check run, the log and the audit trail.
+ * the plain functions (plan → run the check → check run). Every valid delivery gets a 2xx, and
+ * what went wrong is in the check run, the log and the audit trail — except an outage that left
+ * nothing posted (the store or GitHub down): that is a 503 with Retry-After, so the delivery can
+ * be redelivered (src/forge/webhook-answer.ts).
  */
 import { auditEvent } from '../checks/check-flow.ts';
 import type { ApplicationFunction, Context, Probot } from 'probot';
@@ -10,6 +12,7 @@ import { recheckPull, repositoryKey, runCheck, type CheckDependencies, type Chec
 import type { GitHubRequest } from '../forge/github-api.ts';
 import { runGitHubSignRelease, type ReleaseSettings } from './sign-release.ts';
 import type { HttpHandler } from '../forge/http-handler.ts';
+import { outageAnswerOfError, outageAnswerOfFailure, type OutageAnswer } from '../forge/webhook-answer.ts';
 
 export type { HttpHandler };
 
@@ -55,15 +58,20 @@ export function signetApp(options: SignetAppOptions): ApplicationFunction {
     app.on([...GITHUB_EVENTS], async (context) => {
       let plan: GitHubPlan = { kind: 'ignore', reason: 'not planned' };
       let outcome: CheckOutcome | undefined;
+      let outage: OutageAnswer | undefined;
       try {
         plan = planGitHubEvent(context.name, context.payload, context.id);
         outcome = await execute(plan, context, deps, options.release ?? { env: process.env, cwd: process.cwd() });
+        outage = outageAnswerOfFailure(outcome?.failure);
       } catch (error) {
         // Last line of defence; runCheck already turns its own failures into check runs.
         deps.log.error({ err: error, delivery: context.id, event: context.name }, 'unexpected error handling a delivery');
+        outage = outageAnswerOfError(error);
       } finally {
         options.onOutcome?.(context.id, plan, outcome);
       }
+      // Probot's middleware answers a thrown error with its `status` (the server adds Retry-After).
+      if (outage) throw Object.assign(new Error(`${outage.body.error} (${outage.body.code})`), { status: outage.status });
     });
   };
 }

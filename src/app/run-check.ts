@@ -9,7 +9,7 @@ import { gitHubAccountKeys, gitHubAccountsOfEmails, gitHubFileReader, type GitHu
 import { ForgeError } from '../forge/forge-error.ts';
 import type { SignatureReport } from '../forge/report.ts';
 import type { CheckContext } from '../forge/scope.ts';
-import { auditEvent, runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
+import { auditEvent, runCheckFlow, type CheckPublisher, type CheckSettings, type FlowOutcome } from '../checks/check-flow.ts';
 import { computeCheck, type CheckSource } from '../checks/compute-check.ts';
 import { CHECK_NAME, POLICY_PATH, planPull, type CheckTarget, type RepositoryRef } from './plan.ts';
 
@@ -29,6 +29,7 @@ export interface CheckOutcome {
   conclusion?: string;
   checkRunId?: number;
   report?: SignatureReport;
+  failure?: FlowOutcome['failure'];
 }
 
 export function repositoryKey(repository: RepositoryRef): string {
@@ -120,6 +121,7 @@ export async function runCheck(installation: GitHubInstallation, deps: CheckDepe
     ...(outcome.conclusion ? { conclusion: outcome.conclusion } : {}),
     ...(checkRunId !== undefined && outcome.status !== 'duplicate' ? { checkRunId } : {}),
     ...(outcome.report ? { report: outcome.report } : {}),
+    ...(outcome.failure ? { failure: outcome.failure } : {}),
   };
 }
 
@@ -132,7 +134,7 @@ function gitHubCheckSource(installation: GitHubInstallation, deps: CheckDependen
     defaultBranch: repository.defaultBranch,
     async gitAuth() {
       const token = await installation.token().catch((error: unknown) => {
-        throw new ForgeError('api', `cannot get an installation token: ${(error as Error).message}`);
+        throw new ForgeError('api', `cannot get an installation token: ${(error as Error).message}`, { cause: error });
       });
       return { username: 'x-access-token', password: token };
     },
@@ -184,7 +186,7 @@ async function openPullContexts(request: GitHubRequest, repository: RepositoryRe
       if (page === MAX_PAGES) throw new Error(`more than ${MAX_PAGES * 100} pull requests have this head`);
     }
   } catch (error) {
-    throw new ForgeError('api', `listing the pull requests of ${headSha.slice(0, 12)}: ${(error as Error).message.split('\n')[0]}`);
+    throw new ForgeError('api', `listing the pull requests of ${headSha.slice(0, 12)}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
   const contexts: CheckContext[] = [];
   for (const pull of pulls) {

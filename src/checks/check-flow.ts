@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import type { Decision } from '../forge/decide.ts';
+import type { ErrorKind, SignetErrorCode } from '../core/errors.ts';
 import { describeFailure, ForgeError } from '../forge/forge-error.ts';
 import { failureReport, type SignatureReport } from '../forge/report.ts';
 import type { SignetStore } from '../store/store.ts';
@@ -58,6 +59,8 @@ export interface FlowOutcome {
   /** The forge's id of the check (GitHub check run id). */
   postedId?: string;
   report?: SignatureReport;
+  /** Why nothing was posted (`not-posted`): an outage's webhook answer is 503, so the delivery can be retried. */
+  failure?: { code: SignetErrorCode; kind: ErrorKind };
 }
 
 export async function runCheckFlow(
@@ -77,26 +80,27 @@ export async function runCheckFlow(
   try {
     postedId = await publisher.start();
   } catch (error) {
-    log.error({ err: error, ...logged }, 'cannot mark the check as running');
+    const { code, kind } = describeFailure(error);
+    log.error({ err: error, ...logged, code }, 'cannot mark the check as running');
     await store.releaseCheck(repositoryKey, headSha, trigger);
-    await auditCheck(settings, request, 'error', { error: `cannot mark the check as running: ${(error as Error).message}` });
-    return { status: 'not-posted' };
+    await auditCheck(settings, request, 'error', { code, error: `cannot mark the check as running: ${(error as Error).message}` });
+    return { status: 'not-posted', failure: { code, kind } };
   }
   const idDetail = postedId !== undefined ? { checkRunId: Number(postedId) } : {};
 
   const started = Date.now();
   let report: SignatureReport;
   let decision: Decision | undefined;
-  let failure: string | undefined;
+  let failure: { line: string; code: SignetErrorCode } | undefined;
   try {
     const result = await withTimeBudget(compute(), settings.checkTimeoutMs);
     report = result.report;
     decision = result.decision;
   } catch (error) {
     const described = describeFailure(error);
-    failure = described.line;
-    log.error({ err: error, ...logged, stage: described.stage }, 'check failed');
-    report = failureReport(described.line);
+    failure = { line: described.line, code: described.code };
+    log.error({ err: error, ...logged, stage: described.stage, code: described.code }, 'check failed');
+    report = failureReport(described.line, described.kind === 'outage' ? { code: described.code } : undefined);
   }
 
   try {
@@ -108,10 +112,11 @@ export async function runCheckFlow(
     try {
       await publisher.complete(failureReport(`signet could not post its result: ${(error as Error).message.split('\n')[0]}`));
     } catch (second) {
-      log.error({ err: second, ...logged }, 'the check stays running: the forge refused both completions');
+      const { code, kind } = describeFailure(second);
+      log.error({ err: second, ...logged, code }, 'the check stays running: the forge refused both completions');
       await store.releaseCheck(repositoryKey, headSha, trigger);
-      await auditCheck(settings, request, 'error', { ...idDetail, error: `cannot complete the check: ${(second as Error).message}` });
-      return { status: 'not-posted', ...(postedId !== undefined ? { postedId } : {}) };
+      await auditCheck(settings, request, 'error', { ...idDetail, code, error: `cannot complete the check: ${(second as Error).message}` });
+      return { status: 'not-posted', failure: { code, kind }, ...(postedId !== undefined ? { postedId } : {}) };
     }
   }
   if (publisher.annotate) {
@@ -129,7 +134,7 @@ export async function runCheckFlow(
     commits: report.rows.length,
     rejected: report.rows.filter((r) => !r.accepted).length,
     elapsedMs: Date.now() - started,
-    ...(failure ? { error: failure } : {}),
+    ...(failure ? { code: failure.code, error: failure.line } : {}),
   });
   return { status: 'posted', conclusion: report.conclusion, report, ...(postedId !== undefined ? { postedId } : {}) };
 }

@@ -1,4 +1,6 @@
-import { SignetError } from '../core/errors.ts';
+import { errorCodeOf, SignetError } from '../core/errors.ts';
+import { terminalText } from '../core/render/terminal-text.ts';
+import { exitStatusOf } from './exit-status.ts';
 import type { CliIO, CommandRunner } from './io.ts';
 import { EXIT_USAGE } from './io.ts';
 
@@ -110,12 +112,13 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const asksHelp = (end < 0 ? rest : rest.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
     return await run(asksHelp ? ['--help'] : rest, io);
   } catch (error) {
-    // Last line of defence: one clear line, never a stack trace with key material in it.
-    const code = (error as { code?: unknown })?.code;
-    const isUsage = typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
-    const message = error instanceof SignetError || isUsage ? (error as Error).message : `internal error: ${(error as Error)?.message ?? String(error)}`;
-    io.stderr.write(`signet ${name}: ${message}\n`);
-    return EXIT_USAGE;
+    // Last line of defence: one clear line, never a stack trace with key material in it. The
+    // message may quote what an attacker wrote (a ref name, a user ID): terminalText keeps its
+    // control characters from acting on the terminal or forging a second line.
+    const classified = error instanceof SignetError || errorCodeOf(error) === 'USAGE';
+    const message = classified ? (error as Error).message : `internal error: ${(error as Error)?.message ?? String(error)}`;
+    io.stderr.write(`signet ${terminalText(name)}: ${terminalText(message)}\n`);
+    return exitStatusOf(error);
   }
 }
 

@@ -7,6 +7,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorKindOf } from '../core/errors.ts';
+import { RETRY_AFTER_SECONDS } from '../forge/webhook-answer.ts';
 import { renderCoverageSvg } from '../report/render-svg.ts';
 import { slug } from '../jobs/ports.ts';
 import { renderDashboard } from './render.ts';
@@ -104,7 +106,15 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       }
       send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     } catch (error) {
-      send(res, 500, 'text/plain; charset=utf-8', `signet dashboard: ${(error as Error).message.split('\n')[0]}\n`);
+      // The store or the jobs' state unavailable is an outage: 503, try again (docs/architecture.md "Errors").
+      const outage = errorKindOf(error) === 'outage';
+      send(
+        res,
+        outage ? 503 : 500,
+        'text/plain; charset=utf-8',
+        `signet dashboard: ${(error as Error).message.split('\n')[0]}\n`,
+        outage ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {},
+      );
     }
     return true;
   };

@@ -1,38 +1,39 @@
 /**
- * A forge call that failed, with a code callers branch on: an outage (unreachable, 5xx, rate
- * limited: retryable, the forge's fault) is not a refusal (4xx: our request, token or
- * configuration is wrong, retrying will not help). Messages name the call, never a token.
+ * A forge call that failed, as a SignetError whose code callers branch on (src/core/errors.ts):
+ * an outage (unreachable, 5xx, rate limited: retryable, the forge's fault) is not a refusal
+ * (4xx: our request, token or configuration is wrong, retrying will not help). Messages name
+ * the call, never a token.
  */
-export type ForgeHttpCode =
-  /** No answer: DNS, connection refused or reset, timeout. Retryable. */
-  | 'FORGE_UNREACHABLE'
-  /** 5xx. Retryable. */
-  | 'FORGE_OUTAGE'
-  /** 429, or 403 with the rate limit spent. Retryable later. */
-  | 'FORGE_RATE_LIMITED'
-  /** 404: no such thing, or the token may not see it. */
-  | 'FORGE_NOT_FOUND'
-  /** 401/403: the token is wrong or lacks a permission. */
-  | 'FORGE_UNAUTHORIZED'
-  /** Any other 4xx (or a redirect not followed): the request itself is wrong. */
-  | 'FORGE_REJECTED'
-  /** More pages or bytes than signet reads. */
-  | 'FORGE_TOO_LARGE';
+import { SignetError, type SignetErrorCode } from '../core/errors.ts';
 
-export class ForgeHttpError extends Error {
-  readonly code: ForgeHttpCode;
+/** The codes a forge call fails with (a subset of SignetErrorCode). */
+export type ForgeHttpCode = Extract<
+  SignetErrorCode,
+  'FORGE_UNREACHABLE' | 'FORGE_OUTAGE' | 'FORGE_RATE_LIMITED' | 'FORGE_NOT_FOUND' | 'FORGE_UNAUTHORIZED' | 'FORGE_REJECTED' | 'FORGE_TOO_LARGE'
+>;
+
+export class ForgeHttpError extends SignetError {
+  declare readonly code: ForgeHttpCode;
   readonly status: number | undefined;
   constructor(code: ForgeHttpCode, message: string, options: { status?: number; cause?: unknown } = {}) {
-    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    super(code, message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'ForgeHttpError';
-    this.code = code;
     this.status = options.status;
   }
+}
 
-  /** Whether trying again later may succeed. */
-  get retryable(): boolean {
-    return this.code === 'FORGE_UNREACHABLE' || this.code === 'FORGE_OUTAGE' || this.code === 'FORGE_RATE_LIMITED';
-  }
+const FORGE_HTTP_CODES: ReadonlySet<string> = new Set<ForgeHttpCode>([
+  'FORGE_UNREACHABLE',
+  'FORGE_OUTAGE',
+  'FORGE_RATE_LIMITED',
+  'FORGE_NOT_FOUND',
+  'FORGE_UNAUTHORIZED',
+  'FORGE_REJECTED',
+  'FORGE_TOO_LARGE',
+]);
+
+export function isForgeHttpCode(code: string): code is ForgeHttpCode {
+  return FORGE_HTTP_CODES.has(code);
 }
 
 export function codeOfStatus(status: number, headers?: { get(name: string): string | null }): ForgeHttpCode {
@@ -47,4 +48,45 @@ export function codeOfStatus(status: number, headers?: { get(name: string): stri
 export function httpStatusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown })?.status;
   return typeof status === 'number' ? status : undefined;
+}
+
+/** Socket-level failures: the host did not answer, so nothing was refused. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/**
+ * The code of a failure from any forge library — our clients' ForgeHttpError, Octokit's and
+ * gitbeaker's errors (`status`, `cause.response.status`), isomorphic-git's HttpError
+ * (`data.statusCode`), fetch's "fetch failed" (a socket code in `cause`) — or undefined when the
+ * failure says nothing about the forge (a caller then uses its own default).
+ */
+export function forgeCodeOf(error: unknown): SignetErrorCode | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof SignetError) return e.code;
+    const shaped = e as { status?: unknown; code?: unknown; data?: { statusCode?: unknown }; response?: { status?: unknown; headers?: unknown } };
+    const status = [shaped.status, shaped.data?.statusCode, shaped.response?.status].find((s): s is number => typeof s === 'number' && s >= 300);
+    if (status !== undefined) return codeOfStatus(status, headersOf(shaped.response?.headers));
+    if (typeof shaped.code === 'string' && UNREACHABLE.has(shaped.code)) return 'FORGE_UNREACHABLE';
+  }
+  return undefined;
+}
+
+function headersOf(headers: unknown): { get(name: string): string | null } | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  if (typeof (headers as Headers).get === 'function') return headers as Headers;
+  const record = headers as Record<string, unknown>;
+  return { get: (name) => (typeof record[name] === 'string' ? (record[name] as string) : null) };
 }

@@ -8,6 +8,7 @@ import type { StatusLetter } from '../core/verdict.ts';
 import type { PushEvaluation } from '../git/evaluate-push.ts';
 import { joinMarkdown, markdownCode, markdownText, md, trustedMarkdown, type Markdown } from '../core/render/markdown-text.ts';
 import { terminalText } from '../core/render/terminal-text.ts';
+import type { SignetErrorCode } from '../core/errors.ts';
 
 export type Conclusion = 'success' | 'failure' | 'neutral';
 
@@ -128,14 +129,21 @@ export function noPolicyReport(policyPath: string, branch: string): SignatureRep
 }
 
 /** The failure every internal error becomes: a required check must never stay pending. */
-export function failureReport(line: string): SignatureReport {
-  return {
-    conclusion: 'failure',
-    title: terminalText(line.length > 120 ? `${line.slice(0, 119)}…` : line),
-    summary: md`**${markdownText(line)}**\n\nNothing was verified. Re-run the check (or comment \`/signet recheck\`) once this is fixed.`,
-    rows: [],
-    refProblems: [],
-  };
+/** What an outage's title ends with, kept whatever the length of the cause (GitLab shows only the title). */
+export const OUTAGE_SUFFIX = ' — could not check, try again';
+
+/**
+ * A failure that says what broke. With `outage` (the forge, the store or the time budget did
+ * not answer; docs/architecture.md "Errors") the title ends "could not check, try again" and the
+ * summary says nothing passed: a failure, never mistaken for a verdict on the commits.
+ */
+export function failureReport(line: string, outage?: { code: SignetErrorCode }): SignatureReport {
+  const room = outage ? 120 - OUTAGE_SUFFIX.length : 120;
+  const title = `${line.length > room ? `${line.slice(0, room - 1)}…` : line}${outage ? OUTAGE_SUFFIX : ''}`;
+  const summary = outage
+    ? md`**${markdownText(line)}**\n\nsignet could not check: a service it needs did not answer (${markdownCode(outage.code)}). Nothing was verified and nothing passed. Re-run the check (or comment \`/signet recheck\`) later.`
+    : md`**${markdownText(line)}**\n\nNothing was verified. Re-run the check (or comment \`/signet recheck\`) once this is fixed.`;
+  return { conclusion: 'failure', title: terminalText(title), summary, rows: [], refProblems: [] };
 }
 
 export function renderSummary(head: Markdown[], rows: ReportRow[]): Markdown {

@@ -92,7 +92,7 @@ export async function evaluatePush(
   };
   const checkDeadline = (): void => {
     if (options.deadline !== undefined && Date.now() > options.deadline)
-      throw new SignetError('INTERNAL', 'verification did not finish within the hook time limit');
+      throw new SignetError('TIMEOUT', 'verification did not finish within the hook time limit');
   };
 
   const decisions: RefDecision[] = [];

@@ -2,13 +2,15 @@
  * The GitLab webhook on the app's HTTP server: POST /gitlab/webhook, authenticated by the
  * X-Gitlab-Token header (compared in constant time). A wrong token is a 401 and changes
  * nothing; a valid delivery is answered 200 once handled, or 202 if it takes longer than
- * GitLab's webhook timeout allows (the work goes on).
+ * GitLab's webhook timeout allows (the work goes on); an outage that left nothing posted (the
+ * store or GitLab down) is 503 with Retry-After (src/forge/webhook-answer.ts).
  */
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { auditEvent, type CheckSettings } from '../checks/check-flow.ts';
 import type { GitCache } from '../forge/git-cache.ts';
 import type { HttpHandler } from '../forge/http-handler.ts';
+import { outageAnswerOfError, outageAnswerOfFailure, type OutageAnswer } from '../forge/webhook-answer.ts';
 import type { GitLabConfig } from './config.ts';
 import { createGitLabCaches } from '../forge/gitlab-api.ts';
 import { gitLabClient } from '../forge/gitlab-client.ts';
@@ -66,9 +68,9 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-function answer(res: ServerResponse, status: number, body: Record<string, unknown>): void {
+function answer(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
 export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { gitCache: GitCache }, options: GitLabHandlerOptions = {}): HttpHandler[] {
@@ -120,22 +122,28 @@ export function gitLabHandlers(config: GitLabConfig, base: CheckSettings & { git
       answer(res, 403, { error: `X-Gitlab-Token is not the webhook secret of project ${project.id}` });
       return true;
     }
-    const work = (async () => {
+    const work = (async (): Promise<OutageAnswer | undefined> => {
       let outcome: GitLabOutcome | undefined;
       try {
         if (plan.kind === 'check') outcome = await runGitLabCheck(deps, plan.target, delivery);
         else if (plan.kind === 'sign-release') await runGitLabSignRelease(deps, plan, delivery, options.release ?? { env: process.env, cwd: process.cwd() });
         else if (plan.project)
           await auditEvent(deps, { forge: 'gitlab', repositoryKey: projectKey(plan.project), event, delivery }, 'skipped', { reason: plan.reason });
+        return outageAnswerOfFailure(outcome?.failure);
       } catch (error) {
         deps.log.error({ err: error, delivery }, 'unexpected error handling a GitLab delivery');
+        return outageAnswerOfError(error);
       } finally {
         options.onOutcome?.(delivery, plan, outcome);
       }
     })();
     const timer = setTimeout(() => answer(res, 202, { status: 'still processing' }), ANSWER_WITHIN_MS);
-    await work;
+    const outage = await work;
     clearTimeout(timer);
+    if (outage) {
+      answer(res, outage.status, outage.body, outage.headers);
+      return true;
+    }
     answer(res, 200, {
       status: plan.kind === 'check' ? 'checked' : plan.kind === 'sign-release' ? 'sign-release' : 'ignored',
       ...(plan.kind === 'ignore' ? { reason: plan.reason } : {}),

@@ -11,7 +11,7 @@ import type { GitLabClient } from '../forge/gitlab-client.ts';
 import { gitLabUsersOfEmails } from '../forge/gitlab-verified-user.ts';
 import type { SignatureReport } from '../forge/report.ts';
 import type { CheckContext } from '../forge/scope.ts';
-import { runCheckFlow, type CheckPublisher, type CheckSettings } from '../checks/check-flow.ts';
+import { runCheckFlow, type CheckPublisher, type CheckSettings, type FlowOutcome } from '../checks/check-flow.ts';
 import { computeCheck, type CheckSource } from '../checks/compute-check.ts';
 import { confirmProject, type ConfirmedProject } from './confirm-project.ts';
 import { GITLAB_POLICY_PATHS, STATUS_NAME, type GitLabTarget, type ProjectRef } from './plan.ts';
@@ -34,6 +34,7 @@ export interface GitLabOutcome {
   status: 'posted' | 'duplicate' | 'not-posted';
   state?: CommitState;
   report?: SignatureReport;
+  failure?: FlowOutcome['failure'];
 }
 
 export function projectKey(project: ProjectRef): string {
@@ -68,7 +69,11 @@ export async function runGitLabCheck(deps: GitLabDependencies, target: GitLabTar
     publisher,
     async () => computeCheck(deps, gitLabCheckSource(deps, target, await confirmProject(deps.client, project)), target),
   );
-  return { status: outcome.status, ...(outcome.report ? { state: stateOf(outcome.report), report: outcome.report } : {}) };
+  return {
+    status: outcome.status,
+    ...(outcome.report ? { state: stateOf(outcome.report), report: outcome.report } : {}),
+    ...(outcome.failure ? { failure: outcome.failure } : {}),
+  };
 }
 
 /** GitLab statuses have no neutral: "no policy" is a success whose description says neutral. */

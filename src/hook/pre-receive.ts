@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import pino from 'pino';
-import { SignetError } from '../core/errors.ts';
+import { errorCodeOf, kindOfCode, SignetError, type SignetErrorCode } from '../core/errors.ts';
 import { parsePolicy, type Policy } from '../core/policy/index.ts';
 import type { CliIO } from '../cli/io.ts';
 import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
@@ -126,6 +126,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     if (summary.length > 0 && context.host !== 'gitlab') io.stderr.write(forPusher(context.host, summary));
     return 0;
   } catch (error) {
+    const code = errorCodeOf(error);
     const message = error instanceof SignetError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
     audit?.error(
       {
@@ -135,18 +136,28 @@ export async function runPreReceive(io: CliIO): Promise<number> {
         host: context.host,
         repository: context.repository,
         updates,
+        code,
         error: message,
       },
-      'push rejected: internal error',
+      kindOfCode(code) === 'outage' ? 'push rejected: the server could not check' : 'push rejected: internal error',
     );
-    io.stderr.write(
-      forPusher(context.host, [
-        `signet: push rejected: ${message}`,
-        'signet fails closed on errors: No ref was updated. Ask the server admin to check the hook configuration.',
-      ]),
-    );
+    io.stderr.write(forPusher(context.host, pusherLinesOfError(code, message)));
     return 1;
   }
+}
+
+/**
+ * What the pusher reads when the hook could not judge the push; it is refused either way (fail
+ * closed). An outage (the server's records unreadable, the time limit) says to try again; any
+ * other error is the server's configuration, for its admin.
+ */
+export function pusherLinesOfError(code: SignetErrorCode, message: string): string[] {
+  if (kindOfCode(code) === 'outage')
+    return [
+      `signet: push rejected: the server could not check: ${message}`,
+      'signet: nothing was changed (no ref was updated); try again. If it keeps failing, tell the server admin.',
+    ];
+  return [`signet: push rejected: ${message}`, 'signet fails closed on errors: No ref was updated. Ask the server admin to check the hook configuration.'];
 }
 
 function writeAudit(audit: pino.Logger, context: HookContext, updates: RefUpdate[], evaluation: PushEvaluation, elapsedMs: number): void {

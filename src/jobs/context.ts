@@ -1,5 +1,5 @@
 import { ForgeHttpError } from '../forge/http-error.ts';
-import { SignetError } from '../core/errors.ts';
+import { errorCodeOf, SignetError, type SignetErrorCode } from '../core/errors.ts';
 import { loadReportContext, type ReportContext } from '../report/collect.ts';
 import type { AuditRecord } from './audit-trail.ts';
 import type { JobName, JobsConfig, WatchedRepository } from './config.ts';
@@ -34,6 +34,8 @@ export interface RepositoryOutcome {
   findings: number;
   issues?: Omit<SyncResult, 'unchanged'> & { unchanged: number };
   error?: string;
+  /** With `error`: its code (docs/architecture.md "Errors"); an outage's next run may succeed. */
+  code?: SignetErrorCode;
   /** Job-specific data (findings, report summary). */
   data?: unknown;
   /** Problems that did not stop the job (a forge key that could not be read). */
@@ -91,13 +93,14 @@ export async function forEachRepository(
     try {
       outcome = { repository: repository.name, ...(await work(repository)) };
     } catch (error) {
+      // ForgeHttpError first: it is a SignetError too, and says outage or refusal in words.
       const message =
-        error instanceof SignetError
-          ? error.message
-          : error instanceof ForgeHttpError
-            ? forgeFailure(error)
+        error instanceof ForgeHttpError
+          ? forgeFailure(error)
+          : error instanceof SignetError
+            ? error.message
             : `internal error: ${(error as Error)?.message ?? String(error)}`;
-      outcome = { repository: repository.name, outcome: 'error', findings: 0, error: message };
+      outcome = { repository: repository.name, outcome: 'error', findings: 0, error: message, code: errorCodeOf(error) };
     }
     outcomes.push(outcome);
     const at = environment.now().toISOString();

@@ -4,7 +4,7 @@
  * `within_days` gets one forge issue, kept up to date, closed once the registry holds the
  * extended key (or no longer holds the key).
  */
-import { ForgeHttpError } from '../forge/http-error.ts';
+import { ForgeHttpError, httpStatusOf, isForgeHttpCode } from '../forge/http-error.ts';
 import type { DesiredIssue } from '../core/report/issue-sync.ts';
 import { SignetError } from '../core/errors.ts';
 import { findExpiringKeys, type KeyExpiryFinding } from '../core/report/key-watch.ts';
@@ -105,10 +105,12 @@ export async function runKeyExpiry(environment: JobEnvironment): Promise<JobRun>
             forgeKeys = await recentSignerGitLabKeys(context, client, since, now);
           }
         } catch (error) {
-          if (error instanceof ForgeError && error.cause instanceof ForgeHttpError) {
-            // The client's code says outage or refusal; the job's outcome tells them apart.
-            throw new ForgeHttpError(error.cause.code, `reading the forge accounts' keys: ${error.message}`, {
-              ...(error.cause.status !== undefined ? { status: error.cause.status } : {}),
+          if (error instanceof ForgeError && isForgeHttpCode(error.code)) {
+            // The code (the client's, or gitbeaker's status) says outage or refusal; the job's
+            // outcome tells them apart, so an outage never reads as a configuration error.
+            const status = httpStatusOf(error.cause);
+            throw new ForgeHttpError(error.code, `reading the forge accounts' keys: ${error.message}`, {
+              ...(status !== undefined ? { status } : {}),
               cause: error,
             });
           }

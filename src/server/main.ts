@@ -1,8 +1,10 @@
 /**
  * `npm start`: the GitHub App (and the GitLab bot when GITLAB_* are set) on PORT. Settings
- * errors are one line on stderr and exit status 2, as everywhere in signet.
+ * errors are one line on stderr and exit status 2, as everywhere in signet; a store that does
+ * not answer at start exits 3 (docs/architecture.md "Errors").
  */
-import { SignetError } from '../core/errors.ts';
+import { errorKindOf, SignetError } from '../core/errors.ts';
+import { terminalText } from '../core/render/terminal-text.ts';
 import { readServerConfig } from './config.ts';
 import { startSignetServer } from './server.ts';
 import { gitLabHandlers } from '../gitlab/handler.ts';
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`signet serve: ${(error as Error)?.message ?? String(error)}\n`);
-  process.exit(1);
+  process.stderr.write(`signet serve: ${terminalText((error as Error)?.message ?? String(error))}\n`);
+  // The store unavailable at start is an outage (3: a supervisor may retry); anything else 1.
+  process.exit(errorKindOf(error) === 'outage' ? 3 : 1);
 });

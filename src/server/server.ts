@@ -14,6 +14,7 @@ import type { CheckDependencies } from '../app/run-check.ts';
 import type { HttpHandler } from '../forge/http-handler.ts';
 import { GITLAB_WEBHOOK_PATH } from '../gitlab/handler.ts';
 import { limitWebhookBodies } from './body-limit.ts';
+import { retryAfterOnOutage } from './retry-after.ts';
 import type { ServerConfig } from './config.ts';
 
 export interface RunningServer {
@@ -78,6 +79,7 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
   const http = await server.start();
   // Installed before any request can arrive (start() resolves in the listen callback's tick).
   limitWebhookBodies(http, [config.webhookPath, GITLAB_WEBHOOK_PATH]);
+  retryAfterOnOutage(http, [config.webhookPath]);
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {

@@ -1,7 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SignetError } from '../core/errors.ts';
+import { terminalText } from '../core/render/terminal-text.ts';
+import { exitStatusOf } from '../cli/exit-status.ts';
 import type { CliIO } from '../cli/io.ts';
-import { EXIT_USAGE } from '../cli/io.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -97,14 +98,15 @@ export function parseAnnotations(values: string[] | undefined): Record<string, s
   return annotations;
 }
 
-/** Runs a command body, turning SignetErrors into one stderr line and exit 2. */
+/** Runs a command body, turning SignetErrors into stderr lines and exit 2 (3 for an outage). */
 export async function runCommand(name: string, io: CliIO, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (error) {
     if (error instanceof SignetError) {
-      io.stderr.write(`signet ${name}: ${error.message}\n`);
-      return EXIT_USAGE;
+      // Usage errors carry the usage text after the first line; each line is made inert.
+      io.stderr.write(`signet ${name}: ${error.message.split('\n').map(terminalText).join('\n')}\n`);
+      return exitStatusOf(error);
     }
     throw error;
   }

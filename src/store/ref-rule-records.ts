@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PolicyRule } from '../core/policy/index.ts';
+import { recordsUnavailable } from './records-unavailable.ts';
 
 interface RefRuleRecord {
   ref: string;
@@ -42,9 +43,13 @@ export class RefRuleRecords {
       lines.push(JSON.stringify({ ref, rules } satisfies RefRuleRecord));
     }
     if (lines.length === 0) return;
-    mkdirSync(dirname(this.path), { recursive: true });
-    // A line cut short by a crash is skipped when read (below) and written again on the next push.
-    appendFileSync(this.path, `\n${lines.join('\n')}\n`);
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      // A line cut short by a crash is skipped when read (below) and written again on the next push.
+      appendFileSync(this.path, `\n${lines.join('\n')}\n`);
+    } catch (error) {
+      throw recordsUnavailable(this.path, 'write', error);
+    }
   }
 
   private load(): Map<string, { keys: Set<string>; sets: PolicyRule[][] }> {
@@ -54,7 +59,7 @@ export class RefRuleRecords {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw recordsUnavailable(this.path, 'read', error);
     }
     for (const line of text.split('\n')) {
       if (line.length === 0) continue;

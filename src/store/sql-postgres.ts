@@ -12,6 +12,7 @@ import {
   type AuditRow,
 } from './sql-schema.ts';
 import type { AuditEntry, CheckClaim, SignetStore, VerificationRecord } from './store.ts';
+import { guardStore, storeUnavailable } from './store-unavailable.ts';
 
 /** Any fixed number: the key of the advisory lock instances take while creating the schema. */
 const SCHEMA_LOCK = 0x5169_6e65;
@@ -24,7 +25,10 @@ export async function openPostgresStore(connectionString: string): Promise<Signe
   const pool = new pg.Pool({ connectionString, max: 5, connectionTimeoutMillis: 10_000 });
   // An idle client that loses its server must not crash the process.
   pool.on('error', () => {});
-  const client = await pool.connect();
+  const client = await pool.connect().catch(async (error: unknown) => {
+    await pool.end().catch(() => {});
+    throw storeUnavailable('postgres', error);
+  });
   try {
     // Two instances starting together would race on CREATE TABLE IF NOT EXISTS.
     await client.query('BEGIN');
@@ -38,7 +42,7 @@ export async function openPostgresStore(connectionString: string): Promise<Signe
     client.release();
   }
 
-  return {
+  return guardStore<SignetStore>({
     kind: 'postgres',
     async lookupVerdicts(repository: string, commits: string[]): Promise<Map<string, SignatureVerdict>> {
       const found = new Map<string, SignatureVerdict>();
@@ -94,5 +98,5 @@ export async function openPostgresStore(connectionString: string): Promise<Signe
     async close(): Promise<void> {
       await pool.end();
     },
-  };
+  });
 }

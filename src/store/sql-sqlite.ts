@@ -17,6 +17,7 @@ import {
   type AuditRow,
 } from './sql-schema.ts';
 import type { AuditEntry, CheckClaim, SignetStore, VerificationRecord } from './store.ts';
+import { guardStore, storeUnavailable } from './store-unavailable.ts';
 
 /**
  * The default store: one SQLite file, WAL mode so readers never wait for the writer. One
@@ -25,10 +26,15 @@ import type { AuditEntry, CheckClaim, SignetStore, VerificationRecord } from './
 export function openSqliteStore(path: string): SignetStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const binding = nativeBindingForThisNode();
-  const db = new Database(path, binding ? { nativeBinding: binding } : {});
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  for (const statement of schemaStatements('sqlite')) db.exec(statement);
+  let db: Database.Database;
+  try {
+    db = new Database(path, binding ? { nativeBinding: binding } : {});
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    for (const statement of schemaStatements('sqlite')) db.exec(statement);
+  } catch (error) {
+    throw storeUnavailable('sqlite', error);
+  }
   const sql = (text: string) => db.prepare(toSqliteParameters(text));
   const claim = sql(CLAIM_SQL);
   const complete = sql(COMPLETE_SQL);
@@ -40,7 +46,7 @@ export function openSqliteStore(path: string): SignetStore {
     for (const r of records) record.run(sqliteParameters(r.repository, r.commit, JSON.stringify(r.verdict), r.recordedAt, r.ref, r.delivery));
   });
 
-  return {
+  return guardStore<SignetStore>({
     kind: 'sqlite',
     async lookupVerdicts(repository: string, commits: string[]): Promise<Map<string, SignatureVerdict>> {
       const found = new Map<string, SignatureVerdict>();
@@ -87,7 +93,7 @@ export function openSqliteStore(path: string): SignetStore {
     async close(): Promise<void> {
       db.close();
     },
-  };
+  });
 }
 
 /**

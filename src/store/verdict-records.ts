@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SignatureVerdict } from '../core/verdict.ts';
+import { recordsUnavailable } from './records-unavailable.ts';
 
 export interface VerdictRecord {
   commit: string;
@@ -59,11 +60,15 @@ export class VerdictRecords {
       else lines.set(prefix, [JSON.stringify(record)]);
     }
     if (lines.size === 0) return;
-    mkdirSync(this.directory, { recursive: true });
-    for (const [prefix, pending] of lines) {
-      const bucket = this.bucket(prefix);
-      appendFileSync(this.pathOf(prefix), `${bucket.endsClean ? '' : '\n'}${pending.join('\n')}\n`);
-      bucket.endsClean = true;
+    try {
+      mkdirSync(this.directory, { recursive: true });
+      for (const [prefix, pending] of lines) {
+        const bucket = this.bucket(prefix);
+        appendFileSync(this.pathOf(prefix), `${bucket.endsClean ? '' : '\n'}${pending.join('\n')}\n`);
+        bucket.endsClean = true;
+      }
+    } catch (error) {
+      throw recordsUnavailable(this.directory, 'write', error);
     }
   }
 
@@ -75,7 +80,7 @@ export class VerdictRecords {
     try {
       text = readFileSync(this.pathOf(prefix), 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw recordsUnavailable(this.pathOf(prefix), 'read', error);
     }
     for (const line of text.split('\n')) {
       if (line.length === 0) continue;

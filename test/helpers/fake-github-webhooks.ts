@@ -44,6 +44,8 @@ export interface Delivery {
   body: string;
   id: string;
   ms: number;
+  /** The answer's Retry-After header, when it has one (an outage's 503). */
+  retryAfter?: string;
 }
 
 export async function deliver(
@@ -83,7 +85,10 @@ export function post(url: string, headers: Record<string, string>, body: string,
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), id, ms: Date.now() - started }));
+        const retryAfter = res.headers['retry-after'];
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), id, ms: Date.now() - started, ...(retryAfter ? { retryAfter } : {}) }),
+        );
         res.on('error', reject);
       },
     );

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { SignetError } from '../../core/errors.ts';
+import { kindOfCode, SignetError } from '../../core/errors.ts';
+import { terminalText } from '../../core/render/terminal-text.ts';
 import { JOB_NAMES, readJobsConfig, type JobName } from '../../jobs/config.ts';
 import type { JobRun } from '../../jobs/context.ts';
 import { jobEnvironment } from '../../jobs/environment.ts';
@@ -8,7 +9,7 @@ import { runJob } from '../../jobs/run-job.ts';
 import { startScheduler } from '../../jobs/scheduler.ts';
 import { startJobsRuntime } from '../../dashboard/runtime.ts';
 import { dayCount, inTimeZone, parseDateOption } from '../../report/dates.ts';
-import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
+import { EXIT_OK, EXIT_OUTAGE, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 
 const HELP = `usage: signet jobs run JOB --config FILE [--now TIME] [--dry-run] [--format text|json]
        signet jobs list --config FILE
@@ -135,9 +136,11 @@ export async function runJobs(argv: string[], io: CliIO): Promise<number> {
       });
       const run = await runJob(name as JobName, environment);
       io.stdout.write(values.format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : describeRun(run));
-      if (run.repositories.some((r) => r.outcome === 'error')) {
-        for (const r of run.repositories) if (r.outcome === 'error') io.stderr.write(`signet jobs: ${r.repository}: ${r.error}\n`);
-        return EXIT_USAGE;
+      const errors = run.repositories.filter((r) => r.outcome === 'error');
+      if (errors.length > 0) {
+        for (const r of errors) io.stderr.write(`signet jobs: ${terminalText(`${r.repository}: ${r.error}`)}\n`);
+        // Only outages (the forge or the store down): 3, the next run may succeed; else fix the configuration.
+        return errors.every((r) => r.code !== undefined && kindOfCode(r.code) === 'outage') ? EXIT_OUTAGE : EXIT_USAGE;
       }
       return run.repositories.some((r) => r.outcome === 'findings') ? EXIT_POLICY_FAILED : EXIT_OK;
     } finally {

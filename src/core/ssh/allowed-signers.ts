@@ -136,7 +136,7 @@ function parseOptions(text: string): SignerOptions | { problem: string } {
 
 function parseLine(text: string, source: string, line: number): AllowedSigner | undefined {
   const fail = (problem: string): never => {
-    throw new SignetError('ALLOWED_SIGNERS_INVALID', `${source}:${line}: ${problem}`);
+    throw new SignetError('KEYRING_INVALID', `${source}:${line}: ${problem}`);
   };
   let cursor = text.replace(/^[ \t]+/, '');
   // ssh-keygen's man page calls empty lines comments (sshsig.c itself logs "missing key" for them).
@@ -187,7 +187,7 @@ function parseLine(text: string, source: string, line: number): AllowedSigner | 
 
 /**
  * Parses an allowed_signers file. Comments (`#`), blank lines and CRLF line ends are accepted;
- * any other line that ssh-keygen could not use throws ALLOWED_SIGNERS_INVALID with `file:line`.
+ * any other line that ssh-keygen could not use throws KEYRING_INVALID with `file:line`.
  */
 export function parseAllowedSigners(text: string, sourceName: string): AllowedSigner[] {
   const signers: AllowedSigner[] = [];

@@ -84,7 +84,8 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     const response = await this.fetcher(url, { headers });
-    if (!response.ok) throw new SignetError('CONFIG_INVALID', `registry ${this.registry}: token request for ${scope} refused (HTTP ${response.status})`);
+    if (!response.ok)
+      throw new SignetError(codeOfRegistryStatus(response.status), `registry ${this.registry}: token request for ${scope} refused (HTTP ${response.status})`);
     const body: unknown = await response.json();
     const token = isRecord(body) ? (body.token ?? body.access_token) : undefined;
     if (typeof token !== 'string') throw new SignetError('CONFIG_INVALID', `registry ${this.registry}: token response has no token`);
@@ -104,7 +105,7 @@ export class RegistryClient {
         return await this.fetcher(url, { ...init, headers, redirect: 'follow' });
       } catch (error) {
         throw new SignetError(
-          'CONFIG_INVALID',
+          'REGISTRY_UNAVAILABLE',
           `cannot reach registry ${this.registry}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
         );
       }
@@ -136,7 +137,7 @@ export class RegistryClient {
     } catch {
       // not JSON
     }
-    throw new SignetError('CONFIG_INVALID', `registry ${this.registry}: ${what} failed (HTTP ${response.status}${detail})`);
+    throw new SignetError(codeOfRegistryStatus(response.status), `registry ${this.registry}: ${what} failed (HTTP ${response.status}${detail})`);
   }
 
   /** A manifest by tag or digest; undefined when the registry has none. Digest-addressed reads are checked. */
@@ -228,4 +229,9 @@ export class RegistryClient {
     const manifests = (body.manifests as unknown[]).filter(isRecord) as unknown as Descriptor[];
     return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: artifactType ? manifests.filter((m) => m.artifactType === artifactType) : manifests };
   }
+}
+
+/** A registry's 5xx or 429 is an outage (try again); any other refusal is the caller's to fix. */
+function codeOfRegistryStatus(status: number): 'REGISTRY_UNAVAILABLE' | 'CONFIG_INVALID' {
+  return status >= 500 || status === 429 ? 'REGISTRY_UNAVAILABLE' : 'CONFIG_INVALID';
 }

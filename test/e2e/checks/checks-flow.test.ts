@@ -13,6 +13,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCheckFlow, type CheckPublisher, type CheckRequest, type CheckSettings } from '../../../src/checks/check-flow.ts';
 import { ForgeError } from '../../../src/forge/forge-error.ts';
+import { ForgeHttpError } from '../../../src/forge/http-error.ts';
 import type { SignatureReport } from '../../../src/forge/report.ts';
 import { md } from '../../../src/core/render/markdown-text.ts';
 import { openSqliteStore } from '../../../src/store/sql-sqlite.ts';
@@ -88,6 +89,31 @@ describe.each(['github', 'gitlab'] as const)('the check flow (%s)', (forge) => {
     });
     expect(outcome).toMatchObject({ status: 'posted', conclusion: 'failure' });
     expect(publisher.reports[0]!.title).toBe('signet could not fetch the commits: cannot fetch refs/heads/x: HTTP 503');
+  });
+
+  it('an outage while computing is a failure titled "could not check, try again", with its code in the audit, never a pass', async () => {
+    const publisher = recorder();
+    const req = request(forge);
+    const outcome = await runCheckFlow(settings, req, publisher, async () => {
+      throw new ForgeError('api', 'listing the pull requests of abc: HTTP 502', { cause: new ForgeHttpError('FORGE_OUTAGE', 'HTTP 502', { status: 502 }) });
+    });
+    expect(outcome).toMatchObject({ status: 'posted', conclusion: 'failure' });
+    expect(publisher.reports[0]!.title).toBe('signet could not talk to the forge API: listing the pull requests of abc: HTTP 502 — could not check, try again');
+    expect(publisher.reports[0]!.summary).toContain('(`FORGE_OUTAGE`)');
+    expect((await store.listAudit(req.repositoryKey, 1))[0]).toMatchObject({ outcome: 'error', detail: { code: 'FORGE_OUTAGE' } });
+  });
+
+  it('a forge down when marking "running": nothing posted, the failure is an outage (the webhook answers 503), the claim comes back', async () => {
+    const req = request(forge);
+    const down: CheckPublisher = {
+      start: () => Promise.reject(new ForgeHttpError('FORGE_UNREACHABLE', 'POST /statuses: ECONNRESET')),
+      complete: () => Promise.reject(new Error('never called')),
+    };
+    expect(await runCheckFlow(settings, req, down, async () => ({ report: success }))).toEqual({
+      status: 'not-posted',
+      failure: { code: 'FORGE_UNREACHABLE', kind: 'outage' },
+    });
+    expect((await runCheckFlow(settings, req, recorder(), async () => ({ report: success }))).status).toBe('posted');
   });
 
   it('a compute that outlives the budget completes as a failure naming SIGNET_CHECK_TIMEOUT_MS', async () => {

@@ -132,6 +132,37 @@ describe('pushes and faults', () => {
     expect(statusesFor(oid!).at(-1)!.description).toMatch(/^signet could not fetch the commits: cannot fetch refs\/heads\/down/);
   });
 
+  it('an outage while checking is a failed status that says "could not check, try again", never success', async () => {
+    const [oid] = repo.commit('outage', 1, mallory, 'none');
+    backend.failWith = 502;
+    try {
+      expect((await send('Push Hook', pushHook('refs/heads/outage', '0'.repeat(40), oid!))).status).toBe(200);
+    } finally {
+      backend.failWith = 0;
+    }
+    expect(statusesFor(oid!).map((s) => s.state)).toEqual(['running', 'failed']);
+    expect(statusesFor(oid!).at(-1)!.description).toMatch(
+      /^signet could not fetch the commits: cannot fetch refs\/heads\/outage.* — could not check, try again$/,
+    );
+    const audit = await store.listAudit(`gitlab:${FULL_NAME}`, 1);
+    expect(audit[0]).toMatchObject({ outcome: 'error', headSha: oid, detail: { code: 'FORGE_OUTAGE' } });
+  });
+
+  it('GitLab down when the status is set: nothing is posted, the webhook answers 503 with Retry-After, a redelivery posts', async () => {
+    const [oid] = repo.commit('gitlab-down', 1, mallory, 'none');
+    // 503 on every try (the client retries it twice).
+    const fault = { method: 'POST', path: /\/statuses\//, status: 503, times: 3 };
+    gitlab.faults.push(fault);
+    const down = await send('Push Hook', pushHook('refs/heads/gitlab-down', '0'.repeat(40), oid!));
+    expect(fault.times).toBe(0);
+    expect([down.status, down.retryAfter]).toEqual([503, '60']);
+    expect(JSON.parse(down.body)).toMatchObject({ code: 'FORGE_OUTAGE' });
+    expect(statusesFor(oid!)).toEqual([]);
+    const again = await send('Push Hook', pushHook('refs/heads/gitlab-down', '0'.repeat(40), oid!));
+    expect([again.status, again.retryAfter]).toEqual([200, undefined]);
+    expect(statusesFor(oid!).map((s) => s.state)).toEqual(['running', 'success']);
+  });
+
   it('a wrong X-Gitlab-Token is a 401 and posts nothing; a body that is not JSON is a 400', async () => {
     const count = gitlab.requests.length;
     const wrong = await send('Push Hook', pushHook('refs/heads/main', repo.heads.main, repo.heads['feature-bad']), 'wrong-token');

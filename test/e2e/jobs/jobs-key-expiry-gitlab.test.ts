@@ -266,5 +266,15 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
       ),
     ]);
     expect(wrong.stderr).not.toContain('glpat-wrong');
+
+    // GitLab answering 503 (retried twice, then given up) is an outage, not a configuration error: exit 3.
+    const fault = { method: 'GET', path: /^\/users$/, status: 503, times: 3 };
+    gitlab.faults.push(fault);
+    const down = await cli({ GL_TOKEN: gitlab.token });
+    expect(fault.times).toBe(0);
+    expect(down.status).toBe(3);
+    expect(down.stderr).toMatch(
+      /^signet jobs: gitlab:acme\/app: the forge is unavailable, the next run tries again: reading the forge accounts' keys: .*HTTP 503 /,
+    );
   });
 });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -137,5 +139,39 @@ describe('pieces', () => {
     expect(piped).toBe('');
     expect(withTty.digest.equals(withPipe.digest)).toBe(true);
     expect(withTty.size).toBe(3 << 20);
+  });
+});
+
+describe('a registry that is down is an outage (exit 3), a refusal is not (exit 2)', () => {
+  /** A registry answering every request with `status`; `close` hangs up without an answer. */
+  async function stubRegistry(answer: number | 'close'): Promise<{ host: string; stop: () => Promise<void> }> {
+    const server = createServer((req, res) => {
+      if (answer === 'close') return void req.socket.destroy();
+      res.writeHead(answer, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: `stub ${answer}` }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      stop: () => {
+        server.closeAllConnections();
+        return new Promise((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  it.each([
+    [503, 3, /registry 127\.0\.0\.1:\d+: .*failed \(HTTP 503: stub 503\)/],
+    [429, 3, /\(HTTP 429: stub 429\)/],
+    ['close', 3, /cannot reach registry 127\.0\.0\.1:\d+/],
+    [403, 2, /\(HTTP 403: stub 403\)/],
+  ] as const)('verify-image against a registry answering %s exits %i', async (answer, code, line) => {
+    const stub = await stubRegistry(answer);
+    try {
+      const result = await runSignet(['verify-image', '--key', 'cosign.pub', `${stub.host}/acme/app:v1`], { cwd: tmp.dir, env });
+      expect(result.stderr).toMatch(line);
+      expect(result.code).toBe(code);
+    } finally {
+      await stub.stop();
+    }
   });
 });

@@ -155,7 +155,7 @@ describe('malformed lines', () => {
     } catch (error) {
       thrown = error;
     }
-    expect(isSignetError(thrown) && thrown.code).toBe('ALLOWED_SIGNERS_INVALID');
+    expect(isSignetError(thrown) && thrown.code).toBe('KEYRING_INVALID');
     const message = (thrown as Error).message;
     expect(message.startsWith('/etc/ssh/allowed_signers:3: ')).toBe(true);
     expect(message).toMatch(problem);
