@@ -181,7 +181,10 @@ describe.each([gitHubUnderTest(), gitLabUnderTest()])('the check flow on $name',
     }
     expect(checks).toHaveLength(1);
     expect(checks[0]!.conclusion).toBe('failure');
-    expect(checks[0]!.title).toMatch(/^signet could not talk to the forge API: reading \.(github|gitlab)\/signet\.yml from .*(HTTP 503|…$)/);
+    // An outage says so and asks for a retry (the error model's outage kind, docs/architecture.md).
+    expect(checks[0]!.title).toMatch(
+      /^signet could not talk to the forge API: reading \.(github|gitlab)\/signet\.yml from .*(HTTP 503|…) — could not check, try again$/,
+    );
   });
 
   it('a compute that throws (git endpoint down) still reports the check, as a failure naming what broke', async () => {
@@ -213,7 +216,9 @@ describe.each([gitHubUnderTest(), gitLabUnderTest()])('the check flow on $name',
       await forge.push('refs/heads/hung', ZERO, oid!);
       const checks = await settled(oid!, 1);
       expect(checks.map((c) => c.conclusion)).toEqual(['failure']);
-      expect(checks[0]!.title).toBe(`signet did not finish in time: the check took longer than ${CHECK_TIMEOUT_MS / 1000} s (SIGNET_CHECK_TIMEOUT_MS)`);
+      expect(checks[0]!.title).toBe(
+        `signet did not finish in time: the check took longer than ${CHECK_TIMEOUT_MS / 1000} s (SIGNET_CHECK_TIMEOUT_MS) — could not check, try again`,
+      );
     } finally {
       repair();
     }

@@ -274,7 +274,7 @@ describe('key expiry job: GitLab forge account keys of recent committers', () =>
     expect(fault.times).toBe(0);
     expect(down.status).toBe(3);
     expect(down.stderr).toMatch(
-      /^signet jobs: gitlab:acme\/app: the forge is unavailable, the next run tries again: reading the forge accounts' keys: .*HTTP 503 /,
+      /^signet jobs: gitlab:acme\/app: the forge is unavailable, the next run tries again: reading the forge accounts' keys: .*HTTP 503\s*$/,
     );
   });
 });
