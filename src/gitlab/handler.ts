@@ -4,7 +4,8 @@
  * nothing; a valid delivery is answered 200 once handled, or 202 if it takes longer than
  * GitLab's webhook timeout allows (the work goes on).
  */
-import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { sameSecret } from '../core/same-secret.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CheckSettings } from '../checks/check-flow.ts';
 import type { GitCache } from '../forge/git-cache.ts';
@@ -24,13 +25,6 @@ export interface GitLabHandlerOptions {
   onOutcome?: (delivery: string, plan: GitLabPlan, outcome: GitLabOutcome | undefined) => void;
   /** Where `/sign-release` finds its keys (default: the process environment). */
   release?: ReleaseSettings;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  // Hash first: timingSafeEqual needs equal lengths, and the length must not leak either.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 /** The projects a token speaks for: those whose own secret it is, and (`shared`) every project without one. */
