@@ -51,10 +51,16 @@ async function setupMode(): Promise<void> {
   } catch (error) {
     fail(error);
   }
-  say('signet: nothing is configured (no GitHub App, no GitLab bot settings), so no webhook is served yet.');
-  say(`signet: to create the GitHub App from app.yml, open ${setup.setupUrl}`);
-  say('signet: or set the GitHub App or GitLab bot variables by hand and start again: docs/app.md.');
-  say('signet: stop with Ctrl-C.');
+  // One write: a reader of the first lines sees them all at once.
+  process.stdout.write(
+    [
+      'signet: nothing is configured (no GitHub App, no GitLab bot settings), so no webhook is served yet.',
+      `signet: to create the GitHub App from app.yml, open ${setup.setupUrl}`,
+      'signet: or set the GitHub App or GitLab bot variables by hand and start again: docs/app.md.',
+      'signet: stop with Ctrl-C.',
+      '',
+    ].join('\n'),
+  );
   onSignal(async () => {
     await setup.stop();
     say('signet: setup stopped.');
