@@ -39,19 +39,17 @@ describe('the setup page creates the App and npm start then serves it', () => {
       const match = /^\/api\/v3\/app-manifests\/([^/]+)\/conversions$/.exec(req.url ?? '');
       if (req.method === 'POST' && match) conversions.push(match[1]!);
       if (req.method !== 'POST' || match?.[1] !== CODE) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
-      res
-        .writeHead(201, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            id: 4242,
-            slug: 'signet-test',
-            html_url: `http://${githubHost}/apps/signet-test`,
-            pem,
-            webhook_secret: WEBHOOK_SECRET,
-            client_id: 'Iv1.x',
-            client_secret: 'cs',
-          }),
-        );
+      res.writeHead(201, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id: 4242,
+          slug: 'signet-test',
+          html_url: `http://${githubHost}/apps/signet-test`,
+          pem,
+          webhook_secret: WEBHOOK_SECRET,
+          client_id: 'Iv1.x',
+          client_secret: 'cs',
+        }),
+      );
     });
     await new Promise<void>((resolve) => github.listen(0, '127.0.0.1', resolve));
     const address = github.address();
