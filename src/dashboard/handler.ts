@@ -5,7 +5,7 @@
  * password (so a browser asks for it). Without a token configured the dashboard answers 503:
  * it fails closed rather than open.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../core/same-secret.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorKindOf } from '../core/errors.ts';
 import { RETRY_AFTER_SECONDS } from '../forge/webhook-answer.ts';
@@ -25,13 +25,6 @@ export interface DashboardOptions {
 }
 
 export type DashboardHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
-
-function sameSecret(given: string, expected: string): boolean {
-  // Hash both so the comparison takes the same time whatever the lengths.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 export function authorized(header: string | undefined, token: string, user: string): boolean {
   if (!header) return false;

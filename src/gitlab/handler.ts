@@ -5,7 +5,8 @@
  * GitLab's webhook timeout allows (the work goes on); an outage that left nothing posted (the
  * store or GitLab down) is 503 with Retry-After (src/forge/webhook-answer.ts).
  */
-import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { sameSecret } from '../core/same-secret.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { auditEvent, type CheckSettings } from '../checks/check-flow.ts';
 import type { GitCache } from '../forge/git-cache.ts';
@@ -27,13 +28,6 @@ export interface GitLabHandlerOptions {
   onOutcome?: (delivery: string, plan: GitLabPlan, outcome: GitLabOutcome | undefined) => void;
   /** Where `/sign-release` finds its keys (default: the process environment). */
   release?: ReleaseSettings;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  // Hash first: timingSafeEqual needs equal lengths, and the length must not leak either.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 /** The projects a token speaks for: those whose own secret it is, and (`shared`) every project without one. */

@@ -10,10 +10,15 @@ import { readGitLabConfig, type GitLabConfig } from '../gitlab/config.ts';
 
 export type { GitLabConfig };
 
-export interface ServerConfig {
+/** The GitHub App's settings; absent on a GitLab-only deployment. */
+export interface GitHubAppConfig {
   appId: number;
   privateKey: string;
   webhookSecret: string;
+}
+
+export interface ServerConfig {
+  github?: GitHubAppConfig;
   /** GitHub REST base URL: https://api.github.com, or GHE_PROTOCOL://GHE_HOST/api/v3. */
   baseUrl: string;
   port: number;
@@ -43,24 +48,49 @@ function number(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
   return value;
 }
 
-export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
+/** The variables that say "this deployment is a GitHub App" (any one of them set). */
+export const GITHUB_SETTINGS = ['APP_ID', 'PRIVATE_KEY', 'PRIVATE_KEY_PATH', 'WEBHOOK_SECRET'] as const;
+/** The variables that say "this deployment runs the GitLab bot". */
+export const GITLAB_SETTINGS = ['GITLAB_URL', 'GITLAB_TOKEN', 'GITLAB_WEBHOOK_SECRET', 'GITLAB_WEBHOOK_SECRETS', 'GITLAB_WEBHOOK_SECRETS_FILE'] as const;
+
+/**
+ * Nothing of either forge is set: `npm start` then serves the setup page instead of failing.
+ * Any one variable set means a deployment was meant, and a partial one is an error naming
+ * what is missing (never a silent fallback to the setup page).
+ */
+export function nothingConfigured(env: NodeJS.ProcessEnv): boolean {
+  return [...GITHUB_SETTINGS, ...GITLAB_SETTINGS].every((name) => !env[name]);
+}
+
+function readGitHubAppConfig(env: NodeJS.ProcessEnv): GitHubAppConfig | undefined {
+  // Only the environment decides: @probot/get-private-key would also pick up a lone *.pem
+  // file in the working directory, which must not turn a GitLab-only deployment into an App.
+  if (GITHUB_SETTINGS.every((name) => !env[name])) return undefined;
   const appId = Number(env.APP_ID);
   if (!env.APP_ID || !Number.isInteger(appId) || appId <= 0)
     throw new SignetError('CONFIG_INVALID', 'APP_ID must be set to the GitHub App id (a positive number)');
   let privateKey: string | null = null;
   try {
-    privateKey = getPrivateKey({ env: env as Record<string, string> });
+    privateKey = env.PRIVATE_KEY || env.PRIVATE_KEY_PATH ? getPrivateKey({ env: env as Record<string, string> }) : null;
   } catch (error) {
     throw new SignetError('CONFIG_INVALID', `cannot read the GitHub App private key: ${(error as Error).message}`);
   }
   if (!privateKey) throw new SignetError('CONFIG_INVALID', 'set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (the .pem file GitHub issued)');
   if (!env.WEBHOOK_SECRET) throw new SignetError('CONFIG_INVALID', 'WEBHOOK_SECRET must be set to the GitHub App webhook secret');
-  const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com';
+  return { appId, privateKey, webhookSecret: env.WEBHOOK_SECRET };
+}
+
+export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
+  const github = readGitHubAppConfig(env);
   const gitlab = readGitLabConfig(env, cwd);
+  if (!github && !gitlab)
+    throw new SignetError(
+      'CONFIG_INVALID',
+      'set the GitHub App (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET) or the GitLab bot (GITLAB_URL, GITLAB_TOKEN, GITLAB_WEBHOOK_SECRET); see docs/app.md',
+    );
+  const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || 'https'}://${env.GHE_HOST}/api/v3` : 'https://api.github.com';
   return {
-    appId,
-    privateKey,
-    webhookSecret: env.WEBHOOK_SECRET,
+    ...(github ? { github } : {}),
     baseUrl,
     port: number(env, 'PORT', 3000),
     host: env.HOST || 'localhost',

@@ -1,8 +1,11 @@
 /**
  * Starts the one HTTP server behind `npm start`: Probot's Server with the signet app at
- * Probot's webhook path, the GitLab webhook at /gitlab/webhook when configured, and /healthz.
+ * Probot's webhook path when the GitHub App is configured, the GitLab webhook at
+ * /gitlab/webhook when configured, the extra handlers (the operators' dashboard) and /healthz.
+ * A GitLab-only deployment has no Probot at all: a plain HTTP server with the same handlers,
+ * so no GitHub webhook route exists to be signed with a placeholder secret.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import Bottleneck from 'bottleneck';
 import pino from 'pino';
 import { Probot, ProbotOctokit, Server, type Logger as ProbotLogger } from 'probot';
@@ -15,7 +18,7 @@ import type { HttpHandler } from '../forge/http-handler.ts';
 import { GITLAB_WEBHOOK_PATH } from '../gitlab/handler.ts';
 import { limitWebhookBodies } from './body-limit.ts';
 import { retryAfterOnOutage } from './retry-after.ts';
-import type { ServerConfig } from './config.ts';
+import type { GitHubAppConfig, ServerConfig } from './config.ts';
 
 export interface RunningServer {
   port: number;
@@ -49,6 +52,38 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     now: () => new Date(),
   };
 
+  const handlers: HttpHandler[] = [healthHandler(store), ...((await options.extraHandlers?.(deps)) ?? [])];
+  const started = config.github
+    ? await startProbot(config, config.github, { deps, handlers, log, ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}) })
+    : await startPlain(config, handlers, log);
+  // Installed before any request can arrive (start() resolves in the listen callback's tick).
+  limitWebhookBodies(started.http, [...(config.github ? [config.webhookPath] : []), GITLAB_WEBHOOK_PATH]);
+  // Probot answers an outage without Retry-After; GitLab's route sets its own (src/forge/webhook-answer.ts).
+  if (config.github) retryAfterOnOutage(started.http, [config.webhookPath]);
+  const address = started.http.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    port,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    store,
+    deps,
+    async stop() {
+      await started.stop();
+      if (!options.store) await store.close();
+    },
+  };
+}
+
+interface Listening {
+  http: HttpServer;
+  stop(): Promise<void>;
+}
+
+async function startProbot(
+  config: ServerConfig,
+  github: GitHubAppConfig,
+  app: { deps: CheckDependencies; handlers: HttpHandler[]; log: pino.Logger; onOutcome?: SignetAppOptions['onOutcome'] },
+): Promise<Listening> {
   // Probot's throttling spaces write requests by one second across the process (GitHub's
   // advice against secondary rate limits); the spacing is configurable, the rest is Probot's.
   const writes = new Bottleneck.Group({ maxConcurrent: 1, minTime: config.writeIntervalMs });
@@ -58,12 +93,12 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
   });
   const Octokit = (ProbotOctokit as unknown as { defaults: (f: typeof withWriteSpacing) => typeof ProbotOctokit }).defaults(withWriteSpacing);
 
-  const probotLog = log as unknown as ProbotLogger;
+  const probotLog = app.log as unknown as ProbotLogger;
   const server = new Server({
     Probot: Probot.defaults({
-      appId: config.appId,
-      privateKey: config.privateKey,
-      secret: config.webhookSecret,
+      appId: github.appId,
+      privateKey: github.privateKey,
+      secret: github.webhookSecret,
       baseUrl: config.baseUrl,
       Octokit,
       log: probotLog,
@@ -74,23 +109,41 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     log: probotLog,
     enableStaticFiles: false,
   });
-  const handlers: HttpHandler[] = [healthHandler(store), ...((await options.extraHandlers?.(deps)) ?? [])];
-  await server.load(signetApp({ deps, handlers, ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}) }));
+  await server.load(signetApp({ deps: app.deps, handlers: app.handlers, ...(app.onOutcome ? { onOutcome: app.onOutcome } : {}) }));
   const http = await server.start();
-  // Installed before any request can arrive (start() resolves in the listen callback's tick).
-  limitWebhookBodies(http, [config.webhookPath, GITLAB_WEBHOOK_PATH]);
-  retryAfterOnOutage(http, [config.webhookPath]);
+  return { http, stop: () => server.stop() };
+}
+
+/** The GitLab-only server: the handlers in order, then 404; a handler's error is a 500 (logged, never sent). */
+async function startPlain(config: ServerConfig, handlers: HttpHandler[], log: pino.Logger): Promise<Listening> {
+  const http = createServer((req, res) => {
+    void (async () => {
+      try {
+        for (const handler of handlers) if (await handler(req, res)) return;
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+      } catch (error) {
+        log.error({ err: error }, 'request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'internal error' }));
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
   const address = http.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info(`Listening on http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`);
   return {
-    port,
-    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
-    store,
-    deps,
-    async stop() {
-      await server.stop();
-      if (!options.store) await store.close();
-    },
+    http,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        http.close((error) => (error ? reject(error) : resolve()));
+        http.closeAllConnections();
+      }),
   };
 }
 

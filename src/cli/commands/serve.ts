@@ -10,7 +10,7 @@ import type { CliIO } from '../io.ts';
 export async function runServe(args: string[], io: CliIO): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout.write(
-      'usage: signet serve\n\nRuns the GitHub App (and the GitLab bot when GITLAB_URL, GITLAB_TOKEN and GITLAB_WEBHOOK_SECRET are set).\nSettings come from the environment: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, PORT, HOST,\nGHE_HOST, GHE_PROTOCOL, DATABASE_URL, SIGNET_CACHE_DIR; see docs/app.md.\n',
+      'usage: signet serve\n\nRuns the GitHub App (when APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH and WEBHOOK_SECRET are set) and the GitLab bot (when GITLAB_URL,\nGITLAB_TOKEN and GITLAB_WEBHOOK_SECRET are set); with neither, a setup page. Also reads .env in the working directory.\nSettings come from the environment: APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, PORT, HOST,\nGHE_HOST, GHE_PROTOCOL, DATABASE_URL, SIGNET_CACHE_DIR; see docs/app.md.\n',
     );
     return 0;
   }

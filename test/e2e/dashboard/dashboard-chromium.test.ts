@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComplianceReport } from '../../../src/core/report/types.ts';
 import { dashboardHandler } from '../../../src/dashboard/handler.ts';
-import { startJobsRuntime, type JobsRuntime } from '../../../src/dashboard/runtime.ts';
 import type { JobEnvironment } from '../../../src/jobs/context.ts';
 import { parseJobsConfig } from '../../../src/jobs/config.ts';
 import type { ExpiryFindingData } from '../../../src/jobs/key-expiry.ts';
@@ -14,7 +14,10 @@ import { fileJobState } from '../../../src/jobs/ports.ts';
 import { runJob } from '../../../src/jobs/run-job.ts';
 import { openSqliteStore } from '../../../src/store/sql-sqlite.ts';
 import type { SignetStore } from '../../../src/store/store.ts';
+import { startAppProcess, type AppProcess } from '../../helpers/app-process.ts';
 import { git, tempDir } from '../../helpers/git.ts';
+import { freePort } from '../../helpers/postgres.ts';
+import { withoutForgeSettings } from '../../helpers/setup-page.ts';
 import { buildReportHistory, type ReportHistory } from '../../helpers/report-history.ts';
 import { commitFile } from '../../helpers/signing-keys.ts';
 
@@ -33,7 +36,8 @@ const CHROMIUM_FLAGS = [
 /**
  * The dashboard as an operator sees it: real data (a generated history in a bare repository
  * with the hook installed and a rejected push, the compliance-report and key-expiry jobs, the
- * app's audit rows in SQLite), served by the runtime the app mounts, opened in Debian's headless
+ * app's audit rows in SQLite), served by the app on its own port under /signet/ (`node
+ * dist/app.mjs` with SIGNET_JOBS_CONFIG and the operators' token), opened in Debian's headless
  * Chromium with JavaScript off. The numbers on the page are checked against the jobs' data.
  */
 describe('dashboard in headless Chromium', () => {
@@ -41,8 +45,17 @@ describe('dashboard in headless Chromium', () => {
   let h: ReportHistory;
   let bare: string;
   let store: SignetStore;
-  let runtime: JobsRuntime;
-  let server: Server;
+  let storeClosed = false;
+  let app: AppProcess;
+  const appEnv = () => ({
+    ...withoutForgeSettings(process.env),
+    HOST: '127.0.0.1',
+    APP_ID: '7',
+    PRIVATE_KEY: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    WEBHOOK_SECRET: 'github-hook-secret',
+    SIGNET_SQLITE_PATH: join(dir.path, 'app.sqlite'),
+    SIGNET_CACHE_DIR: join(dir.path, 'cache'),
+  });
   let url: string;
   let browser: Browser;
   let report: ComplianceReport;
@@ -125,25 +138,29 @@ dashboard: { token_env: OPS_TOKEN, user: ops }
     expiring = (JSON.parse(readFileSync(join(config.stateDir, 'key-expiry', 'github-acme-history.json'), 'utf8')) as { findings: ExpiryFindingData[] })
       .findings;
 
-    runtime = startJobsRuntime({ env: { OPS_TOKEN: TOKEN }, store, configPath: join(dir.path, 'jobs.yml'), instanceId: 'test' })!;
-    server = createServer((req, res) => {
-      runtime.handler(req, res).then((handled) => {
-        if (!handled) {
-          res.writeHead(404);
-          res.end();
-        }
-      });
+    // The app itself serves the dashboard: `node dist/app.mjs` (what `npm start` runs), a
+    // GitHub-only deployment, with the jobs configuration and the operators' token; the
+    // audit rows above are in the SQLite file it opens.
+    await store.close();
+    storeClosed = true;
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    app = startAppProcess(process.execPath, [join(process.cwd(), 'dist', 'app.mjs')], {
+      cwd: dir.path,
+      env: {
+        ...appEnv(),
+        PORT: String(port),
+        SIGNET_JOBS_CONFIG: join(dir.path, 'jobs.yml'),
+        OPS_TOKEN: TOKEN,
+      },
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    await app.waitForLine(/"msg":"signet is serving"/);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   });
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
-    await runtime?.stop();
-    await store?.close();
+    await app?.stop('SIGTERM');
+    if (!storeClosed) await store?.close();
     for (const home of [h?.signHome, h?.verifyHome, h?.thiefHome])
       if (home) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home.home } });
     dir.remove();
@@ -249,5 +266,33 @@ dashboard: { token_env: OPS_TOKEN, user: ops }
     expect(response.status).toBe(503);
     await new Promise((resolve) => plain.close(resolve));
     expect(existsSync(join(dir.path, 'state', 'reports'))).toBe(true);
+  });
+
+  it('is not mounted on the app without a token or without a jobs configuration, and says so in one log line', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ SIGNET_JOBS_CONFIG: join(dir.path, 'jobs.yml') }, /"msg":"dashboard not mounted: no operators’ token in OPS_TOKEN/],
+      [{ OPS_TOKEN: TOKEN }, /"msg":"dashboard not mounted: SIGNET_JOBS_CONFIG is not set/],
+    ];
+    for (const [settings, line] of cases) {
+      const port = await freePort();
+      const bare = startAppProcess(process.execPath, [join(process.cwd(), 'dist', 'app.mjs')], {
+        cwd: dir.path,
+        env: { ...appEnv(), ...settings, PORT: String(port), SIGNET_SQLITE_PATH: join(dir.path, `bare-${port}.sqlite`) },
+      });
+      try {
+        await bare.waitForLine(/"msg":"signet is serving"/);
+        expect(
+          bare
+            .stdout()
+            .split('\n')
+            .filter((l) => line.test(l)),
+        ).toHaveLength(1);
+        const response = await fetch(`http://127.0.0.1:${port}/signet/`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(response.status).toBe(404);
+        expect(await response.text()).not.toContain('acme/history');
+      } finally {
+        await bare.stop('SIGTERM');
+      }
+    }
   });
 });
