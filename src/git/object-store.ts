@@ -17,7 +17,8 @@ const objectTypes = new Set<ObjectType>(['commit', 'tree', 'blob', 'tag']);
  */
 export class ObjectStore {
   private packs: PackFile[] | undefined;
-  private readonly idLength: number;
+  /** Bytes an object id: 20 (SHA-1) or 32 (SHA-256). */
+  readonly idLength: number;
   /**
    * Recently read objects, already checked, up to a byte budget: a range is walked first and
    * verified after, so each commit is inflated and hashed once, not twice.
