@@ -12,7 +12,7 @@ const MAX_DELTA_DEPTH = 4096;
  * Packs up to this size are read into memory once; larger ones a window at a time. Peak memory
  * must stay flat in a range's size (a million commits in 128 MiB), and a whole pack is RSS.
  */
-const WHOLE_PACK_LIMIT = 32 * 1024 * 1024;
+const WHOLE_PACK_LIMIT = 16 * 1024 * 1024;
 /** A read of a larger pack brings in this much: a walk reads commits roughly in pack order. */
 const WINDOW_BYTES = 1024 * 1024;
 

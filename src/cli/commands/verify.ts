@@ -5,7 +5,7 @@ import type { SignatureVerdict, StatusLetter } from '../../core/verdict.ts';
 import type { CommitResult } from '../../core/verify-object.ts';
 import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
-import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
+import { verifyCommitBatches, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
 import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/keyless-registry.ts';
 import { join, resolve } from 'node:path';
@@ -167,24 +167,26 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
-  for await (const result of verifyCommits(repo, revisions, registries, {
+  for await (const batch of verifyCommitBatches(repo, revisions, registries, {
     now,
     ...(jobs ? { inFlight: jobs } : {}),
     ...(cache ? { cache, memo } : {}),
     ...(progress ? { onProgress: progress } : {}),
   })) {
-    // A range this long repays V8's optimising compiler, delayed at start-up for short runs.
-    if (++total === OPTIMISE_AFTER_COMMITS) optimiseNow();
-    counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
-    if (repo.objects.shallow.has(result.commit)) cutAt++;
-    if (result.verdict.status !== 'G') allGood = false;
-    let written: Promise<void> | undefined;
-    if (quiet && result.verdict.status === 'G' && format !== 'json') continue;
-    if (format === 'jsonl') written = out.line(commitJsonLine(result, verdictParts));
-    else if (format === 'text') written = out.line(commitRow(result, idWidth));
-    else collected.push(result);
-    // Awaited only when the buffer went out: one promise per 64 KiB, not per line.
-    if (written) await written;
+    for (const result of batch) {
+      // A range this long repays V8's optimising compiler, delayed at start-up for short runs.
+      if (++total === OPTIMISE_AFTER_COMMITS) optimiseNow();
+      counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
+      if (repo.objects.shallow.has(result.commit)) cutAt++;
+      if (result.verdict.status !== 'G') allGood = false;
+      let written: Promise<void> | undefined;
+      if (quiet && result.verdict.status === 'G' && format !== 'json') continue;
+      if (format === 'jsonl') written = out.line(commitJsonLine(result, verdictParts));
+      else if (format === 'text') written = out.line(commitRow(result, idWidth));
+      else collected.push(result);
+      // Awaited only when the buffer went out: one promise per 64 KiB, not per line.
+      if (written) await written;
+    }
   }
   repo.objects.close();
   await out.flush();
