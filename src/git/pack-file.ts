@@ -44,6 +44,11 @@ export class PackFile {
     this.index = new PackIndex(readFileSync(idxPath), hashLength, idxPath);
   }
 
+  /** The id's place in this pack's index, or -1. */
+  position(id: Uint8Array): number {
+    return this.index.position(id);
+  }
+
   has(id: Buffer): boolean {
     return this.index.find(id) >= 0;
   }

@@ -1,7 +1,7 @@
 import { SignetError } from '../core/errors.ts';
 import { readCommitLinks } from '../core/git/signed-object.ts';
 import type { ObjectStore } from './object-store.ts';
-import { OidSet } from './oid-set.ts';
+import { SeenCommits } from './seen-commits.ts';
 
 const SEEN = 1;
 const UNINTERESTING = 2;
@@ -47,8 +47,8 @@ export function listCommits(store: ObjectStore, include: string[], exclude: stri
 export class RevisionWalk {
   /** The commits the walk may still need whole: with keepFound false, those not yet passed. */
   private readonly nodes = new Map<string, WalkNode>();
-  /** With keepFound false, the ids of the commits passed (dropped from `nodes`): a few bytes each. */
-  private readonly passed: OidSet | undefined;
+  /** With keepFound false, the commits passed (dropped from `nodes`): a bit or a few bytes each. */
+  private readonly passed: SeenCommits | undefined;
   private readonly queue = new CommitQueue();
   private readonly interesting: WalkNode[] = [];
   private sequence = 0;
@@ -68,12 +68,12 @@ export class RevisionWalk {
     private readonly store: ObjectStore,
     include: string[],
     exclude: string[],
-    options: { keepFound?: boolean; parsed?: string[] } = {},
+    options: { keepFound?: boolean; parsed?: string[]; seenWholeIds?: number } = {},
   ) {
     this.finalAsFound = exclude.length === 0;
     this.keepFound = options.keepFound ?? true;
     if (!this.keepFound && !this.finalAsFound) throw new Error('a walk with exclusions must keep what it finds');
-    this.passed = this.keepFound ? undefined : new OidSet(store.idLength);
+    this.passed = this.keepFound ? undefined : new SeenCommits(store, options.seenWholeIds);
     // git has read every tip (and the commits its revision syntax stepped through) before the
     // walk starts, so an exclusion's mark already passes through them (revision.c
     // mark_parents_uninteresting only recurses into parsed commits).
