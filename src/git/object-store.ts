@@ -17,7 +17,9 @@ const objectTypes = new Set<ObjectType>(['commit', 'tree', 'blob', 'tag']);
  */
 export class ObjectStore {
   private packs: PackFile[] | undefined;
-  private readonly idLength: number;
+  private generation = 0;
+  /** Bytes an object id: 20 (SHA-1) or 32 (SHA-256). */
+  readonly idLength: number;
   /**
    * Recently read objects, already checked, up to a byte budget: a range is walked first and
    * verified after, so each commit is inflated and hashed once, not twice.
@@ -110,6 +112,37 @@ export class ObjectStore {
     return [...found].slice(0, limit);
   }
 
+  /**
+   * Changes whenever the pack list is read (again): the ordinals packOrdinal gave before are
+   * void then (a repack during a walk).
+   */
+  get packGeneration(): number {
+    this.packList();
+    return this.generation;
+  }
+
+  /** How many entries the packs hold, all packs together: the range of packOrdinal. */
+  get packEntries(): number {
+    return this.packList().reduce((sum, pack) => sum + pack.index.count, 0);
+  }
+
+  /**
+   * The object's ordinal among all pack entries (pack after pack, its place in each index), or
+   * -1 when no pack holds it: a dense, exact number per packed object, so a set of a million
+   * commits can be a million bits.
+   */
+  packOrdinal(oid: string): number {
+    const id = Buffer.from(oid, 'hex');
+    const packs = this.packList();
+    let base = 0;
+    for (let index = 0; index < packs.length; index++) {
+      const position = packs[index]!.position(id);
+      if (position >= 0) return base + position;
+      base += packs[index]!.index.count;
+    }
+    return -1;
+  }
+
   close(): void {
     for (const pack of this.packs ?? []) pack.close();
     this.packs = undefined;
@@ -150,6 +183,7 @@ export class ObjectStore {
 
   private packList(): PackFile[] {
     if (!this.packs) {
+      this.generation++;
       this.packs = [];
       for (const directory of this.directories) {
         let names: string[];

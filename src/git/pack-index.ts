@@ -35,6 +35,12 @@ export class PackIndex {
 
   /** The entry's offset in the pack, or -1 when the id is not in this pack. */
   find(id: Uint8Array): number {
+    const position = this.position(id);
+    return position < 0 ? -1 : this.offsetAt(position);
+  }
+
+  /** The id's place in the index's sorted table (0 … count - 1), or -1 when it is not in this pack. */
+  position(id: Uint8Array): number {
     // Byte by byte on a plain view: a walk looks up every commit, and Buffer's compare and
     // readUInt32BE each cost a few JavaScript frames in a process that is still cold.
     const bytes = this.view;
@@ -51,7 +57,7 @@ export class PackIndex {
         order = bytes[start + index]! - id[index]!;
         if (order !== 0) break;
       }
-      if (order === 0) return this.offsetAt(mid);
+      if (order === 0) return mid;
       if (order < 0) low = mid + 1;
       else high = mid;
     }

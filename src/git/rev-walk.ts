@@ -1,6 +1,7 @@
 import { SignetError } from '../core/errors.ts';
 import { readCommitLinks } from '../core/git/signed-object.ts';
 import type { ObjectStore } from './object-store.ts';
+import { SeenCommits } from './seen-commits.ts';
 
 const SEEN = 1;
 const UNINTERESTING = 2;
@@ -10,6 +11,11 @@ const SLOP = 5;
 
 /** The parent links of a commit the walk has passed and no longer needs (keepFound: false). */
 const PASSED: WalkNode[] = [];
+/**
+ * What a streaming walk (keepFound: false) knows of a commit it has passed: only that it was
+ * seen. One shared node: nothing changes a seen commit's flags or links in such a walk.
+ */
+const PASSED_NODE: WalkNode = { oid: '', time: 0, parents: PASSED, flags: SEEN, sequence: 0 };
 
 interface WalkNode {
   oid: string;
@@ -39,7 +45,10 @@ export function listCommits(store: ObjectStore, include: string[], exclude: stri
  * one, so only `result()` at the end is the answer.
  */
 export class RevisionWalk {
+  /** The commits the walk may still need whole: with keepFound false, those not yet passed. */
   private readonly nodes = new Map<string, WalkNode>();
+  /** With keepFound false, the commits passed (dropped from `nodes`): a bit or a few bytes each. */
+  private readonly passed: SeenCommits | undefined;
   private readonly queue = new CommitQueue();
   private readonly interesting: WalkNode[] = [];
   private sequence = 0;
@@ -59,11 +68,12 @@ export class RevisionWalk {
     private readonly store: ObjectStore,
     include: string[],
     exclude: string[],
-    options: { keepFound?: boolean; parsed?: string[] } = {},
+    options: { keepFound?: boolean; parsed?: string[]; seenWholeIds?: number } = {},
   ) {
     this.finalAsFound = exclude.length === 0;
     this.keepFound = options.keepFound ?? true;
     if (!this.keepFound && !this.finalAsFound) throw new Error('a walk with exclusions must keep what it finds');
+    this.passed = this.keepFound ? undefined : new SeenCommits(store, options.seenWholeIds);
     // git has read every tip (and the commits its revision syntax stepped through) before the
     // walk starts, so an exclusion's mark already passes through them (revision.c
     // mark_parents_uninteresting only recurses into parsed commits).
@@ -130,8 +140,13 @@ export class RevisionWalk {
       }
       this.lastAddedTime = commit.time;
       if (this.keepFound) this.interesting.push(commit);
-      // Its parents are queued or seen: without exclusions nothing walks back through it again.
-      else commit.parents = PASSED;
+      else {
+        // Its parents are queued or seen: without exclusions nothing walks back through it
+        // again, and all a later child needs to know is that it was seen.
+        commit.parents = PASSED;
+        this.nodes.delete(commit.oid);
+        this.passed!.add(commit.oid);
+      }
       found.push(commit.oid);
     }
     return found;
@@ -146,6 +161,7 @@ export class RevisionWalk {
   private node(oid: string): WalkNode {
     let found = this.nodes.get(oid);
     if (!found) {
+      if (this.passed?.has(oid)) return PASSED_NODE;
       found = { oid, time: 0, parents: undefined, flags: 0, sequence: 0 };
       this.nodes.set(oid, found);
     }

@@ -84,7 +84,9 @@ export class VerdictCache {
   private readonly path: string;
   /** Whether the file on disk was missing or ignored (then it is rewritten even with nothing new). */
   private rewrite = false;
-  ignoredReason: string | undefined;
+  /** Read on first use: a run answered from a walk memo (src/store/walk-memo.ts) never loads it. */
+  private loaded = false;
+  private ignored: string | undefined;
 
   constructor(
     readonly directory: string,
@@ -99,14 +101,26 @@ export class VerdictCache {
     private readonly secret: Buffer,
   ) {
     this.path = join(directory, `${key}.cache`);
+  }
+
+  /** Why the file on disk was ignored, if it was (reading it if not read yet). */
+  get ignoredReason(): string | undefined {
     this.load();
+    return this.ignored;
+  }
+
+  /** Whether the file has been read: a run that never needed a verdict has nothing to say about it. */
+  get used(): boolean {
+    return this.loaded;
   }
 
   get size(): number {
+    this.load();
     return this.lines.size;
   }
 
   get(oid: string): CommitResult | undefined {
+    this.load();
     const line = this.lines.get(oid);
     if (line === undefined) return undefined;
     let result: CommitResult;
@@ -123,6 +137,7 @@ export class VerdictCache {
 
   put(result: CommitResult): void {
     if (!this.explicitNow && !reusableWithoutNow(result)) return;
+    this.load();
     if (this.lines.has(result.commit) || !OID.test(result.commit)) return;
     const line = JSON.stringify(result);
     this.lines.set(result.commit, line);
@@ -131,6 +146,7 @@ export class VerdictCache {
 
   /** Writes the file if anything is new: whole, under a temporary name, then renamed. */
   save(): void {
+    if (!this.loaded) return;
     if (this.added.length === 0 && !this.rewrite) return;
     const parts: string[] = [];
     for (const [oid, line] of this.lines) parts.push(`${oid}\t${line}\n`);
@@ -146,6 +162,8 @@ export class VerdictCache {
   }
 
   private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
     let bytes: Buffer;
     try {
       bytes = readFileSync(this.path);
@@ -163,7 +181,7 @@ export class VerdictCache {
     else if (header[2] !== this.key) problem = 'made for other keys, policy or time';
     else if (!this.authentic(body, header[3] ?? '')) problem = "not written with this machine's cache key, or damaged";
     if (problem) {
-      this.ignoredReason = `${this.path}: ${problem}; ignored, verifying again`;
+      this.ignored = `${this.path}: ${problem}; ignored, verifying again`;
       this.rewrite = true;
       return;
     }

@@ -1,19 +1,20 @@
 import { parseArgs } from 'node:util';
 import { optimiseNow } from '../../../bin/process-tuning.js';
 import { SignetError } from '../../core/errors.ts';
-import type { StatusLetter } from '../../core/verdict.ts';
+import type { SignatureVerdict, StatusLetter } from '../../core/verdict.ts';
 import { terminalText } from '../../core/render/terminal-text.ts';
 import type { CommitResult } from '../../core/verify-object.ts';
 import { openRepository } from '../../git/repository.ts';
 import { parseRevisions } from '../../git/revisions.ts';
-import { verifyCommits, verifyTags } from '../../git/verify-range.ts';
+import { verifyCommitBatches, verifyTags } from '../../git/verify-range.ts';
 import { buildRegistries, readRegistrySources, type RegistrySources } from '../../keys/load-registries.ts';
 import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/identity.ts';
 import { join, resolve } from 'node:path';
 import { cacheSecret, VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
+import { WalkMemo, walkMemoKey } from '../../store/walk-memo.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
-import { commitJson, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
+import { commitJson, commitJsonLine, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
 
 const HELP = `usage: signet verify [--repo DIR] [--keyring FILE.asc]… [--allowed-signers FILE]
                      [--revoked-keys FILE] [--x509-roots FILE.pem]… [--crl FILE]…
@@ -120,16 +121,18 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const revisions = parseRevisions(repo, revisionArgs);
   if (values['no-cache'] && values.cache !== undefined) throw new SignetError('USAGE', 'give --cache DIR or --no-cache, not both');
   const secret = values['no-cache'] ? undefined : cacheSecret(io.env);
-  const cache =
-    values['no-cache'] || !secret
-      ? undefined
-      : new VerdictCache(
-          values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'),
-          verdictKey({ sources, verifier: signetVersion(), ...(values.now ? { now } : {}) }),
-          values.now !== undefined,
-          secret,
-        );
-  if (cache?.ignoredReason) io.stderr.write(`signet: warning: ${cache.ignoredReason}\n`);
+  const cacheDirectory = values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache');
+  const key = secret ? verdictKey({ sources, verifier: signetVersion(), ...(values.now ? { now } : {}) }) : '';
+  const cache = secret ? new VerdictCache(cacheDirectory, key, values.now !== undefined, secret) : undefined;
+  // The whole range's answer, for a repeated run over the same tips: read instead of walked.
+  const memo = secret
+    ? new WalkMemo(
+        cacheDirectory,
+        walkMemoKey(key, { ...revisions, shallow: repo.objects.shallow, hashAlgorithm: repo.hashAlgorithm }),
+        values.now !== undefined,
+        secret,
+      )
+    : undefined;
   // Said once the revisions are known good, so that a usage error stays one line.
   if (note) io.stderr.write(note);
 
@@ -152,6 +155,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   let cutAt = 0;
   let allGood = tags.every((tag) => tag.verdict.status === 'G');
   const collected: CommitResult[] = [];
+  const verdictParts = new WeakMap<SignatureVerdict, string>();
 
   const out = new LineWriter(io.stdout);
   // --quiet (CI on a long range): only what needs reading, then the summary.
@@ -164,27 +168,33 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
 
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new SignetError('USAGE', `--jobs must be a whole number ≥ 1, not '${values.jobs}'`);
-  for await (const result of verifyCommits(repo, revisions, registries, {
+  for await (const batch of verifyCommitBatches(repo, revisions, registries, {
     now,
     ...(jobs ? { inFlight: jobs } : {}),
-    ...(cache ? { cache } : {}),
+    ...(cache ? { cache, memo } : {}),
     ...(progress ? { onProgress: progress } : {}),
   })) {
-    // A range this long repays V8's optimising compiler, delayed at start-up for short runs.
-    if (++total === OPTIMISE_AFTER_COMMITS) optimiseNow();
-    counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
-    if (repo.objects.shallow.has(result.commit)) cutAt++;
-    if (result.verdict.status !== 'G') allGood = false;
-    let written: Promise<void> | undefined;
-    if (quiet && result.verdict.status === 'G' && format !== 'json') continue;
-    if (format === 'jsonl') written = out.line(JSON.stringify(commitJson(result)));
-    else if (format === 'text') written = out.line(commitRow(result, idWidth));
-    else collected.push(result);
-    // Awaited only when the buffer went out: one promise per 64 KiB, not per line.
-    if (written) await written;
+    for (const result of batch) {
+      // A range this long repays V8's optimising compiler, delayed at start-up for short runs.
+      if (++total === OPTIMISE_AFTER_COMMITS) optimiseNow();
+      counts.set(result.verdict.status, (counts.get(result.verdict.status) ?? 0) + 1);
+      if (repo.objects.shallow.has(result.commit)) cutAt++;
+      if (result.verdict.status !== 'G') allGood = false;
+      let written: Promise<void> | undefined;
+      if (quiet && result.verdict.status === 'G' && format !== 'json') continue;
+      if (format === 'jsonl') written = out.line(commitJsonLine(result, verdictParts));
+      else if (format === 'text') written = out.line(commitRow(result, idWidth));
+      else collected.push(result);
+      // Awaited only when the buffer went out: one promise per 64 KiB, not per line.
+      if (written) await written;
+    }
   }
   repo.objects.close();
   await out.flush();
+  if (memo?.ignoredReason) io.stderr.write(`signet: warning: ${memo.ignoredReason}\n`);
+  if (memo?.writeProblem) io.stderr.write(`signet: warning: cannot write the walk memo in ${memo.directory} (${memo.writeProblem})\n`);
+  // Read only if a verdict was needed: a run answered from the memo never opens the cache file.
+  if (cache?.used && cache.ignoredReason) io.stderr.write(`signet: warning: ${cache.ignoredReason}\n`);
   if (cache) {
     try {
       cache.save();

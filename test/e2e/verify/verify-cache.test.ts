@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verdictKey } from '../../../src/store/verdict-cache.ts';
@@ -42,6 +42,30 @@ function cacheFile(directory: string): { path: string; header: string; body: str
   const text = readFileSync(path, 'utf8');
   const end = text.indexOf('\n');
   return { path, header: text.slice(0, end), body: text.slice(end + 1) };
+}
+
+/** Removes the walk memos, so that a run walks and reads the per-commit cache. */
+function dropMemos(directory: string): void {
+  for (const name of readdirSync(directory)) if (name.endsWith('.memo')) rmSync(join(directory, name));
+}
+
+/** The walk memo files in a directory (src/store/walk-memo.ts): a fixed-width header, then the records. */
+const MEMO_HEADER = 'signet-walk-memo 1 '.length + 64 + 1 + 64 + 1;
+function memoFiles(directory: string): Array<{ path: string; key: string; body: string }> {
+  return readdirSync(directory)
+    .filter((name) => name.endsWith('.memo'))
+    .map((name) => {
+      const path = join(directory, name);
+      const text = readFileSync(path, 'utf8');
+      return { path, key: text.split(' ')[2]!, body: text.slice(MEMO_HEADER) };
+    });
+}
+
+/** Rewrites a memo's body with a MAC under the test secret (a run that had the secret), or with a wrong one. */
+function writeMemo(memo: { path: string; key: string }, body: string, authentic = true): void {
+  const secret = authentic ? CACHE_KEY : 'another machine';
+  const tag = createHmac('sha256', secret).update('signet-walk-memo').update('\0').update(memo.key).update('\0').update(body).digest('hex');
+  writeFileSync(memo.path, `signet-walk-memo 1 ${memo.key} ${tag}\n${body}`);
 }
 
 describe('signet verify: the verdict cache', () => {
@@ -99,19 +123,94 @@ describe('signet verify: the verdict cache', () => {
     const header = cached.header.split(' ');
     header[3] = mac(header[2] ?? '', body);
     writeFileSync(cached.path, `${header.join(' ')}\n${body}`);
+    // The walk memo would answer the whole range first: without it the run reads the record.
+    const defaultCache = join(repo, '.git', 'signet', 'verify-cache');
+    dropMemos(defaultCache);
     const second = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD']);
     expect(statusOf(second, sshCommit)).toBe('B');
     // The same forgery with a plain checksum, or under another secret (a cache restored from a job
     // that had no access to the secret), is ignored and the commit verified again.
     header[3] = createHash('sha256').update(body).digest('hex');
     writeFileSync(cached.path, `${header.join(' ')}\n${body}`);
+    dropMemos(defaultCache);
     const forged = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD']);
     expect(forged.stderr).toMatch(/not written with this machine's cache key, or damaged; ignored/);
     expect(statusOf(forged, sshCommit)).toBe('G');
+    dropMemos(defaultCache);
     const elsewhere = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD'], { SIGNET_CACHE_KEY: 'another machine' });
     expect(elsewhere.stderr).toMatch(/not written with this machine's cache key/);
     expect(statusOf(elsewhere, sshCommit)).toBe('G');
     expect(statusOf(signet(['--repo', repo, '--allowed-signers', aliceAllowed, '--no-cache', 'HEAD']), sshCommit)).toBe('G');
+  });
+
+  it('answers a repeated range from its walk memo, without the per-commit cache', () => {
+    const cache = join(dir.path, 'cache-memo');
+    const args = ['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD'];
+    const first = signet(args);
+    expect(statusOf(first, sshCommit)).toBe('G');
+    const [memo] = memoFiles(cache);
+    expect(memo!.body).toContain(`c\t${sshCommit}\t`);
+    // The per-commit cache is not read: the same answer with its file gone.
+    rmSync(cacheFile(cache).path);
+    expect(signet(args).stdout).toBe(first.stdout);
+    // An authentic memo is believed (it stands for a run that had the secret): the run used it.
+    const forged = memo!.body.replace('"status":"G"', '"status":"B"');
+    expect(forged).not.toBe(memo!.body);
+    writeMemo(memo!, forged);
+    expect(statusOf(signet(args), sshCommit)).toBe('B');
+  });
+
+  it('ignores a tampered, foreign or cut-short memo, says so, and walks again', () => {
+    const cache = join(dir.path, 'cache-memo-tampered');
+    const args = ['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD'];
+    signet(args);
+    const [memo] = memoFiles(cache);
+    const forged = memo!.body.replace('"status":"G"', '"status":"B"');
+    for (const write of [
+      () => writeFileSync(memo!.path, readFileSync(memo!.path, 'utf8').replace('"status":"G"', '"status":"B"')),
+      () => writeMemo(memo!, forged, false),
+      () => writeFileSync(memo!.path, readFileSync(memo!.path, 'utf8').slice(0, -20)),
+    ]) {
+      write();
+      const run = signet(args);
+      expect(run.stderr).toMatch(/\.memo: not written with this machine's cache key, or damaged; ignored, walking again/);
+      expect(statusOf(run, sshCommit)).toBe('G');
+    }
+    writeFileSync(memo!.path, 'PK\u0003\u0004 not a memo at all');
+    const foreign = signet(args);
+    expect(foreign.stderr).toMatch(/not a signet walk memo; ignored/);
+    expect(statusOf(foreign, sshCommit)).toBe('G');
+  });
+
+  it('uses no memo made for another tip, registry or shallow boundary', () => {
+    const cache = join(dir.path, 'cache-memo-other');
+    const head = git(repo, ['rev-parse', 'HEAD']).trim();
+    const args = (allowed: string, revision = 'HEAD') => ['--repo', repo, '--cache', cache, '--allowed-signers', allowed, revision];
+    signet(args(aliceAllowed));
+    // Every memo (one so far) says B: a run that finds one it may not use still says G.
+    const forgeAll = () => {
+      for (const memo of memoFiles(cache)) writeMemo(memo, memo.body.replaceAll('"status":"G"', '"status":"B"'));
+    };
+    forgeAll();
+    expect(statusOf(signet(args(aliceAllowed)), sshCommit)).toBe('B');
+    // Another tip: the range from sshCommit alone (a ref moved back) walks again.
+    expect(statusOf(signet(args(aliceAllowed, sshCommit)), sshCommit)).toBe('G');
+    forgeAll();
+    // Another registry: Bob's keys judge afresh (Alice's commit is not G for them, nor B from the memo).
+    const other = signet(args(bobAllowed));
+    expect(statusOf(other, sshCommit)).not.toBe('B');
+    expect(statusOf(other, sshCommit)).not.toBe('G');
+    // Another shallow boundary: the same tip, cut at the SSH commit, walks again.
+    forgeAll();
+    const shallow = join(repo, '.git', 'shallow');
+    writeFileSync(shallow, `${sshCommit}\n`);
+    try {
+      const cut = signet(args(aliceAllowed));
+      expect(statusOf(cut, sshCommit)).toBe('G');
+      expect(cut.lines.map((line) => line.commit)).toContain(head);
+    } finally {
+      rmSync(shallow);
+    }
   });
 
   it('is not used for another allowed_signers file', () => {
@@ -146,6 +245,10 @@ describe('signet verify: the verdict cache', () => {
     const { body } = cacheFile(cache);
     expect(body).toContain(sshCommit);
     expect(body).not.toContain(pgpCommit);
+    // The walk memo keeps the order, and marks the OpenPGP commit to be verified again.
+    const [memo] = memoFiles(cache);
+    expect(memo!.body).toContain(`c\t${pgpCommit}\t-\t`);
+    expect(memo!.body).toMatch(new RegExp(`c\t${sshCommit}\t[0-9]+\t`));
   });
 
   it('ignores a damaged file, says so, and verifies again', () => {
@@ -153,11 +256,13 @@ describe('signet verify: the verdict cache', () => {
     signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
     const { path, header, body } = cacheFile(cache);
     writeFileSync(path, `${header}\n${body.replace('"status":"G"', '"status":"B"')}`);
+    dropMemos(cache);
     const run = signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
     expect(run.stderr).toMatch(/not written with this machine's cache key, or damaged; ignored, verifying again/);
     expect(statusOf(run, sshCommit)).toBe('G');
     // A foreign file under the right name is ignored the same way.
     writeFileSync(path, 'PK\u0003\u0004 not a cache at all');
+    dropMemos(cache);
     const foreign = signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
     expect(foreign.stderr).toMatch(/not a signet verdict cache; ignored/);
     expect(statusOf(foreign, sshCommit)).toBe('G');

@@ -108,3 +108,33 @@ describe.each(['git', 'fast'] as const)('bench repository made by the %s generat
     expect(run.status).toBe(0);
   });
 });
+
+describe('the million-commit generator (bench/make-bench-repo-pack.mjs), at 300 commits', () => {
+  it('writes a pack git indexes and checks, every commit G for git and for signet, in the same order', () => {
+    const dir = join(work, 'pack');
+    execFileSync(process.execPath, [join(root, 'bench', 'make-bench-repo-pack.mjs'), dir, '300'], { stdio: 'pipe' });
+    const allowed = join(dir, 'keys', 'allowed_signers');
+    const repo = join(dir, 'repo');
+    const env = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+    const theirs = execFileSync('git', ['-c', `gpg.ssh.allowedSignersFile=${allowed}`, 'log', '--format=%H %G?', 'main'], { cwd: repo, env, encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    expect(theirs).toHaveLength(300);
+    expect(new Set(theirs.map((line) => line.split(' ')[1]))).toEqual(new Set(['G']));
+    expect(execFileSync('git', ['count-objects', '-v'], { cwd: repo, env, encoding: 'utf8' })).toMatch(/^count: 0$/m);
+    const run = spawnSync(
+      process.execPath,
+      [join(root, 'bin', 'signet.js'), 'verify', '--repo', repo, '--allowed-signers', allowed, '--format', 'jsonl', '--no-cache', 'main'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(run.status).toBe(0);
+    const ours = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { commit: string; status: string })
+      .map((line) => `${line.commit} ${line.status}`);
+    expect(ours).toEqual(theirs);
+  });
+});
