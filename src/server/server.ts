@@ -8,6 +8,7 @@ import pino from 'pino';
 import { Probot, ProbotOctokit, Server, type Logger as ProbotLogger } from 'probot';
 import { GitCache } from '../forge/git-cache.ts';
 import { createGitHubCaches } from '../forge/github-api.ts';
+import { WriteSpacing } from '../forge/write-spacing.ts';
 import { openStore, type SignetStore } from '../store/store.ts';
 import { signetApp, type SignetAppOptions } from '../app/app.ts';
 import type { CheckDependencies } from '../app/run-check.ts';
@@ -21,6 +22,8 @@ export interface RunningServer {
   url: string;
   store: SignetStore;
   deps: CheckDependencies;
+  /** The per-installation write lanes (tests read how many are held). */
+  writes: WriteSpacing;
   stop(): Promise<void>;
 }
 
@@ -48,12 +51,18 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     now: () => new Date(),
   };
 
-  // Probot's throttling spaces write requests by one second across the process (GitHub's
-  // advice against secondary rate limits); the spacing is configurable, the rest is Probot's.
-  const writes = new Bottleneck.Group({ maxConcurrent: 1, minTime: config.writeIntervalMs });
+  // GitHub asks for content-creating requests one at a time and a second apart per installation
+  // token: signet spaces them in one lane per installation (src/forge/write-spacing.ts) and
+  // waits out secondary limits there, per installation. Probot's own write queue is made a
+  // pass-through (it would space them a second time), and its retry plugin leaves 429 to the
+  // lanes (it would retry after 1, 4, 9 s whatever Retry-After says). Primary rate limits and
+  // 5xx retries stay Probot's.
+  const writes = new WriteSpacing({ intervalMs: config.writeIntervalMs });
+  const passThrough = new Bottleneck.Group({ maxConcurrent: null, minTime: 0, timeout: 60_000 });
   const withWriteSpacing = (instanceOptions: Record<string, unknown>) => ({
     ...instanceOptions,
-    throttle: { ...(instanceOptions.throttle as object | undefined), write: writes },
+    throttle: { ...(instanceOptions.throttle as object | undefined), write: passThrough },
+    retry: { ...(instanceOptions.retry as object | undefined), doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
   });
   const Octokit = (ProbotOctokit as unknown as { defaults: (f: typeof withWriteSpacing) => typeof ProbotOctokit }).defaults(withWriteSpacing);
 
@@ -74,7 +83,7 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     enableStaticFiles: false,
   });
   const handlers: HttpHandler[] = [healthHandler(store), ...((await options.extraHandlers?.(deps)) ?? [])];
-  await server.load(signetApp({ deps, handlers, ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}) }));
+  await server.load(signetApp({ deps, handlers, writes, ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}) }));
   const http = await server.start();
   // Installed before any request can arrive (start() resolves in the listen callback's tick).
   limitWebhookBodies(http, [config.webhookPath, GITLAB_WEBHOOK_PATH]);
@@ -85,6 +94,7 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     store,
     deps,
+    writes,
     async stop() {
       await server.stop();
       if (!options.store) await store.close();
