@@ -420,6 +420,8 @@ for (const [name, script] of [
   ['micro', 'bench/ssh-micro.mjs'],
   ['sign', 'bench/sign-blob.mjs'],
   ['app', 'bench/app-check.mjs'],
+  // check runs/s across 100 installations (GitHub's spacing per installation)
+  ['installations', 'bench/app-installations.mjs'],
   ['admission', 'bench/admission.mjs'],
 ]) {
   if (!want(name) || !existsSync(join(root, script))) continue;

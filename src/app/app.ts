@@ -10,6 +10,8 @@ import type { ApplicationFunction, Context, Probot } from 'probot';
 import { planGitHubEvent, type GitHubPlan } from './plan.ts';
 import { recheckPull, repositoryKey, runCheck, type CheckDependencies, type CheckOutcome, type GitHubInstallation } from './run-check.ts';
 import type { GitHubRequest } from '../forge/github-api.ts';
+import { githubWriteLanes } from '../forge/github-write-lanes.ts';
+import type { WriteSpacing } from '../forge/write-spacing.ts';
 import { runGitHubSignRelease, type ReleaseSettings } from './sign-release.ts';
 import type { HttpHandler } from '../forge/http-handler.ts';
 import { outageAnswerOfError, outageAnswerOfFailure, type OutageAnswer } from '../forge/webhook-answer.ts';
@@ -37,12 +39,17 @@ export interface SignetAppOptions {
   onOutcome?: (delivery: string, plan: GitHubPlan, outcome: CheckOutcome | undefined) => void;
   /** Where `/sign-release` finds its keys (default: the process environment). */
   release?: ReleaseSettings;
+  /** Spacing of content-creating requests, one lane per installation (absent: not spaced). */
+  writes?: WriteSpacing;
 }
 
-function installationOf(context: Context): GitHubInstallation {
+function installationOf(context: Context, writes: WriteSpacing | undefined): GitHubInstallation {
   const octokit = context.octokit as unknown as { request: GitHubRequest; auth: (options: { type: 'installation' }) => Promise<unknown> };
+  const request: GitHubRequest = (route, parameters) => octokit.request(route, parameters);
+  // GitHub's spacing and secondary limits are per installation token: one lane each.
+  const installation = (context.payload as { installation?: { id?: unknown } }).installation?.id;
   return {
-    request: (route, parameters) => octokit.request(route, parameters),
+    request: writes ? githubWriteLanes(request, writes, `github-installation:${String(installation ?? 'none')}`) : request,
     token: async () => {
       const auth = (await octokit.auth({ type: 'installation' })) as { token?: string };
       if (!auth.token) throw new Error('the installation has no token');
@@ -61,7 +68,7 @@ export function signetApp(options: SignetAppOptions): ApplicationFunction {
       let outage: OutageAnswer | undefined;
       try {
         plan = planGitHubEvent(context.name, context.payload, context.id);
-        outcome = await execute(plan, context, deps, options.release ?? { env: process.env, cwd: process.cwd() });
+        outcome = await execute(plan, context, deps, options.release ?? { env: process.env, cwd: process.cwd() }, options.writes);
         outage = outageAnswerOfFailure(outcome?.failure);
       } catch (error) {
         // Last line of defence; runCheck already turns its own failures into check runs.
@@ -76,15 +83,21 @@ export function signetApp(options: SignetAppOptions): ApplicationFunction {
   };
 }
 
-async function execute(plan: GitHubPlan, context: Context, deps: CheckDependencies, release: ReleaseSettings): Promise<CheckOutcome | undefined> {
+async function execute(
+  plan: GitHubPlan,
+  context: Context,
+  deps: CheckDependencies,
+  release: ReleaseSettings,
+  writes: WriteSpacing | undefined,
+): Promise<CheckOutcome | undefined> {
   switch (plan.kind) {
     case 'sign-release':
-      await runGitHubSignRelease(installationOf(context), deps, plan, context.id, release);
+      await runGitHubSignRelease(installationOf(context, writes), deps, plan, context.id, release);
       return undefined;
     case 'check':
-      return runCheck(installationOf(context), deps, plan.target, context.id);
+      return runCheck(installationOf(context, writes), deps, plan.target, context.id);
     case 'recheck-pull':
-      return recheckPull(installationOf(context), deps, plan.repository, plan.number, plan.trigger, plan.event, context.id, plan.commentId);
+      return recheckPull(installationOf(context, writes), deps, plan.repository, plan.number, plan.trigger, plan.event, context.id, plan.commentId);
     case 'installation':
       deps.log.info({ action: plan.action, installation: plan.installationId, repositories: plan.repositories }, 'installation event');
       for (const fullName of plan.repositories) {

@@ -19,6 +19,7 @@ import type { Repository } from './repository.ts';
 import { peelToCommit } from './peel.ts';
 import { listCommits } from './rev-walk.ts';
 import { commitChangedPaths } from './commit-changed-paths.ts';
+import type { CommitVerdictCache } from './verify-range.ts';
 
 export interface RefUpdate {
   ref: string;
@@ -56,6 +57,12 @@ export interface EvaluatePushOptions {
   ruleHistory?: (ref: string) => PolicyRule[][] | undefined;
   /** Stop before this instant (the host's hook deadline): fail closed instead of hanging. */
   deadline?: number;
+  /**
+   * Verdicts of earlier runs (`signet verify --policy`'s verdict cache): a hit is not verified
+   * again. Its key must cover every input of a verdict: the registries, `now`, `sshVerifyTime`.
+   * It holds verdicts as verified, before `recordedVerdict` stands in for any.
+   */
+  cache?: CommitVerdictCache;
 }
 
 export interface PushEvaluation {
@@ -125,7 +132,13 @@ export async function evaluatePush(
     const brought = newCommit && rules.length > 0 ? listCommits(repo.objects, [newCommit], exclude) : [];
     const verified = verifyAhead(
       brought.filter((oid) => !commits.has(oid)),
-      (oid) => verifyCommitObject(oid, repo.objects.read(oid).data, registries, objectOptions),
+      (oid) => {
+        const cached = options.cache?.get(oid);
+        if (cached) return Promise.resolve(cached);
+        const result = verifyCommitObject(oid, repo.objects.read(oid).data, registries, objectOptions);
+        const cache = options.cache;
+        return cache ? result.then((verified) => (cache.put(verified), verified)) : result;
+      },
     );
     const inputs: CommitInput[] = [];
     for (const oid of brought) {

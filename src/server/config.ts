@@ -35,7 +35,7 @@ export interface ServerConfig {
   fetchTimeoutMs: number;
   keyCacheTtlMs: number;
   leaseMs: number;
-  /** Spacing of GitHub write requests (GitHub asks for one second; 0 for local test servers). */
+  /** Spacing of one installation's GitHub write requests (GitHub asks for one second per installation token; 0 for local test servers). */
   writeIntervalMs: number;
   gitlab?: GitLabConfig;
 }

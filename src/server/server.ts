@@ -11,6 +11,7 @@ import pino from 'pino';
 import { Probot, ProbotOctokit, Server, type Logger as ProbotLogger } from 'probot';
 import { GitCache } from '../forge/git-cache.ts';
 import { createGitHubCaches } from '../forge/github-api.ts';
+import { WriteSpacing } from '../forge/write-spacing.ts';
 import { openStore, type SignetStore } from '../store/store.ts';
 import { signetApp, type SignetAppOptions } from '../app/app.ts';
 import type { CheckDependencies } from '../app/run-check.ts';
@@ -25,6 +26,9 @@ export interface RunningServer {
   url: string;
   store: SignetStore;
   deps: CheckDependencies;
+  /** The per-installation write lanes (tests read how many are held). */
+  /** GitHub's per-installation write lanes (absent on a GitLab-only server). */
+  writes?: WriteSpacing;
   stop(): Promise<void>;
 }
 
@@ -67,6 +71,7 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     store,
     deps,
+    ...(started.writes ? { writes: started.writes } : {}),
     async stop() {
       await started.stop();
       if (!options.store) await store.close();
@@ -77,6 +82,8 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
 interface Listening {
   http: HttpServer;
   stop(): Promise<void>;
+  /** GitHub's per-installation write lanes; a GitLab-only server has none. */
+  writes?: WriteSpacing;
 }
 
 async function startProbot(
@@ -84,12 +91,18 @@ async function startProbot(
   github: GitHubAppConfig,
   app: { deps: CheckDependencies; handlers: HttpHandler[]; log: pino.Logger; onOutcome?: SignetAppOptions['onOutcome'] },
 ): Promise<Listening> {
-  // Probot's throttling spaces write requests by one second across the process (GitHub's
-  // advice against secondary rate limits); the spacing is configurable, the rest is Probot's.
-  const writes = new Bottleneck.Group({ maxConcurrent: 1, minTime: config.writeIntervalMs });
+  // GitHub asks for content-creating requests one at a time and a second apart per installation
+  // token: signet spaces them in one lane per installation (src/forge/write-spacing.ts) and
+  // waits out secondary limits there, per installation. Probot's own write queue is made a
+  // pass-through (it would space them a second time), and its retry plugin leaves 429 to the
+  // lanes (it would retry after 1, 4, 9 s whatever Retry-After says). Primary rate limits and
+  // 5xx retries stay Probot's.
+  const writes = new WriteSpacing({ intervalMs: config.writeIntervalMs });
+  const passThrough = new Bottleneck.Group({ maxConcurrent: null, minTime: 0, timeout: 60_000 });
   const withWriteSpacing = (instanceOptions: Record<string, unknown>) => ({
     ...instanceOptions,
-    throttle: { ...(instanceOptions.throttle as object | undefined), write: writes },
+    throttle: { ...(instanceOptions.throttle as object | undefined), write: passThrough },
+    retry: { ...(instanceOptions.retry as object | undefined), doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
   });
   const Octokit = (ProbotOctokit as unknown as { defaults: (f: typeof withWriteSpacing) => typeof ProbotOctokit }).defaults(withWriteSpacing);
 
@@ -109,9 +122,9 @@ async function startProbot(
     log: probotLog,
     enableStaticFiles: false,
   });
-  await server.load(signetApp({ deps: app.deps, handlers: app.handlers, ...(app.onOutcome ? { onOutcome: app.onOutcome } : {}) }));
+  await server.load(signetApp({ deps: app.deps, handlers: app.handlers, writes, ...(app.onOutcome ? { onOutcome: app.onOutcome } : {}) }));
   const http = await server.start();
-  return { http, stop: () => server.stop() };
+  return { http, stop: () => server.stop(), writes };
 }
 
 /** The GitLab-only server: the handlers in order, then 404; a handler's error is a 500 (logged, never sent). */

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SignetError } from '../../core/errors.ts';
 import { parsePolicy } from '../../core/policy/index.ts';
 import { evaluatePush } from '../../git/evaluate-push.ts';
 import type { Repository } from '../../git/repository.ts';
 import { refCandidates } from '../../git/refs.ts';
 import { parseRevisions } from '../../git/revisions.ts';
-import { keylessIdentitiesOf, loadRegistries } from '../../keys/load-registries.ts';
+import { buildRegistries, keylessIdentitiesOf, readRegistrySources } from '../../keys/load-registries.ts';
+import { cacheSecret, VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
+import type { CommitVerdictCache } from '../../git/verify-range.ts';
 import type { KeylessIdentity } from '../../core/sigstore/identity.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, type CliIO } from '../io.ts';
 import { commitJson, commitRow } from '../render/verify-output.ts';
@@ -26,15 +28,20 @@ export async function runPolicyVerification(
     'trusted-root'?: string | undefined;
     keylessIdentities?: KeylessIdentity[] | undefined;
     format: 'text' | 'json' | 'jsonl';
+    /** As given: an explicit --now goes into the cache key and lets clock-judged verdicts be reused. */
+    now?: string | undefined;
+    cache?: string | undefined;
+    'no-cache'?: boolean | undefined;
   },
   revisionArgs: string[],
   now: Date,
   io: CliIO,
 ): Promise<number> {
   const policyPath = resolve(io.cwd, values.policy);
-  const policy = parsePolicy(readTextFile(policyPath, 'policy'), policyPath);
+  const policyBytes = readPolicyFile(policyPath);
+  const policy = parsePolicy(policyBytes.toString('utf8'), policyPath);
   const base = dirname(policyPath);
-  const registries = await loadRegistries({
+  const sources = readRegistrySources({
     keyrings: [...policy.keys.openpgp.map((file) => resolve(base, file)), ...(values.keyring ?? [])],
     allowedSigners: values['allowed-signers'] ?? (policy.keys.sshAllowedSigners ? resolve(base, policy.keys.sshAllowedSigners) : undefined),
     revokedKeys: values['revoked-keys'] ?? (policy.keys.sshRevokedKeys ? resolve(base, policy.keys.sshRevokedKeys) : undefined),
@@ -43,12 +50,37 @@ export async function runPolicyVerification(
     trustedRoot: values['trusted-root'] ?? (policy.keys.trustedRoot ? resolve(base, policy.keys.trustedRoot) : undefined),
     keylessIdentities: [...(keylessIdentitiesOf(policy.keys.keyless) ?? []), ...(values.keylessIdentities ?? [])],
   });
+  const registries = await buildRegistries(sources);
   const revisions = parseRevisions(repo, revisionArgs);
   if (revisions.include.length !== 1)
     throw new SignetError('USAGE', '--policy judges one update: give exactly one revision to include (e.g. origin/main..main)');
   const ref = values.ref !== undefined ? fullRefName(repo, values.ref) : refNamedBy(repo, revisionArgs);
   if (!ref) throw new SignetError('USAGE', '--policy needs --ref REF: the revision does not name a branch or tag');
   const tip = revisions.tags.find((tag) => tag.ref === ref)?.oid ?? revisions.include[0]!;
+  // The same verdict cache as a plain `signet verify`, keyed by the policy's bytes as well.
+  if (values['no-cache'] && values.cache !== undefined) throw new SignetError('USAGE', 'give --cache DIR or --no-cache, not both');
+  const secret = values['no-cache'] ? undefined : cacheSecret(io.env);
+  const store = secret
+    ? new VerdictCache(
+        values.cache !== undefined ? resolve(io.cwd, values.cache) : join(repo.commonDir, 'signet', 'verify-cache'),
+        verdictKey({ sources, policy: policyBytes, verifier: signetVersion(), ...(values.now !== undefined ? { now } : {}) }),
+        values.now !== undefined,
+        secret,
+      )
+    : undefined;
+  if (store?.ignoredReason) io.stderr.write(`signet: warning: ${store.ignoredReason}\n`);
+  const counted = { reused: 0, verified: 0 };
+  const cache: CommitVerdictCache | undefined = store && {
+    get(oid) {
+      const hit = store.get(oid);
+      if (hit) counted.reused++;
+      return hit;
+    },
+    put(result) {
+      counted.verified++;
+      store.put(result);
+    },
+  };
   const evaluation = await evaluatePush(
     repo,
     registries,
@@ -57,9 +89,20 @@ export async function runPolicyVerification(
     {
       now,
       existingTips: revisions.exclude,
+      ...(cache ? { cache } : {}),
     },
   );
   repo.objects.close();
+  if (store) {
+    try {
+      store.save();
+    } catch (error) {
+      // The verdicts stand without their memo: say so, and the next run verifies again.
+      io.stderr.write(`signet: warning: cannot write the verdict cache in ${store.directory} (${(error as Error).message})\n`);
+    }
+  }
+  // A debug counter (tests and benchmarks): how many signatures this run checked.
+  if (store && io.env.SIGNET_CACHE_STATS === '1') io.stderr.write(`signet: verdict cache: ${counted.reused} reused, ${counted.verified} verified\n`);
   const decision = evaluation.decisions[0]!;
   // A gate that requires nothing passes everything: say so where a reviewer of the CI log looks.
   if (decision.noPolicy)
@@ -124,10 +167,16 @@ function refNamedBy(repo: Repository, revisionArgs: string[]): string | undefine
   return ref?.startsWith('refs/heads/') || ref?.startsWith('refs/tags/') ? ref : undefined;
 }
 
-function readTextFile(path: string, what: string): string {
+function readPolicyFile(path: string): Buffer {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(path);
   } catch (error) {
-    throw new SignetError('CONFIG_INVALID', `${path}: cannot read the ${what} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new SignetError('CONFIG_INVALID', `${path}: cannot read the policy (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+}
+
+/** Defined by the bundle (scripts/bundle.mjs); a run from source names itself so. */
+declare const SIGNET_VERSION: string;
+function signetVersion(): string {
+  return typeof SIGNET_VERSION === 'string' ? SIGNET_VERSION : 'source';
 }
