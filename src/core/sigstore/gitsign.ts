@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { bundleFromJSON } from '@sigstore/bundle';
+import { X509Certificate as SigstoreCertificate } from '@sigstore/core';
 import { toSignedEntity, Verifier, VerificationError } from '@sigstore/verify';
 import * as asn1js from 'asn1js';
 import type { SignatureVerdict } from '../verdict.ts';
@@ -34,6 +35,26 @@ export function fulcioIssuer(extensions: ReadonlyMap<string, Uint8Array>): strin
   }
   const v1 = extensions.get(ISSUER_V1);
   return v1 ? new TextDecoder('utf-8', { fatal: true }).decode(v1) : undefined;
+}
+
+/**
+ * Reads the certificate the way @sigstore/verify will, touching every field it reads during
+ * verification: its parser decodes on each access (getters) and throws plain errors on bytes
+ * it cannot read, which the verifier would pass on as a crash rather than a verdict. The
+ * getters are pure, so what reads here reads the same inside the verifier. Returns the problem.
+ */
+export function sigstoreCertificateProblem(der: Uint8Array): string | undefined {
+  try {
+    const certificate = SigstoreCertificate.parse(Buffer.from(der));
+    void [certificate.tbsCertificate.toDER(), certificate.version, certificate.serialNumber, certificate.notBefore, certificate.notAfter];
+    void [certificate.issuer, certificate.subject, certificate.publicKey, certificate.signatureAlgorithm, certificate.signatureValue];
+    void [certificate.subjectAltName, certificate.isCA, certificate.extAuthorityKeyID?.keyIdentifier, certificate.extSubjectKeyID?.keyIdentifier];
+    void certificate.extSCT?.signedCertificateTimestamps;
+    for (const extension of certificate.extensions) void extension.subs[0]?.toOID();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function pem(der: Uint8Array): string {
@@ -105,6 +126,8 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
       return { ...good, status: 'E', reason: 'invalid', detail: "log: the inclusion proof's root hash or tree size differs from its signed checkpoint" };
     }
   }
+  const unreadable = sigstoreCertificateProblem(signed.certificate);
+  if (unreadable !== undefined) return { ...good, status: 'E', reason: 'malformed_signature', detail: `the Fulcio certificate is unreadable: ${unreadable}` };
   const rebuilt = Buffer.from(hashedRekordBody(signed.signature, signed.signedAttributes, signed.certificate)).toString('base64');
   if (!registry) return { ...good, status: 'U', reason: 'unknown_key', detail: 'keyless signature: no Sigstore trusted root or identity in the registry' };
   let bundle;
