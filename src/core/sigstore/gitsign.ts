@@ -6,6 +6,7 @@ import * as asn1js from 'asn1js';
 import type { SignatureVerdict } from '../verdict.ts';
 import { identityMatches } from './identity.ts';
 import type { KeylessRegistry } from './keyless-registry.ts';
+import { readBer } from '../x509/ber-read.ts';
 import { ProtoError, readLogEntry } from './log-entry-proto.ts';
 
 /** The Rekor TransparencyLogEntry gitsign stores as an unsigned CMS attribute ("offline" mode). */
@@ -26,15 +27,25 @@ export interface GitsignSignature {
   unsignedAttributes: ReadonlyMap<string, Uint8Array[]>;
 }
 
-/** The OIDC issuer Fulcio wrote into the certificate: .1.8 (a DER UTF8String) or legacy .1.1 (raw text). */
-export function fulcioIssuer(extensions: ReadonlyMap<string, Uint8Array>): string | undefined {
+/**
+ * The OIDC issuer Fulcio wrote into the certificate: .1.8 (a DER UTF8String) or legacy .1.1 (raw
+ * text). The signer controls these bytes (any self-made certificate can carry the extension), so
+ * bytes the decoder cannot read are a problem to report, not a throw.
+ */
+export function fulcioIssuer(extensions: ReadonlyMap<string, Uint8Array>): { issuer: string | undefined } | { problem: string } {
   const v2 = extensions.get(ISSUER_V2);
   if (v2) {
-    const parsed = asn1js.fromBER(v2);
-    if (parsed.offset !== -1 && parsed.result instanceof asn1js.Utf8String) return parsed.result.valueBlock.value;
+    const parsed = readBer(v2);
+    if (!parsed.ok) return { problem: `the Fulcio issuer extension ${ISSUER_V2} is ${parsed.problem}` };
+    if (parsed.result instanceof asn1js.Utf8String) return { issuer: parsed.result.valueBlock.value };
   }
   const v1 = extensions.get(ISSUER_V1);
-  return v1 ? new TextDecoder('utf-8', { fatal: true }).decode(v1) : undefined;
+  if (!v1) return { issuer: undefined };
+  try {
+    return { issuer: new TextDecoder('utf-8', { fatal: true }).decode(v1) };
+  } catch {
+    return { problem: `the Fulcio issuer extension ${ISSUER_V1} is not UTF-8` };
+  }
 }
 
 /**
@@ -91,7 +102,9 @@ export function hashedRekordBody(signature: Uint8Array, signedAttributes: Uint8A
  */
 export function verifyGitsign(registry: KeylessRegistry | undefined, signed: GitsignSignature, base: SignatureVerdict): SignatureVerdict {
   const subject = signed.emails[0] ?? signed.uris[0] ?? '';
-  const issuer = fulcioIssuer(signed.extensions);
+  const read = fulcioIssuer(signed.extensions);
+  if ('problem' in read) return { ...base, status: 'E', format: 'x509', reason: 'malformed_signature', detail: read.problem };
+  const issuer = read.issuer;
   const good: SignatureVerdict = {
     ...base,
     format: 'x509',
@@ -110,8 +123,8 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
   if (stored.length !== 1) return { ...good, status: 'E', reason: 'malformed_signature', detail: 'the Rekor log entry attribute must have exactly one value' };
   let entry;
   try {
-    const octets = asn1js.fromBER(stored[0]!);
-    if (octets.offset === -1 || !(octets.result instanceof asn1js.OctetString)) throw new ProtoError('the attribute value is not an OCTET STRING');
+    const octets = readBer(stored[0]!);
+    if (!octets.ok || !(octets.result instanceof asn1js.OctetString)) throw new ProtoError('the attribute value is not an OCTET STRING');
     entry = readLogEntry(new Uint8Array(octets.result.valueBlock.valueHexView));
   } catch (error) {
     if (error instanceof ProtoError || error instanceof TypeError)

@@ -149,6 +149,28 @@ describe('malformed times in CMS signatures are E verdicts, not exceptions', () 
     });
   }
 
+  // Anyone can make a certificate carrying Fulcio's extensions and sign with it: the issuer
+  // extension's bytes are the signer's, and were decoded outside any guard.
+  it.each([
+    ['1.3.6.1.4.1.57264.1.8', 'DER:18:01:41', /1\.3\.6\.1\.4\.1\.57264\.1\.8 is not decodable \(Wrong input string/],
+    ['1.3.6.1.4.1.57264.1.1', 'DER:ff:fe:41', /1\.3\.6\.1\.4\.1\.57264\.1\.1 is not UTF-8/],
+  ])('a self-made certificate whose Fulcio issuer extension %s is unreadable', async (oid, value, detail) => {
+    const key = `${dir.path}/self-${oid}.key`;
+    const certificate = `${dir.path}/self-${oid}.pem`;
+    execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-new', '-x509', '-key', key, '-out', certificate, '-days', '1', '-subj', '/CN=mallory', '-addext', `${oid}=${value}`], {
+      stdio: 'ignore',
+    });
+    const signature = execFileSync(
+      'openssl',
+      ['cms', '-sign', '-binary', '-md', 'sha256', '-nosmimecap', '-signer', certificate, '-inkey', key, '-outform', 'DER'],
+      { input: PAYLOAD, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const verdict = await verdictOf(signature);
+    expect(verdict).toMatchObject({ status: 'E', reason: 'malformed_signature' });
+    expect(verdict.detail).toMatch(detail);
+  });
+
   it('the unmutated signatures are G (the cases above are not vacuous)', async () => {
     expect((await verdictOf(der.x509)).status).toBe('G');
     expect((await verdictOf(der.gitsign)).status).toBe('G');
