@@ -93,6 +93,25 @@ export function hashedRekordBody(signature: Uint8Array, signedAttributes: Uint8A
   });
 }
 
+/** A signed-note signature line: `— <name> <base64 key hint and signature>` (as sigstore-js reads it). */
+const CHECKPOINT_SIGNATURE = /\u2014 (\S+) (\S+)\n/g;
+const PLAIN_NAME = /^[A-Za-z0-9._:/-]+$/;
+
+/**
+ * sigstore-js matches a checkpoint signature's log name with `baseURL.match(name)`: the
+ * signer's text as a regular expression, so `rekor.loca|` names any log and `rekor(` throws
+ * a SyntaxError out of the verifier (found by the property test). Each name must be plain text
+ * that a trusted log's URL contains, which is what that match means for honest names.
+ */
+function checkpointNameProblem(envelope: string, registry: KeylessRegistry): string | undefined {
+  const data = envelope.slice(envelope.indexOf('\n\n') + 2);
+  for (const [, name] of data.matchAll(CHECKPOINT_SIGNATURE)) {
+    if (!PLAIN_NAME.test(name!) || !registry.trustMaterial.tlogs.some((log) => log.baseURL.includes(name!)))
+      return `the checkpoint is signed in the name of '${name!.replace(/[^\x20-\x7e]/g, '?').slice(0, 80)}', not a log of the trusted root`;
+  }
+  return undefined;
+}
+
 /**
  * Verifies a gitsign (Sigstore keyless) signature offline: the Rekor entry it carries (SET
  * and/or inclusion proof against the trusted root's log keys, body rebuilt from the signature
@@ -143,6 +162,8 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
   if (unreadable !== undefined) return { ...good, status: 'E', reason: 'malformed_signature', detail: `the Fulcio certificate is unreadable: ${unreadable}` };
   const rebuilt = Buffer.from(hashedRekordBody(signed.signature, signed.signedAttributes, signed.certificate)).toString('base64');
   if (!registry) return { ...good, status: 'U', reason: 'unknown_key', detail: 'keyless signature: no Sigstore trusted root or identity in the registry' };
+  const misnamed = entry.inclusionProof ? checkpointNameProblem(entry.inclusionProof.checkpoint.envelope, registry) : undefined;
+  if (misnamed !== undefined) return { ...good, status: 'E', reason: 'invalid', detail: `log: ${misnamed}` };
   let bundle;
   try {
     bundle = bundleFromJSON({

@@ -171,6 +171,23 @@ describe('malformed times in CMS signatures are E verdicts, not exceptions', () 
     expect(verdict.detail).toMatch(detail);
   });
 
+  // The checkpoint's signature line names its log; sigstore-js matched that name as a regular
+  // expression (found by the property test: a flipped bit in the name stayed G).
+  it.each([
+    ['rekor.loca|', /not a log of the trusted root/], // as a regexp: matches any URL
+    ['rekor.loca(', /not a log of the trusted root/], // as a regexp: a SyntaxError thrown out of the verifier
+    ['rekor.loca.', /not a log of the trusted root/], // as a regexp: matches rekor.local
+  ])('gitsign: a checkpoint signed in the name of %j', async (name, detail) => {
+    const line = Buffer.from('\u2014 rekor.local ', 'utf8');
+    const at = der.gitsign.indexOf(line);
+    expect(at).toBeGreaterThan(0);
+    const mutant = Buffer.from(der.gitsign);
+    mutant.write(name, at + line.length - 1 - name.length, 'latin1');
+    const verdict = await verdictOf(mutant);
+    expect(verdict).toMatchObject({ status: 'E', reason: 'invalid' });
+    expect(verdict.detail).toMatch(detail);
+  });
+
   it('the unmutated signatures are G (the cases above are not vacuous)', async () => {
     expect((await verdictOf(der.x509)).status).toBe('G');
     expect((await verdictOf(der.gitsign)).status).toBe('G');
