@@ -100,14 +100,17 @@ const PLAIN_NAME = /^[A-Za-z0-9._:/-]+$/;
 /**
  * sigstore-js matches a checkpoint signature's log name with `baseURL.match(name)`: the
  * signer's text as a regular expression, so `rekor.loca|` names any log and `rekor(` throws
- * a SyntaxError out of the verifier (found by the property test). Each name must be plain text
- * that a trusted log's URL contains, which is what that match means for honest names.
+ * a SyntaxError out of the verifier (found by the property test). Names must be plain
+ * host/path text (checked before the verifier runs), and one a trusted log's URL contains
+ * (checked after it accepts, so an untrusted log still reads as the verifier's own verdict).
  */
-function checkpointNameProblem(envelope: string, registry: KeylessRegistry): string | undefined {
+function checkpointNameProblem(envelope: string, registry: KeylessRegistry, stage: 'text' | 'log'): string | undefined {
   const data = envelope.slice(envelope.indexOf('\n\n') + 2);
   for (const [, name] of data.matchAll(CHECKPOINT_SIGNATURE)) {
-    if (!PLAIN_NAME.test(name!) || !registry.trustMaterial.tlogs.some((log) => log.baseURL.includes(name!)))
-      return `the checkpoint is signed in the name of '${name!.replace(/[^\x20-\x7e]/g, '?').slice(0, 80)}', not a log of the trusted root`;
+    const shown = name!.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+    if (stage === 'text' && !PLAIN_NAME.test(name!)) return `the checkpoint names its log '${shown}', which is not a log name`;
+    if (stage === 'log' && !registry.trustMaterial.tlogs.some((log) => log.baseURL.includes(name!)))
+      return `the checkpoint is signed in the name of '${shown}', not a log of the trusted root`;
   }
   return undefined;
 }
@@ -162,8 +165,9 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
   if (unreadable !== undefined) return { ...good, status: 'E', reason: 'malformed_signature', detail: `the Fulcio certificate is unreadable: ${unreadable}` };
   const rebuilt = Buffer.from(hashedRekordBody(signed.signature, signed.signedAttributes, signed.certificate)).toString('base64');
   if (!registry) return { ...good, status: 'U', reason: 'unknown_key', detail: 'keyless signature: no Sigstore trusted root or identity in the registry' };
-  const misnamed = entry.inclusionProof ? checkpointNameProblem(entry.inclusionProof.checkpoint.envelope, registry) : undefined;
-  if (misnamed !== undefined) return { ...good, status: 'E', reason: 'invalid', detail: `log: ${misnamed}` };
+  const envelope = entry.inclusionProof?.checkpoint.envelope ?? '';
+  const unnamed = checkpointNameProblem(envelope, registry, 'text');
+  if (unnamed !== undefined) return { ...good, status: 'E', reason: 'invalid', detail: `log: ${unnamed}` };
   let bundle;
   try {
     bundle = bundleFromJSON({
@@ -198,6 +202,8 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
     if (error.code === 'SIGNATURE_ERROR') return { ...good, status: 'B', reason: 'invalid', detail: `signature: ${detail}` };
     return { ...good, status: 'E', reason: 'invalid', detail: `log: the Rekor entry does not vouch for this signature — ${detail}` };
   }
+  const misnamed = checkpointNameProblem(envelope, registry, 'log');
+  if (misnamed !== undefined) return { ...good, status: 'E', reason: 'invalid', detail: `log: ${misnamed}` };
   const trusted = registry.identities.some((identity) => identityMatches(identity, subject, issuer));
   if (!trusted) {
     return {

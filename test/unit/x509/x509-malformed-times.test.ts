@@ -174,8 +174,8 @@ describe('malformed times in CMS signatures are E verdicts, not exceptions', () 
   // The checkpoint's signature line names its log; sigstore-js matched that name as a regular
   // expression (found by the property test: a flipped bit in the name stayed G).
   it.each([
-    ['rekor.loca|', /not a log of the trusted root/], // as a regexp: matches any URL
-    ['rekor.loca(', /not a log of the trusted root/], // as a regexp: a SyntaxError thrown out of the verifier
+    ['rekor.loca|', /which is not a log name/], // as a regexp: matches any URL
+    ['rekor.loca(', /which is not a log name/], // as a regexp: a SyntaxError thrown out of the verifier
     ['rekor.loca.', /not a log of the trusted root/], // as a regexp: matches rekor.local
   ])('gitsign: a checkpoint signed in the name of %j', async (name, detail) => {
     const line = Buffer.from('\u2014 rekor.local ', 'utf8');
