@@ -98,17 +98,21 @@ const CHECKPOINT_SIGNATURE = /\u2014 (\S+) (\S+)\n/g;
 const PLAIN_NAME = /^[A-Za-z0-9._:/-]+$/;
 
 /**
- * sigstore-js matches a checkpoint signature's log name with `baseURL.match(name)`: the
+ * The checkpoint's signature lines. sigstore-js matches a line's log name with `baseURL.match(name)`: the
  * signer's text as a regular expression, so `rekor.loca|` names any log and `rekor(` throws
  * a SyntaxError out of the verifier (found by the property test). Names must be plain
  * host/path text (checked before the verifier runs), and one a trusted log's URL contains
  * (checked after it accepts, so an untrusted log still reads as the verifier's own verdict).
  */
-function checkpointNameProblem(envelope: string, registry: KeylessRegistry, stage: 'text' | 'log'): string | undefined {
+function checkpointSignatureProblem(envelope: string, registry: KeylessRegistry, stage: 'text' | 'log'): string | undefined {
   const data = envelope.slice(envelope.indexOf('\n\n') + 2);
-  for (const [, name] of data.matchAll(CHECKPOINT_SIGNATURE)) {
+  for (const [, name, signature] of data.matchAll(CHECKPOINT_SIGNATURE)) {
     const shown = name!.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
     if (stage === 'text' && !PLAIN_NAME.test(name!)) return `the checkpoint names its log '${shown}', which is not a log name`;
+    // Node's base64 decoder ignores stray characters and the padding bits: one signature, many
+    // texts. Only the canonical text is taken, so the entry has one reading (property test).
+    if (stage === 'text' && Buffer.from(signature!, 'base64').toString('base64') !== signature)
+      return `the checkpoint signature of '${shown}' is not canonical base64`;
     if (stage === 'log' && !registry.trustMaterial.tlogs.some((log) => log.baseURL.includes(name!)))
       return `the checkpoint is signed in the name of '${shown}', not a log of the trusted root`;
   }
@@ -166,7 +170,7 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
   const rebuilt = Buffer.from(hashedRekordBody(signed.signature, signed.signedAttributes, signed.certificate)).toString('base64');
   if (!registry) return { ...good, status: 'U', reason: 'unknown_key', detail: 'keyless signature: no Sigstore trusted root or identity in the registry' };
   const envelope = entry.inclusionProof?.checkpoint.envelope ?? '';
-  const unnamed = checkpointNameProblem(envelope, registry, 'text');
+  const unnamed = checkpointSignatureProblem(envelope, registry, 'text');
   if (unnamed !== undefined) return { ...good, status: 'E', reason: 'invalid', detail: `log: ${unnamed}` };
   let bundle;
   try {
@@ -202,7 +206,7 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
     if (error.code === 'SIGNATURE_ERROR') return { ...good, status: 'B', reason: 'invalid', detail: `signature: ${detail}` };
     return { ...good, status: 'E', reason: 'invalid', detail: `log: the Rekor entry does not vouch for this signature — ${detail}` };
   }
-  const misnamed = checkpointNameProblem(envelope, registry, 'log');
+  const misnamed = checkpointSignatureProblem(envelope, registry, 'log');
   if (misnamed !== undefined) return { ...good, status: 'E', reason: 'invalid', detail: `log: ${misnamed}` };
   const trusted = registry.identities.some((identity) => identityMatches(identity, subject, issuer));
   if (!trusted) {

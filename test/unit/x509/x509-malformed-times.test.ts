@@ -26,6 +26,9 @@ const NOW = new Date();
 const dir = tempDir('x509-times');
 let registries: KeyRegistries;
 const der: Record<'x509' | 'gitsign', Buffer> = { x509: Buffer.alloc(0), gitsign: Buffer.alloc(0) };
+/** A gitsign signature whose checkpoint signature's base64 ends in padding (it has spare bits). */
+let paddedGitsign: Buffer | undefined;
+const CHECKPOINT_LINE = '\u00e2\u0080\u0094 rekor.local '; // the em dash as latin1 bytes
 
 function armor(bytes: Uint8Array): string {
   const lines =
@@ -48,6 +51,13 @@ beforeAll(async () => {
   );
   const sigstore = await localSigstore();
   der.gitsign = dearmor(await sigstore.sign(PAYLOAD));
+  // ECDSA signatures vary in length, so about half the checkpoints end in '=': sign until one does.
+  for (let attempt = 0; attempt < 30 && !paddedGitsign; attempt++) {
+    const candidate = dearmor(await sigstore.sign(PAYLOAD));
+    const text = candidate.toString('latin1');
+    const end = text.indexOf('\n', text.indexOf(CHECKPOINT_LINE) + CHECKPOINT_LINE.length);
+    if (text[end - 1] === '=') paddedGitsign = candidate;
+  }
   registries = {
     ...(await buildRegistries({ keyrings: [], x509Roots: [{ name: 'ca.pem', text: readFileSync(ca.certificate, 'latin1') }] })),
     keyless: {
@@ -186,6 +196,27 @@ describe('malformed times in CMS signatures are E verdicts, not exceptions', () 
     const verdict = await verdictOf(mutant);
     expect(verdict).toMatchObject({ status: 'E', reason: 'invalid' });
     expect(verdict.detail).toMatch(detail);
+  });
+
+  it('gitsign: a checkpoint signature in non-canonical base64 (same bytes, other text)', async () => {
+    expect(paddedGitsign).toBeDefined();
+    const original = paddedGitsign!;
+    expect((await verdictOf(original)).status).toBe('G');
+    const text = original.toString('latin1');
+    const end = text.indexOf('\n', text.indexOf(CHECKPOINT_LINE) + CHECKPOINT_LINE.length);
+    const last = end - (text[end - 2] === '=' ? 3 : 2); // the last character before the padding
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const mutant = Buffer.from(original);
+    mutant.write(alphabet[alphabet.indexOf(text[last]!) ^ 1]!, last, 'latin1'); // a spare bit
+    const signatureOf = (bytes: Buffer): string => {
+      const t = bytes.toString('latin1');
+      const start = t.indexOf(CHECKPOINT_LINE) + CHECKPOINT_LINE.length;
+      return Buffer.from(t.slice(start, t.indexOf('\n', start)), 'base64').toString('hex');
+    };
+    expect(signatureOf(mutant)).toBe(signatureOf(original)); // the same signature bytes
+    const verdict = await verdictOf(mutant);
+    expect(verdict).toMatchObject({ status: 'E', reason: 'invalid' });
+    expect(verdict.detail).toMatch(/not canonical base64/);
   });
 
   it('the unmutated signatures are G (the cases above are not vacuous)', async () => {
