@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { bundleFromJSON } from '@sigstore/bundle';
+import { X509Certificate as SigstoreCertificate } from '@sigstore/core';
 import { toSignedEntity, Verifier, VerificationError } from '@sigstore/verify';
 import * as asn1js from 'asn1js';
 import type { SignatureVerdict } from '../verdict.ts';
 import { identityMatches } from './identity.ts';
 import type { KeylessRegistry } from './keyless-registry.ts';
+import { readBer } from '../x509/ber-read.ts';
 import { ProtoError, readLogEntry } from './log-entry-proto.ts';
 
 /** The Rekor TransparencyLogEntry gitsign stores as an unsigned CMS attribute ("offline" mode). */
@@ -25,15 +27,45 @@ export interface GitsignSignature {
   unsignedAttributes: ReadonlyMap<string, Uint8Array[]>;
 }
 
-/** The OIDC issuer Fulcio wrote into the certificate: .1.8 (a DER UTF8String) or legacy .1.1 (raw text). */
-export function fulcioIssuer(extensions: ReadonlyMap<string, Uint8Array>): string | undefined {
+/**
+ * The OIDC issuer Fulcio wrote into the certificate: .1.8 (a DER UTF8String) or legacy .1.1 (raw
+ * text). The signer controls these bytes (any self-made certificate can carry the extension), so
+ * bytes the decoder cannot read are a problem to report, not a throw.
+ */
+export function fulcioIssuer(extensions: ReadonlyMap<string, Uint8Array>): { issuer: string | undefined } | { problem: string } {
   const v2 = extensions.get(ISSUER_V2);
   if (v2) {
-    const parsed = asn1js.fromBER(v2);
-    if (parsed.offset !== -1 && parsed.result instanceof asn1js.Utf8String) return parsed.result.valueBlock.value;
+    const parsed = readBer(v2);
+    if (!parsed.ok) return { problem: `the Fulcio issuer extension ${ISSUER_V2} is ${parsed.problem}` };
+    if (parsed.result instanceof asn1js.Utf8String) return { issuer: parsed.result.valueBlock.value };
   }
   const v1 = extensions.get(ISSUER_V1);
-  return v1 ? new TextDecoder('utf-8', { fatal: true }).decode(v1) : undefined;
+  if (!v1) return { issuer: undefined };
+  try {
+    return { issuer: new TextDecoder('utf-8', { fatal: true }).decode(v1) };
+  } catch {
+    return { problem: `the Fulcio issuer extension ${ISSUER_V1} is not UTF-8` };
+  }
+}
+
+/**
+ * Reads the certificate the way @sigstore/verify will, touching every field it reads during
+ * verification: its parser decodes on each access (getters) and throws plain errors on bytes
+ * it cannot read, which the verifier would pass on as a crash rather than a verdict. The
+ * getters are pure, so what reads here reads the same inside the verifier. Returns the problem.
+ */
+export function sigstoreCertificateProblem(der: Uint8Array): string | undefined {
+  try {
+    const certificate = SigstoreCertificate.parse(Buffer.from(der));
+    void [certificate.tbsCertificate.toDER(), certificate.version, certificate.serialNumber, certificate.notBefore, certificate.notAfter];
+    void [certificate.issuer, certificate.subject, certificate.publicKey, certificate.signatureAlgorithm, certificate.signatureValue];
+    void [certificate.subjectAltName, certificate.isCA, certificate.extAuthorityKeyID?.keyIdentifier, certificate.extSubjectKeyID?.keyIdentifier];
+    void certificate.extSCT?.signedCertificateTimestamps;
+    for (const extension of certificate.extensions) void extension.subs[0]?.toOID();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function pem(der: Uint8Array): string {
@@ -61,6 +93,32 @@ export function hashedRekordBody(signature: Uint8Array, signedAttributes: Uint8A
   });
 }
 
+/** A signed-note signature line: `— <name> <base64 key hint and signature>` (as sigstore-js reads it). */
+const CHECKPOINT_SIGNATURE = /\u2014 (\S+) (\S+)\n/g;
+const PLAIN_NAME = /^[A-Za-z0-9._:/-]+$/;
+
+/**
+ * The checkpoint's signature lines. sigstore-js matches a line's log name with `baseURL.match(name)`: the
+ * signer's text as a regular expression, so `rekor.loca|` names any log and `rekor(` throws
+ * a SyntaxError out of the verifier (found by the property test). Names must be plain
+ * host/path text (checked before the verifier runs), and one a trusted log's URL contains
+ * (checked after it accepts, so an untrusted log still reads as the verifier's own verdict).
+ */
+function checkpointSignatureProblem(envelope: string, registry: KeylessRegistry, stage: 'text' | 'log'): string | undefined {
+  const data = envelope.slice(envelope.indexOf('\n\n') + 2);
+  for (const [, name, signature] of data.matchAll(CHECKPOINT_SIGNATURE)) {
+    const shown = name!.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+    if (stage === 'text' && !PLAIN_NAME.test(name!)) return `the checkpoint names its log '${shown}', which is not a log name`;
+    // Node's base64 decoder ignores stray characters and the padding bits: one signature, many
+    // texts. Only the canonical text is taken, so the entry has one reading (property test).
+    if (stage === 'text' && Buffer.from(signature!, 'base64').toString('base64') !== signature)
+      return `the checkpoint signature of '${shown}' is not canonical base64`;
+    if (stage === 'log' && !registry.trustMaterial.tlogs.some((log) => log.baseURL.includes(name!)))
+      return `the checkpoint is signed in the name of '${shown}', not a log of the trusted root`;
+  }
+  return undefined;
+}
+
 /**
  * Verifies a gitsign (Sigstore keyless) signature offline: the Rekor entry it carries (SET
  * and/or inclusion proof against the trusted root's log keys, body rebuilt from the signature
@@ -70,7 +128,9 @@ export function hashedRekordBody(signature: Uint8Array, signedAttributes: Uint8A
  */
 export function verifyGitsign(registry: KeylessRegistry | undefined, signed: GitsignSignature, base: SignatureVerdict): SignatureVerdict {
   const subject = signed.emails[0] ?? signed.uris[0] ?? '';
-  const issuer = fulcioIssuer(signed.extensions);
+  const read = fulcioIssuer(signed.extensions);
+  if ('problem' in read) return { ...base, status: 'E', format: 'x509', reason: 'malformed_signature', detail: read.problem };
+  const issuer = read.issuer;
   const good: SignatureVerdict = {
     ...base,
     format: 'x509',
@@ -89,8 +149,8 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
   if (stored.length !== 1) return { ...good, status: 'E', reason: 'malformed_signature', detail: 'the Rekor log entry attribute must have exactly one value' };
   let entry;
   try {
-    const octets = asn1js.fromBER(stored[0]!);
-    if (octets.offset === -1 || !(octets.result instanceof asn1js.OctetString)) throw new ProtoError('the attribute value is not an OCTET STRING');
+    const octets = readBer(stored[0]!);
+    if (!octets.ok || !(octets.result instanceof asn1js.OctetString)) throw new ProtoError('the attribute value is not an OCTET STRING');
     entry = readLogEntry(new Uint8Array(octets.result.valueBlock.valueHexView));
   } catch (error) {
     if (error instanceof ProtoError || error instanceof TypeError)
@@ -105,8 +165,13 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
       return { ...good, status: 'E', reason: 'invalid', detail: "log: the inclusion proof's root hash or tree size differs from its signed checkpoint" };
     }
   }
+  const unreadable = sigstoreCertificateProblem(signed.certificate);
+  if (unreadable !== undefined) return { ...good, status: 'E', reason: 'malformed_signature', detail: `the Fulcio certificate is unreadable: ${unreadable}` };
   const rebuilt = Buffer.from(hashedRekordBody(signed.signature, signed.signedAttributes, signed.certificate)).toString('base64');
   if (!registry) return { ...good, status: 'U', reason: 'unknown_key', detail: 'keyless signature: no Sigstore trusted root or identity in the registry' };
+  const envelope = entry.inclusionProof?.checkpoint.envelope ?? '';
+  const unnamed = checkpointSignatureProblem(envelope, registry, 'text');
+  if (unnamed !== undefined) return { ...good, status: 'E', reason: 'invalid', detail: `log: ${unnamed}` };
   let bundle;
   try {
     bundle = bundleFromJSON({
@@ -141,6 +206,8 @@ export function verifyGitsign(registry: KeylessRegistry | undefined, signed: Git
     if (error.code === 'SIGNATURE_ERROR') return { ...good, status: 'B', reason: 'invalid', detail: `signature: ${detail}` };
     return { ...good, status: 'E', reason: 'invalid', detail: `log: the Rekor entry does not vouch for this signature — ${detail}` };
   }
+  const misnamed = checkpointSignatureProblem(envelope, registry, 'log');
+  if (misnamed !== undefined) return { ...good, status: 'E', reason: 'invalid', detail: `log: ${misnamed}` };
   const trusted = registry.identities.some((identity) => identityMatches(identity, subject, issuer));
   if (!trusted) {
     return {

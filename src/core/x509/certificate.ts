@@ -1,6 +1,7 @@
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { readBer, strictTime } from './ber-read.ts';
 
 /** What a verification needs to know about one certificate, read once from its DER bytes. */
 export interface CertificateFacts {
@@ -79,6 +80,39 @@ function bit(bits: Uint8Array, index: number): boolean {
 
 export class CertificateError extends Error {}
 
+/**
+ * An extension's value as pkijs reads it. pkijs decodes it on first access (a getter), with a
+ * decoder that can throw on hostile bytes: the access is the parse, so it is guarded here.
+ */
+function parsedValueOf(extension: pkijs.Extension): unknown {
+  const decoded = readBer(extension.extnValue.valueBlock.valueHexView);
+  if (!decoded.ok) throw new CertificateError(`extension ${extension.extnID} is unreadable: ${decoded.problem}`);
+  try {
+    return extension.parsedValue as unknown;
+  } catch (error) {
+    throw new CertificateError(`extension ${extension.extnID} is unreadable: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * notBefore and notAfter read strictly from the TBSCertificate (pkijs keeps only asn1js's
+ * lenient reading of them, see strictTime): version [0]?, serial, signature, issuer, validity.
+ */
+function validityOf(parsed: pkijs.Certificate): { notBefore: Date; notAfter: Date } {
+  const tbs = readBer(parsed.tbsView);
+  if (!tbs.ok) throw new CertificateError(`unreadable certificate: the TBSCertificate is ${tbs.problem}`);
+  const fields: unknown = (tbs.result as asn1js.Sequence).valueBlock.value;
+  if (!Array.isArray(fields)) throw new CertificateError('unreadable certificate: the TBSCertificate is not a SEQUENCE');
+  const first = fields[0] as asn1js.BaseBlock | undefined;
+  const offset = first && first.idBlock.tagClass === 3 && first.idBlock.tagNumber === 0 ? 1 : 0;
+  const validity: unknown = fields[offset + 3];
+  if (!(validity instanceof asn1js.Sequence) || validity.valueBlock.value.length !== 2) throw new CertificateError('the certificate validity is not two times');
+  const [notBefore, notAfter] = validity.valueBlock.value.map(strictTime) as [Date | string, Date | string];
+  if (typeof notBefore === 'string') throw new CertificateError(`the certificate notBefore is malformed: ${notBefore}`);
+  if (typeof notAfter === 'string') throw new CertificateError(`the certificate notAfter is malformed: ${notAfter}`);
+  return { notBefore, notAfter };
+}
+
 /** Reads one DER certificate; anything it cannot read is a CertificateError naming why. */
 export function readCertificate(der: Uint8Array): CertificateFacts {
   let parsed: pkijs.Certificate;
@@ -103,7 +137,8 @@ export function readCertificate(der: Uint8Array): CertificateFacts {
     if (extensions.has(extension.extnID)) throw new CertificateError(`extension ${extension.extnID} appears twice`);
     extensions.set(extension.extnID, new Uint8Array(extension.extnValue.valueBlock.valueHexView));
     if (extension.critical && !KNOWN_EXTENSIONS.has(extension.extnID)) unknownCritical.push(extension.extnID);
-    const value: unknown = extension.parsedValue;
+    // Only the extensions read below are decoded: the others are kept as bytes.
+    const value: unknown = ['2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.17'].includes(extension.extnID) ? parsedValueOf(extension) : undefined;
     switch (extension.extnID) {
       case '2.5.29.19':
         isCa = (value as pkijs.BasicConstraints | undefined)?.cA === true;
@@ -134,6 +169,7 @@ export function readCertificate(der: Uint8Array): CertificateFacts {
     const text = (entry.value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
     if (typeof text === 'string') emails.push(text);
   }
+  const { notBefore, notAfter } = validityOf(parsed);
   const serialBytes = parsed.serialNumber.valueBlock.valueHexView;
   let start = 0;
   while (start < serialBytes.length - 1 && serialBytes[start] === 0) start++;
@@ -144,8 +180,8 @@ export function readCertificate(der: Uint8Array): CertificateFacts {
     issuer: nameText(parsed.issuer),
     issuerDer: new Uint8Array(parsed.issuer.valueBeforeDecode.slice(0)),
     serial: hex(serialBytes.subarray(start)),
-    notBefore: parsed.notBefore.value,
-    notAfter: parsed.notAfter.value,
+    notBefore,
+    notAfter,
     isCa,
     ...(keyUsage ? { keyUsage } : {}),
     ...(extKeyUsage ? { extKeyUsage } : {}),

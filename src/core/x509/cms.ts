@@ -1,4 +1,5 @@
 import * as asn1js from 'asn1js';
+import { readBer, strictTime } from './ber-read.ts';
 import { berShapeProblem } from './ber-shape.ts';
 import { readCertificate, CertificateError, type CertificateFacts } from './certificate.ts';
 
@@ -49,8 +50,8 @@ function hexOf(bytes: Uint8Array): string {
 
 function single(values: Uint8Array[] | undefined, what: string): asn1js.AsnType {
   if (!values || values.length !== 1) throw new MessageError(`the ${what} attribute must have exactly one value`);
-  const parsed = asn1js.fromBER(values[0]!);
-  if (parsed.offset === -1) throw new MessageError(`the ${what} attribute is unreadable`);
+  const parsed = readBer(values[0]!);
+  if (!parsed.ok) throw new MessageError(`the ${what} attribute is unreadable: ${parsed.problem}`);
   return parsed.result;
 }
 
@@ -121,8 +122,8 @@ export function readSignedMessage(armored: string): SignedMessage {
   const ber = decodeArmor(armored);
   const shape = berShapeProblem(ber);
   if (shape) throw new MessageError(`the signature is not well-formed BER: ${shape}`);
-  const asn = asn1js.fromBER(ber);
-  if (asn.offset === -1) throw new MessageError('the signature is not BER');
+  const asn = readBer(ber);
+  if (!asn.ok) throw new MessageError(`the signature is ${asn.problem}`);
   if (asn.offset !== ber.length) throw new MessageError('the signature has trailing bytes');
   const [contentType, explicit] = children(asn.result as Block, 'ContentInfo');
   if (oidOf(contentType, 'the content type') !== SIGNED_DATA) throw new MessageError('the content is not SignedData');
@@ -184,9 +185,9 @@ export function readSignedMessage(armored: string): SignedMessage {
   let signingTime: Date | undefined;
   if (signed.has(SIGNING_TIME)) {
     const time = single(signed.get(SIGNING_TIME), 'signingTime');
-    if (!(time instanceof asn1js.UTCTime || time instanceof asn1js.GeneralizedTime)) throw new MessageError('the signingTime attribute is not a time');
-    signingTime = time.toDate();
-    if (Number.isNaN(signingTime.getTime())) throw new MessageError('the signingTime attribute is not a valid time');
+    const read = strictTime(time);
+    if (typeof read === 'string') throw new MessageError(`the signingTime attribute is malformed: ${read}`);
+    signingTime = read;
   }
   return {
     digestAlgorithm,
