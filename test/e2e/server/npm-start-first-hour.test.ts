@@ -22,6 +22,26 @@ import { readSetupForm, withoutForgeSettings } from '../../helpers/setup-page.ts
 
 const NPM_CI_BUDGET_MS = 10 * 60_000;
 
+/**
+ * The README's set-up block (after the prerequisites): `npm ci && npm run demo   # …` then
+ * `npm test   # …` → [['npm ci', 'npm run demo'], ['npm test']]. The second is this suite
+ * itself (CI runs it on a clean checkout through .ci/run); the test runs the first.
+ */
+function readmeSetupCommands(readme: string): string[][] {
+  const block = /\nThen:\n\n```sh\n([\s\S]*?)\n```/.exec(readme);
+  if (!block) throw new Error("README.md: no sh block after 'Then:' (the two set-up commands)");
+  return block[1]!
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter(Boolean)
+    .map((line) =>
+      line
+        .split('&&')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    );
+}
+
 /** The app section's commands: `npm ci && npm start   # comment` → ['npm ci', 'npm start']. */
 function readmeAppCommands(readme: string): string[] {
   const section = readme.split(/^## /m).find((s) => s.startsWith('The GitHub App and the GitLab bot'));
@@ -39,6 +59,7 @@ describe('a fresh clone: the README set-up commands, then npm start with no sett
   const clone = join(dir, 'signet');
   const env = withoutForgeSettings(process.env);
   let commands: string[];
+  let setup: string[][];
   let app: AppProcess;
   let origin: string;
   let setupUrl: string;
@@ -47,8 +68,11 @@ describe('a fresh clone: the README set-up commands, then npm start with no sett
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
     execFileSync('git', ['clone', '-q', process.cwd(), clone]);
     expect(execFileSync('git', ['rev-parse', 'HEAD'], { cwd: clone, encoding: 'utf8' }).trim()).toBe(head);
-    commands = readmeAppCommands(readFileSync(join(clone, 'README.md'), 'utf8'));
+    const readme = readFileSync(join(clone, 'README.md'), 'utf8');
+    commands = readmeAppCommands(readme);
     expect(commands).toEqual(['npm ci', 'npm start']);
+    setup = readmeSetupCommands(readme);
+    expect(setup).toEqual([['npm ci', 'npm run demo'], ['npm test']]);
 
     const started = Date.now();
     const install = spawnSync('sh', ['-c', commands[0]!], {
@@ -71,6 +95,17 @@ describe('a fresh clone: the README set-up commands, then npm start with no sett
   afterAll(async () => {
     await app?.stop('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs the README's first set-up command on the fresh clone: the demo verifies and judges a real repository", () => {
+    // `npm ci` ran above (the same first half of both README blocks); now the rest of the first.
+    const demo = spawnSync('sh', ['-c', setup[0]!.slice(1).join(' && ')], { cwd: clone, env, encoding: 'utf8', timeout: 300_000 });
+    expect(demo.status, demo.stderr).toBe(0);
+    expect(demo.stdout).toContain('$ signet verify --all');
+    expect(demo.stdout).toMatch(/^[0-9a-f]{10} +G +\S+/m);
+    expect(demo.stdout).toMatch(/^[0-9a-f]{10} +N +-/m);
+    expect(demo.stdout).toContain('$ signet policy check');
+    expect(demo.stdout).toContain('(exit 1: the policy rejects this update)');
   });
 
   it('prints where to go first, and stays up', async () => {
