@@ -14,6 +14,9 @@ const shared = {
 
 export default defineConfig({
   test: {
+    // vitest's default is one worker fewer than the cores: one on the 2-core CI machine, where
+    // most tests wait on git, gpg, servers and child processes rather than compute.
+    maxWorkers: 2,
     projects: [
       { test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
