@@ -5,10 +5,10 @@
 // SQLite store) against the test fakes: a local GitHub REST API and `git http-backend`.
 // Usage: node bench/app-check.mjs [--deliveries N] [--concurrency C]
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { appEnvironment, loadAppBenchHelpers, makePullRequestRepo } from './app-bench-fixture.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const argument = (name, fallback) => {
@@ -20,38 +20,11 @@ const CONCURRENCY = argument('--concurrency', 4);
 const SECRET = 'bench-secret';
 const FULL_NAME = 'bench-org/bench-repo';
 
-// The fakes are the tests' TypeScript helpers: bundle them for plain Node.
-mkdirSync(join(root, '.bench'), { recursive: true });
-const helpersFile = join(root, '.bench', 'app-bench-helpers.mjs');
-await build({
-  stdin: {
-    contents: [
-      "export * from './test/helpers/fake-github.ts';",
-      "export * from './test/helpers/fake-github-webhooks.ts';",
-      "export * from './test/helpers/http-backend.ts';",
-      "export * from './test/helpers/http-backend-repo.ts';",
-      "export { freePort } from './test/helpers/postgres.ts';",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outfile: helpersFile,
-  packages: 'external',
-  logLevel: 'warning',
-});
-const h = await import(helpersFile);
+const h = await loadAppBenchHelpers(root, 'app-bench');
 
 const dir = mkdtempSync(join(tmpdir(), 'signet-app-bench-'));
-const started = Date.now();
-const repo = h.makeSignedRepo(FULL_NAME);
-repo.commit('bench', 125, h.alice, 'alice-gpg');
-const head = repo.commit('bench', 125, h.bob, 'bob-ssh').at(-1);
+const { repo, head } = makePullRequestRepo(h, FULL_NAME, (line) => process.stdout.write(`${line}\n`));
 repo.updateRef('refs/pull/1/head', head);
-process.stdout.write(`repository: 250 signed commits made with git, gpg and ssh-keygen in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
 const backend = await h.startGitHttpBackend(repo.root);
 const github = await h.startFakeGitHub();
@@ -63,21 +36,7 @@ async function startApp(name, writeIntervalMs) {
   const port = await h.freePort();
   const child = spawn(process.execPath, ['dist/app.mjs'], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      APP_ID: String(github.appId),
-      PRIVATE_KEY: github.privateKey,
-      WEBHOOK_SECRET: SECRET,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: 'http',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      SIGNET_CACHE_DIR: join(dir, `cache-${name}`),
-      SIGNET_SQLITE_PATH: join(dir, `${name}.sqlite`),
-      SIGNET_GITHUB_WRITE_INTERVAL_MS: String(writeIntervalMs),
-    },
+    env: appEnvironment({ github, port, secret: SECRET, cacheDir: join(dir, `cache-${name}`), sqlitePath: join(dir, `${name}.sqlite`), writeIntervalMs }),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -8,10 +8,10 @@
 // GitHub REST API and `git http-backend`, all on this machine.
 // Usage: node bench/app-installations.mjs [--installations N] [--deliveries N] [--concurrency C] [--spacing MS] [--json]
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { appEnvironment, loadAppBenchHelpers, makePullRequestRepo } from './app-bench-fixture.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const argument = (name, fallback) => {
@@ -25,36 +25,10 @@ const SPACING_MS = argument('--spacing', 1000);
 const SECRET = 'bench-secret';
 const say = (text) => process.stdout.write(`${text}\n`);
 
-mkdirSync(join(root, '.bench'), { recursive: true });
-const helpersFile = join(root, '.bench', 'app-installations-helpers.mjs');
-await build({
-  stdin: {
-    contents: [
-      "export * from './test/helpers/fake-github.ts';",
-      "export * from './test/helpers/fake-github-webhooks.ts';",
-      "export * from './test/helpers/http-backend.ts';",
-      "export * from './test/helpers/http-backend-repo.ts';",
-      "export { freePort } from './test/helpers/postgres.ts';",
-    ].join('\n'),
-    resolveDir: root,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outfile: helpersFile,
-  packages: 'external',
-  logLevel: 'warning',
-});
-const h = await import(helpersFile);
+const h = await loadAppBenchHelpers(root, 'app-installations');
 
 const dir = mkdtempSync(join(tmpdir(), 'signet-installations-bench-'));
-const started = Date.now();
-const repo = h.makeSignedRepo('org-0/repo');
-repo.commit('bench', 125, h.alice, 'alice-gpg');
-const head = repo.commit('bench', 125, h.bob, 'bob-ssh').at(-1);
-say(`repository: 250 signed commits made with git, gpg and ssh-keygen in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+const { repo, head } = makePullRequestRepo(h, 'org-0/repo', say);
 
 const backend = await h.startGitHttpBackend(repo.root);
 const github = await h.startFakeGitHub();
@@ -70,21 +44,7 @@ const port = await h.freePort();
 const profile = process.env.APP_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.APP_CPU_PROF] : [];
 const app = spawn(process.execPath, [...profile, 'dist/app.mjs'], {
   cwd: root,
-  env: {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    APP_ID: String(github.appId),
-    PRIVATE_KEY: github.privateKey,
-    WEBHOOK_SECRET: SECRET,
-    GHE_HOST: github.host,
-    GHE_PROTOCOL: 'http',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    SIGNET_CACHE_DIR: join(dir, 'cache'),
-    SIGNET_SQLITE_PATH: join(dir, 'signet.sqlite'),
-    SIGNET_GITHUB_WRITE_INTERVAL_MS: String(SPACING_MS),
-  },
+  env: appEnvironment({ github, port, secret: SECRET, cacheDir: join(dir, 'cache'), sqlitePath: join(dir, 'signet.sqlite'), writeIntervalMs: SPACING_MS }),
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const url = `http://127.0.0.1:${port}`;
