@@ -73,9 +73,13 @@ describe('npm run release: signet signs its own release', () => {
   it('writes every artifact; each verifies with the independent peers and with signet', async () => {
     expect(await checks(out)).toEqual({ sha256sum: true, gpgChecksums: true, openssl: true, sigstoreVerify: true, signetBlob: true, signetSbom: true, signetProvenance: true });
     const executable = readFileSync(join(out, NAME));
-    expect(mustRun('sha256sum', [join(projectRoot, 'dist', 'signet')]).split(' ')[0]).toBe(mustRun('sha256sum', [join(out, NAME)]).split(' ')[0]);
+    // Not compared with dist/signet afterwards: other test files rebuild it meanwhile (tests run
+    // two at a time), and a rebuild is not byte-identical; that comparison failed a CI run. The
+    // released file is the one the checksums, signatures and attestations above cover; here it
+    // must be this version of signet on Node 24.
+    const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
     expect(executable.length).toBeGreaterThan(50 << 20);
-    expect(mustRun(join(out, NAME), ['--version'])).toMatch(/\(node v24\./);
+    expect(mustRun(join(out, NAME), ['--version']).trim()).toMatch(new RegExp(`^signet ${version.replaceAll('.', '\\.')} \\(node v24\\.`));
   });
 
   it('the provenance names the source commit; the SBOM lists the lockfile packages', () => {
