@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommitResult } from '../../../src/core/verify-object.ts';
 import { VerdictCache } from '../../../src/store/verdict-cache.ts';
 import { WalkMemo } from '../../../src/store/walk-memo.ts';
+import { fileJobState } from '../../../src/jobs/ports.ts';
 
 const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
 const KEY = 'a'.repeat(64);
@@ -64,5 +65,22 @@ describe('cache writers never write through a planted temporary name', () => {
     expect(readFileSync(victim, 'utf8')).toBe('echo original\n');
     expect(new VerdictCache(cacheDir, KEY, false, SECRET).get(result.commit)?.subject).toBe(result.subject);
     expect(readdirSync(cacheDir).filter((name) => name.endsWith('.cache'))).toEqual([`${KEY}.cache`]);
+  });
+});
+
+describe("the jobs' file state never writes through a planted temporary name", () => {
+  it('writes the state, leaves the symlink target alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-state-symlink-'));
+    try {
+      const victim = join(dir, 'victim');
+      writeFileSync(victim, 'echo original\n');
+      mkdirSync(join(dir, 'state', 'reports'), { recursive: true });
+      for (let pid = Math.max(1, process.pid - 5); pid <= process.pid + 5; pid++) symlinkSync(victim, join(dir, 'state', 'reports', `latest.json.${pid}.tmp`));
+      await fileJobState(join(dir, 'state')).write('reports/latest.json', { ok: true });
+      expect(readFileSync(victim, 'utf8')).toBe('echo original\n');
+      expect(await fileJobState(join(dir, 'state')).read('reports/latest.json')).toEqual({ ok: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
