@@ -10,6 +10,7 @@
  *   several replicas that directory must be shared (or the store must grow a key-value table:
  *   `getJobState(key)` / `putJobState(key, json)` is all this needs).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignetStore } from '../store/store.ts';
@@ -39,8 +40,9 @@ export function fileJobState(directory: string): JobState {
     async write(key: string, value: unknown): Promise<void> {
       const path = pathOf(key);
       mkdirSync(dirname(path), { recursive: true });
-      const temporary = `${path}.${process.pid}.tmp`;
-      writeFileSync(temporary, typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
+      // Unguessable and created exclusively: a symlink planted at a predictable name is never written through.
+      const temporary = `${path}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
+      writeFileSync(temporary, typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`, { flag: 'wx' });
       renameSync(temporary, path);
     },
   };

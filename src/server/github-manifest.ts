@@ -76,7 +76,8 @@ export async function convertManifestCode(apiBaseUrl: string, code: string, sign
     throw new SignetError('CONFIG_INVALID', 'GitHub answered without a usable webhook secret');
   if (typeof htmlUrl !== 'string' || !/^https?:\/\/[^\s"'<>]+$/.test(htmlUrl))
     throw new SignetError('CONFIG_INVALID', 'GitHub answered without the App address');
-  return { id, slug: typeof slug === 'string' ? slug : String(id), htmlUrl, pem, webhookSecret };
+  // The slug is printed on the console: a name with control characters (a terminal escape) is not used.
+  return { id, slug: typeof slug === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(slug) ? slug : String(id), htmlUrl, pem, webhookSecret };
 }
 
 /**

@@ -14,7 +14,7 @@
  *   with mode 0600 and never overwritten, and no page or log line carries a secret.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { SignetError } from '../core/errors.ts';
@@ -74,6 +74,16 @@ function settingsText(): string {
 </ul>`;
 }
 
+/** Whether anything is at `path`, a dangling symlink included (existsSync follows links). */
+function entryExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
 export async function startSetupServer(options: SetupOptions): Promise<SetupServer> {
   const token = randomBytes(24).toString('base64url');
   const state = randomBytes(24).toString('base64url');
@@ -120,6 +130,11 @@ ${settingsText()}`;
       if (!sameSecret(url.searchParams.get('state') ?? '', state))
         return send(res, 403, 'signet setup: this answer does not come from the setup page this server showed; start again from it\n');
       if (exchanging) return send(res, 409, 'signet setup: the App is being created; reload in a moment\n');
+      // Checked before the exchange, not only by writeAppEnvFile's exclusive create: GitHub
+      // gives the private key once, so exchanging the code with nowhere to write it would leave
+      // an App whose key is lost. The code stays valid for an hour: move .env, then reload.
+      if (entryExists(join(options.cwd, '.env')))
+        return send(res, 409, 'signet setup: .env already exists and is never overwritten; move it away and reload this address\n');
       exchanging = true;
       try {
         const app = await convertManifestCode(options.apiBaseUrl, url.searchParams.get('code') ?? '', AbortSignal.timeout(30_000));

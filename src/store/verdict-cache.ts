@@ -153,8 +153,10 @@ export class VerdictCache {
     const body = Buffer.from(parts.join(''), 'utf8');
     const header = `${MAGIC} ${VERSION} ${this.key} ${this.mac(body).toString('hex')}\n`;
     mkdirSync(this.directory, { recursive: true });
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, Buffer.concat([Buffer.from(header, 'latin1'), body]));
+    // An unguessable name, created exclusively: whoever can write the directory (a restored CI
+    // cache) could plant a symlink at any predictable name and have the file written through it.
+    const temporary = `${this.path}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
+    writeFileSync(temporary, Buffer.concat([Buffer.from(header, 'latin1'), body]), { flag: 'wx', mode: 0o600 });
     renameSync(temporary, this.path);
     this.added.length = 0;
     this.rewrite = false;

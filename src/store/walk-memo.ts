@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual, type Hmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitResult, TagResult } from '../core/verify-object.ts';
@@ -99,7 +99,9 @@ export class WalkMemo implements RangeMemo {
   record(result: CommitResult): void {
     if (this.writeProblem) return;
     try {
-      this.writer ??= new MemoWriter(this.directory, `${this.path}.${process.pid}.tmp`, this.secret, this.key);
+      // An unguessable name, created exclusively: whoever can write the directory (a restored CI
+      // cache) could plant a symlink at any predictable name and have the memo written through it.
+      this.writer ??= new MemoWriter(this.directory, `${this.path}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`, this.secret, this.key);
       this.writer.add(result, this.explicitNow || reusableWithoutNow(result));
     } catch (error) {
       // The verdicts stand without their memo: the caller says so, and the next run walks again.
@@ -230,7 +232,7 @@ class MemoWriter {
     private readonly key: string,
   ) {
     mkdirSync(directory, { recursive: true });
-    this.fd = openSync(temporary, 'w', 0o600);
+    this.fd = openSync(temporary, 'wx', 0o600);
     writeSync(this.fd, Buffer.alloc(HEADER_LENGTH, 0x20));
     this.hmac = mac(secret, key);
   }

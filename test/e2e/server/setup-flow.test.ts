@@ -135,9 +135,12 @@ describe('the setup page creates the App and npm start then serves it', () => {
       const third = startAppProcess(process.execPath, [APP], { cwd: other, env: { ...env(), PORT: String(port) } });
       const url = (await third.waitForLine(/^signet: to create the GitHub App/)).split(' open ')[1]!;
       const form = readSetupForm(await (await fetch(url)).text());
+      const before = conversions.length;
       const response = await fetch(`http://127.0.0.1:${port}/setup/github/done?code=${CODE}&state=${new URL(form.action).searchParams.get('state')}`);
-      expect(response.status).toBe(502);
-      expect(await response.text()).toMatch(/\.env already exists; it was left unchanged/);
+      // Refused before the exchange: GitHub gives the private key once, so the code is kept for a retry.
+      expect(response.status).toBe(409);
+      expect(await response.text()).toMatch(/\.env already exists and is never overwritten/);
+      expect(conversions.length).toBe(before);
       expect(readFileSync(join(other, '.env'), 'utf8')).toBe('# kept\n');
       expect(await third.stop('SIGINT')).toBe(0);
     } finally {

