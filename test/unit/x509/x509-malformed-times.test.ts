@@ -5,19 +5,15 @@
  * the fix; each must now be an E verdict naming the field.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as asn1js from 'asn1js';
 import { sigstoreCertificateProblem } from '../../../src/core/sigstore/gitsign.ts';
-import { parseTrustedRoot } from '../../../src/core/sigstore/trusted-root.ts';
 import { strictTime } from '../../../src/core/x509/ber-read.ts';
 import { readSignedMessage } from '../../../src/core/x509/cms.ts';
 import type { SignatureVerdict } from '../../../src/core/verdict.ts';
 import { verifySignature, type KeyRegistries } from '../../../src/core/verify-object.ts';
-import { buildRegistries } from '../../../src/keys/load-registries.ts';
 import { tempDir } from '../../helpers/git.ts';
-import { localSigstore } from '../../helpers/sigstore-local.ts';
-import { TestCa } from '../../helpers/x509-gpgsm.ts';
+import { armorSignedMessage, dearmorSignedMessage, makeCmsFixture } from '../../helpers/cms-signatures.ts';
 
 const PAYLOAD = Buffer.from(
   'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 1760000000 +0000\ncommitter A <a@example.com> 1760000000 +0000\n\ntimes\n',
@@ -30,27 +26,14 @@ const der: Record<'x509' | 'gitsign', Buffer> = { x509: Buffer.alloc(0), gitsign
 let paddedGitsign: Buffer | undefined;
 const CHECKPOINT_LINE = '\u00e2\u0080\u0094 rekor.local '; // the em dash as latin1 bytes
 
-function armor(bytes: Uint8Array): string {
-  const lines =
-    Buffer.from(bytes)
-      .toString('base64')
-      .match(/.{1,64}/g) ?? [];
-  return ['-----BEGIN SIGNED MESSAGE-----', ...lines, '-----END SIGNED MESSAGE-----'].join('\n');
-}
-function dearmor(text: string): Buffer {
-  return Buffer.from(text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
-}
+const armor = armorSignedMessage;
+const dearmor = dearmorSignedMessage;
 
 beforeAll(async () => {
-  const ca = new TestCa(dir.path, 'times');
-  const leaf = ca.issue('alice', 'a@example.com');
-  der.x509 = execFileSync(
-    'openssl',
-    ['cms', '-sign', '-binary', '-md', 'sha256', '-nosmimecap', '-signer', leaf.certificate, '-inkey', leaf.key, '-outform', 'DER'],
-    { input: PAYLOAD, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  const sigstore = await localSigstore();
-  der.gitsign = dearmor(await sigstore.sign(PAYLOAD));
+  const fixture = await makeCmsFixture(dir.path, 'times', PAYLOAD);
+  const sigstore = fixture.sigstore;
+  registries = fixture.registries;
+  Object.assign(der, fixture.der);
   // ECDSA signatures vary in length, so about half the checkpoints end in '=': sign until one does.
   for (let attempt = 0; attempt < 30 && !paddedGitsign; attempt++) {
     const candidate = dearmor(await sigstore.sign(PAYLOAD));
@@ -58,14 +41,6 @@ beforeAll(async () => {
     const end = text.indexOf('\n', text.indexOf(CHECKPOINT_LINE) + CHECKPOINT_LINE.length);
     if (text[end - 1] === '=') paddedGitsign = candidate;
   }
-  registries = {
-    ...(await buildRegistries({ keyrings: [], x509Roots: [{ name: 'ca.pem', text: readFileSync(ca.certificate, 'latin1') }] })),
-    keyless: {
-      source: 'local',
-      trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'local').material,
-      identities: [{ subject: 'alice@example.com', issuer: 'https://accounts.example.com' }],
-    },
-  };
 }, 60_000);
 afterAll(() => dir.remove());
 

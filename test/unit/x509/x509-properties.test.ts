@@ -5,7 +5,7 @@
  * when every byte signet relies on (algorithms, signature, signed attributes, certificate,
  * log entry) is the original's, i.e. the mutation hit a field no signature covers.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -13,12 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as asn1js from 'asn1js';
 import { readLogEntry } from '../../../src/core/sigstore/log-entry-proto.ts';
 import { readSignedMessage } from '../../../src/core/x509/cms.ts';
-import { parseTrustedRoot } from '../../../src/core/sigstore/trusted-root.ts';
 import { verifySignature, type KeyRegistries } from '../../../src/core/verify-object.ts';
-import { buildRegistries } from '../../../src/keys/load-registries.ts';
 import { tempDir } from '../../helpers/git.ts';
-import { localSigstore } from '../../helpers/sigstore-local.ts';
-import { TestCa } from '../../helpers/x509-gpgsm.ts';
+import { armorSignedMessage, dearmorSignedMessage, makeCmsFixture } from '../../helpers/cms-signatures.ts';
+import type { TestCa } from '../../helpers/x509-gpgsm.ts';
 
 const PAYLOAD = Buffer.from(
   'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 1760000000 +0000\ncommitter A <a@example.com> 1760000000 +0000\n\nproperty\n',
@@ -29,37 +27,13 @@ let ca: TestCa;
 let registries: KeyRegistries;
 const der: Record<'x509' | 'gitsign', Buffer> = { x509: Buffer.alloc(0), gitsign: Buffer.alloc(0) };
 
-function armor(bytes: Uint8Array): string {
-  return [
-    '-----BEGIN SIGNED MESSAGE-----',
-    ...(Buffer.from(bytes)
-      .toString('base64')
-      .match(/.{1,64}/g) ?? []),
-    '-----END SIGNED MESSAGE-----',
-  ].join('\n');
-}
-function dearmor(text: string): Buffer {
-  return Buffer.from(text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
-}
+const armor = armorSignedMessage;
+const dearmor = dearmorSignedMessage;
 
 beforeAll(async () => {
-  ca = new TestCa(dir.path, 'props');
-  const leaf = ca.issue('alice', 'a@example.com');
-  der.x509 = execFileSync(
-    'openssl',
-    ['cms', '-sign', '-binary', '-md', 'sha256', '-nosmimecap', '-signer', leaf.certificate, '-inkey', leaf.key, '-outform', 'DER'],
-    { input: PAYLOAD, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  const sigstore = await localSigstore();
-  der.gitsign = dearmor(await sigstore.sign(PAYLOAD));
-  registries = {
-    ...(await buildRegistries({ keyrings: [], x509Roots: [{ name: 'ca.pem', text: readFileSync(ca.certificate, 'latin1') }] })),
-    keyless: {
-      source: 'local',
-      trustMaterial: parseTrustedRoot(sigstore.trustedRoot, 'local').material,
-      identities: [{ subject: 'alice@example.com', issuer: 'https://accounts.example.com' }],
-    },
-  };
+  const fixture = await makeCmsFixture(dir.path, 'props', PAYLOAD);
+  ({ ca, registries } = fixture);
+  Object.assign(der, fixture.der);
 }, 60_000);
 afterAll(() => dir.remove());
 
