@@ -3,6 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import type { CommitResult } from '../core/verify-object.ts';
 import type { RegistrySources } from '../keys/load-registries.ts';
+import { SignetError } from '../core/errors.ts';
+import { readCacheFile, UnusableCacheFile } from './read-cache-file.ts';
 
 /**
  * `signet verify`'s memory of verdicts, so that a repeated run pays for new commits only.
@@ -166,11 +168,14 @@ export class VerdictCache {
   private load(): void {
     if (this.loaded) return;
     this.loaded = true;
-    let bytes: Buffer;
+    let bytes: Buffer | undefined;
     try {
-      bytes = readFileSync(this.path);
+      bytes = readCacheFile(this.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (!(error instanceof UnusableCacheFile)) throw error;
+      this.ignored = `${this.path}: ${error.message}; ignored, verifying again`;
+    }
+    if (!bytes) {
       this.rewrite = true;
       return;
     }
@@ -224,6 +229,9 @@ export class VerdictCache {
   }
 }
 
+/** The shortest `SIGNET_CACHE_KEY` accepted: as many bytes as the random key signet makes itself. */
+export const CACHE_KEY_MIN_BYTES = 32;
+
 /**
  * The secret verify-cache files are authenticated with: `SIGNET_CACHE_KEY` when set (a CI secret,
  * so trusted jobs share a cache and untrusted ones cannot feed it), else 32 random bytes in
@@ -231,7 +239,18 @@ export class VerdictCache {
  * Undefined when neither can be had: then nothing is cached rather than cached unauthenticated.
  */
 export function cacheSecret(env: NodeJS.ProcessEnv): Buffer | undefined {
-  if (env.SIGNET_CACHE_KEY) return Buffer.from(env.SIGNET_CACHE_KEY, 'utf8');
+  if (env.SIGNET_CACHE_KEY) {
+    // Whoever guesses the secret can forge verdicts into a cache trusted jobs restore: a short
+    // human-chosen string is refused rather than used (its length is said, never its bytes).
+    const given = Buffer.from(env.SIGNET_CACHE_KEY, 'utf8');
+    if (given.length < CACHE_KEY_MIN_BYTES) {
+      throw new SignetError(
+        'USAGE',
+        `SIGNET_CACHE_KEY is ${given.length} bytes; a cache key needs at least ${CACHE_KEY_MIN_BYTES} (make one with: openssl rand -hex 32)`,
+      );
+    }
+    return given;
+  }
   const base = env.XDG_CONFIG_HOME || (env.HOME ? join(env.HOME, '.config') : undefined);
   if (!base) return undefined;
   const directory = join(base, 'signet');

@@ -1,9 +1,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitResult, TagResult } from '../core/verify-object.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import type { RangeMemo, RecalledRange } from '../git/verify-range.ts';
+import { readCacheFile, UnusableCacheFile } from './read-cache-file.ts';
 import { reusableWithoutNow } from './verdict-cache.ts';
 import { SignetError } from '../core/errors.ts';
 
@@ -80,13 +81,15 @@ export class WalkMemo implements RangeMemo {
   }
 
   recall(): RecalledRange | undefined {
-    let bytes: Buffer;
+    let bytes: Buffer | undefined;
     try {
-      bytes = readFileSync(this.path);
+      bytes = readCacheFile(this.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.ignoredReason = `${this.path}: ${(error as Error).message}; ignored`;
+      if (!(error instanceof UnusableCacheFile)) throw error;
+      this.ignoredReason = `${this.path}: ${error.message}; ignored, walking again`;
       return undefined;
     }
+    if (!bytes) return undefined;
     const problem = this.check(bytes);
     const parsed = problem ? undefined : parseBody(bytes.subarray(HEADER_LENGTH).toString('utf8'));
     if (!parsed) {

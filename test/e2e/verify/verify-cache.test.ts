@@ -1,8 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CACHE_FILE_MAX_BYTES } from '../../../src/store/read-cache-file.ts';
 import { verdictKey } from '../../../src/store/verdict-cache.ts';
 import { git, tempDir } from '../../helpers/git.ts';
 import { makeFixtures, gitEnv, type Fixtures } from '../../helpers/fixture-repos.ts';
@@ -14,12 +15,13 @@ interface Line {
 }
 
 /** The secret the cache files are authenticated with in these tests (a CI secret in real use). */
-const CACHE_KEY = 'verify-cache-test-secret';
+const CACHE_KEY = 'verify-cache-test-secret-of-32-bytes-or-more';
 const mac = (key: string, body: string) => createHmac('sha256', CACHE_KEY).update(key).update('\0').update(body).digest('hex');
 
 function signet(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; lines: Line[]; stdout: string; stderr: string } {
   const run = spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--format', 'jsonl', ...args], {
     encoding: 'utf8',
+    timeout: 60_000,
     env: { ...process.env, SIGNET_CACHE_KEY: CACHE_KEY, ...env },
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -137,7 +139,7 @@ describe('signet verify: the verdict cache', () => {
     expect(forged.stderr).toMatch(/not written with this machine's cache key, or damaged; ignored/);
     expect(statusOf(forged, sshCommit)).toBe('G');
     dropMemos(defaultCache);
-    const elsewhere = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD'], { SIGNET_CACHE_KEY: 'another machine' });
+    const elsewhere = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD'], { SIGNET_CACHE_KEY: 'another machine, another secret of 32 bytes' });
     expect(elsewhere.stderr).toMatch(/not written with this machine's cache key/);
     expect(statusOf(elsewhere, sshCommit)).toBe('G');
     expect(statusOf(signet(['--repo', repo, '--allowed-signers', aliceAllowed, '--no-cache', 'HEAD']), sshCommit)).toBe('G');
@@ -266,6 +268,57 @@ describe('signet verify: the verdict cache', () => {
     const foreign = signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
     expect(foreign.stderr).toMatch(/not a signet verdict cache; ignored/);
     expect(statusOf(foreign, sshCommit)).toBe('G');
+  });
+
+  // Whoever can write the cache directory (a restored CI cache, --cache DIR in a checkout) can
+  // put anything at the two names: a FIFO would hang a plain read, a symlink to /dev/zero or a
+  // huge file would fill memory, a directory would fail the run. Each is ignored, said, and the
+  // commits verified again — never trusted, never hanging (spawnSync's timeout fails the test).
+  it.each([
+    ['a FIFO', (path: string) => execFileSync('mkfifo', [path]), /not a regular file; ignored/],
+    ['a symbolic link to /dev/zero', (path: string) => symlinkSync('/dev/zero', path), /a symbolic link, not a file signet wrote; ignored/],
+    ['a directory', (path: string) => mkdirSync(path), /not a regular file; ignored/],
+    ['a file over the bound (sparse)', (path: string) => truncateSync(path, CACHE_FILE_MAX_BYTES + 1), /\d+ bytes, over the \d+-byte bound; ignored/],
+  ])('ignores %s at the verdict cache and walk memo names, says so, and verifies again', (_name, plant, said) => {
+    const cache = join(dir.path, `cache-planted-${_name.replace(/\W+/g, '-')}`);
+    signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
+    const { path } = cacheFile(cache);
+    const [memo] = memoFiles(cache);
+    const replace = (name: string) => {
+      rmSync(name, { recursive: true, force: true });
+      if (_name.startsWith('a file')) writeFileSync(name, '');
+      plant(name);
+    };
+    replace(path);
+    replace(memo!.path);
+    const uncached = signet(['--repo', repo, '--no-cache', '--allowed-signers', aliceAllowed, 'HEAD']);
+    const started = Date.now();
+    const run = signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(run.stderr).toMatch(new RegExp(`\\.memo: ${said.source}`));
+    expect(run.status, run.stderr).toBe(uncached.status);
+    expect(run.lines).toEqual(uncached.lines);
+    expect(statusOf(run, sshCommit)).toBe('G');
+    // The walk memo gone, the run reads the verdict cache's name: ignored the same way.
+    rmSync(memo!.path, { recursive: true, force: true });
+    replace(path);
+    const again = signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, 'HEAD']);
+    expect(again.stderr).toMatch(new RegExp(`\\.cache: ${said.source}`));
+    expect(again.status, again.stderr).toBe(uncached.status);
+    expect(again.lines).toEqual(uncached.lines);
+  });
+
+  it('refuses a SIGNET_CACHE_KEY shorter than 32 bytes, naming its length and never its bytes', () => {
+    const run = signet(['--repo', repo, '--allowed-signers', aliceAllowed, 'HEAD'], { SIGNET_CACHE_KEY: 'hunter2-short' });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/SIGNET_CACHE_KEY is 13 bytes; a cache key needs at least 32/);
+    expect(run.stderr).not.toContain('hunter2');
+    // --no-cache needs no key at all.
+    const uncached = signet(['--repo', repo, '--allowed-signers', aliceAllowed, '--no-cache', 'HEAD'], { SIGNET_CACHE_KEY: 'hunter2-short' });
+    expect(uncached.stderr).toBe('');
+    expect(statusOf(uncached, sshCommit)).toBe('G');
   });
 
   it('keys on every input: trusted root, X.509 roots, CRLs, keyless identities, policy, signet version', () => {

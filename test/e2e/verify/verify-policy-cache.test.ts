@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git, tempDir } from '../../helpers/git.ts';
 import { commitFile, createSshKey, sshSigningConfig, type SshIdentity } from '../../helpers/signing-keys.ts';
 
-const CACHE_KEY = 'verify-policy-cache-test-secret';
+const CACHE_KEY = 'verify-policy-cache-test-secret-of-32-bytes-or-more';
 
 const POLICY = `version: 1
 keys:
