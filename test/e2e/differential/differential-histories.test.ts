@@ -89,6 +89,18 @@ function appendToSignature(cwd: string, commit: string, extra: string[]): string
   return git(cwd, ['hash-object', '-t', 'commit', '-w', '--stdin'], rewritten);
 }
 
+/** The commit with its gpgsig header's value replaced by these lines (the first on the header line). */
+function withSignatureValue(cwd: string, commit: string, lines: string[]): string {
+  const raw = git(cwd, ['cat-file', 'commit', commit]) + '\n';
+  const headerEnd = raw.indexOf('\n\n');
+  const kept = raw
+    .slice(0, headerEnd)
+    .split('\n')
+    .filter((line, index, all) => !line.startsWith('gpgsig ') && !(line.startsWith(' ') && all.slice(0, index).some((before) => before.startsWith('gpgsig '))));
+  const header = [`gpgsig ${lines[0]}`, ...lines.slice(1).map((line) => ` ${line}`)].join('\n');
+  return git(cwd, ['hash-object', '-t', 'commit', '-w', '--stdin'], `${kept.join('\n')}\n${header}${raw.slice(headerEnd)}`);
+}
+
 function commit(cwd: string, name: string, sign: boolean, at: number): string {
   writeFileSync(join(cwd, `${name}.txt`), `${name}\n`);
   git(cwd, ['add', `${name}.txt`]);
@@ -125,6 +137,8 @@ beforeAll(async () => {
   git(repo, ['branch', 'two-signatures', ids.twoSignatures]);
   ids.otsThenSignature = appendToSignature(repo, signedTip, [...OTS_BLOCK, ...signatureLines]);
   git(repo, ['branch', 'ots-then-signature', ids.otsThenSignature]);
+  ids.otsBeforeSignature = withSignatureValue(repo, signedTip, [...OTS_BLOCK, ...signatureLines]);
+  git(repo, ['branch', 'ots-before-signature', ids.otsBeforeSignature]);
   // Signed tags of a blob (git.git's junio-gpg-pub) and of a tree; a tag with a timestamp block.
   writeFileSync(join(work.path, 'key.asc'), await home.exportPublic(fingerprint));
   const blob = git(repo, ['hash-object', '-w', join(work.path, 'key.asc')]);
@@ -155,6 +169,16 @@ describe('a timestamp block after the signature (OpenTimestamps)', () => {
       const ours = signet(repo, ['--format', 'jsonl', ids[name]!, `^${ids[name]!}~1`]);
       expect(ours.records).toEqual([expect.objectContaining({ commit: ids[name], status: 'E', reason: 'malformed_signature' })]);
     }
+  });
+
+  it('refuses a timestamp block before the signature, as git does', () => {
+    // git reads the signature's format from its first line: an OpenTimestamps block first is no
+    // format it knows, and `git log %G?` stops with a fatal error; signet says E for that commit.
+    const gitSays = spawnSync('git', ['log', '--format=%H %G?', '-1', 'ots-before-signature'], { cwd: repo, env: env(), encoding: 'utf8' });
+    expect(gitSays.status).not.toBe(0);
+    expect(gitSays.stderr).toMatch(/bad\/incompatible signature '-----BEGIN OPENTIMESTAMPS GIT TIMESTAMP-----/);
+    const ours = signet(repo, ['--format', 'jsonl', 'ots-before-signature', '^ots-before-signature~1']);
+    expect(ours.records).toEqual([expect.objectContaining({ commit: ids.otsBeforeSignature, status: 'E', reason: 'unknown_signature_type' })]);
   });
 
   it('agrees with git on a signed tag with a timestamp block', () => {
