@@ -12,6 +12,7 @@ import type { ErrorKind, SignetErrorCode } from '../core/errors.ts';
 import { describeFailure, ForgeError } from '../forge/forge-error.ts';
 import { failureReport, type SignatureReport } from '../forge/report.ts';
 import type { SignetStore } from '../store/store.ts';
+import type { VerdictMemo } from './verdict-memo.ts';
 
 /** What every check needs, whatever the forge. */
 export interface CheckSettings {
@@ -25,6 +26,8 @@ export interface CheckSettings {
   /** Most commits one check judges (SIGNET_CHECK_MAX_COMMITS); more is a failure that says so. */
   maxCommits?: number;
   now: () => Date;
+  /** Verdicts kept across checks in this process (absent: every check verifies every commit). */
+  verdictMemo?: VerdictMemo;
 }
 
 /** The check being run: store key, claim key and what the audit names. */

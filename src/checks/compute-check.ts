@@ -14,6 +14,7 @@ import { loadPolicy, type DefaultBranchReader } from '../forge/policy-source.ts'
 import { noPolicyReport } from '../forge/report.ts';
 import { scopeOf, type CheckContext } from '../forge/scope.ts';
 import type { CheckSettings, ComputedCheck } from './check-flow.ts';
+import { trustKey } from './verdict-memo.ts';
 
 /** The commits a check covers, newest first, with their committer e-mails. */
 export type ScopedCommit = { oid: string; committerEmail: string };
@@ -88,12 +89,18 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   }
   let forge: AccountsOfCommits = { accounts: [], accountOfEmail: new Map() };
   if (loaded.policy.keys.forgeAccounts || loaded.policy.keys.trustWebFlow) forge = await source.accountsOf(commits, loaded.policy);
+  const memo = settings.verdictMemo;
+  // Everything the registries and the verdicts are made from: same key, same trust.
+  const key = memo ? trustKey({ files: loaded.files, policy: loaded.bytes, accounts: forge.accounts, hash: repo.hashAlgorithm }) : '';
   let checkRegistries;
   try {
-    checkRegistries = await buildCheckRegistries(loaded.files, forge.accounts);
+    const build = () => buildCheckRegistries(loaded.files, forge.accounts);
+    checkRegistries = await (memo ? memo.registriesFor(key, build) : build());
   } catch (error) {
     throw new ForgeError('keys', (error as Error).message);
   }
+  const now = settings.now();
+  const cache = memo?.forCheck(key, checkRegistries, now, repo.hashAlgorithm, (oid) => repo.objects.read(oid).data);
   const recorded = await settings.store.lookupVerdicts(
     source.repositoryKey,
     commits.map((c) => c.oid),
@@ -105,9 +112,10 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
       policy: loaded.policy,
       checkRegistries,
       scope,
-      now: settings.now(),
+      now,
       recorded,
       accountOfEmail: (email) => forge.accountOfEmail.get(email),
+      ...(cache ? { cache } : {}),
     });
     // A signature verdict does not depend on the rule: the next context reuses it.
     for (const [oid, result] of decision.evaluation.commits) if (!recorded.has(oid)) recorded.set(oid, result.verdict);

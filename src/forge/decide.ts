@@ -6,11 +6,12 @@
 import { parseCommit, parseTag } from '../core/git/signed-object.ts';
 import type { Policy } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
-import { verifyCommitObject } from '../core/verify-object.ts';
+import { verifyCommitObject, type CommitResult } from '../core/verify-object.ts';
 import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
 import { isZeroId } from '../git/hash-algorithm.ts';
 import type { Repository } from '../git/repository.ts';
 import { listCommits } from '../git/rev-walk.ts';
+import type { CommitVerdictCache } from '../git/verify-range.ts';
 import { applyForgeEmailRule, type CheckRegistries } from './forge-keys.ts';
 import { buildReport, type SignatureReport } from './report.ts';
 
@@ -45,6 +46,11 @@ export interface DecideInput {
   recorded?: Map<string, SignatureVerdict>;
   /** The forge account a committer e-mail is linked to; used for forge keys only. */
   accountOfEmail?: (email: string) => string | undefined;
+  /**
+   * Verdicts as verified, before any recorded one stands in (the check's view of the verdict
+   * memo, src/checks/verdict-memo.ts): its key must cover the registries and `now`.
+   */
+  cache?: CommitVerdictCache;
 }
 
 export interface Decision {
@@ -55,17 +61,24 @@ export interface Decision {
 export async function decideSignatures(input: DecideInput): Promise<Decision> {
   const { repo, policy, checkRegistries, scope, now } = input;
   const recorded = new Map(input.recorded ?? []);
+  // Without a memo, a check still verifies each commit once: the forge e-mail rule below and
+  // evaluatePush share the verdicts.
+  const cache = input.cache ?? checkLocalCache();
   if (checkRegistries.keyOwners.size > 0) {
     // evaluatePush has no hook between verifying and deciding, so the forge e-mail rule is
     // applied ahead: verify once here and hand the adjusted verdicts in as recorded ones.
     const accountOf = input.accountOfEmail ?? (() => undefined);
     for (const { oid, committerEmail } of commitsInScope(repo, scope)) {
       if (recorded.has(oid)) continue;
-      const result = await verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, {
-        hash: repo.hashAlgorithm,
-        now,
-        sshVerifyTime: now,
-      });
+      let result = cache.get(oid);
+      if (!result) {
+        result = await verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, {
+          hash: repo.hashAlgorithm,
+          now,
+          sshVerifyTime: now,
+        });
+        cache.put(result);
+      }
       const adjusted = applyForgeEmailRule(result.verdict, committerEmail, checkRegistries.keyOwners, accountOf);
       if (adjusted !== result.verdict) recorded.set(oid, adjusted);
     }
@@ -76,8 +89,14 @@ export async function decideSignatures(input: DecideInput): Promise<Decision> {
     sshVerifyTime: now,
     existingTips: scope.existingTips.filter((oid) => repo.objects.has(oid)),
     recordedVerdict: (oid) => recorded.get(oid),
+    cache,
   });
   return { evaluation, report: buildReport(evaluation, policy, checkRegistries.skipped, checkRegistries.registries.openpgp.warnings) };
+}
+
+function checkLocalCache(): CommitVerdictCache {
+  const verdicts = new Map<string, CommitResult>();
+  return { get: (oid) => verdicts.get(oid), put: (result) => void verdicts.set(result.commit, result) };
 }
 
 function peelToCommit(repo: Repository, oid: string): string | undefined {
