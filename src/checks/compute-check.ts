@@ -77,7 +77,8 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   // Contexts with the same base exclude the same commits: judging them together is the same
   // judgement, done once (a PR's base branch and its head branch).
   const scopes = [...groupByBase(judged).values()].map((group) => scopeOf(group, repo, source.defaultBranch));
-  const commits = uniqueCommits(scopes.flatMap((scope) => commitsInScope(repo, scope)));
+  const inScope = scopes.map((scope) => commitsInScope(repo, scope));
+  const commits = uniqueCommits(inScope.flat());
   // Anyone who can push or open a PR chooses how many commits a check walks: bounded, and
   // past the bound the check fails (never passes) and says which bound.
   const maxCommits = settings.maxCommits ?? DEFAULT_MAX_COMMITS;
@@ -106,12 +107,13 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
     commits.map((c) => c.oid),
   );
   const decisions: Decision[] = [];
-  for (const scope of scopes) {
+  for (const [index, scope] of scopes.entries()) {
     const decision = await decideSignatures({
       repo,
       policy: loaded.policy,
       checkRegistries,
       scope,
+      commits: inScope[index]!,
       now,
       recorded,
       accountOfEmail: (email) => forge.accountOfEmail.get(email),

@@ -6,9 +6,10 @@
  * Keyed exactly like `signet verify`'s cache (src/store/verdict-cache.ts, `verdictKey`: every key
  * file's content, the policy file's, the time basis) plus what only a check has — the forge
  * accounts' keys and verified e-mails, the hash algorithm — so a changed keyring, allowed_signers,
- * revoked-keys list, forge key or policy finds nothing and verifies again. The object id names the
- * bytes (git checks every object it fetches against its id), so a verdict is a function of the
- * entry's key alone and may serve every installation that has the same trust (docs/threat-model.md).
+ * revoked-keys list, forge key or policy finds nothing and verifies again. Within a trust set an
+ * entry is named by the commit's id and the SHA-256 of its bytes, so a verdict is a function of
+ * the entry's name alone and may serve every installation that has the same trust
+ * (docs/threat-model.md).
  *
  * Time: checks are judged at the clock, so an entry also holds when it was judged and the first
  * second it may stop being true (src/core/verdict-horizon.ts: a key's or signature's expiry, an
@@ -137,9 +138,21 @@ export class VerdictMemo {
     const nowMs = now.getTime();
     const nowSecond = Math.floor(nowMs / 1000);
     let instants: RegistryInstants | undefined;
+    // Entries are named by the commit's bytes too, not by its id alone: isomorphic-git's fetch
+    // hashes objects with plain SHA-1 (no collision detection), and one installation's colliding
+    // twin of another's commit must not inherit its verdict.
+    const names = new Map<string, string>();
+    const nameOf = (oid: string): string => {
+      let name = names.get(oid);
+      if (name === undefined) {
+        name = `${key}\0${oid}\0${createHash('sha256').update(read(oid)).digest('base64')}`;
+        names.set(oid, name);
+      }
+      return name;
+    };
     return {
       get: (oid) => {
-        const name = `${key}\0${oid}`;
+        const name = nameOf(oid);
         const entry = this.entries.get(name);
         if (!entry) {
           this.counts.misses++;
@@ -165,7 +178,7 @@ export class VerdictMemo {
           this.counts.unkept++;
           return;
         }
-        const name = `${key}\0${result.commit}`;
+        const name = nameOf(result.commit);
         const old = this.entries.get(name);
         if (old) this.remove(name, old);
         const entry: Entry = { json: JSON.stringify(result), judgedAtMs: nowMs, untilSecond };

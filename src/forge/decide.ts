@@ -51,6 +51,8 @@ export interface DecideInput {
    * memo, src/checks/verdict-memo.ts): its key must cover the registries and `now`.
    */
   cache?: CommitVerdictCache;
+  /** commitsInScope(repo, scope), when the caller has it already (one walk and parse fewer). */
+  commits?: Array<{ oid: string; committerEmail: string }>;
 }
 
 export interface Decision {
@@ -68,7 +70,7 @@ export async function decideSignatures(input: DecideInput): Promise<Decision> {
     // evaluatePush has no hook between verifying and deciding, so the forge e-mail rule is
     // applied ahead: verify once here and hand the adjusted verdicts in as recorded ones.
     const accountOf = input.accountOfEmail ?? (() => undefined);
-    for (const { oid, committerEmail } of commitsInScope(repo, scope)) {
+    for (const { oid, committerEmail } of input.commits ?? commitsInScope(repo, scope)) {
       if (recorded.has(oid)) continue;
       let result = cache.get(oid);
       if (!result) {
