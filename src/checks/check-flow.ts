@@ -54,6 +54,8 @@ export interface CheckPublisher {
 export interface ComputedCheck {
   report: SignatureReport;
   decision?: Decision;
+  /** Commits the store already held a first verdict for: recording them again changes nothing. */
+  recordedBefore?: ReadonlySet<string>;
 }
 
 export interface FlowOutcome {
@@ -94,11 +96,13 @@ export async function runCheckFlow(
   const started = Date.now();
   let report: SignatureReport;
   let decision: Decision | undefined;
+  let recordedBefore: ReadonlySet<string> | undefined;
   let failure: { line: string; code: SignetErrorCode } | undefined;
   try {
     const result = await withTimeBudget(compute(), settings.checkTimeoutMs);
     report = result.report;
     decision = result.decision;
+    recordedBefore = result.recordedBefore;
   } catch (error) {
     const described = describeFailure(error);
     failure = { line: described.line, code: described.code };
@@ -131,7 +135,7 @@ export async function runCheckFlow(
   }
 
   await store.completeCheck(repositoryKey, headSha, trigger, { ...(postedId !== undefined ? { checkRunId: postedId } : {}), conclusion: report.conclusion });
-  if (decision) await recordAccepted(settings, repositoryKey, decision, request.delivery);
+  if (decision) await recordAccepted(settings, repositoryKey, decision, request.delivery, recordedBefore);
   await auditCheck(settings, request, failure ? 'error' : report.conclusion, {
     ...idDetail,
     commits: report.rows.length,
@@ -143,7 +147,13 @@ export async function runCheckFlow(
 }
 
 /** First verdicts of the commits an allowed evaluation accepted under a rule (the store's record). */
-async function recordAccepted(settings: CheckSettings, repositoryKey: string, decision: Decision, delivery: string): Promise<void> {
+async function recordAccepted(
+  settings: CheckSettings,
+  repositoryKey: string,
+  decision: Decision,
+  delivery: string,
+  recordedBefore: ReadonlySet<string> | undefined,
+): Promise<void> {
   const { evaluation } = decision;
   if (!evaluation.allowed) return;
   const records: Array<{ repository: string; commit: string; verdict: SignatureVerdict; recordedAt: string; ref: string; delivery: string }> = [];
@@ -151,7 +161,8 @@ async function recordAccepted(settings: CheckSettings, repositoryKey: string, de
     if (refDecision.noPolicy) continue;
     for (const commit of refDecision.commits) {
       const result = evaluation.commits.get(commit.oid);
-      if (result && commit.accepted)
+      // The store keeps the first verdict of a commit (ON CONFLICT DO NOTHING): skip known ones.
+      if (result && commit.accepted && !recordedBefore?.has(commit.oid))
         records.push({
           repository: repositoryKey,
           commit: commit.oid,
@@ -162,7 +173,7 @@ async function recordAccepted(settings: CheckSettings, repositoryKey: string, de
         });
     }
   }
-  await settings.store.recordFirstVerdicts(records);
+  if (records.length > 0) await settings.store.recordFirstVerdicts(records);
 }
 
 /** One audit entry; a store that cannot write it is logged, never fatal to the check. */

@@ -106,6 +106,7 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
     source.repositoryKey,
     commits.map((c) => c.oid),
   );
+  const recordedBefore = new Set(recorded.keys());
   const decisions: Decision[] = [];
   for (const [index, scope] of scopes.entries()) {
     const decision = await decideSignatures({
@@ -124,7 +125,7 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
     decisions.push(decision);
   }
   const decision = strictest(decisions);
-  return { report: decision.report, decision };
+  return { report: decision.report, decision, recordedBefore };
 }
 
 export const DEFAULT_MAX_COMMITS = 20_000;
