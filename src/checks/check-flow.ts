@@ -12,6 +12,7 @@ import type { ErrorKind, SignetErrorCode } from '../core/errors.ts';
 import { describeFailure, ForgeError } from '../forge/forge-error.ts';
 import { failureReport, type SignatureReport } from '../forge/report.ts';
 import type { SignetStore } from '../store/store.ts';
+import type { InstallationShares } from './installation-shares.ts';
 import type { VerdictMemo } from './verdict-memo.ts';
 
 /** What every check needs, whatever the forge. */
@@ -28,6 +29,8 @@ export interface CheckSettings {
   now: () => Date;
   /** Verdicts kept across checks in this process (absent: every check verifies every commit). */
   verdictMemo?: VerdictMemo;
+  /** Each installation's (project's) share of the verification work (absent: first come, first served). */
+  shares?: InstallationShares;
 }
 
 /** The check being run: store key, claim key and what the audit names. */
@@ -39,6 +42,8 @@ export interface CheckRequest {
   trigger: string;
   headSha: string;
   delivery: string;
+  /** Whose share of the verification work this check uses (the GitHub installation); default the repository. */
+  shareKey?: string;
 }
 
 /** How one forge shows a check: in progress first, then a result. */
@@ -99,7 +104,14 @@ export async function runCheckFlow(
   let recordedBefore: ReadonlySet<string> | undefined;
   let failure: { line: string; code: SignetErrorCode } | undefined;
   try {
-    const result = await withTimeBudget(compute(), settings.checkTimeoutMs);
+    const deadline = started + settings.checkTimeoutMs;
+    const shared = settings.shares
+      ? settings.shares.run(request.shareKey ?? repositoryKey, () =>
+          // Its turn came after the budget ran out: the check has failed already, do not start the work.
+          Date.now() >= deadline ? Promise.reject(new ForgeError('timeout', 'the check waited out its time budget')) : compute(),
+        )
+      : compute();
+    const result = await withTimeBudget(shared, settings.checkTimeoutMs);
     report = result.report;
     decision = result.decision;
     recordedBefore = result.recordedBefore;
