@@ -15,7 +15,7 @@
  * second it may stop being true (src/core/verdict-horizon.ts: a key's or signature's expiry, an
  * allowed_signers window); it answers only in between. X.509 and keyless verdicts are not kept.
  *
- * Bounded: at most `maxEntries` verdicts and `maxBytes` of their JSON, least recently used first
+ * Bounded: at most `maxEntries` verdicts and `maxBytes` (their JSON's size), least recently used first
  * out; parsed registries for at most `maxRegistries` trust sets.
  */
 import { createHash } from 'node:crypto';
@@ -53,7 +53,10 @@ export interface VerdictMemoStatistics {
 }
 
 interface Entry {
-  json: string;
+  /** Deep-frozen: handed to every check as is, so a caller that wrote to it would throw, not poison it. */
+  result: CommitResult;
+  /** Its JSON's length, for the byte bound. */
+  size: number;
   judgedAtMs: number;
   /** First second (exclusive) through which the verdict is known to hold. */
   untilSecond: number;
@@ -169,7 +172,7 @@ export class VerdictMemo {
         this.entries.delete(name);
         this.entries.set(name, entry);
         this.counts.hits++;
-        return JSON.parse(entry.json) as CommitResult;
+        return entry.result;
       },
       put: (result) => {
         instants ??= registryInstants(registries.registries);
@@ -181,7 +184,9 @@ export class VerdictMemo {
         const name = nameOf(result.commit);
         const old = this.entries.get(name);
         if (old) this.remove(name, old);
-        const entry: Entry = { json: JSON.stringify(result), judgedAtMs: nowMs, untilSecond };
+        // A copy of its own (JSON: a verdict is plain data), frozen, so the caller's object stays the caller's.
+        const json = JSON.stringify(result);
+        const entry: Entry = { result: deepFreeze(JSON.parse(json) as CommitResult), size: json.length, judgedAtMs: nowMs, untilSecond };
         this.entries.set(name, entry);
         this.bytes += sizeOf(name, entry);
         this.counts.stored++;
@@ -205,5 +210,13 @@ export class VerdictMemo {
 }
 
 function sizeOf(name: string, entry: Entry): number {
-  return 2 * (name.length + entry.json.length) + ENTRY_OVERHEAD;
+  return 2 * (name.length + entry.size) + ENTRY_OVERHEAD;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as object)) deepFreeze(child);
+  }
+  return value;
 }
