@@ -30,11 +30,28 @@ export function commitsInScope(repo: Repository, scope: CheckScope): Array<{ oid
     .map((oid) => peelToCommit(repo, oid))
     .filter((oid): oid is string => !!oid);
   const exclude = scope.existingTips.filter((oid) => repo.objects.has(oid));
+  let emails = committerEmails.get(repo);
+  if (!emails) committerEmails.set(repo, (emails = new Map()));
+  const known = emails;
   return listCommits(repo.objects, heads, exclude).map((oid) => {
-    const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
-    return { oid, committerEmail: commit.committer?.email.toLowerCase() ?? '' };
+    let committerEmail = known.get(oid);
+    if (committerEmail === undefined) {
+      const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
+      committerEmail = commit.committer?.email.toLowerCase() ?? '';
+      if (known.size < MAX_KNOWN_EMAILS) known.set(oid, committerEmail);
+    }
+    return { oid, committerEmail };
   });
 }
+
+/**
+ * Committer e-mails already read, per repository (cache) object: an object id names one object
+ * within a repository, so the e-mail is what parsing it again would give. Every check of a
+ * pull request otherwise parsed all its commits again. Bounded per repository; lives as long
+ * as the repository cache holds the repository.
+ */
+const committerEmails = new WeakMap<Repository, Map<string, string>>();
+const MAX_KNOWN_EMAILS = 100_000;
 
 export interface DecideInput {
   repo: Repository;
