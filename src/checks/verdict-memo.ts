@@ -69,7 +69,8 @@ interface RegistryEntry {
 
 export const DEFAULT_MEMO_ENTRIES = 500_000;
 export const DEFAULT_MEMO_BYTES = 128 * 1024 * 1024;
-const DEFAULT_REGISTRIES = 256;
+/** Counted, not sized: a trust set is a policy keyring plus the forge keys of a check's committers. */
+const DEFAULT_REGISTRIES = 64;
 /** Per entry, besides its JSON: the map key and the record (an estimate, on the safe side). */
 const ENTRY_OVERHEAD = 256;
 
