@@ -112,7 +112,16 @@ export async function runCheck(installation: GitHubInstallation, deps: CheckDepe
   };
   const outcome = await runCheckFlow(
     deps,
-    { forge: 'github', repositoryKey: repositoryKey(repository), event: target.event, trigger: target.trigger, headSha, delivery },
+    {
+      forge: 'github',
+      repositoryKey: repositoryKey(repository),
+      event: target.event,
+      trigger: target.trigger,
+      headSha,
+      delivery,
+      // GitHub's unit of an organisation: its repositories share one share of the work.
+      shareKey: `github-installation:${repository.installationId}`,
+    },
     publisher,
     () => computeCheck(deps, gitHubCheckSource(installation, deps, target), target),
   );

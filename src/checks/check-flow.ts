@@ -12,6 +12,8 @@ import type { ErrorKind, SignetErrorCode } from '../core/errors.ts';
 import { describeFailure, ForgeError } from '../forge/forge-error.ts';
 import { failureReport, type SignatureReport } from '../forge/report.ts';
 import type { SignetStore } from '../store/store.ts';
+import type { InstallationShares } from './installation-shares.ts';
+import type { VerdictMemo } from './verdict-memo.ts';
 
 /** What every check needs, whatever the forge. */
 export interface CheckSettings {
@@ -25,6 +27,10 @@ export interface CheckSettings {
   /** Most commits one check judges (SIGNET_CHECK_MAX_COMMITS); more is a failure that says so. */
   maxCommits?: number;
   now: () => Date;
+  /** Verdicts kept across checks in this process (absent: every check verifies every commit). */
+  verdictMemo?: VerdictMemo;
+  /** Each installation's (project's) share of the verification work (absent: first come, first served). */
+  shares?: InstallationShares;
 }
 
 /** The check being run: store key, claim key and what the audit names. */
@@ -36,6 +42,8 @@ export interface CheckRequest {
   trigger: string;
   headSha: string;
   delivery: string;
+  /** Whose share of the verification work this check uses (the GitHub installation); default the repository. */
+  shareKey?: string;
 }
 
 /** How one forge shows a check: in progress first, then a result. */
@@ -51,6 +59,8 @@ export interface CheckPublisher {
 export interface ComputedCheck {
   report: SignatureReport;
   decision?: Decision;
+  /** Commits the store already held a first verdict for: recording them again changes nothing. */
+  recordedBefore?: ReadonlySet<string>;
 }
 
 export interface FlowOutcome {
@@ -91,11 +101,20 @@ export async function runCheckFlow(
   const started = Date.now();
   let report: SignatureReport;
   let decision: Decision | undefined;
+  let recordedBefore: ReadonlySet<string> | undefined;
   let failure: { line: string; code: SignetErrorCode } | undefined;
   try {
-    const result = await withTimeBudget(compute(), settings.checkTimeoutMs);
+    const deadline = started + settings.checkTimeoutMs;
+    const shared = settings.shares
+      ? settings.shares.run(request.shareKey ?? repositoryKey, () =>
+          // Its turn came after the budget ran out: the check has failed already, do not start the work.
+          Date.now() >= deadline ? Promise.reject(new ForgeError('timeout', 'the check waited out its time budget')) : compute(),
+        )
+      : compute();
+    const result = await withTimeBudget(shared, settings.checkTimeoutMs);
     report = result.report;
     decision = result.decision;
+    recordedBefore = result.recordedBefore;
   } catch (error) {
     const described = describeFailure(error);
     failure = { line: described.line, code: described.code };
@@ -128,7 +147,7 @@ export async function runCheckFlow(
   }
 
   await store.completeCheck(repositoryKey, headSha, trigger, { ...(postedId !== undefined ? { checkRunId: postedId } : {}), conclusion: report.conclusion });
-  if (decision) await recordAccepted(settings, repositoryKey, decision, request.delivery);
+  if (decision) await recordAccepted(settings, repositoryKey, decision, request.delivery, recordedBefore);
   await auditCheck(settings, request, failure ? 'error' : report.conclusion, {
     ...idDetail,
     commits: report.rows.length,
@@ -140,7 +159,13 @@ export async function runCheckFlow(
 }
 
 /** First verdicts of the commits an allowed evaluation accepted under a rule (the store's record). */
-async function recordAccepted(settings: CheckSettings, repositoryKey: string, decision: Decision, delivery: string): Promise<void> {
+async function recordAccepted(
+  settings: CheckSettings,
+  repositoryKey: string,
+  decision: Decision,
+  delivery: string,
+  recordedBefore: ReadonlySet<string> | undefined,
+): Promise<void> {
   const { evaluation } = decision;
   if (!evaluation.allowed) return;
   const records: Array<{ repository: string; commit: string; verdict: SignatureVerdict; recordedAt: string; ref: string; delivery: string }> = [];
@@ -148,7 +173,8 @@ async function recordAccepted(settings: CheckSettings, repositoryKey: string, de
     if (refDecision.noPolicy) continue;
     for (const commit of refDecision.commits) {
       const result = evaluation.commits.get(commit.oid);
-      if (result && commit.accepted)
+      // The store keeps the first verdict of a commit (ON CONFLICT DO NOTHING): skip known ones.
+      if (result && commit.accepted && !recordedBefore?.has(commit.oid))
         records.push({
           repository: repositoryKey,
           commit: commit.oid,
@@ -159,7 +185,7 @@ async function recordAccepted(settings: CheckSettings, repositoryKey: string, de
         });
     }
   }
-  await settings.store.recordFirstVerdicts(records);
+  if (records.length > 0) await settings.store.recordFirstVerdicts(records);
 }
 
 /** One audit entry; a store that cannot write it is logged, never fatal to the check. */

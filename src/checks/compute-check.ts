@@ -14,6 +14,7 @@ import { loadPolicy, type DefaultBranchReader } from '../forge/policy-source.ts'
 import { noPolicyReport } from '../forge/report.ts';
 import { scopeOf, type CheckContext } from '../forge/scope.ts';
 import type { CheckSettings, ComputedCheck } from './check-flow.ts';
+import { trustKey } from './verdict-memo.ts';
 
 /** The commits a check covers, newest first, with their committer e-mails. */
 export type ScopedCommit = { oid: string; committerEmail: string };
@@ -76,7 +77,8 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   // Contexts with the same base exclude the same commits: judging them together is the same
   // judgement, done once (a PR's base branch and its head branch).
   const scopes = [...groupByBase(judged).values()].map((group) => scopeOf(group, repo, source.defaultBranch));
-  const commits = uniqueCommits(scopes.flatMap((scope) => commitsInScope(repo, scope)));
+  const inScope = scopes.map((scope) => commitsInScope(repo, scope));
+  const commits = uniqueCommits(inScope.flat());
   // Anyone who can push or open a PR chooses how many commits a check walks: bounded, and
   // past the bound the check fails (never passes) and says which bound.
   const maxCommits = settings.maxCommits ?? DEFAULT_MAX_COMMITS;
@@ -88,33 +90,42 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   }
   let forge: AccountsOfCommits = { accounts: [], accountOfEmail: new Map() };
   if (loaded.policy.keys.forgeAccounts || loaded.policy.keys.trustWebFlow) forge = await source.accountsOf(commits, loaded.policy);
+  const memo = settings.verdictMemo;
+  // Everything the registries and the verdicts are made from: same key, same trust.
+  const key = memo ? trustKey({ files: loaded.files, policy: loaded.bytes, accounts: forge.accounts, hash: repo.hashAlgorithm }) : '';
   let checkRegistries;
   try {
-    checkRegistries = await buildCheckRegistries(loaded.files, forge.accounts);
+    const build = () => buildCheckRegistries(loaded.files, forge.accounts);
+    checkRegistries = await (memo ? memo.registriesFor(key, build) : build());
   } catch (error) {
     throw new ForgeError('keys', (error as Error).message);
   }
+  const now = settings.now();
+  const cache = memo?.forCheck(key, checkRegistries, now, repo.hashAlgorithm, (oid) => repo.objects.read(oid).data);
   const recorded = await settings.store.lookupVerdicts(
     source.repositoryKey,
     commits.map((c) => c.oid),
   );
+  const recordedBefore = new Set(recorded.keys());
   const decisions: Decision[] = [];
-  for (const scope of scopes) {
+  for (const [index, scope] of scopes.entries()) {
     const decision = await decideSignatures({
       repo,
       policy: loaded.policy,
       checkRegistries,
       scope,
-      now: settings.now(),
+      commits: inScope[index]!,
+      now,
       recorded,
       accountOfEmail: (email) => forge.accountOfEmail.get(email),
+      ...(cache ? { cache } : {}),
     });
     // A signature verdict does not depend on the rule: the next context reuses it.
     for (const [oid, result] of decision.evaluation.commits) if (!recorded.has(oid)) recorded.set(oid, result.verdict);
     decisions.push(decision);
   }
   const decision = strictest(decisions);
-  return { report: decision.report, decision };
+  return { report: decision.report, decision, recordedBefore };
 }
 
 export const DEFAULT_MAX_COMMITS = 20_000;

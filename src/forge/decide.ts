@@ -6,11 +6,12 @@
 import { parseCommit, parseTag } from '../core/git/signed-object.ts';
 import type { Policy } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
-import { verifyCommitObject } from '../core/verify-object.ts';
+import { verifyCommitObject, type CommitResult } from '../core/verify-object.ts';
 import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
 import { isZeroId } from '../git/hash-algorithm.ts';
 import type { Repository } from '../git/repository.ts';
 import { listCommits } from '../git/rev-walk.ts';
+import type { CommitVerdictCache } from '../git/verify-range.ts';
 import { applyForgeEmailRule, type CheckRegistries } from './forge-keys.ts';
 import { buildReport, type SignatureReport } from './report.ts';
 
@@ -29,11 +30,28 @@ export function commitsInScope(repo: Repository, scope: CheckScope): Array<{ oid
     .map((oid) => peelToCommit(repo, oid))
     .filter((oid): oid is string => !!oid);
   const exclude = scope.existingTips.filter((oid) => repo.objects.has(oid));
+  let emails = committerEmails.get(repo);
+  if (!emails) committerEmails.set(repo, (emails = new Map()));
+  const known = emails;
   return listCommits(repo.objects, heads, exclude).map((oid) => {
-    const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
-    return { oid, committerEmail: commit.committer?.email.toLowerCase() ?? '' };
+    let committerEmail = known.get(oid);
+    if (committerEmail === undefined) {
+      const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
+      committerEmail = commit.committer?.email.toLowerCase() ?? '';
+      if (known.size < MAX_KNOWN_EMAILS) known.set(oid, committerEmail);
+    }
+    return { oid, committerEmail };
   });
 }
+
+/**
+ * Committer e-mails already read, per repository (cache) object: an object id names one object
+ * within a repository, so the e-mail is what parsing it again would give. Every check of a
+ * pull request otherwise parsed all its commits again. Bounded per repository; lives as long
+ * as the repository cache holds the repository.
+ */
+const committerEmails = new WeakMap<Repository, Map<string, string>>();
+const MAX_KNOWN_EMAILS = 100_000;
 
 export interface DecideInput {
   repo: Repository;
@@ -45,6 +63,13 @@ export interface DecideInput {
   recorded?: Map<string, SignatureVerdict>;
   /** The forge account a committer e-mail is linked to; used for forge keys only. */
   accountOfEmail?: (email: string) => string | undefined;
+  /**
+   * Verdicts as verified, before any recorded one stands in (the check's view of the verdict
+   * memo, src/checks/verdict-memo.ts): its key must cover the registries and `now`.
+   */
+  cache?: CommitVerdictCache;
+  /** commitsInScope(repo, scope), when the caller has it already (one walk and parse fewer). */
+  commits?: Array<{ oid: string; committerEmail: string }>;
 }
 
 export interface Decision {
@@ -55,17 +80,24 @@ export interface Decision {
 export async function decideSignatures(input: DecideInput): Promise<Decision> {
   const { repo, policy, checkRegistries, scope, now } = input;
   const recorded = new Map(input.recorded ?? []);
+  // Without a memo, a check still verifies each commit once: the forge e-mail rule below and
+  // evaluatePush share the verdicts.
+  const cache = input.cache ?? checkLocalCache();
   if (checkRegistries.keyOwners.size > 0) {
     // evaluatePush has no hook between verifying and deciding, so the forge e-mail rule is
     // applied ahead: verify once here and hand the adjusted verdicts in as recorded ones.
     const accountOf = input.accountOfEmail ?? (() => undefined);
-    for (const { oid, committerEmail } of commitsInScope(repo, scope)) {
+    for (const { oid, committerEmail } of input.commits ?? commitsInScope(repo, scope)) {
       if (recorded.has(oid)) continue;
-      const result = await verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, {
-        hash: repo.hashAlgorithm,
-        now,
-        sshVerifyTime: now,
-      });
+      let result = cache.get(oid);
+      if (!result) {
+        result = await verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, {
+          hash: repo.hashAlgorithm,
+          now,
+          sshVerifyTime: now,
+        });
+        cache.put(result);
+      }
       const adjusted = applyForgeEmailRule(result.verdict, committerEmail, checkRegistries.keyOwners, accountOf);
       if (adjusted !== result.verdict) recorded.set(oid, adjusted);
     }
@@ -76,8 +108,14 @@ export async function decideSignatures(input: DecideInput): Promise<Decision> {
     sshVerifyTime: now,
     existingTips: scope.existingTips.filter((oid) => repo.objects.has(oid)),
     recordedVerdict: (oid) => recorded.get(oid),
+    cache,
   });
   return { evaluation, report: buildReport(evaluation, policy, checkRegistries.skipped, checkRegistries.registries.openpgp.warnings) };
+}
+
+function checkLocalCache(): CommitVerdictCache {
+  const verdicts = new Map<string, CommitResult>();
+  return { get: (oid) => verdicts.get(oid), put: (result) => void verdicts.set(result.commit, result) };
 }
 
 function peelToCommit(repo: Repository, oid: string): string | undefined {

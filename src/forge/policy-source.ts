@@ -14,6 +14,8 @@ export type DefaultBranchReader = (path: string) => Promise<Uint8Array | undefin
 export interface LoadedPolicy {
   path: string;
   policy: Policy;
+  /** The policy file's bytes (what the verdict memo is keyed by). */
+  bytes: Uint8Array;
   files: PolicyKeyFiles;
 }
 
@@ -63,7 +65,7 @@ export async function loadPolicy(read: DefaultBranchReader, candidates: string[]
     }
     const keyless = keylessIdentitiesOf(policy.keys.keyless);
     if (keyless) files.keylessIdentities = keyless;
-    return { path, policy, files };
+    return { path, policy, bytes, files };
   }
   return undefined;
 }

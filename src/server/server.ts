@@ -14,6 +14,8 @@ import { createGitHubCaches } from '../forge/github-api.ts';
 import { WriteSpacing } from '../forge/write-spacing.ts';
 import { openStore, type SignetStore } from '../store/store.ts';
 import { signetApp, type SignetAppOptions } from '../app/app.ts';
+import { InstallationShares } from '../checks/installation-shares.ts';
+import { VerdictMemo } from '../checks/verdict-memo.ts';
 import type { CheckDependencies } from '../app/run-check.ts';
 import type { HttpHandler } from '../forge/http-handler.ts';
 import { GITLAB_WEBHOOK_PATH } from '../gitlab/handler.ts';
@@ -54,6 +56,10 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     checkTimeoutMs: config.checkTimeoutMs,
     maxCommits: config.maxCommits,
     now: () => new Date(),
+    // Verdicts reused across checks and installations under the same trust (bounded; in memory).
+    verdictMemo: new VerdictMemo(),
+    // At most two checks of one installation compute at once; the others queue behind it only.
+    shares: new InstallationShares(),
   };
 
   const handlers: HttpHandler[] = [healthHandler(store), ...((await options.extraHandlers?.(deps)) ?? [])];

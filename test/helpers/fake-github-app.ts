@@ -12,7 +12,7 @@ import type { SignetStore } from '../../src/store/store.ts';
 import { startFakeGitHub, type CheckRunRecord, type FakeGitHub } from './fake-github.ts';
 import { example, retarget } from './fake-github-webhooks.ts';
 import { startGitHttpBackend, type GitHttpBackend } from './http-backend.ts';
-import { bob, makeSignedRepo, type SignedRepo } from './http-backend-repo.ts';
+import { bob, makeSignedRepo, type SignedRepo, type SignedRepoOptions } from './http-backend-repo.ts';
 import { freePort } from './postgres.ts';
 import { readMarkdown } from './read-markdown.ts';
 
@@ -45,9 +45,9 @@ export function tableRows(summary: string): string[][] {
 }
 
 /** `env` adds to or overrides the server's settings (e.g. SIGNET_CHECK_TIMEOUT_MS). */
-export async function startAppHarness(fullName: string, env: Record<string, string> = {}): Promise<AppHarness> {
+export async function startAppHarness(fullName: string, env: Record<string, string> = {}, repoOptions: SignedRepoOptions = {}): Promise<AppHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'signet-app-'));
-  const repo = makeSignedRepo(fullName);
+  const repo = makeSignedRepo(fullName, repoOptions);
   const backend = await startGitHttpBackend(repo.root);
   const github = await startFakeGitHub();
   github.repositories.set(fullName, repo.bare);

@@ -7,9 +7,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, createVerify, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 
 export interface RecordedRequest {
   method: string;
@@ -112,6 +113,60 @@ function gitShow(bare: string, spec: string): Buffer | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A file's blob at a ref, without a git process when the ref is a commit id or a branch read
+ * from the refs files: what a commit holds never changes, so (commit, path) → blob and blob →
+ * bytes are kept. The benchmarks send thousands of contents requests, and two synchronous git
+ * processes each made the fake, not the app, what the machine spent its time on.
+ */
+const blobAt = new Map<string, string | null>();
+const blobBytes = new Map<string, Buffer | null>();
+
+function fileAt(bare: string, ref: string, file: string): { blobId: string; content: Buffer } | undefined {
+  const commit = /^[0-9a-f]{40}$/.test(ref) ? ref : branchTip(bare, ref);
+  if (!commit) {
+    const blobId = gitRevParse(bare, `${ref}:${file}`);
+    const content = blobId ? gitShow(bare, blobId) : undefined;
+    return blobId && content ? { blobId, content } : undefined;
+  }
+  const where = `${bare}\0${commit}:${file}`;
+  let blobId = blobAt.get(where);
+  if (blobId === undefined) {
+    blobId = gitRevParse(bare, `${commit}:${file}`) ?? null;
+    blobAt.set(where, blobId);
+  }
+  if (!blobId) return undefined;
+  let content = blobBytes.get(`${bare}\0${blobId}`);
+  if (content === undefined) {
+    content = gitShow(bare, blobId) ?? null;
+    blobBytes.set(`${bare}\0${blobId}`, content);
+  }
+  return content ? { blobId, content } : undefined;
+}
+
+/** A branch's commit from the loose ref or packed-refs; undefined when it is anything else. */
+function branchTip(bare: string, ref: string): string | undefined {
+  const name = ref.startsWith('refs/') ? ref : `refs/heads/${ref}`;
+  if (!/^refs\/heads\/[A-Za-z0-9._/-]+$/.test(name) || name.includes('..')) return undefined;
+  let loose: string | undefined;
+  try {
+    loose = readFileSync(join(bare, name), 'utf8').trim();
+  } catch {
+    // not loose: packed
+  }
+  // A loose ref wins over packed-refs; a symbolic one is left to git.
+  if (loose !== undefined) return /^[0-9a-f]{40}$/.test(loose) ? loose : undefined;
+  try {
+    for (const line of readFileSync(join(bare, 'packed-refs'), 'utf8').split('\n')) {
+      const [oid, refName] = line.split(' ');
+      if (refName === name && oid && /^[0-9a-f]{40}$/.test(oid)) return oid;
+    }
+  } catch {
+    // no packed-refs
+  }
+  return undefined;
 }
 
 function gitRevParse(bare: string, spec: string): string | undefined {
@@ -258,9 +313,9 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     if (method === 'GET' && rest.startsWith('contents/')) {
       const file = decodeURIComponent(rest.slice('contents/'.length));
       const ref = url.searchParams.get('ref') ?? 'HEAD';
-      const blobId = gitRevParse(bare, `${ref}:${file}`);
-      const content = blobId ? gitShow(bare, blobId) : undefined;
-      if (!blobId || !content) return send(res, 404, { message: 'Not Found' });
+      const found = fileAt(bare, ref, file);
+      if (!found) return send(res, 404, { message: 'Not Found' });
+      const { blobId, content } = found;
       const etag = `"${blobId}"`;
       if (req.headers['if-none-match'] === etag) {
         res.writeHead(304, { etag }).end();

@@ -58,7 +58,12 @@ export interface SignedRepo {
   cleanup(): void;
 }
 
-export function makeSignedRepo(fullName = 'octo-org/signed-repo'): SignedRepo {
+export interface SignedRepoOptions {
+  /** When alice's OpenPGP key expires, as gpg's quick-gen-key reads it (`1d`, an ISO date); default never. */
+  aliceKeyExpires?: string;
+}
+
+export function makeSignedRepo(fullName = 'octo-org/signed-repo', options: SignedRepoOptions = {}): SignedRepo {
   const dir = mkdtempSync(join(tmpdir(), 'signet-app-repo-'));
   const root = join(dir, 'srv');
   const path = `${fullName}.git`;
@@ -84,7 +89,18 @@ export function makeSignedRepo(fullName = 'octo-org/signed-repo'): SignedRepo {
       stdio: ['pipe', 'pipe', 'pipe'],
     }).toString();
 
-  run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', `${alice.name} <${alice.email}>`, 'ed25519', 'sign', 'never']);
+  run('gpg', [
+    '--batch',
+    '--pinentry-mode',
+    'loopback',
+    '--passphrase',
+    '',
+    '--quick-gen-key',
+    `${alice.name} <${alice.email}>`,
+    'ed25519',
+    'sign',
+    options.aliceKeyExpires ?? 'never',
+  ]);
   const aliceFingerprint = /^fpr:+([0-9A-F]+):/m.exec(run('gpg', ['--with-colons', '--list-keys', alice.email]))![1]!;
   const alicePublicKey = run('gpg', ['--armor', '--export', aliceFingerprint]);
   const bobKey = join(dir, 'bob_ed25519');
