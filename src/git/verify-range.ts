@@ -105,9 +105,9 @@ export async function* verifyCommitBatches(
   }
   let complete = false;
   try {
-    for await (const batch of walkAndVerify(repo, revisions, registries, options)) {
-      if (memo) for (let index = 0; index < batch.length; index++) memo.record(batch[index]!);
-      yield batch;
+    for await (const result of walkAndVerify(repo, revisions, registries, options)) {
+      memo?.record(result);
+      yield [result];
     }
     complete = true;
     memo?.complete();
@@ -174,23 +174,7 @@ async function* verifyRecalled(
   if (batch.length > 0) yield batch;
 }
 
-/** A commit's verification started, and its result once it is in (read without waiting). */
-interface Started {
-  promise: Promise<CommitResult>;
-  result: CommitResult | undefined;
-}
-
-/**
- * The range's results in order, in runs: each the next result (waited for) and those after it
- * that are already in. One trip through the async generators per run instead of per commit:
- * the checks finish in order on the pool, so a wait usually finds several done behind it.
- */
-async function* walkAndVerify(
-  repo: Repository,
-  revisions: RevisionSet,
-  registries: KeyRegistries,
-  options: VerifyRangeOptions,
-): AsyncGenerator<CommitResult[]> {
+async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registries: KeyRegistries, options: VerifyRangeOptions): AsyncGenerator<CommitResult> {
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
   // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
   const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0, parsed: revisions.parsed });
@@ -206,9 +190,10 @@ async function* walkAndVerify(
     if (cache) result = result.then((verified) => (cache.put(verified), verified));
     // A shallow boundary commit is listed as git lists it: without parents.
     if (repo.objects.shallow.has(oid)) result = result.then((verified) => ({ ...verified, parents: [] }));
+    // Awaited in order later; until then a failure must not count as unhandled.
+    result.catch(() => undefined);
     return result;
   };
-  const ignore = (): undefined => undefined;
   let done = 0;
   const progress = (total: number | undefined): void => {
     if (done % PROGRESS_EVERY === 0 || done === total) options.onProgress?.(done, total);
@@ -219,27 +204,17 @@ async function* walkAndVerify(
     // a window after the walk read it, so the store need remember only a window's worth.
     repo.objects.limitRecent(Math.max(STREAMING_RECENT_BYTES, inFlight * 8192));
     try {
-      const started: Started[] = [];
+      const started: Array<Promise<CommitResult>> = [];
       const refillAt = inFlight - Math.min(REFILL, Math.ceil(inFlight / 2));
       while (!walk.finished || started.length > 0) {
         if (!walk.finished && started.length <= refillAt) {
           const found = walk.next(inFlight - started.length);
-          for (let index = 0; index < found.length; index++) {
-            const entry: Started = { promise: start(found[index]!), result: undefined };
-            // Awaited in order later; until then a failure must not count as unhandled.
-            entry.promise.then((result) => (entry.result = result), ignore);
-            started.push(entry);
-          }
+          for (let index = 0; index < found.length; index++) started.push(start(found[index]!));
           continue;
         }
-        // A failure is thrown here, in order, after every result before it went out.
-        const run = [await started.shift()!.promise];
-        while (started.length > 0 && started[0]!.result !== undefined) run.push(started.shift()!.result!);
-        for (let index = 0; index < run.length; index++) {
-          done++;
-          progress(walk.finished ? done + started.length : undefined);
-        }
-        yield run;
+        yield await started.shift()!;
+        done++;
+        progress(walk.finished ? done + started.length : undefined);
       }
     } finally {
       repo.objects.limitRecent(undefined);
@@ -251,13 +226,7 @@ async function* walkAndVerify(
   // and keep what the finished walk confirms.
   const speculative = new Map<string, Promise<CommitResult>>();
   while (!walk.finished) {
-    for (const oid of walk.next(inFlight)) {
-      if (speculative.size >= SPECULATION_LIMIT) continue;
-      const result = start(oid);
-      // Awaited later, or never (excluded after all): a failure must not count as unhandled.
-      result.catch(ignore);
-      speculative.set(oid, result);
-    }
+    for (const oid of walk.next(inFlight)) if (speculative.size < SPECULATION_LIMIT) speculative.set(oid, start(oid));
   }
   const oids = walk.result();
   const started: Array<Promise<CommitResult>> = [];
@@ -267,11 +236,9 @@ async function* walkAndVerify(
       const oid = oids[next++]!;
       const early = speculative.get(oid);
       speculative.delete(oid);
-      const result = early ?? start(oid);
-      result.catch(ignore);
-      started.push(result);
+      started.push(early ?? start(oid));
     }
-    yield [await started.shift()!];
+    yield await started.shift()!;
     done++;
     progress(oids.length);
   }
