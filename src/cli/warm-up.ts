@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { clearSigningKeyCache } from '../core/ssh/verify.ts';
+import { releaseInflater } from '../git/inflate-entry.ts';
 import type { CliIO } from './io.ts';
 import { main } from './main.ts';
 import { WARM_UP_ALLOWED_SIGNERS, WARM_UP_INDEX, WARM_UP_KEYRING, WARM_UP_PACK, WARM_UP_PACK_NAME, WARM_UP_TIP } from './warm-up-repository.ts';
@@ -54,5 +55,7 @@ export async function warmUp(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
     clearSigningKeyCache();
+    // A native handle cannot be in the snapshot.
+    releaseInflater();
   }
 }

@@ -2,7 +2,7 @@ import type { OpenPgpRegistry } from './openpgp/index.ts';
 import { verifyOpenPgpSignature } from './openpgp/index.ts';
 import type { SshRegistry } from './ssh/index.ts';
 import { verifySshSignature, verifySshSignatureWith } from './ssh/index.ts';
-import { createX509Registry, verifyX509Signature, type X509Registry } from './x509/index.ts';
+import type { X509Registry } from './x509/index.ts';
 import type { KeylessRegistry } from './sigstore/keyless-registry.ts';
 import type { CheckRunner } from './native-verify.ts';
 import { hasSignerIdentity, parseCommit, parseTag, subjectOf, type ExtractedSignature, type ObjectHash, type Person } from './git/signed-object.ts';
@@ -19,7 +19,7 @@ export interface KeyRegistries {
   keyless?: KeylessRegistry;
 }
 
-const NO_X509_ROOTS = createX509Registry();
+const NO_X509_ROOTS: X509Registry = { roots: [], crls: [] };
 
 export interface VerifyObjectOptions {
   hash: ObjectHash;
@@ -115,13 +115,17 @@ export async function verifySignature(
         ? verifySshSignatureWith(context.runner, registries.ssh, payload, signature.armored, sshOptions)
         : verifySshSignature(registries.ssh, payload, signature.armored, sshOptions);
     }
-    case 'x509':
+    case 'x509': {
+      // Loaded on the first X.509 or gitsign signature: pkijs, asn1js and sigstore are most of
+      // the bundle, and compiling them was a third of a `signet verify` start-up that needs none.
+      const { verifyX509Signature } = await import('./x509/verify.ts');
       return verifyX509Signature(registries.x509 ?? NO_X509_ROOTS, payload, signature.armored, {
         now: context.now,
         fallbackTime: context.signerTime ?? context.sshTime,
         ...(email ? { committerEmail: email } : {}),
         ...(registries.keyless ? { keyless: registries.keyless } : {}),
       });
+    }
     default:
       return { status: 'E', format: 'none', reason: 'unknown_signature_type', detail: 'the signature block is of no known type' };
   }

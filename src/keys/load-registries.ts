@@ -3,11 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { SignetError } from '../core/errors.ts';
 import { loadOpenPgpRegistry } from '../core/openpgp/index.ts';
 import { createSshRegistry, parseAllowedSigners, parseRevokedKeys } from '../core/ssh/index.ts';
-import { createX509Registry, parseRevocationList, parseX509Roots } from '../core/x509/index.ts';
 import { anchoredRegexp, type KeylessIdentity } from '../core/sigstore/identity.ts';
-import { parseTrustedRoot } from '../core/sigstore/trusted-root.ts';
 import type { KeylessIdentitySpec } from '../core/policy/types.ts';
-import { publicGoodTrustedRoot } from './public-good-trusted-root.ts';
 import type { KeyRegistries } from '../core/verify-object.ts';
 
 export interface RegistryFiles {
@@ -85,16 +82,20 @@ export async function buildRegistries(sources: RegistrySources): Promise<KeyRegi
   return {
     openpgp: await loadOpenPgpRegistry(sources.keyrings),
     ssh: createSshRegistry(allowed, revoked),
-    ...(sources.x509Roots || sources.crls
-      ? {
-          x509: createX509Registry(
-            (sources.x509Roots ?? []).flatMap((file) => parseX509Roots(file.text, file.name)),
-            (sources.crls ?? []).map((file) => parseRevocationList(file.bytes, file.name)),
-          ),
-        }
-      : {}),
-    ...(sources.trustedRoot || sources.keylessIdentities ? { keyless: keylessRegistry(sources) } : {}),
+    ...(sources.x509Roots || sources.crls ? { x509: await x509Registry(sources) } : {}),
+    ...(sources.trustedRoot || sources.keylessIdentities ? { keyless: await keylessRegistry(sources) } : {}),
   };
+}
+
+// The X.509 and Sigstore parsers are imported only when their files are given: pkijs, asn1js
+// and sigstore are most of the bundle, and a verify that trusts no CA or trusted root should
+// not pay for compiling them at start-up.
+async function x509Registry(sources: RegistrySources): Promise<NonNullable<KeyRegistries['x509']>> {
+  const { createX509Registry, parseRevocationList, parseX509Roots } = await import('../core/x509/index.ts');
+  return createX509Registry(
+    (sources.x509Roots ?? []).flatMap((file) => parseX509Roots(file.text, file.name)),
+    (sources.crls ?? []).map((file) => parseRevocationList(file.bytes, file.name)),
+  );
 }
 
 /** A policy's keyless identities (regexps checked anchored when the policy was parsed) as the registry takes them. */
@@ -108,7 +109,9 @@ export function keylessIdentitiesOf(specs: readonly KeylessIdentitySpec[] | unde
   }));
 }
 
-function keylessRegistry(sources: RegistrySources): NonNullable<KeyRegistries['keyless']> {
+async function keylessRegistry(sources: RegistrySources): Promise<NonNullable<KeyRegistries['keyless']>> {
+  const { parseTrustedRoot } = await import('../core/sigstore/trusted-root.ts');
+  const { publicGoodTrustedRoot } = await import('./public-good-trusted-root.ts');
   const root = sources.trustedRoot ? parseTrustedRoot(sources.trustedRoot.text, sources.trustedRoot.name) : publicGoodTrustedRoot();
   return { source: root.what, trustMaterial: root.material, identities: sources.keylessIdentities ?? [] };
 }
