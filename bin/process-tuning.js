@@ -31,6 +31,13 @@ function tuneProcess() {
   // pauses (40 ms) getting there; now 10 (27 ms). It stops at 16 MiB (capYoungGeneration).
   v8.setFlagsFromString('--semi-space-growth-factor=8');
   capYoungGeneration(YOUNG_GENERATION_CAP_MIB * 1024 * 1024);
+  // On Node 24's V8 the old generation's limit grows by up to 4x after a full collection, and a
+  // verify run's promoted garbage (commit buffers that outlived two scavenges while their checks
+  // ran) then stays resident: 100,000 commits peaked at 173 MiB from node, 261 MiB from the
+  // single executable. A fixed growth of 20% collects it sooner (140 and 202 MiB; CPU time
+  // within the noise of a loaded machine). Node 20's V8 keeps its old generation small without
+  // it (110 MiB either way), so it is left alone there.
+  if (v8Major >= 13) v8.setFlagsFromString('--heap-growing-percent=20');
   // Leave V8's tiering alone when someone has set it themselves.
   const v8Options = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
   if (!/--(no-)?(opt|turbofan)\b/.test(v8Options) && process.env.SIGNET_EAGER_JIT === undefined) {

