@@ -36,6 +36,11 @@ const KEEP_FILES = 4;
 const FLUSH_BYTES = 1 << 20;
 /** A memo is read this much at a time (twice: checked, then replayed), never whole. */
 const READ_BYTES = 1 << 20;
+/**
+ * A memo up to this size (about 150,000 commits) is read once and its text held for the replay:
+ * one pass, as fast as before; only a larger one pays for the second pass and its digests.
+ */
+const HOLD_BYTES = 16 << 20;
 /** A record longer than this (a subject of megabytes) makes the memo unusable: the range is walked again. */
 const MAX_LINE_BYTES = 16 << 20;
 
@@ -81,8 +86,8 @@ export class WalkMemo implements RangeMemo {
     /** Whether every verdict may be reused (an explicit --now is in the key). */
     private readonly explicitNow: boolean,
     private readonly secret: Buffer,
-    /** Bytes read at a time (settable for tests). */
-    private readonly readBytes = READ_BYTES,
+    /** Bytes read at a time, and up to what size a memo is held whole instead (settable for tests). */
+    private readonly limits: { readBytes?: number; holdBytes?: number } = {},
   ) {
     this.path = join(directory, `${key}.memo`);
   }
@@ -105,7 +110,11 @@ export class WalkMemo implements RangeMemo {
       this.ignoredReason = `${this.path}: ${scanned}; ignored, walking again`;
       return undefined;
     }
-    return replay(this.path, scanned, this.readBytes, this.statistics);
+    if (scanned.text !== undefined) {
+      const text = scanned.text;
+      return { length: scanned.length, [Symbol.iterator]: () => replayRecords(text, []) };
+    }
+    return replay(this.path, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics);
   }
 
   record(result: CommitResult): void {
@@ -162,14 +171,18 @@ export class WalkMemo implements RangeMemo {
     let length = 0;
     let parses = true;
     const lines = new LineSplitter();
-    const piece = Buffer.allocUnsafeSlow(Math.min(this.readBytes, Math.max(file.size - HEADER_LENGTH, 1)));
+    const body = Math.max(file.size - HEADER_LENGTH, 1);
+    const hold = body <= (this.limits.holdBytes ?? HOLD_BYTES);
+    const piece = Buffer.allocUnsafeSlow(hold ? body : Math.min(this.limits.readBytes ?? READ_BYTES, body));
+    let held: string | undefined;
     for (let at = HEADER_LENGTH; at < file.size; at += piece.length) {
       const bytes = piece.subarray(0, this.countRead(file.read(piece, at)));
       if (bytes.length === 0) break;
       hmac.update(bytes);
-      digests.push(createHash('sha256').update(bytes).digest());
+      if (!hold) digests.push(createHash('sha256').update(bytes).digest());
       if (!parses) continue;
       const text = lines.push(bytes);
+      if (hold) held = text;
       if (lines.tooLong) parses = false;
       if (text === undefined || !parses) continue;
       const checked = checkRecords(text);
@@ -181,7 +194,7 @@ export class WalkMemo implements RangeMemo {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return "not written with this machine's cache key, or damaged";
     // A last line without its newline is cut short.
     if (!parses || !lines.empty) return 'a record does not parse';
-    return { size: file.size, digests, length };
+    return { size: file.size, digests, length, ...(hold ? { text: held ?? '' } : {}) };
   }
 
   private countRead(bytes: number): number {
@@ -198,6 +211,8 @@ interface ScannedMemo {
   digests: Buffer[];
   /** Commits in the range. */
   length: number;
+  /** The whole body's text, when the memo was small enough to hold. */
+  text?: string;
 }
 
 /** What reading memos has cost: for the test that a memo is never read whole. */

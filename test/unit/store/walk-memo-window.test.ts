@@ -40,7 +40,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
 
   function written(count: number): CommitResult[] {
     const all = results(count);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, PIECE);
+    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     for (const result of all) memo.record(result);
     memo.complete();
     expect(memo.writeProblem).toBeUndefined();
@@ -56,7 +56,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     const all = written(3000);
     const size = readFileSync(memoPath()).length;
     expect(size).toBeGreaterThan(40 * PIECE);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, PIECE);
+    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     const recalled = memo.recall();
     expect(memo.ignoredReason).toBeUndefined();
     expect(recalled?.length).toBe(all.length);
@@ -64,11 +64,15 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     // Two passes over the file, each a piece at a time: a whole-file read would be `size` at once.
     expect(memo.statistics.largestRead).toBeLessThanOrEqual(PIECE);
     expect(memo.statistics.bytesRead).toBeGreaterThanOrEqual(2 * (size - PIECE));
+    // Under the hold budget (the default's 16 MiB) the same memo is read once and held.
+    const small = new WalkMemo(dir, KEY, true, SECRET);
+    expect([...small.recall()!]).toEqual(all);
+    expect(small.statistics.bytesRead).toBe(size);
   });
 
   it('fails the run when the file changes between its check and its replay (nothing unchecked is used)', () => {
     written(3000);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, PIECE);
+    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     const recalled = memo.recall()!;
     // Same length and still well-formed, but not what was checked: a subject far into the file.
     const bytes = readFileSync(memoPath(), 'latin1');
@@ -91,10 +95,10 @@ describe('a walk memo is read a piece at a time, never whole', () => {
 
   it('does not gather a record of more than 16 MiB: the memo is ignored and the range walked again', () => {
     const [first] = results(1);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, PIECE);
+    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     memo.record({ ...first!, subject: 'x'.repeat(17 << 20) });
     memo.complete();
-    const reader = new WalkMemo(dir, KEY, true, SECRET, PIECE);
+    const reader = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     expect(reader.recall()).toBeUndefined();
     expect(reader.ignoredReason).toMatch(/a record does not parse; ignored, walking again/);
     expect(reader.statistics.largestRead).toBeLessThanOrEqual(PIECE);
