@@ -36,14 +36,14 @@ const VERSION = 1;
 const KEEP_FILES = 8;
 /**
  * The verdicts held (their records' bytes) and so the file's largest size: about 11,000 commits.
- * Past it the oldest records make room for new ones: at about 700 bytes a verdict, a 100,000-commit
+ * Past it a run adds no more (records of earlier runs make room first): at about 700 bytes a verdict, a 100,000-commit
  * run held 69 MB of records and wrote them as one string and one buffer (434 MiB peak RSS), where
  * `verify` must stay within 128 MiB over a million commits. A range that long is answered again
  * by its walk memo (src/store/walk-memo.ts), which is streamed and a tenth of the size.
  */
 export const VERDICT_CACHE_BUDGET_BYTES = 8 * 1024 * 1024;
 /** The file is written this much at a time. */
-const WRITE_BYTES = 1 << 20;
+const WRITE_BYTES = 64 * 1024;
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export interface VerdictKeyInputs {
@@ -96,8 +96,10 @@ export class VerdictCache {
   private added = 0;
   /** Bytes of the records held: new verdicts are kept only while they fit the budget. */
   private heldBytes = 0;
-  /** Records were dropped to stay within the budget: the cache holds the latest verdicts only. */
+  /** This run's verdicts outgrew the budget: the rest of the run adds none. */
   outgrown = false;
+  /** Records from the file still held: they make room for this run's first. */
+  private earlierRecords = 0;
   private readonly path: string;
   /** Whether the file on disk was missing or ignored (then it is rewritten even with nothing new). */
   private rewrite = false;
@@ -155,18 +157,24 @@ export class VerdictCache {
   }
 
   put(result: CommitResult): void {
-    if (!this.explicitNow && !reusableWithoutNow(result)) return;
+    if (this.outgrown || (!this.explicitNow && !reusableWithoutNow(result))) return;
     this.load();
     if (this.lines.has(result.commit) || !OID.test(result.commit)) return;
     const line = JSON.stringify(result);
     const bytes = result.commit.length + 2 + Buffer.byteLength(line);
-    // Over the budget the oldest records make room (loaded first, then this run's in order): the
-    // verdicts kept are the latest ones, those a next push's or pull request's range asks for.
-    while (this.heldBytes + bytes > this.budgetBytes && this.lines.size > 0) {
+    // Over the budget, records of earlier runs make room (oldest first); once only this run's
+    // are left the run stops adding: a walk goes newest first, so what is kept is the newest
+    // commits, those the next push's or pull request's range asks for. Stopping, not evicting
+    // each time, spares a long walk a record made and dropped per commit.
+    while (this.heldBytes + bytes > this.budgetBytes && this.earlierRecords > 0) {
       const [oldest, oldLine] = this.lines.entries().next().value!;
       this.lines.delete(oldest);
+      this.earlierRecords--;
       this.heldBytes -= oldest.length + 2 + Buffer.byteLength(oldLine);
+    }
+    if (this.heldBytes + bytes > this.budgetBytes) {
       this.outgrown = true;
+      return;
     }
     if (bytes > this.budgetBytes) return;
     this.heldBytes += bytes;
@@ -256,6 +264,7 @@ export class VerdictCache {
       if (tab > start && tab < stop) {
         this.lines.set(text.slice(start, tab), text.slice(tab + 1, stop));
         this.heldBytes += Buffer.byteLength(text.slice(start, stop)) + 1;
+        this.earlierRecords++;
       }
       start = stop + 1;
     }

@@ -33,7 +33,7 @@ const VERSION = 1;
 const HEADER_LENGTH = MAGIC.length + 1 + String(VERSION).length + 1 + 64 + 1 + 64 + 1;
 /** Memo files kept per directory: each moved tip leaves one behind. */
 const KEEP_FILES = 4;
-const FLUSH_BYTES = 1 << 20;
+const FLUSH_BYTES = 64 * 1024;
 /** A memo is read this much at a time (twice: checked, then replayed), never whole. */
 const READ_BYTES = 1 << 20;
 /**

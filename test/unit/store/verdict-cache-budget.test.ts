@@ -36,7 +36,7 @@ describe('the verdict cache keeps a byte budget', () => {
       readdirSync(dir).find((name) => name.endsWith('.cache'))!,
     );
 
-  it('keeps the latest verdicts within the budget, on disk and after reloading', () => {
+  it("keeps a run's first verdicts within the budget, on disk and after reloading, and makes room for the next run's", () => {
     const count = 400;
     const cache = new VerdictCache(dir, KEY, true, SECRET, BUDGET);
     for (let index = 0; index < count; index++) cache.put(result(index));
@@ -47,13 +47,15 @@ describe('the verdict cache keeps a byte budget', () => {
     expect(reloaded.ignoredReason).toBeUndefined();
     expect(reloaded.size).toBeGreaterThan(20);
     expect(reloaded.size).toBeLessThan(count);
-    // The newest are kept, the oldest made room.
-    expect(reloaded.get(result(count - 1).commit)).toEqual(result(count - 1));
-    expect(reloaded.get(result(0).commit)).toBeUndefined();
-    // A next run's verdicts still find room: the budget evicts, it does not freeze the cache.
+    // The first put (a walk's newest commits) are kept; the run stopped adding past the budget.
+    expect(reloaded.get(result(0).commit)).toEqual(result(0));
+    expect(reloaded.get(result(count - 1).commit)).toBeUndefined();
+    // A next run's verdicts find room: records of earlier runs make way, so the cache never freezes.
     reloaded.put(result(count));
     reloaded.save();
-    expect(new VerdictCache(dir, KEY, true, SECRET, BUDGET).get(result(count).commit)).toEqual(result(count));
+    const next = new VerdictCache(dir, KEY, true, SECRET, BUDGET);
+    expect(next.get(result(count).commit)).toEqual(result(count));
+    expect(next.get(result(0).commit)).toBeUndefined();
   });
 
   it('round-trips every verdict under the default budget (the file is written a piece at a time)', () => {
