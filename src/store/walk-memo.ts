@@ -35,7 +35,7 @@ const HEADER_LENGTH = MAGIC.length + 1 + String(VERSION).length + 1 + 64 + 1 + 6
 const KEEP_FILES = 4;
 const FLUSH_BYTES = 64 * 1024;
 /** A memo is read this much at a time (twice: checked, then replayed), never whole. */
-const READ_BYTES = 1 << 20;
+const READ_BYTES = 64 * 1024;
 /**
  * A memo up to this size (about 150,000 commits) is read once and its text held for the replay:
  * one pass, as fast as before; only a larger one pays for the second pass and its digests.
