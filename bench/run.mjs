@@ -2,7 +2,7 @@
 // Repositories are generated once into .bench/ (gitignored) and reused.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -263,16 +263,17 @@ if (want('throughput')) {
 
 if (want('memory')) {
   // Memory stays bounded on long ranges: peak RSS of `signet verify` over 20,000 and 100,000
-  // signed commits (output streamed to /dev/null), beside git rev-list walking the same range.
+  // signed commits (output streamed to /dev/null), from node and from the single executable,
+  // beside git rev-list walking the same range.
   const peak = (command, args) => {
     const run = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
     if (run.status !== 0) throw new Error(`${command} exited ${run.status}: ${run.stderr.slice(-500)}`);
     return Number(run.stderr.trim().split('\n').pop()) / 1024;
   };
   const figures = {};
-  const show = (label, ours, theirs) =>
+  const show = (label, ours, theirs, sea) =>
     console.log(
-      `  ${`peak RSS, verify ${label} commits`.padEnd(44)} ${`${ours.toFixed(0)} MiB`.padStart(10)}  ${`${theirs.toFixed(0)} MiB`.padStart(10)}  ${''.padStart(7)}  peer: git rev-list of the range`,
+      `  ${`peak RSS, verify ${label} commits`.padEnd(44)} ${`${ours.toFixed(0)} MiB`.padStart(10)}  ${`${theirs.toFixed(0)} MiB`.padStart(10)}  ${''.padStart(7)}  peer: git rev-list of the range; single executable ${sea.toFixed(0)} MiB`,
     );
   for (const [label, name, n] of [
     ['20,000', 'repo-20k', 10000],
@@ -280,18 +281,17 @@ if (want('memory')) {
   ]) {
     const dir = ensureRepo(name, 'fast', n, n);
     const ours = peak(process.execPath, [signetBin, ...signetVerifyArgs(dir)]);
+    const sea = peak(seaBin(), signetVerifyArgs(dir));
     const theirs = peak('git', ['-C', join(dir, 'repo'), 'rev-list', 'main']);
-    show(label, ours, theirs);
-    figures[name] = { signetPeakMiB: ours, gitRevListPeakMiB: theirs };
+    show(label, ours, theirs, sea);
+    figures[name] = { signetPeakMiB: ours, singleExecutablePeakMiB: sea, gitRevListPeakMiB: theirs };
   }
   // A million SSH-signed commits (bench/make-bench-repo-pack.mjs writes the pack directly; about
   // 6.5 minutes on the 2-core VM). Built only when asked for: SIGNET_BENCH_1M=1, or built before.
   const million = join(benchDir, 'repo-1m');
   if (process.env.SIGNET_BENCH_1M || existsSync(join(million, 'info.json'))) {
     execFileSync(process.execPath, [join(root, 'bench/make-bench-repo-pack.mjs'), million, '1000000'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const started = process.hrtime.bigint();
-    const ours = peak(process.execPath, [
-      signetBin,
+    const args = [
       'verify',
       '--repo',
       join(million, 'repo'),
@@ -301,14 +301,20 @@ if (want('memory')) {
       'jsonl',
       '--no-cache',
       'main',
-    ]);
+    ];
+    const started = process.hrtime.bigint();
+    const ours = peak(process.execPath, [signetBin, ...args]);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const sea = peak(seaBin(), args);
     const theirs = peak('git', ['-C', join(million, 'repo'), 'rev-list', 'main']);
-    show('1,000,000', ours, theirs);
-    figures['repo-1m'] = { signetPeakMiB: ours, gitRevListPeakMiB: theirs, signetMs: ms };
+    show('1,000,000', ours, theirs, sea);
+    figures['repo-1m'] = { signetPeakMiB: ours, singleExecutablePeakMiB: sea, gitRevListPeakMiB: theirs, signetMs: ms };
   } else {
     console.log(`  ${'peak RSS, verify 1,000,000 commits'.padEnd(44)} skipped: .bench/repo-1m is not built (SIGNET_BENCH_1M=1 builds it, ~6.5 min)`);
   }
+  // Peak RSS moves with the machine's load (garbage awaits collection longer): printed beside it.
+  figures.loadAverageAtEnd = loadavg()[0];
+  console.log(`  ${'(memory rows: load average at their end'.padEnd(44)} ${figures.loadAverageAtEnd.toFixed(1)})`);
   results.figures.memory = figures;
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { SignetError } from '../core/errors.ts';
 import { applyDelta } from './delta.ts';
 import { packTypeNames, type GitObject } from './git-object.ts';
@@ -40,9 +40,11 @@ export class PackFile {
     readonly hashLength: number,
     /** Larger packs are read a window at a time (settable for tests). */
     private readonly wholePackLimit = WHOLE_PACK_LIMIT,
+    /** Larger indexes are read a window at a time (settable for tests). */
+    wholeIndexLimit?: number,
   ) {
     const idxPath = packPath.replace(/\.pack$/, '.idx');
-    this.index = new PackIndex(readFileSync(idxPath), hashLength, idxPath);
+    this.index = PackIndex.open(idxPath, hashLength, wholeIndexLimit === undefined ? {} : { wholeLimit: wholeIndexLimit });
   }
 
   /** The id's place in this pack's index, or -1. */
@@ -60,6 +62,7 @@ export class PackFile {
   }
 
   close(): void {
+    this.index.close();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     this.whole = undefined;

@@ -1,5 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitResult } from '../core/verify-object.ts';
 import type { RegistrySources } from '../keys/load-registries.ts';
@@ -34,6 +34,16 @@ const MAGIC = 'signet-verify-cache';
 const VERSION = 1;
 /** Files kept per directory (one per key): older ones are removed when a run writes its own. */
 const KEEP_FILES = 8;
+/**
+ * The verdicts held (their records' bytes) and so the file's largest size: about 11,000 commits.
+ * Past it a run adds no more (records of earlier runs make room first): at about 700 bytes a verdict, a 100,000-commit
+ * run held 69 MB of records and wrote them as one string and one buffer (434 MiB peak RSS), where
+ * `verify` must stay within 128 MiB over a million commits. A range that long is answered again
+ * by its walk memo (src/store/walk-memo.ts), which is streamed and a tenth of the size.
+ */
+export const VERDICT_CACHE_BUDGET_BYTES = 8 * 1024 * 1024;
+/** The file is written this much at a time. */
+const WRITE_BYTES = 64 * 1024;
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export interface VerdictKeyInputs {
@@ -82,7 +92,14 @@ export function reusableWithoutNow(result: CommitResult): boolean {
 
 export class VerdictCache {
   private readonly lines = new Map<string, string>();
-  private readonly added: string[] = [];
+  /** Verdicts added by this run. */
+  private added = 0;
+  /** Bytes of the records held: new verdicts are kept only while they fit the budget. */
+  private heldBytes = 0;
+  /** This run's verdicts outgrew the budget: the rest of the run adds none. */
+  outgrown = false;
+  /** Records from the file still held: they make room for this run's first. */
+  private earlierRecords = 0;
   private readonly path: string;
   /** Whether the file on disk was missing or ignored (then it is rewritten even with nothing new). */
   private rewrite = false;
@@ -101,6 +118,8 @@ export class VerdictCache {
      * cache an untrusted pull-request job could write — is ignored, not believed.
      */
     private readonly secret: Buffer,
+    /** The budget (settable for tests). */
+    private readonly budgetBytes = VERDICT_CACHE_BUDGET_BYTES,
   ) {
     this.path = join(directory, `${key}.cache`);
   }
@@ -138,29 +157,72 @@ export class VerdictCache {
   }
 
   put(result: CommitResult): void {
-    if (!this.explicitNow && !reusableWithoutNow(result)) return;
+    if (this.outgrown || (!this.explicitNow && !reusableWithoutNow(result))) return;
     this.load();
     if (this.lines.has(result.commit) || !OID.test(result.commit)) return;
     const line = JSON.stringify(result);
+    const bytes = result.commit.length + 2 + Buffer.byteLength(line);
+    // Over the budget, records of earlier runs make room (oldest first); once only this run's
+    // are left the run stops adding: a walk goes newest first, so what is kept is the newest
+    // commits, those the next push's or pull request's range asks for. Stopping, not evicting
+    // each time, spares a long walk a record made and dropped per commit.
+    while (this.heldBytes + bytes > this.budgetBytes && this.earlierRecords > 0) {
+      const [oldest, oldLine] = this.lines.entries().next().value!;
+      this.lines.delete(oldest);
+      this.earlierRecords--;
+      this.heldBytes -= oldest.length + 2 + Buffer.byteLength(oldLine);
+    }
+    if (this.heldBytes + bytes > this.budgetBytes) {
+      this.outgrown = true;
+      return;
+    }
+    if (bytes > this.budgetBytes) return;
+    this.heldBytes += bytes;
     this.lines.set(result.commit, line);
-    this.added.push(result.commit);
+    this.added++;
   }
 
-  /** Writes the file if anything is new: whole, under a temporary name, then renamed. */
+  /** Writes the file if anything is new: a piece at a time under a temporary name, then renamed. */
   save(): void {
     if (!this.loaded) return;
-    if (this.added.length === 0 && !this.rewrite) return;
-    const parts: string[] = [];
-    for (const [oid, line] of this.lines) parts.push(`${oid}\t${line}\n`);
-    const body = Buffer.from(parts.join(''), 'utf8');
-    const header = `${MAGIC} ${VERSION} ${this.key} ${this.mac(body).toString('hex')}\n`;
+    if (this.added === 0 && !this.rewrite) return;
     mkdirSync(this.directory, { recursive: true });
     // An unguessable name, created exclusively: whoever can write the directory (a restored CI
     // cache) could plant a symlink at any predictable name and have the file written through it.
     const temporary = `${this.path}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
-    writeFileSync(temporary, Buffer.concat([Buffer.from(header, 'latin1'), body]), { flag: 'wx', mode: 0o600 });
+    const fd = openSync(temporary, 'wx', 0o600);
+    try {
+      // The header (fixed width) is written last, over this placeholder: its MAC covers the body.
+      const headerLength = `${MAGIC} ${VERSION} ${this.key} ${'0'.repeat(64)}\n`.length;
+      writeAll(fd, Buffer.alloc(headerLength, 0x20), 0);
+      const hmac = this.macOf();
+      let position = headerLength;
+      let parts: string[] = [];
+      let partsLength = 0;
+      const flush = (): void => {
+        const bytes = Buffer.from(parts.join(''), 'utf8');
+        hmac.update(bytes);
+        writeAll(fd, bytes, position);
+        position += bytes.length;
+        parts = [];
+        partsLength = 0;
+      };
+      for (const [oid, line] of this.lines) {
+        const record = `${oid}\t${line}\n`;
+        parts.push(record);
+        partsLength += record.length;
+        if (partsLength >= WRITE_BYTES) flush();
+      }
+      flush();
+      writeAll(fd, Buffer.from(`${MAGIC} ${VERSION} ${this.key} ${hmac.digest('hex')}\n`, 'latin1'), 0);
+    } catch (error) {
+      closeSync(fd);
+      rmSync(temporary, { force: true });
+      throw error;
+    }
+    closeSync(fd);
     renameSync(temporary, this.path);
-    this.added.length = 0;
+    this.added = 0;
     this.rewrite = false;
     this.prune();
   }
@@ -170,7 +232,8 @@ export class VerdictCache {
     this.loaded = true;
     let bytes: Buffer | undefined;
     try {
-      bytes = readCacheFile(this.path);
+      // A file this run could not have written (over the budget) is not read.
+      bytes = readCacheFile(this.path, this.budgetBytes + 256);
     } catch (error) {
       if (!(error instanceof UnusableCacheFile)) throw error;
       this.ignored = `${this.path}: ${error.message}; ignored, verifying again`;
@@ -198,13 +261,21 @@ export class VerdictCache {
       const newline = text.indexOf('\n', start);
       const stop = newline < 0 ? text.length : newline;
       const tab = text.indexOf('\t', start);
-      if (tab > start && tab < stop) this.lines.set(text.slice(start, tab), text.slice(tab + 1, stop));
+      if (tab > start && tab < stop) {
+        this.lines.set(text.slice(start, tab), text.slice(tab + 1, stop));
+        this.heldBytes += Buffer.byteLength(text.slice(start, stop)) + 1;
+        this.earlierRecords++;
+      }
       start = stop + 1;
     }
   }
 
+  private macOf(): Hmac {
+    return createHmac('sha256', this.secret).update(this.key).update('\0');
+  }
+
   private mac(body: Buffer): Buffer {
-    return createHmac('sha256', this.secret).update(this.key).update('\0').update(body).digest();
+    return this.macOf().update(body).digest();
   }
 
   private authentic(body: Buffer, hex: string): boolean {
@@ -274,4 +345,9 @@ export function cacheSecret(env: NodeJS.ProcessEnv): Buffer | undefined {
       return undefined;
     }
   }
+}
+
+function writeAll(fd: number, bytes: Buffer, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
 }

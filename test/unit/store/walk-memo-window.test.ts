@@ -1,0 +1,106 @@
+/**
+ * A walk memo of a million commits is about 110 MB: read whole (and made one string) it alone was
+ * twice the 128 MiB a `verify` may use. It is read a piece at a time, twice: first its MAC and
+ * every record's shape, then the replay, each piece held to the digest the first pass took.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommitResult } from '../../../src/core/verify-object.ts';
+import { SignetError } from '../../../src/core/errors.ts';
+import { WalkMemo } from '../../../src/store/walk-memo.ts';
+
+const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
+const KEY = 'c'.repeat(64);
+const PIECE = 4096;
+
+function results(count: number): CommitResult[] {
+  return Array.from({ length: count }, (_, index) => {
+    const oid = index.toString(16).padStart(40, '0');
+    return {
+      commit: oid,
+      parents: index + 1 < count ? [(index + 1).toString(16).padStart(40, '0')] : [],
+      // Multi-byte characters (split across pieces), a subject longer than a piece, one needing JSON.
+      subject: index === 37 ? 'ü'.repeat(PIECE * 3) : index === 41 ? 'two\nlines' : `commit ${index} — äöü ✓`,
+      verdict: (index % 3 === 0
+        ? { status: 'N', format: 'none', reason: 'unsigned' }
+        : { status: 'G', format: 'ssh', reason: 'valid', key: `SHA256:${index % 2}` }) as CommitResult['verdict'],
+      mergetags: [],
+    };
+  });
+}
+
+describe('a walk memo is read a piece at a time, never whole', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'signet-memo-window-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function written(count: number): CommitResult[] {
+    const all = results(count);
+    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    for (const result of all) memo.record(result);
+    memo.complete();
+    expect(memo.writeProblem).toBeUndefined();
+    return all;
+  }
+  const memoPath = (): string =>
+    join(
+      dir,
+      readdirSync(dir).find((name) => name.endsWith('.memo'))!,
+    );
+
+  it('replays every result as recorded, reading no more than a piece at once', () => {
+    const all = written(3000);
+    const size = readFileSync(memoPath()).length;
+    expect(size).toBeGreaterThan(40 * PIECE);
+    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const recalled = memo.recall();
+    expect(memo.ignoredReason).toBeUndefined();
+    expect(recalled?.length).toBe(all.length);
+    expect([...recalled!]).toEqual(all);
+    // Two passes over the file, each a piece at a time: a whole-file read would be `size` at once.
+    expect(memo.statistics.largestRead).toBeLessThanOrEqual(PIECE);
+    expect(memo.statistics.bytesRead).toBeGreaterThanOrEqual(2 * (size - PIECE));
+    // Under the hold budget (the default's 16 MiB) the same memo is read once and held.
+    const small = new WalkMemo(dir, KEY, true, SECRET);
+    expect([...small.recall()!]).toEqual(all);
+    expect(small.statistics.bytesRead).toBe(size);
+  });
+
+  it('fails the run when the file changes between its check and its replay (nothing unchecked is used)', () => {
+    written(3000);
+    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const recalled = memo.recall()!;
+    // Same length and still well-formed, but not what was checked: a subject far into the file.
+    const bytes = readFileSync(memoPath(), 'latin1');
+    const at = bytes.indexOf('\tcommit 2900 ');
+    expect(at).toBeGreaterThan(20 * PIECE);
+    writeFileSync(memoPath(), `${bytes.slice(0, at)}\tforged 2900 ${bytes.slice(at + 13)}`, 'latin1');
+    const seen: Array<CommitResult | string> = [];
+    let failure: unknown;
+    try {
+      for (const entry of recalled) seen.push(entry);
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toBeInstanceOf(SignetError);
+    expect((failure as SignetError).code).toBe('STORE_UNAVAILABLE');
+    expect((failure as Error).message).toMatch(/changed while it was read/);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.some((entry) => typeof entry !== 'string' && entry.subject.startsWith('forged'))).toBe(false);
+  });
+
+  it('does not gather a record of more than 16 MiB: the memo is ignored and the range walked again', () => {
+    const [first] = results(1);
+    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    memo.record({ ...first!, subject: 'x'.repeat(17 << 20) });
+    memo.complete();
+    const reader = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    expect(reader.recall()).toBeUndefined();
+    expect(reader.ignoredReason).toMatch(/a record does not parse; ignored, walking again/);
+    expect(reader.statistics.largestRead).toBeLessThanOrEqual(PIECE);
+  });
+});
