@@ -132,6 +132,10 @@ export class GpgHome {
 
   async trustUltimately(fingerprints: string[]): Promise<void> {
     await this.gpg(['--import-ownertrust'], { input: fingerprints.map((fingerprint) => `${fingerprint}:6:\n`).join('') });
+    // Bring the trust database up to date now: otherwise the first verifications do it, and
+    // gpg processes run side by side (mapLimited) can meet it half-done and print
+    // TRUST_UNDEFINED for an ultimately trusted key (seen once in CI: gpg U, signet G).
+    await this.gpg(['--check-trustdb']);
   }
 
   /** `gpg --status-fd 1 --verify SIG DATA` at time `at` (seconds), as git runs it. */
