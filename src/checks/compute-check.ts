@@ -28,6 +28,11 @@ export interface AccountsOfCommits {
 /** What one forge answers for a check. */
 export interface CheckSource {
   repositoryKey: string;
+  /**
+   * Whose share of the verdict memo this check's new verdicts count against (the GitHub
+   * installation); default the repository. A full memo evicts the largest owner's first.
+   */
+  memoOwner?: string;
   cloneUrl: string;
   defaultBranch: string;
   /** Credentials for git over HTTP, asked for when the fetch starts. */
@@ -101,7 +106,7 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
     throw new ForgeError('keys', (error as Error).message);
   }
   const now = settings.now();
-  const cache = memo?.forCheck(key, checkRegistries, now, repo.hashAlgorithm, (oid) => repo.objects.read(oid).data);
+  const cache = memo?.forCheck(key, checkRegistries, now, repo.hashAlgorithm, (oid) => repo.objects.read(oid).data, source.memoOwner ?? source.repositoryKey);
   const recorded = await settings.store.lookupVerdicts(
     source.repositoryKey,
     commits.map((c) => c.oid),

@@ -1,0 +1,130 @@
+/**
+ * The verdict memo (src/checks/verdict-memo.ts) under attack, on commits made by real git and
+ * verdicts made by the real verifier: what one installation stores never reaches another that
+ * holds other bytes, a served verdict cannot be written to, a clock behind the judgement finds
+ * nothing, and one installation flooding the memo evicts its own verdicts, not others'.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VerdictMemo } from '../../../src/checks/verdict-memo.ts';
+import { verifyCommitObject, type CommitResult } from '../../../src/core/verify-object.ts';
+import { buildCheckRegistries, type CheckRegistries } from '../../../src/forge/forge-keys.ts';
+import { git, gitBytes, tempDir } from '../../helpers/git.ts';
+
+const dir = tempDir('verdict-memo');
+let registries: CheckRegistries;
+/** Two real commits: their bytes by id. */
+const objects = new Map<string, Buffer>();
+let first: string;
+let second: string;
+const now = new Date();
+
+beforeAll(async () => {
+  git(dir.path, ['init', '-q', 'repo']);
+  const repo = `${dir.path}/repo`;
+  for (const message of ['one', 'two']) {
+    git(repo, ['-c', 'commit.gpgsign=false', 'commit', '-q', '--allow-empty', '-m', message]);
+    const oid = git(repo, ['rev-parse', 'HEAD']);
+    objects.set(oid, gitBytes(repo, ['cat-file', 'commit', oid]));
+  }
+  [first, second] = [...objects.keys()] as [string, string];
+  registries = await buildCheckRegistries({ keyrings: [] }, []);
+});
+
+afterAll(() => dir.remove());
+
+const read = (oid: string): Uint8Array => {
+  const bytes = objects.get(oid);
+  if (!bytes) throw new Error(`no object ${oid}`);
+  return bytes;
+};
+
+function verify(oid: string, bytes = read(oid)): Promise<CommitResult> {
+  return verifyCommitObject(oid, bytes, registries.registries, { hash: 'sha1', now, sshVerifyTime: now });
+}
+
+/** An unsigned commit's bytes, as git writes them, for floods of distinct commits. */
+function syntheticCommit(index: number): { oid: string; bytes: Buffer } {
+  const body = `tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> ${1_700_000_000 + index} +0000\ncommitter A <a@example.com> ${1_700_000_000 + index} +0000\n\nflood ${index}\n`;
+  const bytes = Buffer.from(body);
+  const oid = createHash('sha1').update(`commit ${bytes.length}\0`).update(bytes).digest('hex');
+  return { oid, bytes };
+}
+
+describe('the verdict memo under attack', () => {
+  it("never serves a verdict to other bytes under the same id (a colliding twin in another installation's object store)", async () => {
+    const memo = new VerdictMemo();
+    const result = await verify(first);
+    memo.forCheck('trust', registries, now, 'sha1', read, 'victim').put(result);
+    // The attacker's store holds other bytes under the victim's commit id.
+    const twin = Buffer.concat([read(first), Buffer.from('extra\n')]);
+    const attacker = memo.forCheck('trust', registries, now, 'sha1', () => twin, 'attacker');
+    expect(attacker.get(first)).toBeUndefined();
+    // The victim's own bytes still find their verdict.
+    expect(memo.forCheck('trust', registries, now, 'sha1', read, 'victim').get(first)?.commit).toBe(first);
+    expect(memo.statistics).toMatchObject({ hits: 1, misses: 1 });
+  });
+
+  it("keeps a copy of its own and hands out frozen verdicts: no later check's write reaches another check", async () => {
+    const memo = new VerdictMemo();
+    const result = await verify(first);
+    memo.forCheck('trust', registries, now, 'sha1', read).put(result);
+    // The storing check decorates its own object afterwards: the memo's copy is not touched.
+    result.verdict.status = 'G';
+    result.verdict.identities = ['mallory@example.com'];
+    const served = memo.forCheck('trust', registries, now, 'sha1', read).get(first)!;
+    expect(served.verdict.status).toBe('N');
+    expect(served.verdict.identities).toBeUndefined();
+    // A check that writes to what it was served throws (a failed check), never poisons the memo.
+    expect(() => {
+      (served.verdict as { status: string }).status = 'G';
+    }).toThrow(TypeError);
+    expect(() => (served.parents as string[]).push('x')).toThrow(TypeError);
+    expect(memo.forCheck('trust', registries, now, 'sha1', read).get(first)!.verdict.status).toBe('N');
+  });
+
+  it('answers no clock earlier than the judgement (a clock stepped back), and the next check verifies again', async () => {
+    const memo = new VerdictMemo();
+    memo.forCheck('trust', registries, now, 'sha1', read).put(await verify(first));
+    const earlier = new Date(now.getTime() - 1);
+    expect(memo.forCheck('trust', registries, earlier, 'sha1', read).get(first)).toBeUndefined();
+    expect(memo.statistics).toMatchObject({ expired: 1, hits: 0, entries: 0 });
+  });
+
+  it("evicts the flooding installation's own verdicts, never another's", async () => {
+    const memo = new VerdictMemo({ maxEntries: 100 });
+    const victim = memo.forCheck('victim-trust', registries, now, 'sha1', read, 'github-installation:1');
+    victim.put(await verify(first));
+    victim.put(await verify(second));
+    // 250-commit pull requests from another installation, many times over the bound.
+    const flood = new Map<string, Buffer>();
+    const attacker = memo.forCheck('attacker-trust', registries, now, 'sha1', (oid) => flood.get(oid)!, 'github-installation:666');
+    for (let index = 0; index < 1_000; index++) {
+      const { oid, bytes } = syntheticCommit(index);
+      flood.set(oid, bytes);
+      attacker.put(await verify(oid, bytes));
+    }
+    expect(memo.statistics.entries).toBe(100);
+    expect(memo.statistics.evicted).toBe(902);
+    const again = memo.forCheck('victim-trust', registries, now, 'sha1', read, 'github-installation:1');
+    expect(again.get(first)?.commit).toBe(first);
+    expect(again.get(second)?.commit).toBe(second);
+  });
+
+  it('charges an entry of many tiny strings what V8 holds for it, so the byte bound bounds memory', async () => {
+    const memo = new VerdictMemo();
+    const result = await verify(first);
+    // An attacker's forge key with a thousand short user IDs: the verdict lists them all.
+    const identities = Array.from({ length: 1_000 }, (_, index) => `${index.toString(36)}@x`);
+    memo.forCheck('trust', registries, now, 'sha1', read).put({ ...result, verdict: { ...result.verdict, identities } });
+    // V8 holds a short string in a 24- to 32-byte object plus an 8-byte slot (measured: 1.9 times
+    // the JSON-only charge of the heap before this charge).
+    expect(memo.statistics.bytes).toBeGreaterThanOrEqual(1_000 * 40);
+  });
+
+  it('refuses bounds that are not whole numbers', () => {
+    expect(() => new VerdictMemo({ maxEntries: -1 })).toThrow(/maxEntries must be a whole number of at least 0/);
+    expect(() => new VerdictMemo({ maxBytes: Number.NaN })).toThrow(/maxBytes/);
+    expect(() => new VerdictMemo({ maxRegistries: 0 })).toThrow(/maxRegistries must be a whole number of at least 1/);
+  });
+});
