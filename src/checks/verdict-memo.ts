@@ -56,6 +56,8 @@ export interface VerdictMemoStatistics {
   registriesReused: number;
   entries: number;
   bytes: number;
+  /** Owners (installations) holding entries. */
+  owners: number;
 }
 
 interface Entry {
@@ -133,7 +135,7 @@ export class VerdictMemo {
   }
 
   get statistics(): VerdictMemoStatistics {
-    return { ...this.counts, entries: this.entries.size, bytes: this.bytes };
+    return { ...this.counts, entries: this.entries.size, bytes: this.bytes, owners: this.owners.size };
   }
 
   /**
