@@ -6,7 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { getPrivateKey } from '@probot/get-private-key';
 import { DEFAULT_CHECKS_PER_INSTALLATION } from '../checks/installation-shares.ts';
-import { DEFAULT_MEMO_BYTES, DEFAULT_MEMO_ENTRIES, DEFAULT_MEMO_REGISTRIES, type VerdictMemoOptions } from '../checks/verdict-memo.ts';
+import {
+  DEFAULT_MEMO_BYTES,
+  DEFAULT_MEMO_ENTRIES,
+  DEFAULT_MEMO_REGISTRIES,
+  DEFAULT_MEMO_REGISTRY_BYTES,
+  type VerdictMemoOptions,
+} from '../checks/verdict-memo.ts';
 import { SignetError } from '../core/errors.ts';
 import { parseByteSize } from '../release/limits.ts';
 import { readGitLabConfig, type GitLabConfig } from '../gitlab/config.ts';
@@ -127,6 +133,9 @@ export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerCon
       maxEntries: whole(env, 'SIGNET_MEMO_MAX_ENTRIES', DEFAULT_MEMO_ENTRIES, 0),
       maxBytes: env.SIGNET_MEMO_MAX_BYTES ? parseByteSize('SIGNET_MEMO_MAX_BYTES', env.SIGNET_MEMO_MAX_BYTES) : DEFAULT_MEMO_BYTES,
       maxRegistries: whole(env, 'SIGNET_MEMO_MAX_REGISTRIES', DEFAULT_MEMO_REGISTRIES, 1),
+      maxRegistryBytes: env.SIGNET_MEMO_MAX_REGISTRY_BYTES
+        ? parseByteSize('SIGNET_MEMO_MAX_REGISTRY_BYTES', env.SIGNET_MEMO_MAX_REGISTRY_BYTES)
+        : DEFAULT_MEMO_REGISTRY_BYTES,
     },
     checksPerInstallation: whole(env, 'SIGNET_CHECKS_PER_INSTALLATION', DEFAULT_CHECKS_PER_INSTALLATION, 1),
     ...(gitlab ? { gitlab } : {}),

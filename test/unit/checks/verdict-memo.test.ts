@@ -6,15 +6,18 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VerdictMemo } from '../../../src/checks/verdict-memo.ts';
+import { trustInputBytes, VerdictMemo } from '../../../src/checks/verdict-memo.ts';
 import { verifyCommitObject, type CommitResult } from '../../../src/core/verify-object.ts';
-import { buildCheckRegistries, type CheckRegistries } from '../../../src/forge/forge-keys.ts';
+import { buildCheckRegistries, type CheckRegistries, type PolicyKeyFiles } from '../../../src/forge/forge-keys.ts';
 import { git, gitBytes, tempDir } from '../../helpers/git.ts';
+import { createSshKey } from '../../helpers/signing-keys.ts';
 
 const dir = tempDir('verdict-memo');
 let registries: CheckRegistries;
 /** Two real commits: their bytes by id. */
 const objects = new Map<string, Buffer>();
+/** A real SSH public key line (type and key). */
+let sshKey: string;
 let first: string;
 let second: string;
 const now = new Date();
@@ -29,7 +32,23 @@ beforeAll(async () => {
   }
   [first, second] = [...objects.keys()] as [string, string];
   registries = await buildCheckRegistries({ keyrings: [] }, []);
+  const [type, key] = createSshKey(`${dir.path}/ssh`, 'bob', 'bob@example.com').publicKeyLine.split(' ');
+  sshKey = `${type} ${key}`;
 });
+
+/** An allowed_signers file of `lines` principals for one key: `lines` × ~100 bytes of input. */
+function trustSet(lines: number, tag: string): PolicyKeyFiles {
+  const text = Array.from({ length: lines }, (_, index) => `${tag}${index}@example.com namespaces="git" ${sshKey}`).join('\n');
+  return { keyrings: [], allowedSigners: { name: 'allowed_signers', text } };
+}
+
+/** Asks the memo for a trust set's registries; returns how many times they were built. */
+async function ask(memo: VerdictMemo, files: PolicyKeyFiles, key: string): Promise<number> {
+  let built = 0;
+  const inputs = { files, policy: new Uint8Array(), accounts: [], hash: 'sha1' as const };
+  await memo.registriesFor(key, () => (built++, buildCheckRegistries(files, [])), trustInputBytes(inputs));
+  return built;
+}
 
 afterAll(() => dir.remove());
 
@@ -120,6 +139,27 @@ describe('the verdict memo under attack', () => {
     // V8 holds a short string in a 24- to 32-byte object plus an 8-byte slot (measured: 1.9 times
     // the JSON-only charge of the heap before this charge).
     expect(memo.statistics.bytes).toBeGreaterThanOrEqual(1_000 * 40);
+  });
+
+  it("builds a trust set larger than the registries' byte bound for each check, and keeps none of it", async () => {
+    const memo = new VerdictMemo({ maxRegistryBytes: 1024 * 1024 });
+    // A policy (or a forge account's uploads) of 2,000 allowed_signers lines: about 8 × 200 KB parsed.
+    const huge = trustSet(2_000, 'h');
+    expect(await ask(memo, huge, 'huge')).toBe(1);
+    expect(await ask(memo, huge, 'huge')).toBe(1);
+    expect(memo.statistics).toMatchObject({ registriesBuilt: 2, registriesReused: 0, registriesUnkept: 2, registryBytes: 0 });
+  });
+
+  it('keeps registries within their byte bound, least recently used out first', async () => {
+    const memo = new VerdictMemo({ maxRegistryBytes: 1024 * 1024 });
+    const one = trustSet(600, 'a');
+    const two = trustSet(600, 'b');
+    expect(await ask(memo, one, 'one')).toBe(1);
+    expect(await ask(memo, one, 'one')).toBe(0);
+    expect(await ask(memo, two, 'two')).toBe(1);
+    expect(memo.statistics.registryBytes).toBeLessThanOrEqual(1024 * 1024);
+    // The first was pushed out by the second: built again.
+    expect(await ask(memo, one, 'one')).toBe(1);
   });
 
   it('refuses bounds that are not whole numbers', () => {

@@ -10,16 +10,23 @@ const gitlab = { GITLAB_URL: 'https://gitlab.example.com', GITLAB_TOKEN: 'token'
 describe('memo and share settings', () => {
   it('defaults to 500,000 entries, 128 MiB, 64 registries and two checks per installation', () => {
     const config = readServerConfig(gitlab, '/tmp');
-    expect(config.memo).toEqual({ maxEntries: 500_000, maxBytes: 128 * 1024 * 1024, maxRegistries: 64 });
+    expect(config.memo).toEqual({ maxEntries: 500_000, maxBytes: 128 * 1024 * 1024, maxRegistries: 64, maxRegistryBytes: 64 * 1024 * 1024 });
     expect(config.checksPerInstallation).toBe(2);
   });
 
   it('reads each bound, sizes with binary units, and 0 entries (no memo)', () => {
     const config = readServerConfig(
-      { ...gitlab, SIGNET_MEMO_MAX_ENTRIES: '0', SIGNET_MEMO_MAX_BYTES: '64M', SIGNET_MEMO_MAX_REGISTRIES: '8', SIGNET_CHECKS_PER_INSTALLATION: '4' },
+      {
+        ...gitlab,
+        SIGNET_MEMO_MAX_ENTRIES: '0',
+        SIGNET_MEMO_MAX_BYTES: '64M',
+        SIGNET_MEMO_MAX_REGISTRIES: '8',
+        SIGNET_MEMO_MAX_REGISTRY_BYTES: '16M',
+        SIGNET_CHECKS_PER_INSTALLATION: '4',
+      },
       '/tmp',
     );
-    expect(config.memo).toEqual({ maxEntries: 0, maxBytes: 64 * 1024 * 1024, maxRegistries: 8 });
+    expect(config.memo).toEqual({ maxEntries: 0, maxBytes: 64 * 1024 * 1024, maxRegistries: 8, maxRegistryBytes: 16 * 1024 * 1024 });
     expect(config.checksPerInstallation).toBe(4);
   });
 
