@@ -23,21 +23,28 @@ export function memoOf(harness: AppHarness): VerdictMemo {
   return memo;
 }
 
-/** A pull request event for `target` whose head is feature-good, based on the original main. */
-function pullRequest(harness: AppHarness, target: Target, action: string): Record<string, unknown> {
+export type Head = 'feature-good' | 'feature-email';
+
+/** A pull request event for `target` whose head is `head`, based on the original main. */
+function pullRequest(harness: AppHarness, target: Target, action: string, head: Head): Record<string, unknown> {
   const payload = retarget(example('pull_request', action), target);
   const pull = payload.pull_request as Record<string, any>;
   payload.number = 1;
   pull.number = 1;
-  pull.head = { ...pull.head, sha: harness.repo.heads['feature-good'], ref: 'feature-good', repo: { ...pull.head.repo, full_name: target.fullName } };
+  pull.head = { ...pull.head, sha: harness.repo.heads[head], ref: head, repo: { ...pull.head.repo, full_name: target.fullName } };
   pull.base = { ...pull.base, sha: harness.repo.heads.main, ref: 'main', repo: { ...pull.base.repo, full_name: target.fullName } };
   return payload;
 }
 
 /** Delivers the event and returns the completed check run of that repository. */
-export async function check(harness: AppHarness, target: Target, action = 'synchronize'): Promise<{ conclusion: string; rows: string[][]; title: string }> {
+export async function check(
+  harness: AppHarness,
+  target: Target,
+  action = 'synchronize',
+  head: Head = 'feature-good',
+): Promise<{ conclusion: string; rows: string[][]; title: string }> {
   const before = harness.github.checkRuns.length;
-  const response = await deliver(harness.hookUrl, SECRET, 'pull_request', pullRequest(harness, target, action));
+  const response = await deliver(harness.hookUrl, SECRET, 'pull_request', pullRequest(harness, target, action, head));
   expect(response.status).toBe(200);
   const runs = harness.github.checkRuns.slice(before).filter((run) => run.repository === target.fullName);
   expect(runs).toHaveLength(1);
