@@ -5,12 +5,13 @@
  * nothing, and one installation flooding the memo evicts its own verdicts, not others'.
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustInputBytes, VerdictMemo } from '../../../src/checks/verdict-memo.ts';
 import { verifyCommitObject, type CommitResult } from '../../../src/core/verify-object.ts';
 import { buildCheckRegistries, type CheckRegistries, type PolicyKeyFiles } from '../../../src/forge/forge-keys.ts';
 import { git, gitBytes, tempDir } from '../../helpers/git.ts';
-import { createSshKey } from '../../helpers/signing-keys.ts';
+import { GpgHome, createSshKey } from '../../helpers/signing-keys.ts';
 
 const dir = tempDir('verdict-memo');
 let registries: CheckRegistries;
@@ -20,6 +21,9 @@ const objects = new Map<string, Buffer>();
 let sshKey: string;
 let first: string;
 let second: string;
+/** A commit alice signed with a signature that expires a day after it was made, and her keyring. */
+let expiring: string;
+let aliceRegistries: CheckRegistries;
 const now = new Date();
 
 beforeAll(async () => {
@@ -31,6 +35,13 @@ beforeAll(async () => {
     objects.set(oid, gitBytes(repo, ['cat-file', 'commit', oid]));
   }
   [first, second] = [...objects.keys()] as [string, string];
+  const home = new GpgHome(`${dir.path}/gnupg`);
+  const alice = home.createKey('Alice', 'alice@example.com');
+  writeFileSync(`${home.home}/gpg.conf`, 'default-sig-expire 1d\n');
+  git(repo, [...home.gitSigningConfig(alice), 'commit', '-q', '--allow-empty', '-S', '-m', 'signed'], { env: home.env() });
+  expiring = git(repo, ['rev-parse', 'HEAD']);
+  objects.set(expiring, gitBytes(repo, ['cat-file', 'commit', expiring]));
+  aliceRegistries = await buildCheckRegistries({ keyrings: [{ name: 'alice.asc', text: alice.armoredPublicKey }] }, []);
   registries = await buildCheckRegistries({ keyrings: [] }, []);
   const [type, key] = createSshKey(`${dir.path}/ssh`, 'bob', 'bob@example.com').publicKeyLine.split(' ');
   sshKey = `${type} ${key}`;
@@ -108,6 +119,24 @@ describe('the verdict memo under attack', () => {
     const earlier = new Date(now.getTime() - 1);
     expect(memo.forCheck('trust', registries, earlier, 'sha1', read).get(first)).toBeUndefined();
     expect(memo.statistics).toMatchObject({ expired: 1, hits: 0, entries: 0 });
+  });
+
+  it("answers up to the second before a signature's expiry and not at it, where the verifier's G turns X", async () => {
+    const memo = new VerdictMemo();
+    // Ten seconds on: alice's key, made a moment ago, has its creation instant behind.
+    const judged = new Date(Date.now() + 10_000);
+    const at = (date: Date) => verifyCommitObject(expiring, read(expiring), aliceRegistries.registries, { hash: 'sha1', now: date, sshVerifyTime: date });
+    const result = await at(judged);
+    expect(result.verdict.status).toBe('G');
+    memo.forCheck('alice', aliceRegistries, judged, 'sha1', read).put(result);
+    const expiry = result.verdict.signedAt! + 86_400;
+    const lastGood = new Date((expiry - 1) * 1000 + 999);
+    expect(memo.forCheck('alice', aliceRegistries, lastGood, 'sha1', read).get(expiring)?.verdict.status).toBe('G');
+    expect((await at(lastGood)).verdict.status).toBe('G');
+    const expired = new Date(expiry * 1000);
+    expect(memo.forCheck('alice', aliceRegistries, expired, 'sha1', read).get(expiring)).toBeUndefined();
+    expect((await at(expired)).verdict.status).toBe('X');
+    expect(memo.statistics).toMatchObject({ hits: 1, expired: 1 });
   });
 
   it("evicts the flooding installation's own verdicts, never another's", async () => {
