@@ -206,7 +206,10 @@ export class VerdictMemo {
 
   /**
    * One check's view: verdicts of this trust set judged at `now`. `read` gives a commit's bytes
-   * (for the signature's own expiry) when a new verdict is kept.
+   * (for the signature's own expiry) when a new verdict is kept. What the check verified itself
+   * it also keeps for its own later questions (the forge e-mail rule asks first, then each
+   * context): a verdict the memo may not keep (X.509, keyless) or has evicted since is not
+   * verified again within the check, as without a memo.
    */
   forCheck(
     key: string,
@@ -223,6 +226,7 @@ export class VerdictMemo {
     // hashes objects with plain SHA-1 (no collision detection), and one installation's colliding
     // twin of another's commit must not inherit its verdict.
     const names = new Map<string, string>();
+    const own = new Map<string, CommitResult>();
     const nameOf = (oid: string): string => {
       let name = names.get(oid);
       if (name === undefined) {
@@ -233,6 +237,8 @@ export class VerdictMemo {
     };
     return {
       get: (oid) => {
+        const mine = own.get(oid);
+        if (mine) return mine;
         const name = nameOf(oid);
         const entry = this.entries.get(name);
         if (!entry) {
@@ -253,6 +259,7 @@ export class VerdictMemo {
         return entry.result;
       },
       put: (result) => {
+        own.set(result.commit, result);
         instants ??= registryInstants(registries.registries);
         const untilSecond = verdictUntil(read(result.commit), hash, result, instants, now);
         if (untilSecond <= nowSecond) {

@@ -191,6 +191,19 @@ describe('the verdict memo under attack', () => {
     expect(await ask(memo, one, 'one')).toBe(1);
   });
 
+  it('answers a check its own verdicts that the memo does not keep, and no other check', async () => {
+    const memo = new VerdictMemo();
+    const result = await verify(first);
+    // An X.509 verdict: judged against certificates and CRLs at the clock, never kept.
+    const x509 = { ...result, verdict: { status: 'G' as const, format: 'x509' as const, reason: 'valid' as const } };
+    const view = memo.forCheck('trust', registries, now, 'sha1', read);
+    view.put(x509);
+    expect(memo.statistics).toMatchObject({ unkept: 1, entries: 0 });
+    // The same check asks again (the next context): not verified twice.
+    expect(view.get(first)).toBe(x509);
+    expect(memo.forCheck('trust', registries, now, 'sha1', read).get(first)).toBeUndefined();
+  });
+
   it('refuses bounds that are not whole numbers', () => {
     expect(() => new VerdictMemo({ maxEntries: -1 })).toThrow(/maxEntries must be a whole number of at least 0/);
     expect(() => new VerdictMemo({ maxBytes: Number.NaN })).toThrow(/maxBytes/);
