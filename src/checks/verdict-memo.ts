@@ -110,6 +110,8 @@ const ENTRY_OVERHEAD = 320;
  * 1.9 times the JSON-only charge of the heap; with this charge, 0.6 times.
  */
 const NODE_OVERHEAD = 40;
+/** A full memo evicts down to this share of its bounds. */
+const LOW_WATER = 0.99;
 
 /** What a check's verdicts depend on besides the commit: the memo's key for one trust set. */
 export interface TrustInputs {
@@ -303,15 +305,31 @@ export class VerdictMemo {
     if (owner.entries.size === 0) this.owners.delete(owner.name);
   }
 
-  /** Past a bound: the least recently used entry of the owner holding the most bytes, until within. */
+  /**
+   * Past a bound: least recently used entries of the owner holding the most bytes, down to a
+   * little under the bounds at once, so the owners are scanned once per batch, not per verdict
+   * (10,000 owners: 20,000 puts into a full memo took 2.0 s scanning per verdict, load 7).
+   */
   private evict(): void {
-    while (this.entries.size > this.maxEntries || (this.bytes > this.maxBytes && this.entries.size > 0)) {
+    if (!this.over(1)) return;
+    while (this.over(LOW_WATER)) {
       let largest: Owner | undefined;
-      for (const owner of this.owners.values()) if (!largest || owner.bytes > largest.bytes) largest = owner;
-      const [name, entry] = largest!.entries.entries().next().value!;
-      this.remove(name, entry);
-      this.counts.evicted++;
+      let second: Owner | undefined;
+      for (const owner of this.owners.values()) {
+        if (!largest || owner.bytes > largest.bytes) [second, largest] = [largest, owner];
+        else if (!second || owner.bytes > second.bytes) second = owner;
+      }
+      const owner = largest!;
+      do {
+        const [name, entry] = owner.entries.entries().next().value!;
+        this.remove(name, entry);
+        this.counts.evicted++;
+      } while (this.over(LOW_WATER) && owner.entries.size > 0 && owner.bytes >= (second?.bytes ?? 0));
     }
+  }
+
+  private over(fraction: number): boolean {
+    return this.entries.size > 0 && (this.entries.size > this.maxEntries * fraction || this.bytes > this.maxBytes * fraction);
   }
 }
 

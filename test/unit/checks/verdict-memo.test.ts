@@ -152,8 +152,9 @@ describe('the verdict memo under attack', () => {
       flood.set(oid, bytes);
       attacker.put(await verify(oid, bytes));
     }
-    expect(memo.statistics.entries).toBe(100);
-    expect(memo.statistics.evicted).toBe(902);
+    expect(memo.statistics.entries).toBeLessThanOrEqual(100);
+    expect(memo.statistics.entries).toBeGreaterThanOrEqual(99);
+    expect(memo.statistics.owners).toBe(2);
     const again = memo.forCheck('victim-trust', registries, now, 'sha1', read, 'github-installation:1');
     expect(again.get(first)?.commit).toBe(first);
     expect(again.get(second)?.commit).toBe(second);
