@@ -14,7 +14,8 @@ import { loadPolicy, type DefaultBranchReader } from '../forge/policy-source.ts'
 import { noPolicyReport } from '../forge/report.ts';
 import { scopeOf, type CheckContext } from '../forge/scope.ts';
 import type { CheckSettings, ComputedCheck } from './check-flow.ts';
-import { trustInputBytes, trustKey } from './verdict-memo.ts';
+import { trustInputBytes } from './registry-memo.ts';
+import { trustKey } from './verdict-memo.ts';
 
 /** The commits a check covers, newest first, with their committer e-mails. */
 export type ScopedCommit = { oid: string; committerEmail: string };
@@ -97,12 +98,11 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   if (loaded.policy.keys.forgeAccounts || loaded.policy.keys.trustWebFlow) forge = await source.accountsOf(commits, loaded.policy);
   const memo = settings.verdictMemo;
   // Everything the registries and the verdicts are made from: same key, same trust.
-  const trust = { files: loaded.files, policy: loaded.bytes, accounts: forge.accounts, hash: repo.hashAlgorithm };
-  const key = memo ? trustKey(trust) : '';
+  const key = memo ? trustKey({ files: loaded.files, policy: loaded.bytes, accounts: forge.accounts, hash: repo.hashAlgorithm }) : '';
   let checkRegistries;
   try {
     const build = () => buildCheckRegistries(loaded.files, forge.accounts);
-    checkRegistries = await (memo ? memo.registriesFor(key, build, trustInputBytes(trust)) : build());
+    checkRegistries = await (memo ? memo.registriesFor(key, build, trustInputBytes(loaded.files, forge.accounts)) : build());
   } catch (error) {
     throw new ForgeError('keys', (error as Error).message);
   }

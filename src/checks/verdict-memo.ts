@@ -17,11 +17,9 @@
  *
  * Bounded: at most `maxEntries` verdicts and `maxBytes` (their JSON's size plus a charge per
  * string, array and object, so an entry of many tiny strings costs what it holds); parsed
- * registries for at most `maxRegistries` trust sets and `maxRegistryBytes` (what their key files
- * and forge keys are estimated to take parsed; a trust set larger than that alone is built for its
- * check and not kept). Past a bound the least recently used entry
- * of the owner (installation) holding the most bytes goes first: one installation flooding the
- * memo with its own commits pushes out its own verdicts, not everyone else's.
+ * registries as src/checks/registry-memo.ts bounds them. Past a bound the least recently used
+ * entry of the owner (installation) holding the most bytes goes first: one installation flooding
+ * the memo with its own commits pushes out its own verdicts, not everyone else's.
  */
 import { createHash } from 'node:crypto';
 import type { ObjectHash } from '../core/git/signed-object.ts';
@@ -30,18 +28,17 @@ import type { CommitResult } from '../core/verify-object.ts';
 import type { CheckRegistries, ForgeAccountKeys, PolicyKeyFiles } from '../forge/forge-keys.ts';
 import type { CommitVerdictCache } from '../git/verify-range.ts';
 import { verdictKey } from '../store/verdict-cache.ts';
+import { bound, RegistryMemo, type RegistryMemoOptions, type RegistryMemoStatistics } from './registry-memo.ts';
 
-export interface VerdictMemoOptions {
+export interface VerdictMemoOptions extends RegistryMemoOptions {
   maxEntries?: number;
   maxBytes?: number;
-  maxRegistries?: number;
-  maxRegistryBytes?: number;
 }
 
 /** Who a check's new verdicts count against (the GitHub installation, the GitLab project). */
 export const DEFAULT_MEMO_OWNER = 'unnamed';
 
-export interface VerdictMemoStatistics {
+export interface VerdictMemoStatistics extends RegistryMemoStatistics {
   /** Verdicts answered from the memo. */
   hits: number;
   /** Commits verified because the memo had nothing (or nothing still true) for them. */
@@ -54,13 +51,6 @@ export interface VerdictMemoStatistics {
   unkept: number;
   /** Entries pushed out by the bounds. */
   evicted: number;
-  /** Checks whose registries were built from key files / answered from the memo. */
-  registriesBuilt: number;
-  registriesReused: number;
-  /** Registries built and not kept: their trust set alone is larger than `maxRegistryBytes`. */
-  registriesUnkept: number;
-  /** What the kept registries are charged. */
-  registryBytes: number;
   entries: number;
   bytes: number;
   /** Owners (installations) holding entries. */
@@ -86,22 +76,8 @@ interface Owner {
   entries: Map<string, Entry>;
 }
 
-interface RegistryEntry {
-  registries: Promise<CheckRegistries>;
-  size: number;
-  instants?: RegistryInstants;
-}
-
 export const DEFAULT_MEMO_ENTRIES = 500_000;
 export const DEFAULT_MEMO_BYTES = 128 * 1024 * 1024;
-/** Counted, not sized: a trust set is a policy keyring plus the forge keys of a check's committers. */
-export const DEFAULT_MEMO_REGISTRIES = 64;
-export const DEFAULT_MEMO_REGISTRY_BYTES = 64 * 1024 * 1024;
-/**
- * Parsed registries per byte of their inputs (measured: 3.7 for an armored OpenPGP keyring of 60
- * keys, 7.2 for a 500-line allowed_signers file), on the safe side.
- */
-const REGISTRY_EXPANSION = 8;
 /** Per entry, besides its JSON: the map keys and the records (an estimate, on the safe side). */
 const ENTRY_OVERHEAD = 320;
 /**
@@ -134,76 +110,28 @@ export function trustKey(inputs: TrustInputs): string {
   return hash.digest('hex');
 }
 
-/** The bytes a trust set's registries are parsed from: its key files and its forge accounts' keys. */
-export function trustInputBytes(inputs: TrustInputs): number {
-  const { files } = inputs;
-  let bytes = JSON.stringify(inputs.accounts).length;
-  for (const keyring of files.keyrings) bytes += keyring.text.length;
-  bytes += files.allowedSigners?.text.length ?? 0;
-  bytes += files.revokedKeys?.bytes.length ?? 0;
-  for (const root of files.x509Roots ?? []) bytes += root.text.length;
-  for (const crl of files.crls ?? []) bytes += crl.bytes.length;
-  bytes += files.trustedRoot?.text.length ?? 0;
-  return bytes;
-}
-
 export class VerdictMemo {
   private readonly entries = new Map<string, Entry>();
   private readonly owners = new Map<string, Owner>();
-  private readonly registries = new Map<string, RegistryEntry>();
+  private readonly registries: RegistryMemo;
   private readonly maxEntries: number;
   private readonly maxBytes: number;
-  private readonly maxRegistries: number;
-  private readonly maxRegistryBytes: number;
   private bytes = 0;
-  private registryBytes = 0;
-  private readonly counts = { hits: 0, misses: 0, expired: 0, stored: 0, unkept: 0, evicted: 0, registriesBuilt: 0, registriesReused: 0, registriesUnkept: 0 };
+  private readonly counts = { hits: 0, misses: 0, expired: 0, stored: 0, unkept: 0, evicted: 0 };
 
   constructor(options: VerdictMemoOptions = {}) {
     this.maxEntries = bound('maxEntries', options.maxEntries ?? DEFAULT_MEMO_ENTRIES, 0);
     this.maxBytes = bound('maxBytes', options.maxBytes ?? DEFAULT_MEMO_BYTES, 0);
-    this.maxRegistries = bound('maxRegistries', options.maxRegistries ?? DEFAULT_MEMO_REGISTRIES, 1);
-    this.maxRegistryBytes = bound('maxRegistryBytes', options.maxRegistryBytes ?? DEFAULT_MEMO_REGISTRY_BYTES, 0);
+    this.registries = new RegistryMemo(options);
   }
 
   get statistics(): VerdictMemoStatistics {
-    return { ...this.counts, entries: this.entries.size, bytes: this.bytes, owners: this.owners.size, registryBytes: this.registryBytes };
+    return { ...this.counts, ...this.registries.statistics, entries: this.entries.size, bytes: this.bytes, owners: this.owners.size };
   }
 
-  /**
-   * The registries of a trust set, built once: the key covers every byte they are built from.
-   * A build that fails is forgotten, so the next check reports the same error again.
-   * `inputBytes` (trustInputBytes) sizes them: anyone who can edit a policy or upload keys to
-   * their own forge account chooses it.
-   */
-  async registriesFor(key: string, build: () => Promise<CheckRegistries>, inputBytes = 0): Promise<CheckRegistries> {
-    const found = this.registries.get(key);
-    if (found) {
-      this.registries.delete(key);
-      this.registries.set(key, found);
-      this.counts.registriesReused++;
-      return found.registries;
-    }
-    this.counts.registriesBuilt++;
-    const size = REGISTRY_EXPANSION * inputBytes + ENTRY_OVERHEAD;
-    if (size > this.maxRegistryBytes) {
-      this.counts.registriesUnkept++;
-      return build();
-    }
-    const entry: RegistryEntry = { registries: build(), size };
-    this.registries.set(key, entry);
-    this.registryBytes += size;
-    entry.registries.catch(() => this.registries.get(key) === entry && this.removeRegistry(key, entry));
-    while (this.registries.size > this.maxRegistries || this.registryBytes > this.maxRegistryBytes) {
-      const [oldest, old] = this.registries.entries().next().value!;
-      this.removeRegistry(oldest, old);
-    }
-    return entry.registries;
-  }
-
-  private removeRegistry(key: string, entry: RegistryEntry): void {
-    this.registries.delete(key);
-    this.registryBytes -= entry.size;
+  /** The registries of a trust set, built once (src/checks/registry-memo.ts). */
+  registriesFor(key: string, build: () => Promise<CheckRegistries>, inputBytes = 0): Promise<CheckRegistries> {
+    return this.registries.registriesFor(key, build, inputBytes);
   }
 
   /**
@@ -331,12 +259,6 @@ export class VerdictMemo {
   private over(fraction: number): boolean {
     return this.entries.size > 0 && (this.entries.size > this.maxEntries * fraction || this.bytes > this.maxBytes * fraction);
   }
-}
-
-function bound(name: string, value: number, least: number): number {
-  if (!Number.isSafeInteger(value) || value < least)
-    throw new RangeError(`the verdict memo's ${name} must be a whole number of at least ${least}, not ${value}`);
-  return value;
 }
 
 /** Freezes every object and array under `value`; returns how many strings, arrays and objects it holds. */

@@ -6,13 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { getPrivateKey } from '@probot/get-private-key';
 import { DEFAULT_CHECKS_PER_INSTALLATION } from '../checks/installation-shares.ts';
-import {
-  DEFAULT_MEMO_BYTES,
-  DEFAULT_MEMO_ENTRIES,
-  DEFAULT_MEMO_REGISTRIES,
-  DEFAULT_MEMO_REGISTRY_BYTES,
-  type VerdictMemoOptions,
-} from '../checks/verdict-memo.ts';
+import { DEFAULT_MEMO_REGISTRIES, DEFAULT_MEMO_REGISTRY_BYTES } from '../checks/registry-memo.ts';
+import { DEFAULT_MEMO_BYTES, DEFAULT_MEMO_ENTRIES, type VerdictMemoOptions } from '../checks/verdict-memo.ts';
 import { SignetError } from '../core/errors.ts';
 import { parseByteSize } from '../release/limits.ts';
 import { readGitLabConfig, type GitLabConfig } from '../gitlab/config.ts';

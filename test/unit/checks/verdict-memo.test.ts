@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustInputBytes, VerdictMemo } from '../../../src/checks/verdict-memo.ts';
+import { trustInputBytes } from '../../../src/checks/registry-memo.ts';
+import { VerdictMemo } from '../../../src/checks/verdict-memo.ts';
 import { verifyCommitObject, type CommitResult } from '../../../src/core/verify-object.ts';
 import { buildCheckRegistries, type CheckRegistries, type PolicyKeyFiles } from '../../../src/forge/forge-keys.ts';
 import { git, gitBytes, tempDir } from '../../helpers/git.ts';
@@ -56,8 +57,7 @@ function trustSet(lines: number, tag: string): PolicyKeyFiles {
 /** Asks the memo for a trust set's registries; returns how many times they were built. */
 async function ask(memo: VerdictMemo, files: PolicyKeyFiles, key: string): Promise<number> {
   let built = 0;
-  const inputs = { files, policy: new Uint8Array(), accounts: [], hash: 'sha1' as const };
-  await memo.registriesFor(key, () => (built++, buildCheckRegistries(files, [])), trustInputBytes(inputs));
+  await memo.registriesFor(key, () => (built++, buildCheckRegistries(files, [])), trustInputBytes(files, []));
   return built;
 }
 
