@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustInputBytes } from '../../../src/checks/registry-memo.ts';
 import { VerdictMemo } from '../../../src/checks/verdict-memo.ts';
 import { verifyCommitObject, type CommitResult } from '../../../src/core/verify-object.ts';
+import { openRepository } from '../../../src/git/repository.ts';
 import { buildCheckRegistries, type CheckRegistries, type PolicyKeyFiles } from '../../../src/forge/forge-keys.ts';
 import { git, gitBytes, tempDir } from '../../helpers/git.ts';
 import { GpgHome, createSshKey } from '../../helpers/signing-keys.ts';
@@ -93,6 +94,23 @@ describe('the verdict memo under attack', () => {
     // The victim's own bytes still find their verdict.
     expect(memo.forCheck('trust', registries, now, 'sha1', read, 'victim').get(first)?.commit).toBe(first);
     expect(memo.statistics).toMatchObject({ hits: 1, misses: 1 });
+  });
+
+  it('names an entry by the bytes the id really stands for: replace refs and grafts change nothing', async () => {
+    const repo = `${dir.path}/repo`;
+    const memo = new VerdictMemo();
+    const objectsOf = () => openRepository({ path: repo, cwd: dir.path, env: {} }).objects;
+    memo.forCheck('trust', registries, now, 'sha1', (oid) => objectsOf().read(oid).data).put(await verify(first));
+    // An attacker's clone says `first` is `second`, and that `first` has no parents.
+    git(repo, ['replace', first, second]);
+    writeFileSync(`${repo}/.git/info/grafts`, `${first}\n`);
+    try {
+      expect(Buffer.from(objectsOf().read(first).data)).toEqual(read(first));
+      expect(memo.forCheck('trust', registries, now, 'sha1', (oid) => objectsOf().read(oid).data).get(first)?.commit).toBe(first);
+    } finally {
+      git(repo, ['replace', '-d', first]);
+      writeFileSync(`${repo}/.git/info/grafts`, '');
+    }
   });
 
   it("keeps a copy of its own and hands out frozen verdicts: no later check's write reaches another check", async () => {
