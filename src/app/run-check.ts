@@ -120,7 +120,7 @@ export async function runCheck(installation: GitHubInstallation, deps: CheckDepe
       headSha,
       delivery,
       // GitHub's unit of an organisation: its repositories share one share of the work.
-      shareKey: `github-installation:${repository.installationId}`,
+      shareKey: installationKey(repository.installationId),
     },
     publisher,
     () => computeCheck(deps, gitHubCheckSource(installation, deps, target), target),
@@ -134,11 +134,17 @@ export async function runCheck(installation: GitHubInstallation, deps: CheckDepe
   };
 }
 
+function installationKey(installationId: number): string {
+  return `github-installation:${installationId}`;
+}
+
 function gitHubCheckSource(installation: GitHubInstallation, deps: CheckDependencies, target: CheckTarget): CheckSource {
   const { repository, headSha } = target;
   const { owner, name: repo } = repository;
   return {
     repositoryKey: repositoryKey(repository),
+    // Its repositories' new verdicts count against one share of the verdict memo too.
+    memoOwner: installationKey(repository.installationId),
     cloneUrl: repository.cloneUrl,
     defaultBranch: repository.defaultBranch,
     async gitAuth() {

@@ -14,6 +14,7 @@ import { loadPolicy, type DefaultBranchReader } from '../forge/policy-source.ts'
 import { noPolicyReport } from '../forge/report.ts';
 import { scopeOf, type CheckContext } from '../forge/scope.ts';
 import type { CheckSettings, ComputedCheck } from './check-flow.ts';
+import { trustInputBytes } from './registry-memo.ts';
 import { trustKey } from './verdict-memo.ts';
 
 /** The commits a check covers, newest first, with their committer e-mails. */
@@ -28,6 +29,11 @@ export interface AccountsOfCommits {
 /** What one forge answers for a check. */
 export interface CheckSource {
   repositoryKey: string;
+  /**
+   * Whose share of the verdict memo this check's new verdicts count against (the GitHub
+   * installation); default the repository. A full memo evicts the largest owner's first.
+   */
+  memoOwner?: string;
   cloneUrl: string;
   defaultBranch: string;
   /** Credentials for git over HTTP, asked for when the fetch starts. */
@@ -96,12 +102,12 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   let checkRegistries;
   try {
     const build = () => buildCheckRegistries(loaded.files, forge.accounts);
-    checkRegistries = await (memo ? memo.registriesFor(key, build) : build());
+    checkRegistries = await (memo ? memo.registriesFor(key, build, trustInputBytes(loaded.files, forge.accounts)) : build());
   } catch (error) {
     throw new ForgeError('keys', (error as Error).message);
   }
   const now = settings.now();
-  const cache = memo?.forCheck(key, checkRegistries, now, repo.hashAlgorithm, (oid) => repo.objects.read(oid).data);
+  const cache = memo?.forCheck(key, checkRegistries, now, repo.hashAlgorithm, (oid) => repo.objects.read(oid).data, source.memoOwner ?? source.repositoryKey);
   const recorded = await settings.store.lookupVerdicts(
     source.repositoryKey,
     commits.map((c) => c.oid),

@@ -4,6 +4,7 @@
  * one push evaluation every face shares (evaluatePush) and turn it into a report.
  */
 import { parseCommit, parseTag } from '../core/git/signed-object.ts';
+import { runOnThreadPool } from '../core/native-verify.ts';
 import type { Policy } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import { verifyCommitObject, type CommitResult } from '../core/verify-object.ts';
@@ -11,6 +12,7 @@ import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evalua
 import { isZeroId } from '../git/hash-algorithm.ts';
 import type { Repository } from '../git/repository.ts';
 import { listCommits } from '../git/rev-walk.ts';
+import { verifyAhead } from '../git/verify-ahead.ts';
 import type { CommitVerdictCache } from '../git/verify-range.ts';
 import { applyForgeEmailRule, type CheckRegistries } from './forge-keys.ts';
 import { buildReport, type SignatureReport } from './report.ts';
@@ -87,17 +89,22 @@ export async function decideSignatures(input: DecideInput): Promise<Decision> {
     // evaluatePush has no hook between verifying and deciding, so the forge e-mail rule is
     // applied ahead: verify once here and hand the adjusted verdicts in as recorded ones.
     const accountOf = input.accountOfEmail ?? (() => undefined);
-    for (const { oid, committerEmail } of input.commits ?? commitsInScope(repo, scope)) {
-      if (recorded.has(oid)) continue;
-      let result = cache.get(oid);
-      if (!result) {
-        result = await verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, {
-          hash: repo.hashAlgorithm,
-          now,
-          sshVerifyTime: now,
-        });
-        cache.put(result);
-      }
+    const commits = (input.commits ?? commitsInScope(repo, scope)).filter(({ oid }) => !recorded.has(oid));
+    const known = new Map<string, CommitResult>();
+    for (const { oid } of commits) {
+      const hit = cache.get(oid);
+      if (hit) known.set(oid, hit);
+    }
+    // On the thread pool, several ahead, as evaluatePush verifies: one after another on this
+    // thread, a pull request's signatures held the event loop (every installation's webhooks)
+    // until the last was checked.
+    const options = { hash: repo.hashAlgorithm, now, sshVerifyTime: now, runner: runOnThreadPool };
+    const verified = verifyAhead(
+      commits.filter(({ oid }) => !known.has(oid)).map(({ oid }) => oid),
+      (oid) => verifyCommitObject(oid, repo.objects.read(oid).data, checkRegistries.registries, options).then((result) => (cache.put(result), result)),
+    );
+    for (const { oid, committerEmail } of commits) {
+      const result = known.get(oid) ?? (await verified(oid));
       const adjusted = applyForgeEmailRule(result.verdict, committerEmail, checkRegistries.keyOwners, accountOf);
       if (adjusted !== result.verdict) recorded.set(oid, adjusted);
     }

@@ -13,6 +13,7 @@ import {
 } from '../core/policy/index.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 import { runOnThreadPool } from '../core/native-verify.ts';
+import { verifyAhead } from './verify-ahead.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult, type VerifyObjectOptions } from '../core/verify-object.ts';
 import { isZeroId } from './hash-algorithm.ts';
 import type { Repository } from './repository.ts';
@@ -287,33 +288,4 @@ class JudgedSources {
     }
     return this.tips;
   }
-}
-
-const IN_FLIGHT = 256;
-
-/**
- * Verifies `oids` up to IN_FLIGHT ahead of the one asked for; ask in their order. A failure is
- * thrown when its commit is asked for, never before.
- */
-function verifyAhead(oids: string[], verify: (oid: string) => Promise<CommitResult>): (oid: string) => Promise<CommitResult> {
-  const started = new Map<string, Promise<CommitResult>>();
-  const attempt = (oid: string): Promise<CommitResult> => {
-    try {
-      return verify(oid);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-  };
-  let next = 0;
-  return (oid) => {
-    while (next < oids.length && started.size < IN_FLIGHT) {
-      const ahead = oids[next++]!;
-      const result = attempt(ahead);
-      result.catch(() => undefined); // awaited when asked for
-      started.set(ahead, result);
-    }
-    const result = started.get(oid) ?? attempt(oid);
-    started.delete(oid);
-    return result;
-  };
 }

@@ -5,7 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { getPrivateKey } from '@probot/get-private-key';
+import { DEFAULT_CHECKS_PER_INSTALLATION } from '../checks/installation-shares.ts';
+import { DEFAULT_MEMO_REGISTRIES, DEFAULT_MEMO_REGISTRY_BYTES } from '../checks/registry-memo.ts';
+import { DEFAULT_MEMO_BYTES, DEFAULT_MEMO_ENTRIES, type VerdictMemoOptions } from '../checks/verdict-memo.ts';
 import { SignetError } from '../core/errors.ts';
+import { parseByteSize } from '../release/limits.ts';
 import { readGitLabConfig, type GitLabConfig } from '../gitlab/config.ts';
 
 export type { GitLabConfig };
@@ -37,6 +41,10 @@ export interface ServerConfig {
   leaseMs: number;
   /** Spacing of one installation's GitHub write requests (GitHub asks for one second per installation token; 0 for local test servers). */
   writeIntervalMs: number;
+  /** Bounds of the verdict memo (SIGNET_MEMO_*); maxEntries 0: no memo. */
+  memo: Required<VerdictMemoOptions>;
+  /** Checks of one installation (GitLab: project) computed at once (SIGNET_CHECKS_PER_INSTALLATION). */
+  checksPerInstallation: number;
   gitlab?: GitLabConfig;
 }
 
@@ -45,6 +53,16 @@ function number(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0) throw new SignetError('CONFIG_INVALID', `${name} must be a non-negative number, not '${raw}'`);
+  return value;
+}
+
+/** A whole number of at least `least`; anything else is an error naming the variable. */
+function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, least: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < least)
+    throw new SignetError('CONFIG_INVALID', `${name} must be a whole number of at least ${least}, not '${raw.slice(0, 40)}'`);
   return value;
 }
 
@@ -106,6 +124,15 @@ export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerCon
     keyCacheTtlMs: number(env, 'SIGNET_KEY_CACHE_TTL_MS', 600_000),
     leaseMs: number(env, 'SIGNET_CLAIM_LEASE_MS', 600_000),
     writeIntervalMs: number(env, 'SIGNET_GITHUB_WRITE_INTERVAL_MS', 1000),
+    memo: {
+      maxEntries: whole(env, 'SIGNET_MEMO_MAX_ENTRIES', DEFAULT_MEMO_ENTRIES, 0),
+      maxBytes: env.SIGNET_MEMO_MAX_BYTES ? parseByteSize('SIGNET_MEMO_MAX_BYTES', env.SIGNET_MEMO_MAX_BYTES) : DEFAULT_MEMO_BYTES,
+      maxRegistries: whole(env, 'SIGNET_MEMO_MAX_REGISTRIES', DEFAULT_MEMO_REGISTRIES, 1),
+      maxRegistryBytes: env.SIGNET_MEMO_MAX_REGISTRY_BYTES
+        ? parseByteSize('SIGNET_MEMO_MAX_REGISTRY_BYTES', env.SIGNET_MEMO_MAX_REGISTRY_BYTES)
+        : DEFAULT_MEMO_REGISTRY_BYTES,
+    },
+    checksPerInstallation: whole(env, 'SIGNET_CHECKS_PER_INSTALLATION', DEFAULT_CHECKS_PER_INSTALLATION, 1),
     ...(gitlab ? { gitlab } : {}),
   };
 }

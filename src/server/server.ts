@@ -56,10 +56,11 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
     checkTimeoutMs: config.checkTimeoutMs,
     maxCommits: config.maxCommits,
     now: () => new Date(),
-    // Verdicts reused across checks and installations under the same trust (bounded; in memory).
-    verdictMemo: new VerdictMemo(),
+    // Verdicts reused across checks and installations under the same trust (bounded; in memory;
+    // SIGNET_MEMO_MAX_ENTRIES=0 turns it off).
+    ...(config.memo.maxEntries > 0 ? { verdictMemo: new VerdictMemo(config.memo) } : {}),
     // At most two checks of one installation compute at once; the others queue behind it only.
-    shares: new InstallationShares(),
+    shares: new InstallationShares(config.checksPerInstallation),
   };
 
   const handlers: HttpHandler[] = [healthHandler(store), ...((await options.extraHandlers?.(deps)) ?? [])];

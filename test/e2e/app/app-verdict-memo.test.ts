@@ -8,9 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VerdictMemo } from '../../../src/checks/verdict-memo.ts';
-import { deliver, example, retarget } from '../../helpers/fake-github-webhooks.ts';
-import { SECRET, startAppHarness, tableRows, type AppHarness } from '../../helpers/fake-github-app.ts';
+import { check, delta, git as gitIn, memoOf, mirror as mirrorIn, type Target } from '../../helpers/app-memo-checks.ts';
+import { startAppHarness, type AppHarness } from '../../helpers/fake-github-app.ts';
 
 let app: AppHarness;
 let expiring: AppHarness;
@@ -31,48 +30,6 @@ afterAll(async () => {
   await expiring?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-function memoOf(harness: AppHarness): VerdictMemo {
-  const memo = harness.server.deps.verdictMemo;
-  if (!memo) throw new Error('the server runs without a verdict memo');
-  return memo;
-}
-
-interface Target {
-  fullName: string;
-  cloneUrl: string;
-  installationId: number;
-}
-
-/** A pull request event for `target` whose head is feature-good, based on the original main. */
-function pullRequest(harness: AppHarness, target: Target, action: string): Record<string, unknown> {
-  const payload = retarget(example('pull_request', action), target);
-  const pull = payload.pull_request as Record<string, any>;
-  payload.number = 1;
-  pull.number = 1;
-  pull.head = { ...pull.head, sha: harness.repo.heads['feature-good'], ref: 'feature-good', repo: { ...pull.head.repo, full_name: target.fullName } };
-  pull.base = { ...pull.base, sha: harness.repo.heads.main, ref: 'main', repo: { ...pull.base.repo, full_name: target.fullName } };
-  return payload;
-}
-
-/** Delivers the event and returns the completed check run of that repository. */
-async function check(harness: AppHarness, target: Target, action = 'synchronize'): Promise<{ conclusion: string; rows: string[][] }> {
-  const before = harness.github.checkRuns.length;
-  const response = await deliver(harness.hookUrl, SECRET, 'pull_request', pullRequest(harness, target, action));
-  expect(response.status).toBe(200);
-  const runs = harness.github.checkRuns.slice(before).filter((run) => run.repository === target.fullName);
-  expect(runs).toHaveLength(1);
-  const current = runs[0]!.current as { conclusion: string; output: { summary: string } };
-  return { conclusion: current.conclusion, rows: tableRows(current.output.summary) };
-}
-
-/** The counters' change over `work`. */
-async function delta<T>(memo: VerdictMemo, work: () => Promise<T>): Promise<{ result: T; hits: number; misses: number; expired: number }> {
-  const before = memo.statistics;
-  const result = await work();
-  const after = memo.statistics;
-  return { result, hits: after.hits - before.hits, misses: after.misses - before.misses, expired: after.expired - before.expired };
-}
 
 describe('the verdict memo', () => {
   it('answers a second check of the same commits without verifying them again', async () => {
@@ -150,18 +107,5 @@ describe('the verdict memo', () => {
   });
 });
 
-function git(args: string[], cwd: string): string {
-  return execFileSync('git', args, {
-    cwd,
-    env: { PATH: process.env.PATH, HOME: scratch, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).toString();
-}
-
-/** Another installation's repository holding a copy of the harness's, served by the same backend. */
-function mirror(harness: AppHarness, fullName: string, installationId: number): Target {
-  const bare = join(harness.repo.root, `${fullName}.git`);
-  git(['clone', '-q', '--mirror', harness.repo.bare, bare], scratch);
-  harness.github.repositories.set(fullName, bare);
-  return { fullName, cloneUrl: `${harness.backend.origin}/${fullName}.git`, installationId };
-}
+const git = (args: string[], cwd: string): string => gitIn(args, cwd, scratch);
+const mirror = (harness: AppHarness, fullName: string, installationId: number): Target => mirrorIn(harness, fullName, installationId, scratch);

@@ -151,3 +151,27 @@ describe('partial settings: one line naming the variable, exit status 2', () => 
       expect(result.stdout).not.toContain('setup');
     });
 });
+
+describe('bounds of the verdict memo and the shares: a bad value is one line naming the variable, exit status 2', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['SIGNET_MEMO_MAX_ENTRIES', 'lots', /SIGNET_MEMO_MAX_ENTRIES must be a whole number of at least 0, not 'lots'/],
+    ['SIGNET_MEMO_MAX_ENTRIES', '-1', /SIGNET_MEMO_MAX_ENTRIES must be a whole number/],
+    ['SIGNET_MEMO_MAX_BYTES', '1.5G', /SIGNET_MEMO_MAX_BYTES: "1.5G" is not a size/],
+    ['SIGNET_MEMO_MAX_REGISTRIES', '0', /SIGNET_MEMO_MAX_REGISTRIES must be a whole number of at least 1, not '0'/],
+    ['SIGNET_CHECKS_PER_INSTALLATION', '2.5', /SIGNET_CHECKS_PER_INSTALLATION must be a whole number of at least 1/],
+  ];
+  for (const [name, value, message] of cases)
+    it(`${name}=${value}`, () => {
+      const result = spawnSync(process.execPath, [APP], {
+        cwd: dir,
+        env: { ...baseEnv('bounds'), ...githubEnv(), [name]: value, PORT: '0' },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(result.status).toBe(2);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^signet serve: /);
+      expect(lines[0]).toMatch(message);
+    });
+});
