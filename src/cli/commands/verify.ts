@@ -11,7 +11,7 @@ import { buildRegistries, readRegistrySources, type RegistrySources } from '../.
 import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/identity.ts';
 import { join, resolve } from 'node:path';
 import { cacheSecret, VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
-import { WalkMemo, walkMemoKey } from '../../store/walk-memo.ts';
+import { WalkMemo } from '../../store/walk-memo.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitJsonLine, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
@@ -126,12 +126,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const cache = secret ? new VerdictCache(cacheDirectory, key, values.now !== undefined, secret) : undefined;
   // The whole range's answer, for a repeated run over the same tips: read instead of walked.
   const memo = secret
-    ? new WalkMemo(
-        cacheDirectory,
-        walkMemoKey(key, { ...revisions, shallow: repo.objects.shallow, hashAlgorithm: repo.hashAlgorithm }),
-        values.now !== undefined,
-        secret,
-      )
+    ? new WalkMemo(cacheDirectory, key, { ...revisions, shallow: repo.objects.shallow, hashAlgorithm: repo.hashAlgorithm }, values.now !== undefined, secret)
     : undefined;
   // Said once the revisions are known good, so that a usage error stays one line.
   if (note) io.stderr.write(note);

@@ -52,7 +52,7 @@ function dropMemos(directory: string): void {
 }
 
 /** The walk memo files in a directory (src/store/walk-memo.ts): a fixed-width header, then the records. */
-const MEMO_HEADER = 'signet-walk-memo 1 '.length + 64 + 1 + 64 + 1;
+const MEMO_HEADER = 'signet-walk-memo 2 '.length + 64 + 1 + 64 + 1;
 function memoFiles(directory: string): Array<{ path: string; key: string; body: string }> {
   return readdirSync(directory)
     .filter((name) => name.endsWith('.memo'))
@@ -67,7 +67,7 @@ function memoFiles(directory: string): Array<{ path: string; key: string; body: 
 function writeMemo(memo: { path: string; key: string }, body: string, authentic = true): void {
   const secret = authentic ? CACHE_KEY : 'another machine';
   const tag = createHmac('sha256', secret).update('signet-walk-memo').update('\0').update(memo.key).update('\0').update(body).digest('hex');
-  writeFileSync(memo.path, `signet-walk-memo 1 ${memo.key} ${tag}\n${body}`);
+  writeFileSync(memo.path, `signet-walk-memo 2 ${memo.key} ${tag}\n${body}`);
 }
 
 describe('signet verify: the verdict cache', () => {

@@ -13,6 +13,8 @@ import { WalkMemo } from '../../../src/store/walk-memo.ts';
 
 const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
 const KEY = 'c'.repeat(64);
+/** The revisions the memo stands for (their ids need not exist: no walk reads them here). */
+const WALK = { include: ['1'.repeat(40)], exclude: [], parsed: [], shallow: [], hashAlgorithm: 'sha1' };
 const PIECE = 4096;
 
 function results(count: number): CommitResult[] {
@@ -40,7 +42,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
 
   function written(count: number): CommitResult[] {
     const all = results(count);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     for (const result of all) memo.record(result);
     memo.complete();
     expect(memo.writeProblem).toBeUndefined();
@@ -56,7 +58,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     const all = written(3000);
     const size = readFileSync(memoPath()).length;
     expect(size).toBeGreaterThan(40 * PIECE);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     const recalled = memo.recall();
     expect(memo.ignoredReason).toBeUndefined();
     expect(recalled?.length).toBe(all.length);
@@ -65,14 +67,14 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     expect(memo.statistics.largestRead).toBeLessThanOrEqual(PIECE);
     expect(memo.statistics.bytesRead).toBeGreaterThanOrEqual(2 * (size - PIECE));
     // Under the hold budget (the default's 16 MiB) the same memo is read once and held.
-    const small = new WalkMemo(dir, KEY, true, SECRET);
+    const small = new WalkMemo(dir, KEY, WALK, true, SECRET);
     expect([...small.recall()!]).toEqual(all);
     expect(small.statistics.bytesRead).toBe(size);
   });
 
   it('fails the run when the file changes between its check and its replay (nothing unchecked is used)', () => {
     written(3000);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     const recalled = memo.recall()!;
     // Same length and still well-formed, but not what was checked: a subject far into the file.
     const bytes = readFileSync(memoPath(), 'latin1');
@@ -95,10 +97,10 @@ describe('a walk memo is read a piece at a time, never whole', () => {
 
   it('does not gather a record of more than 16 MiB: the memo is ignored and the range walked again', () => {
     const [first] = results(1);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     memo.record({ ...first!, subject: 'x'.repeat(17 << 20) });
     memo.complete();
-    const reader = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const reader = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     expect(reader.recall()).toBeUndefined();
     expect(reader.ignoredReason).toMatch(/a record does not parse; ignored, walking again/);
     expect(reader.statistics.largestRead).toBeLessThanOrEqual(PIECE);
