@@ -66,6 +66,12 @@ const STREAMING_RECENT_BYTES = 4 * 1024 * 1024;
  * range is walked (the cost of a failed attempt stays a small part of that walk).
  */
 const MOVED_TIP_LIMIT = 16_384;
+/**
+ * Fewer new commits than this are verified without the per-commit verdict cache: loading its
+ * file (up to 8 MiB) and writing it again with their verdicts cost more than verifying them, and
+ * the new memo keeps their verdicts anyway.
+ */
+const MOVED_TIP_CACHE_FROM = 256;
 
 export async function verifyTags(
   repo: Repository,
@@ -123,7 +129,9 @@ export async function* verifyCommitBatches(
   try {
     if (moved) {
       const total = moved.found.length + moved.earlier.length;
-      for await (const result of verifyListed(repo, moved.found, registries, options, total)) {
+      const { cache, ...withoutCache } = options;
+      const listed = moved.found.length >= MOVED_TIP_CACHE_FROM && cache ? { ...withoutCache, cache } : withoutCache;
+      for await (const result of verifyListed(repo, moved.found, registries, listed, total)) {
         memo!.record(result);
         yield [result];
       }

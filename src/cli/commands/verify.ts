@@ -187,6 +187,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   repo.objects.close();
   await out.flush();
   if (memo?.ignoredReason) io.stderr.write(`signet: warning: ${memo.ignoredReason}\n`);
+  if (memo && io.env.SIGNET_CACHE_STATS === '1') io.stderr.write(`signet: walk memo: ${memoUse(memo.reused)}\n`);
   if (memo?.writeProblem) io.stderr.write(`signet: warning: cannot write the walk memo in ${memo.directory} (${memo.writeProblem})\n`);
   // Read only if a verdict was needed: a run answered from the memo never opens the cache file.
   if (cache?.used && cache.ignoredReason) io.stderr.write(`signet: warning: ${cache.ignoredReason}\n`);
@@ -212,6 +213,13 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`signet: note: history cut at ${cutAt} shallow commit${cutAt === 1 ? '' : 's'} (shallow clone: older commits not checked)\n`);
   }
   return allGood ? EXIT_OK : EXIT_POLICY_FAILED;
+}
+
+/** What the walk memo answered, for SIGNET_CACHE_STATS=1. */
+function memoUse(reused: WalkMemo['reused']): string {
+  if (!reused) return 'none used, the range walked';
+  if (reused.from === 'range') return "this range's replayed";
+  return `${reused.newCommits} new commit${reused.newCommits === 1 ? '' : 's'} walked, then ${reused.earlierCommits} replayed from an earlier range's`;
 }
 
 /** The key options given, or else what git itself would trust (said on stderr in one line). */
