@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_FILE_MAX_BYTES } from '../../../src/store/read-cache-file.ts';
@@ -371,6 +371,36 @@ describe('signet verify: cached verdicts equal uncached ones on the differential
       expect(first.stdout).toBe(uncached.stdout);
       expect(second.stdout).toBe(uncached.stdout);
       expect(second.status).toBe(uncached.status);
+    });
+
+    it(`a moved tip (one new commit on HEAD's branch) replays the earlier memo and answers as --no-cache, ${now ? 'with' : 'without'} --now`, () => {
+      // A copy: the other cases keep the fixture's history.
+      const repo = join(dir.path, `moved-${now ? 'now' : 'clock'}`);
+      cpSync(fx.repoDir('repo'), repo, { recursive: true });
+      const args = [
+        '--repo',
+        repo,
+        '--keyring',
+        fx.keyring,
+        '--allowed-signers',
+        fx.allowedSigners,
+        '--revoked-keys',
+        fx.revokedKeys,
+        ...(now ? ['--now', now] : []),
+        '--all',
+      ];
+      const cache = join(dir.path, `moved-cache-${now ? 'now' : 'clock'}`);
+      signet([...args, '--cache', cache], gitEnv(fx));
+      // Dated after every fixture commit, as a push in CI is: the walk takes it first.
+      const date = '2035-01-01T00:00:00Z';
+      const next = git(repo, ['commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', 'one more'], { env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
+      git(repo, ['update-ref', 'HEAD', next]);
+      const moved = signet([...args, '--cache', cache], { ...gitEnv(fx), SIGNET_CACHE_STATS: '1' });
+      const uncached = signet([...args, '--no-cache'], gitEnv(fx));
+      expect(moved.stderr).toMatch(/walk memo: 1 new commit walked, then \d+ replayed from an earlier range's/);
+      expect(uncached.lines.some((line) => line.commit === next)).toBe(true);
+      expect(moved.stdout).toBe(uncached.stdout);
+      expect(moved.status).toBe(uncached.status);
     });
   }
 });
