@@ -384,6 +384,30 @@ describe('a moved tip: the cases that must not replay the earlier walk', () => {
     expect(tampered.ignoredReason).toMatch(/not written with this machine's cache key, or damaged; ignored, walking again/);
   });
 
+  it('fails the run, never trusting it, when the earlier memo changes between its check and its replay', async () => {
+    const base = commit('w base', [], 10);
+    const tip = commit('w tip', [base], 20);
+    const one = commit('w one', [tip], 30);
+    const cache = join(dir.path, `cache-${caseNumber++}`);
+    await verify([tip], cache);
+    const earlierName = readdirSync(cache).find((file) => file.endsWith('.memo'))!;
+    const repo = openRepository({ path, cwd: path, env: {} });
+    try {
+      const walk = { include: [one], exclude: [], parsed: [], shallow: repo.objects.shallow, hashAlgorithm: repo.hashAlgorithm };
+      const memo = new WalkMemo(cache, VERDICT_KEY, walk, true, SECRET, { readBytes: 64, holdBytes: 0 });
+      const moved = memo.recallMoved((earlierTips) => walkToEarlierTips(repo.objects, [one], earlierTips, 100))!;
+      expect(moved.found).toEqual([one]);
+      // Rewritten after the check, same length and well-formed: a subject changed.
+      const text = readFileSync(join(cache, earlierName), 'utf8');
+      writeFileSync(join(cache, earlierName), text.replace('\tw base\n', '\tw BASE\n'));
+      expect(() => [...moved.earlier]).toThrow(/changed while it was read; run again/);
+      memo.abandon();
+      expect(readdirSync(cache).filter((file) => file.endsWith('.memo'))).toEqual([earlierName]);
+    } finally {
+      repo.objects.close();
+    }
+  });
+
   it('uses no earlier memo made before the shallow boundary changed', async () => {
     const base = commit('s base', [], 10);
     const middle = commit('s middle', [base], 20);
