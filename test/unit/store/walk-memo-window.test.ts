@@ -72,6 +72,27 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     expect(small.statistics.bytesRead).toBe(size);
   });
 
+  it('a moved tip reads the earlier memo a piece at a time too, and copies it whole into its own', () => {
+    const all = written(3000);
+    const size = readFileSync(memoPath()).length;
+    const newest: CommitResult = { ...all[0]!, commit: 'e'.repeat(40), parents: [all[0]!.commit], subject: 'one new commit' };
+    const moved = { ...WALK, include: [newest.commit] };
+    const memo = new WalkMemo(dir, KEY, moved, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    // The walk is the caller's (src/git/rev-walk.ts walkToEarlierTips): here it reaches the earlier tips after one commit.
+    const recalled = memo.recallMoved((earlierTips) => (earlierTips.join() === WALK.include.join() ? [newest.commit] : undefined))!;
+    expect(recalled.found).toEqual([newest.commit]);
+    memo.record(newest);
+    expect([...recalled.earlier]).toEqual(all);
+    memo.complete();
+    expect(memo.reused).toEqual({ from: 'earlier', newCommits: 1, earlierCommits: 3000 });
+    expect(memo.statistics.largestRead).toBeLessThanOrEqual(PIECE);
+    expect(memo.statistics.bytesRead).toBeGreaterThanOrEqual(2 * (size - PIECE));
+    // Its own memo: the new commit, then the earlier records, replayed for the same tips.
+    const again = new WalkMemo(dir, KEY, moved, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    expect([...again.recall()!]).toEqual([newest, ...all]);
+    expect(again.reused).toEqual({ from: 'range' });
+  });
+
   it('fails the run when the file changes between its check and its replay (nothing unchecked is used)', () => {
     written(3000);
     const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
