@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitResult, TagResult } from '../core/verify-object.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
@@ -151,8 +151,6 @@ export class WalkMemo implements RangeMemo {
   record(result: CommitResult): void {
     if (this.writeProblem) return;
     try {
-      // An unguessable name, created exclusively: whoever can write the directory (a restored CI
-      // cache) could plant a symlink at any predictable name and have the memo written through it.
       this.startWriter().add(result, this.explicitNow || reusableWithoutNow(result));
     } catch (error) {
       // The verdicts stand without their memo: the caller says so, and the next run walks again.
@@ -241,16 +239,21 @@ export class WalkMemo implements RangeMemo {
 
   /** The other memos of the directory, newest first, a few at most (each may cost a short walk). */
   private candidates(): string[] {
-    let files: Array<{ path: string; mtime: number }>;
+    let names: string[];
     try {
-      files = readdirSync(this.directory)
-        .filter((name) => /^[0-9a-f]{64}\.memo$/.test(name) && name !== `${this.key}.memo`)
-        .map((name) => {
-          const path = join(this.directory, name);
-          return { path, mtime: statSync(path).mtimeMs };
-        });
+      names = readdirSync(this.directory).filter((name) => /^[0-9a-f]{64}\.memo$/.test(name) && name !== `${this.key}.memo`);
     } catch {
       return [];
+    }
+    const files: Array<{ path: string; mtime: number }> = [];
+    for (const name of names) {
+      const path = join(this.directory, name);
+      try {
+        // Not followed: a planted link is no candidate (openCacheFile would refuse it too).
+        files.push({ path, mtime: lstatSync(path).mtimeMs });
+      } catch {
+        // Removed by another run meanwhile.
+      }
     }
     return files
       .sort((a, b) => b.mtime - a.mtime)
