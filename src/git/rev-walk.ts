@@ -205,7 +205,7 @@ export class RevisionWalk {
  *
  * Giving up is always safe (the caller walks the whole range): it does so at `limit`, when an
  * earlier tip is found (it is in the earlier range), and, to bound the cost of a rewritten
- * history, when a commit older than every earlier tip is found.
+ * history or of another branch's memo, when a commit older than an earlier tip not yet queued is found.
  */
 export function walkToEarlierTips(store: ObjectStore, include: string[], earlier: string[], limit: number): string[] | undefined {
   try {
@@ -250,8 +250,9 @@ function walkToTips(store: ObjectStore, include: string[], earlier: string[], li
     tips.push(tip);
   }
   if (tips.length === 0) return undefined;
-  let oldest = Number.POSITIVE_INFINITY;
-  for (const tip of tips) oldest = Math.min(oldest, tip.time);
+  // The earlier tips newest first: the newest one not yet queued is the first not SEEN.
+  const byDate = [...tips].sort((a, b) => b.time - a.time);
+  let unqueued = 0;
   const queue = new CommitQueue();
   let sequence = 0;
   let tipsQueued = 0;
@@ -269,7 +270,12 @@ function walkToTips(store: ObjectStore, include: string[], earlier: string[], li
     if (tipsQueued === tips.length && queue.size === tips.length) return sameTieOrder(queue.contents(), tips) ? found : undefined;
     if (found.length >= limit) return undefined;
     const commit = queue.pop();
-    if (!commit || commit.flags & EARLIER_TIP || commit.time < oldest) return undefined;
+    if (!commit || commit.flags & EARLIER_TIP) return undefined;
+    // Older than an earlier tip not yet reached: only a commit dated before its parent (clock
+    // skew) could still reach it. Given up on, that bounds the walk of a rewritten history or of
+    // another branch's memo to a few commits instead of `limit`.
+    while (unqueued < byDate.length && byDate[unqueued]!.flags & SEEN) unqueued++;
+    if (unqueued < byDate.length && commit.time < byDate[unqueued]!.time) return undefined;
     found.push(commit.oid);
     for (const parent of parse(commit)) enqueue(parent);
   }

@@ -366,6 +366,37 @@ describe('a moved tip: the cases that must not replay the earlier walk', () => {
     expect((await moveFrom([m3], [commit('on rewritten', [rewritten], 40)])).reused).toBeUndefined();
   });
 
+  it("gives up after a few commits on another branch's memo or a rewritten history, not after the limit", () => {
+    const line = [commit('l0', [], 10)];
+    for (let index = 1; index < 200; index++) line.push(commit(`l${index}`, [line.at(-1)!], 10 + index));
+    // Another branch's memo: its tip, made after the fork, is newer than most of the line.
+    const branch = commit('branch tip', [line[150]!], 180);
+    const mainMoved = commit('main moved', [line[199]!], 300);
+    const repo = openRepository({ path, cwd: path, env: {} });
+    try {
+      let reads = 0;
+      const counting = new Proxy(repo.objects, {
+        get: (target, property, receiver) =>
+          property === 'read'
+            ? (oid: string) => {
+                reads++;
+                return target.read(oid);
+              }
+            : Reflect.get(target, property, receiver),
+      });
+      // Both memos' tips also name the root (a tag, as --all has): the oldest tip bounds nothing.
+      expect(walkToEarlierTips(counting, [mainMoved, line[0]!], [branch, line[0]!], 10_000)).toBeUndefined();
+      expect(reads).toBeLessThan(40);
+      reads = 0;
+      // Rewritten: l199 replaced, the old tip never reached.
+      const rewritten = commit('l199 rewritten', [line[198]!], 250);
+      expect(walkToEarlierTips(counting, [commit('on it', [rewritten], 310), line[0]!], [line[199]!, line[0]!], 10_000)).toBeUndefined();
+      expect(reads).toBeLessThan(10);
+    } finally {
+      repo.objects.close();
+    }
+  });
+
   it('uses no earlier memo made under other keys, and never one whose MAC fails', async () => {
     const base = commit('k base', [], 10);
     const tip = commit('k tip', [base], 20);
