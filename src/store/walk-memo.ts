@@ -29,8 +29,8 @@ import { SignetError } from '../core/errors.ts';
  * parsed}` (the revisions it was walked from: what finds it as an earlier memo, and what its key
  * is recomputed from), and lines of `v<TAB>{verdict, mergetags}` (a verdict shared by the commits
  * after it, numbered in order), `c<TAB>oid<TAB>verdict number or -<TAB>parents<TAB>subject` (`C`
- * when the subject is JSON) and `r` (the records after it were copied from an earlier memo: the
- * verdict numbers start again).
+ * when the subject is JSON) and `r` (the verdict numbers start again: the table reached
+ * MAX_SHARED_VERDICTS, or the records after it were copied from an earlier memo).
  * `-` marks a verdict judged at the clock without `--now` (OpenPGP, X.509 expiry): the order is
  * reused and that commit verified again. HMAC-SHA256 under the verdict cache's secret over the
  * key and the body: a damaged, cut-short or foreign memo is ignored (the range is walked and
@@ -53,6 +53,12 @@ const HOLD_BYTES = 16 << 20;
 const MAX_LINE_BYTES = 16 << 20;
 /** An earlier memo whose revisions line is longer than this (over 100,000 refs) is not a candidate. */
 const MAX_INPUTS_BYTES = 8 << 20;
+/**
+ * Distinct shared verdicts a writer numbers (and a replay holds) before the table starts again
+ * (`r`): with --now every OpenPGP verdict differs (its signature time), and a million of them
+ * held as JSON by the writer and as objects by the replay was hundreds of megabytes.
+ */
+const MAX_SHARED_VERDICTS = 4096;
 /** The copied records are written this much at a time. */
 const COPY_CHARS = 1 << 20;
 
@@ -643,6 +649,10 @@ class MemoWriter {
       const shared = JSON.stringify({ verdict: result.verdict, mergetags: result.mergetags });
       let known = this.numbers.get(shared);
       if (known === undefined) {
+        if (this.numbers.size >= MAX_SHARED_VERDICTS) {
+          this.numbers.clear();
+          this.push('r\n');
+        }
         known = this.numbers.size;
         this.numbers.set(shared, known);
         this.push(`v\t${shared}\n`);

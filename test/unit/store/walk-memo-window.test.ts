@@ -93,6 +93,23 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     expect(again.reused).toEqual({ from: 'range' });
   });
 
+  it('numbers at most 4,096 distinct verdicts at once (with --now every OpenPGP verdict differs), and replays them all', () => {
+    const all = results(10_000).map((result, index) => ({
+      ...result,
+      verdict: { status: 'G', format: 'openpgp', reason: 'valid', key: 'A'.repeat(40), signedAt: 1_700_000_000 + index } as unknown as CommitResult['verdict'],
+    }));
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    for (const result of all) memo.record(result);
+    memo.complete();
+    const body = readFileSync(memoPath(), 'utf8');
+    const tables = body.split('\nr\n');
+    expect(tables).toHaveLength(3);
+    for (const table of tables) expect(table.split('\n').filter((line) => line.startsWith('v\t')).length).toBeLessThanOrEqual(4096);
+    const reader = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    expect([...reader.recall()!]).toEqual(all);
+    expect([...new WalkMemo(dir, KEY, WALK, true, SECRET).recall()!]).toEqual(all);
+  });
+
   it('fails the run when the file changes between its check and its replay (nothing unchecked is used)', () => {
     written(3000);
     const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
