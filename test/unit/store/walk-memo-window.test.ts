@@ -66,7 +66,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     // Two passes over the file, each a piece at a time: a whole-file read would be `size` at once.
     expect(memo.statistics.largestRead).toBeLessThanOrEqual(PIECE);
     expect(memo.statistics.bytesRead).toBeGreaterThanOrEqual(2 * (size - PIECE));
-    // Under the hold budget (the default's 16 MiB) the same memo is read once and held.
+    // Under the hold budget (the default's 4 MiB) the same memo is read once and held.
     const small = new WalkMemo(dir, KEY, WALK, true, SECRET);
     expect([...small.recall()!]).toEqual(all);
     expect(small.statistics.bytesRead).toBe(size);
