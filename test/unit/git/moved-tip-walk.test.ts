@@ -439,6 +439,31 @@ describe('a moved tip: the cases that must not replay the earlier walk', () => {
     }
   });
 
+  it("leaves ranges with exclusions (A..B, the hook's new ^old) to the whole walk", async () => {
+    const base = commit('x base', [], 10);
+    const tip = commit('x tip', [base], 20);
+    const one = commit('x one', [tip], 30);
+    const cache = join(dir.path, `cache-${caseNumber++}`);
+    const range = async (include: string): Promise<WalkMemo> => {
+      const repo = openRepository({ path, cwd: path, env: {} });
+      const walk = { include: [include], exclude: [base], parsed: [], shallow: repo.objects.shallow, hashAlgorithm: repo.hashAlgorithm };
+      const memo = new WalkMemo(cache, VERDICT_KEY, walk, true, SECRET);
+      const seen: string[] = [];
+      try {
+        for await (const batch of verifyCommitBatches(repo, { ...walk, tags: [] }, registries, { now: NOW, memo }))
+          seen.push(...batch.map((result) => result.commit));
+      } finally {
+        repo.objects.close();
+      }
+      expect(seen).toEqual(git(path, ['rev-list', include, `^${base}`]).split('\n'));
+      return memo;
+    };
+    await range(tip);
+    const moved = await range(one);
+    expect(moved.reused).toBeUndefined();
+    expect(moved.recallMoved(() => [one])).toBeUndefined();
+  });
+
   it('uses no earlier memo made before the shallow boundary changed', async () => {
     const base = commit('s base', [], 10);
     const middle = commit('s middle', [base], 20);
