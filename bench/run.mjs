@@ -320,7 +320,7 @@ if (want('memory')) {
 
 if (want('cache')) {
   // Repeated runs pay for new commits only: `verify --all` over 100,000 unchanged commits with a
-  // fresh verdict cache (cold), then again (cached). Without --now the OpenPGP half is verified
+  // fresh verdict cache (cold), then again (cached), then with one new commit on top (moved tip). Without --now the OpenPGP half is verified
   // again each time (its expiry is judged at the clock); with --now every verdict is reused.
   const dir = ensureRepo('repo-100k', 'fast', 50000, 50000);
   const figures = {};
@@ -350,7 +350,48 @@ if (want('cache')) {
     const cached = median([0, 1, 2].map(() => wall(process.execPath, args).ms));
     row(`verify --all 100,000, cold cache (${label})`, cold, undefined, 'start-up included; writes the cache');
     row(`verify --all 100,000, cached (${label})`, cached, undefined, `${(cold / cached).toFixed(1)}× faster than cold`);
-    figures[extra.length ? 'now' : 'clock'] = { coldMs: cold, cachedMs: cached };
+    // A moved tip, the common CI case: one new SSH-signed commit on main (a new one each time,
+    // on the same old tip: each run finds the earlier memos, walks the new commit, replays).
+    const repo = join(dir, 'repo');
+    const oldMain = execFileSync('git', ['-C', repo, 'rev-parse', 'main'], { encoding: 'utf8' }).trim();
+    const date = `${Number(execFileSync('git', ['-C', repo, 'show', '-s', '--format=%ct', oldMain], { encoding: 'utf8' })) + 100_000} +0000`;
+    let moved;
+    try {
+      moved = median(
+        [0, 1, 2].map((index) => {
+          const next = execFileSync(
+            'git',
+            [
+              '-C',
+              repo,
+              '-c',
+              'gpg.format=ssh',
+              '-c',
+              `user.signingkey=${join(dir, 'ssh/bench-ssh')}`,
+              'commit-tree',
+              '-S',
+              '-p',
+              oldMain,
+              '-m',
+              `moved tip ${index}`,
+              `${oldMain}^{tree}`,
+            ],
+            { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } },
+          ).trim();
+          execFileSync('git', ['-C', repo, 'update-ref', 'refs/heads/main', next]);
+          return wall(process.execPath, args).ms;
+        }),
+      );
+    } finally {
+      execFileSync('git', ['-C', repo, 'update-ref', 'refs/heads/main', oldMain]);
+    }
+    row(
+      `verify --all 100,000 + 1 new on top (${label})`,
+      moved,
+      undefined,
+      `${(cold / moved).toFixed(1)}× faster than cold; the new commit walked, the old tip's memo replayed`,
+    );
+    figures[extra.length ? 'now' : 'clock'] = { coldMs: cold, cachedMs: cached, movedTipMs: moved };
   }
   results.figures.verifyCache100k = figures;
 }

@@ -6,6 +6,8 @@ import { SeenCommits } from './seen-commits.ts';
 const SEEN = 1;
 const UNINTERESTING = 2;
 const QUEUED = 4;
+/** One of an earlier walk's tips (walkToEarlierTips). */
+const EARLIER_TIP = 8;
 /** git's SLOP: keep walking this many extra commits once everything left looks uninteresting. */
 const SLOP = 5;
 
@@ -187,6 +189,108 @@ export class RevisionWalk {
   }
 }
 
+/**
+ * The start of a walk from `include` (no exclusions) up to the first moment its queue holds
+ * exactly `earlier`'s commits, in an order that ties break as a walk from `earlier` would begin:
+ * the commits found before that moment, or undefined when there is no such moment within `limit`
+ * commits (or it is doubtful).
+ *
+ * Why (a moved tip, src/store/walk-memo.ts): git's walk without exclusions is a queue in
+ * committer-date order, equal dates in insertion order, and a commit is queued once. If, at some
+ * moment, the queue is exactly the earlier walk's tips, equal dates in the earlier walk's order,
+ * and no commit found so far belongs to the earlier range, then every commit the rest of the walk
+ * meets is in the earlier range, seen here exactly when it was seen there, and queued in the same
+ * order: the rest of the walk is the earlier walk, commit for commit. This function checks all of
+ * that but the last condition, which needs the earlier range (the memo's records: its caller).
+ *
+ * Giving up is always safe (the caller walks the whole range): it does so at `limit`, when an
+ * earlier tip is found (it is in the earlier range), and, to bound the cost of a rewritten
+ * history or of another branch's memo, when a commit older than an earlier tip not yet queued is found.
+ */
+export function walkToEarlierTips(store: ObjectStore, include: string[], earlier: string[], limit: number): string[] | undefined {
+  try {
+    return walkToTips(store, include, earlier, limit);
+  } catch (error) {
+    // An earlier tip gone (a deleted branch, collected) or any object that does not read: no
+    // shortcut. The whole walk that follows meets whatever of it is in the range, and says so.
+    if (error instanceof SignetError && OBJECT_ERRORS.has(error.code)) return undefined;
+    throw error;
+  }
+}
+
+const OBJECT_ERRORS = new Set<string>(['OBJECT_MISSING', 'OBJECT_CORRUPT', 'OBJECT_MALFORMED']);
+
+function walkToTips(store: ObjectStore, include: string[], earlier: string[], limit: number): string[] | undefined {
+  const nodes = new Map<string, WalkNode>();
+  const node = (oid: string): WalkNode => {
+    let found = nodes.get(oid);
+    if (!found) {
+      found = { oid, time: 0, parents: undefined, flags: 0, sequence: 0 };
+      nodes.set(oid, found);
+    }
+    return found;
+  };
+  const parse = (commit: WalkNode): WalkNode[] => {
+    if (!commit.parents) {
+      const object = store.read(commit.oid);
+      if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${commit.oid} is a ${object.type}, not a commit`);
+      const links = readCommitLinks(object.data, `commit ${commit.oid}`);
+      commit.time = links.time;
+      commit.parents = store.shallow.size > 0 && store.shallow.has(commit.oid) ? [] : links.parents.map(node);
+    }
+    return commit.parents;
+  };
+  // The earlier walk's queue at its start: its tips, each once, in the order given.
+  const tips: WalkNode[] = [];
+  for (const oid of earlier) {
+    const tip = node(oid);
+    if (tip.flags & EARLIER_TIP) continue;
+    tip.flags |= EARLIER_TIP;
+    parse(tip);
+    tips.push(tip);
+  }
+  if (tips.length === 0) return undefined;
+  // The earlier tips newest first: the newest one not yet queued is the first not SEEN.
+  const byDate = [...tips].sort((a, b) => b.time - a.time);
+  let unqueued = 0;
+  const queue = new CommitQueue();
+  let sequence = 0;
+  let tipsQueued = 0;
+  const enqueue = (commit: WalkNode): void => {
+    if (commit.flags & SEEN) return;
+    commit.flags |= SEEN;
+    parse(commit);
+    commit.sequence = sequence++;
+    queue.push(commit);
+    if (commit.flags & EARLIER_TIP) tipsQueued++;
+  };
+  for (const oid of include) enqueue(node(oid));
+  const found: string[] = [];
+  for (;;) {
+    if (tipsQueued === tips.length && queue.size === tips.length) return sameTieOrder(queue.contents(), tips) ? found : undefined;
+    if (found.length >= limit) return undefined;
+    const commit = queue.pop();
+    if (!commit || commit.flags & EARLIER_TIP) return undefined;
+    // Older than an earlier tip not yet reached: only a commit dated before its parent (clock
+    // skew) could still reach it. Given up on, that bounds the walk of a rewritten history or of
+    // another branch's memo to a few commits instead of `limit`.
+    while (unqueued < byDate.length && byDate[unqueued]!.flags & SEEN) unqueued++;
+    if (unqueued < byDate.length && commit.time < byDate[unqueued]!.time) return undefined;
+    found.push(commit.oid);
+    for (const parent of parse(commit)) enqueue(parent);
+  }
+}
+
+/**
+ * Whether the queued commits come out in the order the earlier tips would: by date, and equal
+ * dates as the earlier walk queued them (later commits are queued after all of them in both walks).
+ */
+function sameTieOrder(queued: readonly WalkNode[], tips: WalkNode[]): boolean {
+  const ours = [...queued].sort((a, b) => (before(a, b) ? -1 : 1));
+  const theirs = tips.map((tip, index) => ({ tip, index })).sort((a, b) => b.tip.time - a.tip.time || a.index - b.index);
+  return ours.every((commit, index) => commit === theirs[index]!.tip);
+}
+
 /** Marks every already-parsed ancestor uninteresting (revision.c mark_parents_uninteresting). */
 function markParentsUninteresting(commit: WalkNode, queue: CommitQueue): void {
   const stack = [...(commit.parents ?? [])];
@@ -227,6 +331,11 @@ class CommitQueue {
 
   peek(): WalkNode | undefined {
     return this.heap[0];
+  }
+
+  /** The commits queued, in no particular order. */
+  contents(): readonly WalkNode[] {
+    return this.heap;
   }
 
   everyUninteresting(): boolean {

@@ -2,7 +2,7 @@ import { SignetError } from '../core/errors.ts';
 import { runOnThreadPool } from '../core/native-verify.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult, type VerifyObjectOptions } from '../core/verify-object.ts';
 import type { Repository } from './repository.ts';
-import { RevisionWalk } from './rev-walk.ts';
+import { RevisionWalk, walkToEarlierTips } from './rev-walk.ts';
 import type { RevisionSet, TagReference } from './revisions.ts';
 
 export interface VerifyRangeOptions {
@@ -30,6 +30,12 @@ export interface RecalledRange extends Iterable<CommitResult | string> {
 /** What the range asks of a memo of whole ranges: recall one, or record this one as it is yielded. */
 export interface RangeMemo {
   recall(): RecalledRange | undefined;
+  /**
+   * For a range without exclusions that finds no memo of its own: an earlier range its walk
+   * reaches (`walkNew` walks the new commits to the earlier range's tips), as the new commits
+   * (to verify and record) and the earlier range (replayed; it records itself).
+   */
+  recallMoved?(walkNew: (earlierTips: string[]) => string[] | undefined): { found: string[]; earlier: RecalledRange } | undefined;
   record(result: CommitResult): void;
   /** Every result was recorded: the memo may be kept. */
   complete(): void;
@@ -55,6 +61,17 @@ const PROGRESS_EVERY = 256;
 const SPECULATION_LIMIT = 4096;
 /** The store's budget while streaming a range: the commits in flight, many times over. */
 const STREAMING_RECENT_BYTES = 4 * 1024 * 1024;
+/**
+ * A moved tip's new commits walked before giving up on an earlier memo: beyond this the whole
+ * range is walked (the cost of a failed attempt stays a small part of that walk).
+ */
+const MOVED_TIP_LIMIT = 16_384;
+/**
+ * Fewer new commits than this are verified without the per-commit verdict cache: loading its
+ * file (up to 8 MiB) and writing it again with their verdicts cost more than verifying them, and
+ * the new memo keeps their verdicts anyway.
+ */
+const MOVED_TIP_CACHE_FROM = 256;
 
 export async function verifyTags(
   repo: Repository,
@@ -103,11 +120,27 @@ export async function* verifyCommitBatches(
     yield* verifyRecalled(repo, recalled, registries, options);
     return;
   }
+  // A moved tip: the new commits walked and verified, then an earlier range replayed.
+  const moved =
+    revisions.exclude.length === 0
+      ? memo?.recallMoved?.((earlierTips) => walkToEarlierTips(repo.objects, revisions.include, earlierTips, MOVED_TIP_LIMIT))
+      : undefined;
   let complete = false;
   try {
-    for await (const result of walkAndVerify(repo, revisions, registries, options)) {
-      memo?.record(result);
-      yield [result];
+    if (moved) {
+      const total = moved.found.length + moved.earlier.length;
+      const { cache, ...withoutCache } = options;
+      const listed = moved.found.length >= MOVED_TIP_CACHE_FROM && cache ? { ...withoutCache, cache } : withoutCache;
+      for await (const result of verifyListed(repo, moved.found, registries, listed, total)) {
+        memo!.record(result);
+        yield [result];
+      }
+      yield* verifyRecalled(repo, moved.earlier, registries, options, moved.found.length);
+    } else {
+      for await (const result of walkAndVerify(repo, revisions, registries, options)) {
+        memo?.record(result);
+        yield [result];
+      }
     }
     complete = true;
     memo?.complete();
@@ -127,13 +160,15 @@ async function* verifyRecalled(
   recalled: RecalledRange,
   registries: KeyRegistries,
   options: VerifyRangeOptions,
+  /** Commits of the range yielded before these (a moved tip's new ones): for progress. */
+  before = 0,
 ): AsyncGenerator<CommitResult[]> {
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
   const verifyOptions: VerifyObjectOptions = { ...objectOptions(repo, options), ...(inFlight > 1 ? { runner: runOnThreadPool } : {}) };
-  const total = recalled.length;
+  const total = before + recalled.length;
   const entries = recalled[Symbol.iterator]();
   let exhausted = false;
-  let done = 0;
+  let done = before;
   const started: Array<CommitResult | Promise<CommitResult>> = [];
   let batch: CommitResult[] = [];
   while (!exhausted || started.length > 0) {
@@ -174,13 +209,30 @@ async function* verifyRecalled(
   if (batch.length > 0) yield batch;
 }
 
-async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registries: KeyRegistries, options: VerifyRangeOptions): AsyncGenerator<CommitResult> {
+/** Commits already in git's order (a moved tip's new ones), verified a window at a time. */
+async function* verifyListed(
+  repo: Repository,
+  oids: string[],
+  registries: KeyRegistries,
+  options: VerifyRangeOptions,
+  total: number,
+): AsyncGenerator<CommitResult> {
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
-  // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
-  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0, parsed: revisions.parsed });
+  const start = commitStarter(repo, registries, options, inFlight);
+  const started: Array<Promise<CommitResult>> = [];
+  let next = 0;
+  for (let done = 1; done <= oids.length; done++) {
+    while (next < oids.length && started.length < inFlight) started.push(start(oids[next++]!));
+    yield await started.shift()!;
+    if (done % PROGRESS_EVERY === 0) options.onProgress?.(done, total);
+  }
+}
+
+/** Starts one commit's verification: from the verdict cache when it holds it, kept there once verified. */
+function commitStarter(repo: Repository, registries: KeyRegistries, options: VerifyRangeOptions, inFlight: number): (oid: string) => Promise<CommitResult> {
   const verifyOptions: VerifyObjectOptions = { ...objectOptions(repo, options), ...(inFlight > 1 ? { runner: runOnThreadPool } : {}) };
   const cache = options.cache;
-  const start = (oid: string): Promise<CommitResult> => {
+  return (oid: string): Promise<CommitResult> => {
     const cached = cache?.get(oid);
     if (cached) return Promise.resolve(repo.objects.shallow.has(oid) ? { ...cached, parents: [] } : cached);
     const object = repo.objects.read(oid);
@@ -194,6 +246,13 @@ async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registri
     result.catch(() => undefined);
     return result;
   };
+}
+
+async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registries: KeyRegistries, options: VerifyRangeOptions): AsyncGenerator<CommitResult> {
+  const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
+  // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
+  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0, parsed: revisions.parsed });
+  const start = commitStarter(repo, registries, options, inFlight);
   let done = 0;
   const progress = (total: number | undefined): void => {
     if (done % PROGRESS_EVERY === 0 || done === total) options.onProgress?.(done, total);

@@ -11,7 +11,7 @@ import { buildRegistries, readRegistrySources, type RegistrySources } from '../.
 import { anchoredRegexp, type KeylessIdentity } from '../../core/sigstore/identity.ts';
 import { join, resolve } from 'node:path';
 import { cacheSecret, VerdictCache, verdictKey } from '../../store/verdict-cache.ts';
-import { WalkMemo, walkMemoKey } from '../../store/walk-memo.ts';
+import { WalkMemo } from '../../store/walk-memo.ts';
 import { LineWriter } from '../line-writer.ts';
 import { EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, type CliIO } from '../io.ts';
 import { commitJson, commitJsonLine, commitRow, idColumnWidth, summaryLine, tagJson, tagRow } from '../render/verify-output.ts';
@@ -126,12 +126,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   const cache = secret ? new VerdictCache(cacheDirectory, key, values.now !== undefined, secret) : undefined;
   // The whole range's answer, for a repeated run over the same tips: read instead of walked.
   const memo = secret
-    ? new WalkMemo(
-        cacheDirectory,
-        walkMemoKey(key, { ...revisions, shallow: repo.objects.shallow, hashAlgorithm: repo.hashAlgorithm }),
-        values.now !== undefined,
-        secret,
-      )
+    ? new WalkMemo(cacheDirectory, key, { ...revisions, shallow: repo.objects.shallow, hashAlgorithm: repo.hashAlgorithm }, values.now !== undefined, secret)
     : undefined;
   // Said once the revisions are known good, so that a usage error stays one line.
   if (note) io.stderr.write(note);
@@ -192,6 +187,7 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
   repo.objects.close();
   await out.flush();
   if (memo?.ignoredReason) io.stderr.write(`signet: warning: ${memo.ignoredReason}\n`);
+  if (memo && io.env.SIGNET_CACHE_STATS === '1') io.stderr.write(`signet: walk memo: ${memoUse(memo.reused)}\n`);
   if (memo?.writeProblem) io.stderr.write(`signet: warning: cannot write the walk memo in ${memo.directory} (${memo.writeProblem})\n`);
   // Read only if a verdict was needed: a run answered from the memo never opens the cache file.
   if (cache?.used && cache.ignoredReason) io.stderr.write(`signet: warning: ${cache.ignoredReason}\n`);
@@ -217,6 +213,13 @@ export async function runVerify(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`signet: note: history cut at ${cutAt} shallow commit${cutAt === 1 ? '' : 's'} (shallow clone: older commits not checked)\n`);
   }
   return allGood ? EXIT_OK : EXIT_POLICY_FAILED;
+}
+
+/** What the walk memo answered, for SIGNET_CACHE_STATS=1. */
+function memoUse(reused: WalkMemo['reused']): string {
+  if (!reused) return 'none used, the range walked';
+  if (reused.from === 'range') return "this range's replayed";
+  return `${reused.newCommits} new commit${reused.newCommits === 1 ? '' : 's'} walked, then ${reused.earlierCommits} replayed from an earlier range's`;
 }
 
 /** The key options given, or else what git itself would trust (said on stderr in one line). */

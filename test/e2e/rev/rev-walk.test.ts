@@ -4,35 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRepository, type Repository } from '../../../src/git/repository.ts';
 import { listCommits, RevisionWalk } from '../../../src/git/rev-walk.ts';
 import { parseRevisions } from '../../../src/git/revisions.ts';
-import { commitTree, git, tempDir } from '../../helpers/git.ts';
-
-/**
- * A random history: each commit takes one or two earlier commits as parents (merges), with
- * committer times that mostly increase but sometimes go backwards (clock skew), which is
- * what makes git's walk interesting. Branch tips get refs.
- */
-function buildHistory(path: string, seed: number, size: number): string[] {
-  const tree = git(path, ['write-tree']);
-  let state = seed;
-  const random = (n: number): number => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state % n;
-  };
-  const commits: string[] = [];
-  for (let i = 0; i < size; i++) {
-    const parents: string[] = [];
-    if (i > 0) parents.push(commits[Math.max(0, i - 1 - random(Math.min(i, 6)))]!);
-    if (i > 3 && random(4) === 0) {
-      const other = commits[random(i)]!;
-      if (!parents.includes(other)) parents.push(other);
-    }
-    const skew = random(10) === 0 ? -random(5000) : 0;
-    commits.push(commitTree(path, tree, parents, `c${i}`, 1_700_000_000 + i * 100 + skew));
-  }
-  for (let b = 0; b < 6; b++) git(path, ['update-ref', `refs/heads/b${b}`, commits[random(commits.length)]!]);
-  git(path, ['update-ref', 'refs/heads/main', commits[commits.length - 1]!]);
-  return commits;
-}
+import { git, tempDir } from '../../helpers/git.ts';
+import { buildHistory } from '../../helpers/random-history.ts';
 
 describe('rev-list equivalence', () => {
   const dir = tempDir('revwalk');

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_FILE_MAX_BYTES } from '../../../src/store/read-cache-file.ts';
@@ -52,7 +52,7 @@ function dropMemos(directory: string): void {
 }
 
 /** The walk memo files in a directory (src/store/walk-memo.ts): a fixed-width header, then the records. */
-const MEMO_HEADER = 'signet-walk-memo 1 '.length + 64 + 1 + 64 + 1;
+const MEMO_HEADER = 'signet-walk-memo 2 '.length + 64 + 1 + 64 + 1;
 function memoFiles(directory: string): Array<{ path: string; key: string; body: string }> {
   return readdirSync(directory)
     .filter((name) => name.endsWith('.memo'))
@@ -67,7 +67,7 @@ function memoFiles(directory: string): Array<{ path: string; key: string; body: 
 function writeMemo(memo: { path: string; key: string }, body: string, authentic = true): void {
   const secret = authentic ? CACHE_KEY : 'another machine';
   const tag = createHmac('sha256', secret).update('signet-walk-memo').update('\0').update(memo.key).update('\0').update(body).digest('hex');
-  writeFileSync(memo.path, `signet-walk-memo 1 ${memo.key} ${tag}\n${body}`);
+  writeFileSync(memo.path, `signet-walk-memo 2 ${memo.key} ${tag}\n${body}`);
 }
 
 describe('signet verify: the verdict cache', () => {
@@ -371,6 +371,36 @@ describe('signet verify: cached verdicts equal uncached ones on the differential
       expect(first.stdout).toBe(uncached.stdout);
       expect(second.stdout).toBe(uncached.stdout);
       expect(second.status).toBe(uncached.status);
+    });
+
+    it(`a moved tip (one new commit on HEAD's branch) replays the earlier memo and answers as --no-cache, ${now ? 'with' : 'without'} --now`, () => {
+      // A copy: the other cases keep the fixture's history.
+      const repo = join(dir.path, `moved-${now ? 'now' : 'clock'}`);
+      cpSync(fx.repoDir('repo'), repo, { recursive: true });
+      const args = [
+        '--repo',
+        repo,
+        '--keyring',
+        fx.keyring,
+        '--allowed-signers',
+        fx.allowedSigners,
+        '--revoked-keys',
+        fx.revokedKeys,
+        ...(now ? ['--now', now] : []),
+        '--all',
+      ];
+      const cache = join(dir.path, `moved-cache-${now ? 'now' : 'clock'}`);
+      signet([...args, '--cache', cache], gitEnv(fx));
+      // Dated after every fixture commit, as a push in CI is: the walk takes it first.
+      const date = '2035-01-01T00:00:00Z';
+      const next = git(repo, ['commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', 'one more'], { env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
+      git(repo, ['update-ref', 'HEAD', next]);
+      const moved = signet([...args, '--cache', cache], { ...gitEnv(fx), SIGNET_CACHE_STATS: '1' });
+      const uncached = signet([...args, '--no-cache'], gitEnv(fx));
+      expect(moved.stderr).toMatch(/walk memo: 1 new commit walked, then \d+ replayed from an earlier range's/);
+      expect(uncached.lines.some((line) => line.commit === next)).toBe(true);
+      expect(moved.stdout).toBe(uncached.stdout);
+      expect(moved.status).toBe(uncached.status);
     });
   }
 });

@@ -18,6 +18,7 @@ import { fileJobState } from '../../../src/jobs/ports.ts';
 
 const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
 const KEY = 'a'.repeat(64);
+const WALK = { include: ['1'.repeat(40)], exclude: [], parsed: [], shallow: [], hashAlgorithm: 'sha1' };
 const result: CommitResult = {
   commit: 'b'.repeat(40),
   parents: [],
@@ -44,15 +45,15 @@ describe('cache writers never write through a planted temporary name', () => {
 
   it('the walk memo', () => {
     const cacheDir = join(dir, 'verify-cache');
-    const memo = new WalkMemo(cacheDir, KEY, false, SECRET);
+    const memo = new WalkMemo(cacheDir, KEY, WALK, false, SECRET);
     mkdirSync(cacheDir, { recursive: true });
-    plant(join(cacheDir, `${KEY}.memo`));
+    plant(join(cacheDir, `${memo.key}.memo`));
     memo.record(result);
     memo.complete();
     expect(readFileSync(victim, 'utf8')).toBe('echo original\n');
     expect(memo.writeProblem).toBeUndefined();
     // The memo itself was written and reads back.
-    expect(new WalkMemo(cacheDir, KEY, false, SECRET).recall()?.length).toBe(1);
+    expect(new WalkMemo(cacheDir, KEY, WALK, false, SECRET).recall()?.length).toBe(1);
   });
 
   it('the verdict cache', () => {

@@ -13,6 +13,8 @@ import { WalkMemo } from '../../../src/store/walk-memo.ts';
 
 const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
 const KEY = 'c'.repeat(64);
+/** The revisions the memo stands for (their ids need not exist: no walk reads them here). */
+const WALK = { include: ['1'.repeat(40)], exclude: [], parsed: [], shallow: [], hashAlgorithm: 'sha1' };
 const PIECE = 4096;
 
 function results(count: number): CommitResult[] {
@@ -40,7 +42,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
 
   function written(count: number): CommitResult[] {
     const all = results(count);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     for (const result of all) memo.record(result);
     memo.complete();
     expect(memo.writeProblem).toBeUndefined();
@@ -56,7 +58,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     const all = written(3000);
     const size = readFileSync(memoPath()).length;
     expect(size).toBeGreaterThan(40 * PIECE);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     const recalled = memo.recall();
     expect(memo.ignoredReason).toBeUndefined();
     expect(recalled?.length).toBe(all.length);
@@ -64,15 +66,53 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     // Two passes over the file, each a piece at a time: a whole-file read would be `size` at once.
     expect(memo.statistics.largestRead).toBeLessThanOrEqual(PIECE);
     expect(memo.statistics.bytesRead).toBeGreaterThanOrEqual(2 * (size - PIECE));
-    // Under the hold budget (the default's 16 MiB) the same memo is read once and held.
-    const small = new WalkMemo(dir, KEY, true, SECRET);
+    // Under the hold budget (the default's 4 MiB) the same memo is read once and held.
+    const small = new WalkMemo(dir, KEY, WALK, true, SECRET);
     expect([...small.recall()!]).toEqual(all);
     expect(small.statistics.bytesRead).toBe(size);
   });
 
+  it('a moved tip reads the earlier memo a piece at a time too, and copies it whole into its own', () => {
+    const all = written(3000);
+    const size = readFileSync(memoPath()).length;
+    const newest: CommitResult = { ...all[0]!, commit: 'e'.repeat(40), parents: [all[0]!.commit], subject: 'one new commit' };
+    const moved = { ...WALK, include: [newest.commit] };
+    const memo = new WalkMemo(dir, KEY, moved, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    // The walk is the caller's (src/git/rev-walk.ts walkToEarlierTips): here it reaches the earlier tips after one commit.
+    const recalled = memo.recallMoved((earlierTips) => (earlierTips.join() === WALK.include.join() ? [newest.commit] : undefined))!;
+    expect(recalled.found).toEqual([newest.commit]);
+    memo.record(newest);
+    expect([...recalled.earlier]).toEqual(all);
+    memo.complete();
+    expect(memo.reused).toEqual({ from: 'earlier', newCommits: 1, earlierCommits: 3000 });
+    expect(memo.statistics.largestRead).toBeLessThanOrEqual(PIECE);
+    expect(memo.statistics.bytesRead).toBeGreaterThanOrEqual(2 * (size - PIECE));
+    // Its own memo: the new commit, then the earlier records, replayed for the same tips.
+    const again = new WalkMemo(dir, KEY, moved, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    expect([...again.recall()!]).toEqual([newest, ...all]);
+    expect(again.reused).toEqual({ from: 'range' });
+  });
+
+  it('numbers at most 4,096 distinct verdicts at once (with --now every OpenPGP verdict differs), and replays them all', () => {
+    const all = results(10_000).map((result, index) => ({
+      ...result,
+      verdict: { status: 'G', format: 'openpgp', reason: 'valid', key: 'A'.repeat(40), signedAt: 1_700_000_000 + index } as unknown as CommitResult['verdict'],
+    }));
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    for (const result of all) memo.record(result);
+    memo.complete();
+    const body = readFileSync(memoPath(), 'utf8');
+    const tables = body.split('\nr\n');
+    expect(tables).toHaveLength(3);
+    for (const table of tables) expect(table.split('\n').filter((line) => line.startsWith('v\t')).length).toBeLessThanOrEqual(4096);
+    const reader = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    expect([...reader.recall()!]).toEqual(all);
+    expect([...new WalkMemo(dir, KEY, WALK, true, SECRET).recall()!]).toEqual(all);
+  });
+
   it('fails the run when the file changes between its check and its replay (nothing unchecked is used)', () => {
     written(3000);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     const recalled = memo.recall()!;
     // Same length and still well-formed, but not what was checked: a subject far into the file.
     const bytes = readFileSync(memoPath(), 'latin1');
@@ -95,10 +135,10 @@ describe('a walk memo is read a piece at a time, never whole', () => {
 
   it('does not gather a record of more than 16 MiB: the memo is ignored and the range walked again', () => {
     const [first] = results(1);
-    const memo = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     memo.record({ ...first!, subject: 'x'.repeat(17 << 20) });
     memo.complete();
-    const reader = new WalkMemo(dir, KEY, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+    const reader = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     expect(reader.recall()).toBeUndefined();
     expect(reader.ignoredReason).toMatch(/a record does not parse; ignored, walking again/);
     expect(reader.statistics.largestRead).toBeLessThanOrEqual(PIECE);
