@@ -1,8 +1,8 @@
 // `npm run bench`: signet side by side with the peer it replaces, on the same data, as ratios.
 // Repositories are generated once into .bench/ (gitignored) and reused.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -264,13 +264,29 @@ if (want('throughput')) {
 if (want('memory')) {
   // Memory stays bounded on long ranges: peak RSS of `signet verify` over 20,000 and 100,000
   // signed commits (output streamed to /dev/null), from node and from the single executable,
-  // beside git rev-list walking the same range.
+  // beside git rev-list walking the same range; then from node with the cache on, first run and replay.
   const peak = (command, args) => {
     const run = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
     if (run.status !== 0) throw new Error(`${command} exited ${run.status}: ${run.stderr.slice(-500)}`);
     return Number(run.stderr.trim().split('\n').pop()) / 1024;
   };
   const figures = {};
+  // With the cache on (the default run): a first run, which fills the verdict cache and writes the
+  // walk memo, then the replay that reads them; each from node, with a fresh cache under /tmp.
+  const cachedPeaks = (args) => {
+    const cache = mkdtempSync(join(tmpdir(), 'signet-bench-cache-'));
+    try {
+      const withCache = args.flatMap((arg) => (arg === '--no-cache' ? ['--cache', cache] : [arg]));
+      const first = peak(process.execPath, [signetBin, ...withCache]);
+      return { first, replay: peak(process.execPath, [signetBin, ...withCache]) };
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  };
+  const showCached = (label, { first, replay }) =>
+    console.log(
+      `  ${`peak RSS, verify ${label}, cache on`.padEnd(44)} ${`${first.toFixed(0)} MiB`.padStart(10)}  ${''.padStart(10)}  ${''.padStart(7)}  first run (writes the cache); cached replay ${replay.toFixed(0)} MiB`,
+    );
   const show = (label, ours, theirs, sea) =>
     console.log(
       `  ${`peak RSS, verify ${label} commits`.padEnd(44)} ${`${ours.toFixed(0)} MiB`.padStart(10)}  ${`${theirs.toFixed(0)} MiB`.padStart(10)}  ${''.padStart(7)}  peer: git rev-list of the range; single executable ${sea.toFixed(0)} MiB`,
@@ -284,7 +300,15 @@ if (want('memory')) {
     const sea = peak(seaBin(), signetVerifyArgs(dir));
     const theirs = peak('git', ['-C', join(dir, 'repo'), 'rev-list', 'main']);
     show(label, ours, theirs, sea);
-    figures[name] = { signetPeakMiB: ours, singleExecutablePeakMiB: sea, gitRevListPeakMiB: theirs };
+    const cached = cachedPeaks(signetVerifyArgs(dir));
+    showCached(label, cached);
+    figures[name] = {
+      signetPeakMiB: ours,
+      singleExecutablePeakMiB: sea,
+      gitRevListPeakMiB: theirs,
+      cacheFirstPeakMiB: cached.first,
+      cacheReplayPeakMiB: cached.replay,
+    };
   }
   // A million SSH-signed commits (bench/make-bench-repo-pack.mjs writes the pack directly; about
   // 6.5 minutes on the 2-core VM). Built only when asked for: SIGNET_BENCH_1M=1, or built before.
@@ -308,7 +332,16 @@ if (want('memory')) {
     const sea = peak(seaBin(), args);
     const theirs = peak('git', ['-C', join(million, 'repo'), 'rev-list', 'main']);
     show('1,000,000', ours, theirs, sea);
-    figures['repo-1m'] = { signetPeakMiB: ours, singleExecutablePeakMiB: sea, gitRevListPeakMiB: theirs, signetMs: ms };
+    const cached = cachedPeaks(args);
+    showCached('1,000,000', cached);
+    figures['repo-1m'] = {
+      signetPeakMiB: ours,
+      singleExecutablePeakMiB: sea,
+      gitRevListPeakMiB: theirs,
+      signetMs: ms,
+      cacheFirstPeakMiB: cached.first,
+      cacheReplayPeakMiB: cached.replay,
+    };
   } else {
     console.log(`  ${'peak RSS, verify 1,000,000 commits'.padEnd(44)} skipped: .bench/repo-1m is not built (SIGNET_BENCH_1M=1 builds it, ~6.5 min)`);
   }

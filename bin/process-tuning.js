@@ -29,15 +29,15 @@ function tuneProcess() {
   // The young generation grows eightfold instead of twofold after a busy scavenge: a verify run
   // allocates tens of megabytes of short-lived objects, and starting from 1 MiB it spent 17
   // pauses (40 ms) getting there; now 10 (27 ms). It stops at 16 MiB (capYoungGeneration).
-  v8.setFlagsFromString('--semi-space-growth-factor=8');
-  capYoungGeneration(YOUNG_GENERATION_CAP_MIB * 1024 * 1024);
-  // On Node 24's V8 the old generation's limit grows by up to 4x after a full collection, and a
-  // verify run's promoted garbage (commit buffers that outlived two scavenges while their checks
-  // ran) then stays resident: 100,000 commits peaked at 173 MiB from node, 261 MiB from the
-  // single executable. A fixed growth of 20% collects it sooner (140 and 202 MiB; CPU time
-  // within the noise of a loaded machine). Node 20's V8 keeps its old generation small without
-  // it (110 MiB either way), so it is left alone there.
-  if (v8Major >= 13) v8.setFlagsFromString('--heap-growing-percent=20');
+  capYoungGeneration();
+  // V8 grows the old generation's limit by up to 4x (Node 24) or 2x (Node 20) after a full
+  // collection, and a verify run's promoted garbage (commit buffers that outlived two scavenges
+  // while their checks ran; the buffers' bytes are outside the heap, so the heap's own limit is
+  // reached late) then stays resident. A fixed growth of 20% collects it sooner. Node 24,
+  // 100,000 commits: 173 → 140 MiB from node, 261 → 202 MiB from the single executable. Node 20,
+  // 100,000 commits, with the cache on (first run / replay at the clock, load ~3): 126–133 /
+  // 145–159 MiB → 110–111 / 122–123 MiB, --no-cache 108–120 → 105 MiB; wall times within 3%.
+  v8.setFlagsFromString('--heap-growing-percent=20');
   // Leave V8's tiering alone when someone has set it themselves.
   const v8Options = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
   if (!/--(no-)?(opt|turbofan)\b/.test(v8Options) && process.env.SIGNET_EAGER_JIT === undefined) {
@@ -53,21 +53,47 @@ function tuneProcess() {
  * growth exceed its capacity, which a long run always reaches: left alone it ends at V8's
  * maximum (32 MiB on Node 20, 128 MiB on Node 24), resident for the rest of the run, where
  * `verify` over a million commits must stay within 128 MiB. The maximum can only be set when
- * the isolate is created (--max-semi-space-size), but the growth factor is read at each growth:
- * set to 1, the next growth changes nothing.
+ * the isolate is created (--max-semi-space-size), but the growth factor is read at each growth.
  */
-const YOUNG_GENERATION_CAP_MIB = 16;
+const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
+/** How much one growth multiplies the young generation by, at most. */
+const YOUNG_GROWTH_FACTOR = 8;
 
-function capYoungGeneration(capBytes) {
+// Shared through the global object, as DELAYED below: the bundle carries its own copy of this file.
+const TUNING = Symbol.for('signet.youngGenerationHeld');
+const FACTOR = Symbol.for('signet.youngGrowthFactor');
+
+/**
+ * Sets the growth factor so that the next growth lands at the cap at most (8× while far below it,
+ * then what is left, then 1), and watches each collection to set it again. The watcher's callback
+ * runs only when the event loop turns, and a replay of a memoised range never lets it: there two
+ * growths in a row took the young generation past the cap to 32 MiB. With the factor set ahead,
+ * one growth cannot pass the cap, and holdYoungGeneration (called by `verify` every few hundred
+ * commits) sets it again between growths however long the loop runs.
+ */
+function capYoungGeneration() {
+  globalThis[TUNING] = true;
+  holdYoungGeneration();
   const observer = new PerformanceObserver(() => {
-    const newSpace = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
-    if (newSpace === undefined || newSpace.space_size < capBytes) return;
-    v8.setFlagsFromString('--semi-space-growth-factor=1');
-    observer.disconnect();
+    if (!holdYoungGeneration()) observer.disconnect();
   });
   observer.observe({ entryTypes: ['gc'] });
 }
 
+/** Sets the young generation's growth factor for its size now; false once it is at the cap (or not tuned). */
+function holdYoungGeneration() {
+  if (globalThis[TUNING] !== true) return false;
+  const newSpace = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  const size = newSpace?.space_size ?? YOUNG_GENERATION_CAP_BYTES;
+  const factor = Math.max(1, Math.min(YOUNG_GROWTH_FACTOR, Math.floor(YOUNG_GENERATION_CAP_BYTES / Math.max(size, 1))));
+  if (factor !== globalThis[FACTOR]) {
+    v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+    globalThis[FACTOR] = factor;
+  }
+  if (factor > 1) return true;
+  globalThis[TUNING] = false;
+  return false;
+}
 // Shared through the global object: the bundle carries its own copy of this file.
 const DELAYED = Symbol.for('signet.optimiserDelayed');
 
@@ -81,4 +107,4 @@ function optimiseNow() {
   v8.setFlagsFromString('--turbofan');
 }
 
-module.exports = { tuneProcess, optimiseNow };
+module.exports = { tuneProcess, optimiseNow, holdYoungGeneration };

@@ -88,6 +88,11 @@ export class ObjectStore {
     }
   }
 
+  /** Bytes of recently read objects held now: for the test that a streamed range keeps only a window. */
+  get recentHeldBytes(): number {
+    return this.recentBytes;
+  }
+
   has(oid: string): boolean {
     const id = Buffer.from(oid, 'hex');
     if (this.packList().some((pack) => pack.has(id))) return true;

@@ -163,6 +163,22 @@ async function* verifyRecalled(
   /** Commits of the range yielded before these (a moved tip's new ones): for progress. */
   before = 0,
 ): AsyncGenerator<CommitResult[]> {
+  // Each commit verified again is read once: the store need remember only a window's worth, as in
+  // a walk (its default budget, 64 MiB, was most of a 100,000-commit replay's 270 MiB peak at the clock).
+  repo.objects.limitRecent(Math.max(STREAMING_RECENT_BYTES, Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT) * 8192));
+  try {
+    yield* replayRecalled(repo, recalled, registries, options);
+  } finally {
+    repo.objects.limitRecent(undefined);
+  }
+}
+
+async function* replayRecalled(
+  repo: Repository,
+  recalled: RecalledRange,
+  registries: KeyRegistries,
+  options: VerifyRangeOptions,
+): AsyncGenerator<CommitResult[]> {
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
   const verifyOptions: VerifyObjectOptions = { ...objectOptions(repo, options), ...(inFlight > 1 ? { runner: runOnThreadPool } : {}) };
   const total = before + recalled.length;

@@ -2,9 +2,12 @@ import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitResult } from '../core/verify-object.ts';
+import type { SignatureVerdict } from '../core/verdict.ts';
 import type { RegistrySources } from '../keys/load-registries.ts';
 import { SignetError } from '../core/errors.ts';
-import { readCacheFile, UnusableCacheFile } from './read-cache-file.ts';
+import { openCacheFile, UnusableCacheFile, type CacheFileReader } from './read-cache-file.ts';
+import { RecordArena } from './record-arena.ts';
+import { decodeRecord, encodeRecord, parseSharedVerdict, RECORD_ID, sharedVerdictJson } from './verdict-cache-record.ts';
 
 /**
  * `signet verify`'s memory of verdicts, so that a repeated run pays for new commits only.
@@ -15,11 +18,15 @@ import { readCacheFile, UnusableCacheFile } from './read-cache-file.ts';
  * content when there is one, the explicit `--now`, signet's version and this format's — so a changed
  * input finds no file and every commit is verified again. The object id is the key within a file.
  *
- * The file is `MAGIC version key sha256(body)\n` and a body of `oid<TAB>result-json` lines,
- * written whole to a temporary name and renamed. A file whose magic, version, key or checksum
- * does not match (damaged, cut short, another version's, renamed) is ignored and rewritten: the
- * commits are verified again, never passed on a broken record. The checksum detects damage,
- * not forgery: the cache is trusted as much as the directory it lives in (docs/threat-model.md).
+ * The file is `MAGIC version key hmac\n`, the shared verdicts (`v<TAB>json` lines, numbered in
+ * order) and one compact record a commit (src/store/verdict-cache-record.ts: about 200 bytes where
+ * the result as JSON was 700), written whole to a temporary name and renamed. In memory the
+ * records stay the file's bytes, in one buffer with an index of offsets (src/store/record-arena.ts):
+ * no string or object per commit, so the cache adds its budget to a run's memory and nothing the
+ * garbage collector must walk. A file whose magic, version, key or MAC does not match (damaged,
+ * cut short, another version's, another machine's) or whose records do not parse is ignored and
+ * rewritten: the commits are verified again, never passed on a broken record. The MAC is keyed by
+ * a secret outside the repository (cacheSecret; docs/threat-model.md).
  *
  * Time: without `--now` a verdict is judged at the clock, and OpenPGP and X.509 (keyless) verdicts
  * involve key, signature and certificate expiry against it; such a verdict is never reused
@@ -31,20 +38,22 @@ import { readCacheFile, UnusableCacheFile } from './read-cache-file.ts';
  * re-judged), this is a disposable memo of a pure function of its key, safe to delete at any time.
  */
 const MAGIC = 'signet-verify-cache';
-const VERSION = 1;
+const VERSION = 2;
 /** Files kept per directory (one per key): older ones are removed when a run writes its own. */
 const KEEP_FILES = 8;
 /**
- * The verdicts held (their records' bytes) and so the file's largest size: about 11,000 commits.
- * Past it a run adds no more (records of earlier runs make room first): at about 700 bytes a verdict, a 100,000-commit
- * run held 69 MB of records and wrote them as one string and one buffer (434 MiB peak RSS), where
- * `verify` must stay within 128 MiB over a million commits. A range that long is answered again
- * by its walk memo (src/store/walk-memo.ts), which is streamed and a tenth of the size.
+ * The bytes of records and shared verdicts held, and so the file's largest size: about 20,000
+ * signed commits. Past it a run adds no more (records of earlier runs make room first). History:
+ * at 700 bytes of JSON a verdict, a 100,000-commit run held 69 MB of records and wrote them as one
+ * string and one buffer (434 MiB peak RSS); then 8 MiB of such strings in a Map (11,000 commits)
+ * cost about 20 MiB of old generation; now the records are the file's bytes in one buffer. A range
+ * longer than the budget is answered again by its walk memo (src/store/walk-memo.ts).
  */
-export const VERDICT_CACHE_BUDGET_BYTES = 8 * 1024 * 1024;
+export const VERDICT_CACHE_BUDGET_BYTES = 4 * 1024 * 1024;
 /** The file is written this much at a time. */
 const WRITE_BYTES = 64 * 1024;
-const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** Room for the header besides the budget's bytes: a file read is at most this much larger. */
+const HEADER_ROOM = 256;
 
 export interface VerdictKeyInputs {
   sources: RegistrySources;
@@ -91,15 +100,17 @@ export function reusableWithoutNow(result: CommitResult): boolean {
 }
 
 export class VerdictCache {
-  private readonly lines = new Map<string, string>();
+  /** The records, read from the file and added by this run (src/store/record-arena.ts); made on first use. */
+  private arena: RecordArena | undefined;
+  /** The shared verdicts (`v` lines) as written, their numbers, and as parsed. */
+  private verdictLines: string[] = [];
+  private readonly verdictNumbers = new Map<string, number>();
+  private verdicts: Array<SignatureVerdict | undefined> = [];
+  private verdictBytes = 0;
   /** Verdicts added by this run. */
   private added = 0;
-  /** Bytes of the records held: new verdicts are kept only while they fit the budget. */
-  private heldBytes = 0;
   /** This run's verdicts outgrew the budget: the rest of the run adds none. */
   outgrown = false;
-  /** Records from the file still held: they make room for this run's first. */
-  private earlierRecords = 0;
   private readonly path: string;
   /** Whether the file on disk was missing or ignored (then it is rewritten even with nothing new). */
   private rewrite = false;
@@ -137,48 +148,60 @@ export class VerdictCache {
 
   get size(): number {
     this.load();
-    return this.lines.size;
+    return this.arena?.size ?? 0;
+  }
+
+  /** What the cache holds: for the test that a record stays small and costs no object. */
+  get statistics(): { records: number; recordBytes: number; verdicts: number; verdictBytes: number; indexBytes: number } {
+    this.load();
+    return {
+      records: this.arena?.size ?? 0,
+      recordBytes: this.arena?.heldBytes ?? 0,
+      verdicts: this.verdictLines.length,
+      verdictBytes: this.verdictBytes,
+      indexBytes: this.arena?.indexBytes ?? 0,
+    };
   }
 
   get(oid: string): CommitResult | undefined {
     this.load();
-    const line = this.lines.get(oid);
-    if (line === undefined) return undefined;
-    let result: CommitResult;
-    try {
-      result = JSON.parse(line) as CommitResult;
-    } catch {
-      // The checksum matched, so this is a bug or a forgery, not damage: verify again.
-      this.lines.delete(oid);
-      return undefined;
-    }
-    if (result?.commit !== oid || typeof result.verdict?.status !== 'string' || !Array.isArray(result.mergetags)) return undefined;
-    return result;
+    const at = this.arena?.find(oid) ?? -1;
+    if (at < 0) return undefined;
+    // The MAC matched, so a record that does not parse is a bug or a forgery, not damage: verify again.
+    return decodeRecord(this.arena!.line(at), this.verdicts);
   }
 
   put(result: CommitResult): void {
     if (this.outgrown || (!this.explicitNow && !reusableWithoutNow(result))) return;
     this.load();
-    if (this.lines.has(result.commit) || !OID.test(result.commit)) return;
-    const line = JSON.stringify(result);
-    const bytes = result.commit.length + 2 + Buffer.byteLength(line);
-    // Over the budget, records of earlier runs make room (oldest first); once only this run's
-    // are left the run stops adding: a walk goes newest first, so what is kept is the newest
-    // commits, those the next push's or pull request's range asks for. Stopping, not evicting
-    // each time, spares a long walk a record made and dropped per commit.
-    while (this.heldBytes + bytes > this.budgetBytes && this.earlierRecords > 0) {
-      const [oldest, oldLine] = this.lines.entries().next().value!;
-      this.lines.delete(oldest);
-      this.earlierRecords--;
-      this.heldBytes -= oldest.length + 2 + Buffer.byteLength(oldLine);
-    }
-    if (this.heldBytes + bytes > this.budgetBytes) {
-      this.outgrown = true;
+    const arena = (this.arena ??= RecordArena.empty(this.budgetBytes + HEADER_ROOM));
+    if (arena.find(result.commit) >= 0) return;
+    const shared = sharedVerdictJson(result.verdict);
+    let number = this.verdictNumbers.get(shared);
+    const newVerdict = number === undefined;
+    number ??= this.verdictLines.length;
+    const line = encodeRecord(result, number);
+    if (line === undefined) return;
+    const verdictBytes = newVerdict ? 3 + Buffer.byteLength(shared) : 0;
+    const bytes = Buffer.byteLength(line);
+    if (bytes + verdictBytes > this.budgetBytes) return;
+    // Over the budget, records of earlier runs make room (oldest first, an eighth of the budget
+    // at a time so that the buffer is compacted a few times a run, not per record); once only this
+    // run's are left the run stops adding: a walk goes newest first, so what is kept is the newest
+    // commits, those the next push's or pull request's range asks for. Stopping, not evicting each
+    // time, spares a long walk a record made and dropped per commit.
+    const over = (): number => arena.heldBytes + this.verdictBytes + verdictBytes + bytes - this.budgetBytes;
+    if (over() > 0 && arena.holdsEarlier) arena.dropEarlier(Math.max(over(), this.budgetBytes >> 3));
+    if (over() > 0 || !arena.append(line, result.commit.length, bytes)) {
+      this.outgrown = over() > 0;
       return;
     }
-    if (bytes > this.budgetBytes) return;
-    this.heldBytes += bytes;
-    this.lines.set(result.commit, line);
+    if (newVerdict) {
+      this.verdictNumbers.set(shared, number);
+      this.verdictLines.push(shared);
+      this.verdicts.push(parseSharedVerdict(shared));
+      this.verdictBytes += verdictBytes;
+    }
     this.added++;
   }
 
@@ -197,23 +220,25 @@ export class VerdictCache {
       writeAll(fd, Buffer.alloc(headerLength, 0x20), 0);
       const hmac = this.macOf();
       let position = headerLength;
-      let parts: string[] = [];
-      let partsLength = 0;
-      const flush = (): void => {
-        const bytes = Buffer.from(parts.join(''), 'utf8');
+      const write = (bytes: Buffer): void => {
         hmac.update(bytes);
         writeAll(fd, bytes, position);
         position += bytes.length;
+      };
+      // The shared verdicts first (a record names one by number), then the records as held.
+      let parts: string[] = [];
+      let partsLength = 0;
+      for (const json of this.verdictLines) {
+        parts.push(`v\t${json}\n`);
+        partsLength += json.length + 3;
+        if (partsLength < WRITE_BYTES) continue;
+        write(Buffer.from(parts.join(''), 'utf8'));
         parts = [];
         partsLength = 0;
-      };
-      for (const [oid, line] of this.lines) {
-        const record = `${oid}\t${line}\n`;
-        parts.push(record);
-        partsLength += record.length;
-        if (partsLength >= WRITE_BYTES) flush();
       }
-      flush();
+      if (parts.length > 0) write(Buffer.from(parts.join(''), 'utf8'));
+      const records = this.arena?.held() ?? Buffer.alloc(0);
+      for (let at = 0; at < records.length; at += WRITE_BYTES) write(records.subarray(at, at + WRITE_BYTES));
       writeAll(fd, Buffer.from(`${MAGIC} ${VERSION} ${this.key} ${hmac.digest('hex')}\n`, 'latin1'), 0);
     } catch (error) {
       closeSync(fd);
@@ -230,46 +255,67 @@ export class VerdictCache {
   private load(): void {
     if (this.loaded) return;
     this.loaded = true;
-    let bytes: Buffer | undefined;
+    let file: CacheFileReader | undefined;
+    let buffer: Buffer | undefined;
+    let length = 0;
     try {
-      // A file this run could not have written (over the budget) is not read.
-      bytes = readCacheFile(this.path, this.budgetBytes + 256);
+      // A file this run could not have written (over the budget) is not read. It is read into the
+      // buffer its records are then kept in: no second copy, as bytes or as strings.
+      file = openCacheFile(this.path, this.budgetBytes + HEADER_ROOM);
+      if (file) {
+        buffer = Buffer.allocUnsafeSlow(this.budgetBytes + HEADER_ROOM);
+        length = file.read(buffer, 0);
+      }
     } catch (error) {
       if (!(error instanceof UnusableCacheFile)) throw error;
       this.ignored = `${this.path}: ${error.message}; ignored, verifying again`;
+    } finally {
+      file?.close();
     }
-    if (!bytes) {
+    if (!buffer) {
       this.rewrite = true;
       return;
     }
-    const end = bytes.indexOf(0x0a);
-    const header = end < 0 ? [] : bytes.subarray(0, end).toString('latin1').split(' ');
-    const body = end < 0 ? Buffer.alloc(0) : bytes.subarray(end + 1);
-    let problem: string | undefined;
-    if (header.length !== 4 || header[0] !== MAGIC) problem = 'not a signet verdict cache';
-    else if (header[1] !== String(VERSION)) problem = `version ${header[1]}, not ${VERSION}`;
-    else if (header[2] !== this.key) problem = 'made for other keys, policy or time';
-    else if (!this.authentic(body, header[3] ?? '')) problem = "not written with this machine's cache key, or damaged";
+    const problem = this.read(buffer, length);
     if (problem) {
       this.ignored = `${this.path}: ${problem}; ignored, verifying again`;
       this.rewrite = true;
-      return;
-    }
-    const text = body.toString('utf8');
-    let start = 0;
-    while (start < text.length) {
-      const newline = text.indexOf('\n', start);
-      const stop = newline < 0 ? text.length : newline;
-      const tab = text.indexOf('\t', start);
-      if (tab > start && tab < stop) {
-        this.lines.set(text.slice(start, tab), text.slice(tab + 1, stop));
-        this.heldBytes += Buffer.byteLength(text.slice(start, stop)) + 1;
-        this.earlierRecords++;
-      }
-      start = stop + 1;
+      this.verdictLines = [];
+      this.verdictNumbers.clear();
+      this.verdicts = [];
+      this.verdictBytes = 0;
     }
   }
 
+  /** Takes the file's verdicts and records, or says why it cannot be used. */
+  private read(buffer: Buffer, length: number): string | undefined {
+    // A file that shrank while being read is used as far as it went: its MAC decides the rest.
+    const bytes = buffer.subarray(0, length);
+    const end = bytes.indexOf(0x0a);
+    const header = end < 0 ? [] : bytes.toString('latin1', 0, end).split(' ');
+    const body = end < 0 ? Buffer.alloc(0) : bytes.subarray(end + 1);
+    if (header.length !== 4 || header[0] !== MAGIC) return 'not a signet verdict cache';
+    if (header[1] !== String(VERSION)) return `version ${header[1]}, not ${VERSION}`;
+    if (header[2] !== this.key) return 'made for other keys, policy or time';
+    if (!this.authentic(body, header[3] ?? '')) return "not written with this machine's cache key, or damaged";
+    let at = end + 1;
+    while (at < bytes.length && bytes[at] === 0x76 && bytes[at + 1] === 0x09) {
+      const stop = bytes.indexOf(0x0a, at);
+      if (stop < 0) return 'a record does not parse';
+      const json = bytes.toString('utf8', at + 2, stop);
+      const verdict = parseSharedVerdict(json);
+      if (!verdict || this.verdictNumbers.has(json)) return 'a record does not parse';
+      this.verdictNumbers.set(json, this.verdictLines.length);
+      this.verdictLines.push(json);
+      this.verdicts.push(verdict);
+      this.verdictBytes += stop + 1 - at;
+      at = stop + 1;
+    }
+    const arena = RecordArena.over(buffer, at, length, RECORD_ID);
+    if (!arena) return 'a record does not parse';
+    this.arena = arena;
+    return undefined;
+  }
   private macOf(): Hmac {
     return createHmac('sha256', this.secret).update(this.key).update('\0');
   }

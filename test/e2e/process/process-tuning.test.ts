@@ -31,7 +31,34 @@ const youngGenerationAfterBusyRun = (tuned: boolean): number => {
   return Number(run.stdout.trim());
 };
 
+/**
+ * The same, in a loop that never lets the event loop turn (a replayed walk memo), where the
+ * young generation's watcher never runs: only holdYoungGeneration, called every 1,000 objects as
+ * verify calls it every 1,024 commits, can keep it at the cap.
+ */
+const youngGenerationAfterBusyLoop = (held: boolean): number => {
+  const script = `const v8 = require('node:v8'); const t = require(${JSON.stringify(tuning)}); t.tuneProcess();
+    const kept = [];
+    for (let i = 0; i < 2e6; i++) {
+      kept.push({ i, text: 'x' + i });
+      if (kept.length > 20000) kept.splice(0, 10000);
+      if (${held} && i % 1000 === 0) t.holdYoungGeneration();
+    }
+    console.log(v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_size);`;
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  expect(run.stderr).toBe('');
+  return Number(run.stdout.trim());
+};
+
 describe('process tuning (bin/process-tuning.js)', () => {
+  it('holds the young generation at 16 MiB in a loop that never yields, where the watcher alone let it reach the maximum', () => {
+    const MiB = 1024 * 1024;
+    expect(youngGenerationAfterBusyLoop(false)).toBeGreaterThan(16 * MiB);
+    const held = youngGenerationAfterBusyLoop(true);
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(16 * MiB);
+  });
+
   it('stops the young generation growing at 16 MiB, where V8 alone takes it to its maximum', () => {
     const MiB = 1024 * 1024;
     // Without the cap the same run ends above it (32 MiB on Node 20, 128 MiB on Node 24): the
