@@ -167,7 +167,7 @@ async function* verifyRecalled(
   // a walk (its default budget, 64 MiB, was most of a 100,000-commit replay's 270 MiB peak at the clock).
   repo.objects.limitRecent(Math.max(STREAMING_RECENT_BYTES, Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT) * 8192));
   try {
-    yield* replayRecalled(repo, recalled, registries, options);
+    yield* replayRecalled(repo, recalled, registries, options, before);
   } finally {
     repo.objects.limitRecent(undefined);
   }
@@ -178,6 +178,7 @@ async function* replayRecalled(
   recalled: RecalledRange,
   registries: KeyRegistries,
   options: VerifyRangeOptions,
+  before: number,
 ): AsyncGenerator<CommitResult[]> {
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
   const verifyOptions: VerifyObjectOptions = { ...objectOptions(repo, options), ...(inFlight > 1 ? { runner: runOnThreadPool } : {}) };
