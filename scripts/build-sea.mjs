@@ -56,6 +56,12 @@ await build({
   logLevel: 'error',
 });
 
+// V8 holds a script's source as one byte a character only when every character is ASCII; one
+// other character anywhere (comments kept by esbuild had some) doubles the 3.4 MB held for the
+// whole run. minifyWhitespace drops the comments and esbuild escapes the rest; this holds it.
+const nonAscii = /[\x80-\xff]/.exec(readFileSync(`${work}/signet-sea.cjs`, 'latin1'));
+if (nonAscii) throw new Error(`the single executable's bundle has a non-ASCII byte at ${nonAscii.index}: V8 would hold its source as two bytes a character`);
+
 // V8's young generation held to 16 MiB from the start (two semi-spaces of 8 MiB). The cap in
 // bin/process-tuning.js stops its growth by lowering the growth factor once it gets there, but
 // that is seen only after a collection, and this bundle's start-up grows it past the cap first
