@@ -50,6 +50,9 @@ await build({
   target: 'node20',
   legalComments: 'none',
   minifyWhitespace: true,
+  // import() of a built-in becomes require(): the executable compiles the bundle with
+  // node:vm (scripts/sea-loader.cjs), whose import() needs a loader Node calls experimental.
+  supported: { 'dynamic-import': false },
   // openpgp's ESM build calls createRequire(import.meta.url), which has no meaning in CJS.
   alias: { openpgp: require.resolve('openpgp').replace(/openpgp\.mjs$/, 'openpgp.min.cjs') },
   define: { SIGNET_VERSION: JSON.stringify(version), SIGNET_SEA: 'true', 'import.meta.url': '"file:///signet-sea/dist/signet.cjs"' },
@@ -62,31 +65,48 @@ await build({
 const nonAscii = /[\x80-\xff]/.exec(readFileSync(`${work}/signet-sea.cjs`, 'latin1'));
 if (nonAscii) throw new Error(`the single executable's bundle has a non-ASCII byte at ${nonAscii.index}: V8 would hold its source as two bytes a character`);
 
+// The bundle ships as an asset, wrapped as a CommonJS module body, with a V8 code cache made
+// after a warm-up run (scripts/sea-code-cache.cjs); scripts/sea-loader.cjs, the executable's
+// main, compiles it with that cache.
+writeFileSync(`${work}/signet.cjs`, `(function (exports, require, module, __filename, __dirname) {${readFileSync(`${work}/signet-sea.cjs`, 'utf8')}\n})`);
+
 // V8's young generation held to 16 MiB from the start (two semi-spaces of 8 MiB). The cap in
 // bin/process-tuning.js stops its growth by lowering the growth factor once it gets there, but
 // that is seen only after a collection, and this bundle's start-up grows it past the cap first
 // (32 MiB measured). Given at the isolate's creation, it holds whatever the start-up allocates.
 const V8_FLAGS = ['--max-semi-space-size=8'];
+const run = (args) => {
+  try {
+    return execFileSync(node, [...V8_FLAGS, ...args], { stdio: 'pipe', encoding: 'utf8' });
+  } catch (error) {
+    process.stderr.write(String(error.stderr ?? ''));
+    throw error;
+  }
+};
+// Made and checked by the runtime the executable is made of, under its flags: V8 refuses a code
+// cache made by another V8 or under other flags, and a refused cache is only a slower start.
+run([join(root, 'scripts/sea-code-cache.cjs'), `${work}/signet.cjs`, `${work}/signet.cache`]);
+const refused = run([
+  '-p',
+  `new (require('node:vm').Script)(require('node:fs').readFileSync(${JSON.stringify(`${work}/signet.cjs`)}, 'utf8'), { filename: 'signet.cjs', cachedData: require('node:fs').readFileSync(${JSON.stringify(`${work}/signet.cache`)}) }).cachedDataRejected`,
+]).trim();
+if (refused !== 'false') throw new Error(`V8 refuses the code cache it just made (cachedDataRejected: ${refused})`);
+
 writeFileSync(
   `${work}/sea-config.json`,
   JSON.stringify({
-    main: `${work}/signet-sea.cjs`,
+    main: join(root, 'scripts/sea-loader.cjs'),
     output: `${work}/sea-prep.blob`,
     disableExperimentalSEAWarning: true,
     // No startup snapshot: it cost more memory than the whole walk (see docs/architecture.md,
-    // "The single executable"). The code cache spares compiling the bundle's top level.
+    // "The single executable"). The loader is a few lines: nothing to cache.
     useSnapshot: false,
-    useCodeCache: true,
+    useCodeCache: false,
+    assets: { 'signet.cjs': `${work}/signet.cjs`, 'signet.cache': `${work}/signet.cache` },
     execArgv: V8_FLAGS,
   }),
 );
-// The code cache is made with the flags it will run with: V8 refuses a cache made under others.
-try {
-  execFileSync(node, [...V8_FLAGS, '--experimental-sea-config', `${work}/sea-config.json`], { stdio: 'pipe' });
-} catch (error) {
-  process.stderr.write(String(error.stderr ?? ''));
-  throw error;
-}
+run(['--experimental-sea-config', `${work}/sea-config.json`]);
 copyFileSync(node, `${work}/signet`);
 chmodSync(`${work}/signet`, 0o755);
 // postject (LIEF) warns about Node 24's unnamed .note sections; harmless, so shown only on failure.
