@@ -3,7 +3,7 @@
 //
 // No startup snapshot (scripts/build-sea.mjs): a snapshot of this bundle made the executable's
 // start 72 MiB and its 100,000-commit verify ~145 MiB, over the 128 MiB budget; without it they
-// are about 56 and 121 MiB (docs/architecture.md, "The single executable"). Modules initialise
+// are about 62 and 122 MiB (docs/architecture.md, "The single executable"). Modules initialise
 // at run time, as from node, on first use (commands are imported lazily by main). The build
 // runs this bundle once with the warm-up instead (verify and the hook on a two-commit
 // repository) and ships V8's code cache of what that compiled, so a push does not compile them.

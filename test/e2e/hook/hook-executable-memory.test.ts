@@ -29,17 +29,17 @@ describe('the single executable (dist/signet): memory before any work', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('starts within 64 MiB, printing nothing on stderr', () => {
-    // Measured 54–58 MiB (Node 24 alone: 43). With the bundle's startup snapshot it was 72 MiB
-    // (90 before the bundle lost its comments), and the same bytes written by one write (as
-    // postject does) 84 MiB: each of them fails here.
+  it('starts within 68 MiB, printing nothing on stderr', () => {
+    // Measured 62 MiB (Node 24 alone: 43; the bundle and its code cache as assets). With the
+    // bundle's startup snapshot it was 72 MiB (90 before the bundle lost its comments), and the
+    // same bytes written by one write (as postject does) 84 MiB: each of them fails here.
     const runs = [0, 1, 2].map(() => peakMiB(['--version']));
     for (const run of runs) {
       expect(run.stdout).toMatch(/^signet \d/);
       // Nothing else: a rejected code cache would say so here, and the hook's stderr is the pusher's.
       expect(run.stderr).toBe('');
     }
-    expect(Math.min(...runs.map((run) => run.mib))).toBeLessThanOrEqual(64);
+    expect(Math.min(...runs.map((run) => run.mib))).toBeLessThanOrEqual(68);
   });
 
   it("holds V8's young generation at 16 MiB from the isolate's creation, whatever grows it", () => {
