@@ -1,31 +1,20 @@
 // The single-executable build. Copied into a repository as hooks/pre-receive it runs the hook
 // with no arguments, exactly as git invokes it.
+//
+// No startup snapshot (scripts/build-sea.mjs): a snapshot of this bundle made the executable's
+// start 72 MiB and its 100,000-commit verify ~145 MiB, over the 128 MiB budget; without it they
+// are about 62 and 122 MiB (docs/architecture.md, "The single executable"). Modules initialise
+// at run time, as from node, on first use (commands are imported lazily by main). The build
+// runs this bundle once with the warm-up instead (verify and the hook on a two-commit
+// repository) and ships V8's code cache of what that compiled, so a push does not compile them.
 import { basename } from 'node:path';
-import { startupSnapshot } from 'node:v8';
 import { tuneProcess } from '../../bin/process-tuning.js';
-import { parsePolicy } from '../core/policy/parse.ts';
 import { endQuietlyWhenReaderLeaves } from './closed-pipe.ts';
 import { main } from './main.ts';
 import { warmUp } from './warm-up.ts';
 
-const WARM_UP_POLICY = `version: 1
-keys:
-  openpgp: [a.asc, b.asc]
-  ssh_allowed_signers: allowed_signers
-groups:
-  release: [alice@example.com, "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]
-rules:
-  - refs: [refs/heads/main, "refs/heads/release/*"]
-    require_signed_commits: true
-    accept: [G]
-    signers: [group:release]
-    paths:
-      - match: [".github/workflows/**"]
-        signers: [alice@example.com]
-    forbid_force_push: true
-  - refs: ["refs/tags/v*"]
-    require_signed_tags: true
-`;
+/** Set only by the build's code-cache step (scripts/sea-code-cache.cjs), never at run time. */
+const WARM_UP = Symbol.for('signet.codeCacheWarmUp');
 
 function run(): void {
   // As bin/signet.js does: thread pool sized, optimising compiler delayed; before anything has
@@ -45,23 +34,6 @@ function run(): void {
   );
 }
 
-// Built as a V8 startup snapshot: the modules the hook and `verify` need (yaml, pino, the
-// verifier) are initialised once at build time and their heap ships in the executable, so a
-// push does not pay for it (measured: a 1-commit hook run 158 → 127 ms). Only what runs inside
-// `run` sees this process's argv, environment and clock. openpgp.js is not in it: only keyrings
-// the native reader refuses and the fallback verifier load it, and its 3 MB of snapshot cost
-// every run ~10 ms of deserialising (`dist/signet --version` ~60 → ~50 ms, blob 21.5 → 18.4 MB).
-if (startupSnapshot.isBuildingSnapshot()) {
-  void import('./commands/hook.ts');
-  void import('./commands/verify.ts');
-  // Parse a policy once, so yaml's parser is compiled in the snapshot too (pure: no I/O).
-  parsePolicy(WARM_UP_POLICY, 'warm-up');
-  // Run verify and the hook once, so that what they call is compiled in the snapshot too.
-  warmUp().catch((error: unknown) => {
-    process.stderr.write(`signet: the snapshot warm-up failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  });
-  startupSnapshot.setDeserializeMainFunction(run);
-} else {
-  run();
-}
+const warmUpHook = (globalThis as Record<symbol, unknown>)[WARM_UP];
+if (typeof warmUpHook === 'function') (warmUpHook as (warm: typeof warmUp) => void)(warmUp);
+else run();

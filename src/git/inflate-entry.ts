@@ -82,7 +82,7 @@ function checkedSize(inflated: Buffer, size: number): Buffer {
   return inflated;
 }
 
-/** Closes the shared handle (the single executable's snapshot build must hold no native handle). */
+/** Closes the shared handle (tests: the next entry opens a fresh one). */
 export function releaseInflater(): void {
   reusable?.stream.close();
   reusable = undefined;
