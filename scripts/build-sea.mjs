@@ -50,6 +50,9 @@ await build({
   target: 'node20',
   legalComments: 'none',
   minifyWhitespace: true,
+  // A native addon cannot travel inside the executable: the SQLite store says so when chosen
+  // (src/store/store.ts), and PostgreSQL, audit logs and everything else work as from node.
+  external: ['better-sqlite3'],
   // import() of a built-in becomes require(): the executable compiles the bundle with
   // node:vm (scripts/sea-loader.cjs), whose import() needs a loader Node calls experimental.
   supported: { 'dynamic-import': false },

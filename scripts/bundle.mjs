@@ -24,6 +24,10 @@ const result = await build({
   legalComments: 'none',
   write: false,
   define: { SIGNET_VERSION: JSON.stringify(version) },
+  // better-sqlite3 finds its native addon relative to its own package.json: inlined, it looked
+  // for one beside dist/ and `audit export --sqlite` failed ("__filename is not defined").
+  // Left as an import, it loads from node_modules like the app server's.
+  external: ['better-sqlite3'],
   // Bundled CommonJS dependencies call require(); give every ESM file one.
   banner: { js: "import { createRequire as __signetCreateRequire } from 'node:module'; const require = __signetCreateRequire(import.meta.url);" },
   logLevel: 'warning',

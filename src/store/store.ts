@@ -4,6 +4,7 @@
  * several app instances on one database post each check once. SQLite by default, PostgreSQL
  * when DATABASE_URL is set; both speak the same SQL (upserts with RETURNING).
  */
+import { SignetError } from '../core/errors.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
 
 export interface VerificationRecord {
@@ -78,7 +79,22 @@ export async function openStore(env: StoreEnvironment, cwd: string): Promise<Sig
     const { openPostgresStore } = await import('./sql-postgres.ts');
     return openPostgresStore(env.DATABASE_URL);
   }
-  const { openSqliteStore } = await import('./sql-sqlite.ts');
+  let sqlite: typeof import('./sql-sqlite.ts');
+  try {
+    sqlite = await import('./sql-sqlite.ts');
+  } catch (error) {
+    // The single executable carries no native addon; from node, a broken install.
+    throw new SignetError(
+      'STORE_UNAVAILABLE',
+      `the sqlite store is unavailable: better-sqlite3 cannot be loaded (${(error as Error).message.split('\n')[0]}); ` +
+        `${typeof SIGNET_SEA !== 'undefined' && SIGNET_SEA ? 'the single executable has no SQLite driver: use --database URL (PostgreSQL) or run signet from node' : 'run npm ci'}`,
+      { cause: error },
+    );
+  }
+  const { openSqliteStore } = sqlite;
   const { resolve } = await import('node:path');
   return openSqliteStore(resolve(cwd, env.SIGNET_SQLITE_PATH ?? '.data/signet.sqlite'));
 }
+
+/** Defined true by the single executable's build (scripts/build-sea.mjs). */
+declare const SIGNET_SEA: boolean | undefined;

@@ -1,9 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.ts';
 import type { AuditRecord } from '../../../src/jobs/audit-trail.ts';
 import { openSqliteStore } from '../../../src/store/sql-sqlite.ts';
 import { git, tempDir } from '../../helpers/git.ts';
@@ -11,30 +9,6 @@ import { commitFile, GpgHome, type GpgIdentity } from '../../helpers/signing-key
 
 function signet(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [join(process.cwd(), 'bin/signet.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-}
-
-/**
- * The same CLI in this process, for exports that open the SQLite store: the CLI bundle
- * (dist/signet.mjs) inlines better-sqlite3, whose native addon cannot be bundled.
- */
-async function signetHere(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const status = await main(args, {
-    stdout: sink((t) => (stdout += t)),
-    stderr: sink((t) => (stderr += t)),
-    stdin: process.stdin,
-    env: {},
-    cwd: process.cwd(),
-  });
-  return { status, stdout, stderr };
 }
 
 const POLICY = `version: 1
@@ -122,18 +96,7 @@ describe('signet audit export', () => {
 
   it('merges the hook, the jobs and the store by time, within the window', async () => {
     expect(pushes.map((p) => p.ok)).toEqual([true, false]);
-    const result = await signetHere([
-      'audit',
-      'export',
-      '--since',
-      '1d',
-      '--config',
-      jobsConfig,
-      '--sqlite',
-      sqlite,
-      '--store-repository',
-      'github:acme/widgets',
-    ]);
+    const result = signet(['audit', 'export', '--since', '1d', '--config', jobsConfig, '--sqlite', sqlite, '--store-repository', 'github:acme/widgets']);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const records = result.stdout
@@ -171,7 +134,7 @@ describe('signet audit export', () => {
   });
 
   it('cuts by --since and --until, and reads a log named with --log', async () => {
-    const all = await signetHere(['audit', 'export', '--since', '30d', '--sqlite', sqlite, '--store-repository', 'github:acme/widgets']);
+    const all = signet(['audit', 'export', '--since', '30d', '--sqlite', sqlite, '--store-repository', 'github:acme/widgets']);
     expect(
       all.stdout
         .trim()
@@ -179,7 +142,7 @@ describe('signet audit export', () => {
         .map((l) => (JSON.parse(l) as AuditRecord).detail?.delivery),
     ).toEqual(['d-old', 'd-1', 'd-2']);
     const until = new Date(start.getTime() - 3_000_000).toISOString();
-    const early = await signetHere(['audit', 'export', '--since', '30d', '--until', until, '--sqlite', sqlite, '--store-repository', 'github:acme/widgets']);
+    const early = signet(['audit', 'export', '--since', '30d', '--until', until, '--sqlite', sqlite, '--store-repository', 'github:acme/widgets']);
     expect(
       early.stdout
         .trim()
@@ -211,5 +174,32 @@ describe('signet audit export', () => {
     const bad = signet(['audit', 'export', '--since', 'last week', '--repo', bare]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--since: 'last week' is not a date/);
+  });
+});
+
+describe('audit export from the single executable (dist/signet)', () => {
+  const executable = join(process.cwd(), 'dist/signet');
+  const dir = tempDir('signet-audit-sea-');
+  beforeAll(() => {
+    spawnSync(process.execPath, ['scripts/build-sea.mjs'], { stdio: 'pipe', timeout: 240_000 });
+  }, 240_000);
+  afterAll(() => dir.remove());
+
+  it('says in one line that it has no SQLite driver, and what to use instead', () => {
+    // The executable carries no native addon. Before, it failed with "Could not find module
+    // root given file: signet.cjs", and the node CLI (which inlined better-sqlite3) with
+    // "__filename is not defined": the export above now runs through bin/signet.js.
+    const result = spawnSync(
+      executable,
+      ['audit', 'export', '--since', '1d', '--sqlite', join(dir.path, 'a.sqlite'), '--store-repository', 'github:acme/widgets'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/the sqlite store is unavailable: better-sqlite3 cannot be loaded .*use --database URL \(PostgreSQL\) or run signet from node$/),
+    ]);
   });
 });
