@@ -347,20 +347,23 @@ describe('signet verify: cached verdicts equal uncached ones on the differential
   }, 120_000);
   afterAll(() => dir.remove());
 
+  /** `verify --all` of a repository with the differential fixtures' registries, at `now` when given. */
+  const fixtureArgs = (repo: string, now: string | undefined): string[] => [
+    '--repo',
+    repo,
+    '--keyring',
+    fx.keyring,
+    '--allowed-signers',
+    fx.allowedSigners,
+    '--revoked-keys',
+    fx.revokedKeys,
+    ...(now ? ['--now', now] : []),
+    '--all',
+  ];
+
   for (const now of [undefined, '2030-01-01T00:00:00Z']) {
     it(`${now ? 'with' : 'without'} --now`, () => {
-      const args = [
-        '--repo',
-        fx.repoDir('repo'),
-        '--keyring',
-        fx.keyring,
-        '--allowed-signers',
-        fx.allowedSigners,
-        '--revoked-keys',
-        fx.revokedKeys,
-        ...(now ? ['--now', now] : []),
-        '--all',
-      ];
+      const args = fixtureArgs(fx.repoDir('repo'), now);
       const cache = join(dir.path, now ? 'now' : 'clock');
       const uncached = signet([...args, '--no-cache'], gitEnv(fx));
       const first = signet([...args, '--cache', cache], gitEnv(fx));
@@ -377,18 +380,7 @@ describe('signet verify: cached verdicts equal uncached ones on the differential
       // A copy: the other cases keep the fixture's history.
       const repo = join(dir.path, `moved-${now ? 'now' : 'clock'}`);
       cpSync(fx.repoDir('repo'), repo, { recursive: true });
-      const args = [
-        '--repo',
-        repo,
-        '--keyring',
-        fx.keyring,
-        '--allowed-signers',
-        fx.allowedSigners,
-        '--revoked-keys',
-        fx.revokedKeys,
-        ...(now ? ['--now', now] : []),
-        '--all',
-      ];
+      const args = fixtureArgs(repo, now);
       const cache = join(dir.path, `moved-cache-${now ? 'now' : 'clock'}`);
       signet([...args, '--cache', cache], gitEnv(fx));
       // Dated after every fixture commit, as a push in CI is: the walk takes it first.
