@@ -306,24 +306,31 @@ async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registri
   }
 
   // With exclusions, a commit found may still turn out excluded: start the first ones anyway
-  // and keep what the finished walk confirms.
-  const speculative = new Map<string, Promise<CommitResult>>();
-  while (!walk.finished) {
-    for (const oid of walk.next(inFlight)) if (speculative.size < SPECULATION_LIMIT) speculative.set(oid, start(oid));
-  }
-  const oids = walk.result();
-  const started: Array<Promise<CommitResult>> = [];
-  let next = 0;
-  while (done < oids.length) {
-    while (next < oids.length && started.length < inFlight) {
-      const oid = oids[next++]!;
-      const early = speculative.get(oid);
-      speculative.delete(oid);
-      started.push(early ?? start(oid));
+  // and keep what the finished walk confirms. The walk reads every commit of the range before
+  // the first is verified, and most are read again after: remembering them saves nothing past
+  // a window, and the store's default budget (64 MiB) was most of a 100,000-commit `A..B`.
+  repo.objects.limitRecent(Math.max(STREAMING_RECENT_BYTES, inFlight * 4096));
+  try {
+    const speculative = new Map<string, Promise<CommitResult>>();
+    while (!walk.finished) {
+      for (const oid of walk.next(inFlight)) if (speculative.size < SPECULATION_LIMIT) speculative.set(oid, start(oid));
     }
-    yield await started.shift()!;
-    done++;
-    progress(oids.length);
+    const oids = walk.result();
+    const started: Array<Promise<CommitResult>> = [];
+    let next = 0;
+    while (done < oids.length) {
+      while (next < oids.length && started.length < inFlight) {
+        const oid = oids[next++]!;
+        const early = speculative.get(oid);
+        speculative.delete(oid);
+        started.push(early ?? start(oid));
+      }
+      yield await started.shift()!;
+      done++;
+      progress(oids.length);
+    }
+  } finally {
+    repo.objects.limitRecent(undefined);
   }
 }
 
