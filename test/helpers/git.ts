@@ -34,3 +34,22 @@ export function commitTree(cwd: string, tree: string, parents: string[], message
     env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
   });
 }
+
+/**
+ * A new repository at `cwd` whose `main` is a line of `count` unsigned commits, each with a
+ * message of `messageBytes` bytes (to make commits larger than a store's window); their ids,
+ * newest first (`git rev-list main` order).
+ */
+export function linearHistory(cwd: string, count: number, messageBytes: number): string[] {
+  git(cwd, ['init', '-q', '-b', 'main']);
+  const tree = git(cwd, ['write-tree']).trim();
+  const oids: string[] = [];
+  let parent: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const oid = commitTree(cwd, tree, parent, `commit ${index}\n\n${'x'.repeat(messageBytes)}`, 1_700_000_000 + index).trim();
+    oids.unshift(oid);
+    parent = [oid];
+  }
+  git(cwd, ['update-ref', 'refs/heads/main', oids[0]!]);
+  return oids;
+}

@@ -10,7 +10,7 @@ import { openRepository } from '../../../src/git/repository.ts';
 import { parseRevisions } from '../../../src/git/revisions.ts';
 import { verifyCommitBatches, type RangeMemo } from '../../../src/git/verify-range.ts';
 import { buildRegistries } from '../../../src/keys/load-registries.ts';
-import { commitTree, git, tempDir } from '../../helpers/git.ts';
+import { linearHistory, tempDir } from '../../helpers/git.ts';
 
 const COMMITS = 120;
 /** Each commit's message: 120 of them are 7.7 MB, past the 4 MiB window. */
@@ -18,17 +18,9 @@ const MESSAGE_BYTES = 64 * 1024;
 
 describe('a replayed range verified again', () => {
   const dir = tempDir('replay-window');
-  const oids: string[] = [];
+  let oids: string[] = [];
   beforeAll(() => {
-    git(dir.path, ['init', '-q', '-b', 'main']);
-    const tree = git(dir.path, ['write-tree']).trim();
-    let parent: string[] = [];
-    for (let index = 0; index < COMMITS; index++) {
-      const oid = commitTree(dir.path, tree, parent, `commit ${index}\n\n${'x'.repeat(MESSAGE_BYTES)}`, 1_700_000_000 + index).trim();
-      oids.unshift(oid);
-      parent = [oid];
-    }
-    git(dir.path, ['update-ref', 'refs/heads/main', oids[0]!]);
+    oids = linearHistory(dir.path, COMMITS, MESSAGE_BYTES);
   }, 60_000);
   afterAll(() => dir.remove());
 
