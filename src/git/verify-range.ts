@@ -313,7 +313,11 @@ async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registri
   try {
     const speculative = new Map<string, Promise<CommitResult>>();
     while (!walk.finished) {
+      const submitted = speculative.size;
       for (const oid of walk.next(inFlight)) if (speculative.size < SPECULATION_LIMIT) speculative.set(oid, start(oid));
+      // Let finished checks settle: a pending one holds its commit's buffers, and the walk
+      // alone never lets the event loop turn.
+      if (speculative.size > submitted) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const oids = walk.result();
     const started: Array<Promise<CommitResult>> = [];
