@@ -190,22 +190,13 @@ export interface SignetRun {
   stderr: string;
 }
 
+/** The fixtures' registries as `signet verify` options. */
+export function registryArgs(fx: Fixtures): string[] {
+  return ['--keyring', fx.keyring, '--allowed-signers', fx.allowedSigners, '--revoked-keys', fx.revokedKeys];
+}
+
 function signetArgs(fx: Fixtures, repo: FixtureRepo, revisions: string[]): string[] {
-  return [
-    signetBin,
-    'verify',
-    '--repo',
-    fx.repoDir(repo),
-    '--keyring',
-    fx.keyring,
-    '--allowed-signers',
-    fx.allowedSigners,
-    '--revoked-keys',
-    fx.revokedKeys,
-    '--format',
-    'jsonl',
-    ...revisions,
-  ];
+  return [signetBin, 'verify', '--repo', fx.repoDir(repo), ...registryArgs(fx), '--format', 'jsonl', ...revisions];
 }
 
 function parseSignetRun(exitCode: number | null, stdout: string, stderr: string): SignetRun {

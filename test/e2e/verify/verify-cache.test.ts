@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_FILE_MAX_BYTES } from '../../../src/store/read-cache-file.ts';
 import { verdictKey } from '../../../src/store/verdict-cache.ts';
 import { git, tempDir } from '../../helpers/git.ts';
-import { makeFixtures, gitEnv, type Fixtures } from '../../helpers/fixture-repos.ts';
+import { makeFixtures, gitEnv, registryArgs, type Fixtures } from '../../helpers/fixture-repos.ts';
 import { commitFile, createSshKey, GpgHome, sshSigningConfig, type SshIdentity } from '../../helpers/signing-keys.ts';
 
 interface Line {
@@ -348,18 +348,7 @@ describe('signet verify: cached verdicts equal uncached ones on the differential
   afterAll(() => dir.remove());
 
   /** `verify --all` of a repository with the differential fixtures' registries, at `now` when given. */
-  const fixtureArgs = (repo: string, now: string | undefined): string[] => [
-    '--repo',
-    repo,
-    '--keyring',
-    fx.keyring,
-    '--allowed-signers',
-    fx.allowedSigners,
-    '--revoked-keys',
-    fx.revokedKeys,
-    ...(now ? ['--now', now] : []),
-    '--all',
-  ];
+  const fixtureArgs = (repo: string, now: string | undefined): string[] => ['--repo', repo, ...registryArgs(fx), ...(now ? ['--now', now] : []), '--all'];
 
   for (const now of [undefined, '2030-01-01T00:00:00Z']) {
     it(`${now ? 'with' : 'without'} --now`, () => {
