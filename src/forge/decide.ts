@@ -11,7 +11,7 @@ import { verifyCommitObject, type CommitResult } from '../core/verify-object.ts'
 import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
 import { isZeroId } from '../git/hash-algorithm.ts';
 import type { Repository } from '../git/repository.ts';
-import { RevisionWalk } from '../git/rev-walk.ts';
+import { LimitedWalk } from '../git/limited-walk.ts';
 import { verifyAhead } from '../git/verify-ahead.ts';
 import type { CommitVerdictCache } from '../git/verify-range.ts';
 import { ForgeError } from './forge-error.ts';
@@ -43,7 +43,7 @@ export function commitsInScope(repo: Repository, scope: CheckScope, maxCommits =
   let emails = committerEmails.get(repo);
   if (!emails) committerEmails.set(repo, (emails = new Map()));
   const known = emails;
-  const walk = new RevisionWalk(repo.objects, heads, exclude);
+  const walk = new LimitedWalk(repo.objects, heads, exclude);
   const walkBound = 2 * maxCommits;
   let found = 0;
   while (!walk.finished) {
