@@ -11,7 +11,7 @@ import { verifyCommitObject, type CommitResult } from '../core/verify-object.ts'
 import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
 import { isZeroId } from '../git/hash-algorithm.ts';
 import type { Repository } from '../git/repository.ts';
-import { LimitedWalk } from '../git/limited-walk.ts';
+import { listCommitsWithin } from '../git/limited-walk.ts';
 import { verifyAhead } from '../git/verify-ahead.ts';
 import type { CommitVerdictCache } from '../git/verify-range.ts';
 import { ForgeError } from './forge-error.ts';
@@ -43,19 +43,15 @@ export function commitsInScope(repo: Repository, scope: CheckScope, maxCommits =
   let emails = committerEmails.get(repo);
   if (!emails) committerEmails.set(repo, (emails = new Map()));
   const known = emails;
-  const walk = new LimitedWalk(repo.objects, heads, exclude);
   const walkBound = 2 * maxCommits;
-  let found = 0;
-  while (!walk.finished) {
-    found += walk.next(WALK_STEP).length;
-    if (found > walkBound) {
-      throw new ForgeError(
-        'limit',
-        `more than ${walkBound} commits found, twice SIGNET_CHECK_MAX_COMMITS (${maxCommits}): the walk stopped there; split the change or raise the limit`,
-      );
-    }
+  const found = listCommitsWithin(repo.objects, heads, exclude, walkBound);
+  if (!found) {
+    throw new ForgeError(
+      'limit',
+      `more than ${walkBound} commits found, twice SIGNET_CHECK_MAX_COMMITS (${maxCommits}): the walk stopped there; split the change or raise the limit`,
+    );
   }
-  return walk.result().map((oid) => {
+  return found.map((oid) => {
     let committerEmail = known.get(oid);
     if (committerEmail === undefined) {
       const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
@@ -74,8 +70,6 @@ export function commitsInScope(repo: Repository, scope: CheckScope, maxCommits =
  */
 const committerEmails = new WeakMap<Repository, Map<string, string>>();
 const MAX_KNOWN_EMAILS = 100_000;
-/** Commits the scope walk finds between two looks at its bound. */
-const WALK_STEP = 1024;
 
 export interface DecideInput {
   repo: Repository;

@@ -18,6 +18,7 @@ import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistr
 import { isZeroId } from './hash-algorithm.ts';
 import type { Repository } from './repository.ts';
 import { peelToCommit } from './peel.ts';
+import { listCommitsWithin } from './limited-walk.ts';
 import { listCommits } from './rev-walk.ts';
 import { commitChangedPaths } from './commit-changed-paths.ts';
 import type { CommitVerdictCache } from './verify-range.ts';
@@ -58,6 +59,12 @@ export interface EvaluatePushOptions {
   ruleHistory?: (ref: string) => PolicyRule[][] | undefined;
   /** Stop before this instant (the host's hook deadline): fail closed instead of hanging. */
   deadline?: number;
+  /**
+   * Most new commits one push may bring, all refs together (the hook's signet.maxPushCommits):
+   * each is kept with its verdict until the push is decided (~5 KB), so a pusher could otherwise
+   * make the server hold gigabytes with one synthetic history. Past it the push is refused.
+   */
+  maxCommits?: number;
   /**
    * Verdicts of earlier runs (`signet verify --policy`'s verdict cache): a hit is not verified
    * again. Its key must cover every input of a verdict: the registries, `now`, `sshVerifyTime`.
@@ -103,6 +110,22 @@ export async function evaluatePush(
       throw new SignetError('TIMEOUT', 'verification did not finish within the hook time limit');
   };
 
+  const maxCommits = options.maxCommits ?? Number.POSITIVE_INFINITY;
+  // Distinct commits brought so far: two refs pushed to the same new history count it once.
+  const broughtSoFar = new Set<string>();
+  const bringCommits = (tip: string, exclude: string[], ref: string): string[] => {
+    // Found commits can outnumber the answer (one found before an exclusion's mark reaches
+    // it): the walk stops at twice the limit, the answer is held to the limit exactly.
+    const found = listCommitsWithin(repo.objects, [tip], exclude, 2 * maxCommits);
+    if (found && Number.isFinite(maxCommits)) for (const oid of found) broughtSoFar.add(oid);
+    if (!found || broughtSoFar.size > maxCommits) {
+      throw new SignetError(
+        'LIMIT_EXCEEDED',
+        `${ref}: the push brings more than ${maxCommits} new commits (signet.maxPushCommits); push the history in parts of at most ${maxCommits} commits, or ask the server admin to raise the limit`,
+      );
+    }
+    return found;
+  };
   const decisions: RefDecision[] = [];
   const sources = options.existingTips ? undefined : new JudgedSources(repo, policy, options.ruleHistory);
   const judgedUnder: Array<{ ref: string; rules: PolicyRule[] }> = [];
@@ -130,7 +153,7 @@ export async function evaluatePush(
     }
 
     const exclude = options.existingTips ?? sources!.judgedTips(target, aliases, oldOid);
-    const brought = newCommit && rules.length > 0 ? listCommits(repo.objects, [newCommit], exclude) : [];
+    const brought = newCommit && rules.length > 0 ? bringCommits(newCommit, exclude, update.ref) : [];
     const verified = verifyAhead(
       brought.filter((oid) => !commits.has(oid)),
       (oid) => {

@@ -276,3 +276,23 @@ class HandleQueue {
     order[b] = sequence;
   }
 }
+
+/**
+ * The commits of `include` ^`exclude` (as listCommits), or undefined as soon as the walk has
+ * found more than `foundLimit`: whoever pushes or opens a pull request chooses how many commits
+ * a range brings, and a check should refuse a million of them before it has walked them all.
+ * Commits found can exceed the final answer (one found before an exclusion's mark reaches it),
+ * so callers pass a limit above the one they enforce on the answer.
+ */
+export function listCommitsWithin(store: ObjectStore, include: string[], exclude: string[], foundLimit: number): string[] | undefined {
+  const walk = new LimitedWalk(store, include, exclude);
+  let found = 0;
+  while (!walk.finished) {
+    found += walk.next(WALK_STEP).length;
+    if (found > foundLimit) return undefined;
+  }
+  return walk.result();
+}
+
+/** Commits a bounded walk finds between two looks at its bound. */
+const WALK_STEP = 1024;

@@ -70,6 +70,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
         'REPOSITORY_INVALID',
         `${repo.commonDir}: refs are stored as '${refStorage}'; signet's hook reads the files backend only (git refs migrate --ref-format=files)`,
       );
+    const maxCommits = maxPushCommits(configValue(config, 'signet.maxPushCommits'));
     const budget = Number(configValue(config, 'signet.timeoutMs') ?? NaN);
     context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined, configValue(config, 'signet.repository') ?? repo.commonDir);
     const auditPath = configValue(config, 'signet.auditLog') ?? join(repo.commonDir, 'signet', 'audit.log');
@@ -106,6 +107,7 @@ export async function runPreReceive(io: CliIO): Promise<number> {
       recordedVerdict: (oid) => records.lookup(oid)?.verdict,
       ruleHistory: (ref) => refRules.setsFor(ref),
       deadline: started + context.budgetMs,
+      maxCommits,
     });
     writeAudit(audit, context, updates, evaluation, Date.now() - started);
     if (!evaluation.allowed) {
@@ -144,6 +146,22 @@ export async function runPreReceive(io: CliIO): Promise<number> {
     io.stderr.write(forPusher(context.host, pusherLinesOfError(code, message)));
     return 1;
   }
+}
+
+/**
+ * Most new commits one push may bring (git config signet.maxPushCommits). Each is held with its
+ * verdict until the push is decided, ~5 KB: 100,000 commits peaked at 477 MiB. A larger initial
+ * push goes in parts (`git push origin <commit>:refs/heads/main`, oldest part first).
+ */
+export const DEFAULT_MAX_PUSH_COMMITS = 100_000;
+
+function maxPushCommits(configured: string | undefined): number {
+  if (configured === undefined) return DEFAULT_MAX_PUSH_COMMITS;
+  const value = Number(configured);
+  if (!/^\d+$/.test(configured.trim()) || !Number.isSafeInteger(value) || value < 1) {
+    throw new SignetError('CONFIG_INVALID', `git config signet.maxPushCommits: '${configured}' is not a positive whole number`);
+  }
+  return value;
 }
 
 /**

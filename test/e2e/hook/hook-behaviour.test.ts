@@ -93,4 +93,31 @@ describe('pre-receive hook behaviour', () => {
     expect(result.stderr).toMatch(/did not finish within the hook time limit/);
     expect(spawnSync('git', ['--git-dir', server, 'rev-parse', '--verify', '-q', 'main']).status).not.toBe(0);
   });
+
+  it('refuses a push bringing more new commits than signet.maxPushCommits, and changes no ref', () => {
+    // Each new commit is held with its verdict until the push is decided: a pusher must not
+    // choose how much memory the server spends (100,000 commits: 477 MiB).
+    const { server, work, push } = setup('many', 'sha1');
+    git(server, ['config', 'signet.maxPushCommits', '5']);
+    const sign = { email: alice.email, sign: gpg.gitSigningConfig(alice), env: gpg.env() };
+    for (let index = 0; index < 6; index++) commitFile(work, `f${index}`, `${index}\n`, `signed ${index}`, sign);
+    const refused = push(['origin', 'main']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/refs\/heads\/main: the push brings more than 5 new commits \(signet\.maxPushCommits\)/);
+    expect(spawnSync('git', ['--git-dir', server, 'rev-parse', '--verify', '-q', 'main']).status).not.toBe(0);
+    // The same history in parts passes: five, then the sixth.
+    expect(push(['origin', 'main~1:refs/heads/main']).code).toBe(0);
+    const rest = push(['origin', 'main']);
+    expect(rest.stderr).toMatch(/1 new commit verified/);
+    expect(rest.code).toBe(0);
+    // Two refs pushed to the same new history count it once.
+    for (let index = 0; index < 3; index++) commitFile(work, `g${index}`, `${index}\n`, `more ${index}`, sign);
+    expect(push(['origin', 'main', 'main:refs/heads/copy']).code).toBe(0);
+    // A value that is not a positive whole number is the admin's error, and refuses too.
+    git(server, ['config', 'signet.maxPushCommits', 'lots']);
+    commitFile(work, 'h', 'h\n', 'one more', sign);
+    const misconfigured = push(['origin', 'main']);
+    expect(misconfigured.code).not.toBe(0);
+    expect(misconfigured.stderr).toMatch(/git config signet\.maxPushCommits: 'lots' is not a positive whole number/);
+  });
 });
