@@ -3,6 +3,7 @@ import { SignetError } from '../core/errors.ts';
 import { applyDelta } from './delta.ts';
 import { packTypeNames, type GitObject } from './git-object.ts';
 import { inflateEntry } from './inflate-entry.ts';
+import { DEFAULT_MAX_OBJECT_BYTES, deltaBound, objectTooLarge } from './object-size-limit.ts';
 import { PackIndex } from './pack-index.ts';
 
 const OFS_DELTA = 6;
@@ -34,6 +35,8 @@ export class PackFile {
   private windowStart = 0;
   private windowBuffer: Buffer | undefined;
   private readonly bases = new Map<number, GitObject>();
+  /** The largest object (or delta result) read; larger declared sizes are refused before inflating (object-size-limit.ts). */
+  maxObjectBytes = DEFAULT_MAX_OBJECT_BYTES;
 
   constructor(
     readonly packPath: string,
@@ -58,7 +61,7 @@ export class PackFile {
 
   read(id: Buffer, resolveBase: BaseResolver): GitObject | undefined {
     const offset = this.index.find(id);
-    return offset < 0 ? undefined : this.readAt(offset, resolveBase, 0);
+    return offset < 0 ? undefined : this.readAt(offset, resolveBase, 0, `object ${id.toString('hex')}`);
   }
 
   close(): void {
@@ -109,7 +112,8 @@ export class PackFile {
     return this.window.subarray(0, Math.min(length, done));
   }
 
-  private readAt(offset: number, resolveBase: BaseResolver, depth: number): GitObject {
+  /** `name`: the object read, for an error (a delta base is named by its offset). */
+  private readAt(offset: number, resolveBase: BaseResolver, depth: number, name?: string): GitObject {
     if (depth > MAX_DELTA_DEPTH) throw this.corrupt(offset, 'delta chain too deep');
     const cached = this.bases.get(offset);
     if (cached) return cached;
@@ -148,15 +152,19 @@ export class PackFile {
       throw this.corrupt(offset, `unknown entry type ${typeCode}`);
     }
 
+    // The declared size is whoever wrote the pack's claim: refused before a buffer of it is made.
+    const isDelta = typeCode === OFS_DELTA || typeCode === REF_DELTA;
+    const what = `${name ?? 'a delta base'} (${this.packPath} entry at offset ${offset})`;
+    if (size > (isDelta ? deltaBound(this.maxObjectBytes) : this.maxObjectBytes)) throw objectTooLarge(what, size, this.maxObjectBytes);
     const data = this.inflateAt(offset + position, size, end);
     let object: GitObject;
-    if (typeCode === OFS_DELTA || typeCode === REF_DELTA) {
+    if (isDelta) {
       const base = baseId ? this.resolveRefBase(baseId, resolveBase, depth) : this.readAt(baseOffset, resolveBase, depth + 1);
-      object = { type: base.type, data: applyDelta(base.data, data, `${this.packPath}@${offset}`) };
+      object = { type: base.type, data: applyDelta(base.data, data, `${this.packPath}@${offset}`, { what, maxBytes: this.maxObjectBytes }) };
     } else {
       object = { type: packTypeNames[typeCode]!, data };
     }
-    if (depth > 0 || typeCode === OFS_DELTA || typeCode === REF_DELTA) this.remember(offset, object);
+    if (depth > 0 || isDelta) this.remember(offset, object);
     return object;
   }
 
