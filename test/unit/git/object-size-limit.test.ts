@@ -14,6 +14,7 @@ import { errorCodeOf } from '../../../src/core/errors.ts';
 import { ObjectStore } from '../../../src/git/object-store.ts';
 import { DEFAULT_MAX_OBJECT_BYTES } from '../../../src/git/object-size-limit.ts';
 import { openRepository } from '../../../src/git/repository.ts';
+import { readServerConfig } from '../../../src/server/config.ts';
 import { git, tempDir } from '../../helpers/git.ts';
 
 const GIB = 2 ** 30;
@@ -140,5 +141,28 @@ describe('object size limit', () => {
     const bomb = refusal(() => store.read('cc'.repeat(20)));
     expect(bomb.code).toBe('OBJECT_CORRUPT');
     expect(bomb.message).toMatch(/compressed bytes for a 100-byte object/);
+  });
+
+  it('takes the limit from SIGNET_MAX_OBJECT_BYTES (verify, and the app through its settings), never from the repository', () => {
+    const repo = join(dir.path, 'real');
+    git(dir.path, ['init', '-q', '-b', 'main', repo]);
+    // The repository's own config is whoever copied it: it must not raise the limit.
+    git(repo, ['config', 'signet.maxObjectBytes', String(GIB)]);
+    const tree = git(repo, ['write-tree']);
+    const large = git(repo, ['hash-object', '-t', 'commit', '-w', '--stdin'], {
+      input: `tree ${tree}\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\n${'x'.repeat(200_000)}\n`,
+    });
+    expect(openRepository({ path: repo, cwd: repo, env: {} }).objects.read(large).data.length).toBeGreaterThan(200_000);
+    const limited = openRepository({ path: repo, cwd: repo, env: { SIGNET_MAX_OBJECT_BYTES: '65536' } });
+    expect(refusal(() => limited.objects.read(large))).toEqual({ code: 'LIMIT_EXCEEDED', message: expect.stringContaining(`object ${large}`) });
+    expect(() => openRepository({ path: repo, cwd: repo, env: { SIGNET_MAX_OBJECT_BYTES: '16MB' } })).toThrow(
+      "SIGNET_MAX_OBJECT_BYTES: '16MB' is not a positive whole number of bytes",
+    );
+    git(repo, ['gc', '-q']);
+    expect(refusal(() => openRepository({ path: repo, cwd: repo, env: { SIGNET_MAX_OBJECT_BYTES: '65536' } }).objects.read(large)).code).toBe('LIMIT_EXCEEDED');
+
+    const app = { GITLAB_URL: 'https://gitlab.example.com', GITLAB_TOKEN: 'token', GITLAB_WEBHOOK_SECRET: 'secret' };
+    expect(readServerConfig(app, '/tmp').maxObjectBytes).toBe(DEFAULT_MAX_OBJECT_BYTES);
+    expect(readServerConfig({ ...app, SIGNET_MAX_OBJECT_BYTES: '1048576' }, '/tmp').maxObjectBytes).toBe(1024 * 1024);
   });
 });
