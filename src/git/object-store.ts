@@ -1,7 +1,7 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { constants, inflateSync } from 'node:zlib';
+import { constants, inflateSync, type ZlibOptions } from 'node:zlib';
 import { SignetError } from '../core/errors.ts';
 import type { GitObject, ObjectType } from './git-object.ts';
 import { hashLength, type HashAlgorithm } from './hash-algorithm.ts';
@@ -256,17 +256,21 @@ function readLoose(path: string, oid: string, maxBytes: number): GitObject | und
   try {
     const fileSize = fstatSync(fd).size;
     const head = readFully(fd, Math.min(fileSize, LOOSE_HEAD_BYTES), path);
-    const { type, size, headerLength } = looseHeader(head, path);
+    // A file that fits in the head is inflated whole at once (from so few bytes the output is
+    // bounded by deflate's ratio, ~1032:1); a larger one has its header read from a partial
+    // inflation of the head first.
+    const whole = head.length === fileSize;
+    const start = inflateLoose(head, path, whole ? {} : { finishFlush: constants.Z_SYNC_FLUSH });
+    const { type, size, headerLength } = looseHeader(start, path);
     if (size > maxBytes) throw objectTooLarge(`object ${oid} (${path})`, size, maxBytes);
-    // Deflate's worst case (stored blocks) is 5 bytes per block of up to 64 KiB; twice the
-    // content leaves room for any encoder's choice and still bounds what is read.
-    if (fileSize > 2 * (headerLength + size) + 4096) throw new SignetError('OBJECT_CORRUPT', `${path}: ${fileSize} compressed bytes for a ${size}-byte object`);
-    const compressed = fileSize === head.length ? head : Buffer.concat([head, readFully(fd, fileSize - head.length, path, head.length)]);
-    let raw: Buffer;
-    try {
-      raw = inflateSync(compressed, { maxOutputLength: headerLength + size });
-    } catch (error) {
-      throw new SignetError('OBJECT_CORRUPT', `${path}: cannot inflate loose object (${(error as Error).message})`);
+    let raw = start;
+    if (!whole) {
+      // Deflate's worst case (stored blocks) is 5 bytes per block of up to 64 KiB; twice the
+      // content leaves room for any encoder's choice and still bounds what is read.
+      if (fileSize > 2 * (headerLength + size) + 4096)
+        throw new SignetError('OBJECT_CORRUPT', `${path}: ${fileSize} compressed bytes for a ${size}-byte object`);
+      const compressed = Buffer.concat([head, readFully(fd, fileSize - head.length, path, head.length)]);
+      raw = inflateLoose(compressed, path, { maxOutputLength: headerLength + size });
     }
     if (raw.length !== headerLength + size) throw new SignetError('OBJECT_CORRUPT', `${path}: malformed loose object header`);
     return { type, data: raw.subarray(headerLength) };
@@ -286,15 +290,16 @@ function readFully(fd: number, length: number, path: string, position = 0): Buff
   return bytes;
 }
 
-/** `type size\0` from the start of a loose object's stream (inflated partially: the rest may not be read yet). */
-function looseHeader(head: Buffer, path: string): { type: ObjectType; size: number; headerLength: number } {
-  let start: Buffer;
+function inflateLoose(compressed: Buffer, path: string, options: ZlibOptions): Buffer {
   try {
-    // At most LOOSE_HEAD_BYTES of input: bounded output (deflate expands ~1032:1 at most).
-    start = inflateSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
+    return inflateSync(compressed, options);
   } catch (error) {
     throw new SignetError('OBJECT_CORRUPT', `${path}: cannot inflate loose object (${(error as Error).message})`);
   }
+}
+
+/** `type size\0` from the start of a loose object's inflated bytes (the rest may not be inflated yet). */
+function looseHeader(start: Buffer, path: string): { type: ObjectType; size: number; headerLength: number } {
   const space = start.indexOf(0x20);
   const nul = start.indexOf(0, space + 1);
   const type = start.toString('latin1', 0, space) as ObjectType;
