@@ -83,11 +83,11 @@ export async function computeCheck(settings: CheckSettings & { gitCache: GitCach
   // Contexts with the same base exclude the same commits: judging them together is the same
   // judgement, done once (a PR's base branch and its head branch).
   const scopes = [...groupByBase(judged).values()].map((group) => scopeOf(group, repo, source.defaultBranch));
-  const inScope = scopes.map((scope) => commitsInScope(repo, scope));
-  const commits = uniqueCommits(inScope.flat());
   // Anyone who can push or open a PR chooses how many commits a check walks: bounded, and
   // past the bound the check fails (never passes) and says which bound.
   const maxCommits = settings.maxCommits ?? DEFAULT_MAX_COMMITS;
+  const inScope = scopes.map((scope) => commitsInScope(repo, scope, maxCommits));
+  const commits = uniqueCommits(inScope.flat());
   if (commits.length > maxCommits) {
     throw new ForgeError(
       'limit',

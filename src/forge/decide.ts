@@ -11,9 +11,10 @@ import { verifyCommitObject, type CommitResult } from '../core/verify-object.ts'
 import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
 import { isZeroId } from '../git/hash-algorithm.ts';
 import type { Repository } from '../git/repository.ts';
-import { listCommits } from '../git/rev-walk.ts';
+import { LimitedWalk } from '../git/limited-walk.ts';
 import { verifyAhead } from '../git/verify-ahead.ts';
 import type { CommitVerdictCache } from '../git/verify-range.ts';
+import { ForgeError } from './forge-error.ts';
 import { applyForgeEmailRule, type CheckRegistries } from './forge-keys.ts';
 import { buildReport, type SignatureReport } from './report.ts';
 
@@ -24,8 +25,15 @@ export interface CheckScope {
   existingTips: string[];
 }
 
-/** The commits a scope brings, newest first, with their committer e-mails (for account lookups). */
-export function commitsInScope(repo: Repository, scope: CheckScope): Array<{ oid: string; committerEmail: string }> {
+/**
+ * The commits a scope brings, newest first, with their committer e-mails (for account lookups).
+ * Whoever opens a pull request chooses how many commits it brings (a fork can carry any history),
+ * so the walk stops once it has found more than `walkBound` and the check fails on that bound:
+ * walking and parsing a million commits only to reject them was the cost of one click. The bound
+ * is on commits found, which can exceed the final count (a commit found before an exclusion's
+ * mark reaches it), hence twice the check's limit, not the limit itself.
+ */
+export function commitsInScope(repo: Repository, scope: CheckScope, maxCommits = Number.POSITIVE_INFINITY): Array<{ oid: string; committerEmail: string }> {
   const heads = scope.updates
     .map((u) => u.newOid)
     .filter((oid): oid is string => !!oid && !isZeroId(oid))
@@ -35,7 +43,19 @@ export function commitsInScope(repo: Repository, scope: CheckScope): Array<{ oid
   let emails = committerEmails.get(repo);
   if (!emails) committerEmails.set(repo, (emails = new Map()));
   const known = emails;
-  return listCommits(repo.objects, heads, exclude).map((oid) => {
+  const walk = new LimitedWalk(repo.objects, heads, exclude);
+  const walkBound = 2 * maxCommits;
+  let found = 0;
+  while (!walk.finished) {
+    found += walk.next(WALK_STEP).length;
+    if (found > walkBound) {
+      throw new ForgeError(
+        'limit',
+        `more than ${walkBound} commits found, twice SIGNET_CHECK_MAX_COMMITS (${maxCommits}): the walk stopped there; split the change or raise the limit`,
+      );
+    }
+  }
+  return walk.result().map((oid) => {
     let committerEmail = known.get(oid);
     if (committerEmail === undefined) {
       const commit = parseCommit(repo.objects.read(oid).data, repo.hashAlgorithm, `commit ${oid}`);
@@ -54,6 +74,8 @@ export function commitsInScope(repo: Repository, scope: CheckScope): Array<{ oid
  */
 const committerEmails = new WeakMap<Repository, Map<string, string>>();
 const MAX_KNOWN_EMAILS = 100_000;
+/** Commits the scope walk finds between two looks at its bound. */
+const WALK_STEP = 1024;
 
 export interface DecideInput {
   repo: Repository;

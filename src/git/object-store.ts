@@ -163,6 +163,18 @@ export class ObjectStore {
     return -1;
   }
 
+  /** The id (hex) of the pack entry with this ordinal (the inverse of packOrdinal). */
+  idAtOrdinal(ordinal: number): string {
+    const packs = this.packList();
+    let base = 0;
+    for (let index = 0; index < packs.length; index++) {
+      const count = packs[index]!.index.count;
+      if (ordinal >= base && ordinal < base + count) return packs[index]!.index.idAt(ordinal - base);
+      base += count;
+    }
+    throw new RangeError(`no pack entry ${ordinal}`);
+  }
+
   close(): void {
     for (const pack of this.packs ?? []) pack.close();
     this.packs = undefined;

@@ -47,7 +47,7 @@ export class OidSet {
     // Object ids are uniformly distributed: their first four bytes are as good a hash as any.
     let slot = source.readUInt32BE(at) % capacity;
     while (used[slot]) {
-      if (source.compare(keys, slot * width, slot * width + width, at, at + width) === 0) return -1;
+      if (sameBytes(source, at, keys, slot * width, width)) return -1;
       slot = slot + 1 === capacity ? 0 : slot + 1;
     }
     return slot;
@@ -67,4 +67,13 @@ export class OidSet {
     this.used = used;
     this.capacity = capacity;
   }
+}
+
+/**
+ * Whether `width` bytes match. Buffer#compare with ranges made two views per call: 24 MB of
+ * garbage in a 20,000-commit walk (allocation sampling), for a comparison of 20 bytes.
+ */
+function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, width: number): boolean {
+  for (let index = 0; index < width; index++) if (a[aStart + index] !== b[bStart + index]) return false;
+  return true;
 }

@@ -125,6 +125,15 @@ export class PackIndex {
     return this.windowedPosition(first, low, high, id);
   }
 
+  /** The id (hex) at this place in the index's sorted table (the inverse of position). */
+  idAt(position: number): string {
+    if (!(position >= 0 && position < this.count)) throw new RangeError(`${this.path}: no entry ${position}`);
+    const start = this.namesStart + position * this.hashLength;
+    if (this.whole) return Buffer.from(this.whole.buffer, this.whole.byteOffset + start, this.hashLength).toString('hex');
+    this.block ??= Buffer.allocUnsafeSlow(SAMPLE_EVERY * this.hashLength);
+    return this.readInto(this.block.subarray(0, this.hashLength), start, this.hashLength).toString('hex');
+  }
+
   /** Ids in this pack that start with the given hex prefix (for abbreviated revisions). */
   findPrefix(hexPrefix: string, limit: number): string[] {
     const first = parseInt(hexPrefix.slice(0, 2).padEnd(2, '0'), 16);

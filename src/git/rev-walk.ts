@@ -1,20 +1,17 @@
 import { SignetError } from '../core/errors.ts';
 import { readCommitLinks } from '../core/git/signed-object.ts';
 import type { ObjectStore } from './object-store.ts';
+import { LimitedWalk } from './limited-walk.ts';
 import { SeenCommits } from './seen-commits.ts';
 
 const SEEN = 1;
-const UNINTERESTING = 2;
-const QUEUED = 4;
 /** One of an earlier walk's tips (walkToEarlierTips). */
 const EARLIER_TIP = 8;
-/** git's SLOP: keep walking this many extra commits once everything left looks uninteresting. */
-const SLOP = 5;
 
-/** The parent links of a commit the walk has passed and no longer needs (keepFound: false). */
+/** The parent links of a commit the walk has passed and no longer needs. */
 const PASSED: WalkNode[] = [];
 /**
- * What a streaming walk (keepFound: false) knows of a commit it has passed: only that it was
+ * What the streaming walk knows of a commit it has passed: only that it was
  * seen. One shared node: nothing changes a seen commit's flags or links in such a walk.
  */
 const PASSED_NODE: WalkNode = { oid: '', time: 0, parents: PASSED, flags: SEEN, sequence: 0 };
@@ -29,72 +26,38 @@ interface WalkNode {
 
 /**
  * The commits reachable from `include` and not from `exclude`, newest first, the way
- * `git rev-list` finds them (revision.c limit_list): a walk in committer-date order that marks
- * what the exclusions reach and stops once only uninteresting commits are left (with git's
- * slop against clock skew). Only ids, times and parent links are kept per commit, so a
- * 100,000-commit range costs a few tens of megabytes.
+ * `git rev-list` finds them (src/git/limited-walk.ts), as one array: for ranges known to be small
+ * (a push's new commits, a report). A long range is walked a step at a time instead.
  */
 export function listCommits(store: ObjectStore, include: string[], exclude: string[], parsed: string[] = []): string[] {
-  const walk = new RevisionWalk(store, include, exclude, { parsed });
+  const walk = new LimitedWalk(store, include, exclude, { parsed });
   while (!walk.finished) walk.next(Number.POSITIVE_INFINITY);
   return walk.result();
 }
 
 /**
- * listCommits, a step at a time, so that a caller can start work on the commits found while
- * the walk goes on. With no exclusions every commit the walk hands out is final
- * (`finalAsFound`); with exclusions a commit found may still turn out to be reachable from
- * one, so only `result()` at the end is the answer.
+ * The commits reachable from `include` (no exclusions: those take LimitedWalk), newest first, as
+ * `git rev-list` lists them, a step at a time, so that a caller can start work on the commits
+ * found while the walk goes on. Every commit it hands out is final, and once passed it is kept
+ * only as "seen" (SeenCommits: a bit or a few bytes): nothing walks back through it again.
  */
 export class RevisionWalk {
-  /** The commits the walk may still need whole: with keepFound false, those not yet passed. */
+  /** The commits not yet passed. */
   private readonly nodes = new Map<string, WalkNode>();
-  /** With keepFound false, the commits passed (dropped from `nodes`): a bit or a few bytes each. */
-  private readonly passed: SeenCommits | undefined;
+  /** The commits passed (dropped from `nodes`). */
+  private readonly passed: SeenCommits;
   private readonly queue = new CommitQueue();
-  private readonly interesting: WalkNode[] = [];
   private sequence = 0;
-  private slop = SLOP;
-  private lastAddedTime = Number.POSITIVE_INFINITY;
-  private stopped = false;
-  readonly finalAsFound: boolean;
-
-  /**
-   * Whether `result()` will be asked for. A caller streaming a range without exclusions takes
-   * the ids as found, so the walk need not keep them; nor the parent links of commits it has
-   * passed (only marking what exclusions reach walks back through them).
-   */
-  private readonly keepFound: boolean;
 
   constructor(
     private readonly store: ObjectStore,
     include: string[],
-    exclude: string[],
-    options: { keepFound?: boolean; parsed?: string[]; seenWholeIds?: number } = {},
+    options: { parsed?: string[]; seenWholeIds?: number } = {},
   ) {
-    this.finalAsFound = exclude.length === 0;
-    this.keepFound = options.keepFound ?? true;
-    if (!this.keepFound && !this.finalAsFound) throw new Error('a walk with exclusions must keep what it finds');
-    this.passed = this.keepFound ? undefined : new SeenCommits(store, options.seenWholeIds);
-    // git has read every tip (and the commits its revision syntax stepped through) before the
-    // walk starts, so an exclusion's mark already passes through them (revision.c
-    // mark_parents_uninteresting only recurses into parsed commits).
+    this.passed = new SeenCommits(store, options.seenWholeIds);
+    // git has read every tip (and the commits its revision syntax stepped through) before the walk starts.
     for (const oid of options.parsed ?? []) this.parse(this.node(oid));
     for (const oid of include) this.parse(this.node(oid));
-    for (const oid of exclude) this.parse(this.node(oid));
-    for (const oid of exclude) {
-      const commit = this.node(oid);
-      commit.flags |= UNINTERESTING;
-      if (!(commit.flags & SEEN)) {
-        commit.flags |= SEEN;
-        this.enqueue(commit);
-      }
-      // As revision.c handle_commit does for a negative revision, before the walk starts: its
-      // parents are uninteresting from the outset. With clock skew a parent can be newer than
-      // the excluded tip and be reached first; found interesting then, it would move the walk's
-      // stopping point (a commit git lists went missing; found by the rev-list property test).
-      markParentsUninteresting(commit, this.queue);
-    }
     for (const oid of include) {
       const commit = this.node(oid);
       if (!(commit.flags & SEEN)) {
@@ -105,7 +68,7 @@ export class RevisionWalk {
   }
 
   get finished(): boolean {
-    return this.stopped || this.queue.size === 0;
+    return this.queue.size === 0;
   }
 
   /** Walks until `limit` more commits are found (or the walk ends); returns their ids. */
@@ -115,24 +78,6 @@ export class RevisionWalk {
     while (found.length < limit && !this.finished) {
       const commit = queue.pop()!;
       const parents = this.parse(commit);
-      if (commit.flags & UNINTERESTING) {
-        // As revision.c process_parents: each parent is marked and parsed at once, and the mark
-        // reaches its own parents now, not when it is popped (which may never happen).
-        for (let index = 0; index < parents.length; index++) {
-          const parent = parents[index]!;
-          queue.markUninteresting(parent);
-          this.parse(parent);
-          markParentsUninteresting(parent, queue);
-          if (!(parent.flags & SEEN)) {
-            parent.flags |= SEEN;
-            this.enqueue(parent);
-          }
-        }
-        markParentsUninteresting(commit, queue);
-        this.slop = stillInteresting(queue, this.lastAddedTime, this.slop);
-        if (this.slop <= 0) this.stopped = true;
-        continue;
-      }
       for (let index = 0; index < parents.length; index++) {
         const parent = parents[index]!;
         if (!(parent.flags & SEEN)) {
@@ -140,30 +85,20 @@ export class RevisionWalk {
           this.enqueue(parent);
         }
       }
-      this.lastAddedTime = commit.time;
-      if (this.keepFound) this.interesting.push(commit);
-      else {
-        // Its parents are queued or seen: without exclusions nothing walks back through it
-        // again, and all a later child needs to know is that it was seen.
-        commit.parents = PASSED;
-        this.nodes.delete(commit.oid);
-        this.passed!.add(commit.oid);
-      }
+      // Its parents are queued or seen: nothing walks back through it again, and all a later
+      // child needs to know is that it was seen.
+      commit.parents = PASSED;
+      this.nodes.delete(commit.oid);
+      this.passed.add(commit.oid);
       found.push(commit.oid);
     }
     return found;
   }
 
-  /** The final answer, once `finished`. */
-  result(): string[] {
-    if (!this.keepFound) throw new Error('this walk was asked not to keep what it found');
-    return this.interesting.filter((commit) => !(commit.flags & UNINTERESTING)).map((commit) => commit.oid);
-  }
-
   private node(oid: string): WalkNode {
     let found = this.nodes.get(oid);
     if (!found) {
-      if (this.passed?.has(oid)) return PASSED_NODE;
+      if (this.passed.has(oid)) return PASSED_NODE;
       found = { oid, time: 0, parents: undefined, flags: 0, sequence: 0 };
       this.nodes.set(oid, found);
     }
@@ -291,39 +226,9 @@ function sameTieOrder(queued: readonly WalkNode[], tips: WalkNode[]): boolean {
   return ours.every((commit, index) => commit === theirs[index]!.tip);
 }
 
-/** Marks every already-parsed ancestor uninteresting (revision.c mark_parents_uninteresting). */
-function markParentsUninteresting(commit: WalkNode, queue: CommitQueue): void {
-  const stack = [...(commit.parents ?? [])];
-  while (stack.length > 0) {
-    const current = stack.pop()!;
-    if (current.flags & UNINTERESTING) continue;
-    queue.markUninteresting(current);
-    if (current.parents) stack.push(...current.parents);
-  }
-}
-
-function stillInteresting(queue: CommitQueue, lastAddedTime: number, slop: number): number {
-  const newest = queue.peek();
-  if (!newest) return 0;
-  if (lastAddedTime <= newest.time) return SLOP;
-  if (!queue.everyUninteresting()) return SLOP;
-  return slop - 1;
-}
-
-/**
- * A binary max-heap on committer time; equal times come out in insertion order, as in git.
- * It counts the interesting commits it holds, so "is everything left uninteresting?" is O(1)
- * even when a push is checked against thousands of existing refs.
- */
+/** A binary max-heap on committer time; equal times come out in insertion order, as in git. */
 class CommitQueue {
   private readonly heap: WalkNode[] = [];
-  private interesting = 0;
-
-  markUninteresting(commit: WalkNode): void {
-    if (commit.flags & UNINTERESTING) return;
-    commit.flags |= UNINTERESTING;
-    if (commit.flags & QUEUED) this.interesting--;
-  }
 
   get size(): number {
     return this.heap.length;
@@ -338,14 +243,8 @@ class CommitQueue {
     return this.heap;
   }
 
-  everyUninteresting(): boolean {
-    return this.interesting === 0;
-  }
-
   push(commit: WalkNode): void {
     const heap = this.heap;
-    commit.flags |= QUEUED;
-    if (!(commit.flags & UNINTERESTING)) this.interesting++;
     heap.push(commit);
     let index = heap.length - 1;
     while (index > 0) {
@@ -359,10 +258,6 @@ class CommitQueue {
   pop(): WalkNode | undefined {
     const heap = this.heap;
     const top = heap[0];
-    if (top) {
-      top.flags &= ~QUEUED;
-      if (!(top.flags & UNINTERESTING)) this.interesting--;
-    }
     const last = heap.pop();
     if (heap.length > 0 && last) {
       heap[0] = last;

@@ -2,6 +2,7 @@ import { SignetError } from '../core/errors.ts';
 import { runOnThreadPool } from '../core/native-verify.ts';
 import { verifyCommitObject, verifyTagObject, type CommitResult, type KeyRegistries, type TagResult, type VerifyObjectOptions } from '../core/verify-object.ts';
 import type { Repository } from './repository.ts';
+import { LimitedWalk } from './limited-walk.ts';
 import { RevisionWalk, walkToEarlierTips } from './rev-walk.ts';
 import type { RevisionSet, TagReference } from './revisions.ts';
 
@@ -57,8 +58,12 @@ const DEFAULT_IN_FLIGHT = 256;
  */
 const REFILL = 64;
 const PROGRESS_EVERY = 256;
-/** With exclusions, commits found are verified while the walk decides, up to this many. */
-const SPECULATION_LIMIT = 4096;
+/**
+ * With exclusions, commits found are verified while the walk decides, up to this many: ~70 ms of
+ * checks on two cores, more than the walk of a few thousand commits takes. 4,096 held their
+ * results through a long walk for nothing (4 MiB of a million-commit `main ^root`).
+ */
+const SPECULATION_LIMIT = 1024;
 /**
  * The store's budget while streaming a range: the commits in flight (256 + a refill of 64, each
  * ~1.3 KiB with its overhead in the benchmarks), two to three times over. Whatever it holds
@@ -274,15 +279,15 @@ function commitStarter(repo: Repository, registries: KeyRegistries, options: Ver
 
 async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registries: KeyRegistries, options: VerifyRangeOptions): AsyncGenerator<CommitResult> {
   const inFlight = Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT);
-  // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
-  const walk = new RevisionWalk(repo.objects, revisions.include, revisions.exclude, { keepFound: revisions.exclude.length > 0, parsed: revisions.parsed });
   const start = commitStarter(repo, registries, options, inFlight);
   let done = 0;
   const progress = (total: number | undefined): void => {
     if (done % PROGRESS_EVERY === 0 || done === total) options.onProgress?.(done, total);
   };
 
-  if (walk.finalAsFound) {
+  if (revisions.exclude.length === 0) {
+    // Without exclusions the ids are taken as found: the walk keeps neither them nor passed links.
+    const walk = new RevisionWalk(repo.objects, revisions.include, { parsed: revisions.parsed });
     // Every commit found is in the range: verify them in the order found. Each is read again
     // a window after the walk read it, so the store need remember only a window's worth.
     repo.objects.limitRecent(Math.max(STREAMING_RECENT_BYTES, inFlight * 4096));
@@ -311,6 +316,7 @@ async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registri
   // a window, and the store's default budget (64 MiB) was most of a 100,000-commit `A..B`.
   repo.objects.limitRecent(Math.max(STREAMING_RECENT_BYTES, inFlight * 4096));
   try {
+    const walk = new LimitedWalk(repo.objects, revisions.include, revisions.exclude, { parsed: revisions.parsed });
     const speculative = new Map<string, Promise<CommitResult>>();
     while (!walk.finished) {
       const submitted = speculative.size;
@@ -319,19 +325,22 @@ async function* walkAndVerify(repo: Repository, revisions: RevisionSet, registri
       // alone never lets the event loop turn.
       if (speculative.size > submitted) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const oids = walk.result();
+    // The answer is read from the walk a window at a time: a million ids as strings would be
+    // more than the walk itself.
+    const total = walk.finalCount;
+    const oids = walk.finalIds();
     const started: Array<Promise<CommitResult>> = [];
-    let next = 0;
-    while (done < oids.length) {
-      while (next < oids.length && started.length < inFlight) {
-        const oid = oids[next++]!;
-        const early = speculative.get(oid);
-        speculative.delete(oid);
-        started.push(early ?? start(oid));
+    while (done < total) {
+      while (started.length < inFlight) {
+        const next = oids.next();
+        if (next.done) break;
+        const early = speculative.get(next.value);
+        speculative.delete(next.value);
+        started.push(early ?? start(next.value));
       }
       yield await started.shift()!;
       done++;
-      progress(oids.length);
+      progress(total);
     }
   } finally {
     repo.objects.limitRecent(undefined);

@@ -78,7 +78,7 @@ describe('rev-list equivalence', () => {
     // Half the time the seen-set turns to pack bits after 16 commits (src/git/seen-commits.ts).
     let turn = 0;
     const streamed = (tips: string[]): string[] => {
-      const walk = new RevisionWalk(repo.objects, tips, [], { keepFound: false, ...(turn++ % 2 ? { seenWholeIds: 16 } : {}) });
+      const walk = new RevisionWalk(repo.objects, tips, { ...(turn++ % 2 ? { seenWholeIds: 16 } : {}) });
       const found: string[] = [];
       while (!walk.finished) found.push(...walk.next(7));
       return found;
