@@ -17,6 +17,11 @@ const WHOLE_PACK_LIMIT = 16 * 1024 * 1024;
 /** A read of a larger pack brings in this much: a walk reads commits roughly in pack order. */
 const WINDOW_BYTES = 1024 * 1024;
 
+/** Delta bases kept: at most this many, of at most this many bytes in all, none larger than BASE_OBJECT_BYTES. */
+const BASE_ENTRIES = 256;
+const BASE_BYTES = 16 * 1024 * 1024;
+const BASE_OBJECT_BYTES = 4 * 1024 * 1024;
+
 /** Resolves a REF_DELTA base, which may live in another pack or be loose. */
 export type BaseResolver = (id: Buffer) => GitObject | undefined;
 
@@ -35,6 +40,7 @@ export class PackFile {
   private windowStart = 0;
   private windowBuffer: Buffer | undefined;
   private readonly bases = new Map<number, GitObject>();
+  private baseBytes = 0;
   /** The largest object (or delta result) read; larger declared sizes are refused before inflating (object-size-limit.ts). */
   maxObjectBytes = DEFAULT_MAX_OBJECT_BYTES;
 
@@ -189,9 +195,21 @@ export class PackFile {
   }
 
   private remember(offset: number, object: GitObject): void {
-    if (object.data.length > 4 * 1024 * 1024) return;
-    if (this.bases.size >= 256) this.bases.delete(this.bases.keys().next().value!);
+    if (object.data.length > BASE_OBJECT_BYTES || this.bases.has(offset)) return;
     this.bases.set(offset, object);
+    this.baseBytes += object.data.length;
+    // By bytes too: 256 bases of 4 MiB (a pushed chain of large, deltified commits, a few KB on
+    // the wire) were a gibibyte held by one walk.
+    while (this.bases.size > BASE_ENTRIES || this.baseBytes > BASE_BYTES) {
+      const [oldest, value] = this.bases.entries().next().value as [number, GitObject];
+      this.bases.delete(oldest);
+      this.baseBytes -= value.data.length;
+    }
+  }
+
+  /** Bytes of delta bases held now: for the test that a chain of large bases stays within the budget. */
+  get heldBaseBytes(): number {
+    return this.baseBytes;
   }
 
   private corrupt(offset: number, what: string): SignetError {
