@@ -39,7 +39,10 @@ function tuneProcess() {
   // 145–159 MiB → 110–111 / 122–123 MiB, --no-cache 108–120 → 105 MiB; wall times within 3%.
   v8.setFlagsFromString('--heap-growing-percent=20');
   // Leave V8's tiering alone when someone has set it themselves.
-  const v8Options = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  // The single executable ignores NODE_OPTIONS (scripts/build-sea.mjs, execArgvExtension).
+  // SIGNET_SEA: esbuild's define, set in the executable only.
+  const inSea = typeof SIGNET_SEA !== 'undefined' && SIGNET_SEA;
+  const v8Options = `${process.execArgv.join(' ')} ${inSea ? '' : (process.env.NODE_OPTIONS ?? '')}`;
   if (!/--(no-)?(opt|turbofan)\b/.test(v8Options) && process.env.SIGNET_EAGER_JIT === undefined) {
     v8.setFlagsFromString('--no-turbofan');
     globalThis[DELAYED] = true;

@@ -107,6 +107,12 @@ writeFileSync(
     useCodeCache: false,
     assets: { 'signet.cjs': `${work}/signet.cjs`, 'signet.cache': `${work}/signet.cache` },
     execArgv: V8_FLAGS,
+    // NODE_OPTIONS is not the executable's: a server's environment set for its other Node
+    // programs (V8 flags such as --expose-gc or --stack-trace-limit, --trace-gc, --require)
+    // made V8 refuse the code cache and could print on the hook's stdout/stderr, which the
+    // pusher reads; a flag Node refuses in NODE_OPTIONS failed every push. Only
+    // `--node-options="…"` as the first argument passes flags (tests, diagnosis by hand).
+    execArgvExtension: 'cli',
   }),
 );
 run(['--experimental-sea-config', `${work}/sea-config.json`]);

@@ -34,6 +34,8 @@ export interface GitCacheOptions {
   /** Past this many packs the cache is dropped and fetched again as one pack. */
   maxPacks?: number;
   http?: HttpClient;
+  /** The largest object read from the cache (SIGNET_MAX_OBJECT_BYTES; default: object-size-limit.ts). */
+  maxObjectBytes?: number;
 }
 
 const REFSPECS = ['heads', 'tags', 'pull', 'merge-requests'].map((space) => `+refs/${space}/*:refs/remotes/origin/${space}/*`);
@@ -120,6 +122,7 @@ export class GitCache {
     // read is synchronous, so no reader is cut off mid-object).
     repo?.objects.close();
     repo ??= openRepository({ path: gitdir, cwd: gitdir, env: {} });
+    if (this.options.maxObjectBytes !== undefined) repo.objects.maxObjectBytes = this.options.maxObjectBytes;
     this.repositories.set(request.key, repo);
     const missing = request.wants.filter((oid) => !repo!.objects.has(oid));
     if (missing.length > 0) {

@@ -4,6 +4,7 @@
  * Look-ups that change rarely are cached with expiry; file reads use ETags, so an unchanged
  * policy costs a 304 that GitHub does not count against the rate limit.
  */
+import { ByteLru } from './byte-lru.ts';
 import { ForgeError } from './forge-error.ts';
 import { ForgeHttpError } from './http-error.ts';
 import type { ForgeAccountKeys } from './forge-keys.ts';
@@ -16,13 +17,26 @@ export type GitHubRequest = (
 ) => Promise<{ status: number; data: unknown; headers: Record<string, unknown> }>;
 
 export interface GitHubCaches {
-  files: Map<string, { etag: string; bytes: Uint8Array }>;
+  /** Policy and key files by repository, branch and path, with their ETags (bounded: byte-lru.ts). */
+  files: ByteLru<{ etag: string; bytes: Uint8Array }>;
   accounts: TtlCache<string | null>;
   keys: TtlCache<ForgeAccountKeys>;
 }
 
-export function createGitHubCaches(ttlMs = 10 * 60_000): GitHubCaches {
-  return { files: new Map(), accounts: new TtlCache(ttlMs), keys: new TtlCache(ttlMs) };
+/**
+ * Files kept for conditional reads: enough for a few thousand repositories' policy and key
+ * files (a policy is a few KiB, a keyring tens), and no more than that however many distinct
+ * paths and contents repositories make the app read.
+ */
+export const FILE_CACHE_LIMITS = { entries: 4096, bytes: 32 * 1024 * 1024 };
+
+export function createGitHubCaches(ttlMs = 10 * 60_000, fileLimits: { entries: number; bytes: number } = FILE_CACHE_LIMITS): GitHubCaches {
+  return { files: new ByteLru(fileLimits.entries, fileLimits.bytes), accounts: new TtlCache(ttlMs), keys: new TtlCache(ttlMs) };
+}
+
+/** What a cached file is charged: its bytes, its key and ETag as JavaScript strings, and the entry. */
+function fileCost(key: string, etag: string, bytes: Uint8Array): number {
+  return bytes.length + 2 * (key.length + etag.length) + 200;
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -60,7 +74,7 @@ export function gitHubFileReader(request: GitHubRequest, caches: GitHubCaches, o
         bytes = Buffer.from(String((blob.data as { content?: string }).content ?? ''), 'base64');
       }
       const etag = response.headers.etag;
-      if (typeof etag === 'string') caches.files.set(key, { etag, bytes });
+      if (typeof etag === 'string') caches.files.set(key, { etag, bytes }, fileCost(key, etag, bytes));
       return bytes;
     } catch (error) {
       if (error instanceof ForgeError) throw error;

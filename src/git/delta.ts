@@ -1,7 +1,11 @@
 import { SignetError } from '../core/errors.ts';
+import { objectTooLarge } from './object-size-limit.ts';
 
-/** Applies a git pack delta (copy/insert instructions) to its base. */
-export function applyDelta(base: Buffer, delta: Buffer, where: string): Buffer {
+/**
+ * Applies a git pack delta (copy/insert instructions) to its base. `limit`: the result's
+ * declared size is refused over `maxBytes` (naming `what`) before its buffer is made.
+ */
+export function applyDelta(base: Buffer, delta: Buffer, where: string, limit?: { what: string; maxBytes: number }): Buffer {
   let position = 0;
   const readSize = (): number => {
     let size = 0;
@@ -18,6 +22,7 @@ export function applyDelta(base: Buffer, delta: Buffer, where: string): Buffer {
   const baseSize = readSize();
   if (baseSize !== base.length) throw new SignetError('OBJECT_CORRUPT', `${where}: delta base size mismatch`);
   const resultSize = readSize();
+  if (limit && resultSize > limit.maxBytes) throw objectTooLarge(limit.what, resultSize, limit.maxBytes);
   const result = Buffer.allocUnsafe(resultSize);
   // Plain views: their subarray and set are V8 built-ins, where Buffer's copy goes through
   // several JavaScript frames per instruction (a deltified commit has dozens).

@@ -1,10 +1,11 @@
 import { hash as oneShotHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { constants, inflateSync, type ZlibOptions } from 'node:zlib';
 import { SignetError } from '../core/errors.ts';
 import type { GitObject, ObjectType } from './git-object.ts';
 import { hashLength, type HashAlgorithm } from './hash-algorithm.ts';
+import { DEFAULT_MAX_OBJECT_BYTES, objectTooLarge } from './object-size-limit.ts';
 import { PackFile } from './pack-file.ts';
 
 const objectTypes = new Set<ObjectType>(['commit', 'tree', 'blob', 'tag']);
@@ -33,6 +34,7 @@ export class ObjectStore {
    * parents even when their parents are present, so every history walk over this store does.
    */
   shallow: ReadonlySet<string> = new Set();
+  private maxBytes = DEFAULT_MAX_OBJECT_BYTES;
 
   constructor(
     readonly directories: string[],
@@ -88,6 +90,19 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * The largest object read (object-size-limit.ts): a pack entry, delta result or loose object
+   * declaring more is refused, naming it, before a buffer of its size is made.
+   */
+  get maxObjectBytes(): number {
+    return this.maxBytes;
+  }
+
+  set maxObjectBytes(bytes: number) {
+    this.maxBytes = bytes;
+    for (const pack of this.packs ?? []) pack.maxObjectBytes = bytes;
+  }
+
   /** Bytes of recently read objects held now: for the test that a streamed range keeps only a window. */
   get recentHeldBytes(): number {
     return this.recentBytes;
@@ -96,7 +111,7 @@ export class ObjectStore {
   has(oid: string): boolean {
     const id = Buffer.from(oid, 'hex');
     if (this.packList().some((pack) => pack.has(id))) return true;
-    return this.directories.some((directory) => this.readLooseBytes(directory, oid) !== undefined);
+    return this.directories.some((directory) => looseExists(join(directory, oid.slice(0, 2), oid.slice(2))));
   }
 
   /** Full ids that start with the given hex prefix (at most `limit`). */
@@ -176,8 +191,8 @@ export class ObjectStore {
     }
     const oid = id.toString('hex');
     for (const directory of this.directories) {
-      const bytes = this.readLooseBytes(directory, oid);
-      if (bytes) return parseLoose(bytes, join(directory, oid.slice(0, 2), oid.slice(2)));
+      const object = readLoose(join(directory, oid.slice(0, 2), oid.slice(2)), oid, this.maxBytes);
+      if (object) return object;
     }
     if (rescanPacks) {
       // A repack may have moved loose objects into a new pack since we listed them.
@@ -187,15 +202,6 @@ export class ObjectStore {
       if (this.packList().length !== before) return this.readUnchecked(id, false);
     }
     return undefined;
-  }
-
-  private readLooseBytes(directory: string, oid: string): Buffer | undefined {
-    try {
-      return readFileSync(join(directory, oid.slice(0, 2), oid.slice(2)));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw new SignetError('OBJECT_CORRUPT', `cannot read object ${oid} in ${directory}: ${(error as Error).message}`);
-    }
   }
 
   private packList(): PackFile[] {
@@ -212,7 +218,9 @@ export class ObjectStore {
         const indexes = new Set(names.filter((name) => name.endsWith('.idx')));
         for (const name of names.sort()) {
           if (name.endsWith('.pack') && indexes.has(name.replace(/\.pack$/, '.idx'))) {
-            this.packs.push(new PackFile(join(directory, 'pack', name), this.idLength));
+            const pack = new PackFile(join(directory, 'pack', name), this.idLength);
+            pack.maxObjectBytes = this.maxBytes;
+            this.packs.push(pack);
           }
         }
       }
@@ -231,19 +239,86 @@ export class ObjectStore {
   }
 }
 
-function parseLoose(compressed: Buffer, path: string): GitObject {
-  let raw: Buffer;
+function looseExists(path: string): boolean {
   try {
-    raw = inflateSync(compressed);
+    return statSync(path).isFile();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw new SignetError('OBJECT_CORRUPT', `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Bytes read first of a loose object: its header inflates from far fewer. */
+const LOOSE_HEAD_BYTES = 512;
+
+/**
+ * The loose object at `path`, or undefined when there is none. Its header (`type size\0`) is
+ * inflated from the file's first bytes and its size checked against `maxBytes` before the rest
+ * is read or inflated; the file may not be much larger than that size compresses to, and the
+ * whole inflates to at most the header and that size (zlib stops there).
+ */
+function readLoose(path: string, oid: string, maxBytes: number): GitObject | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw new SignetError('OBJECT_CORRUPT', `cannot read object ${oid} at ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const fileSize = fstatSync(fd).size;
+    const head = readFully(fd, Math.min(fileSize, LOOSE_HEAD_BYTES), path);
+    // A file that fits in the head is inflated whole at once (from so few bytes the output is
+    // bounded by deflate's ratio, ~1032:1); a larger one has its header read from a partial
+    // inflation of the head first.
+    const whole = head.length === fileSize;
+    const start = inflateLoose(head, path, whole ? {} : { finishFlush: constants.Z_SYNC_FLUSH });
+    const { type, size, headerLength } = looseHeader(start, path);
+    if (size > maxBytes) throw objectTooLarge(`object ${oid} (${path})`, size, maxBytes);
+    let raw = start;
+    if (!whole) {
+      // Deflate's worst case (stored blocks) is 5 bytes per block of up to 64 KiB; twice the
+      // content leaves room for any encoder's choice and still bounds what is read.
+      if (fileSize > 2 * (headerLength + size) + 4096)
+        throw new SignetError('OBJECT_CORRUPT', `${path}: ${fileSize} compressed bytes for a ${size}-byte object`);
+      const compressed = Buffer.concat([head, readFully(fd, fileSize - head.length, path, head.length)]);
+      raw = inflateLoose(compressed, path, { maxOutputLength: headerLength + size });
+    }
+    if (raw.length !== headerLength + size) throw new SignetError('OBJECT_CORRUPT', `${path}: malformed loose object header`);
+    return { type, data: raw.subarray(headerLength) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFully(fd: number, length: number, path: string, position = 0): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const read = readSync(fd, bytes, done, length - done, position + done);
+    if (read === 0) throw new SignetError('OBJECT_CORRUPT', `${path}: truncated loose object`);
+    done += read;
+  }
+  return bytes;
+}
+
+function inflateLoose(compressed: Buffer, path: string, options: ZlibOptions): Buffer {
+  try {
+    return inflateSync(compressed, options);
   } catch (error) {
     throw new SignetError('OBJECT_CORRUPT', `${path}: cannot inflate loose object (${(error as Error).message})`);
   }
-  const space = raw.indexOf(0x20);
-  const nul = raw.indexOf(0, space + 1);
-  const type = raw.toString('latin1', 0, space) as ObjectType;
-  const size = Number(raw.toString('latin1', space + 1, nul));
-  if (space < 0 || nul < 0 || !objectTypes.has(type) || !Number.isSafeInteger(size) || size !== raw.length - nul - 1) {
+}
+
+/** `type size\0` from the start of a loose object's inflated bytes (the rest may not be inflated yet). */
+function looseHeader(start: Buffer, path: string): { type: ObjectType; size: number; headerLength: number } {
+  const space = start.indexOf(0x20);
+  const nul = start.indexOf(0, space + 1);
+  const type = start.toString('latin1', 0, space) as ObjectType;
+  const digits = start.toString('latin1', space + 1, nul);
+  const size = Number(digits);
+  if (space < 0 || nul < 0 || nul > 32 || !objectTypes.has(type) || !/^(0|[1-9][0-9]*)$/.test(digits) || !Number.isSafeInteger(size)) {
     throw new SignetError('OBJECT_CORRUPT', `${path}: malformed loose object header`);
   }
-  return { type, data: raw.subarray(nul + 1) };
+  return { type, size, headerLength: nul + 1 };
 }

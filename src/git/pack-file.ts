@@ -3,6 +3,7 @@ import { SignetError } from '../core/errors.ts';
 import { applyDelta } from './delta.ts';
 import { packTypeNames, type GitObject } from './git-object.ts';
 import { inflateEntry } from './inflate-entry.ts';
+import { DEFAULT_MAX_OBJECT_BYTES, deltaBound, objectTooLarge } from './object-size-limit.ts';
 import { PackIndex } from './pack-index.ts';
 
 const OFS_DELTA = 6;
@@ -15,6 +16,11 @@ const MAX_DELTA_DEPTH = 4096;
 const WHOLE_PACK_LIMIT = 16 * 1024 * 1024;
 /** A read of a larger pack brings in this much: a walk reads commits roughly in pack order. */
 const WINDOW_BYTES = 1024 * 1024;
+
+/** Delta bases kept: at most this many, of at most this many bytes in all, none larger than BASE_OBJECT_BYTES. */
+const BASE_ENTRIES = 256;
+const BASE_BYTES = 16 * 1024 * 1024;
+const BASE_OBJECT_BYTES = 4 * 1024 * 1024;
 
 /** Resolves a REF_DELTA base, which may live in another pack or be loose. */
 export type BaseResolver = (id: Buffer) => GitObject | undefined;
@@ -34,6 +40,9 @@ export class PackFile {
   private windowStart = 0;
   private windowBuffer: Buffer | undefined;
   private readonly bases = new Map<number, GitObject>();
+  private baseBytes = 0;
+  /** The largest object (or delta result) read; larger declared sizes are refused before inflating (object-size-limit.ts). */
+  maxObjectBytes = DEFAULT_MAX_OBJECT_BYTES;
 
   constructor(
     readonly packPath: string,
@@ -58,7 +67,7 @@ export class PackFile {
 
   read(id: Buffer, resolveBase: BaseResolver): GitObject | undefined {
     const offset = this.index.find(id);
-    return offset < 0 ? undefined : this.readAt(offset, resolveBase, 0);
+    return offset < 0 ? undefined : this.readAt(offset, resolveBase, 0, `object ${id.toString('hex')}`);
   }
 
   close(): void {
@@ -109,7 +118,8 @@ export class PackFile {
     return this.window.subarray(0, Math.min(length, done));
   }
 
-  private readAt(offset: number, resolveBase: BaseResolver, depth: number): GitObject {
+  /** `name`: the object read, for an error (a delta base is named by its offset). */
+  private readAt(offset: number, resolveBase: BaseResolver, depth: number, name?: string): GitObject {
     if (depth > MAX_DELTA_DEPTH) throw this.corrupt(offset, 'delta chain too deep');
     const cached = this.bases.get(offset);
     if (cached) return cached;
@@ -148,15 +158,19 @@ export class PackFile {
       throw this.corrupt(offset, `unknown entry type ${typeCode}`);
     }
 
+    // The declared size is whoever wrote the pack's claim: refused before a buffer of it is made.
+    const isDelta = typeCode === OFS_DELTA || typeCode === REF_DELTA;
+    const what = `${name ?? 'a delta base'} (${this.packPath} entry at offset ${offset})`;
+    if (size > (isDelta ? deltaBound(this.maxObjectBytes) : this.maxObjectBytes)) throw objectTooLarge(what, size, this.maxObjectBytes);
     const data = this.inflateAt(offset + position, size, end);
     let object: GitObject;
-    if (typeCode === OFS_DELTA || typeCode === REF_DELTA) {
+    if (isDelta) {
       const base = baseId ? this.resolveRefBase(baseId, resolveBase, depth) : this.readAt(baseOffset, resolveBase, depth + 1);
-      object = { type: base.type, data: applyDelta(base.data, data, `${this.packPath}@${offset}`) };
+      object = { type: base.type, data: applyDelta(base.data, data, `${this.packPath}@${offset}`, { what, maxBytes: this.maxObjectBytes }) };
     } else {
       object = { type: packTypeNames[typeCode]!, data };
     }
-    if (depth > 0 || typeCode === OFS_DELTA || typeCode === REF_DELTA) this.remember(offset, object);
+    if (depth > 0 || isDelta) this.remember(offset, object);
     return object;
   }
 
@@ -181,9 +195,21 @@ export class PackFile {
   }
 
   private remember(offset: number, object: GitObject): void {
-    if (object.data.length > 4 * 1024 * 1024) return;
-    if (this.bases.size >= 256) this.bases.delete(this.bases.keys().next().value!);
+    if (object.data.length > BASE_OBJECT_BYTES || this.bases.has(offset)) return;
     this.bases.set(offset, object);
+    this.baseBytes += object.data.length;
+    // By bytes too: 256 bases of 4 MiB (a pushed chain of large, deltified commits, a few KB on
+    // the wire) were a gibibyte held by one walk.
+    while (this.bases.size > BASE_ENTRIES || this.baseBytes > BASE_BYTES) {
+      const [oldest, value] = this.bases.entries().next().value as [number, GitObject];
+      this.bases.delete(oldest);
+      this.baseBytes -= value.data.length;
+    }
+  }
+
+  /** Bytes of delta bases held now: for the test that a chain of large bases stays within the budget. */
+  get heldBaseBytes(): number {
+    return this.baseBytes;
   }
 
   private corrupt(offset: number, what: string): SignetError {

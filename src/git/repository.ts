@@ -4,6 +4,7 @@ import { SignetError } from '../core/errors.ts';
 import { configValue, readGitConfig } from './git-config.ts';
 import type { HashAlgorithm } from './hash-algorithm.ts';
 import { listObjectDirectories, parseAlternateEnvironment } from './object-directories.ts';
+import { parseMaxObjectBytes } from './object-size-limit.ts';
 import { ObjectStore } from './object-store.ts';
 import { RefStore } from './refs.ts';
 
@@ -41,6 +42,8 @@ export function openRepository(options: OpenRepositoryOptions): Repository {
   alternates.push(join(commonDir, 'objects'));
   const objects = new ObjectStore(listObjectDirectories(primary, alternates), format);
   objects.shallow = readShallow(commonDir, format);
+  // The environment's, never the repository's config: a repository copied in CI is the pusher's.
+  objects.maxObjectBytes = parseMaxObjectBytes(options.env.SIGNET_MAX_OBJECT_BYTES, 'SIGNET_MAX_OBJECT_BYTES');
   return { gitDir, commonDir, hashAlgorithm: format, objects, refs: new RefStore(gitDir, commonDir) };
 }
 

@@ -6,6 +6,7 @@ import { parsePolicy, type Policy } from '../core/policy/index.ts';
 import type { CliIO } from '../cli/io.ts';
 import { evaluatePush, type PushEvaluation, type RefUpdate } from '../git/evaluate-push.ts';
 import { configValue, readGitConfig } from '../git/git-config.ts';
+import { parseMaxObjectBytes } from '../git/object-size-limit.ts';
 import { openRepository, type Repository } from '../git/repository.ts';
 import { keylessIdentitiesOf, loadRegistries } from '../keys/load-registries.ts';
 import { RefRuleRecords } from '../store/ref-rule-records.ts';
@@ -71,6 +72,9 @@ export async function runPreReceive(io: CliIO): Promise<number> {
         `${repo.commonDir}: refs are stored as '${refStorage}'; signet's hook reads the files backend only (git refs migrate --ref-format=files)`,
       );
     const maxCommits = maxPushCommits(configValue(config, 'signet.maxPushCommits'));
+    // The server's own config (the pusher cannot write it), under the environment's setting.
+    if (io.env.SIGNET_MAX_OBJECT_BYTES === undefined)
+      repo.objects.maxObjectBytes = parseMaxObjectBytes(configValue(config, 'signet.maxObjectBytes'), 'git config signet.maxObjectBytes');
     const budget = Number(configValue(config, 'signet.timeoutMs') ?? NaN);
     context = detectHookContext(io.env, Number.isFinite(budget) && budget > 0 ? budget : undefined, configValue(config, 'signet.repository') ?? repo.commonDir);
     const auditPath = configValue(config, 'signet.auditLog') ?? join(repo.commonDir, 'signet', 'audit.log');

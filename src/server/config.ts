@@ -11,6 +11,7 @@ import { DEFAULT_MEMO_BYTES, DEFAULT_MEMO_ENTRIES, type VerdictMemoOptions } fro
 import { SignetError } from '../core/errors.ts';
 import { parseByteSize } from '../release/limits.ts';
 import { readGitLabConfig, type GitLabConfig } from '../gitlab/config.ts';
+import { parseMaxObjectBytes } from '../git/object-size-limit.ts';
 
 export type { GitLabConfig };
 
@@ -38,6 +39,8 @@ export interface ServerConfig {
   maxCommits: number;
   fetchTimeoutMs: number;
   keyCacheTtlMs: number;
+  /** The largest git object a check reads (SIGNET_MAX_OBJECT_BYTES). */
+  maxObjectBytes: number;
   leaseMs: number;
   /** Spacing of one installation's GitHub write requests (GitHub asks for one second per installation token; 0 for local test servers). */
   writeIntervalMs: number;
@@ -122,6 +125,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv, cwd: string): ServerCon
     maxCommits: number(env, 'SIGNET_CHECK_MAX_COMMITS', 20_000),
     fetchTimeoutMs: number(env, 'SIGNET_FETCH_TIMEOUT_MS', 120_000),
     keyCacheTtlMs: number(env, 'SIGNET_KEY_CACHE_TTL_MS', 600_000),
+    maxObjectBytes: parseMaxObjectBytes(env.SIGNET_MAX_OBJECT_BYTES, 'SIGNET_MAX_OBJECT_BYTES'),
     leaseMs: number(env, 'SIGNET_CLAIM_LEASE_MS', 600_000),
     writeIntervalMs: number(env, 'SIGNET_GITHUB_WRITE_INTERVAL_MS', 1000),
     memo: {

@@ -48,7 +48,7 @@ export async function startSignetServer(config: ServerConfig, options: StartOpti
   const store = options.store ?? (await openStore({ DATABASE_URL: config.databaseUrl, SIGNET_SQLITE_PATH: config.sqlitePath }, process.cwd()));
   const deps: CheckDependencies = {
     store,
-    gitCache: new GitCache({ root: config.cacheDir, timeoutMs: config.fetchTimeoutMs }),
+    gitCache: new GitCache({ root: config.cacheDir, timeoutMs: config.fetchTimeoutMs, maxObjectBytes: config.maxObjectBytes }),
     caches: createGitHubCaches(config.keyCacheTtlMs),
     log,
     instanceId: config.instanceId,

@@ -258,11 +258,11 @@ export function parseTag(raw: Uint8Array, hash: ObjectHash, what = 'tag'): Parse
     name: utf8(stripNewline(headers.find((header) => header.key === 'tag')?.value)),
     tagger: parsePerson(utf8(stripNewline(headers.find((header) => header.key === 'tagger')?.value))),
   };
-  // A SHA-256 repository may also carry the signature as a header, as commits do.
-  if (signatureStart < 0) {
-    const header = splitHeaderSignature(raw, hash);
-    return { ...base, ...header, message: raw.subarray(bodyStart) };
-  }
+  // A tag is signed at its end only. A signature header (gpgsig, gpgsig-sha256) is the other
+  // hash's signature that git adds for interoperability and never verifies (tag.c
+  // run_gpg_verify: parse_signature, the trailing block): a tag with only a header is unsigned,
+  // as git verify-tag says ("no signature found"), never G on a signature git does not check.
+  if (signatureStart < 0) return { ...base, payload: raw, message: raw.subarray(bodyStart) };
   const armored = latin1(raw, signatureStart);
   return {
     ...base,

@@ -43,7 +43,7 @@ describe('the single executable (dist/signet): memory before any work', () => {
   });
 
   it("holds V8's young generation at 16 MiB from the isolate's creation, whatever grows it", () => {
-    // Loaded before signet's own code (NODE_OPTIONS reaches the executable): survivors at every
+    // Loaded before signet's own code (--node-options: the executable ignores NODE_OPTIONS): survivors at every
     // scavenge and V8's growth factor at 8, as bin/process-tuning.js sets it. Without the
     // isolate's cap (sea-config execArgv) the young generation ends at Node 24's 128 MiB.
     const probe = join(dir, 'young-generation.cjs');
@@ -56,7 +56,7 @@ for (let i = 0; i < 1e6; i++) { kept.push({ i, text: 'x' + i }); if (kept.length
 process.stdout.write('young ' + v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_size + '\\n');
 `,
     );
-    const run = spawnSync(executable, ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--require ${probe}` }, timeout: 30_000 });
+    const run = spawnSync(executable, [`--node-options=--require ${probe}`, '--version'], { encoding: 'utf8', timeout: 30_000 });
     expect(run.status).toBe(0);
     const young = Number(/^young (\d+)$/m.exec(run.stdout)?.[1]);
     expect(young).toBeGreaterThan(0);
