@@ -246,7 +246,13 @@ export class VerdictCache {
       throw error;
     }
     closeSync(fd);
-    renameSync(temporary, this.path);
+    try {
+      renameSync(temporary, this.path);
+    } catch (error) {
+      // Not renamed (a directory planted at the name, a full disk): each run would leave one behind.
+      rmSync(temporary, { force: true });
+      throw error;
+    }
     this.added = 0;
     this.rewrite = false;
     this.prune();
@@ -342,7 +348,13 @@ export class VerdictCache {
       return;
     }
     files.sort((a, b) => b.mtime - a.mtime);
-    for (const file of files.slice(KEEP_FILES)) rmSync(join(this.directory, file.name), { force: true });
+    for (const file of files.slice(KEEP_FILES)) {
+      try {
+        rmSync(join(this.directory, file.name), { force: true });
+      } catch {
+        // A directory planted at a cache's name, or no right to remove it: the file written stands.
+      }
+    }
   }
 }
 

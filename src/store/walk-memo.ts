@@ -141,19 +141,22 @@ export class WalkMemo implements RangeMemo {
       if (!file) return undefined;
       scanned = this.scan(file, this.key);
     } catch (error) {
+      file?.close();
       if (!(error instanceof UnusableCacheFile)) throw error;
       this.ignoredReason = `${this.path}: ${error.message}; ignored, walking again`;
       return undefined;
-    } finally {
-      file?.close();
     }
     if (typeof scanned === 'string') {
+      file.close();
       this.ignoredReason = `${this.path}: ${scanned}; ignored, walking again`;
       return undefined;
     }
     this.reused = { from: 'range' };
-    if (scanned.text !== undefined) return heldRange(scanned.text, scanned.length);
-    return replay(this.path, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics);
+    if (scanned.text !== undefined) {
+      file.close();
+      return heldRange(scanned.text, scanned.length);
+    }
+    return replay(this.path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics);
   }
 
   record(result: CommitResult): void {
@@ -193,10 +196,13 @@ export class WalkMemo implements RangeMemo {
         }
         if (scanned.namesAbsent) continue;
         const copy = (text: string): void => this.copyRecords(text);
-        const range =
-          scanned.text !== undefined
-            ? heldRange(scanned.text, scanned.length, copy)
-            : replay(path, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, copy);
+        let range: RecalledRange;
+        if (scanned.text !== undefined) range = heldRange(scanned.text, scanned.length, copy);
+        else {
+          // The replay reads the file it checked: it owns (and closes) the open file from here.
+          range = replay(path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, copy);
+          file = undefined;
+        }
         this.reused = { from: 'earlier', newCommits: found.length, earlierCommits: scanned.length };
         return { found, earlier: range };
       } catch (error) {
@@ -212,15 +218,20 @@ export class WalkMemo implements RangeMemo {
 
   complete(): void {
     if (!this.writer) return;
+    let temporary: string | undefined;
     try {
-      const temporary = this.writer.finish();
+      temporary = this.writer.finish();
       this.writer = undefined;
       renameSync(temporary, this.path);
-      prune(this.directory);
     } catch (error) {
       this.writeProblem = (error as Error).message;
       this.abandon();
+      // Not renamed (a directory planted at the name, a full disk): a memo-sized file left
+      // behind by every run would fill the disk.
+      if (temporary) rmSync(temporary, { force: true });
+      return;
     }
+    prune(this.directory);
   }
 
   private startWriter(): MemoWriter {
@@ -494,33 +505,40 @@ function mac(secret: Buffer, key: string): Hmac {
 }
 
 /**
- * The second pass: the memo read again a piece at a time, each piece held to the digest the
- * first pass took (a file changed in between fails the run: what it says was not checked), and
- * each commit's result made as it is replayed, so a long range is never held, as bytes or objects.
+ * The second pass: the file the first pass checked (the same open file, so that another run
+ * renaming its memo into place or pruning this one changes nothing) read again a piece at a
+ * time, each piece held to the digest the first pass took (bytes changed in place fail the run:
+ * what they say was not checked), and each commit's result made as it is replayed, so a long
+ * range is never held, as bytes or objects. It closes the file once replayed; a range is replayed once.
  */
-function replay(path: string, scanned: ScannedMemo, readBytes: number, statistics: MemoReadStatistics, copy?: (text: string) => void): RecalledRange {
+function replay(
+  path: string,
+  file: CacheFileReader,
+  scanned: ScannedMemo,
+  readBytes: number,
+  statistics: MemoReadStatistics,
+  copy?: (text: string) => void,
+): RecalledRange {
   const changed = (): SignetError => new SignetError('STORE_UNAVAILABLE', `walk memo ${path} changed while it was read; run again`);
+  let replayed = false;
   return {
     length: scanned.length,
     *[Symbol.iterator]() {
-      let file: CacheFileReader | undefined;
-      try {
-        file = openCacheFile(path);
-      } catch (error) {
-        if (error instanceof UnusableCacheFile) throw changed();
-        throw error;
-      }
-      if (!file || file.size !== scanned.size) {
-        file?.close();
-        throw changed();
-      }
+      if (replayed) throw new SignetError('INTERNAL', `walk memo ${path}: replayed twice`);
+      replayed = true;
       try {
         const shared: SharedVerdict[] = [];
         const lines = new LineSplitter();
         const piece = Buffer.allocUnsafeSlow(Math.min(readBytes, Math.max(scanned.size - HEADER_LENGTH, 1)));
         let number = 0;
         for (let at = HEADER_LENGTH; at < scanned.size; at += piece.length, number++) {
-          const read = file.read(piece, at);
+          let read: number;
+          try {
+            read = file.read(piece, at);
+          } catch (error) {
+            if (error instanceof UnusableCacheFile) throw changed();
+            throw error;
+          }
           statistics.bytesRead += read;
           statistics.largestRead = Math.max(statistics.largestRead, read);
           const bytes = piece.subarray(0, read);
@@ -531,6 +549,7 @@ function replay(path: string, scanned: ScannedMemo, readBytes: number, statistic
           copy?.(text);
           yield* replayRecords(text, shared);
         }
+        if (number !== scanned.digests.length) throw changed();
       } finally {
         file.close();
       }
@@ -708,5 +727,11 @@ function prune(directory: string): void {
     return;
   }
   files.sort((a, b) => b.mtime - a.mtime);
-  for (const file of files.slice(KEEP_FILES)) rmSync(join(directory, file.name), { force: true });
+  for (const file of files.slice(KEEP_FILES)) {
+    try {
+      rmSync(join(directory, file.name), { force: true });
+    } catch {
+      // A directory planted at a memo's name, or no right to remove it: the memo written stands.
+    }
+  }
 }

@@ -69,6 +69,33 @@ describe('cache writers never write through a planted temporary name', () => {
   });
 });
 
+describe('cache writers leave no temporary behind when the rename fails', () => {
+  // A directory planted at the file's name (whoever writes the cache directory) makes every
+  // rename fail: each run left its temporary (a memo is ~11 MB at 100,000 commits), filling the disk.
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'signet-cache-rename-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the walk memo says why it was not written, and leaves nothing', () => {
+    const memo = new WalkMemo(dir, KEY, WALK, false, SECRET);
+    mkdirSync(join(dir, `${memo.key}.memo`, 'planted'), { recursive: true });
+    memo.record(result);
+    memo.complete();
+    expect(memo.writeProblem).toMatch(/EISDIR|ENOTEMPTY|EEXIST|directory/);
+    expect(readdirSync(dir)).toEqual([`${memo.key}.memo`]);
+  });
+
+  it('the verdict cache says why it was not written, and leaves nothing', () => {
+    mkdirSync(join(dir, `${KEY}.cache`, 'planted'), { recursive: true });
+    const cache = new VerdictCache(dir, KEY, false, SECRET);
+    cache.put(result);
+    expect(() => cache.save()).toThrow(/EISDIR|ENOTEMPTY|EEXIST|directory/);
+    expect(readdirSync(dir)).toEqual([`${KEY}.cache`]);
+  });
+});
+
 describe("the jobs' file state never writes through a planted temporary name", () => {
   it('writes the state, leaves the symlink target alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-state-symlink-'));

@@ -3,7 +3,7 @@
  * twice the 128 MiB a `verify` may use. It is read a piece at a time, twice: first its MAC and
  * every record's shape, then the replay, each piece held to the digest the first pass took.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -131,6 +131,30 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     expect((failure as Error).message).toMatch(/changed while it was read/);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.some((entry) => typeof entry !== 'string' && entry.subject.startsWith('forged'))).toBe(false);
+  });
+
+  it('replays what it checked when another run renames its memo over this one or prunes it meanwhile (two verify runs at once)', () => {
+    // Without the open file kept from the check to the replay, the replay opened the name again
+    // and failed the run ("changed while it was read") although nothing it read had changed.
+    const all = written(3000);
+    const path = memoPath();
+    for (const meanwhile of ['renamed over', 'pruned']) {
+      const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+      const recalled = memo.recall()!;
+      expect(memo.ignoredReason).toBeUndefined();
+      if (meanwhile === 'pruned') rmSync(path);
+      else {
+        // Another run of the same range whose memo is laid out otherwise (one verdict fewer shared: another size).
+        const other = new WalkMemo(join(dir, 'other'), KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+        for (const result of all.slice(1)) other.record(result);
+        other.complete();
+        const otherPath = join(dir, 'other', readdirSync(join(dir, 'other'))[0]!);
+        expect(readFileSync(otherPath).length).not.toBe(readFileSync(path).length);
+        renameSync(otherPath, path);
+      }
+      expect([...recalled]).toEqual(all);
+      if (meanwhile === 'renamed over') written(3000);
+    }
   });
 
   it('does not gather a record of more than 16 MiB: the memo is ignored and the range walked again', () => {
