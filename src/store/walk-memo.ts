@@ -51,8 +51,12 @@ const READ_BYTES = 64 * 1024;
  * where the replay also verifies; 2026-12-04, load ~3).
  */
 const HOLD_BYTES = 4 << 20;
-/** A record longer than this (a subject of megabytes) makes the memo unusable: the range is walked again. */
-const MAX_LINE_BYTES = 16 << 20;
+/**
+ * A record longer than this (a subject of a megabyte) makes the memo unusable: the range is
+ * walked again. Lines are gathered before the MAC is known (it covers the whole file): at
+ * 16 MiB a planted line cost 87 MiB of RSS to gather, decode and match.
+ */
+const MAX_LINE_BYTES = 1 << 20;
 /** An earlier memo whose revisions line is longer than this (over 100,000 refs) is not a candidate. */
 const MAX_INPUTS_BYTES = 8 << 20;
 /**
@@ -456,12 +460,10 @@ function checkRecords(text: string): number | undefined {
     if (!RECORDS.test(text)) return undefined;
     start = RECORDS.lastIndex;
   }
+  // A `v` line's JSON is parsed only once authenticated (by the replay): parsed before, a planted
+  // megabyte of `[{},{},…]` became hundreds of megabytes of objects (623 MiB of RSS at 16 MiB).
   let others = 0;
-  for (let at = text.startsWith('v\t') ? 0 : text.indexOf('\nv\t'); at >= 0; at = text.indexOf('\nv\t', at + 1)) {
-    const start = text[at] === 'v' ? at : at + 1;
-    if (sharedVerdict(text.slice(start + 2, text.indexOf('\n', start))) === undefined) return undefined;
-    others++;
-  }
+  for (let at = text.startsWith('v\t') ? 0 : text.indexOf('\nv\t'); at >= 0; at = text.indexOf('\nv\t', at + 1)) others++;
   for (let at = text.startsWith('r\n') ? 0 : text.indexOf('\nr\n'); at >= 0; at = text.indexOf('\nr\n', at + 1)) others++;
   return countLines(text) - others;
 }
@@ -478,7 +480,9 @@ function namesAny(text: string, oids: Set<string>): boolean {
 
 /** A `t` line's revisions, or undefined when it is not one. */
 function readRevisions(line: string): MemoRevisions | undefined {
-  if (!line.startsWith('t\t')) return undefined;
+  // Read before the MAC is checked (an earlier memo's line steers a walk): only ids, as the writer
+  // puts them, are parsed, never JSON of any shape (megabytes of `[{},…]` are as many objects).
+  if (!isRevisionsLine(line)) return undefined;
   let value: Partial<MemoRevisions>;
   try {
     value = JSON.parse(line.slice(2)) as Partial<MemoRevisions>;
@@ -611,8 +615,33 @@ function* replayRecords(text: string, shared: SharedVerdict[]): Generator<Commit
 
 const ID = '(?:[0-9a-f]{40}|[0-9a-f]{64})';
 const ONE_ID = new RegExp(`^${ID}$`);
-/** Up to 256 records: `v`, `c` (plain subject), `C` (subject as a JSON string) or `r`. */
-const RECORDS = new RegExp(`(?:v\t[^\n]*\n|[cC]\t${ID}\t(?:-|[0-9]{1,9})\t(?:${ID}(?: ${ID})*)?\t[^\n]*\n|r\n){1,256}`, 'y');
+/** One id of a `t` line's lists, and what follows it. */
+const QUOTED_ID = new RegExp(`"${ID}"[,\\]]`, 'y');
+
+/**
+ * Whether a line is a `t` line as the writer makes it, JSON of three lists of ids, checked an id
+ * at a time (one regular expression over a list of 100,000 ids overflows the matcher's stack).
+ */
+function isRevisionsLine(line: string): boolean {
+  let at = 0;
+  for (const name of ['include', 'exclude', 'parsed']) {
+    const opening = `${at === 0 ? 't\t{' : ','}"${name}":[`;
+    if (!line.startsWith(opening, at)) return false;
+    at += opening.length;
+    if (line[at] === ']') {
+      at++;
+      continue;
+    }
+    do {
+      QUOTED_ID.lastIndex = at;
+      if (!QUOTED_ID.test(line)) return false;
+      at = QUOTED_ID.lastIndex;
+    } while (line[at - 1] === ',');
+  }
+  return line.length === at + 1 && line[at] === '}';
+}
+/** Up to 256 records: `v` (a JSON object, parsed once authenticated), `c` (plain subject), `C` (subject as a JSON string) or `r`. */
+const RECORDS = new RegExp(`(?:v\t\\{"verdict":\\{[^\n]*\\}\n|[cC]\t${ID}\t(?:-|[0-9]{1,9})\t(?:${ID}(?: ${ID})*)?\t[^\n]*\n|r\n){1,256}`, 'y');
 
 function countLines(text: string): number {
   let count = 0;

@@ -157,10 +157,10 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     }
   });
 
-  it('does not gather a record of more than 16 MiB: the memo is ignored and the range walked again', () => {
+  it('does not gather a record of more than 1 MiB: the memo is ignored and the range walked again', () => {
     const [first] = results(1);
     const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
-    memo.record({ ...first!, subject: 'x'.repeat(17 << 20) });
+    memo.record({ ...first!, subject: 'x'.repeat(2 << 20) });
     memo.complete();
     const reader = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     expect(reader.recall()).toBeUndefined();
