@@ -14,7 +14,8 @@ import { decodeRecord, encodeRecord, parseSharedVerdict, RECORD_ID, sharedVerdic
  *
  * One file per verdict key (`<key>.cache`): the key is a SHA-256 over everything a verdict
  * depends on besides the commit itself — the registry's content (keyrings, allowed_signers,
- * revoked keys, X.509 roots and CRLs, trusted root, keyless identities), the policy file's
+ * revoked keys, X.509 roots and CRLs, trusted root, keyless identities) and its files' names
+ * (a verdict's detail may name one), the policy file's
  * content when there is one, the explicit `--now`, signet's version and this format's — so a changed
  * input finds no file and every commit is verified again. The object id is the key within a file.
  *
@@ -88,6 +89,20 @@ export function verdictKey(inputs: VerdictKeyInputs): string {
       JSON.stringify([identity.subject ?? null, identity.subjectRegexp?.source ?? null, identity.issuer ?? null, identity.issuerRegexp?.source ?? null]),
     );
   }
+  // The files' names too: a verdict can name the file it was judged by ("… is revoked in
+  // <revoked keys>", "<allowed_signers>:<line>"), and a cached one must read as a fresh one would.
+  const names = (list: Array<{ name: string }> | undefined): string[] => (list ?? []).map((source) => source.name);
+  field(
+    'names',
+    JSON.stringify([
+      names(sources.keyrings),
+      sources.allowedSigners?.name ?? null,
+      sources.revokedKeys?.name ?? null,
+      names(sources.x509Roots),
+      names(sources.crls),
+      sources.trustedRoot?.name ?? null,
+    ]),
+  );
   if (inputs.policy) field('policy', inputs.policy);
   field('now', inputs.now ? String(inputs.now.getTime()) : 'clock');
   return hash.digest('hex');

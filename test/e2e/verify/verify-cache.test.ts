@@ -229,6 +229,32 @@ describe('signet verify: the verdict cache', () => {
     expect(statusOf(signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, '--revoked-keys', revoked, 'HEAD']), sshCommit)).toBe('R');
   });
 
+  it('answers as --no-cache when the same key files are given under other names (a verdict names its file)', () => {
+    // An SSH verdict (reused at the clock) says where it was judged: "… is revoked in <file>",
+    // "<allowed_signers>:<line>". Keyed by the files' bytes alone, a cached verdict named the
+    // file of an earlier run, and the output was not a cold run's.
+    const cache = join(dir.path, 'cache-names');
+    const text = (revoked: string, allowed: string, extra: string[]): string => {
+      const run = spawnSync(
+        process.execPath,
+        [join(process.cwd(), 'bin/signet.js'), 'verify', '--repo', repo, ...extra, '--allowed-signers', allowed, '--revoked-keys', revoked, 'HEAD'],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, SIGNET_CACHE_KEY: CACHE_KEY },
+        },
+      );
+      return run.stdout;
+    };
+    const first = file('first.revoked', `${alice.publicKeyLine}\n`);
+    const second = file('second.revoked', `${alice.publicKeyLine}\n`);
+    const allowedCopy = file('alice-copy.allowed', readFileSync(aliceAllowed, 'utf8'));
+    const cold = text(second, allowedCopy, ['--no-cache']);
+    expect(cold).toContain('second.revoked');
+    expect(text(first, aliceAllowed, ['--cache', cache])).toContain('first.revoked');
+    expect(text(second, allowedCopy, ['--cache', cache])).toBe(cold);
+  });
+
   it('is not used for another keyring', () => {
     const cache = join(dir.path, 'cache-keyring');
     expect(statusOf(signet(['--repo', repo, '--cache', cache, '--keyring', carolRing, '--now', before, 'HEAD']), pgpCommit)).toBe('G');
