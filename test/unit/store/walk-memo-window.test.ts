@@ -3,6 +3,7 @@
  * twice the 128 MiB a `verify` may use. It is read a piece at a time, twice: first its MAC and
  * every record's shape, then the replay, each piece held to the digest the first pass took.
  */
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +155,28 @@ describe('a walk memo is read a piece at a time, never whole', () => {
       }
       expect([...recalled]).toEqual(all);
       if (meanwhile === 'renamed over') written(3000);
+    }
+  });
+
+  it('never gives a record a verdict of a table before its `r`, nor one not yet defined, even in an authentic memo', () => {
+    // Written with the secret (a writer bug, or whoever holds the secret): each verdict table
+    // starts again at `r`, so number 0 after it is not the 0 before. Failing closed: no verdict.
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET);
+    const oid = (digit: string): string => digit.repeat(40);
+    const good = JSON.stringify({ verdict: { status: 'G', format: 'ssh', reason: 'valid' }, mergetags: [] });
+    const t = `t\t${JSON.stringify({ include: WALK.include, exclude: [], parsed: [] })}\n`;
+    for (const records of [`v\t${good}\nc\t${oid('a')}\t0\t\tfirst\nr\nc\t${oid('b')}\t0\t\tsecond\n`, `c\t${oid('b')}\t0\t\tsecond\nv\t${good}\n`]) {
+      const body = t + records;
+      const tag = createHmac('sha256', SECRET).update('signet-walk-memo').update('\0').update(memo.key).update('\0').update(body).digest('hex');
+      writeFileSync(join(dir, `${memo.key}.memo`), `signet-walk-memo 2 ${memo.key} ${tag}\n${body}`);
+      const reader = new WalkMemo(dir, KEY, WALK, true, SECRET);
+      const recalled = reader.recall()!;
+      expect(reader.ignoredReason).toBeUndefined();
+      const seen: Array<CommitResult | string> = [];
+      expect(() => {
+        for (const entry of recalled) seen.push(entry);
+      }).toThrow(/names a verdict the memo does not hold/);
+      expect(seen.some((entry) => typeof entry !== 'string' && entry.commit === oid('b'))).toBe(false);
     }
   });
 
