@@ -356,7 +356,9 @@ export class VerdictCache {
     let files: Array<{ name: string; mtime: number }>;
     try {
       files = readdirSync(this.directory)
-        .filter((name) => name.endsWith('.cache'))
+        // Only names signet gives its files: the directory may be elsewhere than it looks (a
+        // symlink planted in .git) and hold someone's own `*.cache` files.
+        .filter((name) => /^[0-9a-f]{64}\.cache$/.test(name))
         .map((name) => ({ name, mtime: statSync(join(this.directory, name)).mtimeMs }));
     } catch {
       // Pruning is housekeeping: a file another run removed first is no reason to fail the run.

@@ -749,7 +749,8 @@ function prune(directory: string): void {
   let files: Array<{ name: string; mtime: number }>;
   try {
     files = readdirSync(directory)
-      .filter((name) => name.endsWith('.memo'))
+      // Only names signet gives its memos (the directory may be a planted symlink's target).
+      .filter((name) => /^[0-9a-f]{64}\.memo$/.test(name))
       .map((name) => ({ name, mtime: statSync(join(directory, name)).mtimeMs }));
   } catch {
     // Housekeeping: a file another run removed first is no reason to fail the run.

@@ -96,6 +96,28 @@ describe('cache writers leave no temporary behind when the rename fails', () => 
   });
 });
 
+describe('cache writers prune only files named as signet names them', () => {
+  // The cache directory may be a symlink planted in .git (`.git/signet` → a directory of the
+  // user's): keeping the newest 8 `*.cache` / 4 `*.memo` removed whatever else had those endings.
+  it('leaves files of other names alone', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-cache-prune-'));
+    try {
+      const theirs = Array.from({ length: 12 }, (_, index) => [`notes-${index}.cache`, `draft-${index}.memo`]).flat();
+      for (const name of theirs) writeFileSync(join(dir, name), 'keep me\n');
+      const cache = new VerdictCache(dir, KEY, false, SECRET);
+      cache.put(result);
+      cache.save();
+      const memo = new WalkMemo(dir, KEY, WALK, false, SECRET);
+      memo.record(result);
+      memo.complete();
+      expect(memo.writeProblem).toBeUndefined();
+      expect(readdirSync(dir).sort()).toEqual([...theirs, `${KEY}.cache`, `${memo.key}.memo`].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("the jobs' file state never writes through a planted temporary name", () => {
   it('writes the state, leaves the symlink target alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signet-state-symlink-'));
