@@ -464,6 +464,34 @@ describe('a moved tip: the cases that must not replay the earlier walk', () => {
     expect(moved.recallMoved(() => [one])).toBeUndefined();
   });
 
+  it('answers as git for --all-like tip sets: a ref deleted, a ref added inside the earlier range, a tip given twice, a merge reaching the old tip by its second parent, every date equal', async () => {
+    // The review of issue 20's moved tip (session 25): each shape either replays or walks again,
+    // and moveFrom holds the answer to git rev-list and to a run without memo either way.
+    const base = commit('a base', [], 10);
+    const middle = commit('a middle', [base], 20);
+    const main = commit('a main', [middle], 30);
+    const feature = commit('a feature', [base], 25);
+    const next = commit('a next', [main], 40);
+    // `feature` deleted: its tip is never queued again, so no replay.
+    expect((await moveFrom([main, feature], [next])).reused).toBeUndefined();
+    // A ref added at a commit of the earlier range: found before the earlier tips are all queued.
+    expect((await moveFrom([main], [next, middle])).reused).toBeUndefined();
+    // The same tip twice (two refs at one commit), earlier and now.
+    expect((await moveFrom([main, main], [next, next])).reused).toEqual({ from: 'earlier', newCommits: 1, earlierCommits: 3 });
+    // An unrelated line merged in, the earlier tip its second parent, dated between the line's commits.
+    const other = commit('a other', [], 35);
+    const merge = commit('a merge', [other, main], 50);
+    expect((await moveFrom([main], [merge])).reused).toEqual({ from: 'earlier', newCommits: 2, earlierCommits: 3 });
+    // Every date equal: insertion order alone decides, and must be the earlier walk's.
+    const flat = [commit('e root', [], 60)];
+    for (const name of ['e1', 'e2', 'e3']) flat.push(commit(name, [flat.at(-1)!], 60));
+    const sideline = commit('e side', [flat[1]!], 60);
+    const flatMerge = commit('e merge', [flat.at(-1)!, sideline], 60);
+    await moveFrom([flat.at(-1)!], [flatMerge]);
+    await moveFrom([flat.at(-1)!, sideline], [flatMerge]);
+    await moveFrom([sideline, flat.at(-1)!], [flatMerge]);
+  });
+
   it('uses no earlier memo made before the shallow boundary changed', async () => {
     const base = commit('s base', [], 10);
     const middle = commit('s middle', [base], 20);
