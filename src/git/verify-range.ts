@@ -43,6 +43,16 @@ export interface RangeMemo {
   abandon(): void;
 }
 
+/**
+ * A recalled range whose file no longer reads as it was checked (changed in place while it was
+ * replayed): what it gave so far was checked, the rest is walked again (verifyCommitBatches).
+ */
+export class RecalledRangeChanged extends SignetError {
+  constructor(message: string) {
+    super('STORE_UNAVAILABLE', message);
+  }
+}
+
 /** What the walk asks of a verdict cache; the cache decides what it keeps. */
 export interface CommitVerdictCache {
   get(oid: string): CommitResult | undefined;
@@ -116,6 +126,30 @@ export async function* verifyCommits(
  * replay's time. Results of a walk come one at a time, as they are verified.
  */
 export async function* verifyCommitBatches(
+  repo: Repository,
+  revisions: RevisionSet,
+  registries: KeyRegistries,
+  options: VerifyRangeOptions,
+): AsyncGenerator<CommitResult[]> {
+  let given = 0;
+  try {
+    for await (const batch of recalledOrWalked(repo, revisions, registries, options)) {
+      given += batch.length;
+      yield batch;
+    }
+  } catch (error) {
+    if (!(error instanceof RecalledRangeChanged)) throw error;
+    // A memo changed under its replay (a cache problem, never a verdict): the commits given so
+    // far were checked and are git's first ones; the whole walk's answer after them follows.
+    let skip = given;
+    for await (const result of walkAndVerify(repo, revisions, registries, options)) {
+      if (skip > 0) skip--;
+      else yield [result];
+    }
+  }
+}
+
+async function* recalledOrWalked(
   repo: Repository,
   revisions: RevisionSet,
   registries: KeyRegistries,

@@ -3,7 +3,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmS
 import { join } from 'node:path';
 import type { CommitResult, TagResult } from '../core/verify-object.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
-import type { RangeMemo, RecalledRange } from '../git/verify-range.ts';
+import { RecalledRangeChanged, type RangeMemo, type RecalledRange } from '../git/verify-range.ts';
 import { openCacheFile, UnusableCacheFile, type CacheFileReader } from './read-cache-file.ts';
 import { reusableWithoutNow } from './verdict-cache.ts';
 import { SignetError } from '../core/errors.ts';
@@ -160,7 +160,7 @@ export class WalkMemo implements RangeMemo {
       file.close();
       return heldRange(scanned.text, scanned.length);
     }
-    return replay(this.path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics);
+    return replay(this.path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, this.changedWhileRead);
   }
 
   record(result: CommitResult): void {
@@ -204,7 +204,7 @@ export class WalkMemo implements RangeMemo {
         if (scanned.text !== undefined) range = heldRange(scanned.text, scanned.length, copy);
         else {
           // The replay reads the file it checked: it owns (and closes) the open file from here.
-          range = replay(path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, copy);
+          range = replay(path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, this.changedWhileRead, copy);
           file = undefined;
         }
         this.reused = { from: 'earlier', newCommits: found.length, earlierCommits: scanned.length };
@@ -380,6 +380,11 @@ export class WalkMemo implements RangeMemo {
     return { size: file.size, digests, length, namesAbsent, ...(hold ? { text: held } : {}) };
   }
 
+  /** A replay found its file changed: said once the run ends (the range is walked again). */
+  private readonly changedWhileRead = (reason: string): void => {
+    this.ignoredReason = reason;
+  };
+
   private countRead(bytes: number): number {
     this.statistics.bytesRead += bytes;
     this.statistics.largestRead = Math.max(this.statistics.largestRead, bytes);
@@ -511,8 +516,9 @@ function mac(secret: Buffer, key: string): Hmac {
 /**
  * The second pass: the file the first pass checked (the same open file, so that another run
  * renaming its memo into place or pruning this one changes nothing) read again a piece at a
- * time, each piece held to the digest the first pass took (bytes changed in place fail the run:
- * what they say was not checked), and each commit's result made as it is replayed, so a long
+ * time, each piece held to the digest the first pass took (bytes changed in place stop the
+ * replay with RecalledRangeChanged: what they say was not checked, and verifyCommitBatches walks
+ * the rest of the range), and each commit's result made as it is replayed, so a long
  * range is never held, as bytes or objects. It closes the file once replayed; a range is replayed once.
  */
 function replay(
@@ -521,9 +527,13 @@ function replay(
   scanned: ScannedMemo,
   readBytes: number,
   statistics: MemoReadStatistics,
+  onChanged: (reason: string) => void,
   copy?: (text: string) => void,
 ): RecalledRange {
-  const changed = (): SignetError => new SignetError('STORE_UNAVAILABLE', `walk memo ${path} changed while it was read; run again`);
+  const changed = (): SignetError => {
+    onChanged(`${path}: changed while it was read; walking again`);
+    return new RecalledRangeChanged(`walk memo ${path} changed while it was read`);
+  };
   let replayed = false;
   return {
     length: scanned.length,

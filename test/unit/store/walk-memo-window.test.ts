@@ -111,7 +111,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     expect([...new WalkMemo(dir, KEY, WALK, true, SECRET).recall()!]).toEqual(all);
   });
 
-  it('fails the run when the file changes between its check and its replay (nothing unchecked is used)', () => {
+  it('stops the replay when the file changes between its check and its replay (nothing unchecked is used; the range is walked again: test/unit/verify/replay-changed.test.ts)', () => {
     written(3000);
     const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     const recalled = memo.recall()!;
