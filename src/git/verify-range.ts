@@ -44,12 +44,13 @@ export interface RangeMemo {
 }
 
 /**
- * A recalled range whose file no longer reads as it was checked (changed in place while it was
- * replayed): what it gave so far was checked, the rest is walked again (verifyCommitBatches).
+ * A recalled range that cannot go on (its file changed in place while it was replayed, or a
+ * record no longer holds): what it gave so far was checked, the rest is walked again
+ * (verifyCommitBatches). A cache problem, never a verdict, nor a reason to fail the run.
  */
-export class RecalledRangeChanged extends SignetError {
-  constructor(message: string) {
-    super('STORE_UNAVAILABLE', message);
+export class RecalledRangeUnusable extends SignetError {
+  constructor(readonly reason: string) {
+    super('STORE_UNAVAILABLE', `walk memo: ${reason}`);
   }
 }
 
@@ -138,8 +139,8 @@ export async function* verifyCommitBatches(
       yield batch;
     }
   } catch (error) {
-    if (!(error instanceof RecalledRangeChanged)) throw error;
-    // A memo changed under its replay (a cache problem, never a verdict): the commits given so
+    if (!(error instanceof RecalledRangeUnusable)) throw error;
+    // A memo that cannot go on (a cache problem, never a verdict): the commits given so
     // far were checked and are git's first ones; the whole walk's answer after them follows.
     let skip = given;
     for await (const result of walkAndVerify(repo, revisions, registries, options)) {

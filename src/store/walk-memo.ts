@@ -3,7 +3,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmS
 import { join } from 'node:path';
 import type { CommitResult, TagResult } from '../core/verify-object.ts';
 import type { SignatureVerdict } from '../core/verdict.ts';
-import { RecalledRangeChanged, type RangeMemo, type RecalledRange } from '../git/verify-range.ts';
+import { RecalledRangeUnusable, type RangeMemo, type RecalledRange } from '../git/verify-range.ts';
 import { openCacheFile, UnusableCacheFile, type CacheFileReader } from './read-cache-file.ts';
 import { reusableWithoutNow } from './verdict-cache.ts';
 import { SignetError } from '../core/errors.ts';
@@ -158,9 +158,9 @@ export class WalkMemo implements RangeMemo {
     this.reused = { from: 'range' };
     if (scanned.text !== undefined) {
       file.close();
-      return heldRange(scanned.text, scanned.length);
+      return this.reported(heldRange(scanned.text, scanned.length), this.path);
     }
-    return replay(this.path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, this.changedWhileRead);
+    return this.reported(replay(this.path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics), this.path);
   }
 
   record(result: CommitResult): void {
@@ -201,10 +201,10 @@ export class WalkMemo implements RangeMemo {
         if (scanned.namesAbsent) continue;
         const copy = (text: string): void => this.copyRecords(text);
         let range: RecalledRange;
-        if (scanned.text !== undefined) range = heldRange(scanned.text, scanned.length, copy);
+        if (scanned.text !== undefined) range = this.reported(heldRange(scanned.text, scanned.length, copy), path);
         else {
           // The replay reads the file it checked: it owns (and closes) the open file from here.
-          range = replay(path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, this.changedWhileRead, copy);
+          range = this.reported(replay(path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, copy), path);
           file = undefined;
         }
         this.reused = { from: 'earlier', newCommits: found.length, earlierCommits: scanned.length };
@@ -380,10 +380,23 @@ export class WalkMemo implements RangeMemo {
     return { size: file.size, digests, length, namesAbsent, ...(hold ? { text: held } : {}) };
   }
 
-  /** A replay found its file changed: said once the run ends (the range is walked again). */
-  private readonly changedWhileRead = (reason: string): void => {
-    this.ignoredReason = reason;
-  };
+  /** A replay that says, once the run ends, why it could not go on (the range is then walked again). */
+  private reported(range: RecalledRange, path: string): RecalledRange {
+    const said = (reason: string): void => {
+      this.ignoredReason = `${path}: ${reason}; ignored, walking again`;
+    };
+    return {
+      length: range.length,
+      *[Symbol.iterator]() {
+        try {
+          yield* range;
+        } catch (error) {
+          if (error instanceof RecalledRangeUnusable) said(error.reason);
+          throw error;
+        }
+      },
+    };
+  }
 
   private countRead(bytes: number): number {
     this.statistics.bytesRead += bytes;
@@ -517,7 +530,7 @@ function mac(secret: Buffer, key: string): Hmac {
  * The second pass: the file the first pass checked (the same open file, so that another run
  * renaming its memo into place or pruning this one changes nothing) read again a piece at a
  * time, each piece held to the digest the first pass took (bytes changed in place stop the
- * replay with RecalledRangeChanged: what they say was not checked, and verifyCommitBatches walks
+ * replay with RecalledRangeUnusable: what they say was not checked, and verifyCommitBatches walks
  * the rest of the range), and each commit's result made as it is replayed, so a long
  * range is never held, as bytes or objects. It closes the file once replayed; a range is replayed once.
  */
@@ -527,13 +540,9 @@ function replay(
   scanned: ScannedMemo,
   readBytes: number,
   statistics: MemoReadStatistics,
-  onChanged: (reason: string) => void,
   copy?: (text: string) => void,
 ): RecalledRange {
-  const changed = (): SignetError => {
-    onChanged(`${path}: changed while it was read; walking again`);
-    return new RecalledRangeChanged(`walk memo ${path} changed while it was read`);
-  };
+  const changed = (): SignetError => new RecalledRangeUnusable('changed while it was read');
   let replayed = false;
   return {
     length: scanned.length,
@@ -596,7 +605,8 @@ function* replayRecords(text: string, shared: SharedVerdict[]): Generator<Commit
       shared.length = 0;
     } else if (text[start] === 'v') {
       const value = sharedVerdict(text.slice(start + 2, stop));
-      if (!value) throw new SignetError('INTERNAL', 'walk memo: a verdict record no longer parses');
+      // Parsed only now, once authenticated: an authentic memo that does not hold is a cache problem.
+      if (!value) throw new RecalledRangeUnusable('a verdict record does not parse');
       shared.push(value);
     } else {
       const oidEnd = text.indexOf('\t', start + 2);
@@ -607,7 +617,7 @@ function* replayRecords(text: string, shared: SharedVerdict[]): Generator<Commit
       else {
         const entry = shared[Number(text.slice(oidEnd + 1, numberEnd))];
         // Numbered in order of first use by the writer: an authentic memo cannot point past its table.
-        if (!entry) throw new SignetError('INTERNAL', `walk memo: ${oid} names a verdict the memo does not hold`);
+        if (!entry) throw new RecalledRangeUnusable(`${oid} names a verdict the memo does not hold`);
         const parents = parentsEnd === numberEnd + 1 ? [] : text.slice(numberEnd + 1, parentsEnd).split(' ');
         const raw = text.slice(parentsEnd + 1, stop);
         yield {

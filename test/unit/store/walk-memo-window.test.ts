@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommitResult } from '../../../src/core/verify-object.ts';
 import { SignetError } from '../../../src/core/errors.ts';
+import { RecalledRangeUnusable } from '../../../src/git/verify-range.ts';
 import { WalkMemo } from '../../../src/store/walk-memo.ts';
 
 const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
@@ -175,7 +176,8 @@ describe('a walk memo is read a piece at a time, never whole', () => {
       const seen: Array<CommitResult | string> = [];
       expect(() => {
         for (const entry of recalled) seen.push(entry);
-      }).toThrow(/names a verdict the memo does not hold/);
+      }).toThrow(RecalledRangeUnusable);
+      expect(reader.ignoredReason).toMatch(/names a verdict the memo does not hold; ignored, walking again$/);
       expect(seen.some((entry) => typeof entry !== 'string' && entry.commit === oid('b'))).toBe(false);
     }
   });
