@@ -1,12 +1,25 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommitResult, TagResult } from '../core/verify-object.ts';
-import type { SignatureVerdict } from '../core/verdict.ts';
+import type { CommitResult } from '../core/verify-object.ts';
 import { RecalledRangeUnusable, type RangeMemo, type RecalledRange } from '../git/verify-range.ts';
 import { openCacheFile, UnusableCacheFile, type CacheFileReader } from './read-cache-file.ts';
 import { reusableWithoutNow } from './verdict-cache.ts';
 import { SignetError } from '../core/errors.ts';
+import {
+  checkRecords,
+  HEADER_LENGTH,
+  LineSplitter,
+  MAGIC,
+  mac,
+  namesAny,
+  readRevisions,
+  replayRecords,
+  VERSION,
+  type MemoRevisions,
+  type SharedVerdict,
+} from './walk-memo-records.ts';
+import { MemoWriter } from './walk-memo-writer.ts';
 
 /**
  * A whole range's results, memoised: the commits of one walk in git's order with their verdicts,
@@ -35,15 +48,17 @@ import { SignetError } from '../core/errors.ts';
  * reused and that commit verified again. HMAC-SHA256 under the verdict cache's secret over the
  * key and the body: a damaged, cut-short or foreign memo is ignored (the range is walked and
  * verified again), never trusted.
+ *
+ * Here: finding, checking and replaying memos; the records' format and their reading in
+ * walk-memo-records.ts; the writer (and MAX_SHARED_VERDICTS) in walk-memo-writer.ts.
  */
-const MAGIC = 'signet-walk-memo';
-const VERSION = 2;
-const HEADER_LENGTH = MAGIC.length + 1 + String(VERSION).length + 1 + 64 + 1 + 64 + 1;
+
 /** Memo files kept per directory: each moved tip leaves one behind. */
 const KEEP_FILES = 4;
-const FLUSH_BYTES = 64 * 1024;
+
 /** A memo is read this much at a time (twice: checked, then replayed), never whole. */
 const READ_BYTES = 64 * 1024;
+
 /**
  * A memo up to this size (about 36,000 commits) is read once and its text held for the replay;
  * a larger one pays for a second pass and its digests instead of holding its text: at 100,000
@@ -51,22 +66,9 @@ const READ_BYTES = 64 * 1024;
  * where the replay also verifies; 2026-12-04, load ~3).
  */
 const HOLD_BYTES = 4 << 20;
-/**
- * A record longer than this (a subject of a megabyte) makes the memo unusable: the range is
- * walked again. Lines are gathered before the MAC is known (it covers the whole file): at
- * 16 MiB a planted line cost 87 MiB of RSS to gather, decode and match.
- */
-const MAX_LINE_BYTES = 1 << 20;
+
 /** An earlier memo whose revisions line is longer than this (over 100,000 refs) is not a candidate. */
 const MAX_INPUTS_BYTES = 8 << 20;
-/**
- * Distinct shared verdicts a writer numbers (and a replay holds) before the table starts again
- * (`r`): with --now every OpenPGP verdict differs (its signature time), and a million of them
- * held as JSON by the writer and as objects by the replay was hundreds of megabytes.
- */
-const MAX_SHARED_VERDICTS = 4096;
-/** The copied records are written this much at a time. */
-const COPY_CHARS = 1 << 20;
 
 export interface WalkInputs {
   include: string[];
@@ -89,18 +91,6 @@ export function walkMemoKey(verdictKey: string, walk: WalkInputs): string {
   field('revisions', JSON.stringify([walk.include, walk.exclude, walk.parsed]));
   field('shallow', [...walk.shallow].sort().join(','));
   return hash.digest('hex');
-}
-
-interface SharedVerdict {
-  verdict: SignatureVerdict;
-  mergetags: TagResult[];
-}
-
-/** The revisions a memo was walked from, as its `t` line holds them. */
-interface MemoRevisions {
-  include: string[];
-  exclude: string[];
-  parsed: string[];
 }
 
 /** A range whose walk reaches an earlier memo's: the new commits, in git's order, then the earlier range. */
@@ -425,108 +415,6 @@ export interface MemoReadStatistics {
 }
 
 /**
- * Whole lines out of pieces of bytes: a line may span pieces (a long subject), and a piece may
- * end inside a UTF-8 character, never inside a newline. The unfinished line is kept as pieces
- * (joined once, when it ends) and only up to MAX_LINE_BYTES: a planted file of one endless line
- * is refused, not gathered.
- */
-class LineSplitter {
-  private parts: Buffer[] = [];
-  private partsLength = 0;
-  /** A line ran past the bound: the memo does not parse. */
-  tooLong = false;
-
-  constructor(private readonly maxLineBytes = MAX_LINE_BYTES) {}
-
-  get empty(): boolean {
-    return this.partsLength === 0;
-  }
-
-  /** The whole lines these bytes complete, or undefined when they complete none. */
-  push(bytes: Buffer): string | undefined {
-    const end = bytes.lastIndexOf(0x0a);
-    if (end < 0) {
-      this.keep(bytes);
-      return undefined;
-    }
-    const lines = this.parts.length > 0 ? Buffer.concat([...this.parts, bytes.subarray(0, end + 1)]) : bytes.subarray(0, end + 1);
-    this.parts = [];
-    this.partsLength = 0;
-    this.keep(bytes.subarray(end + 1));
-    return lines.toString('utf8');
-  }
-
-  private keep(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    if (this.partsLength + bytes.length > this.maxLineBytes) {
-      this.tooLong = true;
-      this.parts = [];
-      this.partsLength = 0;
-      return;
-    }
-    // A copy: the piece's buffer is read into again.
-    this.parts.push(Buffer.from(bytes));
-    this.partsLength += bytes.length;
-  }
-}
-
-/** The commits among whole lines of records, or undefined when one does not parse. */
-function checkRecords(text: string): number | undefined {
-  // Blocks of records a match: one native match per record cost a microsecond each.
-  for (let start = 0; start < text.length;) {
-    RECORDS.lastIndex = start;
-    if (!RECORDS.test(text)) return undefined;
-    start = RECORDS.lastIndex;
-  }
-  // A `v` line's JSON is parsed only once authenticated (by the replay): parsed before, a planted
-  // megabyte of `[{},{},…]` became hundreds of megabytes of objects (623 MiB of RSS at 16 MiB).
-  let others = 0;
-  for (let at = text.startsWith('v\t') ? 0 : text.indexOf('\nv\t'); at >= 0; at = text.indexOf('\nv\t', at + 1)) others++;
-  for (let at = text.startsWith('r\n') ? 0 : text.indexOf('\nr\n'); at >= 0; at = text.indexOf('\nr\n', at + 1)) others++;
-  return countLines(text) - others;
-}
-
-/** Whether whole lines of checked records name one of these commits (as a commit, not a parent). */
-function namesAny(text: string, oids: Set<string>): boolean {
-  for (let start = 0; start < text.length; start = text.indexOf('\n', start) + 1) {
-    const type = text.charCodeAt(start);
-    // c or C
-    if ((type === 99 || type === 67) && oids.has(text.slice(start + 2, text.indexOf('\t', start + 2)))) return true;
-  }
-  return false;
-}
-
-/** A `t` line's revisions, or undefined when it is not one. */
-function readRevisions(line: string): MemoRevisions | undefined {
-  // Read before the MAC is checked (an earlier memo's line steers a walk): only ids, as the writer
-  // puts them, are parsed, never JSON of any shape (megabytes of `[{},…]` are as many objects).
-  if (!isRevisionsLine(line)) return undefined;
-  let value: Partial<MemoRevisions>;
-  try {
-    value = JSON.parse(line.slice(2)) as Partial<MemoRevisions>;
-  } catch {
-    return undefined;
-  }
-  const ids = (list: unknown): list is string[] => Array.isArray(list) && list.every((oid) => typeof oid === 'string' && ONE_ID.test(oid));
-  if (!ids(value?.include) || !ids(value.exclude) || !ids(value.parsed)) return undefined;
-  return { include: value.include, exclude: value.exclude, parsed: value.parsed };
-}
-
-function sharedVerdict(json: string): SharedVerdict | undefined {
-  let value: SharedVerdict;
-  try {
-    value = JSON.parse(json) as SharedVerdict;
-  } catch {
-    return undefined;
-  }
-  return typeof value?.verdict?.status === 'string' && Array.isArray(value.mergetags) ? value : undefined;
-}
-
-function mac(secret: Buffer, key: string): Hmac {
-  return createHmac('sha256', secret).update(MAGIC).update('\0').update(key).update('\0');
-}
-
-/**
  * The second pass: the file the first pass checked (the same open file, so that another run
  * renaming its memo into place or pruning this one changes nothing) read again a piece at a
  * time, each piece held to the digest the first pass took (bytes changed in place stop the
@@ -592,176 +480,6 @@ function heldRange(texts: string[], length: number, copy?: (text: string) => voi
       }
     },
   };
-}
-
-/** The results of whole lines of checked records; `shared` gathers the verdicts as they come. */
-function* replayRecords(text: string, shared: SharedVerdict[]): Generator<CommitResult | string> {
-  for (let start = 0; start < text.length;) {
-    const stop = text.indexOf('\n', start);
-    if (text[start] === 't') {
-      // The revisions line: read by the scan.
-    } else if (text[start] === 'r') {
-      // Records copied from an earlier memo: numbered from its own table.
-      shared.length = 0;
-    } else if (text[start] === 'v') {
-      const value = sharedVerdict(text.slice(start + 2, stop));
-      // Parsed only now, once authenticated: an authentic memo that does not hold is a cache problem.
-      if (!value) throw new RecalledRangeUnusable('a verdict record does not parse');
-      shared.push(value);
-    } else {
-      const oidEnd = text.indexOf('\t', start + 2);
-      const numberEnd = text.indexOf('\t', oidEnd + 1);
-      const parentsEnd = text.indexOf('\t', numberEnd + 1);
-      const oid = text.slice(start + 2, oidEnd);
-      if (text.charCodeAt(oidEnd + 1) === 45) yield oid;
-      else {
-        const entry = shared[Number(text.slice(oidEnd + 1, numberEnd))];
-        // Numbered in order of first use by the writer: an authentic memo cannot point past its table.
-        if (!entry) throw new RecalledRangeUnusable(`${oid} names a verdict the memo does not hold`);
-        const parents = parentsEnd === numberEnd + 1 ? [] : text.slice(numberEnd + 1, parentsEnd).split(' ');
-        const raw = text.slice(parentsEnd + 1, stop);
-        yield {
-          commit: oid,
-          parents,
-          subject: text[start] === 'C' ? (JSON.parse(raw) as string) : raw,
-          verdict: entry.verdict,
-          mergetags: entry.mergetags,
-        };
-      }
-    }
-    start = stop + 1;
-  }
-}
-
-const ID = '(?:[0-9a-f]{40}|[0-9a-f]{64})';
-const ONE_ID = new RegExp(`^${ID}$`);
-/** One id of a `t` line's lists, and what follows it. */
-const QUOTED_ID = new RegExp(`"${ID}"[,\\]]`, 'y');
-
-/**
- * Whether a line is a `t` line as the writer makes it, JSON of three lists of ids, checked an id
- * at a time (one regular expression over a list of 100,000 ids overflows the matcher's stack).
- */
-function isRevisionsLine(line: string): boolean {
-  let at = 0;
-  for (const name of ['include', 'exclude', 'parsed']) {
-    const opening = `${at === 0 ? 't\t{' : ','}"${name}":[`;
-    if (!line.startsWith(opening, at)) return false;
-    at += opening.length;
-    if (line[at] === ']') {
-      at++;
-      continue;
-    }
-    do {
-      QUOTED_ID.lastIndex = at;
-      if (!QUOTED_ID.test(line)) return false;
-      at = QUOTED_ID.lastIndex;
-    } while (line[at - 1] === ',');
-  }
-  return line.length === at + 1 && line[at] === '}';
-}
-/** Up to 256 records: `v` (a JSON object, parsed once authenticated), `c` (plain subject), `C` (subject as a JSON string) or `r`. */
-const RECORDS = new RegExp(`(?:v\t\\{"verdict":\\{[^\n]*\\}\n|[cC]\t${ID}\t(?:-|[0-9]{1,9})\t(?:${ID}(?: ${ID})*)?\t[^\n]*\n|r\n){1,256}`, 'y');
-
-function countLines(text: string): number {
-  let count = 0;
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) count++;
-  return count;
-}
-
-/** Streams the memo to a temporary file as results come, so a million-commit range is never held whole. */
-class MemoWriter {
-  private readonly fd: number;
-  private readonly hmac: Hmac;
-  private readonly numbers = new Map<string, number>();
-  private pending: string[] = [];
-  private pendingLength = 0;
-  /** An earlier memo's records were copied: nothing is added after them (their numbers are their own). */
-  private copying = false;
-
-  constructor(
-    directory: string,
-    private readonly temporary: string,
-    secret: Buffer,
-    private readonly key: string,
-    revisions: MemoRevisions,
-  ) {
-    mkdirSync(directory, { recursive: true });
-    this.fd = openSync(temporary, 'wx', 0o600);
-    writeSync(this.fd, Buffer.alloc(HEADER_LENGTH, 0x20));
-    this.hmac = mac(secret, key);
-    this.push(`t\t${JSON.stringify({ include: revisions.include, exclude: revisions.exclude, parsed: revisions.parsed })}\n`);
-  }
-
-  /**
-   * Whole lines of an earlier memo's checked records, in order, the first piece starting with
-   * its `t` line: that becomes `r` (the verdict numbers start again), the rest is copied as is.
-   */
-  copy(text: string): void {
-    let from = 0;
-    if (!this.copying) {
-      this.copying = true;
-      this.push('r\n');
-      from = text.indexOf('\n') + 1;
-    }
-    // In pieces cut at line ends: a piece's text can be long (a record of megabytes).
-    while (from < text.length) {
-      const to = from + COPY_CHARS >= text.length ? text.length : text.indexOf('\n', from + COPY_CHARS) + 1 || text.length;
-      this.push(text.slice(from, to));
-      from = to;
-    }
-  }
-
-  add(result: CommitResult, reusable: boolean): void {
-    if (this.copying) throw new SignetError('INTERNAL', 'walk memo: a record added after the copied ones');
-    let number = '-';
-    if (reusable) {
-      const shared = JSON.stringify({ verdict: result.verdict, mergetags: result.mergetags });
-      let known = this.numbers.get(shared);
-      if (known === undefined) {
-        if (this.numbers.size >= MAX_SHARED_VERDICTS) {
-          this.numbers.clear();
-          this.push('r\n');
-        }
-        known = this.numbers.size;
-        this.numbers.set(shared, known);
-        this.push(`v\t${shared}\n`);
-      }
-      number = String(known);
-    }
-    const plain = !/[\n\r]/.test(result.subject);
-    this.push(`${plain ? 'c' : 'C'}\t${result.commit}\t${number}\t${result.parents.join(' ')}\t${plain ? result.subject : JSON.stringify(result.subject)}\n`);
-  }
-
-  /** Writes the header over its placeholder and returns the temporary file's name. */
-  finish(): string {
-    this.flush();
-    const header = `${MAGIC} ${VERSION} ${this.key} ${this.hmac.digest('hex')}\n`;
-    writeSync(this.fd, Buffer.from(header, 'latin1'), 0, HEADER_LENGTH, 0);
-    closeSync(this.fd);
-    return this.temporary;
-  }
-
-  discard(): void {
-    closeSync(this.fd);
-    rmSync(this.temporary, { force: true });
-  }
-
-  private push(line: string): void {
-    this.pending.push(line);
-    this.pendingLength += line.length;
-    if (this.pendingLength >= FLUSH_BYTES) this.flush();
-  }
-
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    const bytes = Buffer.from(this.pending.join(''), 'utf8');
-    this.pending = [];
-    this.pendingLength = 0;
-    this.hmac.update(bytes);
-    let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
-  }
 }
 
 /** Keeps the newest few memo files. */
