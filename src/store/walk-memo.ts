@@ -56,6 +56,9 @@ import { MemoWriter } from './walk-memo-writer.ts';
 /** Memo files kept per directory: each moved tip leaves one behind. */
 const KEEP_FILES = 4;
 
+/** An earlier memo with more tips than this (and than 4 times this range's) is no candidate. */
+const MAX_EARLIER_TIPS = 64;
+
 /** A memo is read this much at a time (twice: checked, then replayed), never whole. */
 const READ_BYTES = 64 * 1024;
 
@@ -179,7 +182,10 @@ export class WalkMemo implements RangeMemo {
         file = openCacheFile(path);
         if (!file) continue;
         const earlier = this.earlierRevisions(file);
-        if (!earlier) continue;
+        // Not yet authenticated, and each tip is read before the walk: a planted list of every
+        // commit of the repository would cost their nodes. Far more tips than this range has
+        // cannot all be in its walk's queue at one moment but in odd shapes: walked whole.
+        if (!earlier || earlier.revisions.include.length > Math.max(MAX_EARLIER_TIPS, 4 * this.walk.include.length)) continue;
         const found = walkNew(earlier.revisions.include);
         if (!found) continue;
         const scanned = this.scan(file, earlier.key, new Set(found));

@@ -33,6 +33,17 @@ if (process.env.MEMO_CASE === 'verdict') {
   const memo = new WalkMemo(dir, key, earlier, true, secret);
   plant(memo.key, t + 'v\\t{"verdict":{"status":"G","format":"ssh","reason":"valid"},"mergetags":[' + objects + ']}\\n');
   console.log(JSON.stringify({ recalled: memo.recall() !== undefined, reason: memo.ignoredReason ?? null }));
+} else if (process.env.MEMO_CASE === 'tips') {
+  // A moved tip's candidate under a name its revisions give, listing 100,000 tips: each would be
+  // read before the walk (a repository's every commit, listed by whoever plants the file).
+  const { walkMemoKey } = await import(process.env.MEMO_BUNDLE);
+  const many = Array.from({ length: 100000 }, (_, index) => index.toString(16).padStart(40, '0'));
+  const name = walkMemoKey(key, { include: many, exclude: [], parsed: [], shallow: [], hashAlgorithm: 'sha1' });
+  plant(name, 't\\t' + JSON.stringify({ include: many, exclude: [], parsed: [] }) + '\\n');
+  const memo = new WalkMemo(dir, key, walk(['2'.repeat(40)]), true, secret);
+  let walked = 0;
+  const moved = memo.recallMoved(() => { walked++; return undefined; });
+  console.log(JSON.stringify({ recalled: moved !== undefined, reason: memo.ignoredReason ?? null, walked }));
 } else {
   // A moved tip's candidate: a name that looks like a memo's, its revisions line 6 MiB of objects.
   plant('d'.repeat(64), 't\\t{"include":[' + objects + '],"exclude":[],"parsed":[]}\\n');
@@ -51,7 +62,7 @@ describe('a planted walk memo is not parsed into objects before its MAC is check
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function run(which: 'verdict' | 'revisions'): { status: number | null; out: string; err: string } {
+  function run(which: 'verdict' | 'revisions' | 'tips'): { status: number | null; out: string; err: string } {
     const child = spawnSync(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--input-type=module', '-e', PLANT], {
       env: { ...process.env, MEMO_BUNDLE: bundle, MEMO_DIR: join(dir, which), MEMO_CASE: which },
       encoding: 'utf8',
@@ -67,6 +78,12 @@ describe('a planted walk memo is not parsed into objects before its MAC is check
     const answer = JSON.parse(out) as { recalled: boolean; reason: string };
     expect(answer.recalled).toBe(false);
     expect(answer.reason).toMatch(/ignored, walking again$/);
+  });
+
+  it('an earlier memo listing 100,000 tips for a range of one: no candidate, no walk', () => {
+    const { status, out } = run('tips');
+    expect(status).toBe(0);
+    expect(JSON.parse(out)).toEqual({ recalled: false, reason: null, walked: 0 });
   });
 
   it('a revisions line of megabytes of JSON objects (an earlier memo for a moved tip): no candidate, no walk', () => {
