@@ -7,6 +7,7 @@ import type { RegistrySources } from '../keys/load-registries.ts';
 import { SignetError } from '../core/errors.ts';
 import { openCacheFile, UnusableCacheFile, type CacheFileReader } from './read-cache-file.ts';
 import { RecordArena } from './record-arena.ts';
+import { removeStaleTemporaries } from './stale-temporaries.ts';
 import { decodeRecord, encodeRecord, parseSharedVerdict, RECORD_ID, sharedVerdictJson } from './verdict-cache-record.ts';
 
 /**
@@ -353,6 +354,7 @@ export class VerdictCache {
 
   /** Keeps the newest few files: each changed keyring or --now leaves one behind. */
   private prune(): void {
+    removeStaleTemporaries(this.directory);
     let files: Array<{ name: string; mtime: number }>;
     try {
       files = readdirSync(this.directory)

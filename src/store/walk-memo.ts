@@ -20,6 +20,7 @@ import {
   type SharedVerdict,
 } from './walk-memo-records.ts';
 import { MemoWriter } from './walk-memo-writer.ts';
+import { removeStaleTemporaries } from './stale-temporaries.ts';
 
 /**
  * A whole range's results, memoised: the commits of one walk in git's order with their verdicts,
@@ -488,8 +489,9 @@ function heldRange(texts: string[], length: number, copy?: (text: string) => voi
   };
 }
 
-/** Keeps the newest few memo files. */
+/** Keeps the newest few memo files, and removes temporaries killed runs left. */
 function prune(directory: string): void {
+  removeStaleTemporaries(directory);
   let files: Array<{ name: string; mtime: number }>;
   try {
     files = readdirSync(directory)

@@ -7,7 +7,7 @@
  * records carrying attacker-chosen commit subjects (`x; curl … | sh`). The temporaries are
  * created exclusively under unguessable names, so no planted name is ever written through.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -112,6 +112,35 @@ describe('cache writers prune only files named as signet names them', () => {
       memo.complete();
       expect(memo.writeProblem).toBeUndefined();
       expect(readdirSync(dir).sort()).toEqual([...theirs, `${KEY}.cache`, `${memo.key}.memo`].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cache writers remove the temporaries killed runs left', () => {
+  // A CI job killed at its timeout while writing a million-commit memo leaves ~110 MB under a
+  // name no later run would reuse: each time. An hour-old temporary of signet's names goes.
+  it('removes old temporaries of signet names, keeps fresh ones (a run writing now) and other names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signet-cache-stale-'));
+    try {
+      const old = (Date.now() - 2 * 3600_000) / 1000;
+      const stale = [`${KEY}.memo.4242.${'0'.repeat(16)}.tmp`, `${'b'.repeat(64)}.cache.77.${'f'.repeat(16)}.tmp`];
+      const fresh = `${'c'.repeat(64)}.memo.4243.${'1'.repeat(16)}.tmp`;
+      const theirs = 'notes.memo.1.tmp';
+      for (const name of [...stale, fresh, theirs]) writeFileSync(join(dir, name), 'partial\n');
+      for (const name of [...stale, theirs]) utimesSync(join(dir, name), old, old);
+      const memo = new WalkMemo(dir, KEY, WALK, false, SECRET);
+      memo.record(result);
+      memo.complete();
+      expect(readdirSync(dir).sort()).toEqual([fresh, theirs, `${memo.key}.memo`].sort());
+      // The verdict cache's writer does the same.
+      writeFileSync(join(dir, stale[1]!), 'partial\n');
+      utimesSync(join(dir, stale[1]!), old, old);
+      const cache = new VerdictCache(dir, KEY, false, SECRET);
+      cache.put(result);
+      cache.save();
+      expect(readdirSync(dir).sort()).toEqual([fresh, theirs, `${memo.key}.memo`, `${KEY}.cache`].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
