@@ -44,6 +44,17 @@ export interface RangeMemo {
   abandon(): void;
 }
 
+/**
+ * A recalled range that cannot go on (its file changed in place while it was replayed, or a
+ * record no longer holds): what it gave so far was checked, the rest is walked again
+ * (verifyCommitBatches). A cache problem, never a verdict, nor a reason to fail the run.
+ */
+export class RecalledRangeUnusable extends SignetError {
+  constructor(readonly reason: string) {
+    super('STORE_UNAVAILABLE', `walk memo: ${reason}`);
+  }
+}
+
 /** What the walk asks of a verdict cache; the cache decides what it keeps. */
 export interface CommitVerdictCache {
   get(oid: string): CommitResult | undefined;
@@ -121,6 +132,30 @@ export async function* verifyCommits(
  * replay's time. Results of a walk come one at a time, as they are verified.
  */
 export async function* verifyCommitBatches(
+  repo: Repository,
+  revisions: RevisionSet,
+  registries: KeyRegistries,
+  options: VerifyRangeOptions,
+): AsyncGenerator<CommitResult[]> {
+  let given = 0;
+  try {
+    for await (const batch of recalledOrWalked(repo, revisions, registries, options)) {
+      given += batch.length;
+      yield batch;
+    }
+  } catch (error) {
+    if (!(error instanceof RecalledRangeUnusable)) throw error;
+    // A memo that cannot go on (a cache problem, never a verdict): the commits given so
+    // far were checked and are git's first ones; the whole walk's answer after them follows.
+    let skip = given;
+    for await (const result of walkAndVerify(repo, revisions, registries, options)) {
+      if (skip > 0) skip--;
+      else yield [result];
+    }
+  }
+}
+
+async function* recalledOrWalked(
   repo: Repository,
   revisions: RevisionSet,
   registries: KeyRegistries,

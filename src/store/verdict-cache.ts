@@ -7,6 +7,7 @@ import type { RegistrySources } from '../keys/load-registries.ts';
 import { SignetError } from '../core/errors.ts';
 import { openCacheFile, UnusableCacheFile, type CacheFileReader } from './read-cache-file.ts';
 import { RecordArena } from './record-arena.ts';
+import { removeStaleTemporaries } from './stale-temporaries.ts';
 import { decodeRecord, encodeRecord, parseSharedVerdict, RECORD_ID, sharedVerdictJson } from './verdict-cache-record.ts';
 
 /**
@@ -14,7 +15,8 @@ import { decodeRecord, encodeRecord, parseSharedVerdict, RECORD_ID, sharedVerdic
  *
  * One file per verdict key (`<key>.cache`): the key is a SHA-256 over everything a verdict
  * depends on besides the commit itself — the registry's content (keyrings, allowed_signers,
- * revoked keys, X.509 roots and CRLs, trusted root, keyless identities), the policy file's
+ * revoked keys, X.509 roots and CRLs, trusted root, keyless identities) and its files' names
+ * (a verdict's detail may name one), the policy file's
  * content when there is one, the explicit `--now`, signet's version and this format's — so a changed
  * input finds no file and every commit is verified again. The object id is the key within a file.
  *
@@ -88,6 +90,20 @@ export function verdictKey(inputs: VerdictKeyInputs): string {
       JSON.stringify([identity.subject ?? null, identity.subjectRegexp?.source ?? null, identity.issuer ?? null, identity.issuerRegexp?.source ?? null]),
     );
   }
+  // The files' names too: a verdict can name the file it was judged by ("… is revoked in
+  // <revoked keys>", "<allowed_signers>:<line>"), and a cached one must read as a fresh one would.
+  const names = (list: Array<{ name: string }> | undefined): string[] => (list ?? []).map((source) => source.name);
+  field(
+    'names',
+    JSON.stringify([
+      names(sources.keyrings),
+      sources.allowedSigners?.name ?? null,
+      sources.revokedKeys?.name ?? null,
+      names(sources.x509Roots),
+      names(sources.crls),
+      sources.trustedRoot?.name ?? null,
+    ]),
+  );
   if (inputs.policy) field('policy', inputs.policy);
   field('now', inputs.now ? String(inputs.now.getTime()) : 'clock');
   return hash.digest('hex');
@@ -246,7 +262,13 @@ export class VerdictCache {
       throw error;
     }
     closeSync(fd);
-    renameSync(temporary, this.path);
+    try {
+      renameSync(temporary, this.path);
+    } catch (error) {
+      // Not renamed (a directory planted at the name, a full disk): each run would leave one behind.
+      rmSync(temporary, { force: true });
+      throw error;
+    }
     this.added = 0;
     this.rewrite = false;
     this.prune();
@@ -332,17 +354,26 @@ export class VerdictCache {
 
   /** Keeps the newest few files: each changed keyring or --now leaves one behind. */
   private prune(): void {
+    removeStaleTemporaries(this.directory);
     let files: Array<{ name: string; mtime: number }>;
     try {
       files = readdirSync(this.directory)
-        .filter((name) => name.endsWith('.cache'))
+        // Only names signet gives its files: the directory may be elsewhere than it looks (a
+        // symlink planted in .git) and hold someone's own `*.cache` files.
+        .filter((name) => /^[0-9a-f]{64}\.cache$/.test(name))
         .map((name) => ({ name, mtime: statSync(join(this.directory, name)).mtimeMs }));
     } catch {
       // Pruning is housekeeping: a file another run removed first is no reason to fail the run.
       return;
     }
     files.sort((a, b) => b.mtime - a.mtime);
-    for (const file of files.slice(KEEP_FILES)) rmSync(join(this.directory, file.name), { force: true });
+    for (const file of files.slice(KEEP_FILES)) {
+      try {
+        rmSync(join(this.directory, file.name), { force: true });
+      } catch {
+        // A directory planted at a cache's name, or no right to remove it: the file written stands.
+      }
+    }
   }
 }
 

@@ -1,12 +1,26 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommitResult, TagResult } from '../core/verify-object.ts';
-import type { SignatureVerdict } from '../core/verdict.ts';
-import type { RangeMemo, RecalledRange } from '../git/verify-range.ts';
+import type { CommitResult } from '../core/verify-object.ts';
+import { RecalledRangeUnusable, type RangeMemo, type RecalledRange } from '../git/verify-range.ts';
 import { openCacheFile, UnusableCacheFile, type CacheFileReader } from './read-cache-file.ts';
 import { reusableWithoutNow } from './verdict-cache.ts';
 import { SignetError } from '../core/errors.ts';
+import {
+  checkRecords,
+  HEADER_LENGTH,
+  LineSplitter,
+  MAGIC,
+  mac,
+  namesAny,
+  readRevisions,
+  replayRecords,
+  VERSION,
+  type MemoRevisions,
+  type SharedVerdict,
+} from './walk-memo-records.ts';
+import { MemoWriter } from './walk-memo-writer.ts';
+import { removeStaleTemporaries } from './stale-temporaries.ts';
 
 /**
  * A whole range's results, memoised: the commits of one walk in git's order with their verdicts,
@@ -35,15 +49,20 @@ import { SignetError } from '../core/errors.ts';
  * reused and that commit verified again. HMAC-SHA256 under the verdict cache's secret over the
  * key and the body: a damaged, cut-short or foreign memo is ignored (the range is walked and
  * verified again), never trusted.
+ *
+ * Here: finding, checking and replaying memos; the records' format and their reading in
+ * walk-memo-records.ts; the writer (and MAX_SHARED_VERDICTS) in walk-memo-writer.ts.
  */
-const MAGIC = 'signet-walk-memo';
-const VERSION = 2;
-const HEADER_LENGTH = MAGIC.length + 1 + String(VERSION).length + 1 + 64 + 1 + 64 + 1;
+
 /** Memo files kept per directory: each moved tip leaves one behind. */
 const KEEP_FILES = 4;
-const FLUSH_BYTES = 64 * 1024;
+
+/** An earlier memo with more tips than this (and than 4 times this range's) is no candidate. */
+const MAX_EARLIER_TIPS = 64;
+
 /** A memo is read this much at a time (twice: checked, then replayed), never whole. */
 const READ_BYTES = 64 * 1024;
+
 /**
  * A memo up to this size (about 36,000 commits) is read once and its text held for the replay;
  * a larger one pays for a second pass and its digests instead of holding its text: at 100,000
@@ -51,18 +70,9 @@ const READ_BYTES = 64 * 1024;
  * where the replay also verifies; 2026-12-04, load ~3).
  */
 const HOLD_BYTES = 4 << 20;
-/** A record longer than this (a subject of megabytes) makes the memo unusable: the range is walked again. */
-const MAX_LINE_BYTES = 16 << 20;
+
 /** An earlier memo whose revisions line is longer than this (over 100,000 refs) is not a candidate. */
 const MAX_INPUTS_BYTES = 8 << 20;
-/**
- * Distinct shared verdicts a writer numbers (and a replay holds) before the table starts again
- * (`r`): with --now every OpenPGP verdict differs (its signature time), and a million of them
- * held as JSON by the writer and as objects by the replay was hundreds of megabytes.
- */
-const MAX_SHARED_VERDICTS = 4096;
-/** The copied records are written this much at a time. */
-const COPY_CHARS = 1 << 20;
 
 export interface WalkInputs {
   include: string[];
@@ -85,18 +95,6 @@ export function walkMemoKey(verdictKey: string, walk: WalkInputs): string {
   field('revisions', JSON.stringify([walk.include, walk.exclude, walk.parsed]));
   field('shallow', [...walk.shallow].sort().join(','));
   return hash.digest('hex');
-}
-
-interface SharedVerdict {
-  verdict: SignatureVerdict;
-  mergetags: TagResult[];
-}
-
-/** The revisions a memo was walked from, as its `t` line holds them. */
-interface MemoRevisions {
-  include: string[];
-  exclude: string[];
-  parsed: string[];
 }
 
 /** A range whose walk reaches an earlier memo's: the new commits, in git's order, then the earlier range. */
@@ -141,19 +139,22 @@ export class WalkMemo implements RangeMemo {
       if (!file) return undefined;
       scanned = this.scan(file, this.key);
     } catch (error) {
+      file?.close();
       if (!(error instanceof UnusableCacheFile)) throw error;
       this.ignoredReason = `${this.path}: ${error.message}; ignored, walking again`;
       return undefined;
-    } finally {
-      file?.close();
     }
     if (typeof scanned === 'string') {
+      file.close();
       this.ignoredReason = `${this.path}: ${scanned}; ignored, walking again`;
       return undefined;
     }
     this.reused = { from: 'range' };
-    if (scanned.text !== undefined) return heldRange(scanned.text, scanned.length);
-    return replay(this.path, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics);
+    if (scanned.text !== undefined) {
+      file.close();
+      return this.reported(heldRange(scanned.text, scanned.length), this.path);
+    }
+    return this.reported(replay(this.path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics), this.path);
   }
 
   record(result: CommitResult): void {
@@ -182,7 +183,10 @@ export class WalkMemo implements RangeMemo {
         file = openCacheFile(path);
         if (!file) continue;
         const earlier = this.earlierRevisions(file);
-        if (!earlier) continue;
+        // Not yet authenticated, and each tip is read before the walk: a planted list of every
+        // commit of the repository would cost their nodes. Far more tips than this range has
+        // cannot all be in its walk's queue at one moment but in odd shapes: walked whole.
+        if (!earlier || earlier.revisions.include.length > Math.max(MAX_EARLIER_TIPS, 4 * this.walk.include.length)) continue;
         const found = walkNew(earlier.revisions.include);
         if (!found) continue;
         const scanned = this.scan(file, earlier.key, new Set(found));
@@ -193,10 +197,13 @@ export class WalkMemo implements RangeMemo {
         }
         if (scanned.namesAbsent) continue;
         const copy = (text: string): void => this.copyRecords(text);
-        const range =
-          scanned.text !== undefined
-            ? heldRange(scanned.text, scanned.length, copy)
-            : replay(path, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, copy);
+        let range: RecalledRange;
+        if (scanned.text !== undefined) range = this.reported(heldRange(scanned.text, scanned.length, copy), path);
+        else {
+          // The replay reads the file it checked: it owns (and closes) the open file from here.
+          range = this.reported(replay(path, file, scanned, this.limits.readBytes ?? READ_BYTES, this.statistics, copy), path);
+          file = undefined;
+        }
         this.reused = { from: 'earlier', newCommits: found.length, earlierCommits: scanned.length };
         return { found, earlier: range };
       } catch (error) {
@@ -212,15 +219,20 @@ export class WalkMemo implements RangeMemo {
 
   complete(): void {
     if (!this.writer) return;
+    let temporary: string | undefined;
     try {
-      const temporary = this.writer.finish();
+      temporary = this.writer.finish();
       this.writer = undefined;
       renameSync(temporary, this.path);
-      prune(this.directory);
     } catch (error) {
       this.writeProblem = (error as Error).message;
       this.abandon();
+      // Not renamed (a directory planted at the name, a full disk): a memo-sized file left
+      // behind by every run would fill the disk.
+      if (temporary) rmSync(temporary, { force: true });
+      return;
     }
+    prune(this.directory);
   }
 
   private startWriter(): MemoWriter {
@@ -365,6 +377,24 @@ export class WalkMemo implements RangeMemo {
     return { size: file.size, digests, length, namesAbsent, ...(hold ? { text: held } : {}) };
   }
 
+  /** A replay that says, once the run ends, why it could not go on (the range is then walked again). */
+  private reported(range: RecalledRange, path: string): RecalledRange {
+    const said = (reason: string): void => {
+      this.ignoredReason = `${path}: ${reason}; ignored, walking again`;
+    };
+    return {
+      length: range.length,
+      *[Symbol.iterator]() {
+        try {
+          yield* range;
+        } catch (error) {
+          if (error instanceof RecalledRangeUnusable) said(error.reason);
+          throw error;
+        }
+      },
+    };
+  }
+
   private countRead(bytes: number): number {
     this.statistics.bytesRead += bytes;
     this.statistics.largestRead = Math.max(this.statistics.largestRead, bytes);
@@ -392,135 +422,41 @@ export interface MemoReadStatistics {
 }
 
 /**
- * Whole lines out of pieces of bytes: a line may span pieces (a long subject), and a piece may
- * end inside a UTF-8 character, never inside a newline. The unfinished line is kept as pieces
- * (joined once, when it ends) and only up to MAX_LINE_BYTES: a planted file of one endless line
- * is refused, not gathered.
+ * The second pass: the file the first pass checked (the same open file, so that another run
+ * renaming its memo into place or pruning this one changes nothing) read again a piece at a
+ * time, each piece held to the digest the first pass took (bytes changed in place stop the
+ * replay with RecalledRangeUnusable: what they say was not checked, and verifyCommitBatches walks
+ * the rest of the range), and each commit's result made as it is replayed, so a long
+ * range is never held, as bytes or objects. It closes the file once replayed; a range is replayed once.
  */
-class LineSplitter {
-  private parts: Buffer[] = [];
-  private partsLength = 0;
-  /** A line ran past the bound: the memo does not parse. */
-  tooLong = false;
-
-  constructor(private readonly maxLineBytes = MAX_LINE_BYTES) {}
-
-  get empty(): boolean {
-    return this.partsLength === 0;
-  }
-
-  /** The whole lines these bytes complete, or undefined when they complete none. */
-  push(bytes: Buffer): string | undefined {
-    const end = bytes.lastIndexOf(0x0a);
-    if (end < 0) {
-      this.keep(bytes);
-      return undefined;
-    }
-    const lines = this.parts.length > 0 ? Buffer.concat([...this.parts, bytes.subarray(0, end + 1)]) : bytes.subarray(0, end + 1);
-    this.parts = [];
-    this.partsLength = 0;
-    this.keep(bytes.subarray(end + 1));
-    return lines.toString('utf8');
-  }
-
-  private keep(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    if (this.partsLength + bytes.length > this.maxLineBytes) {
-      this.tooLong = true;
-      this.parts = [];
-      this.partsLength = 0;
-      return;
-    }
-    // A copy: the piece's buffer is read into again.
-    this.parts.push(Buffer.from(bytes));
-    this.partsLength += bytes.length;
-  }
-}
-
-/** The commits among whole lines of records, or undefined when one does not parse. */
-function checkRecords(text: string): number | undefined {
-  // Blocks of records a match: one native match per record cost a microsecond each.
-  for (let start = 0; start < text.length;) {
-    RECORDS.lastIndex = start;
-    if (!RECORDS.test(text)) return undefined;
-    start = RECORDS.lastIndex;
-  }
-  let others = 0;
-  for (let at = text.startsWith('v\t') ? 0 : text.indexOf('\nv\t'); at >= 0; at = text.indexOf('\nv\t', at + 1)) {
-    const start = text[at] === 'v' ? at : at + 1;
-    if (sharedVerdict(text.slice(start + 2, text.indexOf('\n', start))) === undefined) return undefined;
-    others++;
-  }
-  for (let at = text.startsWith('r\n') ? 0 : text.indexOf('\nr\n'); at >= 0; at = text.indexOf('\nr\n', at + 1)) others++;
-  return countLines(text) - others;
-}
-
-/** Whether whole lines of checked records name one of these commits (as a commit, not a parent). */
-function namesAny(text: string, oids: Set<string>): boolean {
-  for (let start = 0; start < text.length; start = text.indexOf('\n', start) + 1) {
-    const type = text.charCodeAt(start);
-    // c or C
-    if ((type === 99 || type === 67) && oids.has(text.slice(start + 2, text.indexOf('\t', start + 2)))) return true;
-  }
-  return false;
-}
-
-/** A `t` line's revisions, or undefined when it is not one. */
-function readRevisions(line: string): MemoRevisions | undefined {
-  if (!line.startsWith('t\t')) return undefined;
-  let value: Partial<MemoRevisions>;
-  try {
-    value = JSON.parse(line.slice(2)) as Partial<MemoRevisions>;
-  } catch {
-    return undefined;
-  }
-  const ids = (list: unknown): list is string[] => Array.isArray(list) && list.every((oid) => typeof oid === 'string' && ONE_ID.test(oid));
-  if (!ids(value?.include) || !ids(value.exclude) || !ids(value.parsed)) return undefined;
-  return { include: value.include, exclude: value.exclude, parsed: value.parsed };
-}
-
-function sharedVerdict(json: string): SharedVerdict | undefined {
-  let value: SharedVerdict;
-  try {
-    value = JSON.parse(json) as SharedVerdict;
-  } catch {
-    return undefined;
-  }
-  return typeof value?.verdict?.status === 'string' && Array.isArray(value.mergetags) ? value : undefined;
-}
-
-function mac(secret: Buffer, key: string): Hmac {
-  return createHmac('sha256', secret).update(MAGIC).update('\0').update(key).update('\0');
-}
-
-/**
- * The second pass: the memo read again a piece at a time, each piece held to the digest the
- * first pass took (a file changed in between fails the run: what it says was not checked), and
- * each commit's result made as it is replayed, so a long range is never held, as bytes or objects.
- */
-function replay(path: string, scanned: ScannedMemo, readBytes: number, statistics: MemoReadStatistics, copy?: (text: string) => void): RecalledRange {
-  const changed = (): SignetError => new SignetError('STORE_UNAVAILABLE', `walk memo ${path} changed while it was read; run again`);
+function replay(
+  path: string,
+  file: CacheFileReader,
+  scanned: ScannedMemo,
+  readBytes: number,
+  statistics: MemoReadStatistics,
+  copy?: (text: string) => void,
+): RecalledRange {
+  const changed = (): SignetError => new RecalledRangeUnusable('changed while it was read');
+  let replayed = false;
   return {
     length: scanned.length,
     *[Symbol.iterator]() {
-      let file: CacheFileReader | undefined;
-      try {
-        file = openCacheFile(path);
-      } catch (error) {
-        if (error instanceof UnusableCacheFile) throw changed();
-        throw error;
-      }
-      if (!file || file.size !== scanned.size) {
-        file?.close();
-        throw changed();
-      }
+      if (replayed) throw new SignetError('INTERNAL', `walk memo ${path}: replayed twice`);
+      replayed = true;
       try {
         const shared: SharedVerdict[] = [];
         const lines = new LineSplitter();
         const piece = Buffer.allocUnsafeSlow(Math.min(readBytes, Math.max(scanned.size - HEADER_LENGTH, 1)));
         let number = 0;
         for (let at = HEADER_LENGTH; at < scanned.size; at += piece.length, number++) {
-          const read = file.read(piece, at);
+          let read: number;
+          try {
+            read = file.read(piece, at);
+          } catch (error) {
+            if (error instanceof UnusableCacheFile) throw changed();
+            throw error;
+          }
           statistics.bytesRead += read;
           statistics.largestRead = Math.max(statistics.largestRead, read);
           const bytes = piece.subarray(0, read);
@@ -531,6 +467,7 @@ function replay(path: string, scanned: ScannedMemo, readBytes: number, statistic
           copy?.(text);
           yield* replayRecords(text, shared);
         }
+        if (number !== scanned.digests.length) throw changed();
       } finally {
         file.close();
       }
@@ -552,161 +489,25 @@ function heldRange(texts: string[], length: number, copy?: (text: string) => voi
   };
 }
 
-/** The results of whole lines of checked records; `shared` gathers the verdicts as they come. */
-function* replayRecords(text: string, shared: SharedVerdict[]): Generator<CommitResult | string> {
-  for (let start = 0; start < text.length;) {
-    const stop = text.indexOf('\n', start);
-    if (text[start] === 't') {
-      // The revisions line: read by the scan.
-    } else if (text[start] === 'r') {
-      // Records copied from an earlier memo: numbered from its own table.
-      shared.length = 0;
-    } else if (text[start] === 'v') {
-      const value = sharedVerdict(text.slice(start + 2, stop));
-      if (!value) throw new SignetError('INTERNAL', 'walk memo: a verdict record no longer parses');
-      shared.push(value);
-    } else {
-      const oidEnd = text.indexOf('\t', start + 2);
-      const numberEnd = text.indexOf('\t', oidEnd + 1);
-      const parentsEnd = text.indexOf('\t', numberEnd + 1);
-      const oid = text.slice(start + 2, oidEnd);
-      if (text.charCodeAt(oidEnd + 1) === 45) yield oid;
-      else {
-        const entry = shared[Number(text.slice(oidEnd + 1, numberEnd))];
-        // Numbered in order of first use by the writer: an authentic memo cannot point past its table.
-        if (!entry) throw new SignetError('INTERNAL', `walk memo: ${oid} names a verdict the memo does not hold`);
-        const parents = parentsEnd === numberEnd + 1 ? [] : text.slice(numberEnd + 1, parentsEnd).split(' ');
-        const raw = text.slice(parentsEnd + 1, stop);
-        yield {
-          commit: oid,
-          parents,
-          subject: text[start] === 'C' ? (JSON.parse(raw) as string) : raw,
-          verdict: entry.verdict,
-          mergetags: entry.mergetags,
-        };
-      }
-    }
-    start = stop + 1;
-  }
-}
-
-const ID = '(?:[0-9a-f]{40}|[0-9a-f]{64})';
-const ONE_ID = new RegExp(`^${ID}$`);
-/** Up to 256 records: `v`, `c` (plain subject), `C` (subject as a JSON string) or `r`. */
-const RECORDS = new RegExp(`(?:v\t[^\n]*\n|[cC]\t${ID}\t(?:-|[0-9]{1,9})\t(?:${ID}(?: ${ID})*)?\t[^\n]*\n|r\n){1,256}`, 'y');
-
-function countLines(text: string): number {
-  let count = 0;
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) count++;
-  return count;
-}
-
-/** Streams the memo to a temporary file as results come, so a million-commit range is never held whole. */
-class MemoWriter {
-  private readonly fd: number;
-  private readonly hmac: Hmac;
-  private readonly numbers = new Map<string, number>();
-  private pending: string[] = [];
-  private pendingLength = 0;
-  /** An earlier memo's records were copied: nothing is added after them (their numbers are their own). */
-  private copying = false;
-
-  constructor(
-    directory: string,
-    private readonly temporary: string,
-    secret: Buffer,
-    private readonly key: string,
-    revisions: MemoRevisions,
-  ) {
-    mkdirSync(directory, { recursive: true });
-    this.fd = openSync(temporary, 'wx', 0o600);
-    writeSync(this.fd, Buffer.alloc(HEADER_LENGTH, 0x20));
-    this.hmac = mac(secret, key);
-    this.push(`t\t${JSON.stringify({ include: revisions.include, exclude: revisions.exclude, parsed: revisions.parsed })}\n`);
-  }
-
-  /**
-   * Whole lines of an earlier memo's checked records, in order, the first piece starting with
-   * its `t` line: that becomes `r` (the verdict numbers start again), the rest is copied as is.
-   */
-  copy(text: string): void {
-    let from = 0;
-    if (!this.copying) {
-      this.copying = true;
-      this.push('r\n');
-      from = text.indexOf('\n') + 1;
-    }
-    // In pieces cut at line ends: a piece's text can be long (a record of megabytes).
-    while (from < text.length) {
-      const to = from + COPY_CHARS >= text.length ? text.length : text.indexOf('\n', from + COPY_CHARS) + 1 || text.length;
-      this.push(text.slice(from, to));
-      from = to;
-    }
-  }
-
-  add(result: CommitResult, reusable: boolean): void {
-    if (this.copying) throw new SignetError('INTERNAL', 'walk memo: a record added after the copied ones');
-    let number = '-';
-    if (reusable) {
-      const shared = JSON.stringify({ verdict: result.verdict, mergetags: result.mergetags });
-      let known = this.numbers.get(shared);
-      if (known === undefined) {
-        if (this.numbers.size >= MAX_SHARED_VERDICTS) {
-          this.numbers.clear();
-          this.push('r\n');
-        }
-        known = this.numbers.size;
-        this.numbers.set(shared, known);
-        this.push(`v\t${shared}\n`);
-      }
-      number = String(known);
-    }
-    const plain = !/[\n\r]/.test(result.subject);
-    this.push(`${plain ? 'c' : 'C'}\t${result.commit}\t${number}\t${result.parents.join(' ')}\t${plain ? result.subject : JSON.stringify(result.subject)}\n`);
-  }
-
-  /** Writes the header over its placeholder and returns the temporary file's name. */
-  finish(): string {
-    this.flush();
-    const header = `${MAGIC} ${VERSION} ${this.key} ${this.hmac.digest('hex')}\n`;
-    writeSync(this.fd, Buffer.from(header, 'latin1'), 0, HEADER_LENGTH, 0);
-    closeSync(this.fd);
-    return this.temporary;
-  }
-
-  discard(): void {
-    closeSync(this.fd);
-    rmSync(this.temporary, { force: true });
-  }
-
-  private push(line: string): void {
-    this.pending.push(line);
-    this.pendingLength += line.length;
-    if (this.pendingLength >= FLUSH_BYTES) this.flush();
-  }
-
-  private flush(): void {
-    if (this.pending.length === 0) return;
-    const bytes = Buffer.from(this.pending.join(''), 'utf8');
-    this.pending = [];
-    this.pendingLength = 0;
-    this.hmac.update(bytes);
-    let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
-  }
-}
-
-/** Keeps the newest few memo files. */
+/** Keeps the newest few memo files, and removes temporaries killed runs left. */
 function prune(directory: string): void {
+  removeStaleTemporaries(directory);
   let files: Array<{ name: string; mtime: number }>;
   try {
     files = readdirSync(directory)
-      .filter((name) => name.endsWith('.memo'))
+      // Only names signet gives its memos (the directory may be a planted symlink's target).
+      .filter((name) => /^[0-9a-f]{64}\.memo$/.test(name))
       .map((name) => ({ name, mtime: statSync(join(directory, name)).mtimeMs }));
   } catch {
     // Housekeeping: a file another run removed first is no reason to fail the run.
     return;
   }
   files.sort((a, b) => b.mtime - a.mtime);
-  for (const file of files.slice(KEEP_FILES)) rmSync(join(directory, file.name), { force: true });
+  for (const file of files.slice(KEEP_FILES)) {
+    try {
+      rmSync(join(directory, file.name), { force: true });
+    } catch {
+      // A directory planted at a memo's name, or no right to remove it: the memo written stands.
+    }
+  }
 }

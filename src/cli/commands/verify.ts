@@ -54,8 +54,9 @@ with no key option, against the keys git uses (gpg.ssh.allowedSignersFile, gpg -
   -q, --quiet            print only what is not G, and the summary (text and jsonl)
   --now TIME             judge key and signature expiry at TIME (ISO 8601) instead of now
   --cache DIR            keep verdicts in DIR (default: <git dir>/signet/verify-cache), so a
-                         repeated run verifies only new commits; keyed by the keys' content,
-                         --now and (with --policy) the policy's bytes. Without --now, OpenPGP and X.509 verdicts (expiry is judged at
+                         repeated run verifies only new commits; keyed by the key files'
+                         content and names, --now and (with --policy) the policy's bytes.
+                         Without --now, OpenPGP and X.509 verdicts (expiry is judged at
                          the clock) are verified every time; SSH and unsigned ones are reused
   --no-cache             neither read nor write the verdict cache
 

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -229,6 +229,32 @@ describe('signet verify: the verdict cache', () => {
     expect(statusOf(signet(['--repo', repo, '--cache', cache, '--allowed-signers', aliceAllowed, '--revoked-keys', revoked, 'HEAD']), sshCommit)).toBe('R');
   });
 
+  it('answers as --no-cache when the same key files are given under other names (a verdict names its file)', () => {
+    // An SSH verdict (reused at the clock) says where it was judged: "… is revoked in <file>",
+    // "<allowed_signers>:<line>". Keyed by the files' bytes alone, a cached verdict named the
+    // file of an earlier run, and the output was not a cold run's.
+    const cache = join(dir.path, 'cache-names');
+    const text = (revoked: string, allowed: string, extra: string[]): string => {
+      const run = spawnSync(
+        process.execPath,
+        [join(process.cwd(), 'bin/signet.js'), 'verify', '--repo', repo, ...extra, '--allowed-signers', allowed, '--revoked-keys', revoked, 'HEAD'],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, SIGNET_CACHE_KEY: CACHE_KEY },
+        },
+      );
+      return run.stdout;
+    };
+    const first = file('first.revoked', `${alice.publicKeyLine}\n`);
+    const second = file('second.revoked', `${alice.publicKeyLine}\n`);
+    const allowedCopy = file('alice-copy.allowed', readFileSync(aliceAllowed, 'utf8'));
+    const cold = text(second, allowedCopy, ['--no-cache']);
+    expect(cold).toContain('second.revoked');
+    expect(text(first, aliceAllowed, ['--cache', cache])).toContain('first.revoked');
+    expect(text(second, allowedCopy, ['--cache', cache])).toBe(cold);
+  });
+
   it('is not used for another keyring', () => {
     const cache = join(dir.path, 'cache-keyring');
     expect(statusOf(signet(['--repo', repo, '--cache', cache, '--keyring', carolRing, '--now', before, 'HEAD']), pgpCommit)).toBe('G');
@@ -364,6 +390,49 @@ describe('signet verify: cached verdicts equal uncached ones on the differential
       expect(second.stdout).toBe(uncached.stdout);
       expect(second.status).toBe(uncached.status);
     });
+
+    it(`four runs at once on one cache (writing, renaming and pruning under each other), then a moved tip, answer as --no-cache, ${now ? 'with' : 'without'} --now`, async () => {
+      // CI jobs of one runner share a repository's git dir: none may fail, repeat or drop a commit.
+      const repo = join(dir.path, `together-${now ? 'now' : 'clock'}`);
+      cpSync(fx.repoDir('repo'), repo, { recursive: true });
+      const args = fixtureArgs(repo, now);
+      const cache = join(dir.path, `together-cache-${now ? 'now' : 'clock'}`);
+      const together = async (): Promise<Array<{ status: number | null; stdout: string; stderr: string }>> =>
+        Promise.all(
+          Array.from(
+            { length: 4 },
+            () =>
+              new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+                const child = spawn(process.execPath, [join(process.cwd(), 'bin/signet.js'), 'verify', '--format', 'jsonl', ...args, '--cache', cache], {
+                  env: { ...process.env, SIGNET_CACHE_KEY: CACHE_KEY, ...gitEnv(fx) },
+                });
+                let stdout = '';
+                let stderr = '';
+                child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+                child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+                const timer = setTimeout(() => child.kill(), 60_000);
+                child.on('error', reject);
+                child.on('close', (status) => {
+                  clearTimeout(timer);
+                  resolve({ status, stdout, stderr });
+                });
+              }),
+          ),
+        );
+      for (const step of ['first', 'moved']) {
+        if (step === 'moved') {
+          const date = '2035-01-01T00:00:00Z';
+          const next = git(repo, ['commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', 'one more'], { env: { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
+          git(repo, ['update-ref', 'HEAD', next]);
+        }
+        const uncached = signet([...args, '--no-cache'], gitEnv(fx));
+        for (const run of await together()) {
+          expect(run.stderr).not.toMatch(/^\s+at /m);
+          expect(run.stdout).toBe(uncached.stdout);
+          expect(run.status).toBe(uncached.status);
+        }
+      }
+    }, 120_000);
 
     it(`a moved tip (one new commit on HEAD's branch) replays the earlier memo and answers as --no-cache, ${now ? 'with' : 'without'} --now`, () => {
       // A copy: the other cases keep the fixture's history.

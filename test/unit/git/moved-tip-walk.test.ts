@@ -221,10 +221,12 @@ describe.each([
         expect(twice.results).toEqual((await verify(after, undefined, pieces)).results);
         if (twice.memo!.reused?.from === 'earlier') chained++;
       }),
-      { numRuns: Number(process.env.REV_RUNS ?? 40) },
+      { numRuns: Number(process.env.REV_RUNS ?? 80) },
     );
-    expect(taken).toBeGreaterThan(runs / 5);
-    expect(chained).toBeGreaterThan(taken / 3);
+    // Not vacuous, and not flaky: at 40 runs and `runs / 5`, one run in eight took the shortcut
+    // only 8 times and failed (session 25); the bounds leave room for chance, not for zero.
+    expect(taken).toBeGreaterThan(runs / 10);
+    expect(chained).toBeGreaterThan(0);
   });
 });
 
@@ -415,7 +417,7 @@ describe('a moved tip: the cases that must not replay the earlier walk', () => {
     expect(tampered.ignoredReason).toMatch(/not written with this machine's cache key, or damaged; ignored, walking again/);
   });
 
-  it('fails the run, never trusting it, when the earlier memo changes between its check and its replay', async () => {
+  it('never trusts an earlier memo changed between its check and its replay: the replay stops there (verifyCommitBatches then walks)', async () => {
     const base = commit('w base', [], 10);
     const tip = commit('w tip', [base], 20);
     const one = commit('w one', [tip], 30);
@@ -431,7 +433,7 @@ describe('a moved tip: the cases that must not replay the earlier walk', () => {
       // Rewritten after the check, same length and well-formed: a subject changed.
       const text = readFileSync(join(cache, earlierName), 'utf8');
       writeFileSync(join(cache, earlierName), text.replace('\tw base\n', '\tw BASE\n'));
-      expect(() => [...moved.earlier]).toThrow(/changed while it was read; run again/);
+      expect(() => [...moved.earlier]).toThrow(/changed while it was read/);
       memo.abandon();
       expect(readdirSync(cache).filter((file) => file.endsWith('.memo'))).toEqual([earlierName]);
     } finally {
@@ -462,6 +464,34 @@ describe('a moved tip: the cases that must not replay the earlier walk', () => {
     const moved = await range(one);
     expect(moved.reused).toBeUndefined();
     expect(moved.recallMoved(() => [one])).toBeUndefined();
+  });
+
+  it('answers as git for --all-like tip sets: a ref deleted, a ref added inside the earlier range, a tip given twice, a merge reaching the old tip by its second parent, every date equal', async () => {
+    // The review of issue 20's moved tip (session 25): each shape either replays or walks again,
+    // and moveFrom holds the answer to git rev-list and to a run without memo either way.
+    const base = commit('a base', [], 10);
+    const middle = commit('a middle', [base], 20);
+    const main = commit('a main', [middle], 30);
+    const feature = commit('a feature', [base], 25);
+    const next = commit('a next', [main], 40);
+    // `feature` deleted: its tip is never queued again, so no replay.
+    expect((await moveFrom([main, feature], [next])).reused).toBeUndefined();
+    // A ref added at a commit of the earlier range: found before the earlier tips are all queued.
+    expect((await moveFrom([main], [next, middle])).reused).toBeUndefined();
+    // The same tip twice (two refs at one commit), earlier and now.
+    expect((await moveFrom([main, main], [next, next])).reused).toEqual({ from: 'earlier', newCommits: 1, earlierCommits: 3 });
+    // An unrelated line merged in, the earlier tip its second parent, dated between the line's commits.
+    const other = commit('a other', [], 35);
+    const merge = commit('a merge', [other, main], 50);
+    expect((await moveFrom([main], [merge])).reused).toEqual({ from: 'earlier', newCommits: 2, earlierCommits: 3 });
+    // Every date equal: insertion order alone decides, and must be the earlier walk's.
+    const flat = [commit('e root', [], 60)];
+    for (const name of ['e1', 'e2', 'e3']) flat.push(commit(name, [flat.at(-1)!], 60));
+    const sideline = commit('e side', [flat[1]!], 60);
+    const flatMerge = commit('e merge', [flat.at(-1)!, sideline], 60);
+    await moveFrom([flat.at(-1)!], [flatMerge]);
+    await moveFrom([flat.at(-1)!, sideline], [flatMerge]);
+    await moveFrom([sideline, flat.at(-1)!], [flatMerge]);
   });
 
   it('uses no earlier memo made before the shallow boundary changed', async () => {

@@ -4,6 +4,7 @@
  * share a long prefix must not crowd one run of slots (each lookup a scan: a quadratic run), and
  * a lookup must never answer with another id's record.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RecordArena } from '../../../src/store/record-arena.ts';
 
@@ -26,6 +27,36 @@ describe('the record arena', () => {
     expect(arena.find(`${prefix}ffffffff`)).toBe(-1);
     expect(arena.find('cd'.repeat(20))).toBe(-1);
     expect(arena.size).toBe(20_000);
+  });
+
+  it('never answers with another id: ids differing in their last digit, and a SHA-1-long prefix of a SHA-256 id', () => {
+    // Whoever makes the commits chooses their ids (and, under SHA-1, can grind long shared
+    // prefixes): a hit must compare the whole id and its end, never a prefix or the hash alone.
+    const arena = RecordArena.empty(1 << 20);
+    // As an attacker who knew the per-process seed: ids whose slots collide with the lookups below,
+    // so that each lookup meets the other id's record (without the seed, a miss would prove nothing).
+    const slotOf = (id: string): number => (arena as unknown as { hash(id: string): number }).hash(id) & 1023;
+    let long = '';
+    for (let index = 0; !long; index++) {
+      const candidate = createHash('sha256').update(String(index)).digest('hex');
+      if (slotOf(candidate) === slotOf(candidate.slice(0, 40))) long = candidate;
+    }
+    let stem = '';
+    for (let index = 0; !stem; index++) {
+      const candidate = createHash('sha1').update(String(index)).digest('hex').slice(0, 39);
+      if (slotOf(`${candidate}0`) === slotOf(`${candidate}f`)) stem = candidate;
+    }
+    // The last sibling (…f) is the one not stored: its lookup starts at …0's slot.
+    const siblings = Array.from({ length: 16 }, (_, digit) => `${stem}${digit.toString(16)}`);
+    for (const id of [long, ...siblings.slice(0, 15)]) {
+      const text = line(id, `record of ${id}`);
+      expect(arena.append(text, id.length, Buffer.byteLength(text))).toBe(true);
+    }
+    expect(arena.find(long.slice(0, 40))).toBe(-1);
+    expect(arena.find(`${long}0`)).toBe(-1);
+    for (const id of siblings.slice(0, 15)) expect(arena.line(arena.find(id))).toBe(`${id}\trecord of ${id}`);
+    expect(arena.find(siblings[15]!)).toBe(-1);
+    expect(arena.line(arena.find(long))).toBe(`${long}\trecord of ${long}`);
   });
 
   it('drops the oldest earlier lines for room, keeps finding the rest, and refuses a file whose line has no id', () => {

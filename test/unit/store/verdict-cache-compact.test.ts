@@ -14,6 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommitResult } from '../../../src/core/verify-object.ts';
 import { VERDICT_CACHE_BUDGET_BYTES, VerdictCache } from '../../../src/store/verdict-cache.ts';
+import { WalkMemo } from '../../../src/store/walk-memo.ts';
 
 const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
 const KEY = 'e'.repeat(64);
@@ -147,6 +148,35 @@ describe('the verdict cache keeps compact records', () => {
     const reloaded = new VerdictCache(dir, KEY, true, SECRET);
     expect(reloaded.get(odd.commit)).toEqual(odd);
     expect(reloaded.get(plain.commit)).toEqual(plain);
+  });
+
+  it('round-trips random text of separators, escapes and NULs in every field, and so does the walk memo', () => {
+    // Whoever makes the commits writes their subjects and names: every mix of the record's
+    // separators and its escape character (runs of backslashes before t, n, r; a trailing one)
+    // must come back as written, never shifting a field into the next.
+    const alphabet = ['\\', '\t', '\n', '\r', '\0', 't', 'n', 'r', 'x', ' ', 'ü', '\u2028', '{', '"'];
+    let seed = 7;
+    const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const text = (length: number): string => Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    const results = Array.from({ length: 400 }, (_, index) => {
+      const result = sshResult(1000 + index);
+      result.subject = text(index % 23);
+      result.author = { name: text(index % 7), email: text(index % 5), time: index - 200, timezone: text(index % 3) };
+      result.committer = { name: text(3), email: text(2), time: index, timezone: '+0000' };
+      return result;
+    });
+    const cache = new VerdictCache(dir, KEY, true, SECRET);
+    for (const result of results) cache.put(result);
+    cache.save();
+    const reloaded = new VerdictCache(dir, KEY, true, SECRET);
+    for (const result of results) expect(reloaded.get(result.commit)).toEqual(result);
+    const walk = { include: [results[0]!.commit], exclude: [], parsed: [], shallow: [], hashAlgorithm: 'sha1' };
+    const memo = new WalkMemo(dir, KEY, walk, true, SECRET, { readBytes: 256, holdBytes: 0 });
+    for (const result of results) memo.record(result);
+    memo.complete();
+    const replayed = [...new WalkMemo(dir, KEY, walk, true, SECRET, { readBytes: 256, holdBytes: 0 }).recall()!];
+    // The memo keeps what the output prints: no author or committer.
+    expect(replayed).toEqual(results.map(({ author: _author, committer: _committer, ...printed }) => printed));
   });
 
   it('does not record what UTF-8 cannot carry: a subject with a lone surrogate is verified again', () => {

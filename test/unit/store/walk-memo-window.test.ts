@@ -3,12 +3,14 @@
  * twice the 128 MiB a `verify` may use. It is read a piece at a time, twice: first its MAC and
  * every record's shape, then the replay, each piece held to the digest the first pass took.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommitResult } from '../../../src/core/verify-object.ts';
 import { SignetError } from '../../../src/core/errors.ts';
+import { RecalledRangeUnusable } from '../../../src/git/verify-range.ts';
 import { WalkMemo } from '../../../src/store/walk-memo.ts';
 
 const SECRET = Buffer.from('a-secret-of-thirty-two-bytes-or-more!!');
@@ -110,7 +112,7 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     expect([...new WalkMemo(dir, KEY, WALK, true, SECRET).recall()!]).toEqual(all);
   });
 
-  it('fails the run when the file changes between its check and its replay (nothing unchecked is used)', () => {
+  it('stops the replay when the file changes between its check and its replay (nothing unchecked is used; the range is walked again: test/unit/verify/replay-changed.test.ts)', () => {
     written(3000);
     const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     const recalled = memo.recall()!;
@@ -133,10 +135,57 @@ describe('a walk memo is read a piece at a time, never whole', () => {
     expect(seen.some((entry) => typeof entry !== 'string' && entry.subject.startsWith('forged'))).toBe(false);
   });
 
-  it('does not gather a record of more than 16 MiB: the memo is ignored and the range walked again', () => {
+  it('replays what it checked when another run renames its memo over this one or prunes it meanwhile (two verify runs at once)', () => {
+    // Without the open file kept from the check to the replay, the replay opened the name again
+    // and failed the run ("changed while it was read") although nothing it read had changed.
+    const all = written(3000);
+    const path = memoPath();
+    for (const meanwhile of ['renamed over', 'pruned']) {
+      const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+      const recalled = memo.recall()!;
+      expect(memo.ignoredReason).toBeUndefined();
+      if (meanwhile === 'pruned') rmSync(path);
+      else {
+        // Another run of the same range whose memo is laid out otherwise (one verdict fewer shared: another size).
+        const other = new WalkMemo(join(dir, 'other'), KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
+        for (const result of all.slice(1)) other.record(result);
+        other.complete();
+        const otherPath = join(dir, 'other', readdirSync(join(dir, 'other'))[0]!);
+        expect(readFileSync(otherPath).length).not.toBe(readFileSync(path).length);
+        renameSync(otherPath, path);
+      }
+      expect([...recalled]).toEqual(all);
+      if (meanwhile === 'renamed over') written(3000);
+    }
+  });
+
+  it('never gives a record a verdict of a table before its `r`, nor one not yet defined, even in an authentic memo', () => {
+    // Written with the secret (a writer bug, or whoever holds the secret): each verdict table
+    // starts again at `r`, so number 0 after it is not the 0 before. Failing closed: no verdict.
+    const memo = new WalkMemo(dir, KEY, WALK, true, SECRET);
+    const oid = (digit: string): string => digit.repeat(40);
+    const good = JSON.stringify({ verdict: { status: 'G', format: 'ssh', reason: 'valid' }, mergetags: [] });
+    const t = `t\t${JSON.stringify({ include: WALK.include, exclude: [], parsed: [] })}\n`;
+    for (const records of [`v\t${good}\nc\t${oid('a')}\t0\t\tfirst\nr\nc\t${oid('b')}\t0\t\tsecond\n`, `c\t${oid('b')}\t0\t\tsecond\nv\t${good}\n`]) {
+      const body = t + records;
+      const tag = createHmac('sha256', SECRET).update('signet-walk-memo').update('\0').update(memo.key).update('\0').update(body).digest('hex');
+      writeFileSync(join(dir, `${memo.key}.memo`), `signet-walk-memo 2 ${memo.key} ${tag}\n${body}`);
+      const reader = new WalkMemo(dir, KEY, WALK, true, SECRET);
+      const recalled = reader.recall()!;
+      expect(reader.ignoredReason).toBeUndefined();
+      const seen: Array<CommitResult | string> = [];
+      expect(() => {
+        for (const entry of recalled) seen.push(entry);
+      }).toThrow(RecalledRangeUnusable);
+      expect(reader.ignoredReason).toMatch(/names a verdict the memo does not hold; ignored, walking again$/);
+      expect(seen.some((entry) => typeof entry !== 'string' && entry.commit === oid('b'))).toBe(false);
+    }
+  });
+
+  it('does not gather a record of more than 1 MiB: the memo is ignored and the range walked again', () => {
     const [first] = results(1);
     const memo = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
-    memo.record({ ...first!, subject: 'x'.repeat(17 << 20) });
+    memo.record({ ...first!, subject: 'x'.repeat(2 << 20) });
     memo.complete();
     const reader = new WalkMemo(dir, KEY, WALK, true, SECRET, { readBytes: PIECE, holdBytes: 0 });
     expect(reader.recall()).toBeUndefined();
