@@ -1,7 +1,7 @@
 import { SignetError } from '../core/errors.ts';
 import { readCommitLinks } from '../core/git/signed-object.ts';
 import type { ObjectStore } from './object-store.ts';
-import { PARSED, WalkNodes } from './walk-nodes.ts';
+import { PARSED, WalkMarks } from './walk-marks.ts';
 
 const SEEN = 1;
 const UNINTERESTING = 2;
@@ -9,7 +9,11 @@ const QUEUED = 4;
 /** git's SLOP: keep walking this many extra commits once everything left looks uninteresting. */
 const SLOP = 5;
 const FOUND_BITS = 16;
-const FOUND_MASK = (1 << FOUND_BITS) - 1;
+
+interface CommitLinks {
+  time: number;
+  parents: string[];
+}
 
 /**
  * The commits reachable from `include` and not from `exclude`, newest first, the way
@@ -18,55 +22,75 @@ const FOUND_MASK = (1 << FOUND_BITS) - 1;
  * against clock skew). A commit found may still turn out reachable from an exclusion, so only
  * `finalIds()` at the end is the answer.
  *
- * Everything the walk meets is kept to its end, as git keeps it: marks travel back through any
- * commit already read. It is kept compact (src/git/walk-nodes.ts, ~26 bytes a commit with the found
- * commits' handles), so `main ^root` over a million commits fits the memory a
- * verification may use. Without exclusions, RevisionWalk (src/git/rev-walk.ts) streams instead.
+ * Everything the walk meets is kept to its end, as git keeps it, but only as marks
+ * (src/git/walk-marks.ts: a byte a pack entry) and the commits found as pack ordinals (4 bytes
+ * each): a queued commit's time and parents live in the queue, and when an uninteresting mark
+ * travels back through a commit read earlier (git: mark_parents_uninteresting through parsed
+ * commits), that commit is read again. Each commit is marked once, so this at most doubles the
+ * reads, in the few places where histories meet; `main ^root` over a million commits keeps about
+ * 5 MiB. Without exclusions, RevisionWalk (src/git/rev-walk.ts) streams instead.
  */
 export class LimitedWalk {
-  private readonly nodes: WalkNodes;
-  private readonly queue: HandleQueue;
-  /** Handles of the commits found interesting, in the order found (in chunks, like the nodes). */
+  private readonly marks: WalkMarks;
+  private readonly queue: CommitQueue;
+  /** Handles of the commits found interesting, in the order found (in chunks: never copied to grow). */
   private readonly found: Int32Array[] = [];
+  private readonly foundBits: number;
   private foundCount = 0;
   private sequence = 0;
   private slop = SLOP;
   private lastAddedTime = Number.POSITIVE_INFINITY;
   private stopped = false;
-  private readonly read: (oid: string) => { time: number; parents: string[] };
+  private readonly read: (oid: string) => CommitLinks;
 
-  constructor(store: ObjectStore, include: string[], exclude: string[], options: { parsed?: string[]; chunkBits?: number } = {}) {
-    const nodes = (this.nodes = new WalkNodes(store, options.chunkBits));
-    this.queue = new HandleQueue(nodes);
+  constructor(
+    store: ObjectStore,
+    include: string[],
+    exclude: string[],
+    options: { parsed?: string[]; /** log2 of the found list's chunk (small in tests, to cross chunks often). */ chunkBits?: number } = {},
+  ) {
+    const marks = (this.marks = new WalkMarks(store));
+    this.queue = new CommitQueue(marks);
+    this.foundBits = options.chunkBits ?? FOUND_BITS;
     this.read = (oid) => {
       const object = store.read(oid);
       if (object.type !== 'commit') throw new SignetError('OBJECT_MALFORMED', `${oid} is a ${object.type}, not a commit`);
-      return readCommitLinks(object.data, `commit ${oid}`);
+      const links = readCommitLinks(object.data, `commit ${oid}`);
+      // A shallow clone's boundary: git walks it as a root.
+      if (store.shallow.size > 0 && store.shallow.has(oid)) links.parents = [];
+      return links;
     };
     // git has read every tip (and the commits its revision syntax stepped through) before the
     // walk starts, so an exclusion's mark already passes through them (revision.c
     // mark_parents_uninteresting only recurses into parsed commits).
-    for (const oid of options.parsed ?? []) this.parse(nodes.handleOf(oid));
-    for (const oid of include) this.parse(nodes.handleOf(oid));
-    for (const oid of exclude) this.parse(nodes.handleOf(oid));
+    const tips = new Map<string, CommitLinks>();
+    const parseTip = (oid: string): void => {
+      const links = this.parse(marks.handleOf(oid), oid);
+      if (links) tips.set(oid, links);
+    };
+    for (const oid of options.parsed ?? []) parseTip(oid);
+    for (const oid of include) parseTip(oid);
+    for (const oid of exclude) parseTip(oid);
+    const linksOf = (oid: string): CommitLinks => tips.get(oid) ?? this.read(oid);
     for (const oid of exclude) {
-      const commit = nodes.handleOf(oid);
+      const commit = marks.handleOf(oid);
       this.queue.markUninteresting(commit);
-      if (!(nodes.flag(commit) & SEEN)) {
-        nodes.addFlags(commit, SEEN);
-        this.enqueue(commit);
+      const links = linksOf(oid);
+      if (!(marks.flag(commit) & SEEN)) {
+        marks.addFlags(commit, SEEN);
+        this.queue.push(commit, oid, links, this.sequence++);
       }
       // As revision.c handle_commit does for a negative revision, before the walk starts: its
       // parents are uninteresting from the outset. With clock skew a parent can be newer than
       // the excluded tip and be reached first; found interesting then, it would move the walk's
       // stopping point (a commit git lists went missing; found by the rev-list property test).
-      this.markParentsUninteresting(commit);
+      this.markParentsUninteresting(links.parents);
     }
     for (const oid of include) {
-      const commit = nodes.handleOf(oid);
-      if (!(nodes.flag(commit) & SEEN)) {
-        nodes.addFlags(commit, SEEN);
-        this.enqueue(commit);
+      const commit = marks.handleOf(oid);
+      if (!(marks.flag(commit) & SEEN)) {
+        marks.addFlags(commit, SEEN);
+        this.queue.push(commit, oid, linksOf(oid), this.sequence++);
       }
     }
   }
@@ -78,65 +102,63 @@ export class LimitedWalk {
   /** Walks until `limit` more commits are found (or the walk ends); returns their ids. */
   next(limit: number): string[] {
     const found: string[] = [];
-    const nodes = this.nodes;
+    const marks = this.marks;
     const queue = this.queue;
     while (found.length < limit && !this.finished) {
-      const commit = queue.pop();
-      this.parse(commit);
-      const parents = nodes.parentCount(commit);
-      if (nodes.flag(commit) & UNINTERESTING) {
+      const { handle: commit, oid, links, time } = queue.pop();
+      const parents = links.parents;
+      if (marks.flag(commit) & UNINTERESTING) {
         // As revision.c process_parents: each parent is marked and parsed at once, and the mark
         // reaches its own parents now, not when it is popped (which may never happen).
-        for (let index = 0; index < parents; index++) {
-          const parent = nodes.parentAt(commit, index);
+        for (const parentId of parents) {
+          const parent = marks.handleOf(parentId);
           queue.markUninteresting(parent);
-          this.parse(parent);
-          this.markParentsUninteresting(parent);
-          if (!(nodes.flag(parent) & SEEN)) {
-            nodes.addFlags(parent, SEEN);
-            this.enqueue(parent);
+          const parentLinks = this.parse(parent, parentId);
+          // Read just now, or read before (and possibly passed through already): read again.
+          this.markParentsUninteresting((parentLinks ?? this.read(parentId)).parents);
+          if (!(marks.flag(parent) & SEEN)) {
+            marks.addFlags(parent, SEEN);
+            queue.push(parent, parentId, parentLinks ?? this.read(parentId), this.sequence++);
           }
         }
-        this.markParentsUninteresting(commit);
+        this.markParentsUninteresting(parents);
         this.slop = this.stillInteresting();
         if (this.slop <= 0) this.stopped = true;
         continue;
       }
-      for (let index = 0; index < parents; index++) {
-        const parent = nodes.parentAt(commit, index);
-        if (!(nodes.flag(parent) & SEEN)) {
-          nodes.addFlags(parent, SEEN);
-          this.enqueue(parent);
+      for (const parentId of parents) {
+        const parent = marks.handleOf(parentId);
+        if (!(marks.flag(parent) & SEEN)) {
+          marks.addFlags(parent, SEEN);
+          queue.push(parent, parentId, this.parse(parent, parentId) ?? this.read(parentId), this.sequence++);
         }
       }
-      this.lastAddedTime = nodes.time(commit);
-      if ((this.foundCount & FOUND_MASK) === 0) this.found.push(new Int32Array(FOUND_MASK + 1));
-      this.found[this.foundCount >>> FOUND_BITS]![this.foundCount & FOUND_MASK] = commit;
+      this.lastAddedTime = time;
+      const mask = (1 << this.foundBits) - 1;
+      if ((this.foundCount & mask) === 0) this.found.push(new Int32Array(mask + 1));
+      this.found[this.foundCount >>> this.foundBits]![this.foundCount & mask] = commit;
       this.foundCount++;
-      found.push(nodes.idOf(commit));
+      found.push(oid);
     }
-    if (this.finished) nodes.release();
     return found;
   }
 
   /** The answer, once `finished`: the commits found and not excluded, newest first. */
   *finalIds(): Generator<string> {
     if (!this.finished) throw new Error('the walk has not finished');
-    this.nodes.release();
-    const nodes = this.nodes;
+    const marks = this.marks;
     for (let index = 0; index < this.foundCount; index++) {
       const commit = this.foundAt(index);
-      if (!(nodes.flag(commit) & UNINTERESTING)) yield this.nodes.idOf(commit);
+      if (!(marks.flag(commit) & UNINTERESTING)) yield marks.idOf(commit);
     }
   }
 
   /** How many ids finalIds() gives, once `finished`. */
   get finalCount(): number {
     if (!this.finished) throw new Error('the walk has not finished');
-    this.nodes.release();
-    const nodes = this.nodes;
+    const marks = this.marks;
     let count = 0;
-    for (let index = 0; index < this.foundCount; index++) if (!(nodes.flag(this.foundAt(index)) & UNINTERESTING)) count++;
+    for (let index = 0; index < this.foundCount; index++) if (!(marks.flag(this.foundAt(index)) & UNINTERESTING)) count++;
     return count;
   }
 
@@ -146,135 +168,128 @@ export class LimitedWalk {
   }
 
   private foundAt(index: number): number {
-    return this.found[index >>> FOUND_BITS]![index & FOUND_MASK]!;
+    return this.found[index >>> this.foundBits]![index & ((1 << this.foundBits) - 1)]!;
   }
 
-  private parse(commit: number): void {
-    if (!(this.nodes.flag(commit) & PARSED)) this.nodes.parse(commit, this.read);
+  /** Reads the commit if the walk has not yet (git's parse_commit): its links, or undefined if read before. */
+  private parse(commit: number, oid: string): CommitLinks | undefined {
+    if (this.marks.flag(commit) & PARSED) return undefined;
+    const links = this.read(oid);
+    this.marks.addFlags(commit, PARSED);
+    return links;
   }
 
-  private enqueue(commit: number): void {
-    this.parse(commit);
-    this.queue.push(commit, this.sequence++);
-  }
-
-  /** Marks every already-parsed ancestor uninteresting (revision.c mark_parents_uninteresting). */
-  private markParentsUninteresting(commit: number): void {
-    const nodes = this.nodes;
-    if (!(nodes.flag(commit) & PARSED)) return;
-    const stack: number[] = [];
-    for (let index = nodes.parentCount(commit) - 1; index >= 0; index--) stack.push(nodes.parentAt(commit, index));
+  /**
+   * Marks every already-parsed ancestor reached through `parents` uninteresting (revision.c
+   * mark_parents_uninteresting). A parsed commit's parents are read again: the walk keeps only
+   * marks, and each commit is marked once, so each is read again at most once.
+   */
+  private markParentsUninteresting(parents: string[]): void {
+    const marks = this.marks;
+    const stack: string[] = [];
+    for (let index = parents.length - 1; index >= 0; index--) stack.push(parents[index]!);
     while (stack.length > 0) {
-      const current = stack.pop()!;
-      if (nodes.flag(current) & UNINTERESTING) continue;
+      const oid = stack.pop()!;
+      const current = marks.handleOf(oid);
+      if (marks.flag(current) & UNINTERESTING) continue;
       this.queue.markUninteresting(current);
-      if (!(nodes.flag(current) & PARSED)) continue;
-      for (let index = nodes.parentCount(current) - 1; index >= 0; index--) stack.push(nodes.parentAt(current, index));
+      if (!(marks.flag(current) & PARSED)) continue;
+      const again = this.read(oid).parents;
+      for (let index = again.length - 1; index >= 0; index--) stack.push(again[index]!);
     }
   }
 
   private stillInteresting(): number {
     const queue = this.queue;
     if (queue.size === 0) return 0;
-    if (this.lastAddedTime <= this.nodes.time(queue.peek())) return SLOP;
+    if (this.lastAddedTime <= queue.peekTime()) return SLOP;
     if (!queue.everyUninteresting()) return SLOP;
     return this.slop - 1;
   }
 }
 
+interface QueuedCommit {
+  handle: number;
+  oid: string;
+  links: CommitLinks;
+  time: number;
+  sequence: number;
+}
+
 /**
- * A binary max-heap of handles on committer time; equal times come out in the order queued, as
- * in git. It counts the interesting commits it holds, so "is everything left uninteresting?" is
- * O(1) even when a push is checked against thousands of existing refs.
+ * A binary max-heap of queued commits on committer time; equal times come out in the order
+ * queued, as in git. It counts the interesting commits it holds, so "is everything left
+ * uninteresting?" is O(1) even when a push is checked against thousands of existing refs. Only
+ * queued commits keep their id, time and parents: the walk's frontier.
  */
-class HandleQueue {
-  private readonly heap: number[] = [];
-  /** The order each heap entry was queued in, moved with it. */
-  private readonly order: number[] = [];
+class CommitQueue {
+  private readonly heap: QueuedCommit[] = [];
   private interesting = 0;
 
-  constructor(private readonly nodes: WalkNodes) {}
+  constructor(private readonly marks: WalkMarks) {}
 
   markUninteresting(commit: number): void {
-    const nodes = this.nodes;
-    if (nodes.flag(commit) & UNINTERESTING) return;
-    nodes.addFlags(commit, UNINTERESTING);
-    if (nodes.flag(commit) & QUEUED) this.interesting--;
+    const marks = this.marks;
+    if (marks.flag(commit) & UNINTERESTING) return;
+    marks.addFlags(commit, UNINTERESTING);
+    if (marks.flag(commit) & QUEUED) this.interesting--;
   }
 
   get size(): number {
     return this.heap.length;
   }
 
-  peek(): number {
-    return this.heap[0]!;
+  peekTime(): number {
+    return this.heap[0]!.time;
   }
 
   everyUninteresting(): boolean {
     return this.interesting === 0;
   }
 
-  push(commit: number, sequence: number): void {
-    const nodes = this.nodes;
-    nodes.addFlags(commit, QUEUED);
-    if (!(nodes.flag(commit) & UNINTERESTING)) this.interesting++;
+  push(handle: number, oid: string, links: CommitLinks, sequence: number): void {
+    const marks = this.marks;
+    marks.addFlags(handle, QUEUED);
+    if (!(marks.flag(handle) & UNINTERESTING)) this.interesting++;
     const heap = this.heap;
-    const order = this.order;
-    heap.push(commit);
-    order.push(sequence);
+    heap.push({ handle, oid, links, time: links.time, sequence });
     let index = heap.length - 1;
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      if (!this.before(index, parent)) break;
-      this.swap(index, parent);
+      if (!before(heap[index]!, heap[parent]!)) break;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
       index = parent;
     }
   }
 
-  pop(): number {
+  pop(): QueuedCommit {
     const heap = this.heap;
-    const order = this.order;
     const top = heap[0]!;
-    const nodes = this.nodes;
-    nodes.removeFlags(top, QUEUED);
-    if (!(nodes.flag(top) & UNINTERESTING)) this.interesting--;
+    const marks = this.marks;
+    marks.removeFlags(top.handle, QUEUED);
+    if (!(marks.flag(top.handle) & UNINTERESTING)) this.interesting--;
     const last = heap.pop()!;
-    const lastOrder = order.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      order[0] = lastOrder;
       let index = 0;
       for (;;) {
         const left = index * 2 + 1;
         const right = left + 1;
         let best = index;
-        if (left < heap.length && this.before(left, best)) best = left;
-        if (right < heap.length && this.before(right, best)) best = right;
+        if (left < heap.length && before(heap[left]!, heap[best]!)) best = left;
+        if (right < heap.length && before(heap[right]!, heap[best]!)) best = right;
         if (best === index) break;
-        this.swap(index, best);
+        [heap[index], heap[best]] = [heap[best]!, heap[index]!];
         index = best;
       }
     }
     return top;
   }
+}
 
-  /** Whether heap entry `a` comes out before entry `b`: newer first, then first queued. */
-  private before(a: number, b: number): boolean {
-    const timeA = this.nodes.time(this.heap[a]!);
-    const timeB = this.nodes.time(this.heap[b]!);
-    return timeA !== timeB ? timeA > timeB : this.order[a]! < this.order[b]!;
-  }
-
-  private swap(a: number, b: number): void {
-    const heap = this.heap;
-    const order = this.order;
-    const commit = heap[a]!;
-    heap[a] = heap[b]!;
-    heap[b] = commit;
-    const sequence = order[a]!;
-    order[a] = order[b]!;
-    order[b] = sequence;
-  }
+/** Whether queued commit `a` comes out before `b`: newer first, then first queued. */
+function before(a: QueuedCommit, b: QueuedCommit): boolean {
+  return a.time !== b.time ? a.time > b.time : a.sequence < b.sequence;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The walk with exclusions keeps every commit it meets until it ends (src/git/limited-walk.ts),
- * in columns of typed arrays (src/git/walk-nodes.ts). Its answer must stay git's exactly: a
+ * as marks only (src/git/walk-marks.ts). Its answer must stay git's exactly: a
  * commit wrongly seen or wrongly excluded drops out of the range unverified. So: properties
- * against `git rev-list` with the columns' chunks made tiny (a walk crosses hundreds of them), over packed and loose commits, a shallow clone, and dates past 2106; and the
+ * against `git rev-list` with the found list's chunks made tiny (a walk crosses hundreds of them), over packed and loose commits, a shallow clone, and dates past 2106; and the
  * bytes it keeps per commit, which `main ^root` over a million commits must afford.
  */
 import fc from 'fast-check';
@@ -49,7 +49,7 @@ describe('the limited walk', () => {
       repo = openRepository({ path, cwd: path, env: {} });
     });
 
-    it('answers as git rev-list A ^B ^C, its columns in chunks of 2 to 65,536 commits (property)', () => {
+    it('answers as git rev-list A ^B ^C, its found list in chunks of 2 to 65,536 commits (property)', () => {
       fc.assert(
         fc.property(
           fc.integer({ min: 0, max: 239 }),
@@ -109,7 +109,7 @@ describe('the limited walk', () => {
     expect(walkAll(repo, ['main', `^${root}`], 1)).toEqual(expected);
   });
 
-  it('keeps under 60 bytes a commit while it walks a 50,000-commit A ^root (an object, an id string and a parents array: 236), under 20 once finished', () => {
+  it('keeps under 20 bytes a commit while it walks a 50,000-commit A ^root and once finished (an object, an id string and a parents array: 236; columns of times, parents and ordinals with their table: 26-40)', () => {
     const path = join(dir.path, 'long');
     git(dir.path, ['init', '-q', '-b', 'main', path]);
     const COMMITS = 50_000;
@@ -142,7 +142,7 @@ describe('the limited walk', () => {
     while (!walk.finished) walk.next(256);
     const after = used();
     expect(walk.finalCount).toBe(COMMITS - 1);
-    expect((walking - before) / found, 'bytes a commit while walking').toBeLessThan(60);
+    expect((walking - before) / found, 'bytes a commit while walking').toBeLessThan(20);
     // Once finished, only what names the commits found and their flags is kept for the verification.
     expect((after - before) / COMMITS, 'bytes a commit once the walk has finished').toBeLessThan(20);
     expect(walk.finalIds().next().value).toBe(revList(path, ['-1', 'main'])[0]);
