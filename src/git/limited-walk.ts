@@ -105,7 +105,7 @@ export class LimitedWalk {
     const marks = this.marks;
     const queue = this.queue;
     while (found.length < limit && !this.finished) {
-      const { handle: commit, oid, links, time } = queue.pop();
+      const { handle: commit, oid, links } = queue.pop();
       const parents = links.parents;
       if (marks.flag(commit) & UNINTERESTING) {
         // As revision.c process_parents: each parent is marked and parsed at once, and the mark
@@ -113,12 +113,12 @@ export class LimitedWalk {
         for (const parentId of parents) {
           const parent = marks.handleOf(parentId);
           queue.markUninteresting(parent);
-          const parentLinks = this.parse(parent, parentId);
           // Read just now, or read before (and possibly passed through already): read again.
-          this.markParentsUninteresting((parentLinks ?? this.read(parentId)).parents);
+          const parentLinks = this.parse(parent, parentId) ?? this.read(parentId);
+          this.markParentsUninteresting(parentLinks.parents);
           if (!(marks.flag(parent) & SEEN)) {
             marks.addFlags(parent, SEEN);
-            queue.push(parent, parentId, parentLinks ?? this.read(parentId), this.sequence++);
+            queue.push(parent, parentId, parentLinks, this.sequence++);
           }
         }
         this.markParentsUninteresting(parents);
@@ -133,7 +133,7 @@ export class LimitedWalk {
           queue.push(parent, parentId, this.parse(parent, parentId) ?? this.read(parentId), this.sequence++);
         }
       }
-      this.lastAddedTime = time;
+      this.lastAddedTime = links.time;
       const mask = (1 << this.foundBits) - 1;
       if ((this.foundCount & mask) === 0) this.found.push(new Int32Array(mask + 1));
       this.found[this.foundCount >>> this.foundBits]![this.foundCount & mask] = commit;
@@ -212,7 +212,6 @@ interface QueuedCommit {
   handle: number;
   oid: string;
   links: CommitLinks;
-  time: number;
   sequence: number;
 }
 
@@ -240,7 +239,7 @@ class CommitQueue {
   }
 
   peekTime(): number {
-    return this.heap[0]!.time;
+    return this.heap[0]!.links.time;
   }
 
   everyUninteresting(): boolean {
@@ -252,7 +251,7 @@ class CommitQueue {
     marks.addFlags(handle, QUEUED);
     if (!(marks.flag(handle) & UNINTERESTING)) this.interesting++;
     const heap = this.heap;
-    heap.push({ handle, oid, links, time: links.time, sequence });
+    heap.push({ handle, oid, links, sequence });
     let index = heap.length - 1;
     while (index > 0) {
       const parent = (index - 1) >> 1;
@@ -289,7 +288,9 @@ class CommitQueue {
 
 /** Whether queued commit `a` comes out before `b`: newer first, then first queued. */
 function before(a: QueuedCommit, b: QueuedCommit): boolean {
-  return a.time !== b.time ? a.time > b.time : a.sequence < b.sequence;
+  const timeA = a.links.time;
+  const timeB = b.links.time;
+  return timeA !== timeB ? timeA > timeB : a.sequence < b.sequence;
 }
 
 /**
