@@ -47,9 +47,9 @@ export class LimitedWalk {
     store: ObjectStore,
     include: string[],
     exclude: string[],
-    options: { parsed?: string[]; /** log2 of the found list's chunk (small in tests, to cross chunks often). */ chunkBits?: number } = {},
+    options: { parsed?: string[]; /** log2 of the found list's chunk and of the marks' page (small in tests, to cross them often). */ chunkBits?: number } = {},
   ) {
-    const marks = (this.marks = new WalkMarks(store));
+    const marks = (this.marks = new WalkMarks(store, options.chunkBits));
     this.queue = new CommitQueue(marks);
     this.foundBits = options.chunkBits ?? FOUND_BITS;
     this.read = (oid) => {
