@@ -325,7 +325,7 @@ if (want('memory')) {
     if (name === 'repo-100k') figures[name].exclusion = exclusionRow(label, dir, signetVerifyArgs(dir));
   }
   // A million SSH-signed commits (bench/make-bench-repo-pack.mjs writes the pack directly; about
-  // 6.5 minutes on the 2-core VM). Built only when asked for: SIGNET_BENCH_1M=1, or built before.
+  // 2.3 minutes on the 2-core VM: 136 s measured 2026-12-05). Built only when asked for: SIGNET_BENCH_1M=1, or built before.
   const million = join(benchDir, 'repo-1m');
   if (process.env.SIGNET_BENCH_1M || existsSync(join(million, 'info.json'))) {
     execFileSync(process.execPath, [join(root, 'bench/make-bench-repo-pack.mjs'), million, '1000000'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -359,7 +359,7 @@ if (want('memory')) {
       exclusion,
     };
   } else {
-    console.log(`  ${'peak RSS, verify 1,000,000 commits'.padEnd(44)} skipped: .bench/repo-1m is not built (SIGNET_BENCH_1M=1 builds it, ~6.5 min)`);
+    console.log(`  ${'peak RSS, verify 1,000,000 commits'.padEnd(44)} skipped: .bench/repo-1m is not built (SIGNET_BENCH_1M=1 builds it, ~2.5 min)`);
   }
   // Peak RSS moves with the machine's load (garbage awaits collection longer): printed beside it.
   figures.loadAverageAtEnd = loadavg()[0];

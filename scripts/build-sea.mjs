@@ -49,7 +49,10 @@ await build({
   format: 'cjs',
   target: 'node20',
   legalComments: 'none',
-  minifyWhitespace: true,
+  // Identifiers too, but not names (keepNames: a class's or function's `name` is what error
+  // messages and stack traces show): the bundle's source is held for the whole run, 3.46 → 2.72 MB.
+  minify: true,
+  keepNames: true,
   // A native addon cannot travel inside the executable: the SQLite store says so when chosen
   // (src/store/store.ts), and PostgreSQL, audit logs and everything else work as from node.
   external: ['better-sqlite3'],
@@ -63,8 +66,8 @@ await build({
 });
 
 // V8 holds a script's source as one byte a character only when every character is ASCII; one
-// other character anywhere (comments kept by esbuild had some) doubles the 3.4 MB held for the
-// whole run. minifyWhitespace drops the comments and esbuild escapes the rest; this holds it.
+// other character anywhere (comments kept by esbuild had some) doubles the 2.7 MB held for the
+// whole run. Minifying drops the comments and esbuild escapes the rest; this holds it.
 const nonAscii = /[\x80-\xff]/.exec(readFileSync(`${work}/signet-sea.cjs`, 'latin1'));
 if (nonAscii) throw new Error(`the single executable's bundle has a non-ASCII byte at ${nonAscii.index}: V8 would hold its source as two bytes a character`);
 
@@ -73,11 +76,15 @@ if (nonAscii) throw new Error(`the single executable's bundle has a non-ASCII by
 // main, compiles it with that cache.
 writeFileSync(`${work}/signet.cjs`, `(function (exports, require, module, __filename, __dirname) {${readFileSync(`${work}/signet-sea.cjs`, 'utf8')}\n})`);
 
-// V8's young generation held to 16 MiB from the start (two semi-spaces of 8 MiB). The cap in
-// bin/process-tuning.js stops its growth by lowering the growth factor once it gets there, but
-// that is seen only after a collection, and this bundle's start-up grows it past the cap first
-// (32 MiB measured). Given at the isolate's creation, it holds whatever the start-up allocates.
-const V8_FLAGS = ['--max-semi-space-size=8'];
+// V8's young generation held to 8 MiB from the start (two semi-spaces of 4 MiB). The cap in
+// bin/process-tuning.js (16 MiB, from node) stops its growth by lowering the growth factor once it
+// gets there, but that is seen only after a collection, and this bundle's start-up grows it past
+// the cap first (32 MiB measured). Given at the isolate's creation, it holds whatever the
+// start-up allocates. 8 MiB rather than node's 16: the executable carries Node 24's larger
+// binary (~50 MiB of its pages resident against Node 20's ~40), and over a million commits the
+// 8 MiB were the difference to 128 MiB; the price is more scavenges, about 5% of a 20,000-commit
+// verify's time (measured 2026-12-05: 2.28 → 2.39 s, 116 → 109 MiB).
+const V8_FLAGS = ['--max-semi-space-size=4'];
 const run = (args) => {
   try {
     return execFileSync(node, [...V8_FLAGS, ...args], { stdio: 'pipe', encoding: 'utf8' });
@@ -135,6 +142,22 @@ try {
 } catch (error) {
   process.stderr.write(String(error.stderr ?? ''));
   throw error;
+}
+// The loader reads the bundle's source from the file (scripts/sea-loader.cjs, sourceFromFile) at
+// the offset the bundle landed at, written into the loader's SOURCE_AT in place: same width, so
+// no byte moves. Each must be found exactly once, or the build stops.
+{
+  const executable = readFileSync(`${work}/signet`);
+  const onlyAt = (needle, what) => {
+    const at = executable.indexOf(needle);
+    if (at < 0 || executable.indexOf(needle, at + 1) >= 0) throw new Error(`the single executable holds ${what} ${at < 0 ? 'nowhere' : 'twice'}`);
+    return at;
+  };
+  const sourceAt = onlyAt(readFileSync(`${work}/signet.cjs`), "the bundle's source");
+  const marker = Buffer.from('signet-source-at:');
+  const digits = onlyAt(Buffer.concat([marker, Buffer.from('0000000000000000')]), "the loader's SOURCE_AT") + marker.length;
+  executable.write(String(sourceAt).padStart(16, '0'), digits, 'latin1');
+  writeFileSync(`${work}/signet`, executable);
 }
 // Copied, not renamed: postject writes the 130 MB file with one write, which the page cache
 // then holds in large folios, and a process mapping them counts whole folios as resident
