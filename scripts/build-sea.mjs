@@ -10,6 +10,7 @@
 // on first use; it is never downloaded from anywhere else.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -143,9 +144,10 @@ try {
   process.stderr.write(String(error.stderr ?? ''));
   throw error;
 }
-// The loader reads the bundle's source from the file (scripts/sea-loader.cjs, sourceFromFile) at
-// the offset the bundle landed at, written into the loader's SOURCE_AT in place: same width, so
-// no byte moves. Each must be found exactly once, or the build stops.
+// The loader reads the bundle's source from the file (scripts/sea-loader.cjs, sourceFromFile):
+// the offset the bundle landed at and its SHA-256 are written into the loader's SOURCE_AT and
+// SOURCE_SHA256 in place (same width, so no byte moves). Each must be found exactly once, or
+// the build stops.
 {
   const executable = readFileSync(`${work}/signet`);
   const onlyAt = (needle, what) => {
@@ -153,10 +155,13 @@ try {
     if (at < 0 || executable.indexOf(needle, at + 1) >= 0) throw new Error(`the single executable holds ${what} ${at < 0 ? 'nowhere' : 'twice'}`);
     return at;
   };
-  const sourceAt = onlyAt(readFileSync(`${work}/signet.cjs`), "the bundle's source");
-  const marker = Buffer.from('signet-source-at:');
-  const digits = onlyAt(Buffer.concat([marker, Buffer.from('0000000000000000')]), "the loader's SOURCE_AT") + marker.length;
-  executable.write(String(sourceAt).padStart(16, '0'), digits, 'latin1');
+  const patch = (marker, value) => {
+    const placeholder = Buffer.from(`${marker}:${'0'.repeat(value.length)}`);
+    executable.write(value, onlyAt(placeholder, `the loader's ${marker}`) + marker.length + 1, 'latin1');
+  };
+  const source = readFileSync(`${work}/signet.cjs`);
+  patch('signet-source-at', String(onlyAt(source, "the bundle's source")).padStart(16, '0'));
+  patch('signet-source-sha256', createHash('sha256').update(source).digest('hex'));
   writeFileSync(`${work}/signet`, executable);
 }
 // Copied, not renamed: postject writes the 130 MB file with one write, which the page cache

@@ -11,62 +11,59 @@
 // (pack windows, the walk's chunks) on the heap, where freed ones stay resident. `main ^root` over
 // 100,000 commits: 122-127 -> 120 MiB, steadier.
 //
-// The bundle's source is read from the file instead, 64 KiB at a time through one small buffer: V8
-// keeps the source for the whole run (functions compile lazily from it), and decoding it from
+// The bundle's source is read from the file instead, 64 KiB at a time through one small buffer:
+// V8 keeps the source for the whole run (functions compile lazily from it), and decoding it from
 // the mapping held it twice, as the mapping's pages (resident once touched, for the whole run:
 // JavaScript cannot unmap them) and as the string. Read from the file, the pages stay in the
-// page cache, outside this process.
-const { closeSync, openSync, readSync } = require('node:fs');
+// page cache, outside this process. What is read is used only if its SHA-256 is the one the
+// build wrote here: V8 checks a code cache against its source's length alone, so source bytes
+// other than the build's would be compiled beside the build's bytecode without a word.
+const { createHash } = require('node:crypto');
+const { closeSync, constants, fstatSync, openSync, readSync } = require('node:fs');
 const { getRawAsset } = require('node:sea');
 const { Script } = require('node:vm');
 
-// Where the bundle's bytes start in the executable file: written here by scripts/build-sea.mjs
-// after the bundle was injected (same width, so nothing moves). Zeros: not patched.
+// Written here by scripts/build-sea.mjs after the bundle was injected (same width, so nothing
+// moves): where the bundle's bytes start in the executable file, and their SHA-256. Zeros: not
+// patched, and the mapping serves.
 const SOURCE_AT = 'signet-source-at:0000000000000000';
+const SOURCE_SHA256 = 'signet-source-sha256:0000000000000000000000000000000000000000000000000000000000000000';
 const CHUNK_BYTES = 64 * 1024;
-/**
- * Bytes compared with the mapping at a few places. Few on purpose: a read fault on a file mapping
- * maps the 64 KiB around it (the kernel's fault-around), so one spot per chunk made every page of
- * the bundle resident again.
- */
-const SPOT_BYTES = 64;
-const SPOTS = 4;
+
+/** The hex after a patched marker's colon. */
+const patched = (marker) => marker.slice(marker.indexOf(':') + 1);
 
 /**
- * The bundle's source from the executable file, or undefined when it cannot be read there or the
- * bytes read differ from the mapping's at a spot checked (an executable edited after the build,
- * no /proc): then the caller decodes the mapping, which is always right, only larger.
- * /proc/self/exe is the running file itself, never a newer one installed at the same path, and
- * the kernel refuses writes to it while it runs: only the offset can be wrong, and the spots
- * (the first and last bytes among them) catch that.
+ * The bundle's source (`length` bytes) from the executable file, or undefined when it cannot be
+ * read there or what was read is not the build's bytes (not Linux, no procfs at /proc in a
+ * chroot, an executable edited after the build, a read error): then the caller decodes the
+ * mapping, which is always right, only larger. Nothing here throws: an error would print a stack
+ * trace on the hook's stderr, which the pusher reads.
  */
-function sourceFromFile(mapped) {
-  const at = Number(SOURCE_AT.slice(SOURCE_AT.indexOf(':') + 1));
-  if (!(at > 0) || mapped.length < SPOT_BYTES) return undefined;
+function sourceFromFile(length) {
+  const at = Number.parseInt(patched(SOURCE_AT), 10);
+  const digest = patched(SOURCE_SHA256);
+  if (process.platform !== 'linux' || !(at > 0) || /^0+$/.test(digest)) return undefined;
   let fd;
   try {
-    fd = openSync('/proc/self/exe', 'r');
-  } catch {
-    return undefined; // no /proc (a chroot): the mapping serves
-  }
-  try {
-    const spot = Buffer.allocUnsafe(SPOT_BYTES);
-    for (let index = 0; index < SPOTS; index++) {
-      const place = Math.floor(((mapped.length - SPOT_BYTES) * index) / (SPOTS - 1));
-      if (!readFully(fd, spot, SPOT_BYTES, at + place)) return undefined;
-      if (Buffer.compare(spot, mapped.subarray(place, place + SPOT_BYTES)) !== 0) return undefined;
-    }
+    // Non-blocking: something planted at that path (a FIFO) must not hang the hook.
+    fd = openSync('/proc/self/exe', constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return undefined;
+    const hash = createHash('sha256');
     const chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
     const parts = [];
-    for (let done = 0; done < mapped.length;) {
-      const length = Math.min(CHUNK_BYTES, mapped.length - done);
-      if (!readFully(fd, chunk, length, at + done)) return undefined;
-      parts.push(chunk.latin1Slice(0, length));
-      done += length;
+    for (let done = 0; done < length;) {
+      const size = Math.min(CHUNK_BYTES, length - done);
+      if (!readFully(fd, chunk, size, at + done)) return undefined;
+      hash.update(chunk.subarray(0, size));
+      parts.push(chunk.toString('latin1', 0, size));
+      done += size;
     }
-    return parts.join('');
+    return hash.digest('hex') === digest ? parts.join('') : undefined;
+  } catch {
+    return undefined; // the mapping serves: the same source, decoded from memory
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -82,7 +79,7 @@ function readFully(fd, buffer, length, position) {
 
 const mapped = Buffer.from(getRawAsset('signet.cjs'));
 // The bundle is ASCII (the build checks): latin1 is exact, and V8 holds it one byte a character.
-const source = sourceFromFile(mapped) ?? mapped.toString('latin1');
+const source = sourceFromFile(mapped.length) ?? mapped.toString('latin1');
 const script = new Script(source, {
   filename: 'signet.cjs',
   cachedData: Buffer.from(getRawAsset('signet.cache')),
