@@ -83,8 +83,9 @@ writeFileSync(`${work}/signet.cjs`, `(function (exports, require, module, __file
 // the cap first (32 MiB measured). Given at the isolate's creation, it holds whatever the
 // start-up allocates. 8 MiB rather than node's 16: the executable carries Node 24's larger
 // binary (~50 MiB of its pages resident against Node 20's ~40), and over a million commits the
-// 8 MiB were the difference to 128 MiB; the price is more scavenges, about 5% of a 20,000-commit
-// verify's time (measured 2026-12-05: 2.28 → 2.39 s, 116 → 109 MiB).
+// 8 MiB were the difference to 128 MiB; the price is more scavenges, 4–8% of a 20,000-commit
+// verify's time (2026-12-05, interleaved medians of 7: 1.81 → 1.95 s and 2.11 → 2.20 s;
+// 116 → 109 MiB), nothing measurable at 2,000.
 const V8_FLAGS = ['--max-semi-space-size=4'];
 const run = (args) => {
   try {
